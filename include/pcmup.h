@@ -1,0 +1,437 @@
+/*
+ * pcmup.h -- libpcmup, local learning rules in the infinite-width parameterization.
+ *
+ * libpcmup trains multilayer networks with backpropagation and (in later
+ * versions) local learning rules, under the abc-parameterizations of
+ * Ishikawa, Yokota and Karakida, "Local Loss Optimization in the Infinite
+ * Width" (ICLR 2025): standard parameterization (SP) and the maximal update
+ * parameterization (muP), with a base width so that learning rates tuned on a
+ * narrow network transfer to a wide one.
+ *
+ * This header is the manual. It is ordered as a tutorial:
+ *
+ *   1. Basics: version, status codes, error messages, allocators.
+ *   2. Parameterizations (pcmup_param): the abc exponents per layer.
+ *   3. Networks (pcmup_net): dense layers, forward pass, weights.
+ *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
+ *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
+ *
+ * A complete program (error checks elided; every call returns a status):
+ *
+ *     pcmup_param *p;   pcmup_net *net;   pcmup_algo *bp;
+ *     pcmup_dataset *train, *test;
+ *     size_t widths[] = {784, 256, 256, 10};          // 3 weight layers
+ *     pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL);
+ *     pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 42, NULL);
+ *     pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 7, NULL);
+ *     pcmup_algo_set(bp, PCMUP_SET_LR, 0.1);
+ *     pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL);
+ *     pcmup_dataset_load_fashion_mnist(&test,  NULL, PCMUP_SPLIT_TEST,  NULL);
+ *     double loss, acc;
+ *     pcmup_algo_train_epoch(bp, train, 64, &loss);
+ *     pcmup_algo_evaluate(bp, test, &loss, &acc);
+ *     pcmup_algo_free(bp); pcmup_net_free(net); pcmup_param_free(p);
+ *     pcmup_dataset_free(train); pcmup_dataset_free(test);
+ *
+ * Conventions used throughout:
+ *   - Layers are numbered 1..L as in the paper: layer l maps width M_{l-1}
+ *     to M_l, with M_0 the input dimension and M_L the number of outputs.
+ *     Layer number 0 is never valid.
+ *   - Weights are (out, in) = (M_l, M_{l-1}) matrices, row-major.
+ *   - Batches are batch-major: a batch of B samples of dimension D is a
+ *     row-major (B, D) float array, row b = sample b.
+ *   - Losses are means over the batch.
+ *   - Floats are IEEE single precision; BLAS is CBLAS with 32-bit integers.
+ *
+ * Thread safety: a handle may be used by one thread at a time. Distinct
+ * handles may be used concurrently from distinct threads, with one
+ * exception: an algorithm handle uses the network it was created for, so
+ * the two count as one handle. The last-error message is per thread.
+ * pcmup_set_blas_threads() changes process-wide state of the BLAS library.
+ *
+ * The library never prints, never calls abort() or exit(), and a call that
+ * fails leaves the objects passed to it as they were.
+ */
+#ifndef PCMUP_H
+#define PCMUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* PCMUP_API marks the exported functions. Building the shared library
+ * defines PCMUP_BUILDING; a program linking the static library may define
+ * PCMUP_STATIC (harmless either way on ELF platforms). */
+#if defined(PCMUP_STATIC)
+#  define PCMUP_API
+#elif defined(_WIN32)
+#  ifdef PCMUP_BUILDING
+#    define PCMUP_API __declspec(dllexport)
+#  else
+#    define PCMUP_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define PCMUP_API __attribute__((visibility("default")))
+#else
+#  define PCMUP_API
+#endif
+
+/* ======================================================================
+ * 1. Basics
+ * ====================================================================== */
+
+/* Version of this header. pcmup_version_number() gives the library's, which
+ * may be newer than the header a program was compiled with. */
+#define PCMUP_VERSION_MAJOR 0
+#define PCMUP_VERSION_MINOR 1
+#define PCMUP_VERSION_PATCH 0
+#define PCMUP_VERSION_NUMBER \
+    (PCMUP_VERSION_MAJOR * 10000 + PCMUP_VERSION_MINOR * 100 + PCMUP_VERSION_PATCH)
+
+/* "0.1.0" */
+PCMUP_API const char *pcmup_version_string(void);
+/* MAJOR*10000 + MINOR*100 + PATCH of the library at run time. */
+PCMUP_API unsigned pcmup_version_number(void);
+
+/* Status codes. Every fallible function returns one. The numeric values are
+ * part of the ABI: they never change, new codes are added at the end. */
+typedef enum {
+    PCMUP_OK = 0,
+    PCMUP_ERR_NULL = 1,        /* a required pointer argument is NULL      */
+    PCMUP_ERR_INVALID = 2,     /* an argument or setting value is invalid  */
+    PCMUP_ERR_SHAPE = 3,       /* sizes or widths do not match             */
+    PCMUP_ERR_NOMEM = 4,       /* the allocator returned NULL              */
+    PCMUP_ERR_IO = 5,          /* a file could not be opened or read       */
+    PCMUP_ERR_FORMAT = 6,      /* a data file is malformed                 */
+    PCMUP_ERR_DIVERGED = 7,    /* training produced a non-finite loss      */
+    PCMUP_ERR_UNSUPPORTED = 8  /* valid request this object does not serve */
+} pcmup_status;
+
+/* "PCMUP_ERR_SHAPE", or "PCMUP_ERR_UNKNOWN" for a value not listed above. */
+PCMUP_API const char *pcmup_status_name(pcmup_status status);
+/* A short sentence: "sizes or widths do not match". */
+PCMUP_API const char *pcmup_status_message(pcmup_status status);
+
+/* The detailed message of the last failed call on this thread, for example
+ * "pcmup_net_set_weights: layer 2: count 783 does not match 8 x 98 = 784".
+ * "" if no call has failed on this thread. A successful call does not clear
+ * it. The pointer stays valid until the next failing call on this thread. */
+PCMUP_API const char *pcmup_last_error(void);
+
+/* A caller-supplied allocator. Every byte a handle owns goes through the
+ * allocator given when it was created (NULL means malloc/realloc/free).
+ * The BLAS library's own internal buffers are outside libpcmup's control.
+ * The struct is copied at creation; `user` is passed back on every call. */
+typedef struct pcmup_allocator {
+    void *(*malloc_fn)(void *user, size_t size);
+    void *(*realloc_fn)(void *user, void *ptr, size_t size);
+    void (*free_fn)(void *user, void *ptr);
+    void *user;
+} pcmup_allocator;
+
+/* Sets the number of threads of the BLAS library (process-wide; OpenBLAS
+ * only). PCMUP_ERR_UNSUPPORTED when the library was built against a BLAS
+ * without that control. n must be >= 1. */
+PCMUP_API pcmup_status pcmup_set_blas_threads(int n);
+
+/* ======================================================================
+ * 2. Parameterizations
+ *
+ * An abc-parameterization fixes, for each layer l, three exponents and a
+ * scale (paper-spec section 1.4, docs/parameterization.md):
+ *
+ *   W_l = r_l^(-a_l) w_l                 forward multiplier
+ *   w_l(0) ~ N(0, s_l^2)                 with
+ *     s_1 = sigma_1 / sqrt(M_0)       * r_1^(-b_1)           (input layer)
+ *     s_l = sigma_l / sqrt(M_{l-1})   * r_l^(-(b_l - 1/2))   (l >= 2)
+ *   eta_l = eta * r_l^(-c_l)             per-layer learning rate
+ *   theta_l = 2 a_l + c_l                effective learning-rate exponent
+ *
+ * where r_l = M / M_base is the width ratio of layer l: the input layer's
+ * fan-out M_1 over the base width, every other layer's fan-in M_{l-1} over
+ * the base width (r_1 = 1 for a single-layer network, which has no width).
+ * At M = M_base every parameterization coincides, so a learning rate tuned
+ * at the base width transfers (muTransfer).
+ *
+ * b is written in width-exponent form: b_1 = 0 means a fan-in 1/M_0 init
+ * that does not depend on width ("b_1 = 1/2 with respect to D").
+ * ====================================================================== */
+
+typedef struct pcmup_param pcmup_param;
+
+/* Exponent presets, each a row of a table (docs/parameterization.md):
+ *
+ *   preset      b_1  b_l  b_L | c_1  c_l  c_L     a_l = 0, sigma_l = 1
+ *   SP           0   1/2  1/2 |  0    0    0
+ *   MUP_SGD      0   1/2   1  | -1    0    1      (muP for SGD / BP)
+ *
+ * b_l and c_l stand for every hidden layer 1 < l < L. */
+typedef enum {
+    PCMUP_PRESET_SP = 0,
+    PCMUP_PRESET_MUP_SGD = 1
+} pcmup_preset;
+
+/* Per-layer keys. THETA is derived (2a + c) and read-only. */
+typedef enum {
+    PCMUP_LAYER_A = 0,      /* forward multiplier exponent, in [-2, 2]   */
+    PCMUP_LAYER_B = 1,      /* init variance exponent, in [-2, 2]        */
+    PCMUP_LAYER_C = 2,      /* learning-rate exponent, in [-4, 4]        */
+    PCMUP_LAYER_SIGMA = 3,  /* init scale sigma_l, in (0, 100]           */
+    PCMUP_LAYER_THETA = 4   /* 2a + c, read-only                         */
+} pcmup_layer_key;
+
+/* Keys that apply to the whole parameterization. */
+typedef enum {
+    PCMUP_PARAM_BASE_WIDTH = 0  /* M_base, in [1, 2^31 - 1], default 64 */
+} pcmup_param_key;
+
+/* Creates a parameterization for networks of n_layers weight layers
+ * (1 <= n_layers <= 1024), filled from `preset`, base width 64. */
+PCMUP_API pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers,
+                                          pcmup_preset preset,
+                                          const pcmup_allocator *allocator);
+/* A deep copy, owned by the caller, using the same allocator. */
+PCMUP_API pcmup_status pcmup_param_clone(pcmup_param **out, const pcmup_param *param);
+PCMUP_API void pcmup_param_free(pcmup_param *param);
+
+/* Overwrites every layer's a, b, c and sigma from a preset table row. The
+ * base width is kept. */
+PCMUP_API pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset);
+PCMUP_API pcmup_status pcmup_param_n_layers(const pcmup_param *param, size_t *n_layers);
+
+/* Per-layer exponents. layer in 1..L. Values must be finite and inside the
+ * key's bounds; THETA cannot be set. */
+PCMUP_API pcmup_status pcmup_param_set_layer(pcmup_param *param, size_t layer,
+                                             pcmup_layer_key key, double value);
+PCMUP_API pcmup_status pcmup_param_get_layer(const pcmup_param *param, size_t layer,
+                                             pcmup_layer_key key, double *value);
+/* Closed bounds [lo, hi] of a per-layer key. SIGMA's lower bound is
+ * exclusive (sigma > 0); its lo is reported as 0. */
+PCMUP_API pcmup_status pcmup_param_layer_bounds(pcmup_layer_key key, double *lo,
+                                                double *hi);
+
+PCMUP_API pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key,
+                                       double value);
+PCMUP_API pcmup_status pcmup_param_get(const pcmup_param *param, pcmup_param_key key,
+                                       double *value);
+PCMUP_API pcmup_status pcmup_param_bounds(pcmup_param_key key, double *lo, double *hi);
+
+/* ======================================================================
+ * 3. Networks
+ *
+ * A network of L dense layers: u_l = W_l h_{l-1} (+ bias_l), h_l = phi(u_l)
+ * for l < L, output f = u_L (no output nonlinearity), h_0 = x.
+ * The network keeps its own copy of the parameterization.
+ * ====================================================================== */
+
+typedef struct pcmup_net pcmup_net;
+
+typedef enum {
+    PCMUP_ACT_TANH = 0,
+    PCMUP_ACT_RELU = 1,      /* phi'(0) = 0 */
+    PCMUP_ACT_IDENTITY = 2
+} pcmup_activation;
+
+/* Flags for pcmup_net_create. */
+#define PCMUP_NET_BIAS 1u   /* every layer gets a bias, initialised to zero */
+
+/* Creates a network with n_layers weight layers and widths[0..n_layers]
+ * (widths[0] = input dimension, widths[n_layers] = outputs; each in
+ * [1, 2^31 - 1]). `param` must have n_layers layers; it is copied. The
+ * weights are drawn from `seed` by the parameterization's init rule. */
+PCMUP_API pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers,
+                                        const size_t *widths,
+                                        pcmup_activation activation, unsigned flags,
+                                        const pcmup_param *param, uint64_t seed,
+                                        const pcmup_allocator *allocator);
+PCMUP_API void pcmup_net_free(pcmup_net *net);
+
+/* Redraws every weight from `seed` (biases back to zero). The same seed
+ * gives bitwise the same weights. */
+PCMUP_API pcmup_status pcmup_net_init_weights(pcmup_net *net, uint64_t seed);
+
+/* The network's copy of its parameterization (read-only, owned by the net). */
+PCMUP_API pcmup_status pcmup_net_param(const pcmup_net *net, const pcmup_param **param);
+
+PCMUP_API pcmup_status pcmup_net_n_layers(const pcmup_net *net, size_t *n_layers);
+/* Shape of layer l's weight matrix: (out, in) = (M_l, M_{l-1}). */
+PCMUP_API pcmup_status pcmup_net_layer_shape(const pcmup_net *net, size_t layer,
+                                             size_t *out, size_t *in);
+/* Total number of trainable numbers (weights and biases). */
+PCMUP_API pcmup_status pcmup_net_param_count(const pcmup_net *net, size_t *count);
+
+/* What the parameterization gives layer l at this width: the forward
+ * multiplier r^-a, the init std of w, and the learning-rate factor
+ * eta_l / eta = r^-c. Any pointer may be NULL. */
+PCMUP_API pcmup_status pcmup_net_layer_scales(const pcmup_net *net, size_t layer,
+                                              double *multiplier, double *init_std,
+                                              double *lr_factor);
+
+/* Copy layer l's effective weights W_l = r^-a w_l (out x in, row-major) out
+ * of or into a caller array of exactly `count` = out * in floats. set
+ * rejects non-finite values and then stores w_l = W_l / multiplier. */
+PCMUP_API pcmup_status pcmup_net_get_weights(const pcmup_net *net, size_t layer,
+                                             float *dst, size_t count);
+PCMUP_API pcmup_status pcmup_net_set_weights(pcmup_net *net, size_t layer,
+                                             const float *src, size_t count);
+/* Layer l's bias (count = out). PCMUP_ERR_UNSUPPORTED without PCMUP_NET_BIAS. */
+PCMUP_API pcmup_status pcmup_net_get_bias(const pcmup_net *net, size_t layer,
+                                          float *dst, size_t count);
+PCMUP_API pcmup_status pcmup_net_set_bias(pcmup_net *net, size_t layer,
+                                          const float *src, size_t count);
+
+/* Forward pass on a batch: x is (batch, M_0), out is (batch, M_L). */
+PCMUP_API pcmup_status pcmup_net_forward(pcmup_net *net, const float *x, size_t batch,
+                                         float *out);
+
+/* Which signal of a layer to read. */
+typedef enum {
+    PCMUP_SIGNAL_PRE = 0,   /* u_l, before the activation */
+    PCMUP_SIGNAL_POST = 1   /* h_l = phi(u_l); for l = L this is f = u_L */
+} pcmup_signal;
+
+/* Forward pass up to layer l; writes u_l or h_l, (batch, M_l), into out.
+ * Used for coordinate checks (how much does h_l move as training goes?). */
+PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
+                                               size_t batch, size_t layer,
+                                               pcmup_signal signal, float *out);
+
+/* ======================================================================
+ * 4. Datasets
+ *
+ * A dataset holds n samples of dimension `dim` as floats (row-major, one
+ * row per sample) and n int32 labels in [0, n_classes).
+ * ====================================================================== */
+
+typedef struct pcmup_dataset pcmup_dataset;
+
+typedef enum {
+    PCMUP_SPLIT_TRAIN = 0,   /* train-images-idx3-ubyte[.gz], 60000 samples */
+    PCMUP_SPLIT_TEST = 1     /* t10k-images-idx3-ubyte[.gz],  10000 samples */
+} pcmup_split;
+
+/* Where Debian's dataset-fashion-mnist package puts the files. */
+#define PCMUP_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Reads an IDX image file (unsigned bytes, any number of dimensions >= 1
+ * after the count; each sample is flattened) and an IDX label file
+ * (unsigned bytes). Either may be gzip-compressed: a name ending in ".gz"
+ * must be gzip data. Pixels are scaled to [0, 1]; n_classes is the largest
+ * label + 1. Malformed files give PCMUP_ERR_FORMAT with a message. */
+PCMUP_API pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out,
+                                              const char *images_path,
+                                              const char *labels_path,
+                                              const pcmup_allocator *allocator);
+/* FashionMNIST from `dir` (NULL = PCMUP_FASHION_MNIST_DIR): the split's
+ * files, uncompressed if present, else with ".gz". n_classes is 10. */
+PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out,
+                                                        const char *dir,
+                                                        pcmup_split split,
+                                                        const pcmup_allocator *allocator);
+/* A dataset copied from caller arrays: x is (n, dim), labels in
+ * [0, n_classes). Values of x must be finite. */
+PCMUP_API pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n,
+                                                 size_t dim, size_t n_classes,
+                                                 const float *x, const int32_t *labels,
+                                                 const pcmup_allocator *allocator);
+PCMUP_API void pcmup_dataset_free(pcmup_dataset *dataset);
+
+/* Any pointer may be NULL. */
+PCMUP_API pcmup_status pcmup_dataset_info(const pcmup_dataset *dataset, size_t *n,
+                                          size_t *dim, size_t *n_classes);
+/* Keeps the first n samples (1 <= n <= current size). */
+PCMUP_API pcmup_status pcmup_dataset_truncate(pcmup_dataset *dataset, size_t n);
+/* Standardises every value: x <- (x - mean) / std, with the mean and std of
+ * all values of `reference` (NULL = the dataset itself), so a test set can
+ * be standardised with its training set's statistics. A reference whose
+ * std is 0 is rejected. */
+PCMUP_API pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
+                                                 const pcmup_dataset *reference);
+/* Copies samples [start, start + count) into x (count, dim) and labels
+ * (count); either may be NULL. */
+PCMUP_API pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset,
+                                               size_t start, size_t count, float *x,
+                                               int32_t *labels);
+/* One-hot targets of samples [start, start + count) into y (count, n_classes):
+ * e_k, or the centred e_k - 1/C when `centred` is non-zero. */
+PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start,
+                                             size_t count, int centred, float *y);
+
+/* ======================================================================
+ * 5. Algorithms
+ *
+ * An algorithm handle is a learning rule with its hyperparameters, bound to
+ * one network, whose weights it trains. The network must outlive it. All
+ * scratch memory is owned by the algorithm and grows to the largest batch
+ * seen: after the first step at a given batch size, steps allocate nothing.
+ * ====================================================================== */
+
+typedef struct pcmup_algo pcmup_algo;
+
+typedef enum {
+    PCMUP_ALGO_BP = 0   /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
+} pcmup_algo_kind;
+
+typedef enum {
+    PCMUP_LOSS_MSE = 0, /* 1/2 ||f - y||^2, one-hot targets (centred by default) */
+    PCMUP_LOSS_CE = 1   /* -log softmax(f)_k */
+} pcmup_loss;
+
+/* Settings, all set and read as doubles (enum-valued ones take the enum's
+ * value). Each lists its default and range; pcmup_algo_bounds reports the
+ * range. Keys an algorithm does not use give PCMUP_ERR_UNSUPPORTED. */
+typedef enum {
+    PCMUP_SET_LR = 0,            /* eta, the base learning rate; 0.1; [0, 1e6] */
+    PCMUP_SET_LOSS = 1,          /* pcmup_loss; MSE                            */
+    PCMUP_SET_MSE_CENTRED = 2,   /* 1: y = e_k - 1/C (default); 0: y = e_k     */
+    PCMUP_SET_MOMENTUM = 3,      /* heavy-ball momentum mu; 0; [0, 1)          */
+    PCMUP_SET_WEIGHT_DECAY = 4   /* L2 coefficient on w (added to the gradient);
+                                    0; [0, 1e6]                                */
+} pcmup_setting;
+
+/* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
+ * stream (used to shuffle epochs). */
+PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_algo_kind kind,
+                                         pcmup_net *net, uint64_t seed,
+                                         const pcmup_allocator *allocator);
+PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
+
+PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
+PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
+                                      double *value);
+/* Range [lo, hi] of a setting for an algorithm kind. Momentum's hi (1) is
+ * exclusive. Enum-valued settings report their first and last value. */
+PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key,
+                                         double *lo, double *hi);
+
+/* One training step on a batch: x (batch, M_0), labels in [0, M_L).
+ * *loss (may be NULL) receives the batch-mean loss before the step. A
+ * non-finite loss gives PCMUP_ERR_DIVERGED and leaves the weights as they
+ * were. */
+PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x,
+                                       const int32_t *labels, size_t batch,
+                                       double *loss);
+
+/* One pass over the dataset in a random order (drawn from the algorithm's
+ * seed) in batches of `batch` (the last one may be smaller). *mean_loss
+ * (may be NULL) receives the mean of the batch losses, weighted by batch
+ * size. Stops at the first failing step and returns its status. */
+PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
+                                              const pcmup_dataset *dataset,
+                                              size_t batch, double *mean_loss);
+
+/* Mean loss (the algorithm's loss setting) and accuracy (fraction of
+ * samples whose largest output is the label) over the dataset. Either
+ * pointer may be NULL. */
+PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
+                                           const pcmup_dataset *dataset,
+                                           double *loss, double *accuracy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PCMUP_H */

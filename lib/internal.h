@@ -1,0 +1,65 @@
+/*
+ * internal.h -- what every file in lib/ shares: the allocator, error
+ * reporting and the guards every public function starts with.
+ * Nothing here is exported from the shared library.
+ */
+#ifndef PCMUP_INTERNAL_H
+#define PCMUP_INTERNAL_H
+
+#include "pcmup.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#  define PCMUP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define PCMUP_PRINTF(f, a)
+#endif
+
+/* ---- allocator (alloc.c) ------------------------------------------------
+ * Every handle copies the caller's allocator (or the default) at creation
+ * and sends all its memory through it. */
+void pcmup__allocator_init(pcmup_allocator *dst, const pcmup_allocator *src);
+/* Returns NULL on overflow of n * size or when the allocator fails. */
+void *pcmup__alloc(const pcmup_allocator *a, size_t n, size_t size);
+void *pcmup__alloc_zero(const pcmup_allocator *a, size_t n, size_t size);
+void pcmup__free(const pcmup_allocator *a, void *p);
+/* Valid allocator: all three functions set (a NULL allocator pointer is
+ * valid and means the default). */
+int pcmup__allocator_valid(const pcmup_allocator *a);
+
+/* ---- errors (error.c) ----------------------------------------------------
+ * pcmup__fail records "func: message" as this thread's last error and
+ * returns `status`, so a public function reports with
+ *     return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "layer %zu: ...", l);   */
+pcmup_status pcmup__fail(pcmup_status status, const char *func, const char *fmt, ...)
+    PCMUP_PRINTF(3, 4);
+
+#define PCMUP_CHECK_NULL(ptr)                                                  \
+    do {                                                                       \
+        if ((ptr) == NULL)                                                     \
+            return pcmup__fail(PCMUP_ERR_NULL, __func__, "%s is NULL", #ptr);  \
+    } while (0)
+
+/* Propagates a failing status from a callee. */
+#define PCMUP_TRY(expr)                                                        \
+    do {                                                                       \
+        pcmup_status pcmup__s = (expr);                                        \
+        if (pcmup__s != PCMUP_OK)                                              \
+            return pcmup__s;                                                   \
+    } while (0)
+
+/* Largest dimension BLAS (32-bit integers) can take. */
+#define PCMUP_MAX_DIM ((size_t)2147483647)
+
+/* Product a*b, or 0 with *overflow set when it does not fit in size_t. */
+size_t pcmup__mul(size_t a, size_t b, int *overflow);
+
+/* ---- dataset internals (dataset.c) --------------------------------------
+ * Read-only views used by the training loop. */
+const float *pcmup__dataset_x(const pcmup_dataset *ds);
+const int32_t *pcmup__dataset_labels(const pcmup_dataset *ds);
+
+#endif /* PCMUP_INTERNAL_H */
