@@ -1,0 +1,27 @@
+# Configure-time checks of the BLAS library libpcmup links against.
+include(CheckSymbolExists)
+include(CMakePushCheckState)
+
+cmake_push_check_state(RESET)
+set(CMAKE_REQUIRED_INCLUDES ${OPENBLAS_INCLUDE_DIRS})
+set(CMAKE_REQUIRED_LIBRARIES ${OPENBLAS_LINK_LIBRARIES})
+check_symbol_exists(openblas_set_num_threads "cblas.h" PCMUP_HAVE_OPENBLAS_THREADS)
+cmake_pop_check_state()
+
+# libpcmup passes 32-bit ints to CBLAS. An ILP64 BLAS (64-bit integers)
+# paired with an LP64 header, or the reverse, silently corrupts dimensions,
+# so build and run a small sgemm and check both the integer width and the
+# numbers.
+try_run(PCMUP_BLAS_RUN PCMUP_BLAS_COMPILE
+  ${CMAKE_BINARY_DIR}/blas_check ${CMAKE_CURRENT_LIST_DIR}/blas_check.c
+  CMAKE_FLAGS "-DINCLUDE_DIRECTORIES=${OPENBLAS_INCLUDE_DIRS}"
+  LINK_LIBRARIES ${OPENBLAS_LINK_LIBRARIES}
+  COMPILE_OUTPUT_VARIABLE PCMUP_BLAS_COMPILE_OUT
+  RUN_OUTPUT_VARIABLE PCMUP_BLAS_RUN_OUT)
+if(NOT PCMUP_BLAS_COMPILE)
+  message(FATAL_ERROR "CBLAS check did not compile:\n${PCMUP_BLAS_COMPILE_OUT}")
+endif()
+if(NOT PCMUP_BLAS_RUN EQUAL 0)
+  message(FATAL_ERROR "CBLAS integer width does not match the header (LP64/ILP64 mismatch?): ${PCMUP_BLAS_RUN_OUT}")
+endif()
+message(STATUS "CBLAS check: ${PCMUP_BLAS_RUN_OUT}")

@@ -1,0 +1,72 @@
+/*
+ * testutil.h -- helpers shared by the test programs: running a Check suite,
+ * a counting allocator, and the reader for the reference vectors in
+ * tests/data/vectors (format: tests/data/vectors/README.md).
+ */
+#ifndef PCMUP_TESTUTIL_H
+#define PCMUP_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pcmup.h"
+
+/* Runs the suite (CK_NORMAL output) and returns the process exit status. */
+int tu_run_suite(Suite *suite);
+
+/* Asserts that `expr` returns PCMUP_OK, printing pcmup_last_error() if not. */
+#define TU_OK(expr)                                                            \
+    do {                                                                       \
+        pcmup_status tu_s_ = (expr);                                           \
+        ck_assert_msg(tu_s_ == PCMUP_OK, "%s -> %s: %s", #expr,                \
+                      pcmup_status_name(tu_s_), pcmup_last_error());           \
+    } while (0)
+
+/* Asserts that `expr` returns `want` and left a non-empty message. */
+#define TU_FAILS(want, expr)                                                   \
+    do {                                                                       \
+        pcmup_status tu_s_ = (expr);                                           \
+        ck_assert_msg(tu_s_ == (want), "%s -> %s, expected %s (%s)", #expr,    \
+                      pcmup_status_name(tu_s_), pcmup_status_name(want),       \
+                      pcmup_last_error());                                     \
+        ck_assert_msg(pcmup_last_error()[0] != '\0', "%s left no message", #expr); \
+    } while (0)
+
+/* A counting allocator: counts calls, live blocks, and can be told to fail
+ * the k-th allocation from now (fail_after = k >= 1; 0 = never). */
+typedef struct {
+    size_t n_malloc, n_realloc, n_free;
+    long live;
+    size_t fail_after;
+} tu_counter;
+
+pcmup_allocator tu_counting_allocator(tu_counter *counter);
+
+/* A reference case from tests/data/vectors/<name>. */
+typedef struct {
+    char name[64];
+    char **keys;
+    char **values;
+    size_t n_keys;
+} tu_case;
+
+tu_case *tu_case_load(const char *name);
+void tu_case_free(tu_case *c);
+/* The value string of `key`; fails the test if missing. */
+const char *tu_case_str(const tu_case *c, const char *key);
+double tu_case_num(const tu_case *c, const char *key);
+/* The i-th number of a space-separated list value. */
+double tu_case_list(const tu_case *c, const char *key, size_t i);
+/* Loads <name>.f64 (converted to double) / <name>.i32 into a malloc'd array;
+ * *n receives the element count. */
+double *tu_case_f64(const tu_case *c, const char *file, size_t *n);
+int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n);
+
+/* max |a - b| / max |b| over n elements. */
+double tu_rel_err(const double *a, const double *b, size_t n);
+
+/* Path of a file under tests/data (static buffer). */
+const char *tu_data_path(const char *relative);
+
+#endif
