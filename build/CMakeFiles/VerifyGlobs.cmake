@@ -9,7 +9,9 @@ set(OLD_GLOB
   "/work/main/lib/algo.c"
   "/work/main/lib/algo_bp.c"
   "/work/main/lib/alloc.c"
+  "/work/main/lib/dataset.c"
   "/work/main/lib/error.c"
+  "/work/main/lib/idx.c"
   "/work/main/lib/layer_dense.c"
   "/work/main/lib/loss.c"
   "/work/main/lib/net.c"
@@ -17,6 +19,16 @@ set(OLD_GLOB
   "/work/main/lib/rng.c"
   "/work/main/lib/train.c"
   "/work/main/lib/version.c"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# PCMUP_TEST_SOURCES at tests/CMakeLists.txt:10 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/test_*.c")
+set(OLD_GLOB
+  "/work/main/tests/test_vectors_bp.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -125,10 +125,24 @@ CMakeFiles/pcmup.dir/lib/alloc.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/pcmup.dir/lib/alloc.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/alloc.c -o CMakeFiles/pcmup.dir/lib/alloc.c.s
 
+CMakeFiles/pcmup.dir/lib/dataset.c.o: CMakeFiles/pcmup.dir/flags.make
+CMakeFiles/pcmup.dir/lib/dataset.c.o: /work/main/lib/dataset.c
+CMakeFiles/pcmup.dir/lib/dataset.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/pcmup.dir/lib/dataset.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/dataset.c.o -MF CMakeFiles/pcmup.dir/lib/dataset.c.o.d -o CMakeFiles/pcmup.dir/lib/dataset.c.o -c /work/main/lib/dataset.c
+
+CMakeFiles/pcmup.dir/lib/dataset.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/pcmup.dir/lib/dataset.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/lib/dataset.c > CMakeFiles/pcmup.dir/lib/dataset.c.i
+
+CMakeFiles/pcmup.dir/lib/dataset.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/pcmup.dir/lib/dataset.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/dataset.c -o CMakeFiles/pcmup.dir/lib/dataset.c.s
+
 CMakeFiles/pcmup.dir/lib/error.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/error.c.o: /work/main/lib/error.c
 CMakeFiles/pcmup.dir/lib/error.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/pcmup.dir/lib/error.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/pcmup.dir/lib/error.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/error.c.o -MF CMakeFiles/pcmup.dir/lib/error.c.o.d -o CMakeFiles/pcmup.dir/lib/error.c.o -c /work/main/lib/error.c
 
 CMakeFiles/pcmup.dir/lib/error.c.i: cmake_force
@@ -139,10 +153,24 @@ CMakeFiles/pcmup.dir/lib/error.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/pcmup.dir/lib/error.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/error.c -o CMakeFiles/pcmup.dir/lib/error.c.s
 
+CMakeFiles/pcmup.dir/lib/idx.c.o: CMakeFiles/pcmup.dir/flags.make
+CMakeFiles/pcmup.dir/lib/idx.c.o: /work/main/lib/idx.c
+CMakeFiles/pcmup.dir/lib/idx.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/pcmup.dir/lib/idx.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/idx.c.o -MF CMakeFiles/pcmup.dir/lib/idx.c.o.d -o CMakeFiles/pcmup.dir/lib/idx.c.o -c /work/main/lib/idx.c
+
+CMakeFiles/pcmup.dir/lib/idx.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/pcmup.dir/lib/idx.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/lib/idx.c > CMakeFiles/pcmup.dir/lib/idx.c.i
+
+CMakeFiles/pcmup.dir/lib/idx.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/pcmup.dir/lib/idx.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/lib/idx.c -o CMakeFiles/pcmup.dir/lib/idx.c.s
+
 CMakeFiles/pcmup.dir/lib/layer_dense.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/layer_dense.c.o: /work/main/lib/layer_dense.c
 CMakeFiles/pcmup.dir/lib/layer_dense.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/pcmup.dir/lib/layer_dense.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/pcmup.dir/lib/layer_dense.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/layer_dense.c.o -MF CMakeFiles/pcmup.dir/lib/layer_dense.c.o.d -o CMakeFiles/pcmup.dir/lib/layer_dense.c.o -c /work/main/lib/layer_dense.c
 
 CMakeFiles/pcmup.dir/lib/layer_dense.c.i: cmake_force
@@ -156,7 +184,7 @@ CMakeFiles/pcmup.dir/lib/layer_dense.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/loss.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/loss.c.o: /work/main/lib/loss.c
 CMakeFiles/pcmup.dir/lib/loss.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/pcmup.dir/lib/loss.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/pcmup.dir/lib/loss.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/loss.c.o -MF CMakeFiles/pcmup.dir/lib/loss.c.o.d -o CMakeFiles/pcmup.dir/lib/loss.c.o -c /work/main/lib/loss.c
 
 CMakeFiles/pcmup.dir/lib/loss.c.i: cmake_force
@@ -170,7 +198,7 @@ CMakeFiles/pcmup.dir/lib/loss.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/net.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/net.c.o: /work/main/lib/net.c
 CMakeFiles/pcmup.dir/lib/net.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/pcmup.dir/lib/net.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/pcmup.dir/lib/net.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/net.c.o -MF CMakeFiles/pcmup.dir/lib/net.c.o.d -o CMakeFiles/pcmup.dir/lib/net.c.o -c /work/main/lib/net.c
 
 CMakeFiles/pcmup.dir/lib/net.c.i: cmake_force
@@ -184,7 +212,7 @@ CMakeFiles/pcmup.dir/lib/net.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/param.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/param.c.o: /work/main/lib/param.c
 CMakeFiles/pcmup.dir/lib/param.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/pcmup.dir/lib/param.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/pcmup.dir/lib/param.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/param.c.o -MF CMakeFiles/pcmup.dir/lib/param.c.o.d -o CMakeFiles/pcmup.dir/lib/param.c.o -c /work/main/lib/param.c
 
 CMakeFiles/pcmup.dir/lib/param.c.i: cmake_force
@@ -198,7 +226,7 @@ CMakeFiles/pcmup.dir/lib/param.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/rng.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/rng.c.o: /work/main/lib/rng.c
 CMakeFiles/pcmup.dir/lib/rng.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/pcmup.dir/lib/rng.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/pcmup.dir/lib/rng.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/rng.c.o -MF CMakeFiles/pcmup.dir/lib/rng.c.o.d -o CMakeFiles/pcmup.dir/lib/rng.c.o -c /work/main/lib/rng.c
 
 CMakeFiles/pcmup.dir/lib/rng.c.i: cmake_force
@@ -212,7 +240,7 @@ CMakeFiles/pcmup.dir/lib/rng.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/train.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/train.c.o: /work/main/lib/train.c
 CMakeFiles/pcmup.dir/lib/train.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/pcmup.dir/lib/train.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/pcmup.dir/lib/train.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/train.c.o -MF CMakeFiles/pcmup.dir/lib/train.c.o.d -o CMakeFiles/pcmup.dir/lib/train.c.o -c /work/main/lib/train.c
 
 CMakeFiles/pcmup.dir/lib/train.c.i: cmake_force
@@ -226,7 +254,7 @@ CMakeFiles/pcmup.dir/lib/train.c.s: cmake_force
 CMakeFiles/pcmup.dir/lib/version.c.o: CMakeFiles/pcmup.dir/flags.make
 CMakeFiles/pcmup.dir/lib/version.c.o: /work/main/lib/version.c
 CMakeFiles/pcmup.dir/lib/version.c.o: CMakeFiles/pcmup.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/pcmup.dir/lib/version.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/pcmup.dir/lib/version.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/pcmup.dir/lib/version.c.o -MF CMakeFiles/pcmup.dir/lib/version.c.o.d -o CMakeFiles/pcmup.dir/lib/version.c.o -c /work/main/lib/version.c
 
 CMakeFiles/pcmup.dir/lib/version.c.i: cmake_force
@@ -243,7 +271,9 @@ pcmup_OBJECTS = \
 "CMakeFiles/pcmup.dir/lib/algo.c.o" \
 "CMakeFiles/pcmup.dir/lib/algo_bp.c.o" \
 "CMakeFiles/pcmup.dir/lib/alloc.c.o" \
+"CMakeFiles/pcmup.dir/lib/dataset.c.o" \
 "CMakeFiles/pcmup.dir/lib/error.c.o" \
+"CMakeFiles/pcmup.dir/lib/idx.c.o" \
 "CMakeFiles/pcmup.dir/lib/layer_dense.c.o" \
 "CMakeFiles/pcmup.dir/lib/loss.c.o" \
 "CMakeFiles/pcmup.dir/lib/net.c.o" \
@@ -259,7 +289,9 @@ libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/activation.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/algo.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/algo_bp.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/alloc.c.o
+libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/dataset.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/error.c.o
+libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/idx.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/layer_dense.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/loss.c.o
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/lib/net.c.o
@@ -271,7 +303,7 @@ libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/build.make
 libpcmup.so.0.1.0: /usr/lib/x86_64-linux-gnu/libz.so
 libpcmup.so.0.1.0: /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so
 libpcmup.so.0.1.0: CMakeFiles/pcmup.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Linking C shared library libpcmup.so"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Linking C shared library libpcmup.so"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pcmup.dir/link.txt --verbose=$(VERBOSE)
 	$(CMAKE_COMMAND) -E cmake_symlink_library libpcmup.so.0.1.0 libpcmup.so.0 libpcmup.so
 
