@@ -67,7 +67,10 @@ static pcmup_status check_gzip_magic(const char *path, const char *caller)
         return pcmup__fail(PCMUP_ERR_IO, caller, "%s: %s", path, errno_text(errno));
     unsigned char magic[2] = {0, 0};
     size_t got = fread(magic, 1, sizeof magic, f);
+    int read_failed = ferror(f), err = errno;
     fclose(f);
+    if (read_failed) /* a directory, for one */
+        return pcmup__fail(PCMUP_ERR_IO, caller, "%s: %s", path, errno_text(err));
     if (got != 2 || magic[0] != 0x1f || magic[1] != 0x8b)
         return pcmup__fail(PCMUP_ERR_FORMAT, caller,
                            "%s: name ends in \".gz\" but the file is not gzip data",
@@ -106,9 +109,9 @@ static pcmup_status read_error(const reader *r)
                        msg ? msg : "unknown zlib error");
 }
 
-/* Reads up to len bytes; *got < len only at the end of the file. zlib
- * reports a truncated gzip stream as an error after returning what it
- * could decode, so a short read is either EOF or an error. */
+/* Reads up to len bytes; *got < len only at the end of the data, which
+ * for a gzip stream cut short is where the stream stops (check_at_end
+ * tells the two apart). */
 static pcmup_status read_bytes(const reader *r, void *buf, size_t len, size_t *got)
 {
     unsigned char *p = buf;
@@ -237,37 +240,41 @@ static int grow(const pcmup_allocator *a, unsigned char **buf, size_t size)
     return 1;
 }
 
-/* Reads exactly `total` bytes into a buffer that grows as they arrive. On
- * success *out owns them; on failure nothing is left allocated. */
+/* Fills *buf (cap bytes so far) with the count * item data bytes,
+ * doubling it as long as data keeps arriving. *buf stays valid (and
+ * owned by the caller) whatever happens. */
+static pcmup_status fill(const reader *r, const pcmup_allocator *a, unsigned char **buf,
+                         size_t cap, size_t count, size_t item)
+{
+    size_t total = count * item, have = 0;
+    for (;;) {
+        size_t got;
+        PCMUP_TRY(read_bytes(r, *buf + have, cap - have, &got));
+        have += got;
+        if (have == total)
+            return PCMUP_OK;
+        if (have < cap)
+            return truncated(r, count, item, have);
+        size_t next = cap <= total / 2 ? cap * 2 : total;
+        if (!grow(a, buf, next))
+            return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
+                               r->path, next);
+        cap = next;
+    }
+}
+
+/* Reads the count * item data bytes (a size check_total accepted) into a
+ * new buffer; on failure nothing is left allocated. */
 static pcmup_status read_data(const reader *r, const pcmup_allocator *a, size_t count,
                               size_t item, unsigned char **out)
 {
-    size_t total = count * item; /* checked by check_total */
+    size_t total = count * item;
     size_t cap = total < FIRST_CHUNK ? total : FIRST_CHUNK;
     unsigned char *buf = pcmup__alloc(a, cap, 1);
     if (!buf)
         return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
                            r->path, cap);
-    size_t have = 0;
-    pcmup_status s = PCMUP_OK;
-    for (;;) {
-        size_t got;
-        s = read_bytes(r, buf + have, cap - have, &got);
-        have += got;
-        if (s != PCMUP_OK || have == total)
-            break;
-        if (have < cap) {
-            s = truncated(r, count, item, have);
-            break;
-        }
-        size_t next = cap <= total / 2 ? cap * 2 : total;
-        if (!grow(a, &buf, next)) {
-            s = pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
-                            r->path, next);
-            break;
-        }
-        cap = next;
-    }
+    pcmup_status s = fill(r, a, &buf, cap, count, item);
     if (s != PCMUP_OK) {
         pcmup__free(a, buf);
         return s;
@@ -288,6 +295,14 @@ static pcmup_status check_at_end(const reader *r)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                            "%s: trailing data after the %s the header describes", r->path,
                            r->kind == PCMUP__IDX_LABELS ? "labels" : "samples");
+    /* zlib ends a gzip stream cut short like a normal end of file, only
+     * noting Z_BUF_ERROR; without this check a file whose data is complete
+     * but whose gzip trailer (and so its CRC check) is missing would pass. */
+    int code = Z_OK;
+    gzerror(r->gz, &code);
+    if (code == Z_BUF_ERROR)
+        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
+                           "%s: truncated: the gzip stream ends early", r->path);
     return PCMUP_OK;
 }
 
