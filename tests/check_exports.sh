@@ -55,7 +55,8 @@ header_api() {
             print name
         }
         END { exit bad }
-    ' "$HEADER" | sort -u
+    ' "$HEADER" > "$tmp/api.raw" || return 1
+    sort -u "$tmp/api.raw"
 }
 
 # Global defined dynamic symbols of the library: functions (T, i), data
@@ -72,14 +73,15 @@ trap 'rm -rf "$tmp"' EXIT
 [ $# -eq 1 ] || usage
 case $1 in
 --update)
-    header_api > "$tmp/expected"
+    header_api > "$tmp/expected" || exit 1
     [ -s "$tmp/expected" ] || { echo "no PCMUP_API declarations in $HEADER" >&2; exit 1; }
     cp "$tmp/expected" "$LIST"
     echo "wrote $(wc -l < "$LIST" | tr -d ' ') symbols to $LIST"
     exit 0
     ;;
 --expected)
-    header_api
+    header_api > "$tmp/expected" || exit 1
+    cat "$tmp/expected"
     exit 0
     ;;
 -*)
@@ -92,7 +94,7 @@ lib=$1
 [ -f "$LIST" ] || { echo "missing $LIST (run $0 --update)" >&2; exit 1; }
 
 status=0
-header_api > "$tmp/expected"
+header_api > "$tmp/expected" || exit 1
 if ! diff -u --label "$LIST" --label "PCMUP_API in $HEADER" "$LIST" "$tmp/expected" \
         > "$tmp/list.diff"; then
     echo "FAIL: $LIST does not match the PCMUP_API declarations (run $0 --update):"
