@@ -1,0 +1,76 @@
+/*
+ * algo.h -- the algorithm handle's insides, shared by the learning rules.
+ *
+ * Each learning rule (algo_bp.c, ...) provides a `pcmup_algo_rule`: its
+ * name, the settings it uses and its step function. algo.c owns everything
+ * common: settings, scratch memory, argument checks, and the descent step
+ * that turns a layer's error signal into a weight update.
+ */
+#ifndef PCMUP_ALGO_H
+#define PCMUP_ALGO_H
+
+#include "internal.h"
+#include "net.h"
+#include "rng.h"
+
+#define PCMUP_N_SETTINGS 5
+
+typedef struct pcmup_algo_rule {
+    const char *name;
+    /* Bit k set: setting k applies to this rule. */
+    unsigned settings_mask;
+    /* One training step; arguments already validated and scratch reserved
+     * for `batch`. Must leave the weights untouched when it fails. */
+    pcmup_status (*step)(pcmup_algo *algo, const float *x, const int32_t *labels,
+                         size_t batch, double *loss);
+} pcmup_algo_rule;
+
+extern const pcmup_algo_rule pcmup__rule_bp;
+
+struct pcmup_algo {
+    pcmup_allocator alloc;
+    pcmup_algo_kind kind;
+    const pcmup_algo_rule *rule;
+    pcmup_net *net;
+    pcmup_rng rng;
+    double settings[PCMUP_N_SETTINGS];
+
+    /* Per-step scratch, sized for batch_cap samples (one block). */
+    size_t batch_cap;
+    float *scratch;
+    float **acts;       /* acts[l - 1]: h_l (B, M_l), acts[L - 1] = f */
+    float *delta[2];    /* two (B, max M_l) error buffers */
+
+    /* Optimizer state, allocated when momentum or weight decay is used. */
+    float *velocity;    /* n_params */
+
+    /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
+     * the parameters so a failing epoch can be undone. */
+    size_t *order;
+    size_t order_cap;
+    float *batch_x;
+    int32_t *batch_labels;
+    size_t batch_x_cap;
+    float *snapshot;    /* 2 * n_params: params, then velocity */
+};
+
+/* Grows the per-step scratch to `batch` samples. */
+pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *func);
+
+/* A step on data already checked (finite, labels in range). */
+pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
+                                      size_t batch, double *loss, const char *func);
+
+/* Batch-mean loss of f = acts[L - 1] and, into grad (B, C), the per-sample
+ * dl/df of the algorithm's loss. */
+double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size_t batch,
+                             float *grad);
+
+/* The descent step every rule ends with. `err` (B, M_l) is the error at
+ * layer l's pre-activation and `in` (B, M_{l-1}) the layer input; the
+ * update is params -= eta_l * (1/B * grad(err, in) + wd * params), with
+ * heavy-ball momentum when set. eta_l = eta * r^-c_l. */
+void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const float *in,
+                         size_t batch);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * algo_bp.c -- backpropagation: the exact gradient of the batch-mean loss,
+ * applied by SGD (paper-spec section 5).
+ *
+ *   delta_L = dl/df;   delta_l = phi'(u_l) * (W_{l+1}^T delta_{l+1})
+ *   W_l -= eta_l (1/B) delta_l^T h_{l-1}
+ *
+ * Every layer's update comes from the same forward pass: layer l's
+ * input-VJP runs before layer l's weights move.
+ */
+#include "algo.h"
+
+#include "activation.h"
+
+#include <math.h>
+
+static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *labels,
+                            size_t batch, double *loss_out)
+{
+    pcmup_net *net = algo->net;
+    const size_t n_layers = net->n_layers;
+    pcmup__net_forward_all(net, x, batch, algo->acts);
+    float *delta = algo->delta[0], *delta_below = algo->delta[1];
+    double loss = pcmup__algo_loss_grad(algo, labels, batch, delta);
+    if (!isfinite(loss))
+        return pcmup__fail(PCMUP_ERR_DIVERGED, "pcmup_algo_step",
+                           "the loss is %g before the step; weights left unchanged", loss);
+    for (size_t l = n_layers; l >= 1; l--) {
+        const pcmup_layer *layer = &net->layers[l - 1];
+        const float *in = l > 1 ? algo->acts[l - 2] : x;
+        if (l > 1) {
+            layer->ops->input_vjp(layer, delta, batch, delta_below);
+            pcmup__act_backward_from_post(net->activation, in, delta_below,
+                                          batch * layer->n_in);
+        }
+        pcmup__algo_descend(algo, l, delta, in, batch);
+        float *t = delta;
+        delta = delta_below;
+        delta_below = t;
+    }
+    if (loss_out)
+        *loss_out = loss;
+    return PCMUP_OK;
+}
+
+const pcmup_algo_rule pcmup__rule_bp = {
+    "bp",
+    (1u << PCMUP_SET_LR) | (1u << PCMUP_SET_LOSS) | (1u << PCMUP_SET_MSE_CENTRED) |
+        (1u << PCMUP_SET_MOMENTUM) | (1u << PCMUP_SET_WEIGHT_DECAY),
+    bp_step,
+};

@@ -1,0 +1,39 @@
+/*
+ * net.h -- the network's insides, shared with the algorithms.
+ */
+#ifndef PCMUP_NET_H
+#define PCMUP_NET_H
+
+#include "internal.h"
+#include "layer.h"
+
+struct pcmup_net {
+    pcmup_allocator alloc;
+    size_t n_layers;
+    size_t *widths;          /* M_0..M_L */
+    pcmup_activation activation;
+    unsigned flags;
+    pcmup_param *param;      /* the net's own copy */
+    pcmup_layer *layers;     /* layers[l - 1] is layer l */
+    double *lr_factor;       /* eta_l / eta, per layer */
+    float *params;           /* every layer's parameters, one block */
+    size_t n_params;
+    float *work;             /* forward-pass scratch, grows on demand */
+    size_t work_cap;         /* floats */
+};
+
+/* Largest of M_1..M_L (the widths an algorithm keeps per-sample signals of). */
+size_t pcmup__net_max_width(const pcmup_net *net);
+
+/* Forward pass storing every layer's output: acts[l - 1] receives h_l
+ * (B, M_l) for l < L and acts[L - 1] receives f = u_L. The arrays must
+ * hold batch * M_l floats. Arguments are trusted (validated by callers). */
+void pcmup__net_forward_all(const pcmup_net *net, const float *x, size_t batch,
+                            float *const *acts);
+
+/* Validates a batch for this net: x non-NULL, 1 <= batch, batch * width
+ * sizes fit BLAS integers, every value finite. */
+pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t batch,
+                                    const char *func);
+
+#endif

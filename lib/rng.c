@@ -1,0 +1,64 @@
+/*
+ * rng.c -- xoshiro256** (Blackman and Vigna), seeded by splitmix64 so that
+ * any 64-bit seed, zero included, gives a well-mixed state.
+ */
+#include "rng.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void pcmup__rng_seed(pcmup_rng *rng, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = splitmix64(&seed);
+}
+
+uint64_t pcmup__rng_next(pcmup_rng *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double pcmup__rng_uniform(pcmup_rng *rng)
+{
+    return (double)(pcmup__rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
+double pcmup__rng_normal(pcmup_rng *rng)
+{
+    /* 1 - u is in (0, 1], so the log is finite. */
+    double u1 = 1.0 - pcmup__rng_uniform(rng);
+    double u2 = pcmup__rng_uniform(rng);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+size_t pcmup__rng_below(pcmup_rng *rng, size_t n)
+{
+    /* Rejection: accept draws below the largest multiple of n. */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do {
+        x = pcmup__rng_next(rng);
+    } while (x >= limit);
+    return (size_t)(x % n);
+}

@@ -1,0 +1,173 @@
+/*
+ * train.c -- loops over a dataset: one training epoch, and evaluation.
+ */
+#include "algo.h"
+
+#include "loss.h"
+
+#include <string.h>
+
+/* Samples per forward pass when evaluating. */
+#define EVAL_CHUNK 256
+
+static pcmup_status check_dataset(const pcmup_algo *algo, const pcmup_dataset *ds,
+                                  size_t *n, const char *func)
+{
+    size_t dim, n_classes;
+    PCMUP_TRY(pcmup_dataset_info(ds, n, &dim, &n_classes));
+    const pcmup_net *net = algo->net;
+    if (dim != net->widths[0])
+        return pcmup__fail(PCMUP_ERR_SHAPE, func,
+                           "dataset dimension %zu does not match the input width %zu", dim,
+                           net->widths[0]);
+    if (n_classes > net->widths[net->n_layers])
+        return pcmup__fail(PCMUP_ERR_SHAPE, func,
+                           "dataset has %zu classes but the network only %zu outputs",
+                           n_classes, net->widths[net->n_layers]);
+    return PCMUP_OK;
+}
+
+/* Grows a buffer to `n` elements of `size` bytes; keeps it on failure. */
+static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, const char *func)
+{
+    void *p = pcmup__alloc(&algo->alloc, n, size);
+    if (!p)
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate %zu x %zu bytes", n, size);
+    pcmup__free(&algo->alloc, *buf);
+    *buf = p;
+    return PCMUP_OK;
+}
+
+static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, const char *func)
+{
+    const pcmup_net *net = algo->net;
+    if (n > algo->order_cap) {
+        PCMUP_TRY(grow(algo, (void **)&algo->order, n, sizeof(size_t), func));
+        algo->order_cap = n;
+    }
+    if (batch > algo->batch_x_cap) {
+        PCMUP_TRY(grow(algo, (void **)&algo->batch_x, batch * net->widths[0], sizeof(float),
+                       func));
+        PCMUP_TRY(grow(algo, (void **)&algo->batch_labels, batch, sizeof(int32_t), func));
+        algo->batch_x_cap = batch;
+    }
+    if (!algo->snapshot)
+        PCMUP_TRY(grow(algo, (void **)&algo->snapshot, 2 * net->n_params, sizeof(float), func));
+    return PCMUP_OK;
+}
+
+/* A failing epoch restores what it started from: parameters, momentum and
+ * the random stream. */
+static void save_state(pcmup_algo *algo, pcmup_rng *rng)
+{
+    size_t n = algo->net->n_params;
+    memcpy(algo->snapshot, algo->net->params, n * sizeof(float));
+    if (algo->velocity)
+        memcpy(algo->snapshot + n, algo->velocity, n * sizeof(float));
+    *rng = algo->rng;
+}
+
+static void restore_state(pcmup_algo *algo, const pcmup_rng *rng, int had_velocity)
+{
+    size_t n = algo->net->n_params;
+    memcpy(algo->net->params, algo->snapshot, n * sizeof(float));
+    if (algo->velocity && had_velocity)
+        memcpy(algo->velocity, algo->snapshot + n, n * sizeof(float));
+    else if (algo->velocity)
+        memset(algo->velocity, 0, n * sizeof(float));
+    algo->rng = *rng;
+}
+
+static void shuffle(pcmup_rng *rng, size_t *order, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = pcmup__rng_below(rng, i + 1);
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+static void gather(pcmup_algo *algo, const pcmup_dataset *ds, const size_t *idx, size_t count)
+{
+    const size_t dim = algo->net->widths[0];
+    const float *x = pcmup__dataset_x(ds);
+    const int32_t *labels = pcmup__dataset_labels(ds);
+    for (size_t i = 0; i < count; i++) {
+        memcpy(algo->batch_x + i * dim, x + idx[i] * dim, dim * sizeof(float));
+        algo->batch_labels[i] = labels[idx[i]];
+    }
+}
+
+pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *dataset,
+                                    size_t batch, double *mean_loss)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(dataset);
+    size_t n;
+    PCMUP_TRY(check_dataset(algo, dataset, &n, __func__));
+    if (batch < 1 || batch > PCMUP_MAX_DIM)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "batch %zu is outside [1, %zu]", batch,
+                           PCMUP_MAX_DIM);
+    if (batch > n)
+        batch = n;
+    PCMUP_TRY(reserve_epoch(algo, n, batch, __func__));
+    PCMUP_TRY(pcmup__algo_reserve(algo, batch, __func__));
+
+    pcmup_rng start_rng;
+    int had_velocity = algo->velocity != NULL;
+    save_state(algo, &start_rng);
+    shuffle(&algo->rng, algo->order, n);
+    double total = 0.0;
+    for (size_t start = 0; start < n; start += batch) {
+        size_t count = n - start < batch ? n - start : batch;
+        gather(algo, dataset, algo->order + start, count);
+        double loss;
+        pcmup_status s = pcmup__algo_step_trusted(algo, algo->batch_x, algo->batch_labels,
+                                                  count, &loss, __func__);
+        if (s != PCMUP_OK) {
+            restore_state(algo, &start_rng, had_velocity);
+            return s;
+        }
+        total += loss * (double)count;
+    }
+    if (mean_loss)
+        *mean_loss = total / (double)n;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset, double *loss,
+                                 double *accuracy)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(dataset);
+    size_t n;
+    PCMUP_TRY(check_dataset(algo, dataset, &n, __func__));
+    size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
+    if (algo->batch_cap > chunk)
+        chunk = n < algo->batch_cap ? n : algo->batch_cap;
+    PCMUP_TRY(pcmup__algo_reserve(algo, chunk, __func__));
+
+    const pcmup_net *net = algo->net;
+    const size_t dim = net->widths[0], n_out = net->widths[net->n_layers];
+    const float *x = pcmup__dataset_x(dataset);
+    const int32_t *labels = pcmup__dataset_labels(dataset);
+    const float *f = algo->acts[net->n_layers - 1];
+    double sum = 0.0;
+    size_t correct = 0;
+    for (size_t start = 0; start < n; start += chunk) {
+        size_t count = n - start < chunk ? n - start : chunk;
+        pcmup__net_forward_all(net, x + start * dim, count, algo->acts);
+        sum += pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
+                               algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0, f,
+                               labels + start, count, n_out, NULL);
+        correct += pcmup__count_correct(f, labels + start, count, n_out);
+    }
+    if (loss)
+        *loss = sum / (double)n;
+    if (accuracy)
+        *accuracy = (double)correct / (double)n;
+    return PCMUP_OK;
+}
