@@ -279,7 +279,7 @@ static void print_summary(const train_options *o, const results *r)
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
-    printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu / %zu samples)\n",
+    printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds, samples_per_second(o, r));
 }
