@@ -313,7 +313,7 @@ static int measure_row(size_t width, size_t batch, const bench_options *o,
 {
     size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
     double flops = bp_step_flops(widths, DEPTH, batch);
-    timing step, ref;
+    timing step = {0.0, 0.0}, ref = {0.0, 0.0};
     bp_bench bp;
     step_gemms gemms;
     int rc;
