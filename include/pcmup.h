@@ -24,7 +24,7 @@
  *     pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL);
  *     pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 42, NULL);
  *     pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 7, NULL);
- *     pcmup_algo_set(bp, PCMUP_SET_LR, 0.1);
+ *     pcmup_algo_set(bp, PCMUP_SET_LR, 0.05);
  *     pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL);
  *     pcmup_dataset_load_fashion_mnist(&test,  NULL, PCMUP_SPLIT_TEST,  NULL);
  *     double loss, acc;
@@ -50,7 +50,10 @@
  * pcmup_set_blas_threads() changes process-wide state of the BLAS library.
  *
  * The library never prints, never calls abort() or exit(), and a call that
- * fails leaves the objects passed to it as they were.
+ * fails leaves the objects passed to it as they were. Every *_free function
+ * accepts NULL and does nothing with it. Functions returning pcmup_status
+ * reject NULL required pointers with PCMUP_ERR_NULL and out-of-range
+ * values (a batch of 0, a non-finite input) with PCMUP_ERR_INVALID.
  */
 #ifndef PCMUP_H
 #define PCMUP_H
@@ -116,14 +119,19 @@ PCMUP_API const char *pcmup_status_name(pcmup_status status);
 PCMUP_API const char *pcmup_status_message(pcmup_status status);
 
 /* The detailed message of the last failed call on this thread, for example
- * "pcmup_net_set_weights: layer 2: count 783 does not match 8 x 98 = 784".
+ * "pcmup_net_set_weights: layer 2: weight count 783 does not match 784".
  * "" if no call has failed on this thread. A successful call does not clear
  * it. The pointer stays valid until the next failing call on this thread. */
 PCMUP_API const char *pcmup_last_error(void);
 
 /* A caller-supplied allocator. Every byte a handle owns goes through the
  * allocator given when it was created (NULL means malloc/realloc/free).
- * The BLAS library's own internal buffers are outside libpcmup's control.
+ * The three functions follow the C library's contracts: memory aligned as
+ * malloc's, realloc_fn(user, NULL, n) allocates and realloc_fn may be asked
+ * to shrink a block, free_fn is never called with NULL, and NULL means the
+ * allocation failed. Outside libpcmup's control: the BLAS library's own
+ * internal buffers, and zlib's and stdio's temporary buffers while a data
+ * file is read (freed before the loading call returns).
  * The struct is copied at creation; `user` is passed back on every call. */
 typedef struct pcmup_allocator {
     void *(*malloc_fn)(void *user, size_t size);
@@ -185,7 +193,8 @@ typedef enum {
 
 /* Keys that apply to the whole parameterization. */
 typedef enum {
-    PCMUP_PARAM_BASE_WIDTH = 0  /* M_base, in [1, 2^31 - 1], default 64 */
+    PCMUP_PARAM_BASE_WIDTH = 0  /* M_base, a real number in [1, 2^31 - 1],
+                                   default 64 */
 } pcmup_param_key;
 
 /* Creates a parameterization for networks of n_layers weight layers
@@ -195,11 +204,14 @@ PCMUP_API pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers,
                                           const pcmup_allocator *allocator);
 /* A deep copy, owned by the caller, using the same allocator. */
 PCMUP_API pcmup_status pcmup_param_clone(pcmup_param **out, const pcmup_param *param);
+/* Releases the parameterization (NULL: no-op). Networks made from it keep
+ * their own copies. */
 PCMUP_API void pcmup_param_free(pcmup_param *param);
 
 /* Overwrites every layer's a, b, c and sigma from a preset table row. The
  * base width is kept. */
 PCMUP_API pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset);
+/* The number of weight layers L it was created for. */
 PCMUP_API pcmup_status pcmup_param_n_layers(const pcmup_param *param, size_t *n_layers);
 
 /* Per-layer exponents. layer in 1..L. Values must be finite and inside the
@@ -213,6 +225,8 @@ PCMUP_API pcmup_status pcmup_param_get_layer(const pcmup_param *param, size_t la
 PCMUP_API pcmup_status pcmup_param_layer_bounds(pcmup_layer_key key, double *lo,
                                                 double *hi);
 
+/* Set, read and bound the whole-parameterization keys (pcmup_param_key);
+ * values must be finite and inside the key's bounds. */
 PCMUP_API pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key,
                                        double value);
 PCMUP_API pcmup_status pcmup_param_get(const pcmup_param *param, pcmup_param_key key,
@@ -247,6 +261,7 @@ PCMUP_API pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers,
                                         pcmup_activation activation, unsigned flags,
                                         const pcmup_param *param, uint64_t seed,
                                         const pcmup_allocator *allocator);
+/* Releases the network (NULL: no-op). Free its algorithms first. */
 PCMUP_API void pcmup_net_free(pcmup_net *net);
 
 /* Redraws every weight from `seed` (biases back to zero). The same seed
@@ -256,6 +271,7 @@ PCMUP_API pcmup_status pcmup_net_init_weights(pcmup_net *net, uint64_t seed);
 /* The network's copy of its parameterization (read-only, owned by the net). */
 PCMUP_API pcmup_status pcmup_net_param(const pcmup_net *net, const pcmup_param **param);
 
+/* The number of weight layers L. */
 PCMUP_API pcmup_status pcmup_net_n_layers(const pcmup_net *net, size_t *n_layers);
 /* Shape of layer l's weight matrix: (out, in) = (M_l, M_{l-1}). */
 PCMUP_API pcmup_status pcmup_net_layer_shape(const pcmup_net *net, size_t layer,
@@ -316,11 +332,15 @@ typedef enum {
 /* Where Debian's dataset-fashion-mnist package puts the files. */
 #define PCMUP_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
-/* Reads an IDX image file (unsigned bytes, any number of dimensions >= 1
- * after the count; each sample is flattened) and an IDX label file
- * (unsigned bytes). Either may be gzip-compressed: a name ending in ".gz"
- * must be gzip data. Pixels are scaled to [0, 1]; n_classes is the largest
- * label + 1. Malformed files give PCMUP_ERR_FORMAT with a message. */
+/* Reads an IDX image file (unsigned bytes; the first dimension is the
+ * sample count, the others, if any, are flattened into one sample of at
+ * most 2^31 - 1 values) and an IDX label file (unsigned bytes, one
+ * dimension). Either may be gzip-compressed: a name ending in ".gz" must be
+ * gzip data. Pixels are scaled to [0, 1]; n_classes is the largest label
+ * + 1. Malformed files (bad magic or type, truncated, dimensions that
+ * overflow, bytes after the data, label count mismatch) give
+ * PCMUP_ERR_FORMAT with a message; a file that cannot be opened or read,
+ * PCMUP_ERR_IO. */
 PCMUP_API pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out,
                                               const char *images_path,
                                               const char *labels_path,
@@ -337,6 +357,7 @@ PCMUP_API pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n,
                                                  size_t dim, size_t n_classes,
                                                  const float *x, const int32_t *labels,
                                                  const pcmup_allocator *allocator);
+/* Releases the dataset (NULL: no-op). */
 PCMUP_API void pcmup_dataset_free(pcmup_dataset *dataset);
 
 /* Any pointer may be NULL. */
@@ -344,14 +365,16 @@ PCMUP_API pcmup_status pcmup_dataset_info(const pcmup_dataset *dataset, size_t *
                                           size_t *dim, size_t *n_classes);
 /* Keeps the first n samples (1 <= n <= current size). */
 PCMUP_API pcmup_status pcmup_dataset_truncate(pcmup_dataset *dataset, size_t n);
-/* Standardises every value: x <- (x - mean) / std, with the mean and std of
- * all values of `reference` (NULL = the dataset itself), so a test set can
- * be standardised with its training set's statistics. A reference whose
- * std is 0 is rejected. */
+/* Standardises every value: x <- (x - mean) / std, with the mean and
+ * (population) std of all values of `reference` (NULL = the dataset
+ * itself), so a test set can be standardised with its training set's
+ * statistics. A reference whose std is 0, or a result that would overflow
+ * a float, is rejected. */
 PCMUP_API pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
                                                  const pcmup_dataset *reference);
 /* Copies samples [start, start + count) into x (count, dim) and labels
- * (count); either may be NULL. */
+ * (count); either may be NULL. A range past the end is PCMUP_ERR_INVALID;
+ * count 0 copies nothing. */
 PCMUP_API pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset,
                                                size_t start, size_t count, float *x,
                                                int32_t *labels);
@@ -384,11 +407,12 @@ typedef enum {
  * value). Each lists its default and range; pcmup_algo_bounds reports the
  * range. Keys an algorithm does not use give PCMUP_ERR_UNSUPPORTED. */
 typedef enum {
-    PCMUP_SET_LR = 0,            /* eta, the base learning rate; 0.1; [0, 1e6] */
+    PCMUP_SET_LR = 0,            /* eta, the base learning rate; 0.05; [0, 1e6] */
     PCMUP_SET_LOSS = 1,          /* pcmup_loss; MSE                            */
     PCMUP_SET_MSE_CENTRED = 2,   /* 1: y = e_k - 1/C (default); 0: y = e_k     */
     PCMUP_SET_MOMENTUM = 3,      /* heavy-ball momentum mu; 0; [0, 1)          */
-    PCMUP_SET_WEIGHT_DECAY = 4   /* L2 coefficient on w (added to the gradient);
+    PCMUP_SET_WEIGHT_DECAY = 4   /* L2 coefficient on every parameter, w and
+                                    biases (wd * w added to the gradient);
                                     0; [0, 1e6]                                */
 } pcmup_setting;
 
@@ -397,8 +421,11 @@ typedef enum {
 PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_algo_kind kind,
                                          pcmup_net *net, uint64_t seed,
                                          const pcmup_allocator *allocator);
+/* Releases the algorithm and its scratch (NULL: no-op); the net stays. */
 PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 
+/* Sets or reads a setting. A value outside the setting's range, NaN, or a
+ * fraction for an enum-valued setting is PCMUP_ERR_INVALID. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
@@ -416,9 +443,11 @@ PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x,
                                        double *loss);
 
 /* One pass over the dataset in a random order (drawn from the algorithm's
- * seed) in batches of `batch` (the last one may be smaller). *mean_loss
- * (may be NULL) receives the mean of the batch losses, weighted by batch
- * size. Stops at the first failing step and returns its status. */
+ * seed) in batches of `batch` (the last one may be smaller; a batch larger
+ * than the dataset is the whole dataset). *mean_loss (may be NULL)
+ * receives the mean of the batch losses, weighted by batch size. Stops at
+ * the first failing step, restores the parameters, momentum and random
+ * stream the epoch started from, and returns the step's status. */
 PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
                                               const pcmup_dataset *dataset,
                                               size_t batch, double *mean_loss);

@@ -25,7 +25,7 @@ typedef struct {
 } setting_info;
 
 static const setting_info settings_table[PCMUP_N_SETTINGS] = {
-    [PCMUP_SET_LR] = {"learning rate", 0.1, 0.0, 1e6, 0, 0},
+    [PCMUP_SET_LR] = {"learning rate", 0.05, 0.0, 1e6, 0, 0},
     [PCMUP_SET_LOSS] = {"loss", PCMUP_LOSS_MSE, PCMUP_LOSS_MSE, PCMUP_LOSS_CE, 0, 1},
     [PCMUP_SET_MSE_CENTRED] = {"MSE centring", 1.0, 0.0, 1.0, 0, 1},
     [PCMUP_SET_MOMENTUM] = {"momentum", 0.0, 0.0, 1.0, 1, 0},

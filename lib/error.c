@@ -18,12 +18,12 @@ static const struct {
     [PCMUP_ERR_NULL] = {"PCMUP_ERR_NULL", "a required pointer argument is NULL"},
     [PCMUP_ERR_INVALID] = {"PCMUP_ERR_INVALID", "an argument or setting value is invalid"},
     [PCMUP_ERR_SHAPE] = {"PCMUP_ERR_SHAPE", "sizes or widths do not match"},
-    [PCMUP_ERR_NOMEM] = {"PCMUP_ERR_NOMEM", "out of memory"},
+    [PCMUP_ERR_NOMEM] = {"PCMUP_ERR_NOMEM", "the allocator returned NULL (out of memory)"},
     [PCMUP_ERR_IO] = {"PCMUP_ERR_IO", "a file could not be opened or read"},
     [PCMUP_ERR_FORMAT] = {"PCMUP_ERR_FORMAT", "a data file is malformed"},
     [PCMUP_ERR_DIVERGED] = {"PCMUP_ERR_DIVERGED", "training produced a non-finite loss"},
     [PCMUP_ERR_UNSUPPORTED] = {"PCMUP_ERR_UNSUPPORTED",
-                               "the request is valid but this object does not serve it"},
+                               "a valid request this object does not serve"},
 };
 
 #define N_STATUS (sizeof status_table / sizeof status_table[0])
