@@ -229,7 +229,7 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
 {
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
     PCMUP_TRY(reserve_velocity(algo, func));
-    return algo->rule->step(algo, x, labels, batch, loss);
+    return algo->rule->step(algo, x, labels, batch, loss, func);
 }
 
 pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *labels,

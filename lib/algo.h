@@ -20,9 +20,10 @@ typedef struct pcmup_algo_rule {
     /* Bit k set: setting k applies to this rule. */
     unsigned settings_mask;
     /* One training step; arguments already validated and scratch reserved
-     * for `batch`. Must leave the weights untouched when it fails. */
+     * for `batch`. Must leave the weights untouched when it fails, and
+     * report failures under `func`, the public function the caller called. */
     pcmup_status (*step)(pcmup_algo *algo, const float *x, const int32_t *labels,
-                         size_t batch, double *loss);
+                         size_t batch, double *loss, const char *func);
 } pcmup_algo_rule;
 
 extern const pcmup_algo_rule pcmup__rule_bp;

@@ -15,7 +15,7 @@
 #include <math.h>
 
 static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *labels,
-                            size_t batch, double *loss_out)
+                            size_t batch, double *loss_out, const char *func)
 {
     pcmup_net *net = algo->net;
     const size_t n_layers = net->n_layers;
@@ -23,7 +23,7 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     float *delta = algo->delta[0], *delta_below = algo->delta[1];
     double loss = pcmup__algo_loss_grad(algo, labels, batch, delta);
     if (!isfinite(loss))
-        return pcmup__fail(PCMUP_ERR_DIVERGED, "pcmup_algo_step",
+        return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the loss is %g before the step; weights left unchanged", loss);
     for (size_t l = n_layers; l >= 1; l--) {
         const pcmup_layer *layer = &net->layers[l - 1];

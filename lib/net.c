@@ -251,6 +251,12 @@ pcmup_status pcmup_net_set_weights(pcmup_net *net, size_t layer, const float *sr
     size_t n = ly->n_in * ly->n_out;
     PCMUP_TRY(check_count(net, layer, n, count, "weight", __func__));
     PCMUP_TRY(check_finite(src, n, layer, __func__));
+    /* A small multiplier can push a finite W past FLT_MAX once divided. */
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(src[i] / ly->multiplier))
+            return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                               "layer %zu: value %zu (%g) / multiplier %g overflows a float",
+                               layer, i, src[i], ly->multiplier);
     for (size_t i = 0; i < n; i++)
         ly->params[i] = src[i] / ly->multiplier;
     return PCMUP_OK;

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <math.h>
@@ -186,4 +187,90 @@ double tu_rel_err(const double *a, const double *b, size_t n)
         scale = fmax(scale, fabs(b[i]));
     }
     return scale > 0 ? diff / scale : diff;
+}
+
+/* ---- building a reference case's network ------------------------------- */
+
+static pcmup_activation activation_named(const char *name)
+{
+    if (strcmp(name, "tanh") == 0)
+        return PCMUP_ACT_TANH;
+    if (strcmp(name, "relu") == 0)
+        return PCMUP_ACT_RELU;
+    ck_assert_str_eq(name, "identity");
+    return PCMUP_ACT_IDENTITY;
+}
+
+pcmup_net *tu_case_net(const tu_case *c)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    size_t widths[16];
+    for (size_t i = 0; i <= n_layers; i++)
+        widths[i] = (size_t)tu_case_list(c, "widths", i);
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, tu_case_num(c, "M_base")));
+    for (size_t l = 1; l <= n_layers; l++) {
+        TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_B, tu_case_list(c, "b", l - 1)));
+        TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));
+    }
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, n_layers, widths, activation_named(tu_case_str(c, "activation")),
+                           0, p, 1, NULL));
+    pcmup_param_free(p);
+    for (size_t l = 1; l <= n_layers; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "W%zu", l);
+        size_t n;
+        double *w = tu_case_f64(c, name, &n);
+        float *wf = malloc(n * sizeof *wf);
+        for (size_t i = 0; i < n; i++)
+            wf[i] = (float)w[i];
+        TU_OK(pcmup_net_set_weights(net, l, wf, n));
+        free(w);
+        free(wf);
+    }
+    return net;
+}
+
+float *tu_case_x(const tu_case *c, size_t *batch)
+{
+    size_t n;
+    double *x = tu_case_f64(c, "X", &n);
+    float *xf = malloc(n * sizeof *xf);
+    for (size_t i = 0; i < n; i++)
+        xf[i] = (float)x[i];
+    free(x);
+    *batch = (size_t)tu_case_num(c, "B");
+    return xf;
+}
+
+double tu_case_update_error(const tu_case *c, const pcmup_net *net)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    double worst = 0.0;
+    for (size_t l = 1; l <= n_layers; l++) {
+        char name[16], next[24];
+        snprintf(name, sizeof name, "W%zu", l);
+        snprintf(next, sizeof next, "W%zu_next", l);
+        size_t n, n2;
+        double *w0 = tu_case_f64(c, name, &n);
+        double *w1 = tu_case_f64(c, next, &n2);
+        float *now = malloc(n * sizeof *now);
+        TU_OK(pcmup_net_get_weights(net, l, now, n));
+        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
+        for (size_t i = 0; i < n; i++) {
+            /* Our update relative to the float-rounded start we were given. */
+            mine[i] = (double)now[i] - (double)(float)w0[i];
+            ref[i] = w1[i] - w0[i];
+        }
+        double e = tu_rel_err(mine, ref, n);
+        worst = e > worst ? e : worst;
+        free(w0);
+        free(w1);
+        free(now);
+        free(mine);
+        free(ref);
+    }
+    return worst;
 }

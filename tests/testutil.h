@@ -70,3 +70,12 @@ double tu_rel_err(const double *a, const double *b, size_t n);
 const char *tu_data_path(const char *relative);
 
 #endif
+
+/* Builds the network of a reference case: widths, activation, the case's
+ * b and c exponents (a = 0), M_base, and its initial weights W<l>. */
+pcmup_net *tu_case_net(const tu_case *c);
+/* The case's inputs X as floats (B, D) and labels; free both. */
+float *tu_case_x(const tu_case *c, size_t *batch);
+/* Relative error (see tu_rel_err) of the net's update W_l(now) - W<l> against
+ * the reference W<l>_next - W<l>, maximised over layers. */
+double tu_case_update_error(const tu_case *c, const pcmup_net *net);

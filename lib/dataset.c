@@ -1,0 +1,418 @@
+/*
+ * dataset.c -- the pcmup_dataset handle: n samples of dimension dim as
+ * floats, row-major, and n int32 labels in [0, n_classes).
+ *
+ * Invariants, once a dataset exists: n, dim, n_classes >= 1; dim and
+ * n_classes <= PCMUP_MAX_DIM; n * dim * sizeof(float) fits in size_t; every
+ * value of x is finite; every label is in [0, n_classes).
+ */
+#include "idx.h"
+#include "internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+struct pcmup_dataset {
+    pcmup_allocator alloc;
+    size_t n, dim, n_classes;
+    float *x;        /* n * dim, row-major; may have room for more rows */
+    int32_t *labels; /* n */
+};
+
+/* ---- creation and destruction ----------------------------------------- */
+
+/* An empty dataset with room for n samples; sizes were checked by the
+ * caller. */
+static pcmup_dataset *dataset_alloc(const pcmup_allocator *a, size_t n, size_t dim,
+                                    size_t n_classes)
+{
+    pcmup_dataset *ds = pcmup__alloc(a, 1, sizeof *ds);
+    if (!ds)
+        return NULL;
+    ds->alloc = *a;
+    ds->n = n;
+    ds->dim = dim;
+    ds->n_classes = n_classes;
+    ds->x = pcmup__alloc(a, n * dim, sizeof *ds->x);
+    ds->labels = pcmup__alloc(a, n, sizeof *ds->labels);
+    if (!ds->x || !ds->labels) {
+        pcmup_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+void pcmup_dataset_free(pcmup_dataset *dataset)
+{
+    if (!dataset)
+        return;
+    pcmup_allocator a = dataset->alloc;
+    pcmup__free(&a, dataset->x);
+    pcmup__free(&a, dataset->labels);
+    pcmup__free(&a, dataset);
+}
+
+/* n, dim, n_classes within the invariants above. */
+static pcmup_status check_sizes(size_t n, size_t dim, size_t n_classes, const char *func)
+{
+    if (n == 0 || dim == 0 || n_classes == 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "n = %zu, dim = %zu, n_classes = %zu: each must be >= 1", n, dim,
+                           n_classes);
+    if (dim > PCMUP_MAX_DIM || n_classes > PCMUP_MAX_DIM)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "dim = %zu, n_classes = %zu: each must be <= %zu", dim, n_classes,
+                           PCMUP_MAX_DIM);
+    int overflow = 0;
+    pcmup__mul(pcmup__mul(n, dim, &overflow), sizeof(float), &overflow);
+    if (overflow)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "n * dim = %zu * %zu floats does not fit in memory", n, dim);
+    return PCMUP_OK;
+}
+
+static pcmup_status check_values(const float *x, size_t count, size_t dim, const char *func)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(x[i]))
+            return pcmup__fail(PCMUP_ERR_INVALID, func,
+                               "x[%zu] (sample %zu, coordinate %zu) is not finite", i,
+                               i / dim, i % dim);
+    return PCMUP_OK;
+}
+
+static pcmup_status check_labels(const int32_t *labels, size_t n, size_t n_classes,
+                                 const char *func)
+{
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
+            return pcmup__fail(PCMUP_ERR_INVALID, func,
+                               "labels[%zu] = %ld is outside [0, %zu)", i, (long)labels[i],
+                               n_classes);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim,
+                                       size_t n_classes, const float *x,
+                                       const int32_t *labels,
+                                       const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(x);
+    PCMUP_CHECK_NULL(labels);
+    if (!pcmup__allocator_valid(allocator))
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(check_sizes(n, dim, n_classes, __func__));
+    PCMUP_TRY(check_values(x, n * dim, dim, __func__));
+    PCMUP_TRY(check_labels(labels, n, n_classes, __func__));
+
+    pcmup_allocator a;
+    pcmup__allocator_init(&a, allocator);
+    pcmup_dataset *ds = dataset_alloc(&a, n, dim, n_classes);
+    if (!ds)
+        return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "%zu samples of dimension %zu", n, dim);
+    memcpy(ds->x, x, n * dim * sizeof *x);
+    memcpy(ds->labels, labels, n * sizeof *labels);
+    *out = ds;
+    return PCMUP_OK;
+}
+
+/* ---- loading IDX files -------------------------------------------------- */
+
+/* n_classes for a label file: the largest label + 1, or `fixed` (when
+ * non-zero), in which case every label must be below it. */
+static pcmup_status label_classes(const pcmup__idx *lab, size_t fixed, const char *path,
+                                  const char *caller, size_t *n_classes)
+{
+    unsigned max = 0;
+    for (size_t i = 0; i < lab->count; i++) {
+        if (fixed && lab->data[i] >= fixed)
+            return pcmup__fail(PCMUP_ERR_FORMAT, caller,
+                               "%s: label %zu is %u, expected < %zu", path, i, lab->data[i],
+                               fixed);
+        if (lab->data[i] > max)
+            max = lab->data[i];
+    }
+    *n_classes = fixed ? fixed : (size_t)max + 1;
+    return PCMUP_OK;
+}
+
+/* A dataset from the bytes of an image and a label file. */
+static pcmup_status dataset_from_idx(const pcmup_allocator *a, const pcmup__idx *img,
+                                     const pcmup__idx *lab, size_t n_classes,
+                                     const char *caller, pcmup_dataset **out)
+{
+    pcmup_dataset *ds = dataset_alloc(a, img->count, img->item_size, n_classes);
+    if (!ds)
+        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%zu samples of dimension %zu",
+                           img->count, img->item_size);
+    size_t values = img->count * img->item_size;
+    for (size_t i = 0; i < values; i++)
+        ds->x[i] = (float)img->data[i] / 255.0f;
+    for (size_t i = 0; i < lab->count; i++)
+        ds->labels[i] = lab->data[i];
+    *out = ds;
+    return PCMUP_OK;
+}
+
+/* Builds the dataset once both files are read: the counts must agree and
+ * the labels fit n_classes (`fixed`, or max + 1 when 0). */
+static pcmup_status combine(const pcmup_allocator *a, const pcmup__idx *img,
+                            const pcmup__idx *lab, const char *images_path,
+                            const char *labels_path, size_t fixed, const char *caller,
+                            pcmup_dataset **out)
+{
+    if (img->count != lab->count)
+        return pcmup__fail(PCMUP_ERR_FORMAT, caller, "%s has %zu samples but %s has %zu labels",
+                           images_path, img->count, labels_path, lab->count);
+    size_t n_classes = 0;
+    PCMUP_TRY(label_classes(lab, fixed, labels_path, caller, &n_classes));
+    return dataset_from_idx(a, img, lab, n_classes, caller, out);
+}
+
+/* Shared by both loaders; the byte buffers are freed whatever happens. */
+static pcmup_status load_pair(pcmup_dataset **out, const char *images_path,
+                              const char *labels_path, size_t fixed_classes,
+                              const pcmup_allocator *a, const char *caller)
+{
+    pcmup__idx img, lab;
+    PCMUP_TRY(pcmup__idx_read(a, images_path, PCMUP__IDX_IMAGES, caller, &img));
+    pcmup_status s = pcmup__idx_read(a, labels_path, PCMUP__IDX_LABELS, caller, &lab);
+    if (s == PCMUP_OK) {
+        s = combine(a, &img, &lab, images_path, labels_path, fixed_classes, caller, out);
+        pcmup__free(a, lab.data);
+    }
+    pcmup__free(a, img.data);
+    return s;
+}
+
+pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path,
+                                    const char *labels_path,
+                                    const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(images_path);
+    PCMUP_CHECK_NULL(labels_path);
+    if (!pcmup__allocator_valid(allocator))
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    pcmup_allocator a;
+    pcmup__allocator_init(&a, allocator);
+    return load_pair(out, images_path, labels_path, 0, &a, __func__);
+}
+
+/* ---- FashionMNIST ------------------------------------------------------ */
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* "dir/name" if that file exists, else "dir/name.gz", in a buffer from the
+ * allocator (the directory may be any length). */
+static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const char *name,
+                               const char *caller, char **path)
+{
+    size_t size = strlen(dir) + 1 + strlen(name) + sizeof ".gz";
+    char *p = pcmup__alloc(a, size, 1);
+    if (!p)
+        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "path of %zu bytes", size);
+    snprintf(p, size, "%s/%s", dir, name);
+    if (!file_exists(p))
+        snprintf(p, size, "%s/%s.gz", dir, name);
+    *path = p;
+    return PCMUP_OK;
+}
+
+static pcmup_status load_fashion_files(pcmup_dataset **out, const char *dir,
+                                       const char *images_name, const char *labels_name,
+                                       const pcmup_allocator *a, const char *caller)
+{
+    char *images_path = NULL, *labels_path = NULL;
+    pcmup_status s = split_path(a, dir, images_name, caller, &images_path);
+    if (s == PCMUP_OK)
+        s = split_path(a, dir, labels_name, caller, &labels_path);
+    if (s == PCMUP_OK)
+        s = load_pair(out, images_path, labels_path, 10, a, caller);
+    pcmup__free(a, images_path);
+    pcmup__free(a, labels_path);
+    return s;
+}
+
+pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *dir,
+                                              pcmup_split split,
+                                              const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown split %d", (int)split);
+    if (!pcmup__allocator_valid(allocator))
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    pcmup_allocator a;
+    pcmup__allocator_init(&a, allocator);
+    int train = split == PCMUP_SPLIT_TRAIN;
+    return load_fashion_files(out, dir ? dir : PCMUP_FASHION_MNIST_DIR,
+                              train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte",
+                              train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte",
+                              &a, __func__);
+}
+
+/* ---- queries and edits ------------------------------------------------- */
+
+pcmup_status pcmup_dataset_info(const pcmup_dataset *dataset, size_t *n, size_t *dim,
+                                size_t *n_classes)
+{
+    PCMUP_CHECK_NULL(dataset);
+    if (n)
+        *n = dataset->n;
+    if (dim)
+        *dim = dataset->dim;
+    if (n_classes)
+        *n_classes = dataset->n_classes;
+    return PCMUP_OK;
+}
+
+/* Gives memory back after a truncation. Best effort: if the allocator
+ * cannot shrink a block, the old, larger block stays and is still correct,
+ * so this never fails. */
+static void shrink(pcmup_dataset *ds)
+{
+    const pcmup_allocator *a = &ds->alloc;
+    float *x = a->realloc_fn(a->user, ds->x, ds->n * ds->dim * sizeof *x);
+    if (x)
+        ds->x = x;
+    int32_t *labels = a->realloc_fn(a->user, ds->labels, ds->n * sizeof *labels);
+    if (labels)
+        ds->labels = labels;
+}
+
+pcmup_status pcmup_dataset_truncate(pcmup_dataset *dataset, size_t n)
+{
+    PCMUP_CHECK_NULL(dataset);
+    if (n == 0 || n > dataset->n)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                           "n = %zu: must be in [1, %zu] (the current size)", n, dataset->n);
+    if (n == dataset->n)
+        return PCMUP_OK;
+    dataset->n = n;
+    shrink(dataset);
+    return PCMUP_OK;
+}
+
+/* Population mean and standard deviation of all values, in double; two
+ * passes, because the one-pass formula loses the std of data far from 0. */
+static void value_stats(const pcmup_dataset *ds, double *mean, double *std)
+{
+    size_t count = ds->n * ds->dim;
+    double sum = 0;
+    for (size_t i = 0; i < count; i++)
+        sum += ds->x[i];
+    double m = sum / (double)count;
+    double sq = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = ds->x[i] - m;
+        sq += d * d;
+    }
+    *mean = m;
+    *std = sqrt(sq / (double)count);
+}
+
+/* The largest |x - mean| / std must still be a finite float, or the call
+ * would leave infinities in the dataset. */
+static int fits_float(const pcmup_dataset *ds, double mean, double std)
+{
+    size_t count = ds->n * ds->dim;
+    double max_dev = 0;
+    for (size_t i = 0; i < count; i++)
+        max_dev = fmax(max_dev, fabs(ds->x[i] - mean));
+    return max_dev / std <= FLT_MAX;
+}
+
+pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
+                                       const pcmup_dataset *reference)
+{
+    PCMUP_CHECK_NULL(dataset);
+    const pcmup_dataset *ref = reference ? reference : dataset;
+    double mean, std;
+    value_stats(ref, &mean, &std);
+    if (!(std > 0) || !isfinite(std) || !isfinite(mean))
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                           "the %s's values have std %g: cannot standardise",
+                           reference ? "reference" : "dataset", std);
+    if (!fits_float(dataset, mean, std))
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                           "(x - %g) / %g overflows float for some values", mean, std);
+    size_t count = dataset->n * dataset->dim;
+    for (size_t i = 0; i < count; i++)
+        dataset->x[i] = (float)((dataset->x[i] - mean) / std);
+    return PCMUP_OK;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* [start, start + count) within [0, n), without computing start + count. */
+static pcmup_status check_range(const pcmup_dataset *ds, size_t start, size_t count,
+                                const char *func)
+{
+    if (start > ds->n || count > ds->n - start)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "samples [%zu, %zu + %zu) are outside the dataset's %zu", start,
+                           start, count, ds->n);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset, size_t start,
+                                     size_t count, float *x, int32_t *labels)
+{
+    PCMUP_CHECK_NULL(dataset);
+    PCMUP_TRY(check_range(dataset, start, count, __func__));
+    if (x)
+        memcpy(x, dataset->x + start * dataset->dim, count * dataset->dim * sizeof *x);
+    if (labels)
+        memcpy(labels, dataset->labels + start, count * sizeof *labels);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start,
+                                   size_t count, int centred, float *y)
+{
+    PCMUP_CHECK_NULL(dataset);
+    PCMUP_CHECK_NULL(y);
+    PCMUP_TRY(check_range(dataset, start, count, __func__));
+    size_t c = dataset->n_classes;
+    int overflow = 0;
+    pcmup__mul(pcmup__mul(count, c, &overflow), sizeof *y, &overflow);
+    if (overflow)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                           "count * n_classes = %zu * %zu floats does not fit in memory",
+                           count, c);
+    /* Centring subtracts 1/C from every entry, so each row sums to 0. */
+    float off = centred ? (float)(-1.0 / (double)c) : 0.0f;
+    float on = centred ? (float)(1.0 - 1.0 / (double)c) : 1.0f;
+    for (size_t b = 0; b < count; b++) {
+        float *row = y + b * c;
+        for (size_t k = 0; k < c; k++)
+            row[k] = off;
+        row[dataset->labels[start + b]] = on;
+    }
+    return PCMUP_OK;
+}
+
+/* ---- internal views ---------------------------------------------------- */
+
+const float *pcmup__dataset_x(const pcmup_dataset *ds)
+{
+    assert(ds);
+    return ds->x;
+}
+
+const int32_t *pcmup__dataset_labels(const pcmup_dataset *ds)
+{
+    assert(ds);
+    return ds->labels;
+}

@@ -1,0 +1,1181 @@
+/*
+ * test_dataset.c -- datasets: arrays, IDX files (plain and gzip, valid and
+ * malformed), FashionMNIST, standardisation, batches, one-hot targets, and
+ * memory accounting under injected allocation failures.
+ *
+ * IDX files are generated in a fresh directory under /tmp per test.
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* A pointer no call may write: failed loads must leave *out as it was. */
+static char sentinel_storage;
+#define SENTINEL ((pcmup_dataset *)(void *)&sentinel_storage)
+
+/* ---- temporary directory ----------------------------------------------- */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/pcmup-dataset-XXXXXX");
+    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp failed");
+}
+
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+/* Path of a file in the temporary directory. A few rotating buffers, so
+ * that one call can take two paths. */
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+/* ---- building IDX files ------------------------------------------------ */
+
+typedef struct {
+    unsigned char *p;
+    size_t len;
+} bytes;
+
+static void put(bytes *b, const void *src, size_t n)
+{
+    b->p = realloc(b->p, b->len + n + 1);
+    ck_assert(b->p != NULL);
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static void put_be32(bytes *b, uint32_t v)
+{
+    unsigned char be[4] = {v >> 24, v >> 16, v >> 8, v};
+    put(b, be, 4);
+}
+
+/* An IDX file: magic 0 0 type ndims, the dimensions, then `data`. */
+static bytes idx_bytes(unsigned type, unsigned ndims, const uint32_t *dims,
+                       const unsigned char *data, size_t data_len)
+{
+    bytes b = {NULL, 0};
+    unsigned char magic[4] = {0, 0, type, ndims};
+    put(&b, magic, 4);
+    for (unsigned i = 0; i < ndims; i++)
+        put_be32(&b, dims[i]);
+    if (data_len)
+        put(&b, data, data_len);
+    return b;
+}
+
+static void write_plain(const char *name, bytes b)
+{
+    FILE *f = fopen(tmp_path(name), "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", tmp_path(name));
+    ck_assert(fwrite(b.p, 1, b.len, f) == b.len);
+    fclose(f);
+}
+
+static void write_gz(const char *name, bytes b)
+{
+    gzFile gz = gzopen(tmp_path(name), "wb");
+    ck_assert_msg(gz != NULL, "cannot create %s", tmp_path(name));
+    ck_assert(gzwrite(gz, b.p, (unsigned)b.len) == (int)b.len);
+    ck_assert(gzclose(gz) == Z_OK);
+}
+
+/* Writes `b` plain or gzip-compressed (by the name's suffix) and frees it. */
+static void write_file(const char *name, bytes b)
+{
+    size_t len = strlen(name);
+    if (len > 3 && strcmp(name + len - 3, ".gz") == 0)
+        write_gz(name, b);
+    else
+        write_plain(name, b);
+    free(b.p);
+}
+
+/* The small reference data: 3 samples of 2 x 2 pixels, labels 0 2 1. */
+static const unsigned char small_pixels[12] = {0, 255, 17, 128, 1, 2, 3, 4, 250, 251, 252, 253};
+static const unsigned char small_labels[3] = {0, 2, 1};
+
+static void write_small_images(const char *name)
+{
+    const uint32_t dims[3] = {3, 2, 2};
+    write_file(name, idx_bytes(0x08, 3, dims, small_pixels, sizeof small_pixels));
+}
+
+static void write_small_labels(const char *name)
+{
+    const uint32_t dims[1] = {3};
+    write_file(name, idx_bytes(0x08, 1, dims, small_labels, sizeof small_labels));
+}
+
+/* A bigger file (100 samples of 28 x 28, more than the reader's first
+ * buffer) with pixel = (i * 7) mod 256 and label = i mod 10. */
+#define MEDIUM_N 100
+#define MEDIUM_DIM 784
+
+static void write_medium(const char *images, const char *labels)
+{
+    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
+    unsigned char lab[MEDIUM_N];
+    for (size_t i = 0; i < sizeof pixels; i++)
+        pixels[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < MEDIUM_N; i++)
+        lab[i] = (unsigned char)(i % 10);
+    const uint32_t idims[3] = {MEDIUM_N, 28, 28}, ldims[1] = {MEDIUM_N};
+    write_file(images, idx_bytes(0x08, 3, idims, pixels, sizeof pixels));
+    write_file(labels, idx_bytes(0x08, 1, ldims, lab, sizeof lab));
+}
+
+/* ---- checking datasets ------------------------------------------------- */
+
+static void check_info(const pcmup_dataset *ds, size_t n, size_t dim, size_t n_classes)
+{
+    size_t got_n, got_dim, got_classes;
+    TU_OK(pcmup_dataset_info(ds, &got_n, &got_dim, &got_classes));
+    ck_assert_uint_eq(got_n, n);
+    ck_assert_uint_eq(got_dim, dim);
+    ck_assert_uint_eq(got_classes, n_classes);
+}
+
+/* The dataset's contents equal pixels / 255 and labels. */
+static void check_bytes_loaded(const pcmup_dataset *ds, const unsigned char *pixels,
+                               const unsigned char *labels, size_t n, size_t dim)
+{
+    float *x = malloc(n * dim * sizeof *x);
+    int32_t *lab = malloc(n * sizeof *lab);
+    TU_OK(pcmup_dataset_get_batch(ds, 0, n, x, lab));
+    for (size_t i = 0; i < n * dim; i++)
+        ck_assert_msg(x[i] == (float)pixels[i] / 255.0f, "x[%zu] = %g", i, x[i]);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(lab[i], labels[i]);
+    free(x);
+    free(lab);
+}
+
+static void check_small(const pcmup_dataset *ds)
+{
+    check_info(ds, 3, 4, 3);
+    check_bytes_loaded(ds, small_pixels, small_labels, 3, 4);
+}
+
+static void assert_message_has(const char *part)
+{
+    ck_assert_msg(strstr(pcmup_last_error(), part) != NULL, "message \"%s\" lacks \"%s\"",
+                  pcmup_last_error(), part);
+}
+
+/* load_idx fails with `want`, names `part` in its message and leaves *out. */
+static void expect_load_fails(pcmup_status want, const char *images, const char *labels,
+                              const char *part)
+{
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(want, pcmup_dataset_load_idx(&ds, tmp_path(images), tmp_path(labels), NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    assert_message_has(part);
+}
+
+/* ---- valid IDX files ---------------------------------------------------- */
+
+START_TEST(plain_round_trip)
+{
+    write_small_images("img");
+    write_small_labels("lab");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), NULL));
+    check_small(ds);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(gzip_round_trip)
+{
+    write_small_images("img.gz");
+    write_small_labels("lab.gz");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img.gz"), tmp_path("lab.gz"), NULL));
+    check_small(ds);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* zlib reads gzip data whatever the name; only ".gz" names are checked. */
+START_TEST(gzip_data_without_gz_name)
+{
+    write_small_images("img.gz");
+    ck_assert_int_eq(rename(tmp_path("img.gz"), tmp_path("img")), 0);
+    write_small_labels("lab");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), NULL));
+    check_small(ds);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(medium_files_grow_the_buffer)
+{
+    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
+    unsigned char labels[MEDIUM_N];
+    for (size_t i = 0; i < sizeof pixels; i++)
+        pixels[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < MEDIUM_N; i++)
+        labels[i] = (unsigned char)(i % 10);
+    const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
+    for (int g = 0; g < 2; g++) {
+        write_medium(names[g][0], names[g][1]);
+        pcmup_dataset *ds = NULL;
+        TU_OK(pcmup_dataset_load_idx(&ds, tmp_path(names[g][0]), tmp_path(names[g][1]), NULL));
+        check_info(ds, MEDIUM_N, MEDIUM_DIM, 10);
+        check_bytes_loaded(ds, pixels, labels, MEDIUM_N, MEDIUM_DIM);
+        pcmup_dataset_free(ds);
+    }
+}
+END_TEST
+
+START_TEST(one_dimensional_images)
+{
+    const uint32_t dims[1] = {3};
+    const unsigned char px[3] = {10, 20, 30};
+    write_file("img", idx_bytes(0x08, 1, dims, px, 3));
+    write_small_labels("lab");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), NULL));
+    check_info(ds, 3, 1, 3);
+    check_bytes_loaded(ds, px, small_labels, 3, 1);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(four_dimensional_images_flatten)
+{
+    const uint32_t dims[4] = {3, 1, 2, 2};
+    write_file("img", idx_bytes(0x08, 4, dims, small_pixels, sizeof small_pixels));
+    write_small_labels("lab");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), NULL));
+    check_small(ds);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* ---- malformed IDX files ----------------------------------------------- */
+
+START_TEST(bad_magic)
+{
+    bytes b = idx_bytes(0x08, 0, NULL, NULL, 0);
+    b.p[0] = 0x01; /* a file that is not IDX at all */
+    const uint32_t dims[3] = {3, 2, 2};
+    for (int i = 0; i < 3; i++)
+        put_be32(&b, dims[i]);
+    put(&b, small_pixels, sizeof small_pixels);
+    write_file("img", b);
+    write_small_labels("lab");
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "bad magic");
+}
+END_TEST
+
+START_TEST(wrong_type_byte)
+{
+    const uint32_t dims[3] = {3, 2, 2};
+    const unsigned types[] = {0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x00};
+    write_small_labels("lab");
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        write_file("img", idx_bytes(types[t], 3, dims, small_pixels, sizeof small_pixels));
+        expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "element type");
+    }
+    /* A wrong type in the label file too. */
+    write_small_images("img");
+    const uint32_t ldims[1] = {3};
+    write_file("lab", idx_bytes(0x0d, 1, ldims, small_labels, sizeof small_labels));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", tmp_path("lab"));
+}
+END_TEST
+
+START_TEST(truncated_header)
+{
+    write_small_labels("lab");
+    bytes full = idx_bytes(0x08, 3, (const uint32_t[]){3, 2, 2}, small_pixels, 12);
+    /* Cut inside the magic and inside the dimensions; also an empty file. */
+    const size_t cuts[] = {0, 3, 4, 6, 15};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        bytes b = {NULL, 0};
+        put(&b, full.p, cuts[c]);
+        write_file("img", b);
+        expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "truncated header");
+    }
+    free(full.p);
+}
+END_TEST
+
+START_TEST(truncated_data)
+{
+    write_small_labels("lab");
+    const uint32_t dims[3] = {3, 2, 2};
+    write_file("img", idx_bytes(0x08, 3, dims, small_pixels, sizeof small_pixels - 1));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "truncated: expected 3 samples");
+
+    /* The same in a gzip file, and after the reader's buffer has grown. */
+    write_file("img.gz", idx_bytes(0x08, 3, dims, small_pixels, sizeof small_pixels - 1));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "img.gz: truncated");
+    static unsigned char big[MEDIUM_N * MEDIUM_DIM];
+    const uint32_t mdims[3] = {MEDIUM_N, 28, 28};
+    write_file("mi", idx_bytes(0x08, 3, mdims, big, sizeof big - 1));
+    expect_load_fails(PCMUP_ERR_FORMAT, "mi", "lab", "truncated");
+
+    write_small_images("img");
+    const uint32_t ldims[1] = {3};
+    write_file("lab.gz", idx_bytes(0x08, 1, ldims, small_labels, 2));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab.gz",
+                      "lab.gz: truncated: expected 3 labels, got 2");
+}
+END_TEST
+
+/* A gzip file cut short: in the data, and in the trailer only (all data
+ * present, but the CRC check missing). */
+START_TEST(truncated_gzip_stream)
+{
+    write_small_labels("lab");
+    write_small_images("img.gz");
+    FILE *f = fopen(tmp_path("img.gz"), "rb");
+    unsigned char buf[256];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert_uint_gt(len, 20);
+    const size_t cuts[] = {len - 4, len - 8, len - 12, 12};
+    for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+        bytes b = {NULL, 0};
+        put(&b, buf, cuts[c]);
+        write_plain("img.gz", b);
+        free(b.p);
+        expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "truncated");
+    }
+}
+END_TEST
+
+START_TEST(corrupt_gzip_data)
+{
+    write_small_labels("lab");
+    write_medium("mi.gz", "ml.gz");
+    FILE *f = fopen(tmp_path("mi.gz"), "rb");
+    static unsigned char buf[1 << 17];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert_uint_gt(len, 40);
+    for (size_t i = 12; i < len - 8; i += 3)
+        buf[i] ^= 0x5a;
+    bytes b = {NULL, 0};
+    put(&b, buf, len);
+    write_plain("mi.gz", b);
+    free(b.p);
+    expect_load_fails(PCMUP_ERR_FORMAT, "mi.gz", "ml.gz", "mi.gz");
+}
+END_TEST
+
+START_TEST(dimension_product_overflow)
+{
+    write_small_labels("lab");
+    const uint32_t cases[][4] = {
+        {3, 65536, 65536, 1},            /* 2^32 per sample           */
+        {3, 0xffffffffu, 0xffffffffu, 1}, /* wraps a 64-bit product   */
+        {3, 46341, 46341, 1},            /* just over 2^31 - 1        */
+        {1, 0x80000000u, 1, 1},          /* 2^31 in one dimension     */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        write_file("img", idx_bytes(0x08, 4, cases[c], small_pixels, sizeof small_pixels));
+        expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "exceeds");
+    }
+}
+END_TEST
+
+/* Each sample fits, but all of them as floats would exceed any address
+ * space (2^32 - 1 samples of 2^31 - 1 bytes, times 4). */
+START_TEST(total_size_overflow)
+{
+    write_small_labels("lab");
+    write_file("img", idx_bytes(0x08, 2, (const uint32_t[]){0xffffffffu, 0x7fffffffu},
+                                small_pixels, sizeof small_pixels));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "too large");
+}
+END_TEST
+
+START_TEST(zero_dimensions)
+{
+    write_small_labels("lab");
+    write_file("img", idx_bytes(0x08, 3, (const uint32_t[]){0, 2, 2}, NULL, 0));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "0 samples");
+    write_file("img", idx_bytes(0x08, 3, (const uint32_t[]){3, 0, 2}, NULL, 0));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "dimension 1 is 0");
+    write_file("img", idx_bytes(0x08, 0, NULL, small_pixels, sizeof small_pixels));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "0 dimensions");
+    write_small_images("img");
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){0}, NULL, 0));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "0 samples");
+}
+END_TEST
+
+/* An allocator that remembers the largest request it saw. */
+static void *max_malloc(void *user, size_t size)
+{
+    size_t *max = user;
+    if (size > *max)
+        *max = size;
+    return malloc(size);
+}
+
+static void *max_realloc(void *user, void *p, size_t size)
+{
+    size_t *max = user;
+    if (size > *max)
+        *max = size;
+    return realloc(p, size);
+}
+
+static void max_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
+
+/* A header claiming 2^32 - 1 samples in a tiny file must fail as truncated
+ * without asking for memory in proportion to the claim. */
+START_TEST(huge_claimed_count)
+{
+    write_small_labels("lab");
+    const uint32_t cases[][3] = {{0xffffffffu, 1, 1}, {0xffffffffu, 28, 28}, {0xffffffffu, 2, 2}};
+    const char *names[] = {"img", "img.gz"};
+    for (size_t c = 0; c < 3; c++) {
+        for (int g = 0; g < 2; g++) {
+            write_file(names[g], idx_bytes(0x08, 3, cases[c], small_pixels, 10));
+            size_t max = 0;
+            pcmup_allocator a = {max_malloc, max_realloc, max_free, &max};
+            pcmup_dataset *ds = SENTINEL;
+            TU_FAILS(PCMUP_ERR_FORMAT,
+                     pcmup_dataset_load_idx(&ds, tmp_path(names[g]), tmp_path("lab"), &a));
+            ck_assert_ptr_eq(ds, SENTINEL);
+            assert_message_has("truncated");
+            ck_assert_msg(max <= (1u << 20), "asked for %zu bytes", max);
+        }
+    }
+    /* The same for a label file. */
+    write_small_images("img");
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){0xffffffffu}, small_labels, 3));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "truncated: expected 4294967295 labels");
+}
+END_TEST
+
+START_TEST(label_count_mismatch)
+{
+    write_small_images("img");
+    const unsigned char four[4] = {0, 1, 2, 3};
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){4}, four, 4));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "has 3 samples but");
+}
+END_TEST
+
+START_TEST(label_file_ndims)
+{
+    write_small_images("img");
+    write_file("lab", idx_bytes(0x08, 2, (const uint32_t[]){3, 1}, small_labels, 3));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "this one has 2");
+    write_file("lab", idx_bytes(0x08, 3, (const uint32_t[]){3, 2, 2}, small_pixels, 12));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "this one has 3");
+}
+END_TEST
+
+START_TEST(plain_data_named_gz)
+{
+    write_small_images("img.gz.tmp");
+    ck_assert_int_eq(rename(tmp_path("img.gz.tmp"), tmp_path("img.gz")), 0);
+    write_small_labels("lab");
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "not gzip data");
+    /* One byte is not enough for the magic either. */
+    bytes b = {NULL, 0};
+    put(&b, "\x1f", 1);
+    write_plain("lab.gz", b);
+    free(b.p);
+    write_small_images("img");
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab.gz", "not gzip data");
+}
+END_TEST
+
+START_TEST(trailing_data_rejected)
+{
+    write_small_labels("lab");
+    write_file("img", idx_bytes(0x08, 3, (const uint32_t[]){2, 2, 2}, small_pixels, 12));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "trailing data");
+}
+END_TEST
+
+START_TEST(missing_files)
+{
+    write_small_images("img");
+    write_small_labels("lab");
+    expect_load_fails(PCMUP_ERR_IO, "nope", "lab", "nope");
+    expect_load_fails(PCMUP_ERR_IO, "img", "nope", "nope");
+    expect_load_fails(PCMUP_ERR_IO, "nope.gz", "lab", "nope.gz");
+    /* A directory opens but cannot be read. */
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_IO, pcmup_dataset_load_idx(&ds, tmpdir, tmp_path("lab"), NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    ck_assert_int_eq(mkdir(tmp_path("dir.gz"), 0700), 0);
+    expect_load_fails(PCMUP_ERR_IO, "dir.gz", "lab", "dir.gz: is a directory");
+    rmdir(tmp_path("dir.gz"));
+}
+END_TEST
+
+/* ---- FashionMNIST from a directory ------------------------------------ */
+
+/* Parts of an allocator whose malloc_fn is missing: never to be called. */
+static void *realloc_never_called(void *user, void *p, size_t size)
+{
+    (void)user, (void)p, (void)size;
+    ck_abort_msg("realloc_fn of an invalid allocator was called");
+    return NULL;
+}
+
+static void free_never_called(void *user, void *p)
+{
+    (void)user, (void)p;
+    ck_abort_msg("free_fn of an invalid allocator was called");
+}
+
+START_TEST(fashion_layout)
+{
+    write_small_images("train-images-idx3-ubyte");
+    write_small_labels("train-labels-idx1-ubyte.gz");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
+    check_info(ds, 3, 4, 10); /* 10 classes whatever the largest label */
+    check_bytes_loaded(ds, small_pixels, small_labels, 3, 4);
+    pcmup_dataset_free(ds);
+
+    /* The test split's files are absent. */
+    ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_IO, pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TEST, NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    assert_message_has("t10k-images-idx3-ubyte.gz");
+}
+END_TEST
+
+/* The plain file wins over the gzip one when both exist. */
+START_TEST(fashion_prefers_plain)
+{
+    write_small_images("t10k-images-idx3-ubyte");
+    write_small_labels("t10k-labels-idx1-ubyte");
+    write_medium("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TEST, NULL));
+    check_info(ds, 3, 4, 10);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(fashion_rejects_label_10)
+{
+    write_small_images("train-images-idx3-ubyte");
+    const unsigned char lab[3] = {0, 10, 1};
+    write_file("train-labels-idx1-ubyte", idx_bytes(0x08, 1, (const uint32_t[]){3}, lab, 3));
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT,
+             pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    assert_message_has("label 1 is 10");
+
+    /* load_idx takes the same file, with 11 classes. */
+    ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("train-images-idx3-ubyte"),
+                                 tmp_path("train-labels-idx1-ubyte"), NULL));
+    check_info(ds, 3, 4, 11);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(loaders_reject_broken_allocator)
+{
+    write_small_images("img");
+    write_small_labels("lab");
+    pcmup_allocator broken = {NULL, realloc_never_called, free_never_called, NULL};
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_INVALID,
+             pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), &broken));
+    TU_FAILS(PCMUP_ERR_INVALID,
+             pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TRAIN, &broken));
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+END_TEST
+
+START_TEST(fashion_bad_split)
+{
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_INVALID,
+             pcmup_dataset_load_fashion_mnist(&ds, tmpdir, (pcmup_split)2, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID,
+             pcmup_dataset_load_fashion_mnist(&ds, tmpdir, (pcmup_split)-1, NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+END_TEST
+
+/* ---- the installed FashionMNIST --------------------------------------- */
+
+/* Checks one split: shape, 10 classes, pixels in [0, 1] reaching both
+ * ends, and the balanced classes FashionMNIST has. */
+static void check_fashion_split(pcmup_split split, size_t n_expected)
+{
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_fashion_mnist(&ds, NULL, split, NULL));
+    check_info(ds, n_expected, 784, 10);
+    enum { CHUNK = 1000 };
+    float *x = malloc((size_t)CHUNK * 784 * sizeof *x);
+    int32_t labels[CHUNK];
+    size_t per_class[10] = {0};
+    float lo = 1, hi = 0;
+    for (size_t start = 0; start < n_expected; start += CHUNK) {
+        TU_OK(pcmup_dataset_get_batch(ds, start, CHUNK, x, labels));
+        for (size_t i = 0; i < (size_t)CHUNK * 784; i++) {
+            lo = fminf(lo, x[i]);
+            hi = fmaxf(hi, x[i]);
+        }
+        for (size_t i = 0; i < CHUNK; i++) {
+            ck_assert(labels[i] >= 0 && labels[i] < 10);
+            per_class[labels[i]]++;
+        }
+    }
+    ck_assert(lo == 0.0f && hi == 1.0f);
+    for (int k = 0; k < 10; k++)
+        ck_assert_uint_eq(per_class[k], n_expected / 10);
+    free(x);
+    pcmup_dataset_free(ds);
+}
+
+START_TEST(installed_fashion_mnist)
+{
+    if (access(PCMUP_FASHION_MNIST_DIR, R_OK) != 0) {
+        fprintf(stderr, "installed_fashion_mnist: skipped: dataset package absent (%s)\n",
+                PCMUP_FASHION_MNIST_DIR);
+        return;
+    }
+    check_fashion_split(PCMUP_SPLIT_TRAIN, 60000);
+    check_fashion_split(PCMUP_SPLIT_TEST, 10000);
+}
+END_TEST
+
+/* ---- from_arrays -------------------------------------------------------- */
+
+static const float arr_x[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* 4 samples of 2 */
+static const int32_t arr_labels[4] = {0, 1, 2, 1};
+
+static pcmup_dataset *make_arrays(void)
+{
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, arr_labels, NULL));
+    return ds;
+}
+
+START_TEST(from_arrays_copies)
+{
+    float x[8];
+    memcpy(x, arr_x, sizeof x);
+    int32_t labels[4] = {0, 1, 2, 1};
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, x, labels, NULL));
+    x[0] = 99; /* the dataset holds its own copy */
+    labels[0] = 2;
+    check_info(ds, 4, 2, 3);
+    float got[8];
+    int32_t got_labels[4];
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, got, got_labels));
+    ck_assert_mem_eq(got, arr_x, sizeof got);
+    ck_assert_mem_eq(got_labels, arr_labels, sizeof got_labels);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+static void expect_arrays_fail(pcmup_status want, size_t n, size_t dim, size_t n_classes,
+                               const float *x, const int32_t *labels,
+                               const pcmup_allocator *a)
+{
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(want, pcmup_dataset_from_arrays(&ds, n, dim, n_classes, x, labels, a));
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+
+START_TEST(from_arrays_validates)
+{
+    float x[8];
+    memcpy(x, arr_x, sizeof x);
+    int32_t labels[4] = {0, 1, 2, 1};
+    x[5] = NAN;
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
+    x[5] = INFINITY;
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
+    x[5] = -INFINITY;
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
+    assert_message_has("x[5]");
+    x[5] = 6;
+    labels[3] = 3;
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
+    assert_message_has("labels[3]");
+    labels[3] = -1;
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
+    labels[3] = 1;
+
+    expect_arrays_fail(PCMUP_ERR_INVALID, 0, 2, 3, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 0, 3, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 0, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_INVALID, SIZE_MAX / 2, 3, 3, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_INVALID, 1, (size_t)1 << 31, 3, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, (size_t)1 << 31, x, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_NULL, 4, 2, 3, NULL, labels, NULL);
+    expect_arrays_fail(PCMUP_ERR_NULL, 4, 2, 3, x, NULL, NULL);
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, x, labels, NULL));
+
+    pcmup_allocator broken = {NULL, NULL, NULL, NULL};
+    expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, &broken);
+
+    /* Labels may leave classes unused. */
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 7, x, labels, NULL));
+    check_info(ds, 4, 2, 7);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* ---- truncate ------------------------------------------------------------ */
+
+START_TEST(truncate_keeps_first_rows)
+{
+    pcmup_dataset *ds = make_arrays();
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_truncate(ds, 0));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_truncate(ds, 5));
+    check_info(ds, 4, 2, 3);
+    TU_OK(pcmup_dataset_truncate(ds, 4));
+    TU_OK(pcmup_dataset_truncate(ds, 2));
+    check_info(ds, 2, 2, 3); /* n_classes is kept */
+    float x[4];
+    int32_t labels[2];
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 2, x, labels));
+    ck_assert_mem_eq(x, arr_x, sizeof x);
+    ck_assert_mem_eq(labels, arr_labels, sizeof labels);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 0, 3, NULL, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_truncate(ds, 3));
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* Shrinking memory is best effort: an allocator that cannot shrink still
+ * gives a correct, truncated dataset. */
+START_TEST(truncate_survives_failed_shrink)
+{
+    for (size_t k = 1; k <= 3; k++) {
+        tu_counter c;
+        pcmup_allocator a = tu_counting_allocator(&c);
+        pcmup_dataset *ds = NULL;
+        TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, arr_labels, &a));
+        c.fail_after = k;
+        TU_OK(pcmup_dataset_truncate(ds, 3));
+        check_info(ds, 3, 2, 3);
+        float x[6];
+        int32_t labels[3];
+        TU_OK(pcmup_dataset_get_batch(ds, 0, 3, x, labels));
+        ck_assert_mem_eq(x, arr_x, sizeof x);
+        ck_assert_mem_eq(labels, arr_labels, sizeof labels);
+        pcmup_dataset_free(ds);
+        ck_assert_int_eq(c.live, 0);
+    }
+}
+END_TEST
+
+/* ---- standardize ------------------------------------------------------- */
+
+static void mean_std(const float *x, size_t n, double *mean, double *std)
+{
+    double s = 0, sq = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[i];
+    *mean = s / (double)n;
+    for (size_t i = 0; i < n; i++)
+        sq += (x[i] - *mean) * (x[i] - *mean);
+    *std = sqrt(sq / (double)n);
+}
+
+START_TEST(standardize_self)
+{
+    pcmup_dataset *ds = make_arrays();
+    TU_OK(pcmup_dataset_standardize(ds, NULL));
+    float x[8];
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, x, NULL));
+    double mean, std;
+    mean_std(x, 8, &mean, &std);
+    ck_assert_double_eq_tol(mean, 0.0, 1e-6);
+    ck_assert_double_eq_tol(std, 1.0, 1e-6);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* Test values standardised with the training set's population mean and
+ * std: train {1..8} has mean 4.5 and std sqrt(5.25). */
+START_TEST(standardize_with_reference)
+{
+    pcmup_dataset *train = make_arrays();
+    const float test_x[4] = {0, 4.5f, 10, -3};
+    const int32_t test_labels[2] = {2, 0};
+    pcmup_dataset *test = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&test, 2, 2, 3, test_x, test_labels, NULL));
+    TU_OK(pcmup_dataset_standardize(test, train));
+    float got[4];
+    TU_OK(pcmup_dataset_get_batch(test, 0, 2, got, NULL));
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq_tol(got[i], (test_x[i] - 4.5) / sqrt(5.25), 1e-6);
+    /* The reference itself is untouched. */
+    float train_x[8];
+    TU_OK(pcmup_dataset_get_batch(train, 0, 4, train_x, NULL));
+    ck_assert_mem_eq(train_x, arr_x, sizeof train_x);
+    pcmup_dataset_free(train);
+    pcmup_dataset_free(test);
+}
+END_TEST
+
+/* The dataset's values are exactly `want` (all of them). */
+static void check_unchanged(const pcmup_dataset *ds, const float *want, size_t n_values)
+{
+    float got[16];
+    size_t n, dim;
+    TU_OK(pcmup_dataset_info(ds, &n, &dim, NULL));
+    ck_assert_uint_eq(n * dim, n_values);
+    ck_assert_uint_le(n_values, 16);
+    TU_OK(pcmup_dataset_get_batch(ds, 0, n, got, NULL));
+    ck_assert_mem_eq(got, want, n_values * sizeof *got);
+}
+
+START_TEST(standardize_rejects_zero_std)
+{
+    const float flat[4] = {3, 3, 3, 3};
+    const int32_t labels[2] = {0, 1};
+    pcmup_dataset *constant = NULL, *ds = make_arrays();
+    TU_OK(pcmup_dataset_from_arrays(&constant, 2, 2, 2, flat, labels, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(constant, NULL));
+    check_unchanged(constant, flat, 4);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(ds, constant));
+    check_unchanged(ds, arr_x, 8);
+    /* A single value has std 0 as well. */
+    pcmup_dataset *one = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&one, 1, 1, 1, arr_x, arr_labels, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(one, NULL));
+    pcmup_dataset_free(one);
+    pcmup_dataset_free(constant);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* A tiny reference std would turn large values into infinities. */
+START_TEST(standardize_rejects_float_overflow)
+{
+    const float tiny[2] = {0, 1e-30f}, big[2] = {1e30f, -1e30f};
+    const int32_t labels[2] = {0, 0};
+    pcmup_dataset *ref = NULL, *ds = NULL;
+    TU_OK(pcmup_dataset_from_arrays(&ref, 2, 1, 1, tiny, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, 2, 1, 1, big, labels, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(ds, ref));
+    check_unchanged(ds, big, 2);
+    TU_OK(pcmup_dataset_standardize(ref, NULL)); /* fine on its own */
+    pcmup_dataset_free(ref);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* ---- get_batch and one_hot --------------------------------------------- */
+
+START_TEST(get_batch_ranges)
+{
+    pcmup_dataset *ds = make_arrays();
+    float x[4];
+    int32_t labels[2];
+    TU_OK(pcmup_dataset_get_batch(ds, 1, 2, x, labels));
+    ck_assert_mem_eq(x, arr_x + 2, sizeof x);
+    ck_assert_mem_eq(labels, arr_labels + 1, sizeof labels);
+
+    /* Either output may be NULL. */
+    memset(x, 0, sizeof x);
+    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, x, NULL));
+    ck_assert_mem_eq(x, arr_x + 4, sizeof x);
+    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, NULL, labels));
+    ck_assert_mem_eq(labels, arr_labels + 2, sizeof labels);
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, NULL, NULL));
+    TU_OK(pcmup_dataset_get_batch(ds, 4, 0, x, labels)); /* empty, at the end */
+
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 3, 2, x, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 5, 0, x, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 1, SIZE_MAX, x, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, SIZE_MAX, 2, x, labels));
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(one_hot_plain_and_centred)
+{
+    pcmup_dataset *ds = make_arrays(); /* labels 0 1 2 1, 3 classes */
+    float y[4 * 3];
+    TU_OK(pcmup_dataset_one_hot(ds, 0, 4, 0, y));
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 3; k++)
+            ck_assert(y[b * 3 + k] == (k == arr_labels[b] ? 1.0f : 0.0f));
+
+    TU_OK(pcmup_dataset_one_hot(ds, 1, 3, 1, y));
+    for (int b = 0; b < 3; b++) {
+        double row = 0;
+        for (int k = 0; k < 3; k++) {
+            float want = (float)(k == arr_labels[b + 1] ? 1.0 - 1.0 / 3 : -1.0 / 3);
+            ck_assert_float_eq(y[b * 3 + k], want);
+            row += y[b * 3 + k];
+        }
+        ck_assert_double_eq_tol(row, 0.0, 1e-6);
+    }
+
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 3, 2, 0, y));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 2, SIZE_MAX, 1, y));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, SIZE_MAX, 1, 1, y));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL));
+    TU_OK(pcmup_dataset_one_hot(ds, 4, 0, 0, y));
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* ---- NULL arguments ------------------------------------------------------ */
+
+START_TEST(null_arguments)
+{
+    pcmup_dataset *ds = make_arrays();
+    pcmup_dataset *out = SENTINEL;
+    float f[8];
+    int32_t l[4];
+    size_t n;
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx(NULL, "a", "b", NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx(&out, NULL, "b", NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx(&out, "a", NULL, NULL));
+    TU_FAILS(PCMUP_ERR_NULL,
+             pcmup_dataset_load_fashion_mnist(NULL, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, f, l, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, NULL, l, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, f, NULL, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_info(NULL, &n, &n, &n));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_truncate(NULL, 1));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_standardize(NULL, ds));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_get_batch(NULL, 0, 1, f, l));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(NULL, 0, 1, 0, f));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL));
+    ck_assert_ptr_eq(out, SENTINEL);
+    pcmup_dataset_free(NULL);
+
+    /* Optional outputs really are optional. */
+    TU_OK(pcmup_dataset_info(ds, NULL, NULL, NULL));
+    TU_OK(pcmup_dataset_info(ds, &n, NULL, NULL));
+    ck_assert_uint_eq(n, 4);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
+/* ---- allocators ----------------------------------------------------------- */
+
+typedef pcmup_status (*make_fn)(pcmup_dataset **out, const pcmup_allocator *a);
+
+static pcmup_status make_from_arrays(pcmup_dataset **out, const pcmup_allocator *a)
+{
+    return pcmup_dataset_from_arrays(out, 4, 2, 3, arr_x, arr_labels, a);
+}
+
+static pcmup_status make_plain(pcmup_dataset **out, const pcmup_allocator *a)
+{
+    return pcmup_dataset_load_idx(out, tmp_path("mi"), tmp_path("ml"), a);
+}
+
+static pcmup_status make_gz(pcmup_dataset **out, const pcmup_allocator *a)
+{
+    return pcmup_dataset_load_idx(out, tmp_path("mi.gz"), tmp_path("ml.gz"), a);
+}
+
+static pcmup_status make_fashion(pcmup_dataset **out, const pcmup_allocator *a)
+{
+    return pcmup_dataset_load_fashion_mnist(out, tmpdir, PCMUP_SPLIT_TRAIN, a);
+}
+
+static void write_all_inputs(void)
+{
+    write_medium("mi", "ml");
+    write_medium("mi.gz", "ml.gz");
+    write_medium("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte");
+}
+
+/* Every allocation goes through the allocator and is given back. */
+static void check_counted(make_fn make)
+{
+    tu_counter c;
+    pcmup_allocator a = tu_counting_allocator(&c);
+    pcmup_dataset *ds = NULL;
+    TU_OK(make(&ds, &a));
+    ck_assert_uint_gt(c.n_malloc, 0);
+    ck_assert_int_eq(c.live, 3); /* the handle, x and labels */
+    TU_OK(pcmup_dataset_truncate(ds, 1)); /* shrinks through realloc_fn */
+    ck_assert_uint_gt(c.n_realloc, 0);
+    ck_assert_int_eq(c.live, 3);
+    pcmup_dataset_free(ds);
+    ck_assert_int_eq(c.live, 0);
+    ck_assert_uint_eq(c.n_free, c.n_malloc);
+}
+
+START_TEST(counting_allocator_sees_everything)
+{
+    write_all_inputs();
+    check_counted(make_from_arrays);
+    check_counted(make_plain);
+    check_counted(make_gz);
+    check_counted(make_fashion);
+}
+END_TEST
+
+/* Fails the 1st, 2nd, ... allocation in turn until the call needs no more:
+ * each failure must give PCMUP_ERR_NOMEM, leave *out alone and leak
+ * nothing. */
+static void check_alloc_failures(make_fn make)
+{
+    size_t k;
+    for (k = 1; k < 1000; k++) {
+        tu_counter c;
+        pcmup_allocator a = tu_counting_allocator(&c);
+        c.fail_after = k;
+        pcmup_dataset *ds = SENTINEL;
+        pcmup_status s = make(&ds, &a);
+        int injected = c.fail_after == 0;
+        if (!injected) {
+            ck_assert_msg(s == PCMUP_OK, "k = %zu: %s", k, pcmup_last_error());
+            pcmup_dataset_free(ds);
+            ck_assert_int_eq(c.live, 0);
+            break;
+        }
+        ck_assert_msg(s == PCMUP_ERR_NOMEM, "failing allocation %zu gave %s (%s)", k,
+                      pcmup_status_name(s), pcmup_last_error());
+        ck_assert_msg(pcmup_last_error()[0] != '\0', "no message");
+        ck_assert_ptr_eq(ds, SENTINEL);
+        ck_assert_msg(c.live == 0, "failing allocation %zu leaked %ld blocks", k, c.live);
+    }
+    ck_assert_uint_gt(k, 3); /* at least the handle, x and labels were tried */
+}
+
+START_TEST(allocation_failures)
+{
+    write_all_inputs();
+    check_alloc_failures(make_from_arrays);
+    check_alloc_failures(make_plain);
+    check_alloc_failures(make_gz);
+    check_alloc_failures(make_fashion);
+}
+END_TEST
+
+/* ---- suite ------------------------------------------------------------- */
+
+static TCase *files_case(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    return tc;
+}
+
+static Suite *dataset_suite(void)
+{
+    Suite *s = suite_create("dataset");
+
+    TCase *valid = files_case("idx_valid");
+    tcase_add_test(valid, plain_round_trip);
+    tcase_add_test(valid, gzip_round_trip);
+    tcase_add_test(valid, gzip_data_without_gz_name);
+    tcase_add_test(valid, medium_files_grow_the_buffer);
+    tcase_add_test(valid, one_dimensional_images);
+    tcase_add_test(valid, four_dimensional_images_flatten);
+    suite_add_tcase(s, valid);
+
+    TCase *bad = files_case("idx_malformed");
+    tcase_add_test(bad, bad_magic);
+    tcase_add_test(bad, wrong_type_byte);
+    tcase_add_test(bad, truncated_header);
+    tcase_add_test(bad, truncated_data);
+    tcase_add_test(bad, truncated_gzip_stream);
+    tcase_add_test(bad, corrupt_gzip_data);
+    tcase_add_test(bad, dimension_product_overflow);
+    tcase_add_test(bad, total_size_overflow);
+    tcase_add_test(bad, zero_dimensions);
+    tcase_add_test(bad, huge_claimed_count);
+    tcase_add_test(bad, label_count_mismatch);
+    tcase_add_test(bad, label_file_ndims);
+    tcase_add_test(bad, plain_data_named_gz);
+    tcase_add_test(bad, trailing_data_rejected);
+    tcase_add_test(bad, missing_files);
+    suite_add_tcase(s, bad);
+
+    TCase *fashion = files_case("fashion");
+    tcase_add_test(fashion, fashion_layout);
+    tcase_add_test(fashion, fashion_prefers_plain);
+    tcase_add_test(fashion, fashion_rejects_label_10);
+    tcase_add_test(fashion, fashion_bad_split);
+    tcase_add_test(fashion, loaders_reject_broken_allocator);
+    suite_add_tcase(s, fashion);
+
+    TCase *installed = tcase_create("installed");
+    tcase_set_timeout(installed, 600); /* slow under valgrind */
+    tcase_add_test(installed, installed_fashion_mnist);
+    suite_add_tcase(s, installed);
+
+    TCase *arrays = files_case("arrays");
+    tcase_add_test(arrays, from_arrays_copies);
+    tcase_add_test(arrays, from_arrays_validates);
+    tcase_add_test(arrays, truncate_keeps_first_rows);
+    tcase_add_test(arrays, truncate_survives_failed_shrink);
+    tcase_add_test(arrays, standardize_self);
+    tcase_add_test(arrays, standardize_with_reference);
+    tcase_add_test(arrays, standardize_rejects_zero_std);
+    tcase_add_test(arrays, standardize_rejects_float_overflow);
+    tcase_add_test(arrays, get_batch_ranges);
+    tcase_add_test(arrays, one_hot_plain_and_centred);
+    tcase_add_test(arrays, null_arguments);
+    suite_add_tcase(s, arrays);
+
+    TCase *memory = files_case("memory");
+    tcase_set_timeout(memory, 120);
+    tcase_add_test(memory, counting_allocator_sees_everything);
+    tcase_add_test(memory, allocation_failures);
+    suite_add_tcase(s, memory);
+
+    return s;
+}
+
+int main(void)
+{
+    return tu_run_suite(dataset_suite());
+}
