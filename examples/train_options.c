@@ -65,7 +65,7 @@ void train_options_default(train_options *opts)
     opts->epochs = 1;
     opts->batch = 64;
     opts->seed = 1;
-    /* Not the library's 0.1: on raw FashionMNIST pixels at these defaults
+    /* Like the library default: on raw FashionMNIST pixels at these defaults
      * one epoch diverges from about 0.09 up, and 0.05 is as good as the
      * best measured values (0.05-0.08) with a margin, at every width from
      * 64 to 2048 under muP. */

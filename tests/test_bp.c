@@ -444,6 +444,8 @@ START_TEST(weight_decay_closed_form)
     TU_OK(pcmup_algo_create(&ap, PCMUP_ALGO_BP, np, 1, NULL));
     const double wd = 0.05, eta = 0.1;
     TU_OK(pcmup_algo_set(ad, PCMUP_SET_WEIGHT_DECAY, wd));
+    TU_OK(pcmup_algo_set(ad, PCMUP_SET_LR, eta));
+    TU_OK(pcmup_algo_set(ap, PCMUP_SET_LR, eta));
     size_t n;
     float *w0 = get_all_weights(nd, &n);
     TU_OK(pcmup_algo_step(ad, x, labels, batch, NULL));
