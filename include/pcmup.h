@@ -437,7 +437,9 @@ PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key
 /* One training step on a batch: x (batch, M_0), labels in [0, M_L).
  * *loss (may be NULL) receives the batch-mean loss before the step. A
  * non-finite loss gives PCMUP_ERR_DIVERGED and leaves the weights as they
- * were. */
+ * were; since divergence is seen in the loss, the step before may already
+ * have left non-finite weights (pcmup_algo_train_epoch undoes its whole
+ * epoch instead). */
 PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x,
                                        const int32_t *labels, size_t batch,
                                        double *loss);
