@@ -42,8 +42,8 @@ static struct {
     pcmup_net *plain; /* the same without biases */
     pcmup_algo *algo; /* BP on net */
     pcmup_dataset *data;
-    /* Extra handles of a test expected to fail today, freed by teardown so
-     * that a failure leaks nothing under CK_FORK=no. */
+    /* Extra handles some tests build, freed by teardown so that a failing
+     * assertion leaks nothing under CK_FORK=no. */
     pcmup_param *p2;
     pcmup_net *net2;
     pcmup_algo *algo2;
@@ -274,6 +274,31 @@ START_TEST(blas_threads)
     ck_assert_msg(s == PCMUP_OK || s == PCMUP_ERR_UNSUPPORTED, "-> %s", pcmup_status_name(s));
     if (s == PCMUP_ERR_UNSUPPORTED)
         ck_assert_ptr_nonnull(strstr(pcmup_last_error(), "pcmup_set_blas_threads"));
+}
+END_TEST
+
+/* The defaults and ranges listed in pcmup.h section 5, as the library
+ * reports them: what the INVALID checks below are measured against. */
+START_TEST(algo_settings_documented)
+{
+    static const struct {
+        pcmup_setting key;
+        double fallback, lo, hi;
+    } doc[] = {
+        {PCMUP_SET_LR, 0.05, 0.0, 1e6},
+        {PCMUP_SET_LOSS, PCMUP_LOSS_MSE, PCMUP_LOSS_MSE, PCMUP_LOSS_CE},
+        {PCMUP_SET_MSE_CENTRED, 1.0, 0.0, 1.0},
+        {PCMUP_SET_MOMENTUM, 0.0, 0.0, 1.0},
+        {PCMUP_SET_WEIGHT_DECAY, 0.0, 0.0, 1e6},
+    };
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++) {
+        double v, lo, hi;
+        TU_OK(pcmup_algo_get(w.algo, doc[i].key, &v));
+        TU_OK(pcmup_algo_bounds(PCMUP_ALGO_BP, doc[i].key, &lo, &hi));
+        ck_assert_msg(v == doc[i].fallback, "setting %d default %g", (int)doc[i].key, v);
+        ck_assert_msg(lo == doc[i].lo && hi == doc[i].hi, "setting %d bounds [%g, %g]",
+                      (int)doc[i].key, lo, hi);
+    }
 }
 END_TEST
 
@@ -699,6 +724,33 @@ START_TEST(nonfinite_weights_and_bias)
 }
 END_TEST
 
+/* set_weights stores w = W / multiplier in float. With a = -2 at r = 1/64
+ * (widths {4, 1, 3}, base 64) the multiplier is 2^-12, so a finite
+ * W = 1e35 needs w = 4.1e38 > FLT_MAX. The call must refuse it (INVALID,
+ * nothing stored) or store it so that get_weights gives W back; it must
+ * not leave a non-finite weight inside the network. */
+START_TEST(set_weights_overflow)
+{
+    TU_OK(pcmup_param_create(&w.p2, 2, PCMUP_PRESET_SP, NULL));
+    TU_OK(pcmup_param_set_layer(w.p2, 2, PCMUP_LAYER_A, -2.0));
+    TU_OK(pcmup_net_create(&w.net2, 2, (size_t[]){4, 1, 3}, PCMUP_ACT_TANH, 0, w.p2, 1, NULL));
+    double m;
+    TU_OK(pcmup_net_layer_scales(w.net2, 2, &m, NULL, NULL));
+    ck_assert_double_eq(m, 0x1.0p-12);
+    float before[3], v[3] = {1e35f, -1e35f, 1.0f}, back[3];
+    TU_OK(pcmup_net_get_weights(w.net2, 2, before, 3));
+    pcmup_status s = pcmup_net_set_weights(w.net2, 2, v, 3);
+    TU_OK(pcmup_net_get_weights(w.net2, 2, back, 3));
+    if (s == PCMUP_ERR_INVALID) {
+        ck_assert(memcmp(back, before, sizeof back) == 0);
+        return;
+    }
+    ck_assert_msg(s == PCMUP_OK, "-> %s", pcmup_status_name(s));
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(back[i] == v[i], "set %g, read back %g", v[i], back[i]);
+}
+END_TEST
+
 START_TEST(invalid_forward)
 {
     float out[2 * B * 7];
@@ -764,6 +816,8 @@ START_TEST(invalid_dataset_edits)
     FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch, w.data, N, 1, x, NULL);
     FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch, w.data, 1, N, x, NULL);
     FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch, w.data, (size_t)-1, 2, x, NULL);
+    /* "count 0 copies nothing", even at the end. */
+    TU_OK(pcmup_dataset_get_batch(w.data, N, 0, x, NULL));
     FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot, w.data, N - 1, 2, 0, y);
     FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot, w.data, 2, (size_t)-1, 0, y);
     /* A reference whose values are all equal has std 0. */
@@ -1233,7 +1287,9 @@ END_TEST
 
 typedef struct {
     tu_counter cnt;
-    pcmup_allocator a;
+    pcmup_allocator counting; /* counts and injects failures */
+    pcmup_allocator a;        /* checks the contract, then calls counting */
+    size_t null_frees;        /* free_fn(NULL) calls: the header rules them out */
     pcmup_param *p, *clone;
     pcmup_net *net;
     pcmup_algo *algo;
@@ -1241,6 +1297,28 @@ typedef struct {
     float out[2 * N * C];
     const char *idx_images, *idx_labels;
 } life;
+
+/* The allocator handed to the library: the counting one, plus a record of
+ * free_fn(NULL) calls ("free_fn is never called with NULL"). */
+static void *strict_malloc(void *user, size_t size)
+{
+    life *s = user;
+    return s->counting.malloc_fn(s->counting.user, size);
+}
+
+static void *strict_realloc(void *user, void *ptr, size_t size)
+{
+    life *s = user;
+    return s->counting.realloc_fn(s->counting.user, ptr, size);
+}
+
+static void strict_free(void *user, void *ptr)
+{
+    life *s = user;
+    if (!ptr)
+        s->null_frees++;
+    s->counting.free_fn(s->counting.user, ptr);
+}
 
 static pcmup_status st_param(life *s)
 {
@@ -1352,7 +1430,8 @@ static int life_cycle(size_t k, const char *images, const char *labels)
 {
     life s;
     memset(&s, 0, sizeof s);
-    s.a = tu_counting_allocator(&s.cnt);
+    s.counting = tu_counting_allocator(&s.cnt);
+    s.a = (pcmup_allocator){strict_malloc, strict_realloc, strict_free, &s};
     s.cnt.fail_after = k;
     s.idx_images = images;
     s.idx_labels = labels;
@@ -1362,6 +1441,8 @@ static int life_cycle(size_t k, const char *images, const char *labels)
             failed_at = (int)i;
     life_free(&s);
     ck_assert_msg(s.cnt.live == 0, "k = %zu: %ld blocks leaked", k, s.cnt.live);
+    ck_assert_msg(s.null_frees == 0, "k = %zu: free_fn called %zu times with NULL", k,
+                  s.null_frees);
     return failed_at;
 }
 
@@ -1438,6 +1519,30 @@ START_TEST(allocator_sees_everything)
     TU_OK(pcmup_net_forward(net, w.x, B, out));
     ck_assert_uint_eq(cnt.n_malloc + cnt.n_realloc, before);
     ck_assert_int_gt(cnt.live, 0);
+    pcmup_algo_free(algo);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    ck_assert_int_eq(cnt.live, 0);
+}
+END_TEST
+
+/* "The struct is copied at creation": the caller's struct may change or
+ * die right after; the handles keep using the functions and `user` they
+ * were given. */
+START_TEST(allocator_struct_copied)
+{
+    tu_counter cnt;
+    pcmup_allocator a = tu_counting_allocator(&cnt);
+    pcmup_param *p;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
+    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, &a));
+    memset(&a, 0, sizeof a);
+    size_t before = cnt.n_malloc + cnt.n_realloc;
+    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    ck_assert_uint_gt(cnt.n_malloc + cnt.n_realloc, before);
     pcmup_algo_free(algo);
     pcmup_net_free(net);
     pcmup_param_free(p);
@@ -1639,6 +1744,7 @@ static TCase *basics_case(void)
     tcase_add_test(tc, status_names_out_of_range);
     tcase_add_test(tc, version_matches_macros);
     tcase_add_test(tc, blas_threads);
+    tcase_add_test(tc, algo_settings_documented);
     tcase_add_test(tc, success_keeps_last_error);
     tcase_add_test(tc, message_is_specific);
     tcase_add_test(tc, never_prints);
@@ -1673,6 +1779,7 @@ static TCase *invalid_case(void)
     tcase_add_test(tc, bias_unsupported);
     tcase_add_test(tc, nonfinite_weights_and_bias);
     tcase_add_test(tc, invalid_forward);
+    tcase_add_test(tc, set_weights_overflow);
     tcase_add_test(tc, invalid_dataset);
     tcase_add_test(tc, invalid_dataset_edits);
     tcase_add_test(tc, invalid_algo_create);
@@ -1713,6 +1820,7 @@ static TCase *memory_case(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, nomem_injection);
     tcase_add_test(tc, allocator_sees_everything);
+    tcase_add_test(tc, allocator_struct_copied);
 #ifdef HAVE_MALLINFO2
     tcase_add_test(tc, no_byte_bypasses_allocator);
 #endif

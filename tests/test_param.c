@@ -1,0 +1,1015 @@
+/*
+ * test_param.c -- the abc-parameterization against its closed forms
+ * (pcmup.h section 2, paper-spec 1.4-1.6): the preset table, setters and
+ * bounds, the per-layer scales a network derives from it, and what those
+ * scales do to actual weights and signals as the width grows.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the recipe, written out from the header ---------------------------- */
+
+typedef struct {
+    double a, b, c, sigma;
+} exps;
+
+typedef struct {
+    double mult, std, lr;
+} scales;
+
+/* The preset table of pcmup.h: b = (0, 1/2, ..., 1/2 | 1), c = (-1, 0, ..., 1)
+ * for muP; a = 0 and sigma = 1 always. Layer 1 is the input layer even when
+ * L = 1 (its width ratio is 1 there, so the choice changes no number). */
+static exps preset_row(pcmup_preset preset, size_t l, size_t n_layers)
+{
+    exps e = {0.0, 0.5, 0.0, 1.0};
+    int input = l == 1, output = l == n_layers && !input;
+    if (input)
+        e.b = 0.0;
+    if (preset == PCMUP_PRESET_MUP_SGD) {
+        if (input)
+            e.c = -1.0;
+        if (output) {
+            e.b = 1.0;
+            e.c = 1.0;
+        }
+    }
+    return e;
+}
+
+/* r_1 = M_1 / M_base, r_l = M_{l-1} / M_base (l >= 2), r = 1 when L = 1. */
+static double width_ratio(const size_t *widths, size_t n_layers, size_t l, double base)
+{
+    if (n_layers == 1)
+        return 1.0;
+    return (double)(l == 1 ? widths[1] : widths[l - 1]) / base;
+}
+
+/* multiplier r^-a, init std sigma / sqrt(fan_in) r^-(b - b_ref), lr r^-c. */
+static scales recipe(const size_t *widths, size_t n_layers, size_t l, exps e, double base)
+{
+    double r = width_ratio(widths, n_layers, l, base);
+    double b_ref = l == 1 ? 0.0 : 0.5;
+    scales s;
+    s.mult = pow(r, -e.a);
+    s.std = e.sigma / sqrt((double)widths[l - 1]) * pow(r, -(e.b - b_ref));
+    s.lr = pow(r, -e.c);
+    return s;
+}
+
+/* The library's pow against ours: both are correctly rounded to within an
+ * ulp or two, so 1e-12 relative separates rounding from a wrong formula. */
+#define SCALE_TOL 1e-12
+
+static void assert_close(double got, double want, const char *what, size_t l)
+{
+    ck_assert_msg(fabs(got - want) <= SCALE_TOL * fabs(want), "layer %zu %s: %.17g, want %.17g",
+                  l, what, got, want);
+}
+
+static pcmup_net *make_net(size_t n_layers, const size_t *widths, const pcmup_param *p,
+                           uint64_t seed)
+{
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, n_layers, widths, PCMUP_ACT_TANH, 0, p, seed, NULL));
+    return net;
+}
+
+static pcmup_param *make_param(size_t n_layers, pcmup_preset preset, double base)
+{
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, base));
+    return p;
+}
+
+static double get_layer(const pcmup_param *p, size_t l, pcmup_layer_key key)
+{
+    double v;
+    TU_OK(pcmup_param_get_layer(p, l, key, &v));
+    return v;
+}
+
+static exps get_exps(const pcmup_param *p, size_t l)
+{
+    exps e = {get_layer(p, l, PCMUP_LAYER_A), get_layer(p, l, PCMUP_LAYER_B),
+              get_layer(p, l, PCMUP_LAYER_C), get_layer(p, l, PCMUP_LAYER_SIGMA)};
+    return e;
+}
+
+static void set_exps(pcmup_param *p, size_t l, exps e)
+{
+    TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_A, e.a));
+    TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_B, e.b));
+    TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, e.c));
+    TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_SIGMA, e.sigma));
+}
+
+/* ======================================================================
+ * 1. Presets, setters, bounds
+ * ====================================================================== */
+
+static void check_preset(pcmup_preset preset, size_t n_layers)
+{
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    size_t n;
+    TU_OK(pcmup_param_n_layers(p, &n));
+    ck_assert_uint_eq(n, n_layers);
+    for (size_t l = 1; l <= n_layers; l++) {
+        exps want = preset_row(preset, l, n_layers), got = get_exps(p, l);
+        /* The entries are exact binary fractions: compare exactly. */
+        ck_assert_msg(memcmp(&got, &want, sizeof got) == 0,
+                      "preset %d, L = %zu, layer %zu: (a, b, c, sigma) = (%g, %g, %g, %g), "
+                      "want (%g, %g, %g, %g)",
+                      (int)preset, n_layers, l, got.a, got.b, got.c, got.sigma, want.a, want.b,
+                      want.c, want.sigma);
+        ck_assert_double_eq(get_layer(p, l, PCMUP_LAYER_THETA), 2.0 * want.a + want.c);
+    }
+    double base;
+    TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
+    ck_assert_double_eq(base, 64.0);
+    pcmup_param_free(p);
+}
+
+START_TEST(preset_rows)
+{
+    const size_t depths[] = {1, 2, 3, 5};
+    for (size_t i = 0; i < 4; i++) {
+        check_preset(PCMUP_PRESET_SP, depths[i]);
+        check_preset(PCMUP_PRESET_MUP_SGD, depths[i]);
+    }
+}
+END_TEST
+
+/* The rows spelled out once more, for L = 3, as literals from the table. */
+START_TEST(preset_table_literal)
+{
+    static const double mup_b[3] = {0, 0.5, 1}, mup_c[3] = {-1, 0, 1};
+    static const double sp_b[3] = {0, 0.5, 0.5};
+    pcmup_param *sp = make_param(3, PCMUP_PRESET_SP, 64);
+    pcmup_param *mup = make_param(3, PCMUP_PRESET_MUP_SGD, 64);
+    for (size_t l = 1; l <= 3; l++) {
+        ck_assert_double_eq(get_layer(sp, l, PCMUP_LAYER_B), sp_b[l - 1]);
+        ck_assert_double_eq(get_layer(sp, l, PCMUP_LAYER_C), 0.0);
+        ck_assert_double_eq(get_layer(mup, l, PCMUP_LAYER_B), mup_b[l - 1]);
+        ck_assert_double_eq(get_layer(mup, l, PCMUP_LAYER_C), mup_c[l - 1]);
+        ck_assert_double_eq(get_layer(mup, l, PCMUP_LAYER_THETA), mup_c[l - 1]);
+    }
+    pcmup_param_free(sp);
+    pcmup_param_free(mup);
+}
+END_TEST
+
+/* apply_preset overwrites every exponent but keeps the base width. */
+START_TEST(apply_preset_keeps_base)
+{
+    pcmup_param *p = make_param(4, PCMUP_PRESET_SP, 100.0);
+    for (size_t l = 1; l <= 4; l++)
+        set_exps(p, l, (exps){0.75, -1.5, 3.0, 2.5});
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD));
+    for (size_t l = 1; l <= 4; l++) {
+        exps want = preset_row(PCMUP_PRESET_MUP_SGD, l, 4), got = get_exps(p, l);
+        ck_assert(memcmp(&got, &want, sizeof got) == 0);
+    }
+    double base;
+    TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
+    ck_assert_double_eq(base, 100.0);
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP));
+    ck_assert_double_eq(get_layer(p, 4, PCMUP_LAYER_B), 0.5);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* A clone equals the original and shares nothing with it. */
+START_TEST(clone_is_deep)
+{
+    pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, 32.0), *q;
+    TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_SIGMA, 1.25));
+    TU_OK(pcmup_param_clone(&q, p));
+    size_t n;
+    TU_OK(pcmup_param_n_layers(q, &n));
+    ck_assert_uint_eq(n, 3);
+    for (size_t l = 1; l <= 3; l++) {
+        exps a = get_exps(p, l), b = get_exps(q, l);
+        ck_assert(memcmp(&a, &b, sizeof a) == 0);
+    }
+    for (size_t l = 1; l <= 3; l++)
+        set_exps(q, l, (exps){1.0, 1.0, 1.0, 3.0});
+    TU_OK(pcmup_param_set(q, PCMUP_PARAM_BASE_WIDTH, 7.0));
+    double base;
+    TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
+    ck_assert_double_eq(base, 32.0);
+    for (size_t l = 1; l <= 3; l++) {
+        exps want = preset_row(PCMUP_PRESET_MUP_SGD, l, 3);
+        if (l == 2)
+            want.sigma = 1.25;
+        exps got = get_exps(p, l);
+        ck_assert(memcmp(&got, &want, sizeof got) == 0);
+    }
+    /* The clone outlives its original. */
+    pcmup_param_free(p);
+    ck_assert_double_eq(get_layer(q, 3, PCMUP_LAYER_SIGMA), 3.0);
+    pcmup_param_free(q);
+}
+END_TEST
+
+/* "The network keeps its own copy of the parameterization." */
+START_TEST(net_copies_param)
+{
+    const size_t widths[] = {20, 128, 10};
+    pcmup_param *p = make_param(2, PCMUP_PRESET_MUP_SGD, 64.0);
+    pcmup_net *net = make_net(2, widths, p, 1);
+    double std_before, std_after;
+    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_before, NULL));
+    TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_B, 0.0));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, 8.0));
+    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_after, NULL));
+    ck_assert_double_eq(std_before, std_after);
+    const pcmup_param *own;
+    TU_OK(pcmup_net_param(net, &own));
+    ck_assert_ptr_ne(own, p);
+    ck_assert_double_eq(get_layer(own, 2, PCMUP_LAYER_B), 1.0);
+    double base;
+    TU_OK(pcmup_param_get(own, PCMUP_PARAM_BASE_WIDTH, &base));
+    ck_assert_double_eq(base, 64.0);
+    pcmup_param_free(p);
+    ck_assert_double_eq(get_layer(own, 1, PCMUP_LAYER_C), -1.0); /* still alive */
+    pcmup_net_free(net);
+}
+END_TEST
+
+typedef struct {
+    pcmup_layer_key key;
+    double lo, hi;
+} key_bounds;
+
+/* pcmup.h section 2: a, b in [-2, 2], c in [-4, 4], sigma in (0, 100]. */
+static const key_bounds documented[] = {
+    {PCMUP_LAYER_A, -2.0, 2.0},
+    {PCMUP_LAYER_B, -2.0, 2.0},
+    {PCMUP_LAYER_C, -4.0, 4.0},
+    {PCMUP_LAYER_SIGMA, 0.0, 100.0},
+};
+
+START_TEST(layer_bounds_documented)
+{
+    for (size_t i = 0; i < 4; i++) {
+        double lo, hi;
+        TU_OK(pcmup_param_layer_bounds(documented[i].key, &lo, &hi));
+        ck_assert_double_eq(lo, documented[i].lo);
+        ck_assert_double_eq(hi, documented[i].hi);
+    }
+    /* THETA = 2a + c spans 2 [-2, 2] + [-4, 4]. */
+    double lo, hi;
+    TU_OK(pcmup_param_layer_bounds(PCMUP_LAYER_THETA, &lo, &hi));
+    ck_assert_double_eq(lo, -8.0);
+    ck_assert_double_eq(hi, 8.0);
+    TU_OK(pcmup_param_bounds(PCMUP_PARAM_BASE_WIDTH, &lo, &hi));
+    ck_assert_double_eq(lo, 1.0);
+    ck_assert_double_eq(hi, 2147483647.0);
+}
+END_TEST
+
+/* Values at and inside the bounds read back exactly, on every layer. */
+START_TEST(set_get_round_trip)
+{
+    pcmup_param *p = make_param(3, PCMUP_PRESET_SP, 64.0);
+    for (size_t i = 0; i < 4; i++) {
+        pcmup_layer_key key = documented[i].key;
+        double lo = documented[i].lo, hi = documented[i].hi;
+        /* SIGMA's lo is exclusive: use the smallest double above it. */
+        double lo_ok = key == PCMUP_LAYER_SIGMA ? nextafter(lo, 1.0) : lo;
+        const double values[] = {lo_ok, hi, 0.5 * (lo + hi) + 0.1, 0.3141592653589793,
+                                 nextafter(hi, lo)};
+        for (size_t l = 1; l <= 3; l++)
+            for (size_t j = 0; j < 5; j++) {
+                TU_OK(pcmup_param_set_layer(p, l, key, values[j]));
+                ck_assert_double_eq(get_layer(p, l, key), values[j]);
+            }
+    }
+    const double widths[] = {1.0, 2147483647.0, 64.0, 1000.5};
+    for (size_t j = 0; j < 4; j++) {
+        double v;
+        TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, widths[j]));
+        TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &v));
+        ck_assert_double_eq(v, widths[j]);
+    }
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* Setting one layer's value leaves every other layer and key alone. */
+START_TEST(set_touches_one_slot)
+{
+    pcmup_param *p = make_param(4, PCMUP_PRESET_MUP_SGD, 64.0);
+    TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_C, 2.5));
+    for (size_t l = 1; l <= 4; l++) {
+        exps want = preset_row(PCMUP_PRESET_MUP_SGD, l, 4), got = get_exps(p, l);
+        if (l == 3)
+            want.c = 2.5;
+        ck_assert_msg(memcmp(&got, &want, sizeof got) == 0, "layer %zu changed", l);
+    }
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* THETA cannot be set, and always reads 2a + c. */
+START_TEST(theta_read_only)
+{
+    pcmup_param *p = make_param(2, PCMUP_PRESET_MUP_SGD, 64.0);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set_layer(p, 1, PCMUP_LAYER_THETA, 0.0));
+    ck_assert_double_eq(get_layer(p, 1, PCMUP_LAYER_THETA), -1.0);
+    const double as[] = {-2.0, -0.75, 0.0, 1.5, 2.0}, cs[] = {-4.0, -1.25, 0.0, 3.0};
+    for (size_t i = 0; i < 5; i++)
+        for (size_t j = 0; j < 4; j++) {
+            TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, as[i]));
+            TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_C, cs[j]));
+            ck_assert_double_eq(get_layer(p, 2, PCMUP_LAYER_THETA), 2.0 * as[i] + cs[j]);
+        }
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* ======================================================================
+ * 2. Per-layer scales at a width
+ * ====================================================================== */
+
+static void check_scales(const size_t *widths, size_t n_layers, const pcmup_param *p)
+{
+    double base;
+    TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
+    pcmup_net *net = make_net(n_layers, widths, p, 1);
+    for (size_t l = 1; l <= n_layers; l++) {
+        scales want = recipe(widths, n_layers, l, get_exps(p, l), base);
+        double m, s, lr;
+        TU_OK(pcmup_net_layer_scales(net, l, &m, &s, &lr));
+        assert_close(m, want.mult, "multiplier", l);
+        assert_close(s, want.std, "init std", l);
+        assert_close(lr, want.lr, "lr factor", l);
+    }
+    pcmup_net_free(net);
+}
+
+/* {784, M, M, 10}, base 64, both presets, against the recipe. */
+START_TEST(scales_mlp_recipe)
+{
+    const size_t ms[] = {64, 256, 1024};
+    for (size_t i = 0; i < 3; i++) {
+        const size_t widths[] = {784, ms[i], ms[i], 10};
+        pcmup_param *sp = make_param(3, PCMUP_PRESET_SP, 64.0);
+        pcmup_param *mup = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
+        check_scales(widths, 3, sp);
+        check_scales(widths, 3, mup);
+        pcmup_param_free(sp);
+        pcmup_param_free(mup);
+    }
+}
+END_TEST
+
+/* The same numbers as closed forms (paper-spec 1.4 and 1.6): std(W_1) =
+ * 1/sqrt(784) = 1/28 for both; hidden std 1/sqrt(M); output std 1/sqrt(M)
+ * under SP and sqrt(M_base)/M under muP; muP learning rates M/M_base,
+ * 1, M_base/M. */
+START_TEST(scales_mlp_closed_form)
+{
+    const size_t ms[] = {64, 256, 1024};
+    for (size_t i = 0; i < 3; i++) {
+        double M = (double)ms[i];
+        const size_t widths[] = {784, ms[i], ms[i], 10};
+        pcmup_param *mup = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
+        pcmup_param *sp = make_param(3, PCMUP_PRESET_SP, 64.0);
+        pcmup_net *nm = make_net(3, widths, mup, 1), *ns = make_net(3, widths, sp, 1);
+        const double mup_std[] = {1.0 / 28.0, 1.0 / sqrt(M), 8.0 / M};
+        const double mup_lr[] = {M / 64.0, 1.0, 64.0 / M};
+        const double sp_std[] = {1.0 / 28.0, 1.0 / sqrt(M), 1.0 / sqrt(M)};
+        for (size_t l = 1; l <= 3; l++) {
+            double m, s, lr;
+            TU_OK(pcmup_net_layer_scales(nm, l, &m, &s, &lr));
+            assert_close(m, 1.0, "muP multiplier", l);
+            assert_close(s, mup_std[l - 1], "muP init std", l);
+            assert_close(lr, mup_lr[l - 1], "muP lr factor", l);
+            TU_OK(pcmup_net_layer_scales(ns, l, &m, &s, &lr));
+            assert_close(m, 1.0, "SP multiplier", l);
+            assert_close(s, sp_std[l - 1], "SP init std", l);
+            assert_close(lr, 1.0, "SP lr factor", l);
+        }
+        pcmup_net_free(nm);
+        pcmup_net_free(ns);
+        pcmup_param_free(mup);
+        pcmup_param_free(sp);
+    }
+}
+END_TEST
+
+/* Unequal widths {10, 32, 48, 3}: r_1 = 32/64 (fan-out of the input layer),
+ * r_2 = 32/64 and r_3 = 48/64 (fan-ins), with exponents that make every
+ * factor of the recipe visible, at two base widths. */
+START_TEST(scales_unequal_widths)
+{
+    const size_t widths[] = {10, 32, 48, 3};
+    const exps custom[3] = {{0.5, 0.25, -1.5, 2.0}, {-1.0, 1.0, 0.5, 0.5}, {2.0, -0.5, 3.0, 1.5}};
+    const double bases[] = {64.0, 16.0};
+    for (size_t i = 0; i < 2; i++) {
+        pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, bases[i]);
+        check_scales(widths, 3, p);
+        for (size_t l = 1; l <= 3; l++)
+            set_exps(p, l, custom[l - 1]);
+        check_scales(widths, 3, p);
+        pcmup_param_free(p);
+    }
+    /* One value by hand: layer 3 (48 -> 3), base 64, r = 48/64 = 0.75,
+     * b - 1/2 = -1: std = 1.5 / sqrt(48) * 0.75^1; multiplier 0.75^-2;
+     * lr 0.75^-3. */
+    pcmup_param *p = make_param(3, PCMUP_PRESET_SP, 64.0);
+    set_exps(p, 3, custom[2]);
+    pcmup_net *net = make_net(3, widths, p, 1);
+    double m, s, lr;
+    TU_OK(pcmup_net_layer_scales(net, 3, &m, &s, &lr));
+    assert_close(s, 1.5 / sqrt(48.0) * 0.75, "std by hand", 3);
+    assert_close(m, 1.0 / (0.75 * 0.75), "multiplier by hand", 3);
+    assert_close(lr, 1.0 / (0.75 * 0.75 * 0.75), "lr by hand", 3);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* A single layer has no width: r = 1 whatever its exponents. */
+START_TEST(scales_single_layer)
+{
+    const size_t widths[] = {784, 10};
+    pcmup_param *p = make_param(1, PCMUP_PRESET_MUP_SGD, 2.0);
+    set_exps(p, 1, (exps){1.5, 2.0, -3.0, 4.0});
+    pcmup_net *net = make_net(1, widths, p, 1);
+    double m, s, lr;
+    TU_OK(pcmup_net_layer_scales(net, 1, &m, &s, &lr));
+    ck_assert_double_eq(m, 1.0);
+    assert_close(s, 4.0 / 28.0, "std", 1);
+    ck_assert_double_eq(lr, 1.0);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* At M = M_base every parameterization gives the same numbers (the
+ * muTransfer anchor): SP and muP scales coincide, and so do the weights
+ * drawn from the same seed, bit for bit. */
+START_TEST(anchor_at_base_width)
+{
+    const size_t widths[] = {784, 64, 64, 64, 10};
+    pcmup_param *sp = make_param(4, PCMUP_PRESET_SP, 64.0);
+    pcmup_param *mup = make_param(4, PCMUP_PRESET_MUP_SGD, 64.0);
+    pcmup_net *ns = make_net(4, widths, sp, 99), *nm = make_net(4, widths, mup, 99);
+    for (size_t l = 1; l <= 4; l++) {
+        double s1[3], s2[3];
+        TU_OK(pcmup_net_layer_scales(ns, l, &s1[0], &s1[1], &s1[2]));
+        TU_OK(pcmup_net_layer_scales(nm, l, &s2[0], &s2[1], &s2[2]));
+        ck_assert_msg(memcmp(s1, s2, sizeof s1) == 0, "layer %zu scales differ", l);
+        size_t n = widths[l] * widths[l - 1];
+        float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+        TU_OK(pcmup_net_get_weights(ns, l, a, n));
+        TU_OK(pcmup_net_get_weights(nm, l, b, n));
+        ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "layer %zu weights differ", l);
+        free(a);
+        free(b);
+    }
+    pcmup_net_free(ns);
+    pcmup_net_free(nm);
+    pcmup_param_free(sp);
+    pcmup_param_free(mup);
+}
+END_TEST
+
+/* ======================================================================
+ * 3. Initial weights and signals versus width, measured
+ * ====================================================================== */
+
+static const size_t sweep[] = {64, 256, 1024, 2048};
+#define N_SWEEP 4
+#define SEED 2024
+
+static float *weights_of(const pcmup_net *net, size_t l, size_t *n)
+{
+    size_t out, in;
+    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
+    *n = out * in;
+    float *v = malloc(*n * sizeof *v);
+    TU_OK(pcmup_net_get_weights(net, l, v, *n));
+    return v;
+}
+
+static double mean_of(const float *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return s / (double)n;
+}
+
+/* Root mean square: the std about the known mean 0. */
+static double rms_of(const float *v, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * v[i];
+    return sqrt(s / (double)n);
+}
+
+/* The std of n Gaussian draws, estimated about the true mean 0, has a
+ * relative standard error of 1/sqrt(2n) (delta method on a chi-square with
+ * n degrees of freedom). Six of those: a false alarm is a < 1e-8 event,
+ * while a wrong exponent is off by a factor of at least sqrt(2). The mean
+ * has standard error std/sqrt(n); six of those too. */
+static void check_layer_draws(const pcmup_net *net, size_t l, double want_std, size_t m)
+{
+    size_t n;
+    float *v = weights_of(net, l, &n);
+    double rms = rms_of(v, n), mean = mean_of(v, n);
+    double tol = 6.0 / sqrt(2.0 * (double)n);
+    ck_assert_msg(fabs(rms / want_std - 1.0) < tol,
+                  "M = %zu, layer %zu: std %.6g, want %.6g (tol %.3g)", m, l, rms, want_std, tol);
+    ck_assert_msg(fabs(mean) < 6.0 * want_std / sqrt((double)n), "M = %zu, layer %zu: mean %g", m,
+                  l, mean);
+    free(v);
+}
+
+static void check_init_stats(pcmup_preset preset)
+{
+    for (size_t i = 0; i < N_SWEEP; i++) {
+        const size_t widths[] = {784, sweep[i], sweep[i], 10};
+        pcmup_param *p = make_param(3, preset, 64.0);
+        pcmup_net *net = make_net(3, widths, p, SEED);
+        for (size_t l = 1; l <= 3; l++) {
+            scales want = recipe(widths, 3, l, preset_row(preset, l, 3), 64.0);
+            check_layer_draws(net, l, want.std, sweep[i]);
+        }
+        pcmup_net_free(net);
+        pcmup_param_free(p);
+    }
+}
+
+START_TEST(init_std_sp) { check_init_stats(PCMUP_PRESET_SP); }
+END_TEST
+
+START_TEST(init_std_mup) { check_init_stats(PCMUP_PRESET_MUP_SGD); }
+END_TEST
+
+/* The muP output layer is the SP one scaled by sqrt(M_base / M), draw for
+ * draw: same seed, same stream, only the std differs (float rounding of
+ * each product aside: 2^-23 relative). */
+START_TEST(mup_output_is_scaled_sp)
+{
+    const size_t widths[] = {784, 1024, 1024, 10};
+    pcmup_param *sp = make_param(3, PCMUP_PRESET_SP, 64.0);
+    pcmup_param *mup = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
+    pcmup_net *ns = make_net(3, widths, sp, SEED), *nm = make_net(3, widths, mup, SEED);
+    size_t n;
+    float *a = weights_of(ns, 3, &n), *b = weights_of(nm, 3, &n);
+    const double ratio = sqrt(64.0 / 1024.0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabs(b[i] - ratio * a[i]) <= 2.5e-7 * fabs(b[i]) + 1e-30,
+                      "weight %zu: %.9g vs %.9g * %.9g", i, b[i], ratio, a[i]);
+    free(a);
+    free(b);
+    pcmup_net_free(ns);
+    pcmup_net_free(nm);
+    pcmup_param_free(sp);
+    pcmup_param_free(mup);
+}
+END_TEST
+
+/* ---- signals ----------------------------------------------------------- */
+
+#define SB 64   /* samples */
+#define SD 784  /* input dimension */
+
+/* Standard normal input drawn here (xorshift64* and Box-Muller): fixed,
+ * independent of the library's generator. */
+static uint64_t xs_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static double xs_uniform(uint64_t *s)
+{
+    return ((double)(xs_next(s) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+static float *gaussian_batch(void)
+{
+    float *x = malloc(SB * SD * sizeof *x);
+    uint64_t s = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < SB * SD; i++) {
+        double u1 = xs_uniform(&s), u2 = xs_uniform(&s);
+        x[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    }
+    return x;
+}
+
+/* E[tanh(s Z)^2] for Z ~ N(0, 1), by Simpson's rule on [-12, 12] (the
+ * integrand is smooth and its tails beyond 12 weigh < 1e-30). */
+static double tanh2_mean(double s)
+{
+    const int n = 4000;
+    const double lo = -12.0, h = 24.0 / n;
+    double sum = 0;
+    for (int i = 0; i <= n; i++) {
+        double z = lo + i * h, t = tanh(s * z);
+        double f = t * t * exp(-0.5 * z * z);
+        sum += f * (i == 0 || i == n ? 1 : (i % 2 ? 4 : 2));
+    }
+    return sum * h / 3.0 / sqrt(2.0 * 3.141592653589793);
+}
+
+/* Infinite-width mean squares of h_1 and h_2 for this input: u_1 of sample
+ * b is N(0, std_1^2 |x_b|^2); u_2 is N(0, std_2^2 M q_1) = N(0, q_1) with
+ * q_1 = E h_1^2 (hidden std 1/sqrt(M) under both presets). */
+static void predict_hidden(const float *x, double *q1, double *q2)
+{
+    double s1 = 0, s2 = 0;
+    for (size_t b = 0; b < SB; b++) {
+        double norm2 = 0;
+        for (size_t j = 0; j < SD; j++)
+            norm2 += (double)x[b * SD + j] * x[b * SD + j];
+        double q = tanh2_mean(sqrt(norm2) / 28.0);
+        s1 += q;
+        s2 += tanh2_mean(sqrt(q));
+    }
+    *q1 = s1 / SB;
+    *q2 = s2 / SB;
+}
+
+typedef struct {
+    double h[2]; /* rms of h_1, h_2 */
+    double f;    /* rms of the output */
+} signal_rms;
+
+static signal_rms measure(pcmup_preset preset, size_t m, const float *x)
+{
+    const size_t widths[] = {SD, m, m, 10};
+    pcmup_param *p = make_param(3, preset, 64.0);
+    pcmup_net *net = make_net(3, widths, p, SEED);
+    float *buf = malloc(SB * m * sizeof *buf);
+    signal_rms r;
+    for (size_t l = 1; l <= 2; l++) {
+        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_POST, buf));
+        r.h[l - 1] = rms_of(buf, SB * m);
+    }
+    TU_OK(pcmup_net_forward(net, x, SB, buf));
+    r.f = rms_of(buf, SB * 10);
+    free(buf);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    return r;
+}
+
+/* Relative noise of rms(f) = rms of 10 x 64 outputs f = W_L h: given the
+ * hidden signals, each row w of W_L gives w^T G w with G the (M x M)
+ * second moment of the 64 h's, whose relative variance is
+ * 2 tr(G^2) / tr(G)^2 ~ 2 (1/B + 1/M) for nearly orthogonal h's; 10 rows
+ * average it, and the rms halves the relative error of the mean square.
+ * The h's are themselves random at finite M, which adds about another 1/M:
+ * with 2 (1/B + 2/M) the estimate matches the spread measured over 200
+ * seeds (4.8% at M = 64, 3.7% at 256, 2.8% at 2048). */
+static double f_noise(size_t m)
+{
+    return 0.5 * sqrt(2.0 * (1.0 / SB + 2.0 / (double)m) / 10.0);
+}
+
+/* Hidden signals at every width sit within 6% of the width-independent
+ * prediction. Their finite-width fluctuation is an average over 64 x M
+ * nearly independent tanh^2 values and over the M rows of W_l: the spread
+ * of rms(h_2) measured over 200 seeds is 1.1% at M = 64 (the noisiest
+ * width), so 6% is more than five standard deviations, while a hidden std
+ * off by a factor r^(1/4) (a quarter-step error in b) already moves
+ * rms(h_2) by 22% at M = 256. So both presets keep h_l = Theta(1). */
+static void check_hidden(const signal_rms *r, double q1, double q2, const char *name)
+{
+    const double want[2] = {sqrt(q1), sqrt(q2)};
+    for (size_t i = 0; i < N_SWEEP; i++)
+        for (int l = 0; l < 2; l++)
+            ck_assert_msg(fabs(r[i].h[l] / want[l] - 1.0) < 0.06,
+                          "%s, M = %zu: rms(h_%d) = %.4f, infinite-width %.4f", name, sweep[i],
+                          l + 1, r[i].h[l], want[l]);
+}
+
+START_TEST(signal_scales_vs_width)
+{
+    float *x = gaussian_batch();
+    double q1, q2;
+    predict_hidden(x, &q1, &q2);
+    signal_rms sp[N_SWEEP], mup[N_SWEEP];
+    for (size_t i = 0; i < N_SWEEP; i++) {
+        sp[i] = measure(PCMUP_PRESET_SP, sweep[i], x);
+        mup[i] = measure(PCMUP_PRESET_MUP_SGD, sweep[i], x);
+    }
+    check_hidden(sp, q1, q2, "SP");
+    check_hidden(mup, q1, q2, "muP");
+    /* Output: rms(f) = std_L sqrt(M) rms(h_2); five standard errors. */
+    for (size_t i = 0; i < N_SWEEP; i++) {
+        double m = (double)sweep[i], tol = 5.0 * f_noise(sweep[i]);
+        double sp_want = sqrt(q2), mup_want = sqrt(q2) * 8.0 / sqrt(m);
+        ck_assert_msg(fabs(sp[i].f / sp_want - 1.0) < tol, "SP, M = %zu: rms(f) %.4f, want %.4f",
+                      sweep[i], sp[i].f, sp_want);
+        ck_assert_msg(fabs(mup[i].f / mup_want - 1.0) < tol,
+                      "muP, M = %zu: rms(f) %.4f, want %.4f", sweep[i], mup[i].f, mup_want);
+    }
+    /* The ratio across the sweep: SP's is 1, muP's sqrt(64/2048); the two
+     * widths' errors add in quadrature. */
+    double tol = 5.0 * hypot(f_noise(64), f_noise(2048));
+    double sp_ratio = sp[N_SWEEP - 1].f / sp[0].f, mup_ratio = mup[N_SWEEP - 1].f / mup[0].f;
+    ck_assert_msg(fabs(sp_ratio - 1.0) < tol, "SP: f(2048)/f(64) = %.4f", sp_ratio);
+    ck_assert_msg(fabs(mup_ratio / sqrt(64.0 / 2048.0) - 1.0) < tol,
+                  "muP: f(2048)/f(64) = %.4f, want %.4f", mup_ratio, sqrt(64.0 / 2048.0));
+    free(x);
+}
+END_TEST
+
+/* Post- and pre-activation signals agree: h_l = tanh(u_l) for l < L, and
+ * for l = L both are f, the output of pcmup_net_forward. Both tanh's are
+ * float approximations within a few ulps of 1 (|tanh| <= 1), so they
+ * agree to 1e-6 absolute. */
+START_TEST(signals_pre_post)
+{
+    const size_t widths[] = {SD, 96, 80, 10};
+    float *x = gaussian_batch();
+    pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
+    pcmup_net *net = make_net(3, widths, p, SEED);
+    float *pre = malloc(SB * 96 * sizeof *pre), *post = malloc(SB * 96 * sizeof *post);
+    for (size_t l = 1; l <= 2; l++) {
+        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_PRE, pre));
+        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_POST, post));
+        for (size_t i = 0; i < SB * widths[l]; i++)
+            ck_assert_msg(fabsf(post[i] - tanhf(pre[i])) <= 1e-6f, "layer %zu, %zu", l, i);
+    }
+    float f[SB * 10];
+    TU_OK(pcmup_net_forward(net, x, SB, f));
+    TU_OK(pcmup_net_forward_layer(net, x, SB, 3, PCMUP_SIGNAL_PRE, pre));
+    TU_OK(pcmup_net_forward_layer(net, x, SB, 3, PCMUP_SIGNAL_POST, post));
+    ck_assert(memcmp(pre, f, sizeof f) == 0);
+    ck_assert(memcmp(post, f, sizeof f) == 0);
+    free(pre);
+    free(post);
+    free(x);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* ======================================================================
+ * 4. Seeds
+ * ====================================================================== */
+
+/* All weights (and biases when present) of a net, through the public API. */
+static float *all_params(const pcmup_net *net, size_t *total)
+{
+    size_t n_layers, out, in;
+    TU_OK(pcmup_net_n_layers(net, &n_layers));
+    TU_OK(pcmup_net_param_count(net, total));
+    float *v = malloc(*total * sizeof *v), *p = v;
+    for (size_t l = 1; l <= n_layers; l++) {
+        TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
+        TU_OK(pcmup_net_get_weights(net, l, p, out * in));
+        p += out * in;
+        if (pcmup_net_get_bias(net, l, p, out) == PCMUP_OK)
+            p += out;
+    }
+    ck_assert_uint_eq((size_t)(p - v), *total);
+    return v;
+}
+
+static size_t count_equal(const float *a, const float *b, size_t n)
+{
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++)
+        same += memcmp(&a[i], &b[i], sizeof *a) == 0;
+    return same;
+}
+
+static pcmup_net *bias_net(const pcmup_param *p, uint64_t seed)
+{
+    static const size_t widths[] = {30, 40, 50, 5};
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_RELU, PCMUP_NET_BIAS, p, seed, NULL));
+    return net;
+}
+
+START_TEST(same_seed_same_weights)
+{
+    pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, 16.0);
+    pcmup_net *a = bias_net(p, 5), *b = bias_net(p, 5), *c = bias_net(p, 6);
+    size_t n;
+    float *wa = all_params(a, &n), *wb = all_params(b, &n), *wc = all_params(c, &n);
+    ck_assert_uint_eq(count_equal(wa, wb, n), n);
+    /* Only the zero biases (50 + 40 + 5 = 95 of them) may coincide. */
+    ck_assert_uint_le(count_equal(wa, wc, n), 95 + 5);
+    free(wa);
+    free(wb);
+    free(wc);
+    pcmup_net_free(a);
+    pcmup_net_free(b);
+    pcmup_net_free(c);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* init_weights(seed) redraws exactly what creation with that seed drew,
+ * biases back to zero, whatever the net held before. */
+START_TEST(init_weights_reproduces)
+{
+    pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, 16.0);
+    pcmup_net *a = bias_net(p, 5), *c = bias_net(p, 6);
+    size_t n;
+    float *created = all_params(a, &n), *created_c = all_params(c, &n);
+    float junk[50 * 40];
+    for (size_t i = 0; i < 50 * 40; i++)
+        junk[i] = 0.5f;
+    TU_OK(pcmup_net_set_weights(a, 2, junk, 50 * 40));
+    TU_OK(pcmup_net_set_bias(a, 2, junk, 50));
+    TU_OK(pcmup_net_init_weights(a, 5));
+    float *again = all_params(a, &n);
+    ck_assert_uint_eq(count_equal(created, again, n), n);
+    float bias[50];
+    TU_OK(pcmup_net_get_bias(a, 2, bias, 50));
+    for (size_t i = 0; i < 50; i++)
+        ck_assert_float_eq(bias[i], 0.0f);
+    TU_OK(pcmup_net_init_weights(a, 6));
+    free(again);
+    again = all_params(a, &n);
+    ck_assert_uint_eq(count_equal(created_c, again, n), n);
+    free(created);
+    free(created_c);
+    free(again);
+    pcmup_net_free(a);
+    pcmup_net_free(c);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* ======================================================================
+ * 5. Custom exponents
+ * ====================================================================== */
+
+/* a = 1 on the hidden layer of {784, 256, 256, 10} (r = 4): the multiplier
+ * is r^-1 = 1/4, the draws of w are those of a = 0 (the std of w depends on
+ * b only), so the effective weights are exactly 1/4 of the a = 0 ones and
+ * their std is r^-a s_l. */
+START_TEST(multiplier_scales_effective_weights)
+{
+    const size_t widths[] = {784, 256, 256, 10};
+    pcmup_param *p0 = make_param(3, PCMUP_PRESET_SP, 64.0), *p1;
+    TU_OK(pcmup_param_clone(&p1, p0));
+    TU_OK(pcmup_param_set_layer(p1, 2, PCMUP_LAYER_A, 1.0));
+    pcmup_net *n0 = make_net(3, widths, p0, SEED), *n1 = make_net(3, widths, p1, SEED);
+    double m0, s0, lr0, m1, s1, lr1;
+    TU_OK(pcmup_net_layer_scales(n0, 2, &m0, &s0, &lr0));
+    TU_OK(pcmup_net_layer_scales(n1, 2, &m1, &s1, &lr1));
+    ck_assert_double_eq(m0, 1.0);
+    assert_close(m1, 0.25, "multiplier", 2);
+    ck_assert_double_eq(s1, s0);
+    ck_assert_double_eq(lr1, lr0);
+    for (size_t l = 1; l <= 3; l++) {
+        size_t n;
+        float *w0 = weights_of(n0, l, &n), *w1 = weights_of(n1, l, &n);
+        float k = l == 2 ? 0.25f : 1.0f; /* a power of two: exact in float */
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(w1[i] == k * w0[i], "layer %zu weight %zu", l, i);
+        free(w0);
+        free(w1);
+    }
+    check_layer_draws(n1, 2, 0.25 * s0, 256);
+    pcmup_net_free(n0);
+    pcmup_net_free(n1);
+    pcmup_param_free(p0);
+    pcmup_param_free(p1);
+}
+END_TEST
+
+/* get/set speak in effective weights W = r^-a w: a round trip returns what
+ * was set, exactly when the multiplier is a power of two (r = 4: 1/4 and
+ * 2), and otherwise within the two float roundings of W / m and m * w
+ * (r = 3: 1/3 and sqrt(3); 2 ulps, 2^-23 relative, plus margin). */
+static void round_trip(double base, int exact)
+{
+    const size_t widths[] = {6, 12, 4};
+    pcmup_param *p = make_param(2, PCMUP_PRESET_SP, base);
+    TU_OK(pcmup_param_set_layer(p, 1, PCMUP_LAYER_A, 1.0));
+    TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, -0.5));
+    pcmup_net *net = make_net(2, widths, p, 3);
+    for (size_t l = 1; l <= 2; l++) {
+        size_t n = widths[l] * widths[l - 1];
+        float v[72], back[72];
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)(i + 1) * 0.37f - 7.0f;
+        TU_OK(pcmup_net_set_weights(net, l, v, n));
+        TU_OK(pcmup_net_get_weights(net, l, back, n));
+        for (size_t i = 0; i < n; i++) {
+            double tol = exact ? 0.0 : 0x1.0p-22 * fabs(v[i]);
+            ck_assert_msg(fabs(back[i] - v[i]) <= tol, "base %g, layer %zu, %zu: %.9g vs %.9g",
+                          base, l, i, back[i], v[i]);
+        }
+    }
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+
+START_TEST(set_get_effective_weights)
+{
+    round_trip(3.0, 1);
+    round_trip(4.0, 0);
+}
+END_TEST
+
+/* The forward pass uses W = r^-a w: a two-layer identity network computes
+ * f = W_2 W_1 x with the effective weights that get_weights reports. */
+START_TEST(forward_uses_multiplier)
+{
+    const size_t widths[] = {6, 8, 4};
+    pcmup_param *p = make_param(2, PCMUP_PRESET_MUP_SGD, 4.0); /* r = 2 */
+    TU_OK(pcmup_param_set_layer(p, 1, PCMUP_LAYER_A, 1.0));
+    TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, -0.5));
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_IDENTITY, 0, p, 8, NULL));
+    double m1, m2;
+    TU_OK(pcmup_net_layer_scales(net, 1, &m1, NULL, NULL));
+    TU_OK(pcmup_net_layer_scales(net, 2, &m2, NULL, NULL));
+    assert_close(m1, 0.5, "multiplier", 1);
+    assert_close(m2, sqrt(2.0), "multiplier", 2);
+    float w1[48], w2[32], x[3 * 6], f[3 * 4];
+    TU_OK(pcmup_net_get_weights(net, 1, w1, 48));
+    TU_OK(pcmup_net_get_weights(net, 2, w2, 32));
+    for (size_t i = 0; i < 18; i++)
+        x[i] = (float)((int)(i % 7) - 3) * 0.5f;
+    TU_OK(pcmup_net_forward(net, x, 3, f));
+    for (size_t b = 0; b < 3; b++)
+        for (size_t k = 0; k < 4; k++) {
+            double want = 0, scale = 0;
+            for (size_t j = 0; j < 8; j++) {
+                double h = 0;
+                for (size_t i = 0; i < 6; i++)
+                    h += (double)w1[j * 6 + i] * x[b * 6 + i];
+                want += (double)w2[k * 8 + j] * h;
+                scale += fabs((double)w2[k * 8 + j] * h);
+            }
+            /* float sums of 6 and 8 terms: a few ulps of the magnitude. */
+            ck_assert_msg(fabs(f[b * 4 + k] - want) <= 1e-5 * scale + 1e-12,
+                          "f[%zu][%zu] = %.8g, want %.8g", b, k, f[b * 4 + k], want);
+        }
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* ====================================================================== */
+
+int main(void)
+{
+    Suite *s = suite_create("param");
+    TCase *presets = tcase_create("presets");
+    tcase_add_test(presets, preset_rows);
+    tcase_add_test(presets, preset_table_literal);
+    tcase_add_test(presets, apply_preset_keeps_base);
+    tcase_add_test(presets, clone_is_deep);
+    tcase_add_test(presets, net_copies_param);
+    tcase_add_test(presets, layer_bounds_documented);
+    tcase_add_test(presets, set_get_round_trip);
+    tcase_add_test(presets, set_touches_one_slot);
+    tcase_add_test(presets, theta_read_only);
+    suite_add_tcase(s, presets);
+
+    TCase *sc = tcase_create("scales");
+    tcase_add_test(sc, scales_mlp_recipe);
+    tcase_add_test(sc, scales_mlp_closed_form);
+    tcase_add_test(sc, scales_unequal_widths);
+    tcase_add_test(sc, scales_single_layer);
+    tcase_add_test(sc, anchor_at_base_width);
+    suite_add_tcase(s, sc);
+
+    TCase *width = tcase_create("width");
+    tcase_set_timeout(width, 120);
+    tcase_add_test(width, init_std_sp);
+    tcase_add_test(width, init_std_mup);
+    tcase_add_test(width, mup_output_is_scaled_sp);
+    tcase_add_test(width, signal_scales_vs_width);
+    tcase_add_test(width, signals_pre_post);
+    suite_add_tcase(s, width);
+
+    TCase *seeds = tcase_create("seeds");
+    tcase_add_test(seeds, same_seed_same_weights);
+    tcase_add_test(seeds, init_weights_reproduces);
+    suite_add_tcase(s, seeds);
+
+    TCase *custom = tcase_create("custom");
+    tcase_set_timeout(custom, 120);
+    tcase_add_test(custom, multiplier_scales_effective_weights);
+    tcase_add_test(custom, set_get_effective_weights);
+    tcase_add_test(custom, forward_uses_multiplier);
+    suite_add_tcase(s, custom);
+    return tu_run_suite(s);
+}
