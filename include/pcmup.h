@@ -172,14 +172,22 @@ typedef struct pcmup_param pcmup_param;
 
 /* Exponent presets, each a row of a table (docs/parameterization.md):
  *
- *   preset      b_1  b_l  b_L | c_1  c_l  c_L     a_l = 0, sigma_l = 1
- *   SP           0   1/2  1/2 |  0    0    0
- *   MUP_SGD      0   1/2   1  | -1    0    1      (muP for SGD / BP)
+ *   preset      b_1  b_l  b_L | c_1       c_l     c_L     a_l = 0, sigma_l = 1
+ *   SP           0   1/2  1/2 |  0         0       0
+ *   MUP_SGD      0   1/2   1  | -1         0       1      (muP for SGD / BP)
+ *   MUP_PC       0   1/2   1  | -1 - g    -g       1      (muP for PC, last
+ *                                                          layer convention A)
+ *   MUP_PC_B     0   1/2   1  | -1 - g    -g     1 - g    (convention B)
  *
- * b_l and c_l stand for every hidden layer 1 < l < L. */
+ * b_l and c_l stand for every hidden layer 1 < l < L; g is gammabar_L, the
+ * PCMUP_PARAM_GAMMA_BAR value at the moment the preset is applied (set it
+ * first, then apply the preset). MUP_PC with g = 0 is MUP_SGD; with g = -1
+ * it is the muP of the Gauss-Newton target (paper's Table 1). */
 typedef enum {
     PCMUP_PRESET_SP = 0,
-    PCMUP_PRESET_MUP_SGD = 1
+    PCMUP_PRESET_MUP_SGD = 1,
+    PCMUP_PRESET_MUP_PC = 2,
+    PCMUP_PRESET_MUP_PC_B = 3
 } pcmup_preset;
 
 /* Per-layer keys. THETA is derived (2a + c) and read-only. */
@@ -193,8 +201,16 @@ typedef enum {
 
 /* Keys that apply to the whole parameterization. */
 typedef enum {
-    PCMUP_PARAM_BASE_WIDTH = 0  /* M_base, a real number in [1, 2^31 - 1],
+    PCMUP_PARAM_BASE_WIDTH = 0, /* M_base, a real number in [1, 2^31 - 1],
                                    default 64 */
+    PCMUP_PARAM_GAMMA_BAR = 1   /* gammabar_L, predictive coding's output
+                                   exponent: gamma_L = gamma'_L r_L^-gammabar_L.
+                                   In [-1, 0], default 0. 0 is the standard
+                                   gamma_L = Theta(1) (PC ~ BP at large width),
+                                   -1 is gamma_L = Theta(M) (PC stays
+                                   Gauss-Newton-like). Values outside [-1, 0]
+                                   are rejected: below -1 C_gamma diverges
+                                   with width (paper-spec 3.4). */
 } pcmup_param_key;
 
 /* Creates a parameterization for networks of n_layers weight layers
@@ -395,7 +411,8 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
 typedef struct pcmup_algo pcmup_algo;
 
 typedef enum {
-    PCMUP_ALGO_BP = 0   /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
+    PCMUP_ALGO_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
+    PCMUP_ALGO_PC = 1   /* predictive coding (section 6 below)            */
 } pcmup_algo_kind;
 
 typedef enum {
@@ -411,9 +428,32 @@ typedef enum {
     PCMUP_SET_LOSS = 1,          /* pcmup_loss; MSE                            */
     PCMUP_SET_MSE_CENTRED = 2,   /* 1: y = e_k - 1/C (default); 0: y = e_k     */
     PCMUP_SET_MOMENTUM = 3,      /* heavy-ball momentum mu; 0; [0, 1)          */
-    PCMUP_SET_WEIGHT_DECAY = 4   /* L2 coefficient on every parameter, w and
+    PCMUP_SET_WEIGHT_DECAY = 4,  /* L2 coefficient on every parameter, w and
                                     biases (wd * w added to the gradient);
                                     0; [0, 1e6]                                */
+    PCMUP_SET_RECORD_UPDATES = 5,/* 1: keep a copy of each step's weight
+                                    update for pcmup_algo_last_update; 0    */
+
+    /* Predictive coding (PCMUP_ALGO_PC); see section 6. */
+    PCMUP_SET_GAMMA = 6,         /* hidden precision gamma_l, l < L; per
+                                    layer (pcmup_algo_set_layer), or all
+                                    hidden layers with pcmup_algo_set;
+                                    1; (0, 1e6]                              */
+    PCMUP_SET_GAMMA_OUT = 7,     /* gamma'_L, the output precision at the base
+                                    width; 1; (0, 1e6]                       */
+    PCMUP_SET_KAPPA = 8,         /* inference step kappa_l, l < L; per layer
+                                    like GAMMA; 1; [0, 1e3]                  */
+    PCMUP_SET_T = 9,             /* inference iterations (the maximum when a
+                                    tolerance is set); 1; [1, 1e6]           */
+    PCMUP_SET_SCHEDULE = 10,     /* pcmup_schedule; sequential               */
+    PCMUP_SET_INIT = 11,         /* pcmup_init; forward                      */
+    PCMUP_SET_INIT_STD = 12,     /* std of PCMUP_INIT_RANDOM; 1; [0, 1e6]    */
+    PCMUP_SET_FPA = 13,          /* fixed prediction assumption; 0 or 1; 0   */
+    PCMUP_SET_TIMING = 14,       /* pcmup_timing; end                        */
+    PCMUP_SET_LAST_LAYER = 15,   /* pcmup_last_layer; A                      */
+    PCMUP_SET_TOLERANCE = 16     /* stop inference once the energy's relative
+                                    decrease over an iteration falls below
+                                    this; 0 (off); [0, 1]                    */
 } pcmup_setting;
 
 /* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
@@ -429,8 +469,16 @@ PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
+/* Per-layer settings (PCMUP_SET_GAMMA, PCMUP_SET_KAPPA) for one layer l;
+ * they exist for the hidden layers 1 <= l < L. Other keys give
+ * PCMUP_ERR_UNSUPPORTED. */
+PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
+                                            pcmup_setting key, double value);
+PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer,
+                                            pcmup_setting key, double *value);
 /* Range [lo, hi] of a setting for an algorithm kind. Momentum's hi (1) is
- * exclusive. Enum-valued settings report their first and last value. */
+ * exclusive, and so are GAMMA's and GAMMA_OUT's lo (0). Enum-valued
+ * settings report their first and last value. */
 PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key,
                                          double *lo, double *hi);
 
@@ -460,6 +508,85 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
 PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
                                            const pcmup_dataset *dataset,
                                            double *loss, double *accuracy);
+
+/* The weight update the last step applied to layer l, as a change of the
+ * effective weights W_l (out x in, exactly `count` = out * in floats).
+ * Needs PCMUP_SET_RECORD_UPDATES = 1 before that step; otherwise, or
+ * before any recorded step, PCMUP_ERR_UNSUPPORTED. */
+PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer,
+                                              float *dst, size_t count);
+
+/* ======================================================================
+ * 6. Predictive coding (PCMUP_ALGO_PC)
+ *
+ * Value nodes x_l (l = 1..L-1) are pre-activation states; x_0 = x is
+ * clamped and the output is clamped to the label through the loss. The
+ * energy (paper-spec 3.1; per sample, averaged over the batch) is
+ *
+ *   F = sum_{l<L} gamma_l/2 ||x_l - W_l phi(x_{l-1})||^2
+ *       + gamma_L loss(W_L phi(x_{L-1}), y),   phi(x_0) := x_0,
+ *
+ * with gamma_L = gamma'_L r_L^-gammabar_L (PCMUP_SET_GAMMA_OUT and the
+ * parameterization's PCMUP_PARAM_GAMMA_BAR; r_L = M_{L-1} / M_base).
+ * Errors: eps_l = x_l - W_l phi(x_{l-1}) for l < L, eps_L = -dloss/df.
+ *
+ * A step: forward pass; initialise the states (forward: x_l = u_l, so
+ * every eps_l = 0 below the output; zero; or random); T inference
+ * iterations x_l -= kappa_l dF/dx_l, either sequential sweeps from layer
+ * L-1 down to 1 (each layer sees the freshest states; one sweep carries
+ * the output error to layer 1) or simultaneous (all gradients from one
+ * snapshot); then the weight update
+ *
+ *   W_l += eta_l gamma_l (1/B) eps_l^T phi(x_{l-1})   (l < L)
+ *   W_L += eta_L s       (1/B) eps_L^T phi(x_{L-1})   s = 1 (A) or gamma_L (B)
+ *
+ * with errors from the final states (timing END) or, for l < L, cached
+ * right after x_l's last update (timing CACHE, sequential only). Under the
+ * fixed prediction assumption (FPA) the predictions, phi'(x_l) and the
+ * presynaptic factors stay at their feedforward values.
+ *
+ * With FPA, forward init, one sequential sweep and kappa_l gamma_l = 1,
+ * the update is BP's with the hidden learning rates multiplied by gamma_L
+ * (convention A). The paper's setting is single-shot: T = 1, sequential,
+ * forward init, no FPA (the defaults).
+ * ====================================================================== */
+
+typedef enum {
+    PCMUP_SCHEDULE_SEQUENTIAL = 0,
+    PCMUP_SCHEDULE_SIMULTANEOUS = 1
+} pcmup_schedule;
+
+typedef enum {
+    PCMUP_INIT_FORWARD = 0,  /* x_l = u_l, the feedforward pre-activations */
+    PCMUP_INIT_ZERO = 1,
+    PCMUP_INIT_RANDOM = 2    /* N(0, PCMUP_SET_INIT_STD^2), from the
+                                algorithm's random stream              */
+} pcmup_init;
+
+typedef enum {
+    PCMUP_TIMING_END = 0,    /* errors recomputed from the final states */
+    PCMUP_TIMING_CACHE = 1   /* eps_l kept right after x_l's last update */
+} pcmup_timing;
+
+typedef enum {
+    PCMUP_LAST_LAYER_A = 0,  /* gamma_L absorbed into eta_L: c_L = 1    */
+    PCMUP_LAST_LAYER_B = 1   /* the raw energy gradient: c_L = 1 - gbar */
+} pcmup_last_layer;
+
+/* The output precision gamma_L this PC algorithm uses at its net's width. */
+PCMUP_API pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_out);
+
+/* The energy F (batch mean) at the initial states and after each inference
+ * iteration of the last step: count receives T' + 1, where T' <= T is the
+ * number of iterations run; up to `capacity` values are written to dst. */
+PCMUP_API pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst,
+                                             size_t capacity, size_t *count);
+
+/* Per layer l = 1..L (dst[l - 1]), the root mean square over the batch of
+ * ||eps_l||, the prediction errors the last step's weight update used.
+ * count must be L. */
+PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
+                                            size_t count);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 /* The rules, indexed by pcmup_algo_kind. */
 static const pcmup_algo_rule *const rules[] = {
     [PCMUP_ALGO_BP] = &pcmup__rule_bp,
+    [PCMUP_ALGO_PC] = &pcmup__rule_pc,
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
@@ -20,16 +21,34 @@ typedef struct {
     const char *name;
     double fallback;   /* the default */
     double lo, hi;
+    int lo_open;       /* lo itself is excluded */
     int hi_open;       /* hi itself is excluded */
     int integral;      /* enum or flag: whole numbers only */
+    int per_layer;     /* one value per hidden layer */
 } setting_info;
 
 static const setting_info settings_table[PCMUP_N_SETTINGS] = {
-    [PCMUP_SET_LR] = {"learning rate", 0.05, 0.0, 1e6, 0, 0},
-    [PCMUP_SET_LOSS] = {"loss", PCMUP_LOSS_MSE, PCMUP_LOSS_MSE, PCMUP_LOSS_CE, 0, 1},
-    [PCMUP_SET_MSE_CENTRED] = {"MSE centring", 1.0, 0.0, 1.0, 0, 1},
-    [PCMUP_SET_MOMENTUM] = {"momentum", 0.0, 0.0, 1.0, 1, 0},
-    [PCMUP_SET_WEIGHT_DECAY] = {"weight decay", 0.0, 0.0, 1e6, 0, 0},
+    [PCMUP_SET_LR] = {"learning rate", 0.05, 0.0, 1e6, 0, 0, 0, 0},
+    [PCMUP_SET_LOSS] = {"loss", PCMUP_LOSS_MSE, PCMUP_LOSS_MSE, PCMUP_LOSS_CE, 0, 0, 1, 0},
+    [PCMUP_SET_MSE_CENTRED] = {"MSE centring", 1.0, 0.0, 1.0, 0, 0, 1, 0},
+    [PCMUP_SET_MOMENTUM] = {"momentum", 0.0, 0.0, 1.0, 0, 1, 0, 0},
+    [PCMUP_SET_WEIGHT_DECAY] = {"weight decay", 0.0, 0.0, 1e6, 0, 0, 0, 0},
+    [PCMUP_SET_RECORD_UPDATES] = {"update recording", 0.0, 0.0, 1.0, 0, 0, 1, 0},
+    [PCMUP_SET_GAMMA] = {"hidden precision gamma_l", 1.0, 0.0, 1e6, 1, 0, 0, 1},
+    [PCMUP_SET_GAMMA_OUT] = {"output precision gamma'_L", 1.0, 0.0, 1e6, 1, 0, 0, 0},
+    [PCMUP_SET_KAPPA] = {"inference step kappa_l", 1.0, 0.0, 1e3, 0, 0, 0, 1},
+    [PCMUP_SET_T] = {"inference iterations T", 1.0, 1.0, 1e6, 0, 0, 1, 0},
+    [PCMUP_SET_SCHEDULE] = {"schedule", PCMUP_SCHEDULE_SEQUENTIAL, PCMUP_SCHEDULE_SEQUENTIAL,
+                            PCMUP_SCHEDULE_SIMULTANEOUS, 0, 0, 1, 0},
+    [PCMUP_SET_INIT] = {"state initialisation", PCMUP_INIT_FORWARD, PCMUP_INIT_FORWARD,
+                        PCMUP_INIT_RANDOM, 0, 0, 1, 0},
+    [PCMUP_SET_INIT_STD] = {"random init std", 1.0, 0.0, 1e6, 0, 0, 0, 0},
+    [PCMUP_SET_FPA] = {"fixed prediction assumption", 0.0, 0.0, 1.0, 0, 0, 1, 0},
+    [PCMUP_SET_TIMING] = {"error timing", PCMUP_TIMING_END, PCMUP_TIMING_END,
+                          PCMUP_TIMING_CACHE, 0, 0, 1, 0},
+    [PCMUP_SET_LAST_LAYER] = {"last-layer convention", PCMUP_LAST_LAYER_A, PCMUP_LAST_LAYER_A,
+                              PCMUP_LAST_LAYER_B, 0, 0, 1, 0},
+    [PCMUP_SET_TOLERANCE] = {"inference tolerance", 0.0, 0.0, 1.0, 0, 0, 0, 0},
 };
 
 static pcmup_status check_kind(pcmup_algo_kind kind, const char *func)
@@ -70,6 +89,17 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_algo_kind kind, pcmup_net
     pcmup__rng_seed(&algo->rng, seed);
     for (int k = 0; k < PCMUP_N_SETTINGS; k++)
         algo->settings[k] = settings_table[k].fallback;
+    const size_t n_layers = net->n_layers;
+    algo->layer_gamma = pcmup__alloc(&alloc, 2 * n_layers, sizeof(double));
+    if (!algo->layer_gamma) {
+        pcmup__free(&alloc, algo);
+        return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the algorithm");
+    }
+    algo->layer_kappa = algo->layer_gamma + n_layers;
+    for (size_t i = 0; i < n_layers; i++) {
+        algo->layer_gamma[i] = settings_table[PCMUP_SET_GAMMA].fallback;
+        algo->layer_kappa[i] = settings_table[PCMUP_SET_KAPPA].fallback;
+    }
     *out = algo;
     return PCMUP_OK;
 }
@@ -82,6 +112,11 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->scratch);
     pcmup__free(&alloc, algo->acts);
     pcmup__free(&alloc, algo->velocity);
+    pcmup__free(&alloc, algo->update);
+    pcmup__free(&alloc, algo->layer_gamma);
+    pcmup__free(&alloc, algo->pc.energy);
+    pcmup__free(&alloc, algo->pc.error_norms);
+    pcmup__free(&alloc, algo->pc_bufs);
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);
@@ -89,19 +124,69 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo);
 }
 
+static pcmup_status check_value(pcmup_setting key, double value, const char *func)
+{
+    const setting_info *s = &settings_table[key];
+    int above_lo = s->lo_open ? value > s->lo : value >= s->lo;
+    int below_hi = s->hi_open ? value < s->hi : value <= s->hi;
+    if (!isfinite(value) || !above_lo || !below_hi)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "%s = %g is outside %c%g, %g%c", s->name,
+                           value, s->lo_open ? '(' : '[', s->lo, s->hi, s->hi_open ? ')' : ']');
+    if (s->integral && value != floor(value))
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "%s = %g is not a whole number", s->name,
+                           value);
+    return PCMUP_OK;
+}
+
+static double *layer_slot(const pcmup_algo *algo, pcmup_setting key)
+{
+    return key == PCMUP_SET_GAMMA ? algo->layer_gamma : algo->layer_kappa;
+}
+
 pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value)
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_TRY(check_key(algo->rule, key, __func__));
-    const setting_info *s = &settings_table[key];
-    int in_range = value >= s->lo && (s->hi_open ? value < s->hi : value <= s->hi);
-    if (!isfinite(value) || !in_range)
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "%s = %g is outside [%g, %g%c", s->name,
-                           value, s->lo, s->hi, s->hi_open ? ')' : ']');
-    if (s->integral && value != floor(value))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "%s = %g is not a whole number",
-                           s->name, value);
+    PCMUP_TRY(check_value(key, value, __func__));
     algo->settings[key] = value;
+    if (settings_table[key].per_layer)
+        for (size_t i = 0; i < algo->net->n_layers; i++)
+            layer_slot(algo, key)[i] = value;
+    return PCMUP_OK;
+}
+
+/* A per-layer key of this rule, and a hidden layer 1 <= l < L. */
+static pcmup_status check_layer_key(const pcmup_algo *algo, size_t layer, pcmup_setting key,
+                                    const char *func)
+{
+    PCMUP_TRY(check_key(algo->rule, key, func));
+    if (!settings_table[key].per_layer)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "the %s setting is not per layer",
+                           settings_table[key].name);
+    if (layer < 1 || layer >= algo->net->n_layers)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "layer %zu is not a hidden layer (1 <= l < %zu)", layer,
+                           algo->net->n_layers);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer, pcmup_setting key,
+                                  double value)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_TRY(check_layer_key(algo, layer, key, __func__));
+    PCMUP_TRY(check_value(key, value, __func__));
+    layer_slot(algo, key)[layer - 1] = value;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer, pcmup_setting key,
+                                  double *value)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(value);
+    PCMUP_TRY(check_layer_key(algo, layer, key, __func__));
+    *value = layer_slot(algo, key)[layer - 1];
     return PCMUP_OK;
 }
 
@@ -138,6 +223,9 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
         per_sample += net->widths[l];
     int overflow = 0;
     size_t n = pcmup__mul(per_sample, batch, &overflow);
+    size_t extra = algo->rule->scratch_floats ? algo->rule->scratch_floats(net, batch) : 0;
+    n += extra;
+    overflow |= n < extra;
     float *block = overflow ? NULL : pcmup__alloc(&algo->alloc, n, sizeof(float));
     float **acts = algo->acts ? algo->acts
                               : pcmup__alloc(&algo->alloc, net->n_layers, sizeof(float *));
@@ -157,20 +245,28 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
     }
     algo->delta[0] = block;
     algo->delta[1] = block + batch * pcmup__net_max_width(net);
+    algo->rule_scratch = algo->delta[1] + batch * pcmup__net_max_width(net);
     algo->batch_cap = batch;
     return PCMUP_OK;
 }
 
-/* The velocity buffer, needed once momentum or weight decay is non-zero. */
-static pcmup_status reserve_velocity(pcmup_algo *algo, const char *func)
+/* The velocity buffer, needed once momentum or weight decay is non-zero,
+ * and the update record, once recording is on. */
+static pcmup_status reserve_optimizer(pcmup_algo *algo, const char *func)
 {
+    const size_t n = algo->net->n_params;
     int plain = algo->settings[PCMUP_SET_MOMENTUM] == 0.0 &&
                 algo->settings[PCMUP_SET_WEIGHT_DECAY] == 0.0;
-    if (plain || algo->velocity)
-        return PCMUP_OK;
-    algo->velocity = pcmup__alloc_zero(&algo->alloc, algo->net->n_params, sizeof(float));
-    if (!algo->velocity)
-        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate momentum buffers");
+    if (!plain && !algo->velocity) {
+        algo->velocity = pcmup__alloc_zero(&algo->alloc, n, sizeof(float));
+        if (!algo->velocity)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate momentum buffers");
+    }
+    if (algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0 && !algo->update) {
+        algo->update = pcmup__alloc_zero(&algo->alloc, n, sizeof(float));
+        if (!algo->update)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the update record");
+    }
     return PCMUP_OK;
 }
 
@@ -196,17 +292,29 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
     const float inv_b = 1.0f / (float)batch;
     const float mu = (float)algo->settings[PCMUP_SET_MOMENTUM];
     const float wd = (float)algo->settings[PCMUP_SET_WEIGHT_DECAY];
+    const size_t offset = (size_t)(ly->params - net->params);
+    const int n = (int)ly->n_params;
+    float *record = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0 ? algo->update + offset
+                                                                    : NULL;
     if (mu == 0.0f && wd == 0.0f) {
-        /* Plain SGD: one GEMM straight into the parameters. */
-        ly->ops->param_grad(ly, err, in, batch, -eta * inv_b, 1.0f, ly->params);
+        if (!record) {
+            /* Plain SGD: one GEMM straight into the parameters. */
+            ly->ops->param_grad(ly, err, in, batch, -eta * inv_b, 1.0f, ly->params);
+            return;
+        }
+        ly->ops->param_grad(ly, err, in, batch, -eta * inv_b, 0.0f, record);
+        cblas_saxpy(n, 1.0f, record, 1, ly->params, 1);
         return;
     }
     /* v = mu v + (g / B + wd w);  w -= eta v */
-    float *v = algo->velocity + (ly->params - net->params);
-    const int n = (int)ly->n_params;
+    float *v = algo->velocity + offset;
     ly->ops->param_grad(ly, err, in, batch, inv_b, mu, v);
     if (wd != 0.0f)
         cblas_saxpy(n, wd, ly->params, 1, v, 1);
+    if (record) {
+        memset(record, 0, (size_t)n * sizeof *record);
+        cblas_saxpy(n, -eta, v, 1, record, 1);
+    }
     cblas_saxpy(n, -eta, v, 1, ly->params, 1);
 }
 
@@ -228,8 +336,14 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
                                       size_t batch, double *loss, const char *func)
 {
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
-    PCMUP_TRY(reserve_velocity(algo, func));
-    return algo->rule->step(algo, x, labels, batch, loss, func);
+    PCMUP_TRY(reserve_optimizer(algo, func));
+    if (algo->rule->prepare)
+        PCMUP_TRY(algo->rule->prepare(algo, func));
+    int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
+    pcmup_status s = algo->rule->step(algo, x, labels, batch, loss, func);
+    if (s == PCMUP_OK)
+        algo->update_valid = recording;
+    return s;
 }
 
 pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *labels,
@@ -240,4 +354,28 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *la
     PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
     PCMUP_TRY(check_labels(labels, batch, net->widths[net->n_layers], __func__));
     return pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
+}
+
+pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer, float *dst,
+                                    size_t count)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(dst);
+    const pcmup_net *net = algo->net;
+    if (layer < 1 || layer > net->n_layers)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "layer %zu is outside [1, %zu]", layer,
+                           net->n_layers);
+    const pcmup_layer *ly = &net->layers[layer - 1];
+    const size_t n = ly->n_in * ly->n_out;
+    if (count != n)
+        return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
+                           "layer %zu: weight count %zu does not match %zu", layer, count, n);
+    if (!algo->update_valid)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
+                           "no update recorded: set PCMUP_SET_RECORD_UPDATES before a step");
+    /* Recorded as a change of w; report the change of W = multiplier * w. */
+    const float *rec = algo->update + (ly->params - net->params);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ly->multiplier * rec[i];
+    return PCMUP_OK;
 }

@@ -13,12 +13,25 @@
 #include "net.h"
 #include "rng.h"
 
-#define PCMUP_N_SETTINGS 5
+#define PCMUP_N_SETTINGS 17
+
+/* The settings every rule has: the optimizer, the loss, update recording. */
+#define PCMUP_COMMON_SETTINGS                                                   \
+    ((1u << PCMUP_SET_LR) | (1u << PCMUP_SET_LOSS) | (1u << PCMUP_SET_MSE_CENTRED) |  \
+     (1u << PCMUP_SET_MOMENTUM) | (1u << PCMUP_SET_WEIGHT_DECAY) |                \
+     (1u << PCMUP_SET_RECORD_UPDATES))
 
 typedef struct pcmup_algo_rule {
     const char *name;
     /* Bit k set: setting k applies to this rule. */
     unsigned settings_mask;
+    /* Floats of rule-specific scratch for a batch (NULL: none). Allocated
+     * with the shared scratch, at algo->rule_scratch. */
+    size_t (*scratch_floats)(const pcmup_net *net, size_t batch);
+    /* Checks settings that depend on each other and sizes any buffer the
+     * settings decide (NULL: nothing to do). May allocate; nothing else
+     * in a step does. */
+    pcmup_status (*prepare)(pcmup_algo *algo, const char *func);
     /* One training step; arguments already validated and scratch reserved
      * for `batch`. Must leave the weights untouched when it fails, and
      * report failures under `func`, the public function the caller called. */
@@ -27,6 +40,15 @@ typedef struct pcmup_algo_rule {
 } pcmup_algo_rule;
 
 extern const pcmup_algo_rule pcmup__rule_bp;
+extern const pcmup_algo_rule pcmup__rule_pc;
+
+/* Predictive coding's diagnostics, kept from its last step (algo_pc.c). */
+typedef struct {
+    double *energy;       /* energy trace, energy_cap values */
+    size_t energy_cap;
+    size_t energy_count;  /* 0 before the first step */
+    double *error_norms;  /* L values */
+} pcmup_pc_record;
 
 struct pcmup_algo {
     pcmup_allocator alloc;
@@ -35,15 +57,24 @@ struct pcmup_algo {
     pcmup_net *net;
     pcmup_rng rng;
     double settings[PCMUP_N_SETTINGS];
+    /* Per-layer settings (GAMMA, KAPPA), n_layers each; [l - 1] is layer l. */
+    double *layer_gamma, *layer_kappa;
 
     /* Per-step scratch, sized for batch_cap samples (one block). */
     size_t batch_cap;
     float *scratch;
     float **acts;       /* acts[l - 1]: h_l (B, M_l), acts[L - 1] = f */
     float *delta[2];    /* two (B, max M_l) error buffers */
+    float *rule_scratch; /* rule->scratch_floats(net, batch_cap) floats */
 
     /* Optimizer state, allocated when momentum or weight decay is used. */
     float *velocity;    /* n_params */
+    /* The last step's parameter changes (PCMUP_SET_RECORD_UPDATES). */
+    float *update;      /* n_params */
+    int update_valid;
+
+    pcmup_pc_record pc;
+    float **pc_bufs;    /* 7 * n_layers pointers into rule_scratch */
 
     /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
      * the parameters so a failing epoch can be undone. */

@@ -45,7 +45,8 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 
 const pcmup_algo_rule pcmup__rule_bp = {
     "bp",
-    (1u << PCMUP_SET_LR) | (1u << PCMUP_SET_LOSS) | (1u << PCMUP_SET_MSE_CENTRED) |
-        (1u << PCMUP_SET_MOMENTUM) | (1u << PCMUP_SET_WEIGHT_DECAY),
+    PCMUP_COMMON_SETTINGS,
+    NULL,
+    NULL,
     bp_step,
 };

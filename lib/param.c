@@ -15,22 +15,27 @@
 struct pcmup_param {
     pcmup_allocator alloc;
     size_t n_layers;
-    double base_width;
+    double keys[2];            /* indexed by pcmup_param_key */
     double *a, *b, *c, *sigma; /* n_layers each, one allocation, a first */
 };
 
 /* Layer roles, the columns of a preset row. */
 enum { ROLE_INPUT, ROLE_HIDDEN, ROLE_OUTPUT, N_ROLES };
 
+/* c = c0 + c_gbar * gammabar_L: the PC rows depend on the output exponent. */
 typedef struct {
     double b[N_ROLES];
-    double c[N_ROLES];
+    double c0[N_ROLES];
+    double c_gbar[N_ROLES];
 } preset_row;
 
-/* paper-spec table 1.6; docs/parameterization.md. a = 0, sigma = 1. */
+/* paper-spec table 1.6 and section 3.4; docs/parameterization.md.
+ * a = 0, sigma = 1. */
 static const preset_row preset_table[] = {
-    [PCMUP_PRESET_SP] = {{0.0, 0.5, 0.5}, {0.0, 0.0, 0.0}},
-    [PCMUP_PRESET_MUP_SGD] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}},
+    [PCMUP_PRESET_SP] = {{0.0, 0.5, 0.5}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_SGD] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_PC] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, 0.0}},
+    [PCMUP_PRESET_MUP_PC_B] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, -1.0}},
 };
 
 #define N_PRESETS (sizeof preset_table / sizeof preset_table[0])
@@ -50,10 +55,18 @@ static const bounds layer_bounds[] = {
 
 static const bounds param_bounds[] = {
     [PCMUP_PARAM_BASE_WIDTH] = {"base width", 1.0, 2147483647.0},
+    [PCMUP_PARAM_GAMMA_BAR] = {"gammabar_L", -1.0, 0.0},
+};
+
+static const double param_defaults[] = {
+    [PCMUP_PARAM_BASE_WIDTH] = 64.0,
+    [PCMUP_PARAM_GAMMA_BAR] = 0.0,
 };
 
 #define N_LAYER_KEYS (sizeof layer_bounds / sizeof layer_bounds[0])
 #define N_PARAM_KEYS (sizeof param_bounds / sizeof param_bounds[0])
+_Static_assert(N_PARAM_KEYS == sizeof ((pcmup_param *)0)->keys / sizeof(double),
+               "one slot per parameterization key");
 
 static int role_of(size_t layer, size_t n_layers)
 {
@@ -65,11 +78,12 @@ static int role_of(size_t layer, size_t n_layers)
 static void fill_from_preset(pcmup_param *p, pcmup_preset preset)
 {
     const preset_row *row = &preset_table[preset];
+    const double gbar = p->keys[PCMUP_PARAM_GAMMA_BAR];
     for (size_t l = 1; l <= p->n_layers; l++) {
         int role = role_of(l, p->n_layers);
         p->a[l - 1] = 0.0;
         p->b[l - 1] = row->b[role];
-        p->c[l - 1] = row->c[role];
+        p->c[l - 1] = row->c0[role] + row->c_gbar[role] * gbar;
         p->sigma[l - 1] = 1.0;
     }
 }
@@ -88,7 +102,7 @@ static pcmup_param *param_new(const pcmup_allocator *alloc, size_t n_layers)
         return NULL;
     p->alloc = *alloc;
     p->n_layers = n_layers;
-    p->base_width = 64.0;
+    memcpy(p->keys, param_defaults, sizeof p->keys);
     p->a = pcmup__alloc(alloc, 4 * n_layers, sizeof(double));
     if (!p->a) {
         pcmup__free(alloc, p);
@@ -239,7 +253,7 @@ pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key, double val
     PCMUP_CHECK_NULL(param);
     PCMUP_TRY(check_param_key(key, __func__));
     PCMUP_TRY(check_value(&param_bounds[key], value, 0, __func__));
-    param->base_width = value;
+    param->keys[key] = value;
     return PCMUP_OK;
 }
 
@@ -248,7 +262,7 @@ pcmup_status pcmup_param_get(const pcmup_param *param, pcmup_param_key key, doub
     PCMUP_CHECK_NULL(param);
     PCMUP_CHECK_NULL(value);
     PCMUP_TRY(check_param_key(key, __func__));
-    *value = param->base_width;
+    *value = param->keys[key];
     return PCMUP_OK;
 }
 
@@ -276,7 +290,7 @@ pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer, const s
     assert(layer >= 1 && layer <= p->n_layers);
     size_t i = layer - 1;
     double width = layer_width(layer, p->n_layers, widths);
-    double r = width > 0.0 ? width / p->base_width : 1.0;
+    double r = width > 0.0 ? width / p->keys[PCMUP_PARAM_BASE_WIDTH] : 1.0;
     double fan_in = (double)widths[layer - 1];
     /* A layer whose fan-in grows with width already gets 1/sqrt(M) from the
      * fan-in factor, which is b = 1/2; b measures the excess over that. */
@@ -292,6 +306,11 @@ pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer, const s
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src)
 {
     assert(dst->n_layers == src->n_layers);
-    dst->base_width = src->base_width;
+    memcpy(dst->keys, src->keys, sizeof dst->keys);
     memcpy(dst->a, src->a, 4 * src->n_layers * sizeof(double));
+}
+
+double pcmup__param_key(const pcmup_param *p, pcmup_param_key key)
+{
+    return p->keys[key];
 }

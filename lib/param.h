@@ -18,6 +18,9 @@ typedef struct {
 pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer,
                                      const size_t *widths);
 
+/* A whole-parameterization value (key already valid). */
+double pcmup__param_key(const pcmup_param *p, pcmup_param_key key);
+
 /* Copies every value of src into dst; both have the same number of layers. */
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src);
 #endif

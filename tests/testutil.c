@@ -120,6 +120,14 @@ void tu_case_free(tu_case *c)
     free(c);
 }
 
+int tu_case_has(const tu_case *c, const char *key)
+{
+    for (size_t i = 0; i < c->n_keys; i++)
+        if (strcmp(c->keys[i], key) == 0)
+            return 1;
+    return 0;
+}
+
 const char *tu_case_str(const tu_case *c, const char *key)
 {
     for (size_t i = 0; i < c->n_keys; i++)
@@ -210,6 +218,9 @@ pcmup_net *tu_case_net(const tu_case *c)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, tu_case_num(c, "M_base")));
+    /* PC cases: gamma_L = gamma'_L r^-gammabar_L when width scaling is on. */
+    if (tu_case_has(c, "gammabar_L") && tu_case_num(c, "gamma_L_width_scaling") != 0)
+        TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, tu_case_num(c, "gammabar_L")));
     for (size_t l = 1; l <= n_layers; l++) {
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_B, tu_case_list(c, "b", l - 1)));
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));
@@ -269,6 +280,35 @@ double tu_case_update_error(const tu_case *c, const pcmup_net *net)
         free(w0);
         free(w1);
         free(now);
+        free(mine);
+        free(ref);
+    }
+    return worst;
+}
+
+double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    double worst = 0.0;
+    for (size_t l = 1; l <= n_layers; l++) {
+        char name[16], next[24];
+        snprintf(name, sizeof name, "W%zu", l);
+        snprintf(next, sizeof next, "W%zu_next", l);
+        size_t n, n2;
+        double *w0 = tu_case_f64(c, name, &n);
+        double *w1 = tu_case_f64(c, next, &n2);
+        float *upd = malloc(n * sizeof *upd);
+        TU_OK(pcmup_algo_last_update(algo, l, upd, n));
+        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
+        for (size_t i = 0; i < n; i++) {
+            mine[i] = upd[i];
+            ref[i] = w1[i] - w0[i];
+        }
+        double e = tu_rel_err(mine, ref, n);
+        worst = e > worst ? e : worst;
+        free(w0);
+        free(w1);
+        free(upd);
         free(mine);
         free(ref);
     }

@@ -53,6 +53,8 @@ typedef struct {
 
 tu_case *tu_case_load(const char *name);
 void tu_case_free(tu_case *c);
+/* Whether the case has `key`. */
+int tu_case_has(const tu_case *c, const char *key);
 /* The value string of `key`; fails the test if missing. */
 const char *tu_case_str(const tu_case *c, const char *key);
 double tu_case_num(const tu_case *c, const char *key);
@@ -79,3 +81,6 @@ float *tu_case_x(const tu_case *c, size_t *batch);
 /* Relative error (see tu_rel_err) of the net's update W_l(now) - W<l> against
  * the reference W<l>_next - W<l>, maximised over layers. */
 double tu_case_update_error(const tu_case *c, const pcmup_net *net);
+/* The same measure from the update the algorithm recorded (it must have
+ * had PCMUP_SET_RECORD_UPDATES on): free of the rounding of W + dW. */
+double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo);

@@ -1,0 +1,453 @@
+/*
+ * algo_pc.c -- predictive coding: inference on the value nodes, then a
+ * local weight update from the prediction errors (paper-spec section 3,
+ * the algorithm of 3.5; conventions pinned by tests/data/vectors/pc_*).
+ *
+ * States x_l (B, M_l), l = 1..L-1, are pre-activations; x_0 = X. With the
+ * predictions pred_l = W_l phi(x_{l-1}) the errors are
+ *   eps_l = x_l - pred_l (l < L),  eps_L = -dloss/df at f = pred_L,
+ * and the state gradient of the energy is
+ *   g_l = gamma_l eps_l - gamma_{l+1} phi'(x_l) * (eps_{l+1} W_{l+1}),
+ * where the second term is the layer interface's input-VJP of layer l+1.
+ */
+#include "algo.h"
+
+#include "activation.h"
+#include "loss.h"
+#include "param.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* The step's buffers, carved from the rule scratch. Index l is layer l. */
+typedef struct {
+    float **state;  /* x_l, l < L                               */
+    float **post;   /* phi(x_l), l < L; post[0] = X             */
+    float **pre_ff; /* feedforward u_l, l <= L (pre_ff[L] = f)  */
+    float **err;    /* eps_l, l <= L                            */
+    float **err2;   /* cached eps_l (timing cache), or the
+                       per-layer gradients (simultaneous)       */
+    float **presyn; /* cached phi(x_{l-1}) (timing cache)       */
+    float *pred;    /* (B, max width): a prediction             */
+    float *grad;    /* (B, max width): one layer's g_l          */
+    float *vjp;     /* (B, max width)                           */
+} pc_bufs;
+
+static size_t hidden_sum(const pcmup_net *net)
+{
+    size_t sum = 0;
+    for (size_t l = 1; l < net->n_layers; l++)
+        sum += net->widths[l];
+    return sum;
+}
+
+/* state, post, err2, presyn: at most the hidden widths; pre_ff, err: all
+ * widths; pred: one max width (grad and vjp are the shared delta buffers). */
+static size_t pc_scratch_floats(const pcmup_net *net, size_t batch)
+{
+    size_t all = hidden_sum(net) + net->widths[net->n_layers];
+    return batch * (4 * hidden_sum(net) + 2 * all + pcmup__net_max_width(net));
+}
+
+static pc_bufs carve(pcmup_algo *algo, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    const size_t n_layers = net->n_layers;
+    float **p = algo->pc_bufs;
+    pc_bufs b = {p, p + n_layers, p + 2 * n_layers, p + 3 * n_layers, p + 4 * n_layers,
+                 p + 5 * n_layers, NULL, algo->delta[0], algo->delta[1]};
+    float *block = algo->rule_scratch;
+    for (size_t l = 1; l <= n_layers; l++) {
+        size_t n = batch * net->widths[l];
+        if (l < n_layers) {
+            b.state[l - 1] = block, block += n;
+            b.post[l - 1] = block, block += n;
+            b.err2[l - 1] = block, block += n;
+        }
+        if (l > 1 && l < n_layers) /* layer 1's presynaptic factor is X */
+            b.presyn[l - 1] = block, block += batch * net->widths[l - 1];
+        b.pre_ff[l - 1] = block, block += n;
+        b.err[l - 1] = block, block += n;
+    }
+    b.pred = block;
+    return b;
+}
+
+/* ---- small helpers over the buffers ------------------------------------- */
+
+typedef struct {
+    pcmup_algo *algo;
+    const pcmup_net *net;
+    pc_bufs b;
+    const float *x;
+    const int32_t *labels;
+    size_t batch;
+    size_t n_layers;
+    double gamma_out;  /* gamma_L */
+    int fpa;
+    double loss;       /* batch-mean loss at the current output prediction */
+} pc_run;
+
+static float *state(const pc_run *r, size_t l) { return r->b.state[l - 1]; }
+static float *err(const pc_run *r, size_t l) { return r->b.err[l - 1]; }
+static float *pre_ff(const pc_run *r, size_t l) { return r->b.pre_ff[l - 1]; }
+
+/* phi(x_l) at the current states; phi(x_0) = X. */
+static const float *post(const pc_run *r, size_t l)
+{
+    return l == 0 ? r->x : r->b.post[l - 1];
+}
+
+/* phi of the feedforward pass, h_l (what FPA keeps); h_0 = X. */
+static const float *post_ff(const pc_run *r, size_t l)
+{
+    return l == 0 ? r->x : r->algo->acts[l - 1];
+}
+
+static double gamma_of(const pc_run *r, size_t l)
+{
+    return l < r->n_layers ? r->algo->layer_gamma[l - 1] : r->gamma_out;
+}
+
+static size_t width(const pc_run *r, size_t l)
+{
+    return r->net->widths[l];
+}
+
+/* eps_l from the current states (or, under FPA, the fixed predictions). */
+static void compute_error(pc_run *r, size_t l)
+{
+    const pcmup_layer *ly = &r->net->layers[l - 1];
+    const size_t n = r->batch * width(r, l);
+    const float *pred = pre_ff(r, l);
+    if (!r->fpa) {
+        ly->ops->forward(ly, post(r, l - 1), r->batch, r->b.pred);
+        pred = r->b.pred;
+    }
+    float *e = err(r, l);
+    if (l < r->n_layers) {
+        const float *s = state(r, l);
+        for (size_t i = 0; i < n; i++)
+            e[i] = s[i] - pred[i];
+        return;
+    }
+    const pcmup_algo *algo = r->algo;
+    double sum = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
+                                 algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0, pred, r->labels,
+                                 r->batch, width(r, l), e);
+    r->loss = sum / (double)r->batch;
+    for (size_t i = 0; i < n; i++)
+        e[i] = -e[i];
+}
+
+static void compute_all_errors(pc_run *r)
+{
+    for (size_t l = 1; l <= r->n_layers; l++)
+        compute_error(r, l);
+}
+
+static double sum_squares(const float *v, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * (double)v[i];
+    return s;
+}
+
+/* F / B from the current errors (all of them up to date). */
+static double energy(const pc_run *r)
+{
+    double e = r->gamma_out * r->loss;
+    for (size_t l = 1; l < r->n_layers; l++)
+        e += 0.5 * gamma_of(r, l) * sum_squares(err(r, l), r->batch * width(r, l)) /
+             (double)r->batch;
+    return e;
+}
+
+/* g_l into `g` from the current eps_l and eps_{l+1}. */
+static void state_gradient(const pc_run *r, size_t l, float *g)
+{
+    const pcmup_layer *above = &r->net->layers[l];
+    const size_t n = r->batch * width(r, l);
+    above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.vjp);
+    /* phi'(x_l), read off phi(x_l); FPA keeps phi'(u_l). */
+    const float *h = r->fpa ? post_ff(r, l) : post(r, l);
+    pcmup__act_backward_from_post(r->net->activation, h, r->b.vjp, n);
+    const float gl = (float)gamma_of(r, l), gup = (float)gamma_of(r, l + 1);
+    const float *e = err(r, l);
+    for (size_t i = 0; i < n; i++)
+        g[i] = gl * e[i] - gup * r->b.vjp[i];
+}
+
+/* x_l -= kappa_l g, and phi(x_l) follows. */
+static void move_state(pc_run *r, size_t l, const float *g)
+{
+    const size_t n = r->batch * width(r, l);
+    const float kappa = (float)r->algo->layer_kappa[l - 1];
+    float *s = state(r, l);
+    for (size_t i = 0; i < n; i++)
+        s[i] -= kappa * g[i];
+    pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+}
+
+/* ---- inference ------------------------------------------------------------- */
+
+static void init_states(pc_run *r)
+{
+    const int init = (int)r->algo->settings[PCMUP_SET_INIT];
+    const double std = r->algo->settings[PCMUP_SET_INIT_STD];
+    for (size_t l = 1; l < r->n_layers; l++) {
+        const size_t n = r->batch * width(r, l);
+        float *s = state(r, l);
+        if (init == PCMUP_INIT_FORWARD)
+            memcpy(s, pre_ff(r, l), n * sizeof *s);
+        else if (init == PCMUP_INIT_ZERO)
+            memset(s, 0, n * sizeof *s);
+        else
+            for (size_t i = 0; i < n; i++)
+                s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
+        pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+    }
+}
+
+/* One sweep from layer L-1 down to 1, each layer with the freshest states.
+ * In the last sweep under timing CACHE, keep eps_l and phi(x_{l-1}) as
+ * they are right after x_l moves (x_{l-1} has not moved yet). */
+static void sequential_sweep(pc_run *r, int cache)
+{
+    for (size_t l = r->n_layers - 1; l >= 1; l--) {
+        compute_error(r, l + 1);
+        compute_error(r, l);
+        state_gradient(r, l, r->b.grad);
+        move_state(r, l, r->b.grad);
+        if (!cache)
+            continue;
+        /* The prediction of x_l did not move, so eps_l moved with x_l. */
+        const size_t n = r->batch * width(r, l);
+        const float kappa = (float)r->algo->layer_kappa[l - 1];
+        float *kept = r->b.err2[l - 1];
+        const float *e = err(r, l);
+        for (size_t i = 0; i < n; i++)
+            kept[i] = e[i] - kappa * r->b.grad[i];
+        if (l > 1)
+            memcpy(r->b.presyn[l - 1], post(r, l - 1), r->batch * width(r, l - 1) * sizeof(float));
+    }
+}
+
+/* Every g_l from one snapshot, then every state moves. */
+static void simultaneous_step(pc_run *r)
+{
+    compute_all_errors(r);
+    for (size_t l = 1; l < r->n_layers; l++)
+        state_gradient(r, l, r->b.err2[l - 1]);
+    for (size_t l = 1; l < r->n_layers; l++)
+        move_state(r, l, r->b.err2[l - 1]);
+}
+
+/* Runs up to T iterations, recording the energy; leaves every error
+ * computed from the final states. */
+static void infer(pc_run *r)
+{
+    pcmup_algo *algo = r->algo;
+    const size_t t_max = (size_t)algo->settings[PCMUP_SET_T];
+    const double tol = algo->settings[PCMUP_SET_TOLERANCE];
+    const int sequential = algo->settings[PCMUP_SET_SCHEDULE] == PCMUP_SCHEDULE_SEQUENTIAL;
+    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE;
+    compute_all_errors(r);
+    algo->pc.energy[0] = energy(r);
+    size_t t = 0;
+    while (t < t_max) {
+        t++;
+        if (sequential)
+            sequential_sweep(r, cache && t == t_max);
+        else
+            simultaneous_step(r);
+        compute_all_errors(r);
+        algo->pc.energy[t] = energy(r);
+        double before = algo->pc.energy[t - 1];
+        if (tol > 0.0 && (before - algo->pc.energy[t]) < tol * fabs(before))
+            break;
+    }
+    algo->pc.energy_count = t + 1;
+    /* An early stop ends the sweeps before the last one cached: use the
+     * final errors then, which the caches would equal had T been t. */
+    if (cache && t == t_max) {
+        for (size_t l = 1; l < r->n_layers; l++)
+            memcpy(err(r, l), r->b.err2[l - 1], r->batch * width(r, l) * sizeof(float));
+    }
+}
+
+/* ---- the step ------------------------------------------------------------------ */
+
+static double gamma_out_of(const pcmup_algo *algo)
+{
+    const pcmup_net *net = algo->net;
+    double r_out = pcmup__param_scale(net->param, net->n_layers, net->widths).ratio;
+    double gbar = pcmup__param_key(net->param, PCMUP_PARAM_GAMMA_BAR);
+    return algo->settings[PCMUP_SET_GAMMA_OUT] * pow(r_out, -gbar);
+}
+
+/* Feedforward pass keeping pre-activations (pre_ff) and post-activations
+ * (algo->acts), as the states' initialisation and FPA need both. */
+static void forward_pass(pc_run *r)
+{
+    const float *in = r->x;
+    for (size_t l = 1; l <= r->n_layers; l++) {
+        const pcmup_layer *ly = &r->net->layers[l - 1];
+        const size_t n = r->batch * width(r, l);
+        ly->ops->forward(ly, in, r->batch, pre_ff(r, l));
+        if (l < r->n_layers)
+            pcmup__act_forward(r->net->activation, pre_ff(r, l), r->algo->acts[l - 1], n);
+        else
+            memcpy(r->algo->acts[l - 1], pre_ff(r, l), n * sizeof(float));
+        in = r->algo->acts[l - 1];
+    }
+}
+
+static void record_error_norms(const pc_run *r)
+{
+    for (size_t l = 1; l <= r->n_layers; l++)
+        r->algo->pc.error_norms[l - 1] =
+            sqrt(sum_squares(err(r, l), r->batch * width(r, l)) / (double)r->batch);
+}
+
+/* W_l += eta_l gamma_l (1/B) eps_l^T a_{l-1} (l < L), W_L += eta_L s (1/B)
+ * eps_L^T a_{L-1}: the shared descent step with error -gamma_l eps_l. */
+static void update_weights(pc_run *r)
+{
+    pcmup_algo *algo = r->algo;
+    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE &&
+                      algo->pc.energy_count == (size_t)algo->settings[PCMUP_SET_T] + 1;
+    const int conv_b = algo->settings[PCMUP_SET_LAST_LAYER] == PCMUP_LAST_LAYER_B;
+    for (size_t l = 1; l <= r->n_layers; l++) {
+        double scale = l < r->n_layers ? gamma_of(r, l) : (conv_b ? r->gamma_out : 1.0);
+        const size_t n = r->batch * width(r, l);
+        cblas_sscal((int)n, (float)-scale, err(r, l), 1);
+        const float *in;
+        if (r->fpa)
+            in = post_ff(r, l - 1);
+        else if (cache && l < r->n_layers && l > 1)
+            in = r->b.presyn[l - 1];
+        else
+            in = post(r, l - 1);
+        pcmup__algo_descend(algo, l, err(r, l), in, r->batch);
+    }
+}
+
+static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *labels,
+                            size_t batch, double *loss_out, const char *func)
+{
+    pc_run r = {algo, algo->net, carve(algo, batch), x, labels, batch,
+                algo->net->n_layers, gamma_out_of(algo),
+                algo->settings[PCMUP_SET_FPA] != 0.0, 0.0};
+    forward_pass(&r);
+    double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
+                                  algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
+                                  pre_ff(&r, r.n_layers), labels, batch,
+                                  width(&r, r.n_layers), NULL) /
+                  (double)batch;
+    if (!isfinite(loss))
+        return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                           "the loss is %g before the step; weights left unchanged", loss);
+    init_states(&r);
+    infer(&r);
+    record_error_norms(&r);
+    update_weights(&r);
+    if (loss_out)
+        *loss_out = loss;
+    return PCMUP_OK;
+}
+
+/* Buffers whose size the settings decide: the energy trace (T + 1), the
+ * error norms (L) and the buffer pointers (6 L). */
+static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
+{
+    if (algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE &&
+        algo->settings[PCMUP_SET_SCHEDULE] != PCMUP_SCHEDULE_SEQUENTIAL)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "timing cache needs the sequential schedule");
+    const size_t n_layers = algo->net->n_layers;
+    size_t need = (size_t)algo->settings[PCMUP_SET_T] + 1;
+    if (need > algo->pc.energy_cap) {
+        double *trace = pcmup__alloc(&algo->alloc, need, sizeof *trace);
+        if (!trace)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the energy trace");
+        pcmup__free(&algo->alloc, algo->pc.energy);
+        algo->pc.energy = trace;
+        algo->pc.energy_cap = need;
+        algo->pc.energy_count = 0;
+    }
+    if (!algo->pc.error_norms) {
+        algo->pc.error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
+        if (!algo->pc.error_norms)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the error norms");
+    }
+    if (!algo->pc_bufs) {
+        algo->pc_bufs = pcmup__alloc_zero(&algo->alloc, 6 * n_layers, sizeof(float *));
+        if (!algo->pc_bufs)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate buffer pointers");
+    }
+    return PCMUP_OK;
+}
+
+const pcmup_algo_rule pcmup__rule_pc = {
+    "pc",
+    PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_GAMMA) | (1u << PCMUP_SET_GAMMA_OUT) |
+        (1u << PCMUP_SET_KAPPA) | (1u << PCMUP_SET_T) | (1u << PCMUP_SET_SCHEDULE) |
+        (1u << PCMUP_SET_INIT) | (1u << PCMUP_SET_INIT_STD) | (1u << PCMUP_SET_FPA) |
+        (1u << PCMUP_SET_TIMING) | (1u << PCMUP_SET_LAST_LAYER) | (1u << PCMUP_SET_TOLERANCE),
+    pc_scratch_floats,
+    pc_prepare,
+    pc_step,
+};
+
+/* ---- diagnostics ----------------------------------------------------------------- */
+
+static pcmup_status check_pc(const pcmup_algo *algo, const char *func)
+{
+    if (algo->kind != PCMUP_ALGO_PC)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
+                           algo->rule->name);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_out)
+{
+    PCMUP_CHECK_NULL(pc);
+    PCMUP_CHECK_NULL(gamma_out);
+    PCMUP_TRY(check_pc(pc, __func__));
+    *gamma_out = gamma_out_of(pc);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst, size_t capacity,
+                                   size_t *count)
+{
+    PCMUP_CHECK_NULL(pc);
+    PCMUP_CHECK_NULL(count);
+    PCMUP_TRY(check_pc(pc, __func__));
+    if (capacity > 0 && !dst)
+        return pcmup__fail(PCMUP_ERR_NULL, __func__, "dst is NULL");
+    if (pc->pc.energy_count == 0)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no step has run yet");
+    size_t n = pc->pc.energy_count < capacity ? pc->pc.energy_count : capacity;
+    if (n)
+        memcpy(dst, pc->pc.energy, n * sizeof *dst);
+    *count = pc->pc.energy_count;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst, size_t count)
+{
+    PCMUP_CHECK_NULL(pc);
+    PCMUP_CHECK_NULL(dst);
+    PCMUP_TRY(check_pc(pc, __func__));
+    if (count != pc->net->n_layers)
+        return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "count %zu does not match %zu layers",
+                           count, pc->net->n_layers);
+    if (pc->pc.energy_count == 0)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no step has run yet");
+    memcpy(dst, pc->pc.error_norms, count * sizeof *dst);
+    return PCMUP_OK;
+}

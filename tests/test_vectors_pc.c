@@ -1,0 +1,136 @@
+/*
+ * test_vectors_pc.c -- predictive coding reproduces the independent
+ * double-precision reference steps in tests/data/vectors (pc_*): the
+ * weight update, the loss and the energy trace, float rounding aside.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The recorded update is the float GEMM's output, free of the W + dW
+ * rounding; float signals through a few GEMMs and T <= 5 inference
+ * iterations keep it within ~1e-5 of the reference. A convention error
+ * (a missing gamma, r factor, sign, or the wrong timing) is >= 1e-2. */
+#define UPDATE_TOL 1e-4
+
+static double setting_code(const char *value, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0)
+            return i;
+    ck_abort_msg("unknown setting value %s", value);
+    return -1;
+}
+
+static void configure(pcmup_algo *pc, const tu_case *c)
+{
+    static const char *const losses[] = {"mse", "ce"};
+    static const char *const schedules[] = {"sequential", "simultaneous"};
+    static const char *const inits[] = {"forward", "zero", "random"};
+    static const char *const timings[] = {"end", "cache"};
+    static const char *const conventions[] = {"A", "B"};
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LR, tu_case_num(c, "eta")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LOSS, setting_code(tu_case_str(c, "loss"), losses, 2)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_GAMMA_OUT, tu_case_num(c, "gamma_L_prime")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LAST_LAYER,
+                         setting_code(tu_case_str(c, "last_layer_convention"), conventions, 2)));
+    for (size_t l = 1; l < n_layers; l++)
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_GAMMA,
+                                   tu_case_list(c, "gamma_hidden", l - 1)));
+    if (strcmp(tu_case_str(c, "inference"), "equilibrium") == 0)
+        return;
+    for (size_t l = 1; l < n_layers; l++)
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_KAPPA, tu_case_list(c, "kappa_l", l - 1)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_T, tu_case_num(c, "T")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_SCHEDULE,
+                         setting_code(tu_case_str(c, "schedule"), schedules, 2)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_INIT, setting_code(tu_case_str(c, "init"), inits, 3)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_TIMING, setting_code(tu_case_str(c, "timing"), timings, 2)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_FPA, tu_case_num(c, "fpa")));
+}
+
+static void run_case(const char *name)
+{
+    tu_case *c = tu_case_load(name);
+    pcmup_net *net = tu_case_net(c);
+    size_t batch, n_labels;
+    float *x = tu_case_x(c, &batch);
+    int32_t *labels = tu_case_i32(c, "labels", &n_labels);
+    pcmup_algo *pc;
+    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 1, NULL));
+    configure(pc, c);
+
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    double gamma_out;
+    TU_OK(pcmup_pc_gamma_out(pc, &gamma_out));
+    double want_gamma = tu_case_list(c, "gamma_l", n_layers - 1);
+    ck_assert_msg(fabs(gamma_out - want_gamma) < 1e-12 * want_gamma, "%s: gamma_L %g vs %g",
+                  name, gamma_out, want_gamma);
+
+    double loss;
+    TU_OK(pcmup_algo_step(pc, x, labels, batch, &loss));
+    double want_loss = tu_case_num(c, "loss_before");
+    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "%s: loss %.9g vs %.9g", name,
+                  loss, want_loss);
+    double err = tu_case_recorded_error(c, pc);
+    ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
+    /* The weights moved by exactly the recorded update (up to rounding). */
+    ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
+
+    if (tu_case_num(c, "fpa") == 0) {
+        size_t n_trace, count;
+        double *trace = tu_case_f64(c, "energy_trace", &n_trace);
+        double got[16];
+        TU_OK(pcmup_pc_energy_trace(pc, got, 16, &count));
+        ck_assert_uint_eq(count, n_trace);
+        for (size_t t = 0; t < n_trace; t++)
+            ck_assert_msg(fabs(got[t] - trace[t]) < 1e-5 * fabs(trace[0]) + 1e-7,
+                          "%s: energy[%zu] %.9g vs %.9g", name, t, got[t], trace[t]);
+        free(trace);
+    }
+    pcmup_algo_free(pc);
+    pcmup_net_free(net);
+    free(x);
+    free(labels);
+    tu_case_free(c);
+}
+
+START_TEST(pc_default) { run_case("pc_default"); }
+END_TEST
+START_TEST(pc_gbar_m1) { run_case("pc_gbar_m1"); }
+END_TEST
+START_TEST(pc_fpa) { run_case("pc_fpa"); }
+END_TEST
+START_TEST(pc_sim_T5) { run_case("pc_sim_T5"); }
+END_TEST
+START_TEST(pc_cache) { run_case("pc_cache"); }
+END_TEST
+START_TEST(pc_zero_init_T5) { run_case("pc_zero_init_T5"); }
+END_TEST
+START_TEST(pc_convB_gbar_m1) { run_case("pc_convB_gbar_m1"); }
+END_TEST
+START_TEST(pc_ce) { run_case("pc_ce"); }
+END_TEST
+START_TEST(pc_L4) { run_case("pc_L4"); }
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("vectors_pc");
+    TCase *tc = tcase_create("reference");
+    tcase_add_test(tc, pc_default);
+    tcase_add_test(tc, pc_gbar_m1);
+    tcase_add_test(tc, pc_fpa);
+    tcase_add_test(tc, pc_sim_T5);
+    tcase_add_test(tc, pc_cache);
+    tcase_add_test(tc, pc_zero_init_T5);
+    tcase_add_test(tc, pc_convB_gbar_m1);
+    tcase_add_test(tc, pc_ce);
+    tcase_add_test(tc, pc_L4);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
