@@ -196,7 +196,7 @@ typedef enum {
     PCMUP_LAYER_B = 1,      /* init variance exponent, in [-2, 2]        */
     PCMUP_LAYER_C = 2,      /* learning-rate exponent, in [-4, 4]        */
     PCMUP_LAYER_SIGMA = 3,  /* init scale sigma_l, in (0, 100]           */
-    PCMUP_LAYER_THETA = 4   /* 2a + c, read-only                         */
+    PCMUP_LAYER_THETA = 4   /* 2a + c, read-only; reported in [-8, 8]    */
 } pcmup_layer_key;
 
 /* Keys that apply to the whole parameterization. */
@@ -304,7 +304,9 @@ PCMUP_API pcmup_status pcmup_net_layer_scales(const pcmup_net *net, size_t layer
 
 /* Copy layer l's effective weights W_l = r^-a w_l (out x in, row-major) out
  * of or into a caller array of exactly `count` = out * in floats. set
- * rejects non-finite values and then stores w_l = W_l / multiplier. */
+ * rejects non-finite values (and values that overflow once divided) and
+ * then stores w_l = W_l / multiplier, so set-then-get is exact when the
+ * multiplier is a power of two and within ~2 ulps otherwise. */
 PCMUP_API pcmup_status pcmup_net_get_weights(const pcmup_net *net, size_t layer,
                                              float *dst, size_t count);
 PCMUP_API pcmup_status pcmup_net_set_weights(pcmup_net *net, size_t layer,
@@ -405,7 +407,13 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
  * An algorithm handle is a learning rule with its hyperparameters, bound to
  * one network, whose weights it trains. The network must outlive it. All
  * scratch memory is owned by the algorithm and grows to the largest batch
- * seen: after the first step at a given batch size, steps allocate nothing.
+ * seen: after the first step at a given batch size, steps allocate nothing
+ * as long as the settings that size buffers stay as they were (turning on
+ * momentum, weight decay or update recording, or raising PC's T, sizes
+ * their buffers at the next step).
+ *
+ * Failure messages start with the name of the public function called,
+ * "pcmup_algo_step: ...".
  * ====================================================================== */
 
 typedef struct pcmup_algo pcmup_algo;

@@ -11,9 +11,9 @@
 
 /* The recorded update is the float GEMM's output, free of the W + dW
  * rounding; float signals through a few GEMMs and T <= 5 inference
- * iterations keep it within ~1e-5 of the reference. A convention error
+ * iterations keep it within 3e-6 of the reference (measured worst 2.7e-6). A convention error
  * (a missing gamma, r factor, sign, or the wrong timing) is >= 1e-2. */
-#define UPDATE_TOL 1e-4
+#define UPDATE_TOL 2e-5
 
 static double setting_code(const char *value, const char *const *names, int n)
 {
