@@ -314,3 +314,79 @@ double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo)
     }
     return worst;
 }
+
+/* ---- coordinate checks ------------------------------------------------- */
+
+#define COORD_D 64
+#define COORD_C 10
+#define COORD_TRAIN_B 32
+#define COORD_PROBE_B 64
+
+float *tu_gaussian(size_t n, unsigned seed)
+{
+    float *x = malloc(n * sizeof *x);
+    unsigned state = seed;
+    for (size_t i = 0; i < n; i++) {
+        state = state * 1103515245u + 12345u;
+        double u1 = ((state >> 8) + 1.0) / 16777217.0;
+        state = state * 1103515245u + 12345u;
+        double u2 = (state >> 8) / 16777216.0;
+        x[i] = (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+    }
+    return x;
+}
+
+static double mean_abs_diff(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += fabs((double)a[i] - (double)b[i]);
+    return s / (double)n;
+}
+
+void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh[3])
+{
+    const size_t widths[4] = {COORD_D, width, width, COORD_C};
+    float *x = tu_gaussian(COORD_TRAIN_B * COORD_D, 1);
+    float *probe = tu_gaussian(COORD_PROBE_B * COORD_D, 2);
+    int32_t labels[COORD_TRAIN_B];
+    for (int i = 0; i < COORD_TRAIN_B; i++)
+        labels[i] = i % COORD_C;
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, cfg->gamma_bar));
+    TU_OK(pcmup_param_apply_preset(p, cfg->preset));
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1234, NULL));
+    pcmup_algo *algo;
+    TU_OK(pcmup_algo_create(&algo, cfg->kind, net, 1, NULL));
+    TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, cfg->lr));
+
+    float *before[3], *after[3];
+    for (size_t l = 1; l <= 3; l++) {
+        before[l - 1] = malloc(COORD_PROBE_B * widths[l] * sizeof(float));
+        after[l - 1] = malloc(COORD_PROBE_B * widths[l] * sizeof(float));
+        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B, l, PCMUP_SIGNAL_POST,
+                                      before[l - 1]));
+    }
+    int diverged = 0;
+    for (int t = 0; t < steps && !diverged; t++) {
+        pcmup_status s = pcmup_algo_step(algo, x, labels, COORD_TRAIN_B, NULL);
+        ck_assert_msg(s == PCMUP_OK || s == PCMUP_ERR_DIVERGED, "%s", pcmup_last_error());
+        diverged = s == PCMUP_ERR_DIVERGED;
+    }
+    for (size_t l = 1; l <= 3; l++) {
+        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B, l, PCMUP_SIGNAL_POST,
+                                      after[l - 1]));
+        dh[l - 1] = diverged ? INFINITY
+                             : mean_abs_diff(after[l - 1], before[l - 1],
+                                             COORD_PROBE_B * widths[l]);
+        free(before[l - 1]);
+        free(after[l - 1]);
+    }
+    pcmup_algo_free(algo);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    free(x);
+    free(probe);
+}

@@ -84,3 +84,19 @@ double tu_case_update_error(const tu_case *c, const pcmup_net *net);
 /* The same measure from the update the algorithm recorded (it must have
  * had PCMUP_SET_RECORD_UPDATES on): free of the rounding of W + dW. */
 double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo);
+
+/* ---- coordinate checks (paper-spec section 8 setup) ----------------------
+ * 3 tanh layers, D = 64 Gaussian inputs, C = 10, batch 32, centred MSE,
+ * M_base = 64, `steps` steps on one batch, measured on a probe batch of 64:
+ * dh[0], dh[1] = mean |h_l(t) - h_l(0)| of the hidden layers and dh[2] the
+ * same for f. A diverged run reports infinity. */
+typedef struct {
+    pcmup_algo_kind kind;
+    pcmup_preset preset;
+    double gamma_bar;   /* set on the parameterization before the preset */
+    double lr;
+} tu_coord_config;
+
+void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh[3]);
+/* Standard normal draws from a fixed seed (test data only). */
+float *tu_gaussian(size_t n, unsigned seed);
