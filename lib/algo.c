@@ -116,6 +116,7 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->layer_gamma);
     pcmup__free(&alloc, algo->pc.energy);
     pcmup__free(&alloc, algo->pc.error_norms);
+    pcmup__free(&alloc, algo->pc.fresh);
     pcmup__free(&alloc, algo->pc_bufs);
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);

@@ -48,6 +48,7 @@ typedef struct {
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
     double *error_norms;  /* L values */
+    unsigned char *fresh; /* L + 1 flags used during a step */
 } pcmup_pc_record;
 
 struct pcmup_algo {

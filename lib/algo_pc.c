@@ -9,6 +9,12 @@
  * and the state gradient of the energy is
  *   g_l = gamma_l eps_l - gamma_{l+1} phi'(x_l) * (eps_{l+1} W_{l+1}),
  * where the second term is the layer interface's input-VJP of layer l+1.
+ *
+ * Cost. pred_l depends only on x_{l-1}, so moving x_l by -kappa g changes
+ * eps_l by exactly -kappa g (no GEMM) and leaves eps_{l+1} stale. Errors
+ * are recomputed only when stale (run.fresh), which makes an iteration one
+ * prediction and one input-VJP per hidden layer: a step costs about
+ * (2T + 2) / 3 BP steps (forward, T iterations, the update).
  */
 #include "algo.h"
 
@@ -87,6 +93,7 @@ typedef struct {
     double gamma_out;  /* gamma_L */
     int fpa;
     double loss;       /* batch-mean loss at the current output prediction */
+    unsigned char *fresh; /* fresh[l]: eps_l matches the current states */
 } pc_run;
 
 static float *state(const pc_run *r, size_t l) { return r->b.state[l - 1]; }
@@ -115,24 +122,12 @@ static size_t width(const pc_run *r, size_t l)
     return r->net->widths[l];
 }
 
-/* eps_l from the current states (or, under FPA, the fixed predictions). */
-static void compute_error(pc_run *r, size_t l)
+/* eps_L = -dloss/df at the prediction f = pred, and the loss there. */
+static void output_error(pc_run *r, const float *pred)
 {
-    const pcmup_layer *ly = &r->net->layers[l - 1];
-    const size_t n = r->batch * width(r, l);
-    const float *pred = pre_ff(r, l);
-    if (!r->fpa) {
-        ly->ops->forward(ly, post(r, l - 1), r->batch, r->b.pred);
-        pred = r->b.pred;
-    }
-    float *e = err(r, l);
-    if (l < r->n_layers) {
-        const float *s = state(r, l);
-        for (size_t i = 0; i < n; i++)
-            e[i] = s[i] - pred[i];
-        return;
-    }
     const pcmup_algo *algo = r->algo;
+    const size_t l = r->n_layers, n = r->batch * width(r, l);
+    float *e = err(r, l);
     double sum = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                  algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0, pred, r->labels,
                                  r->batch, width(r, l), e);
@@ -141,10 +136,38 @@ static void compute_error(pc_run *r, size_t l)
         e[i] = -e[i];
 }
 
-static void compute_all_errors(pc_run *r)
+/* eps_l from the current states (or, under FPA, the fixed predictions). */
+static void compute_error(pc_run *r, size_t l)
+{
+    const pcmup_layer *ly = &r->net->layers[l - 1];
+    const float *pred = pre_ff(r, l);
+    if (!r->fpa) {
+        ly->ops->forward(ly, post(r, l - 1), r->batch, r->b.pred);
+        pred = r->b.pred;
+    }
+    if (l == r->n_layers) {
+        output_error(r, pred);
+        return;
+    }
+    const size_t n = r->batch * width(r, l);
+    const float *s = state(r, l);
+    float *e = err(r, l);
+    for (size_t i = 0; i < n; i++)
+        e[i] = s[i] - pred[i];
+}
+
+static void ensure_error(pc_run *r, size_t l)
+{
+    if (!r->fresh[l]) {
+        compute_error(r, l);
+        r->fresh[l] = 1;
+    }
+}
+
+static void ensure_all_errors(pc_run *r)
 {
     for (size_t l = 1; l <= r->n_layers; l++)
-        compute_error(r, l);
+        ensure_error(r, l);
 }
 
 static double sum_squares(const float *v, size_t n)
@@ -180,35 +203,58 @@ static void state_gradient(const pc_run *r, size_t l, float *g)
         g[i] = gl * e[i] - gup * r->b.vjp[i];
 }
 
-/* x_l -= kappa_l g, and phi(x_l) follows. */
+/* x_l -= kappa_l g, and phi(x_l) follows. eps_l moves with x_l (its
+ * prediction does not depend on x_l); eps_{l+1}'s prediction does, unless
+ * FPA holds the predictions fixed. */
 static void move_state(pc_run *r, size_t l, const float *g)
 {
     const size_t n = r->batch * width(r, l);
     const float kappa = (float)r->algo->layer_kappa[l - 1];
-    float *s = state(r, l);
+    float *s = state(r, l), *e = err(r, l);
     for (size_t i = 0; i < n; i++)
         s[i] -= kappa * g[i];
+    if (r->fresh[l])
+        for (size_t i = 0; i < n; i++)
+            e[i] -= kappa * g[i];
     pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+    if (!r->fpa)
+        r->fresh[l + 1] = 0;
 }
 
 /* ---- inference ------------------------------------------------------------- */
 
+static void fill_state(pc_run *r, size_t l, int init)
+{
+    const size_t n = r->batch * width(r, l);
+    float *s = state(r, l);
+    if (init == PCMUP_INIT_FORWARD) {
+        memcpy(s, pre_ff(r, l), n * sizeof *s);
+    } else if (init == PCMUP_INIT_ZERO) {
+        memset(s, 0, n * sizeof *s);
+    } else {
+        const double std = r->algo->settings[PCMUP_SET_INIT_STD];
+        for (size_t i = 0; i < n; i++)
+            s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
+    }
+    pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+}
+
+/* Forward init makes every hidden error exactly 0 (x_l = u_l = pred_l)
+ * and the output error the feedforward one, as does FPA for the output;
+ * any other start leaves the errors to be computed. */
 static void init_states(pc_run *r)
 {
     const int init = (int)r->algo->settings[PCMUP_SET_INIT];
-    const double std = r->algo->settings[PCMUP_SET_INIT_STD];
+    const int forward = init == PCMUP_INIT_FORWARD;
     for (size_t l = 1; l < r->n_layers; l++) {
-        const size_t n = r->batch * width(r, l);
-        float *s = state(r, l);
-        if (init == PCMUP_INIT_FORWARD)
-            memcpy(s, pre_ff(r, l), n * sizeof *s);
-        else if (init == PCMUP_INIT_ZERO)
-            memset(s, 0, n * sizeof *s);
-        else
-            for (size_t i = 0; i < n; i++)
-                s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
-        pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+        fill_state(r, l, init);
+        r->fresh[l] = forward;
+        if (forward)
+            memset(err(r, l), 0, r->batch * width(r, l) * sizeof(float));
     }
+    r->fresh[r->n_layers] = forward || r->fpa;
+    if (r->fresh[r->n_layers])
+        output_error(r, pre_ff(r, r->n_layers));
 }
 
 /* One sweep from layer L-1 down to 1, each layer with the freshest states.
@@ -217,19 +263,14 @@ static void init_states(pc_run *r)
 static void sequential_sweep(pc_run *r, int cache)
 {
     for (size_t l = r->n_layers - 1; l >= 1; l--) {
-        compute_error(r, l + 1);
-        compute_error(r, l);
+        ensure_error(r, l + 1);
+        ensure_error(r, l);
         state_gradient(r, l, r->b.grad);
         move_state(r, l, r->b.grad);
         if (!cache)
             continue;
-        /* The prediction of x_l did not move, so eps_l moved with x_l. */
-        const size_t n = r->batch * width(r, l);
-        const float kappa = (float)r->algo->layer_kappa[l - 1];
-        float *kept = r->b.err2[l - 1];
-        const float *e = err(r, l);
-        for (size_t i = 0; i < n; i++)
-            kept[i] = e[i] - kappa * r->b.grad[i];
+        /* eps_l right after x_l moved, before x_{l-1} does. */
+        memcpy(r->b.err2[l - 1], err(r, l), r->batch * width(r, l) * sizeof(float));
         if (l > 1)
             memcpy(r->b.presyn[l - 1], post(r, l - 1), r->batch * width(r, l - 1) * sizeof(float));
     }
@@ -238,7 +279,7 @@ static void sequential_sweep(pc_run *r, int cache)
 /* Every g_l from one snapshot, then every state moves. */
 static void simultaneous_step(pc_run *r)
 {
-    compute_all_errors(r);
+    ensure_all_errors(r);
     for (size_t l = 1; l < r->n_layers; l++)
         state_gradient(r, l, r->b.err2[l - 1]);
     for (size_t l = 1; l < r->n_layers; l++)
@@ -254,7 +295,7 @@ static void infer(pc_run *r)
     const double tol = algo->settings[PCMUP_SET_TOLERANCE];
     const int sequential = algo->settings[PCMUP_SET_SCHEDULE] == PCMUP_SCHEDULE_SEQUENTIAL;
     const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE;
-    compute_all_errors(r);
+    ensure_all_errors(r);
     algo->pc.energy[0] = energy(r);
     size_t t = 0;
     while (t < t_max) {
@@ -263,7 +304,7 @@ static void infer(pc_run *r)
             sequential_sweep(r, cache && t == t_max);
         else
             simultaneous_step(r);
-        compute_all_errors(r);
+        ensure_all_errors(r);
         algo->pc.energy[t] = energy(r);
         double before = algo->pc.energy[t - 1];
         if (tol > 0.0 && (before - algo->pc.energy[t]) < tol * fabs(before))
@@ -340,7 +381,7 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
 {
     pc_run r = {algo, algo->net, carve(algo, batch), x, labels, batch,
                 algo->net->n_layers, gamma_out_of(algo),
-                algo->settings[PCMUP_SET_FPA] != 0.0, 0.0};
+                algo->settings[PCMUP_SET_FPA] != 0.0, 0.0, algo->pc.fresh};
     forward_pass(&r);
     double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                   algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
@@ -387,6 +428,11 @@ static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
         algo->pc_bufs = pcmup__alloc_zero(&algo->alloc, 6 * n_layers, sizeof(float *));
         if (!algo->pc_bufs)
             return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate buffer pointers");
+    }
+    if (!algo->pc.fresh) {
+        algo->pc.fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
+        if (!algo->pc.fresh)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate error flags");
     }
     return PCMUP_OK;
 }
