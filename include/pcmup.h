@@ -596,6 +596,34 @@ PCMUP_API pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst,
 PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
                                             size_t count);
 
+/* Deep linear networks: the exact inference equilibrium (paper-spec 3.6,
+ * Theorem 4.2) of this PC algorithm's energy on one batch, for a network
+ * with the identity activation, no biases, and the MSE loss (targets as the
+ * PCMUP_SET_MSE_CENTRED setting says). With Wp_l = W_L ... W_{l+1}
+ * (Wp_L = I), e = y - f and
+ *
+ *   C_gamma = sum_{l<L} (gamma_L / gamma_l) Wp_l Wp_l^T      (M_L x M_L),
+ *   eps_L* = (I + C_gamma)^-1 e,  eps_l* = (gamma_L / gamma_l) Wp_l^T eps_L*,
+ *   x_l* = W_l x*_{l-1} + eps_l*  (x_0* = x),
+ *
+ * per sample. Outputs (each pointer may be NULL; arrays of arrays hold one
+ * row-major array per layer, [l - 1] for layer l):
+ *   eps[l - 1]      (batch, M_l), l = 1..L
+ *   states[l - 1]   (batch, M_l), l = 1..L-1
+ *   updates[l - 1]  (M_l, M_{l-1}): the weight update PC makes at the
+ *                   equilibrium, eta_l gamma_l (1/B) eps_l*^T x*_{l-1}
+ *                   (l = L: eta_L s, with the last-layer convention)
+ *   c_gamma         (M_L, M_L)
+ *   c_gamma_norm    its spectral norm (largest eigenvalue)
+ *   energy          F* / B = gamma_L / (2B) sum_b e_b^T (I + C_gamma)^-1 e_b
+ * Nothing is trained. PCMUP_ERR_UNSUPPORTED for a nonlinear network, a
+ * network with biases or the cross-entropy loss. */
+PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
+                                                   const int32_t *labels, size_t batch,
+                                                   float *const *eps, float *const *states,
+                                                   float *const *updates, float *c_gamma,
+                                                   double *c_gamma_norm, double *energy);
+
 #ifdef __cplusplus
 }
 #endif
