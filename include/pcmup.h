@@ -616,8 +616,12 @@ PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
  *   c_gamma         (M_L, M_L)
  *   c_gamma_norm    its spectral norm (largest eigenvalue)
  *   energy          F* / B = gamma_L / (2B) sum_b e_b^T (I + C_gamma)^-1 e_b
- * Nothing is trained. PCMUP_ERR_UNSUPPORTED for a nonlinear network, a
- * network with biases or the cross-entropy loss. */
+ * A NULL entry inside eps, states or updates skips that layer. updates
+ * are the change of the effective weights W_l, as pcmup_algo_last_update
+ * reports (with the forward multiplier's square when a_l != 0; momentum and
+ * weight decay are not included). Nothing is trained. PCMUP_ERR_UNSUPPORTED
+ * for a nonlinear network, a network with biases or the cross-entropy loss;
+ * PCMUP_ERR_DIVERGED when I + C_gamma or the energy is not finite. */
 PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
                                                    const int32_t *labels, size_t batch,
                                                    float *const *eps, float *const *states,
