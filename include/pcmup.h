@@ -1,8 +1,8 @@
 /*
  * pcmup.h -- libpcmup, local learning rules in the infinite-width parameterization.
  *
- * libpcmup trains multilayer networks with backpropagation and (in later
- * versions) local learning rules, under the abc-parameterizations of
+ * libpcmup trains multilayer networks with backpropagation and local
+ * learning rules (predictive coding), under the abc-parameterizations of
  * Ishikawa, Yokota and Karakida, "Local Loss Optimization in the Infinite
  * Width" (ICLR 2025): standard parameterization (SP) and the maximal update
  * parameterization (muP), with a base width so that learning rates tuned on a
@@ -15,6 +15,7 @@
  *   3. Networks (pcmup_net): dense layers, forward pass, weights.
  *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
  *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
+ *   6. Predictive coding: its energy, inference options and diagnostics.
  *
  * A complete program (error checks elided; every call returns a status):
  *
@@ -473,7 +474,10 @@ PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_algo_kind kind,
 PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 
 /* Sets or reads a setting. A value outside the setting's range, NaN, or a
- * fraction for an enum-valued setting is PCMUP_ERR_INVALID. */
+ * fraction for an enum-valued setting is PCMUP_ERR_INVALID. For a per-layer
+ * key (PCMUP_SET_GAMMA, PCMUP_SET_KAPPA), set applies the value to every
+ * hidden layer and get returns the value last set that way (the default if
+ * none), whatever pcmup_algo_set_layer did since. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
@@ -549,7 +553,8 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  *   W_L += eta_L s       (1/B) eps_L^T phi(x_{L-1})   s = 1 (A) or gamma_L (B)
  *
  * with errors from the final states (timing END) or, for l < L, cached
- * right after x_l's last update (timing CACHE, sequential only). Under the
+ * right after x_l's last update (timing CACHE, sequential only; when a
+ * tolerance stops inference before T, the final-state errors). Under the
  * fixed prediction assumption (FPA) the predictions, phi'(x_l) and the
  * presynaptic factors stay at their feedforward values.
  *
@@ -586,7 +591,11 @@ PCMUP_API pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_ou
 
 /* The energy F (batch mean) at the initial states and after each inference
  * iteration of the last step: count receives T' + 1, where T' <= T is the
- * number of iterations run; up to `capacity` values are written to dst. */
+ * number of iterations run; up to `capacity` values are written to dst.
+ * Under FPA the energy is evaluated with the fixed predictions, and
+ * inference is then not a descent on it: it may rise (so a tolerance stops
+ * FPA inference after one iteration). PCMUP_ERR_UNSUPPORTED before the
+ * first step (also for pcmup_pc_error_norms). */
 PCMUP_API pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst,
                                              size_t capacity, size_t *count);
 

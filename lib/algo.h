@@ -75,7 +75,7 @@ struct pcmup_algo {
     int update_valid;
 
     pcmup_pc_record pc;
-    float **pc_bufs;    /* 7 * n_layers pointers into rule_scratch */
+    float **pc_bufs;    /* 6 * n_layers pointers into rule_scratch */
 
     /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
      * the parameters so a failing epoch can be undone. */

@@ -228,7 +228,10 @@ static void fill_state(pc_run *r, size_t l, int init)
     const size_t n = r->batch * width(r, l);
     float *s = state(r, l);
     if (init == PCMUP_INIT_FORWARD) {
+        /* x_l = u_l, and phi(x_l) is the forward pass's h_l. */
         memcpy(s, pre_ff(r, l), n * sizeof *s);
+        memcpy(r->b.post[l - 1], post_ff(r, l), n * sizeof *s);
+        return;
     } else if (init == PCMUP_INIT_ZERO) {
         memset(s, 0, n * sizeof *s);
     } else {
