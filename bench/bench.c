@@ -7,7 +7,9 @@
  * several widths and batch sizes: samples/s, achieved GFLOP/s, the ratio to
  * the peak, and the ratio to cblas_sgemm run directly on the step's own
  * GEMM shapes (which tells library overhead apart from small-shape GEMM
- * inefficiency).
+ * inefficiency). Then predictive coding's step (PCMUP_ALGO_PC, the same
+ * network, gamma bar 0) against BP's at a few of those sizes, for the
+ * default single sweep (T = 1, sequential) and for T = 5.
  *
  *   pcmup-bench [--threads N] [--quick]
  */
@@ -41,6 +43,14 @@ static const size_t bench_widths[] = {256, 1024, 4096};
 static const size_t bench_batches[] = {64, 256};
 #define N_WIDTHS (sizeof bench_widths / sizeof bench_widths[0])
 #define N_BATCHES (sizeof bench_batches / sizeof bench_batches[0])
+
+/* PC against BP: these widths and batches, these inference iterations. */
+static const size_t pc_widths[] = {256, 1024};
+static const size_t pc_batches[] = {64, 256};
+static const size_t pc_iterations[] = {1, 5};
+#define N_PC_WIDTHS (sizeof pc_widths / sizeof pc_widths[0])
+#define N_PC_BATCHES (sizeof pc_batches / sizeof pc_batches[0])
+#define N_PC_T (sizeof pc_iterations / sizeof pc_iterations[0])
 
 static double now_seconds(void)
 {
@@ -193,6 +203,30 @@ static double bp_step_flops(const size_t *widths, size_t depth, size_t batch)
     return 2.0 * (double)batch * (2.0 * all + inner);
 }
 
+/* FLOPs of one PC step (sequential schedule, forward init, no FPA), GEMMs
+ * only, each 2 B in_l out_l. The library recomputes an error only when its
+ * prediction moved (moving x_l shifts eps_l by exactly -kappa g), and
+ * forward init starts with every error known, so:
+ *   forward pass                       every layer
+ *   per iteration: the sweep           one input VJP per hidden layer l,
+ *                                      of layer l+1 (layers 2..L)
+ *                  the errors after    the predictions of layers 2..L,
+ *                                      whose inputs moved
+ *   weight update                      every layer's weight gradient
+ * that is, BP's GEMMs plus one more pass through layers 2..L at T = 1, and
+ * two more such passes per further iteration. */
+static double pc_step_flops(const size_t *widths, size_t depth, size_t batch, size_t t)
+{
+    double all = 0.0, inner = 0.0;
+    for (size_t l = 1; l <= depth; l++) {
+        double io = (double)widths[l - 1] * (double)widths[l];
+        all += io;
+        if (l >= 2)
+            inner += io;
+    }
+    return 2.0 * (double)batch * (2.0 * all + 2.0 * (double)t * inner);
+}
+
 /* ---- the step's GEMMs through cblas_sgemm directly ----------------------- */
 
 /* Buffers with the step's shapes: per layer, weights and their gradient,
@@ -254,7 +288,7 @@ static int step_gemms_run(void *ctx)
     return 0;
 }
 
-/* ---- BP steps through the library ---------------------------------------- */
+/* ---- BP and PC steps through the library ---------------------------------- */
 
 typedef struct {
     pcmup_param *param;
@@ -263,7 +297,7 @@ typedef struct {
     float *x;
     int32_t *labels;
     size_t batch;
-} bp_bench;
+} step_bench;
 
 static int report(pcmup_status st, const char *what)
 {
@@ -273,7 +307,7 @@ static int report(pcmup_status st, const char *what)
     return st != PCMUP_OK;
 }
 
-static void bp_bench_free(bp_bench *b)
+static void step_bench_free(step_bench *b)
 {
     pcmup_algo_free(b->algo);
     pcmup_net_free(b->net);
@@ -283,29 +317,32 @@ static void bp_bench_free(bp_bench *b)
 }
 
 /* A small learning rate: the labels are random, and the cost of a step
- * does not depend on it. */
-static int bp_bench_init(bp_bench *b, const size_t *widths, size_t batch)
+ * does not depend on it. PC gets its muP with gamma bar 0 (the same
+ * exponents as BP's) and `t` inference iterations; BP ignores t. */
+static int step_bench_init(step_bench *b, pcmup_algo_kind kind, const size_t *widths,
+                           size_t batch, size_t t)
 {
     uint64_t rng = 99;
+    pcmup_preset preset = kind == PCMUP_ALGO_PC ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_SGD;
     memset(b, 0, sizeof *b);
     b->batch = batch;
     b->x = alloc_floats(batch * INPUTS, &rng);
     b->labels = xmalloc(batch * sizeof *b->labels);
     for (size_t i = 0; i < batch; i++)
         b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
-    return report(pcmup_param_create(&b->param, DEPTH, PCMUP_PRESET_MUP_SGD, NULL),
-                  "pcmup_param_create")
+    return report(pcmup_param_create(&b->param, DEPTH, preset, NULL), "pcmup_param_create")
         || report(pcmup_net_create(&b->net, DEPTH, widths, PCMUP_ACT_TANH, 0, b->param,
                                    1, NULL),
                   "pcmup_net_create")
-        || report(pcmup_algo_create(&b->algo, PCMUP_ALGO_BP, b->net, 2, NULL),
-                  "pcmup_algo_create")
-        || report(pcmup_algo_set(b->algo, PCMUP_SET_LR, 0.001), "pcmup_algo_set");
+        || report(pcmup_algo_create(&b->algo, kind, b->net, 2, NULL), "pcmup_algo_create")
+        || report(pcmup_algo_set(b->algo, PCMUP_SET_LR, 0.001), "pcmup_algo_set")
+        || (kind == PCMUP_ALGO_PC
+            && report(pcmup_algo_set(b->algo, PCMUP_SET_T, (double)t), "pcmup_algo_set"));
 }
 
-static int bp_bench_step(void *ctx)
+static int step_bench_step(void *ctx)
 {
-    bp_bench *b = ctx;
+    step_bench *b = ctx;
     return report(pcmup_algo_step(b->algo, b->x, b->labels, b->batch, NULL),
                   "pcmup_algo_step");
 }
@@ -326,14 +363,14 @@ static int measure_row(size_t width, size_t batch, const bench_options *o,
     size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
     double flops = bp_step_flops(widths, DEPTH, batch);
     timing step = {0.0, 0.0}, ref = {0.0, 0.0};
-    bp_bench bp;
+    step_bench bp;
     step_gemms gemms;
     int rc;
 
-    rc = bp_bench_init(&bp, widths, batch);
+    rc = step_bench_init(&bp, PCMUP_ALGO_BP, widths, batch, 1);
     if (rc == 0)
-        rc = time_work(bp_bench_step, &bp, o, &step);
-    bp_bench_free(&bp);
+        rc = time_work(step_bench_step, &bp, o, &step);
+    step_bench_free(&bp);
     if (rc != 0)
         return 1;
     step_gemms_init(&gemms, widths, batch);
@@ -363,6 +400,75 @@ static void print_row(size_t width, size_t batch, const row_result *r, double pe
     printf("%6zu %6zu %10.0f %10.0f %9.2f %7.1f%% %10.2f %7.1f%%\n", width, batch,
            r->samples_per_s, r->mean_samples_per_s, r->gflops,
            100.0 * r->gflops / peak, r->ref_gflops, 100.0 * r->gflops / r->ref_gflops);
+}
+
+/* ---- PC against BP -------------------------------------------------------- */
+
+typedef struct {
+    double bp_best;            /* seconds of BP's fastest step          */
+    double pc_best[N_PC_T];    /* PC's, for each of pc_iterations       */
+} pc_row;
+
+static int time_steps(pcmup_algo_kind kind, const size_t *widths, size_t batch, size_t t,
+                      const bench_options *o, double *best)
+{
+    timing step = {0.0, 0.0};
+    step_bench b;
+    int rc = step_bench_init(&b, kind, widths, batch, t);
+    if (rc == 0)
+        rc = time_work(step_bench_step, &b, o, &step);
+    step_bench_free(&b);
+    *best = step.best;
+    return rc != 0;
+}
+
+/* BP is timed again right before PC so that both see the same machine. */
+static int measure_pc_row(size_t width, size_t batch, const bench_options *o, pc_row *r)
+{
+    size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
+    if (time_steps(PCMUP_ALGO_BP, widths, batch, 1, o, &r->bp_best) != 0)
+        return 1;
+    for (size_t ti = 0; ti < N_PC_T; ti++)
+        if (time_steps(PCMUP_ALGO_PC, widths, batch, pc_iterations[ti], o, &r->pc_best[ti])
+            != 0)
+            return 1;
+    return 0;
+}
+
+static void print_pc_table(pc_row rows[N_PC_WIDTHS][N_PC_BATCHES])
+{
+    char label[32];
+
+    printf("\nPC step against BP step, same network (PC muP with gamma bar 0, whose\n"
+           "exponents are BP's muP), sequential schedule, forward init, no FPA; BP timed\n"
+           "again next to PC; fastest repetition. 'x BP' is PC's step time over BP's,\n"
+           "'GEMM x' the same ratio of counted GEMM FLOPs. PC T=1 does about BP's GEMM\n"
+           "work plus one more pass through layers 2..L (1.1-1.2x, not 2x): its sweep\n"
+           "computes one VJP per hidden layer, like BP's backward pass, and no\n"
+           "predictions (an error is recomputed only when its prediction moved), then\n"
+           "the predictions of layers 2..L again from the final states. Each further\n"
+           "iteration adds two such passes. Beyond GEMMs, PC evaluates tanh T + 2 times\n"
+           "per hidden layer (forward pass, state init, each state move), BP once.\n");
+    printf("%6s %6s %12s", "M", "batch", "BP samples/s");
+    for (size_t ti = 0; ti < N_PC_T; ti++) {
+        snprintf(label, sizeof label, "PC T=%zu samples/s", pc_iterations[ti]);
+        printf(" | %18s %6s %6s", label, "x BP", "GEMM x");
+    }
+    printf("\n");
+    for (size_t wi = 0; wi < N_PC_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_PC_BATCHES; bi++) {
+            const pc_row *r = &rows[wi][bi];
+            size_t w = pc_widths[wi], b = pc_batches[bi];
+            size_t widths[DEPTH + 1] = {INPUTS, w, w, CLASSES};
+            double bp_flops = bp_step_flops(widths, DEPTH, b);
+            printf("%6zu %6zu %12.0f", w, b, (double)b / r->bp_best);
+            for (size_t ti = 0; ti < N_PC_T; ti++)
+                printf(" | %18.0f %6.2f %6.2f", (double)b / r->pc_best[ti],
+                       r->pc_best[ti] / r->bp_best,
+                       pc_step_flops(widths, DEPTH, b, pc_iterations[ti]) / bp_flops);
+            printf("\n");
+        }
+    }
 }
 
 /* ---- options and main ---------------------------------------------------- */
@@ -431,6 +537,7 @@ static void print_summary(row_result rows[N_WIDTHS][N_BATCHES], double peak)
 int main(int argc, char **argv)
 {
     row_result rows[N_WIDTHS][N_BATCHES];
+    pc_row pc_rows[N_PC_WIDTHS][N_PC_BATCHES];
     bench_options o;
     peak_probe peak;
     int rc = parse_args(&o, argc, argv);
@@ -451,6 +558,15 @@ int main(int argc, char **argv)
             peak_probe_run(&peak, 1);
         }
     }
+    for (size_t wi = 0; wi < N_PC_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_PC_BATCHES; bi++) {
+            fprintf(stderr, PROG ": measuring PC against BP, M = %zu, batch %zu\n",
+                    pc_widths[wi], pc_batches[bi]);
+            if (measure_pc_row(pc_widths[wi], pc_batches[bi], &o, &pc_rows[wi][bi]) != 0)
+                return 1;
+            peak_probe_run(&peak, 1);
+        }
+    }
     peak_probe_run(&peak, o.peak_reps);
     peak_probe_free(&peak);
 
@@ -463,5 +579,6 @@ int main(int argc, char **argv)
         for (size_t bi = 0; bi < N_BATCHES; bi++)
             print_row(bench_widths[wi], bench_batches[bi], &rows[wi][bi], peak.best_gflops);
     print_summary(rows, peak.best_gflops);
+    print_pc_table(pc_rows);
     return 0;
 }

@@ -4,7 +4,8 @@
  * A user's program: it sees only the public header. The command line is
  * described in train_options.c (and by --help); this file loads the data,
  * builds the parameterization, network and learning rule, trains, and
- * reports. Exit status: 0 success, 1 runtime failure, 2 usage error.
+ * reports. BP trains an epoch at a time; PC step by step, to read each
+ * step's energy. Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -19,13 +20,18 @@
 
 #define PROG "pcmup-train"
 
-/* Everything the run owns, freed together by session_free. */
+/* Everything the run owns, freed together by session_free. The last four
+ * are the PC epoch loop's, allocated once before training. */
 typedef struct {
     pcmup_dataset *train;
     pcmup_dataset *test;
     pcmup_param *param;
     pcmup_net *net;
     pcmup_algo *algo;
+    size_t *order;         /* the epoch's sample order          */
+    float *batch_x;        /* (batch, dim)                      */
+    int32_t *batch_labels; /* (batch)                           */
+    double *trace;         /* the energy trace, T + 1 values    */
 } session;
 
 typedef struct {
@@ -35,6 +41,9 @@ typedef struct {
     double test_loss;
     double test_acc;
     double seconds;      /* training only */
+    double gamma_L;      /* PC: the output precision at this width */
+    double final_energy; /* PC: mean over the last epoch's batches of the
+                            energy after inference */
 } results;
 
 /* Reports a failed library call as one line and returns exit status 1. */
@@ -56,6 +65,10 @@ static double now_seconds(void)
 
 static void session_free(session *s)
 {
+    free(s->order);
+    free(s->batch_x);
+    free(s->batch_labels);
+    free(s->trace);
     pcmup_algo_free(s->algo);
     pcmup_net_free(s->net);
     pcmup_param_free(s->param);
@@ -108,11 +121,20 @@ static int load_data(session *s, const train_options *o)
 
 /* ---- model --------------------------------------------------------------- */
 
+/* A PC muP row depends on gammabar_L when it is applied, so gammabar_L is
+ * set first and the preset applied again. */
 static int build_param(session *s, const train_options *o)
 {
-    pcmup_status st = pcmup_param_create(&s->param, o->depth, o->preset, NULL);
+    pcmup_preset preset = train_effective_preset(o);
+    pcmup_status st = pcmup_param_create(&s->param, o->depth, preset, NULL);
     if (st == PCMUP_OK)
         st = pcmup_param_set(s->param, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
+    if (st == PCMUP_OK
+        && (preset == PCMUP_PRESET_MUP_PC || preset == PCMUP_PRESET_MUP_PC_B)) {
+        st = pcmup_param_set(s->param, PCMUP_PARAM_GAMMA_BAR, o->gamma_bar);
+        if (st == PCMUP_OK)
+            st = pcmup_param_apply_preset(s->param, preset);
+    }
     return st == PCMUP_OK ? 0 : fail(st, "creating the parameterization");
 }
 
@@ -156,23 +178,157 @@ static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
     return st;
 }
 
+/* Every PC setting, defaults included, so the run is what the JSON says. */
+static pcmup_status configure_pc(pcmup_algo *a, const train_options *o)
+{
+    const struct {
+        pcmup_setting key;
+        double value;
+    } pc[] = {
+        {PCMUP_SET_GAMMA_OUT, o->gamma_out},
+        {PCMUP_SET_GAMMA, o->gamma_hidden},
+        {PCMUP_SET_KAPPA, o->kappa},
+        {PCMUP_SET_T, (double)o->inference_steps},
+        {PCMUP_SET_SCHEDULE, (double)o->schedule},
+        {PCMUP_SET_INIT, (double)o->init},
+        {PCMUP_SET_INIT_STD, o->init_std},
+        {PCMUP_SET_FPA, (double)o->fpa},
+        {PCMUP_SET_TIMING, (double)o->timing},
+        {PCMUP_SET_LAST_LAYER, (double)o->last_layer},
+        {PCMUP_SET_TOLERANCE, o->tolerance},
+    };
+    pcmup_status st = PCMUP_OK;
+    for (size_t i = 0; st == PCMUP_OK && i < sizeof pc / sizeof pc[0]; i++)
+        st = pcmup_algo_set(a, pc[i].key, pc[i].value);
+    return st;
+}
+
 /* The shuffling stream gets its own seed so it is not the weights' stream. */
-static int build_algo(session *s, const train_options *o)
+static int build_algo(session *s, const train_options *o, results *r)
 {
     pcmup_status st = pcmup_algo_create(&s->algo, o->algo, s->net, o->seed + 1u, NULL);
     if (st != PCMUP_OK)
         return fail(st, "creating the learning rule");
     st = configure_algo(s->algo, o);
+    if (st == PCMUP_OK && o->algo == PCMUP_ALGO_PC)
+        st = configure_pc(s->algo, o);
+    if (st == PCMUP_OK && o->algo == PCMUP_ALGO_PC)
+        st = pcmup_pc_gamma_out(s->algo, &r->gamma_L);
     return st == PCMUP_OK ? 0 : fail(st, "configuring the learning rule");
+}
+
+/* ---- the PC epoch loop ------------------------------------------------------ */
+
+/* PC reports each step's energy trace, which pcmup_algo_train_epoch
+ * cannot pass on, so the program runs PC's steps itself: a random order
+ * per epoch from its own stream (seeded with S + 1, like the library's
+ * shuffling), batches gathered into buffers allocated once. */
+
+/* splitmix64: a small, well-mixed generator is all shuffling needs. */
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n >= 1, without modulo bias. */
+static size_t rng_below(uint64_t *state, size_t n)
+{
+    uint64_t bound = (uint64_t)n, threshold = (0 - bound) % bound, v;
+    do
+        v = rng_next(state);
+    while (v < threshold);
+    return (size_t)(v % bound);
+}
+
+/* Fisher-Yates from the identity, as each epoch is a fresh permutation. */
+static void shuffle(size_t *order, size_t n, uint64_t *state)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rng_below(state, i), t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+static int pc_loop_alloc(session *s, const train_options *o, size_t n)
+{
+    size_t dim, batch = o->batch < n ? o->batch : n;
+    pcmup_status st = pcmup_dataset_info(s->train, NULL, &dim, NULL);
+
+    if (st != PCMUP_OK)
+        return fail(st, "reading the training set's shape");
+    s->order = malloc(n * sizeof *s->order);
+    s->batch_x = malloc(batch * dim * sizeof *s->batch_x);
+    s->batch_labels = malloc(batch * sizeof *s->batch_labels);
+    s->trace = malloc((o->inference_steps + 1) * sizeof *s->trace);
+    if (s->order == NULL || s->batch_x == NULL || s->batch_labels == NULL
+        || s->trace == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* The last value of the step's energy trace: F after inference. */
+static pcmup_status final_energy(const session *s, const train_options *o, double *energy)
+{
+    size_t capacity = o->inference_steps + 1, count;
+    pcmup_status st = pcmup_pc_energy_trace(s->algo, s->trace, capacity, &count);
+    if (st == PCMUP_OK)
+        *energy = s->trace[(count < capacity ? count : capacity) - 1];
+    return st;
+}
+
+/* One epoch of PC steps. Means weight each batch by its size, like
+ * pcmup_algo_train_epoch's mean loss. A failing step ends the run, so
+ * unlike the library's epoch it restores nothing. */
+static pcmup_status pc_train_epoch(session *s, const train_options *o, uint64_t *rng,
+                                   results *r)
+{
+    const size_t n = r->train_samples, batch = o->batch < n ? o->batch : n;
+    size_t dim;
+    double loss_sum = 0.0, energy_sum = 0.0;
+    pcmup_status st = pcmup_dataset_info(s->train, NULL, &dim, NULL);
+
+    if (st != PCMUP_OK)
+        return st;
+    shuffle(s->order, n, rng);
+    for (size_t start = 0; start < n; start += batch) {
+        size_t count = n - start < batch ? n - start : batch;
+        double loss, energy;
+        for (size_t i = 0; st == PCMUP_OK && i < count; i++)
+            st = pcmup_dataset_get_batch(s->train, s->order[start + i], 1,
+                                         s->batch_x + i * dim, s->batch_labels + i);
+        if (st == PCMUP_OK)
+            st = pcmup_algo_step(s->algo, s->batch_x, s->batch_labels, count, &loss);
+        if (st == PCMUP_OK)
+            st = final_energy(s, o, &energy);
+        if (st != PCMUP_OK)
+            return st;
+        loss_sum += loss * (double)count;
+        energy_sum += energy * (double)count;
+    }
+    r->train_loss = loss_sum / (double)n;
+    r->final_energy = energy_sum / (double)n;
+    return PCMUP_OK;
 }
 
 /* ---- training ------------------------------------------------------------ */
 
-static int run_epoch(session *s, const train_options *o, size_t epoch, results *r)
+static int run_epoch(session *s, const train_options *o, size_t epoch, uint64_t *rng,
+                     results *r)
 {
-    char what[64];
+    char what[64], energy[48] = "";
     double t0 = now_seconds(), seconds;
-    pcmup_status st = pcmup_algo_train_epoch(s->algo, s->train, o->batch, &r->train_loss);
+    pcmup_status st = o->algo == PCMUP_ALGO_PC
+                          ? pc_train_epoch(s, o, rng, r)
+                          : pcmup_algo_train_epoch(s->algo, s->train, o->batch,
+                                                   &r->train_loss);
 
     seconds = now_seconds() - t0;
     r->seconds += seconds;
@@ -184,9 +340,11 @@ static int run_epoch(session *s, const train_options *o, size_t epoch, results *
     st = pcmup_algo_evaluate(s->algo, s->test, &r->test_loss, &r->test_acc);
     if (st != PCMUP_OK)
         return fail(st, "evaluating on the test set");
-    fprintf(stderr, "epoch %zu/%zu  train loss %.6f  %.0f samples/s  test acc %.4f"
+    if (o->algo == PCMUP_ALGO_PC)
+        snprintf(energy, sizeof energy, "  energy %.6f", r->final_energy);
+    fprintf(stderr, "epoch %zu/%zu  train loss %.6f%s  %.0f samples/s  test acc %.4f"
                     "  test loss %.6f\n",
-            epoch, o->epochs, r->train_loss,
+            epoch, o->epochs, r->train_loss, energy,
             seconds > 0 ? (double)r->train_samples / seconds : 0.0, r->test_acc,
             r->test_loss);
     return 0;
@@ -194,13 +352,16 @@ static int run_epoch(session *s, const train_options *o, size_t epoch, results *
 
 static int train(session *s, const train_options *o, results *r)
 {
+    uint64_t rng = o->seed + 1u;
     pcmup_status st = pcmup_dataset_info(s->train, &r->train_samples, NULL, NULL);
     if (st == PCMUP_OK)
         st = pcmup_dataset_info(s->test, &r->test_samples, NULL, NULL);
     if (st != PCMUP_OK)
         return fail(st, "reading the dataset sizes");
+    if (o->algo == PCMUP_ALGO_PC && pc_loop_alloc(s, o, r->train_samples) != 0)
+        return 1;
     for (size_t epoch = 1; epoch <= o->epochs; epoch++) {
-        if (run_epoch(s, o, epoch, r) != 0)
+        if (run_epoch(s, o, epoch, &rng, r) != 0)
             return 1;
     }
     return 0;
@@ -243,6 +404,25 @@ static void json_size(const char *key, size_t v)
     printf(",\"%s\":%zu", key, v);
 }
 
+/* The PC settings as the run used them; gamma_L is the output precision
+ * at this width, gamma_out is gamma'_L. */
+static void print_json_pc(const train_options *o, const results *r)
+{
+    json_number("gamma_bar", o->gamma_bar);
+    json_number("gamma_out", o->gamma_out);
+    json_number("gamma_L", r->gamma_L);
+    json_number("gamma_hidden", o->gamma_hidden);
+    json_number("kappa", o->kappa);
+    json_size("T", o->inference_steps);
+    json_string("schedule", train_schedule_name(o->schedule));
+    json_string("init", train_init_name(o->init));
+    json_number("init_std", o->init_std);
+    printf(",\"fpa\":%s", o->fpa ? "true" : "false");
+    json_string("timing", train_timing_name(o->timing));
+    json_string("last_layer", train_last_layer_name(o->last_layer));
+    json_number("tolerance", o->tolerance);
+}
+
 static void print_json(const train_options *o, const results *r)
 {
     printf("{\"algo\":\"%s\"", train_algo_name(o->algo));
@@ -262,9 +442,13 @@ static void print_json(const train_options *o, const results *r)
            o->bias ? "true" : "false", o->standardize ? "true" : "false");
     printf(",\"threads\":%d", o->threads);
     json_string("data", o->data_dir);
+    if (o->algo == PCMUP_ALGO_PC)
+        print_json_pc(o, r);
     json_size("train_samples", r->train_samples);
     json_size("test_samples", r->test_samples);
     json_number("train_loss", r->train_loss);
+    if (o->algo == PCMUP_ALGO_PC)
+        json_number("final_energy", r->final_energy);
     json_number("test_loss", r->test_loss);
     json_number("test_acc", r->test_acc);
     json_number("seconds", r->seconds);
@@ -279,8 +463,23 @@ static void print_summary(const train_options *o, const results *r)
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
+    if (o->algo == PCMUP_ALGO_PC) {
+        printf("pc: gamma bar %g, gamma'_L %g (gamma_L %g), gamma_l %g, kappa %g, T %zu %s,"
+               " init %s",
+               o->gamma_bar, o->gamma_out, r->gamma_L, o->gamma_hidden, o->kappa,
+               o->inference_steps, train_schedule_name(o->schedule), train_init_name(o->init));
+        if (o->init == PCMUP_INIT_RANDOM)
+            printf(" (std %g)", o->init_std);
+        printf(", fpa %s, timing %s, last layer %s", o->fpa ? "on" : "off",
+               train_timing_name(o->timing), train_last_layer_name(o->last_layer));
+        if (o->tolerance > 0.0)
+            printf(", tolerance %g", o->tolerance);
+        printf("\n");
+    }
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);
+    if (o->algo == PCMUP_ALGO_PC)
+        printf("mean energy after inference %.6f\n", r->final_energy);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds, samples_per_second(o, r));
 }
 
@@ -301,7 +500,7 @@ static int run(const train_options *o)
     if (rc == 0)
         rc = build_net(&s, o);
     if (rc == 0)
-        rc = build_algo(&s, o);
+        rc = build_algo(&s, o, &r);
     if (rc == 0)
         rc = train(&s, o, &r);
     if (rc == 0 && o->json)

@@ -61,7 +61,9 @@ test_help() {
     local flag
     for flag in --algo --param --width --depth --activation --loss --lr --base-width \
         --epochs --batch --seed --train-limit --test-limit --threads --data --json \
-        --standardize --bias --momentum --weight-decay --centred; do
+        --standardize --bias --momentum --weight-decay --centred --gamma-bar --gamma-out \
+        --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
+        --last-layer --tolerance; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -97,12 +99,66 @@ test_usage_errors() {
     expect_usage --momentum -0.5
     expect_usage --weight-decay -1
     expect_usage --centred 2
-    expect_usage --algo pc
+    expect_usage --algo tp
     expect_usage --param mupp
     expect_usage --activation sigmoid
     expect_usage --loss hinge
     expect_usage --json=1
     expect_usage --lr 0.1 --data
+}
+
+# Predictive coding's flags: only with --algo pc, values in the library's
+# ranges, and no contradictory combination.
+test_pc_usage_errors() {
+    local flag
+    for flag in "--gamma-bar -1" "--gamma-out 2" "--gamma-hidden 2" "--kappa 0.5" \
+        "--T 5" "--schedule sim" "--init zero" "--init-std 0.5" "--fpa on" \
+        "--timing cache" "--last-layer B" "--tolerance 0.01"; do
+        # shellcheck disable=SC2086 # the flag and its value are two words
+        expect_usage $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo bp $flag
+    done
+    expect_usage --T 5 --algo bp
+    grep -q -- '--T applies to --algo pc only' "$tmp/err" || fail "no message naming the PC-only flag: $(cat "$tmp/err")"
+    expect_usage --algo pc --gamma-bar 0.5
+    grep -q -- '--gamma-bar: 0.5 is outside \[-1, 0\]' "$tmp/err" || fail "--gamma-bar 0.5 message: $(cat "$tmp/err")"
+    expect_usage --algo pc --gamma-bar -1.5
+    expect_usage --algo pc --gamma-bar abc
+    expect_usage --algo pc --param sp --gamma-bar -1
+    # The library would refuse this only at the first step; it is a
+    # contradiction on the command line, so a usage error.
+    expect_usage --algo pc --timing cache --schedule sim
+    expect_usage --algo pc --schedule sim --timing cache
+    expect_usage --algo pc --gamma-out 0
+    expect_usage --algo pc --gamma-out -1
+    expect_usage --algo pc --gamma-hidden 0
+    expect_usage --algo pc --kappa -0.5
+    expect_usage --algo pc --kappa 1e9
+    expect_usage --algo pc --T 0
+    expect_usage --algo pc --T 1.5
+    expect_usage --algo pc --T 99999999
+    expect_usage --algo pc --init-std -1
+    expect_usage --algo pc --tolerance 2
+    expect_usage --algo pc --tolerance -0.1
+    expect_usage --algo pc --schedule sequential
+    expect_usage --algo pc --init normal
+    expect_usage --algo pc --fpa 1
+    expect_usage --algo pc --timing start
+    expect_usage --algo pc --last-layer C
+    expect_usage --algo pc --T
+}
+
+# Every PC flag parses: with a missing data directory the run gets as far
+# as loading, a runtime failure (1) rather than a usage error (2).
+test_pc_flags_parse() {
+    expect 1 --data /nonexistent --algo pc --gamma-bar -0.5 --gamma-out 2 --gamma-hidden 0.5 \
+        --kappa 0.3 --T 20 --schedule seq --init random --init-std 0.1 --fpa on \
+        --timing cache --last-layer B --tolerance 1e-4
+    expect 1 --data /nonexistent --param sp --gamma-bar 0 --T=3 --schedule=sim --init zero \
+        --fpa off --timing end --last-layer A --algo pc
+    expect 1 --data /nonexistent --algo pc --param sp --gamma-bar=-0 --kappa 0 --tolerance 1 \
+        --T 1000000
 }
 
 test_runtime_errors() {
@@ -116,7 +172,8 @@ has_key() {
     grep -Eq "[{,]\"$1\":$2[,}]" "$tmp/last" || fail "JSON has no \"$1\" matching $2: $(cat "$tmp/last")"
 }
 
-check_json() {
+# The keys every run's JSON has.
+check_json_common() {
     local num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
     local str='"[^"]*"'
     local key
@@ -127,10 +184,14 @@ check_json() {
         test_loss test_acc seconds samples_per_second; do
         has_key "$key" "$num"
     done
-    has_key algo '"bp"'
-    has_key param '"mup"'
     has_key train_samples 512
     has_key width 32
+}
+
+check_json() {
+    check_json_common
+    has_key algo '"bp"'
+    has_key param '"mup"'
 }
 
 test_tiny_runs() {
@@ -148,12 +209,59 @@ test_tiny_runs() {
     grep -q 'test accuracy' "$tmp/out" || fail "no human summary without --json"
     expect 0 "${tiny[@]}" --width 16 --train-limit 100000 --json --centred 0 || return
     grep -q '"train_samples":60000' "$tmp/out" || fail "--train-limit past the end should keep every sample"
+    grep -q '"gamma_bar"\|"final_energy"' "$tmp/out" && fail "a bp run's JSON has PC keys"
+}
+
+check_pc_json() {
+    local num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
+    local key
+    check_json_common
+    for key in gamma_bar gamma_out gamma_L gamma_hidden kappa T init_std tolerance \
+        final_energy; do
+        has_key "$key" "$num"
+    done
+    has_key algo '"pc"'
+    has_key param '"mup"'
+    has_key gamma_bar -1
+    has_key gamma_out 2
+    # gamma_L = gamma'_L (M / M_base)^-gammabar_L = 2 * (32 / 16)^1
+    has_key gamma_L 4
+    has_key gamma_hidden 0.5
+    has_key kappa 0.5
+    has_key T 3
+    has_key schedule '"seq"'
+    has_key init '"forward"'
+    has_key fpa false
+    has_key timing '"cache"'
+    has_key last_layer '"B"'
+    has_key tolerance 0.001
+}
+
+test_tiny_pc_runs() {
+    if [ ! -d "$data" ]; then
+        echo "skipped: PC training runs (no FashionMNIST at $data)"
+        return
+    fi
+    local tiny=(--data "$data" --train-limit 512 --test-limit 512 --threads 1 --algo pc)
+    expect 0 "${tiny[@]}" --width 32 --base-width 16 --gamma-bar -1 --gamma-out 2 \
+        --gamma-hidden 0.5 --kappa 0.5 --T 3 --timing cache --last-layer B \
+        --tolerance 0.001 --json || return
+    check_pc_json
+    grep -q '^epoch 1/1 .* energy ' "$tmp/err" || fail "no energy on the PC epoch line: $(cat "$tmp/err")"
+    expect 0 "${tiny[@]}" --width 16 --epochs 2 --param sp --schedule sim --T 2 \
+        --init random --init-std 0.1 --fpa on --lr 0.01 || return
+    [ "$(grep -c '^epoch [12]/2 ' "$tmp/err")" -eq 2 ] || fail "expected two PC epoch lines"
+    grep -q 'energy after inference' "$tmp/out" || fail "no energy in the human PC summary"
+    grep -q "^pc: gamma bar 0, gamma'_L 1 (gamma_L 1)" "$tmp/out" || fail "no PC settings line: $(cat "$tmp/out")"
 }
 
 test_help
 test_usage_errors
+test_pc_usage_errors
+test_pc_flags_parse
 test_runtime_errors
 test_tiny_runs
+test_tiny_pc_runs
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

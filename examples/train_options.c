@@ -20,10 +20,15 @@
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
 /* Command-line names, indexed by the enum's value. */
-static const char *const algo_names[] = {"bp"};
+static const char *const algo_names[] = {"bp", "pc"};
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
 static const char *const loss_names[] = {"mse", "ce"};
+static const char *const schedule_names[] = {"seq", "sim"};
+static const char *const init_names[] = {"forward", "zero", "random"};
+static const char *const timing_names[] = {"end", "cache"};
+static const char *const last_layer_names[] = {"A", "B"};
+static const char *const switch_names[] = {"off", "on"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -37,8 +42,12 @@ const char *train_algo_name(pcmup_algo_kind algo)
     return name_or_unknown(algo_names, COUNT(algo_names), (int)algo);
 }
 
+/* Every muP row is "mup" on the command line: which one is built depends
+ * on the learning rule (train_effective_preset). */
 const char *train_param_name(pcmup_preset preset)
 {
+    if (preset == PCMUP_PRESET_MUP_PC || preset == PCMUP_PRESET_MUP_PC_B)
+        preset = PCMUP_PRESET_MUP_SGD;
     return name_or_unknown(param_names, COUNT(param_names), (int)preset);
 }
 
@@ -50,6 +59,34 @@ const char *train_activation_name(pcmup_activation act)
 const char *train_loss_name(pcmup_loss loss)
 {
     return name_or_unknown(loss_names, COUNT(loss_names), (int)loss);
+}
+
+const char *train_schedule_name(pcmup_schedule schedule)
+{
+    return name_or_unknown(schedule_names, COUNT(schedule_names), (int)schedule);
+}
+
+const char *train_init_name(pcmup_init init)
+{
+    return name_or_unknown(init_names, COUNT(init_names), (int)init);
+}
+
+const char *train_timing_name(pcmup_timing timing)
+{
+    return name_or_unknown(timing_names, COUNT(timing_names), (int)timing);
+}
+
+const char *train_last_layer_name(pcmup_last_layer last_layer)
+{
+    return name_or_unknown(last_layer_names, COUNT(last_layer_names), (int)last_layer);
+}
+
+pcmup_preset train_effective_preset(const train_options *opts)
+{
+    if (opts->algo != PCMUP_ALGO_PC || opts->preset == PCMUP_PRESET_SP)
+        return opts->preset;
+    return opts->last_layer == PCMUP_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
+                                                  : PCMUP_PRESET_MUP_PC;
 }
 
 void train_options_default(train_options *opts)
@@ -66,25 +103,44 @@ void train_options_default(train_options *opts)
     opts->batch = 64;
     opts->seed = 1;
     /* Like the library default: on raw FashionMNIST pixels at these defaults
-     * one epoch diverges from about 0.09 up, and 0.05 is as good as the
-     * best measured values (0.05-0.08) with a margin, at every width from
-     * 64 to 2048 under muP. */
+     * one epoch of BP diverges from about 0.085 up, and 0.05 is as good as
+     * the best measured values (0.05-0.08) with a margin, at every width
+     * from 64 to 2048 under muP. It suits PC as well (widths 256 and 1024,
+     * gamma bar 0 and -1, 5 seeds at 256): test accuracy is flat from 0.03
+     * to 0.085 within seed noise, and PC diverges from 0.1 (gamma bar 0)
+     * or 0.14 (-1). */
     opts->lr = 0.05;
     opts->centred = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
+    /* The library's PC defaults: the paper's single-shot setting. */
+    opts->gamma_bar = 0.0;
+    opts->gamma_out = 1.0;
+    opts->gamma_hidden = 1.0;
+    opts->kappa = 1.0;
+    opts->inference_steps = 1;
+    opts->schedule = PCMUP_SCHEDULE_SEQUENTIAL;
+    opts->init = PCMUP_INIT_FORWARD;
+    opts->init_std = 1.0;
+    opts->fpa = 0;
+    opts->timing = PCMUP_TIMING_END;
+    opts->last_layer = PCMUP_LAST_LAYER_A;
+    opts->tolerance = 0.0;
 }
 
+/* In pieces: C99 promises string literals of 4095 characters only. */
 static void print_help(void)
 {
-    printf(
+    fputs(
 "Usage: " PROG " [OPTION]...\n"
 "Train a dense network on FashionMNIST with libpcmup and report its test\n"
 "accuracy. Progress goes to stderr, one line per epoch; the result goes to\n"
 "stdout.\n"
 "\n"
 "Model:\n"
-"  --algo NAME          learning rule: bp (backpropagation + SGD) [bp]\n"
-"  --param NAME         parameterization: mup (muP for SGD) or sp [mup]\n"
+"  --algo NAME          learning rule: bp (backpropagation + SGD) or pc\n"
+"                       (predictive coding, see below) [bp]\n"
+"  --param NAME         parameterization: mup (muP of the learning rule:\n"
+"                       for pc the PC muP with --gamma-bar) or sp [mup]\n"
 "  --width M            hidden width, 1..2147483647 [256]\n"
 "  --depth L            number of weight layers, 1..1024; the widths are\n"
 "                       {784, M, ..., M, 10} with L-1 hidden layers [3]\n"
@@ -98,14 +154,46 @@ static void print_help(void)
 "  --centred 0|1        MSE target: 1 = centred one-hot e_k - 1/10,\n"
 "                       0 = plain one-hot e_k [1]\n"
 "  --lr ETA             base learning rate, scaled per layer by the\n"
-"                       parameterization [0.05]\n"
+"                       parameterization; the default suits bp and pc\n"
+"                       (gamma bar 0 or -1) alike [0.05]\n"
 "  --momentum MU        heavy-ball momentum, 0 <= MU < 1 [0]\n"
 "  --weight-decay W     L2 coefficient added to the gradient [0]\n"
 "  --epochs N           passes over the training set [1]\n"
 "  --batch B            minibatch size [64]\n"
-"  --seed S             weights are drawn from S and the epoch order from\n"
-"                       S + 1; 0..2^64-1 [1]\n"
-"\n"
+"  --seed S             weights are drawn from S, the epoch order (and pc's\n"
+"                       random states) from S + 1; 0..2^64-1 [1]\n"
+"\n", stdout);
+    fputs(
+"Predictive coding (--algo pc only; any of these with bp is a usage error):\n"
+"  --gamma-bar G        output exponent gammabar_L, -1..0: gamma_L =\n"
+"                       gamma'_L (M/N)^-G; 0 keeps gamma_L = Theta(1) (PC ~\n"
+"                       BP when wide), -1 makes it Theta(M) (Gauss-Newton-\n"
+"                       like). --param mup uses the PC muP of this G,\n"
+"                       c = (-1-G, -G, 1); sp allows only 0 [0]\n"
+"  --gamma-out G        gamma'_L, the output precision at the base width,\n"
+"                       > 0 [1]\n"
+"  --gamma-hidden G     precision gamma_l of every hidden layer, > 0 [1]\n"
+"  --kappa K            inference step kappa_l of every hidden layer,\n"
+"                       0..1000 [1]\n"
+"  --T N                inference iterations (the maximum with\n"
+"                       --tolerance), 1..1000000 [1]\n"
+"  --schedule NAME      seq (sweeps from the top layer down, each layer\n"
+"                       sees the freshest states) or sim (all layers from\n"
+"                       one snapshot) [seq]\n"
+"  --init NAME          state initialisation: forward (feedforward\n"
+"                       pre-activations), zero or random [forward]\n"
+"  --init-std S         std of --init random, 0..1e6 [1]\n"
+"  --fpa on|off         fixed prediction assumption [off]\n"
+"  --timing NAME        errors of the weight update: end (from the final\n"
+"                       states) or cache (kept right after each layer's\n"
+"                       last update; needs --schedule seq) [end]\n"
+"  --last-layer A|B     output layer update: A absorbs gamma_L into its\n"
+"                       learning rate (c_L = 1), B is the raw energy\n"
+"                       gradient (c_L = 1 - G under mup) [A]\n"
+"  --tolerance TOL      stop inference once the energy's relative decrease\n"
+"                       over an iteration is below TOL, 0..1; 0 = off [0]\n"
+"\n", stdout);
+    fputs(
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
 "                       or .gz) [" PCMUP_FASHION_MNIST_DIR "]\n"
@@ -118,20 +206,24 @@ static void print_help(void)
 "Output and machine:\n"
 "  --json               make the last line of stdout one JSON object with\n"
 "                       the settings and the results (train_loss, test_loss,\n"
-"                       test_acc, seconds, samples_per_second, ...)\n"
+"                       test_acc, seconds, samples_per_second, ...); for pc\n"
+"                       also the PC settings, gamma_L (the output precision\n"
+"                       at this width) and final_energy\n"
 "  --threads N          number of BLAS threads, 1..1024 [BLAS default,\n"
 "                       reported as 0 in the JSON]\n"
 "  --help, -h           print this help and exit\n"
 "  --version            print the program and library versions and exit\n"
 "\n"
 "train_loss is the mean loss over the last epoch's batches; seconds counts\n"
-"training only (not loading or evaluation).\n"
+"training only (not loading or evaluation). For pc, final_energy is the\n"
+"mean over the last epoch's batches of the energy F (a batch mean) after\n"
+"each step's inference; both means weight a batch by its size.\n"
 "\n"
 "Exit status: 0 on success, 1 on a runtime failure (missing data, library\n"
 "error, divergence), 2 on a usage error.\n"
 "\n"
 "Options take their value as the next argument or after '=':\n"
-"  " PROG " --width 1024 --lr=0.05 --json\n");
+"  " PROG " --width 1024 --lr=0.05 --json\n", stdout);
 }
 
 static void print_version(void)
@@ -184,7 +276,7 @@ static int parse_size(const char *flag, const char *text, unsigned long long lo,
 }
 
 /* A finite decimal number; the range is checked later against the
- * library's own bounds (see check_setting_ranges). */
+ * library's own bounds (see check_settings). */
 static int parse_real(const char *flag, const char *text, double *out)
 {
     char *end;
@@ -199,6 +291,18 @@ static int parse_real(const char *flag, const char *text, double *out)
     }
     *out = v;
     return 0;
+}
+
+/* T is a whole number: read it as one, in the library's range. */
+static int parse_steps(const char *flag, const char *text, size_t *out)
+{
+    double lo = 1.0, hi = (double)MAX_DIM;
+    if (pcmup_algo_bounds(PCMUP_ALGO_PC, PCMUP_SET_T, &lo, &hi) != PCMUP_OK || lo < 0.0
+        || hi < lo || hi > (double)MAX_DIM) {
+        lo = 1.0;
+        hi = (double)MAX_DIM;
+    }
+    return parse_size(flag, text, (unsigned long long)lo, (unsigned long long)hi, out);
 }
 
 static int parse_name(const char *flag, const char *text, const char *const *names,
@@ -221,28 +325,39 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_LOSS, OPT_CENTRED, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY,
     OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
-    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION
+    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
+    /* predictive coding */
+    OPT_GAMMA_BAR, OPT_GAMMA_OUT, OPT_GAMMA_HIDDEN, OPT_KAPPA, OPT_T, OPT_SCHEDULE,
+    OPT_INIT, OPT_INIT_STD, OPT_FPA, OPT_TIMING, OPT_LAST_LAYER, OPT_TOLERANCE
 } option_id;
 
 typedef struct {
     const char *name;
     option_id id;
     int takes_value;
+    int pc_only;
 } option_spec;
 
 static const option_spec option_table[] = {
-    {"--algo", OPT_ALGO, 1},          {"--param", OPT_PARAM, 1},
-    {"--width", OPT_WIDTH, 1},        {"--depth", OPT_DEPTH, 1},
-    {"--base-width", OPT_BASE_WIDTH, 1}, {"--activation", OPT_ACTIVATION, 1},
-    {"--bias", OPT_BIAS, 0},          {"--loss", OPT_LOSS, 1},
-    {"--centred", OPT_CENTRED, 1},    {"--lr", OPT_LR, 1},
-    {"--momentum", OPT_MOMENTUM, 1},  {"--weight-decay", OPT_WEIGHT_DECAY, 1},
-    {"--epochs", OPT_EPOCHS, 1},      {"--batch", OPT_BATCH, 1},
-    {"--seed", OPT_SEED, 1},          {"--data", OPT_DATA, 1},
-    {"--train-limit", OPT_TRAIN_LIMIT, 1}, {"--test-limit", OPT_TEST_LIMIT, 1},
-    {"--standardize", OPT_STANDARDIZE, 0}, {"--json", OPT_JSON, 0},
-    {"--threads", OPT_THREADS, 1},    {"--help", OPT_HELP, 0},
-    {"-h", OPT_HELP, 0},              {"--version", OPT_VERSION, 0},
+    {"--algo", OPT_ALGO, 1, 0},             {"--param", OPT_PARAM, 1, 0},
+    {"--width", OPT_WIDTH, 1, 0},           {"--depth", OPT_DEPTH, 1, 0},
+    {"--base-width", OPT_BASE_WIDTH, 1, 0}, {"--activation", OPT_ACTIVATION, 1, 0},
+    {"--bias", OPT_BIAS, 0, 0},             {"--loss", OPT_LOSS, 1, 0},
+    {"--centred", OPT_CENTRED, 1, 0},       {"--lr", OPT_LR, 1, 0},
+    {"--momentum", OPT_MOMENTUM, 1, 0},     {"--weight-decay", OPT_WEIGHT_DECAY, 1, 0},
+    {"--epochs", OPT_EPOCHS, 1, 0},         {"--batch", OPT_BATCH, 1, 0},
+    {"--seed", OPT_SEED, 1, 0},             {"--data", OPT_DATA, 1, 0},
+    {"--train-limit", OPT_TRAIN_LIMIT, 1, 0}, {"--test-limit", OPT_TEST_LIMIT, 1, 0},
+    {"--standardize", OPT_STANDARDIZE, 0, 0}, {"--json", OPT_JSON, 0, 0},
+    {"--threads", OPT_THREADS, 1, 0},       {"--help", OPT_HELP, 0, 0},
+    {"-h", OPT_HELP, 0, 0},                 {"--version", OPT_VERSION, 0, 0},
+    /* The fourth column marks the options of --algo pc only. */
+    {"--gamma-bar", OPT_GAMMA_BAR, 1, 1},   {"--gamma-out", OPT_GAMMA_OUT, 1, 1},
+    {"--gamma-hidden", OPT_GAMMA_HIDDEN, 1, 1}, {"--kappa", OPT_KAPPA, 1, 1},
+    {"--T", OPT_T, 1, 1},                   {"--schedule", OPT_SCHEDULE, 1, 1},
+    {"--init", OPT_INIT, 1, 1},             {"--init-std", OPT_INIT_STD, 1, 1},
+    {"--fpa", OPT_FPA, 1, 1},               {"--timing", OPT_TIMING, 1, 1},
+    {"--last-layer", OPT_LAST_LAYER, 1, 1}, {"--tolerance", OPT_TOLERANCE, 1, 1},
 };
 
 /* Finds the option `arg` names, splitting "--name=value"; *value is the
@@ -259,6 +374,43 @@ static const option_spec *find_option(const char *arg, const char **value)
             return &option_table[i];
     }
     return NULL;
+}
+
+/* PC's enum-valued options; 1 if `spec` is not one of them. */
+static int apply_pc_enum(train_options *o, const option_spec *spec, const char *v)
+{
+    const char *f = spec->name;
+    int e;
+
+    switch (spec->id) {
+    case OPT_SCHEDULE:
+        if (parse_name(f, v, schedule_names, COUNT(schedule_names), &e) != 0)
+            return -1;
+        o->schedule = (pcmup_schedule)e;
+        return 0;
+    case OPT_INIT:
+        if (parse_name(f, v, init_names, COUNT(init_names), &e) != 0)
+            return -1;
+        o->init = (pcmup_init)e;
+        return 0;
+    case OPT_FPA:
+        if (parse_name(f, v, switch_names, COUNT(switch_names), &e) != 0)
+            return -1;
+        o->fpa = e;
+        return 0;
+    case OPT_TIMING:
+        if (parse_name(f, v, timing_names, COUNT(timing_names), &e) != 0)
+            return -1;
+        o->timing = (pcmup_timing)e;
+        return 0;
+    case OPT_LAST_LAYER:
+        if (parse_name(f, v, last_layer_names, COUNT(last_layer_names), &e) != 0)
+            return -1;
+        o->last_layer = (pcmup_last_layer)e;
+        return 0;
+    default:
+        return 1;
+    }
 }
 
 /* Enum-valued options; 1 if `spec` is not one of them. */
@@ -289,7 +441,7 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
         o->loss = (pcmup_loss)e;
         return 0;
     default:
-        return 1;
+        return apply_pc_enum(o, spec, v);
     }
 }
 
@@ -340,6 +492,14 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_MOMENTUM: return parse_real(f, v, &o->momentum);
     case OPT_WEIGHT_DECAY: return parse_real(f, v, &o->weight_decay);
     case OPT_DATA: o->data_dir = v; return 0;
+    /* PC ranges are the library's, checked in check_pc_settings. */
+    case OPT_GAMMA_BAR: return parse_real(f, v, &o->gamma_bar);
+    case OPT_GAMMA_OUT: return parse_real(f, v, &o->gamma_out);
+    case OPT_GAMMA_HIDDEN: return parse_real(f, v, &o->gamma_hidden);
+    case OPT_KAPPA: return parse_real(f, v, &o->kappa);
+    case OPT_T: return parse_steps(f, v, &o->inference_steps);
+    case OPT_INIT_STD: return parse_real(f, v, &o->init_std);
+    case OPT_TOLERANCE: return parse_real(f, v, &o->tolerance);
     default: return -1; /* every option with a value is handled above */
     }
 }
@@ -363,24 +523,69 @@ static int apply_flag(train_options *o, option_id id)
 static int check_setting(const train_options *o, pcmup_setting key, const char *flag,
                          double v)
 {
+    /* pcmup_algo_bounds reports closed ranges; the header says which ends
+     * are open. */
+    int lo_open = key == PCMUP_SET_GAMMA || key == PCMUP_SET_GAMMA_OUT;
+    int hi_open = key == PCMUP_SET_MOMENTUM;
     double lo, hi;
     if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
         return 0; /* the algorithm will report it when the setting is applied */
-    if (v < lo || v > hi || (key == PCMUP_SET_MOMENTUM && v >= hi)) {
-        usage_error("%s: %g is outside [%g, %g%c", flag, v, lo, hi,
-                    key == PCMUP_SET_MOMENTUM ? ')' : ']');
+    if (v < lo || v > hi || (lo_open && v <= lo) || (hi_open && v >= hi)) {
+        usage_error("%s: %g is outside %c%g, %g%c", flag, v, lo_open ? '(' : '[', lo, hi,
+                    hi_open ? ')' : ']');
         return -1;
     }
     return 0;
 }
 
-static int check_setting_ranges(const train_options *o)
+/* gammabar_L belongs to the parameterization, and only muP uses it: SP
+ * keeps gamma_L = gamma'_L at every width. */
+static int check_gamma_bar(const train_options *o)
 {
-    if (check_setting(o, PCMUP_SET_LR, "--lr", o->lr) != 0)
+    double lo, hi;
+    if (pcmup_param_bounds(PCMUP_PARAM_GAMMA_BAR, &lo, &hi) == PCMUP_OK
+        && (o->gamma_bar < lo || o->gamma_bar > hi)) {
+        usage_error("--gamma-bar: %g is outside [%g, %g]", o->gamma_bar, lo, hi);
         return -1;
-    if (check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0)
+    }
+    if (o->gamma_bar != 0.0 && o->preset == PCMUP_PRESET_SP) {
+        usage_error("--gamma-bar: %g needs --param mup (sp keeps gamma_L = gamma'_L)",
+                    o->gamma_bar);
         return -1;
-    return check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay);
+    }
+    return 0;
+}
+
+/* The library would only refuse timing cache with the simultaneous
+ * schedule at the first step; it is a contradiction on the command line. */
+static int check_pc_settings(const train_options *o)
+{
+    if (check_gamma_bar(o) != 0
+        || check_setting(o, PCMUP_SET_GAMMA_OUT, "--gamma-out", o->gamma_out) != 0
+        || check_setting(o, PCMUP_SET_GAMMA, "--gamma-hidden", o->gamma_hidden) != 0
+        || check_setting(o, PCMUP_SET_KAPPA, "--kappa", o->kappa) != 0
+        || check_setting(o, PCMUP_SET_INIT_STD, "--init-std", o->init_std) != 0
+        || check_setting(o, PCMUP_SET_TOLERANCE, "--tolerance", o->tolerance) != 0)
+        return -1;
+    if (o->timing == PCMUP_TIMING_CACHE && o->schedule != PCMUP_SCHEDULE_SEQUENTIAL) {
+        usage_error("--timing cache needs --schedule seq");
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs once the whole command line is read, as --algo may come last. */
+static int check_settings(const train_options *o)
+{
+    if (o->algo != PCMUP_ALGO_PC && o->pc_flag != NULL) {
+        usage_error("%s applies to --algo pc only", o->pc_flag);
+        return -1;
+    }
+    if (check_setting(o, PCMUP_SET_LR, "--lr", o->lr) != 0
+        || check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0
+        || check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay) != 0)
+        return -1;
+    return o->algo == PCMUP_ALGO_PC ? check_pc_settings(o) : 0;
 }
 
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv)
@@ -392,6 +597,8 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
 
         if (spec == NULL)
             return usage_error("unknown option '%s'", argv[i]);
+        if (spec->pc_only && opts->pc_flag == NULL)
+            opts->pc_flag = spec->name;
         if (!spec->takes_value) {
             if (value != NULL)
                 return usage_error("%s takes no value", spec->name);
@@ -407,5 +614,5 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
         if (apply_value(opts, spec, value) != 0)
             return TRAIN_PARSE_USAGE;
     }
-    return check_setting_ranges(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;
+    return check_settings(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;
 }

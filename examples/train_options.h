@@ -36,6 +36,21 @@ typedef struct {
     int standardize;
     int json;
     const char *data_dir;
+
+    /* Predictive coding (--algo pc only). */
+    double gamma_bar;    /* gammabar_L of the parameterization             */
+    double gamma_out;    /* gamma'_L                                       */
+    double gamma_hidden; /* gamma_l, every hidden layer                    */
+    double kappa;        /* kappa_l, every hidden layer                    */
+    size_t inference_steps; /* T                                           */
+    pcmup_schedule schedule;
+    pcmup_init init;
+    double init_std;
+    int fpa;
+    pcmup_timing timing;
+    pcmup_last_layer last_layer;
+    double tolerance;
+    const char *pc_flag; /* the first PC-only flag given, or NULL          */
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -53,10 +68,20 @@ void train_options_default(train_options *opts);
  * error. */
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv);
 
-/* Names of enum values as accepted on the command line ("mup", "tanh", ...). */
+/* The preset to build: --param mup is muP for the learning rule, which for
+ * PC is PCMUP_PRESET_MUP_PC (or MUP_PC_B with --last-layer B), to be
+ * applied after setting gammabar_L. */
+pcmup_preset train_effective_preset(const train_options *opts);
+
+/* Names of enum values as accepted on the command line ("mup", "tanh", ...).
+ * train_param_name gives "mup" for every muP preset. */
 const char *train_algo_name(pcmup_algo_kind algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
 const char *train_loss_name(pcmup_loss loss);
+const char *train_schedule_name(pcmup_schedule schedule);
+const char *train_init_name(pcmup_init init);
+const char *train_timing_name(pcmup_timing timing);
+const char *train_last_layer_name(pcmup_last_layer last_layer);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */
