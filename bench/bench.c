@@ -447,8 +447,8 @@ static void print_pc_table(pc_row rows[N_PC_WIDTHS][N_PC_BATCHES])
            "computes one VJP per hidden layer, like BP's backward pass, and no\n"
            "predictions (an error is recomputed only when its prediction moved), then\n"
            "the predictions of layers 2..L again from the final states. Each further\n"
-           "iteration adds two such passes. Beyond GEMMs, PC evaluates tanh T + 2 times\n"
-           "per hidden layer (forward pass, state init, each state move), BP once.\n");
+           "iteration adds two such passes. Beyond GEMMs, PC evaluates tanh T + 1 times\n"
+           "per hidden layer (forward pass, then after each state move), BP once.\n");
     printf("%6s %6s %12s", "M", "batch", "BP samples/s");
     for (size_t ti = 0; ti < N_PC_T; ti++) {
         snprintf(label, sizeof label, "PC T=%zu samples/s", pc_iterations[ti]);
