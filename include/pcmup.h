@@ -553,8 +553,7 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  *   W_L += eta_L s       (1/B) eps_L^T phi(x_{L-1})   s = 1 (A) or gamma_L (B)
  *
  * with errors from the final states (timing END) or, for l < L, cached
- * right after x_l's last update (timing CACHE, sequential only; when a
- * tolerance stops inference before T, the final-state errors). Under the
+ * right after x_l's last update (timing CACHE, sequential only). Under the
  * fixed prediction assumption (FPA) the predictions, phi'(x_l) and the
  * presynaptic factors stay at their feedforward values.
  *

@@ -261,8 +261,9 @@ static void init_states(pc_run *r)
 }
 
 /* One sweep from layer L-1 down to 1, each layer with the freshest states.
- * In the last sweep under timing CACHE, keep eps_l and phi(x_{l-1}) as
- * they are right after x_l moves (x_{l-1} has not moved yet). */
+ * Under timing CACHE, keep eps_l and phi(x_{l-1}) as they are right after
+ * x_l moves (x_{l-1} has not moved yet); every sweep refreshes them, so
+ * the last sweep run wins, early stop or not. */
 static void sequential_sweep(pc_run *r, int cache)
 {
     for (size_t l = r->n_layers - 1; l >= 1; l--) {
@@ -304,7 +305,7 @@ static void infer(pc_run *r)
     while (t < t_max) {
         t++;
         if (sequential)
-            sequential_sweep(r, cache && t == t_max);
+            sequential_sweep(r, cache);
         else
             simultaneous_step(r);
         ensure_all_errors(r);
@@ -314,9 +315,7 @@ static void infer(pc_run *r)
             break;
     }
     algo->pc.energy_count = t + 1;
-    /* An early stop ends the sweeps before the last one cached: use the
-     * final errors then, which the caches would equal had T been t. */
-    if (cache && t == t_max) {
+    if (cache) {
         for (size_t l = 1; l < r->n_layers; l++)
             memcpy(err(r, l), r->b.err2[l - 1], r->batch * width(r, l) * sizeof(float));
     }
@@ -361,8 +360,7 @@ static void record_error_norms(const pc_run *r)
 static void update_weights(pc_run *r)
 {
     pcmup_algo *algo = r->algo;
-    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE &&
-                      algo->pc.energy_count == (size_t)algo->settings[PCMUP_SET_T] + 1;
+    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE;
     const int conv_b = algo->settings[PCMUP_SET_LAST_LAYER] == PCMUP_LAST_LAYER_B;
     for (size_t l = 1; l <= r->n_layers; l++) {
         double scale = l < r->n_layers ? gamma_of(r, l) : (conv_b ? r->gamma_out : 1.0);

@@ -219,6 +219,42 @@ START_TEST(tolerance_stops_inference_early)
 }
 END_TEST
 
+/* Cache timing with an early stop uses the errors cached in the last sweep
+ * run: the same update as a run told to stop there (T = iterations run). */
+START_TEST(cache_timing_survives_early_stop)
+{
+    const size_t batch = 16;
+    float *x = tu_gaussian(batch * 16, 11);
+    int32_t *labels = cyclic_labels(batch, 4);
+    rig early = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    rig fixed = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_TIMING, PCMUP_TIMING_CACHE));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_KAPPA, 0.2));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_T, 500));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_TOLERANCE, 1e-2));
+    TU_OK(pcmup_algo_step(early.algo, x, labels, batch, NULL));
+    size_t count;
+    TU_OK(pcmup_pc_energy_trace(early.algo, NULL, 0, &count));
+    ck_assert_uint_gt(count, 2);
+    ck_assert_uint_lt(count, 501);
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_TIMING, PCMUP_TIMING_CACHE));
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_KAPPA, 0.2));
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_T, (double)(count - 1)));
+    TU_OK(pcmup_algo_step(fixed.algo, x, labels, batch, NULL));
+    for (size_t l = 1; l <= 3; l++) {
+        size_t n;
+        float *a = layer_update(&early, l, &n), *b = layer_update(&fixed, l, &n);
+        ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "layer %zu differs", l);
+        free(a);
+        free(b);
+    }
+    free_rig(&early);
+    free_rig(&fixed);
+    free(x);
+    free(labels);
+}
+END_TEST
+
 /* ---- PC versus BP as width grows ----------------------------------------------------- */
 
 /* Near the inference equilibrium (T = 50, kappa = 0.2; spec 8.3), per layer
@@ -423,6 +459,7 @@ int main(void)
     tcase_add_test(inference, energy_descends_sequential_zero);
     tcase_add_test(inference, energy_descends_simultaneous_random);
     tcase_add_test(inference, tolerance_stops_inference_early);
+    tcase_add_test(inference, cache_timing_survives_early_stop);
     suite_add_tcase(s, inference);
     TCase *width = tcase_create("width");
     tcase_set_timeout(width, 900);
