@@ -255,6 +255,43 @@ START_TEST(cache_timing_survives_early_stop)
 }
 END_TEST
 
+/* Every PC buffer is sized by the first step: later steps (any init, either
+ * schedule, cache timing, recording) allocate nothing. */
+START_TEST(no_allocation_after_first_step)
+{
+    tu_counter counter;
+    pcmup_allocator alloc = tu_counting_allocator(&counter);
+    const size_t widths[] = {12, 32, 32, 4}, batch = 8;
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_PC, &alloc));
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
+    pcmup_algo *pc;
+    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 1, &alloc));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_T, 4));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
+    float *x = tu_gaussian(batch * 12, 5);
+    int32_t *labels = cyclic_labels(batch, 4);
+    TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
+    size_t calls = counter.n_malloc + counter.n_realloc;
+    const double inits[] = {PCMUP_INIT_ZERO, PCMUP_INIT_RANDOM, PCMUP_INIT_FORWARD};
+    for (int i = 0; i < 3; i++) {
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_INIT, inits[i]));
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_SCHEDULE, i == 1 ? PCMUP_SCHEDULE_SIMULTANEOUS
+                                                             : PCMUP_SCHEDULE_SEQUENTIAL));
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_TIMING, i == 2 ? PCMUP_TIMING_CACHE : PCMUP_TIMING_END));
+        TU_OK(pcmup_algo_step(pc, x, labels, batch - (size_t)i, NULL));
+    }
+    ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
+    pcmup_algo_free(pc);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    ck_assert_int_eq(counter.live, 0);
+    free(x);
+    free(labels);
+}
+END_TEST
+
 /* ---- PC versus BP as width grows ----------------------------------------------------- */
 
 /* Near the inference equilibrium (T = 50, kappa = 0.2; spec 8.3), per layer
@@ -453,6 +490,7 @@ int main(void)
     tcase_add_test(exact, forward_init_energy_is_output_loss);
     tcase_add_test(exact, pc_presets_follow_gammabar);
     tcase_add_test(exact, invalid_settings_are_rejected);
+    tcase_add_test(exact, no_allocation_after_first_step);
     suite_add_tcase(s, exact);
     TCase *inference = tcase_create("inference");
     tcase_add_test(inference, energy_descends_sequential_forward);
