@@ -21,16 +21,21 @@
  * sample b. The B rows of Delta ride along in the same GEMMs.
  *
  * Solving: by the push-through identity f(A^T A) A^T = A^T f(A A^T), with
- * A A^T / B = U diag(s) U^T (the B C x B C Gram matrix),
+ * G = A A^T / B (the B C x B C Gram matrix of the Jacobians). Under MSE,
+ * delta_b = J_l[b]^T g_b is itself a combination of A's rows, Delta = T A,
+ * so Y = T (G + rho)^-e A exactly. Under cross-entropy, with
+ * G = U diag(s) U^T,
  *
  *   Y = rho^-e Delta + (1/B) (Delta A^T) U diag(w(s)) U^T A,
  *   w(s) = ((s + rho)^-e - rho^-e) / s,
  *
- * which for e = 1 is Woodbury's Y = (Delta - (1/B) Delta A^T (G + rho)^-1 A)
- * / rho with G = A A^T / B (a Cholesky solve). Each layer works on the
- * smaller side: the Gram matrix when B C < M_l, otherwise P_l itself
- * (M_l x M_l; always the case at the output layer, M_L = C). Big products
- * are float GEMMs; the small dense problems are solved in double.
+ * which for e = 1 is Woodbury's (Delta - (1/B) Delta A^T (G + rho)^-1 A) / rho.
+ * e = 1 is a Cholesky solve, a fractional e an eigendecomposition. Each
+ * layer works on the smaller side: the Gram matrix when B C < M_l,
+ * otherwise P_l itself (M_l x M_l; always so at the output layer,
+ * M_L = C). The sample variant does the same per sample with C x C Gram
+ * matrices. Big products are float GEMMs; the small dense problems are
+ * solved in double.
  *
  * Every layer's Y_l is computed before any weight moves (all from the
  * weights of the forward pass), so a step that fails -- a matrix that is
@@ -83,8 +88,8 @@ static size_t sat_add(size_t a, size_t b)
 }
 
 /* Float scratch: two (B + B C) x max-width signal stacks, every layer's Y_l,
- * an n x n float Gram matrix and B x n push-through coefficients, where n
- * bounds every layer's system order. */
+ * an n x n float Gram matrix, B x n push-through coefficients (n bounds
+ * every layer's system order) and the B x C output gradients. */
 static size_t gnt_scratch_floats(const pcmup_net *net, size_t batch)
 {
     const size_t c = n_classes(net), max_w = pcmup__net_max_width(net);
@@ -98,6 +103,7 @@ static size_t gnt_scratch_floats(const pcmup_net *net, size_t batch)
     total = sat_add(total, sat_mul(batch, sum_w));
     total = sat_add(total, sat_mul(n, n));
     total = sat_add(total, sat_mul(batch, n));
+    total = sat_add(total, bc);
     return total;
 }
 
@@ -131,6 +137,7 @@ typedef struct {
     float *upd;       /* Y_l of every layer, B x M_l each, layer 1 first */
     float *fmat;      /* n x n float Gram matrix */
     float *coef;      /* B x n push-through coefficients (or C for a sample) */
+    float *grad;      /* B x C: dl/df of every sample */
     double *work;
     int *iwork;
 } gnt_run;
@@ -157,7 +164,8 @@ static gnt_run make_run(pcmup_algo *algo, size_t batch)
     for (size_t l = 1; l <= net->n_layers; l++)
         p += cap * net->widths[l];
     r.fmat = p, p += n * n;
-    r.coef = p;
+    r.coef = p, p += cap * n;
+    r.grad = p;
     r.work = algo->gnt.work;
     r.iwork = algo->gnt.iwork;
     return r;
@@ -279,22 +287,45 @@ static void add_diagonal(double *a, size_t n, double v)
         a[i * n + i] += v;
 }
 
-/* rhs <- rhs f(S) for the symmetric S held in mat (lower triangle), with
- * f(s) = weight(s) applied to S's eigenvalues: rhs (k x n) becomes
- * ((rhs U) diag(f(lambda))) U^T. tmp holds k x n doubles. */
-static int apply_spectral(const gnt_run *r, double *mat, size_t n, double *rhs, size_t k,
-                          double *tmp, double rho, int gram)
+/* How a function of the symmetric S (eigenvalues s >= 0) is applied. */
+typedef enum {
+    APPLY_POWER, /* (S + rho)^-e                          */
+    APPLY_PUSH   /* push_weight(S): the Woodbury remainder */
+} apply_kind;
+
+/* rhs (k x n) <- rhs f(S) for the S in mat's lower triangle: eigenvectors
+ * U (rows of mat after the solver), then ((rhs U) diag(f(s))) U^T. e = 1
+ * with APPLY_POWER is a Cholesky solve instead (no eigensolver). `tmp`
+ * holds k x n doubles, followed by the eigensolver's workspace. */
+static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, size_t k,
+                          double *tmp, double rho, apply_kind kind)
 {
+    if (kind == APPLY_POWER && r->power == 1.0) {
+        add_diagonal(mat, n, rho);
+        if (pcmup__spd_factor(mat, n) != 0)
+            return -1;
+        pcmup__spd_solve_rows(mat, n, rhs, k);
+        return 0;
+    }
+    if (kind == APPLY_PUSH && r->power == 1.0) {
+        /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
+        add_diagonal(mat, n, rho);
+        if (pcmup__spd_factor(mat, n) != 0)
+            return -1;
+        pcmup__spd_solve_rows(mat, n, rhs, k);
+        cblas_dscal((int)(k * n), -1.0 / rho, rhs, 1);
+        return 0;
+    }
     double *w = mat + n * n, *eig_work = tmp + k * n;
     if (pcmup__sym_eigvec(mat, n, w, eig_work, r->iwork) != 0)
         return -1;
     const int ni = (int)n, ki = (int)k;
-    /* Rows of mat are the eigenvectors: rhs U = rhs mat^T. */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ki, ni, ni, 1.0, rhs, ni, mat, ni, 0.0,
                 tmp, ni);
     for (size_t j = 0; j < n; j++) {
         const double s = w[j] > 0.0 ? w[j] : 0.0; /* rounding below 0 */
-        const double f = gram ? push_weight(s, rho, r->power) : pow(s + rho, -r->power);
+        const double f = kind == APPLY_PUSH ? push_weight(s, rho, r->power)
+                                            : pow(s + rho, -r->power);
         for (size_t i = 0; i < k; i++)
             tmp[i * n + j] *= f;
     }
@@ -314,45 +345,45 @@ static int solve_direct(const gnt_run *r, const float *delta, const float *a, si
                 mi, 0.0f, r->fmat, mi);
     widen_lower(r->fmat, mat, m);
     widen(delta, rhs, batch * m);
-    if (r->power == 1.0) {
-        add_diagonal(mat, m, rho);
-        if (pcmup__spd_factor(mat, m) != 0)
-            return -1;
-        pcmup__spd_solve_rows(mat, m, rhs, batch);
-    } else if (apply_spectral(r, mat, m, rhs, batch, tmp, rho, 0) != 0) {
+    if (apply_function(r, mat, m, rhs, batch, tmp, rho, APPLY_POWER) != 0)
         return -1;
-    }
     narrow(rhs, y, batch * m);
     return 0;
 }
 
-/* Batch variant through the (B C x B C) Gram matrix G = A A^T / B:
- * Y = rho^-e Delta + Z A with the coefficients Z (B x B C) of the
- * push-through identity. */
+/* Batch variant through the (B C x B C) Gram matrix G = A A^T / B.
+ *
+ * MSE: K_b = I makes delta_b = J_l[b]^T g_b a combination of A's rows,
+ * Delta = T A with row b of T holding g_b = dl/df_b in block b. Then
+ * Y = T A P^-e = T (G + rho)^-e A exactly, with no cancellation.
+ *
+ * Cross-entropy: g_b lies in the range of K_b, but representing it through
+ * R_b needs 1/sqrt(p_k), unbounded as p_k -> 0; use the general
+ * push-through form instead, Y = rho^-e Delta + (1/B) V U w(S) U^T A with
+ * V = Delta A^T, whose two terms cancel to relative float rounding times
+ * ||G|| / rho. */
 static int solve_gram(const gnt_run *r, const float *delta, const float *a, size_t m,
                       double rho, float *y)
 {
-    const size_t batch = r->batch, n = batch * r->c;
+    const size_t batch = r->batch, c = r->c, n = batch * c;
     const int mi = (int)m, ni = (int)n, bi = (int)batch;
+    const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + n * n + n, *tmp = rhs + batch * n;
     cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ni, mi, 1.0f / (float)batch, a, mi,
                 0.0f, r->fmat, ni);
     widen_lower(r->fmat, mat, n);
-    /* V = Delta A^T (B x B C). */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, ni, mi, 1.0f, delta, mi, a, mi,
-                0.0f, r->coef, ni);
-    widen(r->coef, rhs, batch * n);
-    double c0;
-    if (r->power == 1.0) {
-        /* Z = -V (G + rho)^-1 / (rho B), Y = Delta / rho + Z A. */
-        add_diagonal(mat, n, rho);
-        if (pcmup__spd_factor(mat, n) != 0)
+    double c0 = 0.0;
+    if (mse) {
+        memset(rhs, 0, batch * n * sizeof *rhs);
+        for (size_t b = 0; b < batch; b++)
+            widen(r->grad + b * c, rhs + b * n + b * c, c);
+        if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_POWER) != 0)
             return -1;
-        pcmup__spd_solve_rows(mat, n, rhs, batch);
-        cblas_dscal(bi * ni, -1.0 / (rho * (double)batch), rhs, 1);
-        c0 = 1.0 / rho;
     } else {
-        if (apply_spectral(r, mat, n, rhs, batch, tmp, rho, 1) != 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, ni, mi, 1.0f, delta, mi, a, mi,
+                    0.0f, r->coef, ni);
+        widen(r->coef, rhs, batch * n);
+        if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_PUSH) != 0)
             return -1;
         cblas_dscal(bi * ni, 1.0 / (double)batch, rhs, 1);
         c0 = pow(rho, -r->power);
@@ -366,32 +397,33 @@ static int solve_gram(const gnt_run *r, const float *delta, const float *a, size
 }
 
 /* Per-sample variant: y_b = (A_b^T A_b + rho)^-e delta_b for each sample,
- * through its C x C Gram matrix A_b A_b^T (no 1/B). */
+ * through its C x C Gram matrix A_b A_b^T (no 1/B): for MSE
+ * y_b = A_b^T (A_b A_b^T + rho)^-e g_b, for cross-entropy the general
+ * push-through form (see solve_gram). */
 static int solve_samples(const gnt_run *r, const float *delta, const float *a, size_t m,
                          double rho, float *y)
 {
     const size_t c = r->c;
     const int mi = (int)m, ci = (int)c;
+    const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + c * c + c, *tmp = rhs + c;
-    const double c0 = pow(rho, -r->power);
+    const double c0 = mse ? 0.0 : pow(rho, -r->power);
     for (size_t b = 0; b < r->batch; b++) {
         const float *ab = a + b * c * m, *db = delta + b * m;
         float *yb = y + b * m;
         cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ci, mi, 1.0f, ab, mi, 0.0f,
                     r->fmat, ci);
         widen_lower(r->fmat, mat, c);
-        /* v = A_b delta_b (C). */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, ci, mi, 1.0f, ab, mi, db, 1, 0.0f, r->coef, 1);
-        widen(r->coef, rhs, c);
-        if (r->power == 1.0) {
-            add_diagonal(mat, c, rho);
-            if (pcmup__spd_factor(mat, c) != 0)
-                return -1;
-            pcmup__spd_solve_rows(mat, c, rhs, 1);
-            cblas_dscal(ci, -1.0 / rho, rhs, 1);
-        } else if (apply_spectral(r, mat, c, rhs, 1, tmp, rho, 1) != 0) {
-            return -1;
+        if (mse) {
+            widen(r->grad + b * c, rhs, c);
+        } else {
+            /* v = A_b delta_b (C). */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, ci, mi, 1.0f, ab, mi, db, 1, 0.0f,
+                        r->coef, 1);
+            widen(r->coef, rhs, c);
         }
+        if (apply_function(r, mat, c, rhs, 1, tmp, rho, mse ? APPLY_POWER : APPLY_PUSH) != 0)
+            return -1;
         narrow(rhs, r->coef, c);
         for (size_t i = 0; i < m; i++)
             yb[i] = (float)(c0 * db[i]);
@@ -442,6 +474,7 @@ static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *la
     if (!isfinite(loss))
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the loss is %g before the step; weights left unchanged", loss);
+    memcpy(r.grad, cur, batch * r.c * sizeof *r.grad);
     seed_output_rows(&r, algo->acts[r.n_layers - 1], cur + batch * r.c);
     for (size_t l = r.n_layers; l >= 1; l--) {
         if (l > 1)
