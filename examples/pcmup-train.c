@@ -108,11 +108,29 @@ static int load_data(session *s, const train_options *o)
 
 /* ---- model --------------------------------------------------------------- */
 
+/* ---- Gauss-Newton target ---- */
+/* GNT's muP learning-rate exponents for a fractional power (paper-spec
+ * 2.2): c = (e_B - 1, e_B, ..., e_B, 1); MUP_GNT is the e_B = 1 row. */
+static pcmup_status gnt_mup_exponents(pcmup_param *p, const train_options *o)
+{
+    pcmup_status st = PCMUP_OK;
+    if (o->preset != PCMUP_PRESET_MUP_GNT || o->gnt_power == 1.0)
+        return st;
+    for (size_t l = 1; l <= o->depth && st == PCMUP_OK; l++) {
+        double c = l == 1 ? o->gnt_power - 1.0 : (l == o->depth ? 1.0 : o->gnt_power);
+        st = pcmup_param_set_layer(p, l, PCMUP_LAYER_C, c);
+    }
+    return st;
+}
+/* ---- end Gauss-Newton target ---- */
+
 static int build_param(session *s, const train_options *o)
 {
     pcmup_status st = pcmup_param_create(&s->param, o->depth, o->preset, NULL);
     if (st == PCMUP_OK)
         st = pcmup_param_set(s->param, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
+    if (st == PCMUP_OK)
+        st = gnt_mup_exponents(s->param, o);
     return st == PCMUP_OK ? 0 : fail(st, "creating the parameterization");
 }
 
@@ -153,6 +171,17 @@ static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
         st = pcmup_algo_set(a, PCMUP_SET_MOMENTUM, o->momentum);
     if (st == PCMUP_OK && o->weight_decay != 0.0)
         st = pcmup_algo_set(a, PCMUP_SET_WEIGHT_DECAY, o->weight_decay);
+    /* ---- Gauss-Newton target ---- */
+    if (st == PCMUP_OK && o->algo == PCMUP_ALGO_GNT) {
+        st = pcmup_algo_set(a, PCMUP_SET_GNT_POWER, o->gnt_power);
+        if (st == PCMUP_OK)
+            st = pcmup_algo_set(a, PCMUP_SET_DAMPING, o->gnt_damping);
+        if (st == PCMUP_OK)
+            st = pcmup_algo_set(a, PCMUP_SET_GNT_VARIANT, (double)o->gnt_variant);
+        if (st == PCMUP_OK)
+            st = pcmup_algo_set(a, PCMUP_SET_GNT_OUTPUT, (double)o->gnt_output);
+    }
+    /* ---- end Gauss-Newton target ---- */
     return st;
 }
 
@@ -261,6 +290,14 @@ static void print_json(const train_options *o, const results *r)
     printf(",\"centred\":%d,\"bias\":%s,\"standardize\":%s", o->centred,
            o->bias ? "true" : "false", o->standardize ? "true" : "false");
     printf(",\"threads\":%d", o->threads);
+    /* ---- Gauss-Newton target ---- */
+    if (o->algo == PCMUP_ALGO_GNT) {
+        json_number("e_B", o->gnt_power);
+        json_number("rho", o->gnt_damping);
+        json_string("gn_variant", train_gnt_variant_name(o->gnt_variant));
+        printf(",\"gnt_output\":%d", o->gnt_output);
+    }
+    /* ---- end Gauss-Newton target ---- */
     json_string("data", o->data_dir);
     json_size("train_samples", r->train_samples);
     json_size("test_samples", r->test_samples);
@@ -279,6 +316,12 @@ static void print_summary(const train_options *o, const results *r)
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
+    /* ---- Gauss-Newton target ---- */
+    if (o->algo == PCMUP_ALGO_GNT)
+        printf("gnt: e_B %g, rho' %g, %s variant, output layer %s\n", o->gnt_power,
+               o->gnt_damping, train_gnt_variant_name(o->gnt_variant),
+               o->gnt_output ? "preconditioned" : "plain gradient");
+    /* ---- end Gauss-Newton target ---- */
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds, samples_per_second(o, r));

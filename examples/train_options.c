@@ -19,11 +19,26 @@
 #define PROG "pcmup-train"
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
-/* Command-line names, indexed by the enum's value. */
-static const char *const algo_names[] = {"bp"};
+/* Command-line names of the learning rules, and the kind each names. */
+static const char *const algo_names[] = {
+    "bp",
+    /* ---- Gauss-Newton target ---- */
+    "gnt",
+    /* ---- end Gauss-Newton target ---- */
+};
+static const pcmup_algo_kind algo_kinds[] = {
+    PCMUP_ALGO_BP,
+    /* ---- Gauss-Newton target ---- */
+    PCMUP_ALGO_GNT,
+    /* ---- end Gauss-Newton target ---- */
+};
+/* "mup" means the muP preset of the chosen rule (see train_options_parse). */
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
 static const char *const loss_names[] = {"mse", "ce"};
+/* ---- Gauss-Newton target ---- */
+static const char *const gnt_variant_names[] = {"batch", "sample"}; /* by pcmup_gnt_variant */
+/* ---- end Gauss-Newton target ---- */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,13 +49,24 @@ static const char *name_or_unknown(const char *const *names, size_t n, int value
 
 const char *train_algo_name(pcmup_algo_kind algo)
 {
-    return name_or_unknown(algo_names, COUNT(algo_names), (int)algo);
+    for (size_t i = 0; i < COUNT(algo_kinds); i++)
+        if (algo_kinds[i] == algo)
+            return algo_names[i];
+    return "unknown";
 }
 
+/* Every muP preset is "mup" on the command line. */
 const char *train_param_name(pcmup_preset preset)
 {
-    return name_or_unknown(param_names, COUNT(param_names), (int)preset);
+    return preset == PCMUP_PRESET_SP ? param_names[0] : param_names[1];
 }
+
+/* ---- Gauss-Newton target ---- */
+const char *train_gnt_variant_name(pcmup_gnt_variant variant)
+{
+    return name_or_unknown(gnt_variant_names, COUNT(gnt_variant_names), (int)variant);
+}
+/* ---- end Gauss-Newton target ---- */
 
 const char *train_activation_name(pcmup_activation act)
 {
@@ -72,6 +98,12 @@ void train_options_default(train_options *opts)
     opts->lr = 0.05;
     opts->centred = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
+    /* ---- Gauss-Newton target: the library's defaults ---- */
+    opts->gnt_power = 1.0;
+    opts->gnt_damping = 1e-2;
+    opts->gnt_variant = PCMUP_GNT_BATCH;
+    opts->gnt_output = 1;
+    /* ---- end Gauss-Newton target ---- */
 }
 
 static void print_help(void)
@@ -83,8 +115,12 @@ static void print_help(void)
 "stdout.\n"
 "\n"
 "Model:\n"
-"  --algo NAME          learning rule: bp (backpropagation + SGD) [bp]\n"
-"  --param NAME         parameterization: mup (muP for SGD) or sp [mup]\n"
+"  --algo NAME          learning rule: bp (backpropagation + SGD) or gnt\n"
+"                       (Gauss-Newton target) [bp]\n"
+"  --param NAME         parameterization: mup (the rule's muP: muP for SGD\n"
+"                       with bp; with gnt, b = (0, 1/2, 1) and\n"
+"                       c = (e_B - 1, e_B, 1), the MUP_GNT preset at e_B = 1)\n"
+"                       or sp [mup]\n"
 "  --width M            hidden width, 1..2147483647 [256]\n"
 "  --depth L            number of weight layers, 1..1024; the widths are\n"
 "                       {784, M, ..., M, 10} with L-1 hidden layers [3]\n"
@@ -105,6 +141,16 @@ static void print_help(void)
 "  --batch B            minibatch size [64]\n"
 "  --seed S             weights are drawn from S and the epoch order from\n"
 "                       S + 1; 0..2^64-1 [1]\n"
+"\n"
+"Gauss-Newton target (--algo gnt only):\n"
+"  --eB E               power e_B of the preconditioner, 0..1; 0 is SGD,\n"
+"                       1 is GNT [1]\n"
+"  --rho R              damping rho' at the base width, > 0; the hidden\n"
+"                       layers use rho' (M / base)^-(2 b_L - 1) [0.01]\n"
+"  --gn NAME            batch (one Gauss-Newton matrix per batch) or sample\n"
+"                       (one per sample: Gauss-Newton targets) [batch]\n"
+"  --gnt-output 0|1     1: precondition the output layer too; 0: plain\n"
+"                       gradient step there [1]\n"
 "\n"
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
@@ -221,7 +267,10 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_LOSS, OPT_CENTRED, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY,
     OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
-    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION
+    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
+    /* ---- Gauss-Newton target ---- */
+    OPT_GNT_POWER, OPT_GNT_DAMPING, OPT_GNT_VARIANT, OPT_GNT_OUTPUT
+    /* ---- end Gauss-Newton target ---- */
 } option_id;
 
 typedef struct {
@@ -243,6 +292,10 @@ static const option_spec option_table[] = {
     {"--standardize", OPT_STANDARDIZE, 0}, {"--json", OPT_JSON, 0},
     {"--threads", OPT_THREADS, 1},    {"--help", OPT_HELP, 0},
     {"-h", OPT_HELP, 0},              {"--version", OPT_VERSION, 0},
+    /* ---- Gauss-Newton target ---- */
+    {"--eB", OPT_GNT_POWER, 1},       {"--rho", OPT_GNT_DAMPING, 1},
+    {"--gn", OPT_GNT_VARIANT, 1},     {"--gnt-output", OPT_GNT_OUTPUT, 1},
+    /* ---- end Gauss-Newton target ---- */
 };
 
 /* Finds the option `arg` names, splitting "--name=value"; *value is the
@@ -271,7 +324,7 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
     case OPT_ALGO:
         if (parse_name(f, v, algo_names, COUNT(algo_names), &e) != 0)
             return -1;
-        o->algo = (pcmup_algo_kind)e;
+        o->algo = algo_kinds[e];
         return 0;
     case OPT_PARAM:
         if (parse_name(f, v, param_names, COUNT(param_names), &e) != 0)
@@ -288,6 +341,14 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
             return -1;
         o->loss = (pcmup_loss)e;
         return 0;
+    /* ---- Gauss-Newton target ---- */
+    case OPT_GNT_VARIANT:
+        if (parse_name(f, v, gnt_variant_names, COUNT(gnt_variant_names), &e) != 0)
+            return -1;
+        o->gnt_variant = (pcmup_gnt_variant)e;
+        o->gnt_flags_given = 1;
+        return 0;
+    /* ---- end Gauss-Newton target ---- */
     default:
         return 1;
     }
@@ -315,6 +376,14 @@ static int apply_int(train_options *o, const option_spec *spec, const char *v)
             return -1;
         o->seed = (uint64_t)u;
         return 0;
+    /* ---- Gauss-Newton target ---- */
+    case OPT_GNT_OUTPUT:
+        if (parse_uint(f, v, 0, 1, &u) != 0)
+            return -1;
+        o->gnt_output = (int)u;
+        o->gnt_flags_given = 1;
+        return 0;
+    /* ---- end Gauss-Newton target ---- */
     default:
         return 1;
     }
@@ -340,6 +409,10 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_MOMENTUM: return parse_real(f, v, &o->momentum);
     case OPT_WEIGHT_DECAY: return parse_real(f, v, &o->weight_decay);
     case OPT_DATA: o->data_dir = v; return 0;
+    /* ---- Gauss-Newton target ---- */
+    case OPT_GNT_POWER: o->gnt_flags_given = 1; return parse_real(f, v, &o->gnt_power);
+    case OPT_GNT_DAMPING: o->gnt_flags_given = 1; return parse_real(f, v, &o->gnt_damping);
+    /* ---- end Gauss-Newton target ---- */
     default: return -1; /* every option with a value is handled above */
     }
 }
@@ -364,11 +437,13 @@ static int check_setting(const train_options *o, pcmup_setting key, const char *
                          double v)
 {
     double lo, hi;
+    /* pcmup.h: momentum's hi and the damping's lo are exclusive. */
+    const int hi_open = key == PCMUP_SET_MOMENTUM, lo_open = key == PCMUP_SET_DAMPING;
     if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
         return 0; /* the algorithm will report it when the setting is applied */
-    if (v < lo || v > hi || (key == PCMUP_SET_MOMENTUM && v >= hi)) {
-        usage_error("%s: %g is outside [%g, %g%c", flag, v, lo, hi,
-                    key == PCMUP_SET_MOMENTUM ? ')' : ']');
+    if (v < lo || v > hi || (hi_open && v >= hi) || (lo_open && v <= lo)) {
+        usage_error("%s: %g is outside %c%g, %g%c", flag, v, lo_open ? '(' : '[', lo, hi,
+                    hi_open ? ')' : ']');
         return -1;
     }
     return 0;
@@ -380,7 +455,29 @@ static int check_setting_ranges(const train_options *o)
         return -1;
     if (check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0)
         return -1;
+    /* ---- Gauss-Newton target ---- */
+    if (o->gnt_flags_given && o->algo != PCMUP_ALGO_GNT) {
+        usage_error("--eB, --rho, --gn and --gnt-output need --algo gnt");
+        return -1;
+    }
+    if (o->algo == PCMUP_ALGO_GNT
+        && (check_setting(o, PCMUP_SET_GNT_POWER, "--eB", o->gnt_power) != 0
+            || check_setting(o, PCMUP_SET_DAMPING, "--rho", o->gnt_damping) != 0))
+        return -1;
+    /* ---- end Gauss-Newton target ---- */
     return check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay);
+}
+
+/* "--param mup" is the muP of the chosen learning rule. */
+static void resolve_preset(train_options *o)
+{
+    if (o->preset == PCMUP_PRESET_SP)
+        return;
+    o->preset = PCMUP_PRESET_MUP_SGD;
+    /* ---- Gauss-Newton target ---- */
+    if (o->algo == PCMUP_ALGO_GNT)
+        o->preset = PCMUP_PRESET_MUP_GNT;
+    /* ---- end Gauss-Newton target ---- */
 }
 
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv)
@@ -407,5 +504,6 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
         if (apply_value(opts, spec, value) != 0)
             return TRAIN_PARSE_USAGE;
     }
+    resolve_preset(opts);
     return check_setting_ranges(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;
 }

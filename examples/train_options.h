@@ -36,6 +36,13 @@ typedef struct {
     int standardize;
     int json;
     const char *data_dir;
+    /* ---- Gauss-Newton target (--algo gnt) ---- */
+    double gnt_power;    /* --eB: e_B                                      */
+    double gnt_damping;  /* --rho: rho'                                    */
+    pcmup_gnt_variant gnt_variant; /* --gn                                 */
+    int gnt_output;      /* --gnt-output: precondition the output layer    */
+    int gnt_flags_given; /* any of the four was on the command line        */
+    /* ---- end Gauss-Newton target ---- */
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -58,5 +65,8 @@ const char *train_algo_name(pcmup_algo_kind algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
 const char *train_loss_name(pcmup_loss loss);
+/* ---- Gauss-Newton target ---- */
+const char *train_gnt_variant_name(pcmup_gnt_variant variant);
+/* ---- end Gauss-Newton target ---- */
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */

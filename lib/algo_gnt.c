@@ -480,10 +480,15 @@ static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *la
         if (l > 1)
             backward(&r, l, cur, below);
         float *y = layer_update(&r, l);
-        if (precondition(&r, l, cur, y) != 0 || !all_finite(y, batch * net->widths[l]))
+        if (precondition(&r, l, cur, y) != 0)
             return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                                "layer %zu: the Gauss-Newton system could not be solved "
                                "(not finite or not positive definite); weights left unchanged",
+                               l);
+        if (!all_finite(y, batch * net->widths[l]))
+            return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                               "layer %zu: the preconditioned update is not finite; weights "
+                               "left unchanged",
                                l);
         float *t = cur;
         cur = below;
