@@ -61,7 +61,8 @@ test_help() {
     local flag
     for flag in --algo --param --width --depth --activation --loss --lr --base-width \
         --epochs --batch --seed --train-limit --test-limit --threads --data --json \
-        --standardize --bias --momentum --weight-decay --centred; do
+        --standardize --bias --momentum --weight-decay --centred \
+        --eB --rho --gn --gnt-output; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -103,6 +104,20 @@ test_usage_errors() {
     expect_usage --loss hinge
     expect_usage --json=1
     expect_usage --lr 0.1 --data
+    # ---- Gauss-Newton target ----
+    expect_usage --algo gnt --eB 1.5
+    expect_usage --algo gnt --eB -0.1
+    expect_usage --algo gnt --eB nan
+    expect_usage --algo gnt --rho 0
+    expect_usage --algo gnt --rho -1e-2
+    expect_usage --algo gnt --rho 1e7
+    expect_usage --algo gnt --gn full
+    expect_usage --algo gnt --gnt-output 2
+    expect_usage --eB 0.5
+    expect_usage --algo bp --rho 0.1
+    expect_usage --gn sample
+    expect_usage --algo gnn
+    # ---- end Gauss-Newton target ----
 }
 
 test_runtime_errors() {
@@ -148,7 +163,29 @@ test_tiny_runs() {
     grep -q 'test accuracy' "$tmp/out" || fail "no human summary without --json"
     expect 0 "${tiny[@]}" --width 16 --train-limit 100000 --json --centred 0 || return
     grep -q '"train_samples":60000' "$tmp/out" || fail "--train-limit past the end should keep every sample"
+    # ---- Gauss-Newton target ----
+    expect 0 "${tiny[@]}" --width 32 --algo gnt --lr 0.01 --json || return
+    check_json_gnt '"gnt"' 1 0.01 '"batch"' 1
+    expect 0 "${tiny[@]}" --width 32 --algo gnt --lr 0.01 --eB 0.5 --rho 0.1 --gn sample \
+        --gnt-output 0 --loss ce --json || return
+    check_json_gnt '"gnt"' 0.5 0.1 '"sample"' 0
+    expect 0 "${tiny[@]}" --width 16 --algo gnt --lr 0.01 --param sp --eB 0 || return
+    grep -q 'gnt: e_B 0, rho' "$tmp/out" || fail "no gnt settings line in the human summary"
+    # ---- end Gauss-Newton target ----
 }
+
+# ---- Gauss-Newton target ----
+# check_json_gnt ALGO E_B RHO VARIANT OUTPUT: the JSON line of a gnt run.
+check_json_gnt() {
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key algo "$1"
+    has_key param '"mup"'
+    has_key e_B "$2"
+    has_key rho "$3"
+    has_key gn_variant "$4"
+    has_key gnt_output "$5"
+}
+# ---- end Gauss-Newton target ----
 
 test_help
 test_usage_errors
