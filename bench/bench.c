@@ -9,7 +9,11 @@
  * GEMM shapes (which tells library overhead apart from small-shape GEMM
  * inefficiency).
  *
- *   pcmup-bench [--threads N] [--quick]
+ * Then the Gauss-Newton target's step time relative to BP's at widths 256
+ * and 1024, batch 64 and 256 (batch variant at e_B = 1 and 1/2, sample
+ * variant at e_B = 1), under their muP presets.
+ *
+ *   pcmup-bench [--threads N] [--quick] [--no-gnt]
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -31,6 +35,7 @@
 typedef struct {
     int threads;        /* 0 = BLAS default */
     int quick;
+    int no_gnt;         /* skip the Gauss-Newton table */
     size_t peak_n;      /* side of the square sgemm */
     int peak_reps;
     int warmup;         /* untimed repetitions before each measurement */
@@ -284,7 +289,8 @@ static void bp_bench_free(bp_bench *b)
 
 /* A small learning rate: the labels are random, and the cost of a step
  * does not depend on it. */
-static int bp_bench_init(bp_bench *b, const size_t *widths, size_t batch)
+static int algo_bench_init(bp_bench *b, const size_t *widths, size_t batch,
+                           pcmup_algo_kind kind, pcmup_preset preset)
 {
     uint64_t rng = 99;
     memset(b, 0, sizeof *b);
@@ -293,14 +299,19 @@ static int bp_bench_init(bp_bench *b, const size_t *widths, size_t batch)
     b->labels = xmalloc(batch * sizeof *b->labels);
     for (size_t i = 0; i < batch; i++)
         b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
-    return report(pcmup_param_create(&b->param, DEPTH, PCMUP_PRESET_MUP_SGD, NULL),
+    return report(pcmup_param_create(&b->param, DEPTH, preset, NULL),
                   "pcmup_param_create")
         || report(pcmup_net_create(&b->net, DEPTH, widths, PCMUP_ACT_TANH, 0, b->param,
                                    1, NULL),
                   "pcmup_net_create")
-        || report(pcmup_algo_create(&b->algo, PCMUP_ALGO_BP, b->net, 2, NULL),
+        || report(pcmup_algo_create(&b->algo, kind, b->net, 2, NULL),
                   "pcmup_algo_create")
         || report(pcmup_algo_set(b->algo, PCMUP_SET_LR, 0.001), "pcmup_algo_set");
+}
+
+static int bp_bench_init(bp_bench *b, const size_t *widths, size_t batch)
+{
+    return algo_bench_init(b, widths, batch, PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD);
 }
 
 static int bp_bench_step(void *ctx)
@@ -365,13 +376,89 @@ static void print_row(size_t width, size_t batch, const row_result *r, double pe
            100.0 * r->gflops / peak, r->ref_gflops, 100.0 * r->gflops / r->ref_gflops);
 }
 
+/* ---- Gauss-Newton target: step time relative to BP ------------------------ */
+
+static const size_t gnt_widths[] = {256, 1024};
+#define N_GNT_WIDTHS (sizeof gnt_widths / sizeof gnt_widths[0])
+
+typedef struct {
+    const char *name;
+    double power;
+    pcmup_gnt_variant variant;
+} gnt_config;
+
+static const gnt_config gnt_configs[] = {
+    {"batch e_B=1", 1.0, PCMUP_GNT_BATCH},
+    {"batch e_B=1/2", 0.5, PCMUP_GNT_BATCH},
+    {"sample e_B=1", 1.0, PCMUP_GNT_SAMPLE},
+};
+#define N_GNT_CONFIGS (sizeof gnt_configs / sizeof gnt_configs[0])
+
+/* Fastest step of one learning rule on one shape, in seconds; -1 on
+ * failure. */
+static double time_step(const size_t *widths, size_t batch, pcmup_algo_kind kind,
+                        pcmup_preset preset, const gnt_config *g, const bench_options *o,
+                        size_t *system)
+{
+    bp_bench b;
+    timing t = {0.0, 0.0};
+    int rc = algo_bench_init(&b, widths, batch, kind, preset);
+    if (rc == 0 && g != NULL)
+        rc = report(pcmup_algo_set(b.algo, PCMUP_SET_GNT_POWER, g->power), "pcmup_algo_set")
+             || report(pcmup_algo_set(b.algo, PCMUP_SET_GNT_VARIANT, g->variant),
+                       "pcmup_algo_set")
+             || report(pcmup_gnt_system_size(b.algo, batch, system, DEPTH),
+                       "pcmup_gnt_system_size");
+    if (rc == 0)
+        rc = time_work(bp_bench_step, &b, o, &t);
+    bp_bench_free(&b);
+    return rc == 0 ? t.best : -1.0;
+}
+
+static int gnt_table(const bench_options *o)
+{
+    printf("\nGauss-Newton target step, depth %d (%d -> M -> M -> %d), its muP (MUP_GNT),\n"
+           "rho' = 1e-2, output layer preconditioned; fastest step in ms and its ratio to\n"
+           "BP's step (muP for SGD) on the same shape. [n] is the order of the hidden\n"
+           "layers' dense problem (min(B C, M) for batch, C per sample). LAPACK: dpotrf\n"
+           "for e_B = 1, dsyevd for e_B = 1/2 (docs/gnt.md).\n",
+           DEPTH, INPUTS, CLASSES);
+    printf("%6s %6s %9s", "M", "batch", "BP ms");
+    for (size_t g = 0; g < N_GNT_CONFIGS; g++)
+        printf("  %24s", gnt_configs[g].name);
+    printf("\n");
+    for (size_t wi = 0; wi < N_GNT_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_BATCHES; bi++) {
+            size_t widths[DEPTH + 1] = {INPUTS, gnt_widths[wi], gnt_widths[wi], CLASSES};
+            size_t batch = bench_batches[bi], system[DEPTH];
+            fprintf(stderr, PROG ": GNT at M = %zu, batch %zu\n", gnt_widths[wi], batch);
+            double bp = time_step(widths, batch, PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, NULL, o,
+                                  system);
+            if (bp < 0)
+                return 1;
+            printf("%6zu %6zu %9.2f", gnt_widths[wi], batch, 1e3 * bp);
+            for (size_t g = 0; g < N_GNT_CONFIGS; g++) {
+                double t = time_step(widths, batch, PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT,
+                                     &gnt_configs[g], o, system);
+                if (t < 0)
+                    return 1;
+                printf("  %9.2f ms %5.1fx [%4zu]", 1e3 * t, t / bp, system[1]);
+            }
+            printf("\n");
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
+
 /* ---- options and main ---------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: " PROG " [--threads N] [--quick]\n"
+    fprintf(f, "Usage: " PROG " [--threads N] [--quick] [--no-gnt]\n"
                "  --threads N  BLAS threads (default: the BLAS library's choice)\n"
-               "  --quick      smaller sgemm, shorter timings (a smoke run)\n");
+               "  --quick      smaller sgemm, shorter timings (a smoke run)\n"
+               "  --no-gnt     skip the Gauss-Newton target table\n");
 }
 
 static int parse_threads(const char *text, int *out)
@@ -389,10 +476,12 @@ static int parse_threads(const char *text, int *out)
 /* 0 ok, 1 exit 0 (help), 2 usage error. */
 static int parse_args(bench_options *o, int argc, char **argv)
 {
-    *o = (bench_options){0, 0, 2048, 5, 2, 0.5};
+    *o = (bench_options){0, 0, 0, 2048, 5, 2, 0.5};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             o->quick = 1;
+        } else if (strcmp(argv[i], "--no-gnt") == 0) {
+            o->no_gnt = 1;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if (parse_threads(argv[++i], &o->threads) != 0) {
                 fprintf(stderr, PROG ": --threads: expected 1..1024, got '%s'\n", argv[i]);
@@ -408,7 +497,7 @@ static int parse_args(bench_options *o, int argc, char **argv)
         }
     }
     if (o->quick)
-        *o = (bench_options){o->threads, 1, 1024, 2, 1, 0.1};
+        *o = (bench_options){o->threads, 1, o->no_gnt, 1024, 2, 1, 0.1};
     return 0;
 }
 
@@ -463,5 +552,7 @@ int main(int argc, char **argv)
         for (size_t bi = 0; bi < N_BATCHES; bi++)
             print_row(bench_widths[wi], bench_batches[bi], &rows[wi][bi], peak.best_gflops);
     print_summary(rows, peak.best_gflops);
+    if (!o.no_gnt && gnt_table(&o) != 0)
+        return 1;
     return 0;
 }
