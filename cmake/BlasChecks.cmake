@@ -8,6 +8,27 @@ set(CMAKE_REQUIRED_LIBRARIES ${OPENBLAS_LINK_LIBRARIES})
 check_symbol_exists(openblas_set_num_threads "cblas.h" PCMUP_HAVE_OPENBLAS_THREADS)
 cmake_pop_check_state()
 
+# LAPACK inside the BLAS library (OpenBLAS ships it): the Gauss-Newton
+# rule factorises and eigendecomposes Gram matrices of hundreds of rows with
+# dpotrf and dsyevd when they are there, and with the written-out kernels of
+# lib/linalg.c otherwise (see the timings there). PCMUP_USE_LAPACK=OFF
+# forces the fallback.
+if(PCMUP_USE_LAPACK)
+  include(CheckFunctionExists)
+  cmake_push_check_state(RESET)
+  set(CMAKE_REQUIRED_LIBRARIES ${OPENBLAS_LINK_LIBRARIES})
+  check_function_exists(dpotrf_ PCMUP_HAVE_DPOTRF)
+  check_function_exists(dsyevd_ PCMUP_HAVE_DSYEVD)
+  cmake_pop_check_state()
+endif()
+if(PCMUP_USE_LAPACK AND PCMUP_HAVE_DPOTRF AND PCMUP_HAVE_DSYEVD)
+  set(PCMUP_HAVE_LAPACK ON)
+  message(STATUS "LAPACK (dpotrf, dsyevd) found in the BLAS library")
+else()
+  set(PCMUP_HAVE_LAPACK OFF)
+  message(STATUS "LAPACK not used: the Gauss-Newton rule uses the written-out kernels")
+endif()
+
 # libpcmup passes 32-bit ints to CBLAS. An ILP64 BLAS (64-bit integers)
 # paired with an LP64 header, or the reverse, silently corrupts dimensions,
 # so build and run a small sgemm and check both the integer width and the

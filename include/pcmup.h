@@ -179,16 +179,23 @@ typedef struct pcmup_param pcmup_param;
  *   MUP_PC       0   1/2   1  | -1 - g    -g       1      (muP for PC, last
  *                                                          layer convention A)
  *   MUP_PC_B     0   1/2   1  | -1 - g    -g     1 - g    (convention B)
+ *   MUP_GNT      0   1/2   1  |  0         1       1      (muP for GNT, e_B = 1)
  *
  * b_l and c_l stand for every hidden layer 1 < l < L; g is gammabar_L, the
  * PCMUP_PARAM_GAMMA_BAR value at the moment the preset is applied (set it
  * first, then apply the preset). MUP_PC with g = 0 is MUP_SGD; with g = -1
- * it is the muP of the Gauss-Newton target (paper's Table 1). */
+ * it is the muP of the Gauss-Newton target (paper's Table 1), which is
+ * MUP_GNT. MUP_GNT is the row for GNT's default power e_B = 1; for a
+ * fractional power the muP learning-rate exponents are
+ * c = (e_B - 1, e_B, 1), set by hand with pcmup_param_set_layer (section 7). */
 typedef enum {
     PCMUP_PRESET_SP = 0,
     PCMUP_PRESET_MUP_SGD = 1,
     PCMUP_PRESET_MUP_PC = 2,
-    PCMUP_PRESET_MUP_PC_B = 3
+    PCMUP_PRESET_MUP_PC_B = 3,
+    /* ---- Gauss-Newton target (section 7) ---- */
+    PCMUP_PRESET_MUP_GNT = 4
+    /* ---- end Gauss-Newton target ---- */
 } pcmup_preset;
 
 /* Per-layer keys. THETA is derived (2a + c) and read-only. */
@@ -410,8 +417,9 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
  * scratch memory is owned by the algorithm and grows to the largest batch
  * seen: after the first step at a given batch size, steps allocate nothing
  * as long as the settings that size buffers stay as they were (turning on
- * momentum, weight decay or update recording, or raising PC's T, sizes
- * their buffers at the next step).
+ * momentum, weight decay or update recording, raising PC's T, or giving
+ * GNT a fractional power or another variant, sizes their buffers at the
+ * next step).
  *
  * Failure messages start with the name of the public function called,
  * "pcmup_algo_step: ...".
@@ -421,7 +429,10 @@ typedef struct pcmup_algo pcmup_algo;
 
 typedef enum {
     PCMUP_ALGO_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
-    PCMUP_ALGO_PC = 1   /* predictive coding (section 6 below)            */
+    PCMUP_ALGO_PC = 1,  /* predictive coding (section 6 below)            */
+    /* ---- Gauss-Newton target (section 7) ---- */
+    PCMUP_ALGO_GNT = 2  /* Gauss-Newton preconditioned SGD (section 7)    */
+    /* ---- end Gauss-Newton target ---- */
 } pcmup_algo_kind;
 
 typedef enum {
@@ -460,9 +471,22 @@ typedef enum {
     PCMUP_SET_FPA = 13,          /* fixed prediction assumption; 0 or 1; 0   */
     PCMUP_SET_TIMING = 14,       /* pcmup_timing; end                        */
     PCMUP_SET_LAST_LAYER = 15,   /* pcmup_last_layer; A                      */
-    PCMUP_SET_TOLERANCE = 16     /* stop inference once the energy's relative
+    PCMUP_SET_TOLERANCE = 16,    /* stop inference once the energy's relative
                                     decrease over an iteration falls below
                                     this; 0 (off); [0, 1]                    */
+
+    /* ---- Gauss-Newton target (PCMUP_ALGO_GNT); see section 7 ---- */
+    PCMUP_SET_GNT_POWER = 17,    /* e_B, the power of the preconditioner:
+                                    0 is SGD (exactly BP), 1 is GNT;
+                                    1; [0, 1]                                */
+    PCMUP_SET_DAMPING = 18,      /* rho', the damping at the base width
+                                    (rho_l follows the muP scaling of
+                                    section 7); 1e-2; (0, 1e6]               */
+    PCMUP_SET_GNT_VARIANT = 19,  /* pcmup_gnt_variant; batch                 */
+    PCMUP_SET_GNT_OUTPUT = 20    /* 1: precondition the output layer too
+                                    (default); 0: the output layer takes the
+                                    plain gradient step                      */
+    /* ---- end Gauss-Newton target ---- */
 } pcmup_setting;
 
 /* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
@@ -489,7 +513,7 @@ PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
 PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer,
                                             pcmup_setting key, double *value);
 /* Range [lo, hi] of a setting for an algorithm kind. Momentum's hi (1) is
- * exclusive, and so are GAMMA's and GAMMA_OUT's lo (0). Enum-valued
+ * exclusive, and so are GAMMA's, GAMMA_OUT's and DAMPING's lo (0). Enum-valued
  * settings report their first and last value. */
 PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key,
                                          double *lo, double *hi);
@@ -635,6 +659,74 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
                                                    float *const *eps, float *const *states,
                                                    float *const *updates, float *c_gamma,
                                                    double *c_gamma_norm, double *energy);
+
+/* ======================================================================
+ * 7. Gauss-Newton target (PCMUP_ALGO_GNT)
+ *
+ * SGD preconditioned, on the output side of every layer, by the damped
+ * Gauss-Newton matrix in pre-activation space (paper-spec 2.0-2.2, the
+ * paper's Proposition 3.3; docs/gnt.md):
+ *
+ *   W_l -= eta_l P_l^(-e_B) g_l,
+ *   P_l  = (1/B) sum_b J_l[b]^T K_b J_l[b] + rho_l I        (M_l x M_l)
+ *
+ * g_l is BP's gradient of the batch-mean loss, J_l[b] = df_b / du_{l,b}
+ * the network Jacobian of sample b (C x M_l, J_L = I), K_b the loss
+ * Hessian in f (I for MSE, diag(p) - p p^T with p = softmax(f_b) for
+ * cross-entropy) and e_B = PCMUP_SET_GNT_POWER. P^(-e_B) is the symmetric
+ * matrix power. The 1/B belongs to P_l (without it rho would act as rho/B).
+ * The damping follows the muP scaling of paper-spec 2.2:
+ *
+ *   rho_l = rho' r^-(2 b_L - 1)  (l < L),   rho_L = rho',
+ *
+ * with rho' = PCMUP_SET_DAMPING, r = M_{L-1} / M_base and b_L the output
+ * layer's b in the network's parameterization: rho' M_base / M under muP
+ * (b_L = 1), rho' at every width under SP (b_L = 1/2).
+ *
+ * Variant PCMUP_GNT_SAMPLE (the Gauss-Newton targets of Meulemans et al.
+ * 2020): one matrix per sample, without the 1/B,
+ *
+ *   du_{l,b} = -(J_l[b]^T K_b J_l[b] + rho_l I)^(-e_B) J_l[b]^T dl/df_b,
+ *   W_l += eta_l (1/B) sum_b du_{l,b} h_{l-1,b}^T.
+ *
+ * e_B = 0 is exactly BP's step. PCMUP_SET_GNT_OUTPUT = 0 gives the output
+ * layer BP's step (preconditioned under MSE, it is BP's over 1 + rho').
+ * The muP of GNT is PCMUP_PRESET_MUP_GNT, c = (0, 1, 1), for e_B = 1, and
+ * c = (e_B - 1, e_B, 1) for a fractional e_B (set c by hand).
+ *
+ * Cost: the backward pass runs on B (C + 1) rows instead of B (the
+ * Jacobians ride along with the gradient), and every layer solves one
+ * dense problem of order min(B C, M_l) (batch variant; it works with the
+ * B C x B C Gram matrix of the Jacobians when that is the smaller side)
+ * or B problems of order C (sample variant): a Cholesky factorisation for
+ * e_B = 1, a symmetric eigendecomposition otherwise, in double precision,
+ * by LAPACK when the BLAS library provides it (docs/gnt.md has timings).
+ * The scratch grows with B (C + 1) times the largest width and with the
+ * square of the largest order; a fractional e_B adds the eigensolver's
+ * workspace at the next step.
+ *
+ * A step whose system cannot be solved (not positive definite, or an
+ * update that is not finite) returns PCMUP_ERR_DIVERGED and leaves every
+ * weight as it was: all layers' updates are computed before any is applied.
+ * ====================================================================== */
+
+typedef enum {
+    PCMUP_GNT_BATCH = 0,   /* one P_l for the batch (Proposition 3.3)      */
+    PCMUP_GNT_SAMPLE = 1   /* one matrix per sample (Gauss-Newton targets) */
+} pcmup_gnt_variant;
+
+/* Per layer l = 1..L (dst[l - 1]), the damping rho_l a step of this GNT
+ * algorithm uses at the current settings and its net's width (rho_L too,
+ * whether or not the output layer is preconditioned). count must be L. */
+PCMUP_API pcmup_status pcmup_gnt_damping(const pcmup_algo *gnt, double *dst, size_t count);
+
+/* Per layer l = 1..L, the order of the dense system a step on `batch`
+ * samples solves at the current settings: min(B C, M_l) for the batch
+ * variant (B C means the Gram matrix side), C for the sample variant (B
+ * such systems), 0 where nothing is solved (e_B = 0, or the output layer
+ * with PCMUP_SET_GNT_OUTPUT = 0). count must be L; batch >= 1. */
+PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch,
+                                             size_t *dst, size_t count);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,9 @@
 static const pcmup_algo_rule *const rules[] = {
     [PCMUP_ALGO_BP] = &pcmup__rule_bp,
     [PCMUP_ALGO_PC] = &pcmup__rule_pc,
+    /* ---- Gauss-Newton target ---- */
+    [PCMUP_ALGO_GNT] = &pcmup__rule_gnt,
+    /* ---- end Gauss-Newton target ---- */
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
@@ -49,6 +52,14 @@ static const setting_info settings_table[PCMUP_N_SETTINGS] = {
     [PCMUP_SET_LAST_LAYER] = {"last-layer convention", PCMUP_LAST_LAYER_A, PCMUP_LAST_LAYER_A,
                               PCMUP_LAST_LAYER_B, 0, 0, 1, 0},
     [PCMUP_SET_TOLERANCE] = {"inference tolerance", 0.0, 0.0, 1.0, 0, 0, 0, 0},
+    /* ---- Gauss-Newton target ---- */
+    [PCMUP_SET_GNT_POWER] = {"GNT power e_B", 1.0, 0.0, 1.0, 0, 0, 0, 0},
+    /* rho' = 1e-2: the middle of paper-spec 6.2's grid {1e-3, 1e-2, 1e-1}. */
+    [PCMUP_SET_DAMPING] = {"damping rho'", 1e-2, 0.0, 1e6, 1, 0, 0, 0},
+    [PCMUP_SET_GNT_VARIANT] = {"GNT variant", PCMUP_GNT_BATCH, PCMUP_GNT_BATCH,
+                               PCMUP_GNT_SAMPLE, 0, 0, 1, 0},
+    [PCMUP_SET_GNT_OUTPUT] = {"output-layer preconditioning", 1.0, 0.0, 1.0, 0, 0, 1, 0},
+    /* ---- end Gauss-Newton target ---- */
 };
 
 static pcmup_status check_kind(pcmup_algo_kind kind, const char *func)
@@ -118,6 +129,10 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->pc.error_norms);
     pcmup__free(&alloc, algo->pc.fresh);
     pcmup__free(&alloc, algo->pc_bufs);
+    /* ---- Gauss-Newton target ---- */
+    pcmup__free(&alloc, algo->gnt.work);
+    pcmup__free(&alloc, algo->gnt.iwork);
+    /* ---- end Gauss-Newton target ---- */
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);

@@ -13,7 +13,7 @@
 #include "net.h"
 #include "rng.h"
 
-#define PCMUP_N_SETTINGS 17
+#define PCMUP_N_SETTINGS 21
 
 /* The settings every rule has: the optimizer, the loss, update recording. */
 #define PCMUP_COMMON_SETTINGS                                                   \
@@ -41,6 +41,9 @@ typedef struct pcmup_algo_rule {
 
 extern const pcmup_algo_rule pcmup__rule_bp;
 extern const pcmup_algo_rule pcmup__rule_pc;
+/* ---- Gauss-Newton target ---- */
+extern const pcmup_algo_rule pcmup__rule_gnt;
+/* ---- end Gauss-Newton target ---- */
 
 /* Predictive coding's diagnostics, kept from its last step (algo_pc.c). */
 typedef struct {
@@ -50,6 +53,17 @@ typedef struct {
     double *error_norms;  /* L values */
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pcmup_pc_record;
+
+/* ---- Gauss-Newton target ---- */
+/* The Gauss-Newton rule's double-precision workspace for its dense
+ * problems (algo_gnt.c), sized by its prepare hook. */
+typedef struct {
+    double *work;       /* work_cap doubles */
+    size_t work_cap;
+    int *iwork;         /* the eigensolver's integers, iwork_cap of them */
+    size_t iwork_cap;
+} pcmup_gnt_record;
+/* ---- end Gauss-Newton target ---- */
 
 struct pcmup_algo {
     pcmup_allocator alloc;
@@ -76,6 +90,9 @@ struct pcmup_algo {
 
     pcmup_pc_record pc;
     float **pc_bufs;    /* 6 * n_layers pointers into rule_scratch */
+    /* ---- Gauss-Newton target ---- */
+    pcmup_gnt_record gnt;
+    /* ---- end Gauss-Newton target ---- */
 
     /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
      * the parameters so a failing epoch can be undone. */

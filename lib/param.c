@@ -36,6 +36,9 @@ static const preset_row preset_table[] = {
     [PCMUP_PRESET_MUP_SGD] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {0.0, 0.0, 0.0}},
     [PCMUP_PRESET_MUP_PC] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, 0.0}},
     [PCMUP_PRESET_MUP_PC_B] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, -1.0}},
+    /* ---- Gauss-Newton target: paper-spec 2.2, e_B = 1 ---- */
+    [PCMUP_PRESET_MUP_GNT] = {{0.0, 0.5, 1.0}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0}},
+    /* ---- end Gauss-Newton target ---- */
 };
 
 #define N_PRESETS (sizeof preset_table / sizeof preset_table[0])

@@ -1,0 +1,594 @@
+/*
+ * algo_gnt.c -- the Gauss-Newton target: SGD preconditioned, layer by
+ * layer, by the damped Gauss-Newton matrix in pre-activation space
+ * (paper-spec 2.0-2.2; conventions pinned by tests/data/vectors/gnt_*).
+ *
+ *   W_l -= eta_l P_l^(-e_B) g_l,
+ *   P_l  = (1/B) sum_b J_l[b]^T K_b J_l[b] + rho_l I      (M_l x M_l)
+ *
+ * J_l[b] = df_b/du_{l,b} (C x M_l), K_b the loss Hessian in f, g_l the BP
+ * gradient. g_l = (1/B) Delta_l^T H_{l-1} with Delta_l the (B x M_l) BP
+ * signals, so the update is the shared descent step with the signal
+ * Y_l = Delta_l P_l^(-e_B) in place of Delta_l.
+ *
+ * Jacobians. Factor K_b = R_b R_b^T (R_b = I for MSE; for cross-entropy
+ * row j of R_b^T is sqrt(p_j) (e_j - p)^T, since diag(p) - p p^T =
+ * (I - p 1^T) diag(p) (I - 1 p^T)). Then P_l = A_l^T A_l / B + rho_l I with
+ * A_l the (B C x M_l) stack of R_b^T J_l[b]. Row j of R_b^T J_l[b] is the
+ * backward signal of the output direction row j of R_b^T, so A_l comes
+ * from the ordinary backward pass run on B C extra rows: the output rows
+ * R_b^T, then per layer the input-VJP and the activation derivative of
+ * sample b. The B rows of Delta ride along in the same GEMMs.
+ *
+ * Solving: by the push-through identity f(A^T A) A^T = A^T f(A A^T), with
+ * G = A A^T / B (the B C x B C Gram matrix of the Jacobians). Under MSE,
+ * delta_b = J_l[b]^T g_b is itself a combination of A's rows, Delta = T A,
+ * so Y = T (G + rho)^-e A exactly. Under cross-entropy, with
+ * G = U diag(s) U^T,
+ *
+ *   Y = rho^-e Delta + (1/B) (Delta A^T) U diag(w(s)) U^T A,
+ *   w(s) = ((s + rho)^-e - rho^-e) / s,
+ *
+ * which for e = 1 is Woodbury's (Delta - (1/B) Delta A^T (G + rho)^-1 A) / rho.
+ * e = 1 is a Cholesky solve, a fractional e an eigendecomposition. Each
+ * layer works on the smaller side: the Gram matrix when B C < M_l,
+ * otherwise P_l itself (M_l x M_l; always so at the output layer,
+ * M_L = C). The sample variant does the same per sample with C x C Gram
+ * matrices. Big products are float GEMMs; the small dense problems are
+ * solved in double.
+ *
+ * Every layer's Y_l is computed before any weight moves (all from the
+ * weights of the forward pass), so a step that fails -- a matrix that is
+ * not positive definite, an update that overflows -- leaves the network
+ * as it was.
+ */
+#include "algo.h"
+
+#include "activation.h"
+#include "linalg.h"
+#include "param.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- sizes ------------------------------------------------------------------ */
+
+static size_t n_classes(const pcmup_net *net)
+{
+    return net->widths[net->n_layers];
+}
+
+/* The order of the dense problem of layer l for a batch (0: no problem). */
+static size_t system_order(const pcmup_algo *algo, size_t l, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    const size_t c = n_classes(net), m = net->widths[l];
+    if (algo->settings[PCMUP_SET_GNT_POWER] == 0.0)
+        return 0;
+    if (l == net->n_layers && algo->settings[PCMUP_SET_GNT_OUTPUT] == 0.0)
+        return 0;
+    if (algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE)
+        return c;
+    return batch * c < m ? batch * c : m;
+}
+
+/* Saturating arithmetic for scratch sizes: SIZE_MAX makes the allocation
+ * fail cleanly. */
+static size_t sat_mul(size_t a, size_t b)
+{
+    int overflow = 0;
+    size_t p = pcmup__mul(a, b, &overflow);
+    return overflow ? SIZE_MAX : p;
+}
+
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* Float scratch: two (B + B C) x max-width signal stacks, every layer's Y_l,
+ * an n x n float Gram matrix, B x n push-through coefficients (n bounds
+ * every layer's system order) and the B x C output gradients. */
+static size_t gnt_scratch_floats(const pcmup_net *net, size_t batch)
+{
+    const size_t c = n_classes(net), max_w = pcmup__net_max_width(net);
+    const size_t rows = sat_mul(batch, sat_add(c, 1));
+    const size_t bc = sat_mul(batch, c);
+    const size_t n = bc < max_w ? bc : max_w;
+    size_t sum_w = 0;
+    for (size_t l = 1; l <= net->n_layers; l++)
+        sum_w += net->widths[l];
+    size_t total = sat_mul(2, sat_mul(rows, max_w));
+    total = sat_add(total, sat_mul(batch, sum_w));
+    total = sat_add(total, sat_mul(n, n));
+    total = sat_add(total, sat_mul(batch, n));
+    total = sat_add(total, bc);
+    return total;
+}
+
+/* Doubles (and eigensolver ints) one layer's problem of order n needs:
+ * the matrix, its eigenvalues, two B x n (batch) or n (sample) right-hand
+ * sides, and the eigensolver's workspace for a fractional power. */
+static size_t layer_doubles(size_t n, size_t batch, int sample, int fractional,
+                            size_t *n_int)
+{
+    *n_int = 0;
+    if (n == 0)
+        return 0;
+    size_t rhs = sample ? n : sat_mul(batch, n);
+    size_t total = sat_add(sat_add(sat_mul(n, n), n), sat_mul(2, rhs));
+    if (fractional) {
+        size_t eig = pcmup__sym_eigvec_work(n, n_int);
+        total = eig ? sat_add(total, eig) : SIZE_MAX;
+    }
+    return total;
+}
+
+/* ---- the step's buffers ---------------------------------------------------------- */
+
+typedef struct {
+    pcmup_algo *algo;
+    const pcmup_net *net;
+    size_t batch, c, n_layers;
+    double power;
+    int sample;       /* PCMUP_GNT_SAMPLE */
+    float *stack[2];  /* rows [0, B): Delta_l; row B + b C + j: row j of R_b^T J_l[b] */
+    float *upd;       /* Y_l of every layer, B x M_l each, layer 1 first */
+    float *fmat;      /* n x n float Gram matrix */
+    float *coef;      /* B x n push-through coefficients (or C for a sample) */
+    float *grad;      /* B x C: dl/df of every sample */
+    double *work;
+    int *iwork;
+} gnt_run;
+
+static gnt_run make_run(pcmup_algo *algo, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    gnt_run r;
+    memset(&r, 0, sizeof r);
+    r.algo = algo;
+    r.net = net;
+    r.batch = batch;
+    r.c = n_classes(net);
+    r.n_layers = net->n_layers;
+    r.power = algo->settings[PCMUP_SET_GNT_POWER];
+    r.sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
+    /* Carved for batch_cap, the size the scratch was reserved for. */
+    const size_t cap = algo->batch_cap, max_w = pcmup__net_max_width(net);
+    const size_t bc = cap * r.c, n = bc < max_w ? bc : max_w;
+    float *p = algo->rule_scratch;
+    r.stack[0] = p, p += cap * (r.c + 1) * max_w;
+    r.stack[1] = p, p += cap * (r.c + 1) * max_w;
+    r.upd = p;
+    for (size_t l = 1; l <= net->n_layers; l++)
+        p += cap * net->widths[l];
+    r.fmat = p, p += n * n;
+    r.coef = p, p += cap * n;
+    r.grad = p;
+    r.work = algo->gnt.work;
+    r.iwork = algo->gnt.iwork;
+    return r;
+}
+
+static float *layer_update(const gnt_run *r, size_t l)
+{
+    float *y = r->upd;
+    for (size_t k = 1; k < l; k++)
+        y += r->batch * r->net->widths[k];
+    return y;
+}
+
+/* ---- damping ------------------------------------------------------------------------ */
+
+/* rho_l = rho' r^-(2 b_L - 1) for l < L and rho' at the output, with
+ * r = M_{L-1} / M_base (paper-spec 2.2: rho' M_base / M under muP). */
+static double damping(const pcmup_algo *algo, size_t l)
+{
+    const pcmup_net *net = algo->net;
+    const size_t n_layers = net->n_layers;
+    const double rho = algo->settings[PCMUP_SET_DAMPING];
+    if (l == n_layers)
+        return rho;
+    double b_out;
+    pcmup_status s = pcmup_param_get_layer(net->param, n_layers, PCMUP_LAYER_B, &b_out);
+    assert(s == PCMUP_OK);
+    (void)s;
+    const double ratio = pcmup__param_scale(net->param, n_layers, net->widths).ratio;
+    return rho * pow(ratio, -(2.0 * b_out - 1.0));
+}
+
+/* ---- Jacobian rows ---------------------------------------------------------------------- */
+
+/* The output rows of A: R_b^T per sample (C x C), after the B rows of
+ * dl/df. MSE: R_b = I. Cross-entropy: row j is sqrt(p_j) (e_j - p)^T with
+ * p the softmax of f_b, computed in double. */
+static void seed_output_rows(const gnt_run *r, const float *f, float *rows)
+{
+    const size_t c = r->c;
+    const int ce = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_CE;
+    double *p = r->work; /* C doubles: every layer's workspace holds them */
+    for (size_t b = 0; b < r->batch; b++) {
+        float *rb = rows + b * c * c;
+        if (!ce) {
+            memset(rb, 0, c * c * sizeof *rb);
+            for (size_t j = 0; j < c; j++)
+                rb[j * c + j] = 1.0f;
+            continue;
+        }
+        const float *fb = f + b * c;
+        double fmax = fb[0], z = 0.0;
+        for (size_t j = 1; j < c; j++)
+            fmax = fb[j] > fmax ? fb[j] : fmax;
+        for (size_t j = 0; j < c; j++)
+            z += p[j] = exp((double)fb[j] - fmax);
+        for (size_t j = 0; j < c; j++)
+            p[j] /= z;
+        for (size_t j = 0; j < c; j++) {
+            const double s = sqrt(p[j]);
+            for (size_t k = 0; k < c; k++)
+                rb[j * c + k] = (float)(s * ((j == k ? 1.0 : 0.0) - p[k]));
+        }
+    }
+}
+
+/* Carries every row of the stack from layer l to layer l-1: the input-VJP
+ * of layer l (one GEMM on B (C + 1) rows), then phi' of the row's sample. */
+static void backward(const gnt_run *r, size_t l, const float *cur, float *below)
+{
+    const pcmup_net *net = r->net;
+    const pcmup_layer *ly = &net->layers[l - 1];
+    const size_t m_in = net->widths[l - 1], batch = r->batch;
+    const float *h = r->algo->acts[l - 2];
+    ly->ops->input_vjp(ly, cur, batch * (r->c + 1), below);
+    pcmup__act_backward_from_post(net->activation, h, below, batch * m_in);
+    float *jac = below + batch * m_in;
+    for (size_t b = 0; b < batch; b++)
+        for (size_t j = 0; j < r->c; j++)
+            pcmup__act_backward_from_post(net->activation, h + b * m_in,
+                                          jac + (b * r->c + j) * m_in, m_in);
+}
+
+/* ---- the dense problems ------------------------------------------------------------------- */
+
+/* ((s + rho)^-e - rho^-e) / s for an eigenvalue s >= 0 of a Gram matrix,
+ * without the cancellation of the difference when s << rho:
+ * rho^(-e-1) expm1(-e log1p(x)) / x with x = s / rho, -e rho^(-e-1) at 0. */
+static double push_weight(double s, double rho, double e)
+{
+    const double x = s > 0.0 ? s / rho : 0.0;
+    const double scale = pow(rho, -e) / rho;
+    return x > 0.0 ? scale * expm1(-e * log1p(x)) / x : -e * scale;
+}
+
+/* The lower triangle of the n x n float matrix into a double one. */
+static void widen_lower(const float *src, double *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++)
+            dst[i * n + j] = src[i * n + j];
+}
+
+static void widen(const float *src, double *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static void narrow(const double *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+static void add_diagonal(double *a, size_t n, double v)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i * n + i] += v;
+}
+
+/* How a function of the symmetric S (eigenvalues s >= 0) is applied. */
+typedef enum {
+    APPLY_POWER, /* (S + rho)^-e                          */
+    APPLY_PUSH   /* push_weight(S): the Woodbury remainder */
+} apply_kind;
+
+/* rhs (k x n) <- rhs f(S) for the S in mat's lower triangle: eigenvectors
+ * U (rows of mat after the solver), then ((rhs U) diag(f(s))) U^T. e = 1
+ * with APPLY_POWER is a Cholesky solve instead (no eigensolver). `tmp`
+ * holds k x n doubles, followed by the eigensolver's workspace. */
+static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, size_t k,
+                          double *tmp, double rho, apply_kind kind)
+{
+    if (kind == APPLY_POWER && r->power == 1.0) {
+        add_diagonal(mat, n, rho);
+        if (pcmup__spd_factor(mat, n) != 0)
+            return -1;
+        pcmup__spd_solve_rows(mat, n, rhs, k);
+        return 0;
+    }
+    if (kind == APPLY_PUSH && r->power == 1.0) {
+        /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
+        add_diagonal(mat, n, rho);
+        if (pcmup__spd_factor(mat, n) != 0)
+            return -1;
+        pcmup__spd_solve_rows(mat, n, rhs, k);
+        cblas_dscal((int)(k * n), -1.0 / rho, rhs, 1);
+        return 0;
+    }
+    double *w = mat + n * n, *eig_work = tmp + k * n;
+    if (pcmup__sym_eigvec(mat, n, w, eig_work, r->iwork) != 0)
+        return -1;
+    const int ni = (int)n, ki = (int)k;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ki, ni, ni, 1.0, rhs, ni, mat, ni, 0.0,
+                tmp, ni);
+    for (size_t j = 0; j < n; j++) {
+        const double s = w[j] > 0.0 ? w[j] : 0.0; /* rounding below 0 */
+        const double f = kind == APPLY_PUSH ? push_weight(s, rho, r->power)
+                                            : pow(s + rho, -r->power);
+        for (size_t i = 0; i < k; i++)
+            tmp[i * n + j] *= f;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ki, ni, ni, 1.0, tmp, ni, mat, ni,
+                0.0, rhs, ni);
+    return 0;
+}
+
+/* Batch variant, P_l's own side (n = M_l <= B C): Y = Delta P^-e. */
+static int solve_direct(const gnt_run *r, const float *delta, const float *a, size_t m,
+                        double rho, float *y)
+{
+    const size_t batch = r->batch, rows = batch * r->c;
+    double *mat = r->work, *rhs = mat + m * m + m, *tmp = rhs + batch * m;
+    const int mi = (int)m;
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, mi, (int)rows, 1.0f / (float)batch, a,
+                mi, 0.0f, r->fmat, mi);
+    widen_lower(r->fmat, mat, m);
+    widen(delta, rhs, batch * m);
+    if (apply_function(r, mat, m, rhs, batch, tmp, rho, APPLY_POWER) != 0)
+        return -1;
+    narrow(rhs, y, batch * m);
+    return 0;
+}
+
+/* Batch variant through the (B C x B C) Gram matrix G = A A^T / B.
+ *
+ * MSE: K_b = I makes delta_b = J_l[b]^T g_b a combination of A's rows,
+ * Delta = T A with row b of T holding g_b = dl/df_b in block b. Then
+ * Y = T A P^-e = T (G + rho)^-e A exactly, with no cancellation.
+ *
+ * Cross-entropy: g_b lies in the range of K_b, but representing it through
+ * R_b needs 1/sqrt(p_k), unbounded as p_k -> 0; use the general
+ * push-through form instead, Y = rho^-e Delta + (1/B) V U w(S) U^T A with
+ * V = Delta A^T, whose two terms cancel to relative float rounding times
+ * ||G|| / rho. */
+static int solve_gram(const gnt_run *r, const float *delta, const float *a, size_t m,
+                      double rho, float *y)
+{
+    const size_t batch = r->batch, c = r->c, n = batch * c;
+    const int mi = (int)m, ni = (int)n, bi = (int)batch;
+    const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
+    double *mat = r->work, *rhs = mat + n * n + n, *tmp = rhs + batch * n;
+    cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ni, mi, 1.0f / (float)batch, a, mi,
+                0.0f, r->fmat, ni);
+    widen_lower(r->fmat, mat, n);
+    double c0 = 0.0;
+    if (mse) {
+        memset(rhs, 0, batch * n * sizeof *rhs);
+        for (size_t b = 0; b < batch; b++)
+            widen(r->grad + b * c, rhs + b * n + b * c, c);
+        if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_POWER) != 0)
+            return -1;
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, ni, mi, 1.0f, delta, mi, a, mi,
+                    0.0f, r->coef, ni);
+        widen(r->coef, rhs, batch * n);
+        if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_PUSH) != 0)
+            return -1;
+        cblas_dscal(bi * ni, 1.0 / (double)batch, rhs, 1);
+        c0 = pow(rho, -r->power);
+    }
+    narrow(rhs, r->coef, batch * n);
+    for (size_t i = 0; i < batch * m; i++)
+        y[i] = (float)(c0 * delta[i]);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi, mi, ni, 1.0f, r->coef, ni, a, mi,
+                1.0f, y, mi);
+    return 0;
+}
+
+/* Per-sample variant: y_b = (A_b^T A_b + rho)^-e delta_b for each sample,
+ * through its C x C Gram matrix A_b A_b^T (no 1/B): for MSE
+ * y_b = A_b^T (A_b A_b^T + rho)^-e g_b, for cross-entropy the general
+ * push-through form (see solve_gram). */
+static int solve_samples(const gnt_run *r, const float *delta, const float *a, size_t m,
+                         double rho, float *y)
+{
+    const size_t c = r->c;
+    const int mi = (int)m, ci = (int)c;
+    const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
+    double *mat = r->work, *rhs = mat + c * c + c, *tmp = rhs + c;
+    const double c0 = mse ? 0.0 : pow(rho, -r->power);
+    for (size_t b = 0; b < r->batch; b++) {
+        const float *ab = a + b * c * m, *db = delta + b * m;
+        float *yb = y + b * m;
+        cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ci, mi, 1.0f, ab, mi, 0.0f,
+                    r->fmat, ci);
+        widen_lower(r->fmat, mat, c);
+        if (mse) {
+            widen(r->grad + b * c, rhs, c);
+        } else {
+            /* v = A_b delta_b (C). */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, ci, mi, 1.0f, ab, mi, db, 1, 0.0f,
+                        r->coef, 1);
+            widen(r->coef, rhs, c);
+        }
+        if (apply_function(r, mat, c, rhs, 1, tmp, rho, mse ? APPLY_POWER : APPLY_PUSH) != 0)
+            return -1;
+        narrow(rhs, r->coef, c);
+        for (size_t i = 0; i < m; i++)
+            yb[i] = (float)(c0 * db[i]);
+        /* y_b += A_b^T z. */
+        cblas_sgemv(CblasRowMajor, CblasTrans, ci, mi, 1.0f, ab, mi, r->coef, 1, 1.0f, yb, 1);
+    }
+    return 0;
+}
+
+/* Y_l from layer l's rows of the stack. */
+static int precondition(const gnt_run *r, size_t l, const float *stack, float *y)
+{
+    const size_t m = r->net->widths[l], batch = r->batch;
+    const float *delta = stack, *a = stack + batch * m;
+    if (system_order(r->algo, l, batch) == 0) {
+        memcpy(y, delta, batch * m * sizeof *y);
+        return 0;
+    }
+    const double rho = damping(r->algo, l);
+    if (r->sample)
+        return solve_samples(r, delta, a, m, rho, y);
+    if (batch * r->c < m)
+        return solve_gram(r, delta, a, m, rho, y);
+    return solve_direct(r, delta, a, m, rho, y);
+}
+
+static int all_finite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+/* ---- the step --------------------------------------------------------------------------- */
+
+static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *labels,
+                             size_t batch, double *loss_out, const char *func)
+{
+    /* e_B = 0: no preconditioner at all, exactly BP's step. */
+    if (algo->settings[PCMUP_SET_GNT_POWER] == 0.0)
+        return pcmup__rule_bp.step(algo, x, labels, batch, loss_out, func);
+    pcmup_net *net = algo->net;
+    gnt_run r = make_run(algo, batch);
+    pcmup__net_forward_all(net, x, batch, algo->acts);
+    float *cur = r.stack[0], *below = r.stack[1];
+    double loss = pcmup__algo_loss_grad(algo, labels, batch, cur);
+    if (!isfinite(loss))
+        return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                           "the loss is %g before the step; weights left unchanged", loss);
+    memcpy(r.grad, cur, batch * r.c * sizeof *r.grad);
+    seed_output_rows(&r, algo->acts[r.n_layers - 1], cur + batch * r.c);
+    for (size_t l = r.n_layers; l >= 1; l--) {
+        if (l > 1)
+            backward(&r, l, cur, below);
+        float *y = layer_update(&r, l);
+        if (precondition(&r, l, cur, y) != 0)
+            return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                               "layer %zu: the Gauss-Newton system could not be solved "
+                               "(not finite or not positive definite); weights left unchanged",
+                               l);
+        if (!all_finite(y, batch * net->widths[l]))
+            return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                               "layer %zu: the preconditioned update is not finite; weights "
+                               "left unchanged",
+                               l);
+        float *t = cur;
+        cur = below;
+        below = t;
+    }
+    for (size_t l = 1; l <= r.n_layers; l++)
+        pcmup__algo_descend(algo, l, layer_update(&r, l), l > 1 ? algo->acts[l - 2] : x, batch);
+    if (loss_out)
+        *loss_out = loss;
+    return PCMUP_OK;
+}
+
+/* The double workspace for the largest layer problem at the reserved batch
+ * and the current settings (a fractional power needs the eigensolver's). */
+static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
+{
+    const pcmup_net *net = algo->net;
+    const size_t batch = algo->batch_cap;
+    const double power = algo->settings[PCMUP_SET_GNT_POWER];
+    if (power == 0.0)
+        return PCMUP_OK;
+    if (batch > PCMUP_MAX_DIM / (n_classes(net) + 1))
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "batch %zu times %zu outputs + 1 exceeds the BLAS dimension limit",
+                           batch, n_classes(net));
+    const int sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
+    size_t need = n_classes(net), need_int = 0; /* seed_output_rows' softmax */
+    for (size_t l = 1; l <= net->n_layers; l++) {
+        size_t n_int;
+        size_t d = layer_doubles(system_order(algo, l, batch), batch, sample, power != 1.0,
+                                 &n_int);
+        need = d > need ? d : need;
+        need_int = n_int > need_int ? n_int : need_int;
+    }
+    if (need == SIZE_MAX)
+        return pcmup__fail(PCMUP_ERR_NOMEM, func,
+                           "the Gauss-Newton systems for batch %zu are too large", batch);
+    if (need > algo->gnt.work_cap) {
+        double *work = pcmup__alloc(&algo->alloc, need, sizeof *work);
+        if (!work)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func,
+                               "cannot allocate %zu doubles of Gauss-Newton workspace", need);
+        pcmup__free(&algo->alloc, algo->gnt.work);
+        algo->gnt.work = work;
+        algo->gnt.work_cap = need;
+    }
+    if (need_int > algo->gnt.iwork_cap) {
+        int *iwork = pcmup__alloc(&algo->alloc, need_int, sizeof *iwork);
+        if (!iwork)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func,
+                               "cannot allocate the eigensolver's workspace");
+        pcmup__free(&algo->alloc, algo->gnt.iwork);
+        algo->gnt.iwork = iwork;
+        algo->gnt.iwork_cap = need_int;
+    }
+    return PCMUP_OK;
+}
+
+const pcmup_algo_rule pcmup__rule_gnt = {
+    "gnt",
+    PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_GNT_POWER) | (1u << PCMUP_SET_DAMPING) |
+        (1u << PCMUP_SET_GNT_VARIANT) | (1u << PCMUP_SET_GNT_OUTPUT),
+    gnt_scratch_floats,
+    gnt_prepare,
+    gnt_step,
+};
+
+/* ---- diagnostics ------------------------------------------------------------------------ */
+
+static pcmup_status check_gnt(const pcmup_algo *algo, size_t count, const char *func)
+{
+    if (algo->kind != PCMUP_ALGO_GNT)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not the Gauss-Newton target",
+                           algo->rule->name);
+    if (count != algo->net->n_layers)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func, "count %zu does not match %zu layers", count,
+                           algo->net->n_layers);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_gnt_damping(const pcmup_algo *gnt, double *dst, size_t count)
+{
+    PCMUP_CHECK_NULL(gnt);
+    PCMUP_CHECK_NULL(dst);
+    PCMUP_TRY(check_gnt(gnt, count, __func__));
+    for (size_t l = 1; l <= count; l++)
+        dst[l - 1] = damping(gnt, l);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch, size_t *dst,
+                                   size_t count)
+{
+    PCMUP_CHECK_NULL(gnt);
+    PCMUP_CHECK_NULL(dst);
+    PCMUP_TRY(check_gnt(gnt, count, __func__));
+    if (batch < 1 || batch > PCMUP_MAX_DIM)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "batch %zu is outside [1, %zu]", batch,
+                           PCMUP_MAX_DIM);
+    for (size_t l = 1; l <= count; l++)
+        dst[l - 1] = system_order(gnt, l, batch);
+    return PCMUP_OK;
+}
