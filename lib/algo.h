@@ -13,7 +13,7 @@
 #include "net.h"
 #include "rng.h"
 
-#define PCMUP_N_SETTINGS 17
+#define PCMUP_N_SETTINGS 30
 
 /* The settings every rule has: the optimizer, the loss, update recording. */
 #define PCMUP_COMMON_SETTINGS                                                   \
@@ -41,6 +41,9 @@ typedef struct pcmup_algo_rule {
 
 extern const pcmup_algo_rule pcmup__rule_bp;
 extern const pcmup_algo_rule pcmup__rule_pc;
+/* ---- target propagation (algo_tp.c) ---- */
+extern const pcmup_algo_rule pcmup__rule_tp;
+extern const pcmup_algo_rule pcmup__rule_dtp;
 
 /* Predictive coding's diagnostics, kept from its last step (algo_pc.c). */
 typedef struct {
@@ -50,6 +53,20 @@ typedef struct {
     double *error_norms;  /* L values */
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pcmup_pc_record;
+
+/* ---- target propagation: diagnostics and double scratch (algo_tp.c) ---- */
+typedef struct {
+    int valid;            /* a step has run */
+    double *distances;    /* L: rms ||t_l - h_l|| */
+    double *fb_before;    /* L - 1: reconstruction loss, feedback layers 2..L */
+    double *fb_after;     /* L - 1 */
+    double *work;         /* the ridge solves' double scratch */
+    size_t work_batch;    /* batch it is sized for */
+    float **bufs;         /* per-layer pointers into rule_scratch */
+    /* train_epoch's copy of the net's feedback (trained feedback only). */
+    float *fb_snapshot;
+    unsigned char *fb_ready_snapshot;
+} pcmup_tp_record;
 
 struct pcmup_algo {
     pcmup_allocator alloc;
@@ -76,6 +93,12 @@ struct pcmup_algo {
 
     pcmup_pc_record pc;
     float **pc_bufs;    /* 7 * n_layers pointers into rule_scratch */
+
+    /* ---- target propagation ---- */
+    pcmup_tp_record tp;
+    /* ---- alignment ratio of the last recorded step (any rule) ---- */
+    double alignment;
+    int alignment_valid;
 
     /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
      * the parameters so a failing epoch can be undone. */
