@@ -643,9 +643,10 @@ END_TEST
  * C = 10, B = 32, tanh, centred MSE, eta = 0.5), each algorithm under its
  * own muP. Returns the least-squares slope of log R on log M over
  * 256..2048, averaged over three seeds (net and data). */
-static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset)
+static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset, double gbar)
 {
     static const size_t ms[4] = {256, 512, 1024, 2048};
+    static const char *const names[] = {"BP", "PC", "?", "TP", "DTP"};
     double mean = 0.0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -653,13 +654,20 @@ static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset)
             const size_t widths[4] = {64, ms[k], ms[k], 10};
             float *x = tu_gaussian(32 * 64, seed);
             int32_t *labels = cyclic_labels(32, 10);
-            rig r = make_rig(kind, preset, 3, widths, PCMUP_ACT_TANH, 1000 + seed);
+            rig r;
+            TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
+            TU_OK(pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, gbar));
+            TU_OK(pcmup_param_apply_preset(r.param, preset));
+            TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1000 + seed,
+                                   NULL));
+            TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
+            TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
             TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.5));
             TU_OK(pcmup_algo_step(r.algo, x, labels, 32, NULL));
             double ratio;
             TU_OK(pcmup_algo_alignment_ratio(r.algo, &ratio));
             if (seed == 1)
-                printf("%s M=%5zu  R %.4g\n", kind == PCMUP_ALGO_BP ? "BP" : "TP", ms[k], ratio);
+                printf("%s M=%5zu  R %.4g\n", names[kind], ms[k], ratio);
             double lx = log((double)ms[k]), ly = log(ratio);
             sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
             free_rig(&r);
@@ -672,20 +680,23 @@ static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset)
 }
 
 /* BP sends dh_{L-1} through W_L^T: W_L dh sums M aligned terms, R ~ M
- * (omega 1; the spec measures 0.98). TP's dh_{L-1} comes from a regression
- * on f and is not aligned with W_L: R ~ sqrt(M) (omega 1/2; spec 0.54).
- * Measured here, single seeds: BP 0.967..0.985, TP 0.44..0.54 (six
- * seeds); the finite-width correction to R_BP is O(1) against O(M), to
- * R_TP O(1) against O(sqrt M) with a seed-to-seed spread of about 0.035 in
- * the slope over a factor 8 of width. The mean of three seeds has a spread
- * near 0.02, so 0.15 around 1/2 and 0.07 around 1 leave 5 standard
- * deviations while still telling 1/2 from 1 apart. */
+ * (omega 1; the spec measures 0.98), and so does PC (gammabar_L = -1,
+ * spec 0.99). TP's dh_{L-1} comes from a regression on f and is not
+ * aligned with W_L: R ~ sqrt(M) (omega 1/2; spec 0.54). Measured here,
+ * single seeds: BP 0.967..0.985, TP 0.44..0.54 (six seeds); the
+ * finite-width correction to R_BP is O(1) against O(M), to R_TP O(1)
+ * against O(sqrt M) with a seed-to-seed spread of about 0.035 in the slope
+ * over a factor 8 of width. The mean of three seeds has a spread near
+ * 0.02, so 0.15 around 1/2 and 0.07 around 1 leave 5 standard deviations
+ * while still telling 1/2 from 1 apart. */
 START_TEST(alignment_exponents)
 {
-    double bp = alignment_exponent(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD);
-    double tp = alignment_exponent(PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP);
-    printf("alignment exponent omega_L: BP %.3f, TP %.3f\n", bp, tp);
+    double bp = alignment_exponent(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0);
+    double pc = alignment_exponent(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0);
+    double tp = alignment_exponent(PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, 0.0);
+    printf("alignment exponent omega_L: BP %.3f, PC (gammabar -1) %.3f, TP %.3f\n", bp, pc, tp);
     ck_assert_msg(fabs(bp - 1.0) < 0.07, "BP omega %.3f", bp);
+    ck_assert_msg(fabs(pc - 1.0) < 0.07, "PC omega %.3f", pc);
     ck_assert_msg(fabs(tp - 0.5) < 0.15, "TP omega %.3f", tp);
 }
 END_TEST
