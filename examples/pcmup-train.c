@@ -110,7 +110,7 @@ static int load_data(session *s, const train_options *o)
 
 static int build_param(session *s, const train_options *o)
 {
-    pcmup_status st = pcmup_param_create(&s->param, o->depth, o->preset, NULL);
+    pcmup_status st = pcmup_param_create(&s->param, o->depth, train_preset(o), NULL);
     if (st == PCMUP_OK)
         st = pcmup_param_set(s->param, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
     return st == PCMUP_OK ? 0 : fail(st, "creating the parameterization");
@@ -140,6 +140,30 @@ static int build_net(session *s, const train_options *o)
     return st == PCMUP_OK ? 0 : fail(st, "creating the network");
 }
 
+/* ---- target propagation: --fb-mu sets both the hidden mu' and mu_L ---- */
+static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
+{
+    const struct {
+        pcmup_setting key;
+        double value;
+    } settings[] = {
+        {PCMUP_SET_BETA, o->beta},
+        {PCMUP_SET_FEEDBACK, (double)o->feedback},
+        {PCMUP_SET_FB_DAMPING, o->fb_mu},
+        {PCMUP_SET_FB_DAMPING_TOP, o->fb_mu},
+        {PCMUP_SET_FB_LR, o->fb_lr},
+        {PCMUP_SET_FB_STEPS, (double)o->fb_steps},
+        {PCMUP_SET_FB_NOISE, o->fb_noise},
+        {PCMUP_SET_FB_ACTIVATION, (double)o->fb_activation},
+    };
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        pcmup_status st = pcmup_algo_set(a, settings[i].key, settings[i].value);
+        if (st != PCMUP_OK)
+            return st;
+    }
+    return PCMUP_OK;
+}
+
 /* Momentum, weight decay and the MSE target are set only when they matter,
  * so that a learning rule without them still runs with the defaults. */
 static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
@@ -153,6 +177,8 @@ static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
         st = pcmup_algo_set(a, PCMUP_SET_MOMENTUM, o->momentum);
     if (st == PCMUP_OK && o->weight_decay != 0.0)
         st = pcmup_algo_set(a, PCMUP_SET_WEIGHT_DECAY, o->weight_decay);
+    if (st == PCMUP_OK && train_is_tp(o->algo))
+        st = configure_tp(a, o);
     return st;
 }
 
@@ -262,6 +288,15 @@ static void print_json(const train_options *o, const results *r)
            o->bias ? "true" : "false", o->standardize ? "true" : "false");
     printf(",\"threads\":%d", o->threads);
     json_string("data", o->data_dir);
+    if (train_is_tp(o->algo)) { /* ---- target propagation ---- */
+        json_number("beta", o->beta);
+        json_string("feedback", train_feedback_name(o->feedback));
+        json_number("fb_mu", o->fb_mu);
+        json_number("fb_lr", o->fb_lr);
+        json_size("fb_steps", o->fb_steps);
+        json_number("fb_noise", o->fb_noise);
+        json_string("fb_activation", train_fb_activation_name(o->fb_activation));
+    }
     json_size("train_samples", r->train_samples);
     json_size("test_samples", r->test_samples);
     json_number("train_loss", r->train_loss);
@@ -279,6 +314,11 @@ static void print_summary(const train_options *o, const results *r)
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
+    if (train_is_tp(o->algo))
+        printf("beta %g, %s feedback, mu %g, feedback lr %g, %zu step%s, noise %g, %s\n",
+               o->beta, train_feedback_name(o->feedback), o->fb_mu, o->fb_lr, o->fb_steps,
+               o->fb_steps == 1 ? "" : "s", o->fb_noise,
+               train_fb_activation_name(o->fb_activation));
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds, samples_per_second(o, r));

@@ -61,7 +61,8 @@ test_help() {
     local flag
     for flag in --algo --param --width --depth --activation --loss --lr --base-width \
         --epochs --batch --seed --train-limit --test-limit --threads --data --json \
-        --standardize --bias --momentum --weight-decay --centred; do
+        --standardize --bias --momentum --weight-decay --centred \
+        --beta --feedback --fb-mu --fb-lr --fb-steps --fb-noise --fb-activation; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -103,6 +104,23 @@ test_usage_errors() {
     expect_usage --loss hinge
     expect_usage --json=1
     expect_usage --lr 0.1 --data
+    # ---- target propagation ----
+    expect_usage --algo tpp
+    expect_usage --beta 2                  # needs --algo tp or dtp
+    expect_usage --algo bp --fb-mu 1
+    expect_usage --algo tp --beta 0
+    expect_usage --algo tp --beta -1
+    expect_usage --algo dtp --beta nan
+    expect_usage --algo dtp --fb-mu 0
+    expect_usage --algo dtp --fb-mu -0.5
+    expect_usage --algo tp --fb-lr -1
+    expect_usage --algo tp --fb-steps 0
+    expect_usage --algo tp --fb-steps 1.5
+    expect_usage --algo tp --fb-steps 10001
+    expect_usage --algo tp --fb-noise -0.1
+    expect_usage --algo tp --feedback open
+    expect_usage --algo dtp --fb-activation relu
+    expect_usage --algo dtp --fb-activation identity
 }
 
 test_runtime_errors() {
@@ -133,6 +151,40 @@ check_json() {
     has_key width 32
 }
 
+# ---- target propagation ----
+check_tp_json() {
+    local num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
+    local key
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    for key in beta fb_mu fb_lr fb_steps fb_noise; do has_key "$key" "$num"; done
+    has_key algo "\"$1\""
+    has_key param '"mup"'
+    has_key feedback "\"$2\""
+    has_key fb_activation "\"$3\""
+}
+
+test_tp_runs() {
+    if [ ! -d "$data" ]; then
+        echo "skipped: TP training runs (no FashionMNIST at $data)"
+        return
+    fi
+    local tiny=(--data "$data" --train-limit 512 --test-limit 512 --threads 1 --width 32)
+    expect 0 "${tiny[@]}" --algo dtp --json || return
+    check_tp_json dtp closed linear
+    has_key beta 1
+    expect 0 "${tiny[@]}" --algo tp --feedback trained --fb-activation tanh --fb-steps 2 \
+        --fb-noise 0 --fb-lr 0.01 --fb-mu 0.5 --beta 0.5 --json || return
+    check_tp_json tp trained tanh
+    has_key fb_steps 2
+    has_key fb_mu 0.5
+    has_key beta 0.5
+    expect 0 "${tiny[@]}" --algo dtp --param sp --epochs 2 || return
+    grep -q 'closed feedback' "$tmp/out" || fail "no TP settings line in the human summary"
+    # BP's JSON does not grow TP keys.
+    expect 0 "${tiny[@]}" --json || return
+    if grep -q '"beta"' "$tmp/out"; then fail "bp's JSON has TP settings"; fi
+}
+
 test_tiny_runs() {
     if [ ! -d "$data" ]; then
         echo "skipped: training runs (no FashionMNIST at $data)"
@@ -154,6 +206,7 @@ test_help
 test_usage_errors
 test_runtime_errors
 test_tiny_runs
+test_tp_runs
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

@@ -20,16 +20,27 @@
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
 /* Command-line names, indexed by the enum's value. */
-static const char *const algo_names[] = {"bp"};
+static const char *const algo_names[] = {
+    [PCMUP_ALGO_BP] = "bp",
+    /* ---- target propagation ---- */
+    [PCMUP_ALGO_TP] = "tp",
+    [PCMUP_ALGO_DTP] = "dtp",
+};
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
 static const char *const loss_names[] = {"mse", "ce"};
+/* ---- target propagation ---- */
+static const char *const feedback_names[] = {"closed", "trained"};
+static const char *const fb_activation_names[] = {
+    [PCMUP_ACT_TANH] = "tanh",
+    [PCMUP_ACT_IDENTITY] = "linear",
+};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *name_or_unknown(const char *const *names, size_t n, int value)
 {
-    return (value >= 0 && (size_t)value < n) ? names[value] : "unknown";
+    return (value >= 0 && (size_t)value < n && names[value]) ? names[value] : "unknown";
 }
 
 const char *train_algo_name(pcmup_algo_kind algo)
@@ -52,6 +63,29 @@ const char *train_loss_name(pcmup_loss loss)
     return name_or_unknown(loss_names, COUNT(loss_names), (int)loss);
 }
 
+/* ---- target propagation ---- */
+int train_is_tp(pcmup_algo_kind algo)
+{
+    return algo == PCMUP_ALGO_TP || algo == PCMUP_ALGO_DTP;
+}
+
+pcmup_preset train_preset(const train_options *opts)
+{
+    if (opts->preset == PCMUP_PRESET_MUP_SGD && train_is_tp(opts->algo))
+        return PCMUP_PRESET_MUP_TP;
+    return opts->preset;
+}
+
+const char *train_feedback_name(pcmup_feedback feedback)
+{
+    return name_or_unknown(feedback_names, COUNT(feedback_names), (int)feedback);
+}
+
+const char *train_fb_activation_name(pcmup_activation act)
+{
+    return name_or_unknown(fb_activation_names, COUNT(fb_activation_names), (int)act);
+}
+
 void train_options_default(train_options *opts)
 {
     memset(opts, 0, sizeof *opts);
@@ -72,6 +106,14 @@ void train_options_default(train_options *opts)
     opts->lr = 0.05;
     opts->centred = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
+    /* ---- target propagation: the library's defaults (pcmup.h) ---- */
+    opts->beta = 1.0;
+    opts->feedback = PCMUP_FEEDBACK_CLOSED;
+    opts->fb_mu = 1.0;
+    opts->fb_lr = 0.05;
+    opts->fb_steps = 1;
+    opts->fb_noise = 0.1;
+    opts->fb_activation = PCMUP_ACT_IDENTITY;
 }
 
 static void print_help(void)
@@ -83,8 +125,10 @@ static void print_help(void)
 "stdout.\n"
 "\n"
 "Model:\n"
-"  --algo NAME          learning rule: bp (backpropagation + SGD) [bp]\n"
-"  --param NAME         parameterization: mup (muP for SGD) or sp [mup]\n"
+"  --algo NAME          learning rule: bp (backpropagation + SGD), tp (target\n"
+"                       propagation) or dtp (difference target propagation) [bp]\n"
+"  --param NAME         parameterization: mup (the rule's muP: SGD's for bp,\n"
+"                       b_L = 1/2 and c = (0, 1, 1) for tp and dtp) or sp [mup]\n"
 "  --width M            hidden width, 1..2147483647 [256]\n"
 "  --depth L            number of weight layers, 1..1024; the widths are\n"
 "                       {784, M, ..., M, 10} with L-1 hidden layers [3]\n"
@@ -105,6 +149,18 @@ static void print_help(void)
 "  --batch B            minibatch size [64]\n"
 "  --seed S             weights are drawn from S and the epoch order from\n"
 "                       S + 1; 0..2^64-1 [1]\n"
+"\n"
+"Target propagation (--algo tp or dtp only):\n"
+"  --beta B             output target t_L = f - B dloss/df, B > 0 [1]\n"
+"  --feedback NAME      closed (ridge regression on each batch) or trained\n"
+"                       (learned feedback weights) [closed]\n"
+"  --fb-mu MU           feedback ridge damping, MU > 0: mu' of the hidden\n"
+"                       layers (times M/base width under mup) and mu_L [1]\n"
+"  --fb-lr LR           trained feedback learning rate (hidden layers' divided\n"
+"                       by M/base width under mup) [0.05]\n"
+"  --fb-steps K         trained feedback SGD steps per batch, 1..10000 [1]\n"
+"  --fb-noise S         std of the noise when training feedback [0.1]\n"
+"  --fb-activation NAME trained feedback nonlinearity: linear or tanh [linear]\n"
 "\n"
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
@@ -204,15 +260,17 @@ static int parse_real(const char *flag, const char *text, double *out)
 static int parse_name(const char *flag, const char *text, const char *const *names,
                       size_t n, int *out)
 {
+    /* names may have gaps (enum values the program does not offer) */
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(text, names[i]) == 0) {
+        if (names[i] && strcmp(text, names[i]) == 0) {
             *out = (int)i;
             return 0;
         }
     }
     fprintf(stderr, PROG ": %s: unknown value '%s', expected one of:", flag, text);
     for (size_t i = 0; i < n; i++)
-        fprintf(stderr, " %s", names[i]);
+        if (names[i])
+            fprintf(stderr, " %s", names[i]);
     fputs(" (see --help)\n", stderr);
     return -1;
 }
@@ -221,7 +279,10 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_LOSS, OPT_CENTRED, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY,
     OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
-    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION
+    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
+    /* ---- target propagation ---- */
+    OPT_BETA, OPT_FEEDBACK, OPT_FB_MU, OPT_FB_LR, OPT_FB_STEPS, OPT_FB_NOISE,
+    OPT_FB_ACTIVATION
 } option_id;
 
 typedef struct {
@@ -243,6 +304,11 @@ static const option_spec option_table[] = {
     {"--standardize", OPT_STANDARDIZE, 0}, {"--json", OPT_JSON, 0},
     {"--threads", OPT_THREADS, 1},    {"--help", OPT_HELP, 0},
     {"-h", OPT_HELP, 0},              {"--version", OPT_VERSION, 0},
+    /* ---- target propagation ---- */
+    {"--beta", OPT_BETA, 1},          {"--feedback", OPT_FEEDBACK, 1},
+    {"--fb-mu", OPT_FB_MU, 1},        {"--fb-lr", OPT_FB_LR, 1},
+    {"--fb-steps", OPT_FB_STEPS, 1},  {"--fb-noise", OPT_FB_NOISE, 1},
+    {"--fb-activation", OPT_FB_ACTIVATION, 1},
 };
 
 /* Finds the option `arg` names, splitting "--name=value"; *value is the
@@ -288,9 +354,39 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
             return -1;
         o->loss = (pcmup_loss)e;
         return 0;
+    /* ---- target propagation ---- */
+    case OPT_FEEDBACK:
+        if (parse_name(f, v, feedback_names, COUNT(feedback_names), &e) != 0)
+            return -1;
+        o->feedback = (pcmup_feedback)e;
+        return 0;
+    case OPT_FB_ACTIVATION:
+        if (parse_name(f, v, fb_activation_names, COUNT(fb_activation_names), &e) != 0)
+            return -1;
+        o->fb_activation = (pcmup_activation)e;
+        return 0;
     default:
         return 1;
     }
+}
+
+/* ---- target propagation: the numeric TP options; 1 if `spec` is not one. */
+static int apply_tp_value(train_options *o, const option_spec *spec, const char *v)
+{
+    const char *f = spec->name;
+    switch (spec->id) {
+    case OPT_BETA: return parse_real(f, v, &o->beta);
+    case OPT_FB_MU: return parse_real(f, v, &o->fb_mu);
+    case OPT_FB_LR: return parse_real(f, v, &o->fb_lr);
+    case OPT_FB_NOISE: return parse_real(f, v, &o->fb_noise);
+    case OPT_FB_STEPS: return parse_size(f, v, 1, MAX_DIM, &o->fb_steps);
+    default: return 1;
+    }
+}
+
+static int is_tp_option(option_id id)
+{
+    return id >= OPT_BETA && id <= OPT_FB_ACTIVATION;
 }
 
 /* Integer options that are not sizes; 1 if `spec` is not one of them. */
@@ -326,7 +422,10 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     const char *f = spec->name;
     int rc;
 
-    if ((rc = apply_enum(o, spec, v)) <= 0 || (rc = apply_int(o, spec, v)) <= 0)
+    if (is_tp_option(spec->id) && o->tp_flag == NULL)
+        o->tp_flag = spec->name;
+    if ((rc = apply_enum(o, spec, v)) <= 0 || (rc = apply_int(o, spec, v)) <= 0
+        || (rc = apply_tp_value(o, spec, v)) <= 0)
         return rc;
     switch (spec->id) {
     case OPT_WIDTH: return parse_size(f, v, 1, MAX_DIM, &o->width);
@@ -360,18 +459,43 @@ static int apply_flag(train_options *o, option_id id)
 /* The library owns the valid ranges of its settings; asking it keeps the
  * program right when they change. A bad value is the user's mistake, so it
  * is a usage error here rather than a runtime failure later. */
+/* Settings whose lower bound is exclusive (pcmup_algo_bounds). */
+static int lo_is_open(pcmup_setting key)
+{
+    return key == PCMUP_SET_BETA || key == PCMUP_SET_FB_DAMPING;
+}
+
 static int check_setting(const train_options *o, pcmup_setting key, const char *flag,
                          double v)
 {
     double lo, hi;
     if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
         return 0; /* the algorithm will report it when the setting is applied */
-    if (v < lo || v > hi || (key == PCMUP_SET_MOMENTUM && v >= hi)) {
-        usage_error("%s: %g is outside [%g, %g%c", flag, v, lo, hi,
-                    key == PCMUP_SET_MOMENTUM ? ')' : ']');
+    int open_lo = lo_is_open(key), open_hi = key == PCMUP_SET_MOMENTUM;
+    if (v < lo || v > hi || (open_hi && v >= hi) || (open_lo && v <= lo)) {
+        usage_error("%s: %g is outside %c%g, %g%c", flag, v, open_lo ? '(' : '[', lo, hi,
+                    open_hi ? ')' : ']');
         return -1;
     }
     return 0;
+}
+
+/* ---- target propagation: its flags need --algo tp or dtp ---- */
+static int check_tp_ranges(const train_options *o)
+{
+    if (!train_is_tp(o->algo)) {
+        if (o->tp_flag != NULL) {
+            usage_error("%s applies to --algo tp or dtp only", o->tp_flag);
+            return -1;
+        }
+        return 0;
+    }
+    if (check_setting(o, PCMUP_SET_BETA, "--beta", o->beta) != 0
+        || check_setting(o, PCMUP_SET_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
+        || check_setting(o, PCMUP_SET_FB_LR, "--fb-lr", o->fb_lr) != 0
+        || check_setting(o, PCMUP_SET_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0)
+        return -1;
+    return check_setting(o, PCMUP_SET_FB_NOISE, "--fb-noise", o->fb_noise);
 }
 
 static int check_setting_ranges(const train_options *o)
@@ -379,6 +503,8 @@ static int check_setting_ranges(const train_options *o)
     if (check_setting(o, PCMUP_SET_LR, "--lr", o->lr) != 0)
         return -1;
     if (check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0)
+        return -1;
+    if (check_tp_ranges(o) != 0)
         return -1;
     return check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay);
 }

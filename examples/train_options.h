@@ -36,6 +36,16 @@ typedef struct {
     int standardize;
     int json;
     const char *data_dir;
+
+    /* ---- target propagation (--algo tp, dtp) ---- */
+    double beta;                   /* output target step                  */
+    pcmup_feedback feedback;
+    double fb_mu;                  /* mu' and mu_L                        */
+    double fb_lr;                  /* eta^V                               */
+    size_t fb_steps;               /* K_fb                                */
+    double fb_noise;               /* sigma                               */
+    pcmup_activation fb_activation; /* identity ("linear") or tanh        */
+    const char *tp_flag;           /* the first TP flag given, or NULL    */
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -58,5 +68,14 @@ const char *train_algo_name(pcmup_algo_kind algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
 const char *train_loss_name(pcmup_loss loss);
+
+/* ---- target propagation ---- */
+/* Whether the algorithm is TP or DTP. */
+int train_is_tp(pcmup_algo_kind algo);
+/* The preset --param names for this algorithm: mup is PCMUP_PRESET_MUP_TP
+ * for tp and dtp, PCMUP_PRESET_MUP_SGD otherwise. */
+pcmup_preset train_preset(const train_options *opts);
+const char *train_feedback_name(pcmup_feedback feedback);
+const char *train_fb_activation_name(pcmup_activation act);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */
