@@ -7,7 +7,9 @@
  * several widths and batch sizes: samples/s, achieved GFLOP/s, the ratio to
  * the peak, and the ratio to cblas_sgemm run directly on the step's own
  * GEMM shapes (which tells library overhead apart from small-shape GEMM
- * inefficiency).
+ * inefficiency). Then the local rules' step times relative to BP's on the
+ * same network and data: TP and DTP with closed-form and trained feedback
+ * at widths 256 and 1024, batch 64 and 256.
  *
  *   pcmup-bench [--threads N] [--quick]
  */
@@ -310,6 +312,91 @@ static int bp_bench_step(void *ctx)
                   "pcmup_algo_step");
 }
 
+/* ---- target propagation: step times relative to BP ------------------------ */
+
+static const size_t tp_widths[] = {256, 1024};
+#define N_TP_WIDTHS (sizeof tp_widths / sizeof tp_widths[0])
+
+/* The columns: BP, then TP/DTP x closed/trained. */
+typedef struct {
+    const char *name;
+    pcmup_algo_kind kind;
+    pcmup_preset preset;
+    pcmup_feedback feedback;
+} rule_column;
+
+static const rule_column rule_columns[] = {
+    {"BP", PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, PCMUP_FEEDBACK_CLOSED},
+    {"TP closed", PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, PCMUP_FEEDBACK_CLOSED},
+    {"TP trained", PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, PCMUP_FEEDBACK_TRAINED},
+    {"DTP closed", PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, PCMUP_FEEDBACK_CLOSED},
+    {"DTP trained", PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, PCMUP_FEEDBACK_TRAINED},
+};
+#define N_RULE_COLUMNS (sizeof rule_columns / sizeof rule_columns[0])
+
+/* bp_bench_init for any rule: the rule's own muP and default settings
+ * (trained feedback: one feedback iteration, noise 0.1). */
+static int rule_bench_init(bp_bench *b, const size_t *widths, size_t batch,
+                           const rule_column *col)
+{
+    uint64_t rng = 99;
+    memset(b, 0, sizeof *b);
+    b->batch = batch;
+    b->x = alloc_floats(batch * INPUTS, &rng);
+    b->labels = xmalloc(batch * sizeof *b->labels);
+    for (size_t i = 0; i < batch; i++)
+        b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
+    if (report(pcmup_param_create(&b->param, DEPTH, col->preset, NULL), "pcmup_param_create")
+        || report(pcmup_net_create(&b->net, DEPTH, widths, PCMUP_ACT_TANH, 0, b->param, 1,
+                                   NULL),
+                  "pcmup_net_create")
+        || report(pcmup_algo_create(&b->algo, col->kind, b->net, 2, NULL), "pcmup_algo_create")
+        || report(pcmup_algo_set(b->algo, PCMUP_SET_LR, 0.001), "pcmup_algo_set"))
+        return 1;
+    if (col->kind == PCMUP_ALGO_BP)
+        return 0;
+    return report(pcmup_algo_set(b->algo, PCMUP_SET_FEEDBACK, col->feedback), "pcmup_algo_set");
+}
+
+/* Seconds of the fastest step of each column at one width and batch. */
+static int measure_rules(size_t width, size_t batch, const bench_options *o,
+                         double seconds[N_RULE_COLUMNS])
+{
+    size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
+    for (size_t k = 0; k < N_RULE_COLUMNS; k++) {
+        bp_bench b;
+        timing t = {0.0, 0.0};
+        int rc = rule_bench_init(&b, widths, batch, &rule_columns[k]);
+        if (rc == 0)
+            rc = time_work(bp_bench_step, &b, o, &t);
+        bp_bench_free(&b);
+        if (rc != 0)
+            return 1;
+        seconds[k] = t.best;
+    }
+    return 0;
+}
+
+static void print_rules(double seconds[N_TP_WIDTHS][N_BATCHES][N_RULE_COLUMNS])
+{
+    printf("\nLocal rules: step time relative to BP's (fastest repetition; depth %d,\n"
+           "%d -> M -> M -> %d, tanh, MSE, each rule under its muP, default settings;\n"
+           "trained feedback: 1 feedback iteration per step, noise 0.1).\n",
+           DEPTH, INPUTS, CLASSES);
+    printf("%6s %6s %9s", "M", "batch", "BP ms");
+    for (size_t k = 1; k < N_RULE_COLUMNS; k++)
+        printf(" %12s", rule_columns[k].name);
+    printf("\n");
+    for (size_t wi = 0; wi < N_TP_WIDTHS; wi++)
+        for (size_t bi = 0; bi < N_BATCHES; bi++) {
+            const double *s = seconds[wi][bi];
+            printf("%6zu %6zu %9.3f", tp_widths[wi], bench_batches[bi], 1e3 * s[0]);
+            for (size_t k = 1; k < N_RULE_COLUMNS; k++)
+                printf(" %11.2fx", s[k] / s[0]);
+            printf("\n");
+        }
+}
+
 /* ---- one table row ------------------------------------------------------- */
 
 typedef struct {
@@ -451,6 +538,15 @@ int main(int argc, char **argv)
             peak_probe_run(&peak, 1);
         }
     }
+    /* ---- target propagation ---- */
+    static double rule_seconds[N_TP_WIDTHS][N_BATCHES][N_RULE_COLUMNS];
+    for (size_t wi = 0; wi < N_TP_WIDTHS; wi++)
+        for (size_t bi = 0; bi < N_BATCHES; bi++) {
+            fprintf(stderr, PROG ": measuring local rules, M = %zu, batch %zu\n",
+                    tp_widths[wi], bench_batches[bi]);
+            if (measure_rules(tp_widths[wi], bench_batches[bi], &o, rule_seconds[wi][bi]) != 0)
+                return 1;
+        }
     peak_probe_run(&peak, o.peak_reps);
     peak_probe_free(&peak);
 
@@ -463,5 +559,6 @@ int main(int argc, char **argv)
         for (size_t bi = 0; bi < N_BATCHES; bi++)
             print_row(bench_widths[wi], bench_batches[bi], &rows[wi][bi], peak.best_gflops);
     print_summary(rows, peak.best_gflops);
+    print_rules(rule_seconds);
     return 0;
 }
