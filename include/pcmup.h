@@ -538,8 +538,8 @@ typedef enum {
     PCMUP_SET_FB_NOISE = 27,     /* sigma, std of the noise added to h_{l-1}
                                     when training feedback; 0.1; [0, 1e3]    */
     PCMUP_SET_FB_ACTIVATION = 28, /* psi of trained feedback G_l(h) = psi(V_l
-                                    h), a pcmup_activation: identity
-                                    (default) or tanh; relu is refused       */
+                                    h), a pcmup_activation (relu refused);
+                                    identity; identity or tanh               */
     PCMUP_SET_FB_INIT_STD = 29   /* sigma_V, trained feedback weights start
                                     as N(0, sigma_V^2 / M_l); 1; [0, 1e6]    */
 } pcmup_setting;
