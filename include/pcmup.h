@@ -16,6 +16,8 @@
  *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
  *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
  *   6. Predictive coding: its energy, inference options and diagnostics.
+ *   7. Gauss-Newton target: the preconditioned update and its damping.
+ *   8. Target propagation and difference target propagation.
  *
  * A complete program (error checks elided; every call returns a status):
  *
@@ -181,21 +183,35 @@ typedef struct pcmup_param pcmup_param;
  *   MUP_PC_B     0   1/2   1  | -1 - g    -g     1 - g    (convention B)
  *   MUP_GNT      0   1/2   1  |  0         1       1      (muP for GNT, e_B = 1)
  *
+ *   MUP_TP       0   1/2  1/2 |  0         1       1      (muP for TP / DTP)
+ *
  * b_l and c_l stand for every hidden layer 1 < l < L; g is gammabar_L, the
  * PCMUP_PARAM_GAMMA_BAR value at the moment the preset is applied (set it
  * first, then apply the preset). MUP_PC with g = 0 is MUP_SGD; with g = -1
  * it is the muP of the Gauss-Newton target (paper's Table 1), which is
  * MUP_GNT. MUP_GNT is the row for GNT's default power e_B = 1; for a
  * fractional power the muP learning-rate exponents are
- * c = (e_B - 1, e_B, 1), set by hand with pcmup_param_set_layer (section 7). */
+ * c = (e_B - 1, e_B, 1), set by hand with pcmup_param_set_layer (section 7).
+ * MUP_TP keeps
+ * the output layer at b_L = 1/2, the paper's distinctive TP result (its
+ * targets come from a regression on f, which needs f = Theta(1) at init).
+ * A preset also sets the target-propagation feedback exponents
+ * PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP: 1 and 1 for MUP_TP,
+ * 0 and 0 (width-independent feedback damping and learning rate) for every
+ * other preset. */
 typedef enum {
     PCMUP_PRESET_SP = 0,
     PCMUP_PRESET_MUP_SGD = 1,
     PCMUP_PRESET_MUP_PC = 2,
     PCMUP_PRESET_MUP_PC_B = 3,
     /* ---- Gauss-Newton target (section 7) ---- */
-    PCMUP_PRESET_MUP_GNT = 4
+    PCMUP_PRESET_MUP_GNT = 4,
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation ---- */
+    PCMUP_PRESET_MUP_TP = 5     /* muP for TP and DTP (section 8):
+                                   b = (0, 1/2, 1/2), c = (0, 1, 1), and the
+                                   feedback exponents FB_DAMPING_EXP = 1,
+                                   FB_LR_EXP = 1                          */
 } pcmup_preset;
 
 /* Per-layer keys. THETA is derived (2a + c) and read-only. */
@@ -211,7 +227,7 @@ typedef enum {
 typedef enum {
     PCMUP_PARAM_BASE_WIDTH = 0, /* M_base, a real number in [1, 2^31 - 1],
                                    default 64 */
-    PCMUP_PARAM_GAMMA_BAR = 1   /* gammabar_L, predictive coding's output
+    PCMUP_PARAM_GAMMA_BAR = 1,  /* gammabar_L, predictive coding's output
                                    exponent: gamma_L = gamma'_L r_L^-gammabar_L.
                                    In [-1, 0], default 0. 0 is the standard
                                    gamma_L = Theta(1) (PC ~ BP at large width),
@@ -219,6 +235,21 @@ typedef enum {
                                    Gauss-Newton-like). Values outside [-1, 0]
                                    are rejected: below -1 C_gamma diverges
                                    with width (paper-spec 3.4). */
+    /* ---- target propagation (section 8) ----
+     * Both use the ratio r = M_l / M_base of the width M_l that feedback
+     * layer l reads from (the fan-in of layer l + 1, as the recipe above
+     * defines it for l + 1 >= 2), and apply to the hidden feedback layers
+     * 2 <= l < L only; the top feedback layer L reads the C outputs, whose
+     * number does not grow. */
+    PCMUP_PARAM_FB_DAMPING_EXP = 2, /* x in the hidden feedback damping
+                                   mu_l = mu' r^x (PCMUP_SET_FB_DAMPING is
+                                   mu'). In [0, 2], default 0; muP 1, which
+                                   keeps mu_l in proportion to h_l^T h_l =
+                                   Theta(M) (paper-spec 4.1).              */
+    PCMUP_PARAM_FB_LR_EXP = 3   /* x in the hidden feedback learning rate
+                                   eta^V_l = eta^V r^-x (PCMUP_SET_FB_LR is
+                                   eta^V). In [-2, 2], default 0; muP 1
+                                   (paper-spec 4.1, c^V_l = 1).            */
 } pcmup_param_key;
 
 /* Creates a parameterization for networks of n_layers weight layers
@@ -232,8 +263,9 @@ PCMUP_API pcmup_status pcmup_param_clone(pcmup_param **out, const pcmup_param *p
  * their own copies. */
 PCMUP_API void pcmup_param_free(pcmup_param *param);
 
-/* Overwrites every layer's a, b, c and sigma from a preset table row. The
- * base width is kept. */
+/* Overwrites every layer's a, b, c and sigma from a preset table row, and
+ * the feedback exponents PCMUP_PARAM_FB_DAMPING_EXP and FB_LR_EXP. The
+ * base width and gammabar_L are kept. */
 PCMUP_API pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset);
 /* The number of weight layers L it was created for. */
 PCMUP_API pcmup_status pcmup_param_n_layers(const pcmup_param *param, size_t *n_layers);
@@ -341,6 +373,30 @@ PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
                                                size_t batch, size_t layer,
                                                pcmup_signal signal, float *out);
 
+/* ---- target propagation's feedback weights ----
+ * Trained feedback (PCMUP_FEEDBACK_TRAINED, section 8) keeps a feedback
+ * matrix V_l per layer l = 2..L in the network: shape (M_{l-1}, M_l),
+ * row-major, mapping layer l's output back to layer l-1. They belong to
+ * the network so that any TP or DTP algorithm on it continues from them.
+ * They are made when first needed: the first trained-feedback step draws
+ * every layer not drawn or set yet from N(0, sigma_V^2 / M_l) (sigma_V =
+ * that algorithm's PCMUP_SET_FB_INIT_STD), each layer from its own stream
+ * derived from the network's seed (the one given to pcmup_net_create or
+ * the last pcmup_net_init_weights) and l, so the same seed and sigma_V give
+ * bitwise the same V_l. pcmup_net_init_weights forgets them: the next
+ * trained-feedback step draws them again from the new seed. Their storage
+ * comes from the network's allocator. */
+
+/* Copies V_l (count = M_{l-1} * M_l floats), l in 2..L, out of the net.
+ * PCMUP_ERR_UNSUPPORTED until V_l has been drawn or set. */
+PCMUP_API pcmup_status pcmup_net_get_feedback(const pcmup_net *net, size_t layer,
+                                              float *dst, size_t count);
+/* Sets V_l from count = M_{l-1} * M_l finite floats, l in 2..L; the next
+ * trained-feedback step uses it as it is. Allocates the feedback storage
+ * the first time (PCMUP_ERR_NOMEM if that fails). */
+PCMUP_API pcmup_status pcmup_net_set_feedback(pcmup_net *net, size_t layer,
+                                              const float *src, size_t count);
+
 /* ======================================================================
  * 4. Datasets
  *
@@ -417,9 +473,9 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
  * scratch memory is owned by the algorithm and grows to the largest batch
  * seen: after the first step at a given batch size, steps allocate nothing
  * as long as the settings that size buffers stay as they were (turning on
- * momentum, weight decay or update recording, raising PC's T, or giving
- * GNT a fractional power or another variant, sizes their buffers at the
- * next step).
+ * momentum, weight decay or update recording, raising PC's T, giving GNT
+ * a fractional power or another variant, or a TP network's first
+ * trained-feedback step, sizes their buffers at the next step).
  *
  * Failure messages start with the name of the public function called,
  * "pcmup_algo_step: ...".
@@ -431,8 +487,12 @@ typedef enum {
     PCMUP_ALGO_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
     PCMUP_ALGO_PC = 1,  /* predictive coding (section 6 below)            */
     /* ---- Gauss-Newton target (section 7) ---- */
-    PCMUP_ALGO_GNT = 2  /* Gauss-Newton preconditioned SGD (section 7)    */
+    PCMUP_ALGO_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation (section 8 below) ---- */
+    PCMUP_ALGO_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
+    PCMUP_ALGO_DTP = 4  /* difference target propagation:
+                           t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)       */
 } pcmup_algo_kind;
 
 typedef enum {
@@ -483,10 +543,31 @@ typedef enum {
                                     (rho_l follows the muP scaling of
                                     section 7); 1e-2; (0, 1e6]               */
     PCMUP_SET_GNT_VARIANT = 19,  /* pcmup_gnt_variant; batch                 */
-    PCMUP_SET_GNT_OUTPUT = 20    /* 1: precondition the output layer too
+    PCMUP_SET_GNT_OUTPUT = 20,   /* 1: precondition the output layer too
                                     (default); 0: the output layer takes the
                                     plain gradient step                      */
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation (PCMUP_ALGO_TP, PCMUP_ALGO_DTP); section 8 ---- */
+    PCMUP_SET_BETA = 21,         /* output target step beta, t_L = f - beta
+                                    dloss/df; 1; (0, 1e6]                    */
+    PCMUP_SET_FEEDBACK = 22,     /* pcmup_feedback; closed                   */
+    PCMUP_SET_FB_DAMPING = 23,   /* mu', the hidden feedback ridge damping
+                                    at the base width (mu_l = mu' r^x, x =
+                                    PCMUP_PARAM_FB_DAMPING_EXP); 1; (0, 1e6] */
+    PCMUP_SET_FB_DAMPING_TOP = 24, /* mu_L, the top feedback ridge damping
+                                    (not width-scaled); 1; (0, 1e6]          */
+    PCMUP_SET_FB_LR = 25,        /* eta^V, the trained feedback learning rate
+                                    at the base width (eta^V_l = eta^V r^-x,
+                                    x = PCMUP_PARAM_FB_LR_EXP); 0.05; [0, 1e6] */
+    PCMUP_SET_FB_STEPS = 26,     /* K_fb, feedback SGD iterations per step
+                                    (trained feedback); 1; [1, 1e4]          */
+    PCMUP_SET_FB_NOISE = 27,     /* sigma, std of the noise added to h_{l-1}
+                                    when training feedback; 0.1; [0, 1e3]    */
+    PCMUP_SET_FB_ACTIVATION = 28, /* psi of trained feedback G_l(h) = psi(V_l
+                                    h), a pcmup_activation (relu refused);
+                                    identity; identity or tanh               */
+    PCMUP_SET_FB_INIT_STD = 29   /* sigma_V, trained feedback weights start
+                                    as N(0, sigma_V^2 / M_l); 1; [0, 1e6]    */
 } pcmup_setting;
 
 /* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
@@ -513,8 +594,9 @@ PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
 PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer,
                                             pcmup_setting key, double *value);
 /* Range [lo, hi] of a setting for an algorithm kind. Momentum's hi (1) is
- * exclusive, and so are GAMMA's, GAMMA_OUT's and DAMPING's lo (0). Enum-valued
- * settings report their first and last value. */
+ * exclusive, and so are the lo (0) of GAMMA, GAMMA_OUT, DAMPING, BETA,
+ * FB_DAMPING and FB_DAMPING_TOP. Enum-valued settings report their first
+ * and last value (FB_ACTIVATION reports [0, 2] but refuses relu, 1). */
 PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key,
                                          double *lo, double *hi);
 
@@ -551,6 +633,24 @@ PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
  * before any recorded step, PCMUP_ERR_UNSUPPORTED. */
 PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer,
                                               float *dst, size_t count);
+
+/* The alignment ratio of the last step (paper-spec 4.3), for any rule:
+ *
+ *   R = rms(W_L dh) / (rms(W_L) rms(dh)),
+ *
+ * where W_L is the output layer's effective weight matrix before the step,
+ * dh = h_{L-1}(after) - h_{L-1}(before) is the change the step made to the
+ * last hidden layer's output on the step's own batch (B, M_{L-1}), rms(W_L)
+ * is over W_L's entries, rms(dh) over dh's entries and rms(W_L dh) over the
+ * (B, M_L) products. dh is aligned with W_L when it was sent through
+ * W_L^T (BP, PC: R grows like M, omega_L = 1) and not when it comes from
+ * a regression on f (TP: R grows like sqrt(M), omega_L = 1/2). After one
+ * step from the initial weights this is the spec's R(M) at k = 1.
+ * Computed at the end of every step taken with PCMUP_SET_RECORD_UPDATES =
+ * 1 (it costs a forward pass through layers 1..L-1); PCMUP_ERR_UNSUPPORTED
+ * before such a step, for a single-layer network, or when the step left
+ * h_{L-1} or W_L at zero. */
+PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio);
 
 /* ======================================================================
  * 6. Predictive coding (PCMUP_ALGO_PC)
@@ -727,6 +827,85 @@ PCMUP_API pcmup_status pcmup_gnt_damping(const pcmup_algo *gnt, double *dst, siz
  * with PCMUP_SET_GNT_OUTPUT = 0). count must be L; batch >= 1. */
 PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch,
                                              size_t *dst, size_t count);
+
+/* ======================================================================
+ * 8. Target propagation (PCMUP_ALGO_TP, PCMUP_ALGO_DTP)
+ *
+ * Each layer gets a target and moves toward it by a local loss; the
+ * targets are sent down by feedback maps G_l from layer l to layer l-1
+ * (paper-spec 4.1, 4.4; docs/tp.md). With h_L := f, a step is:
+ *
+ *   forward pass u_l, h_l, f
+ *   (trained feedback) K_fb SGD steps on every V_l, l = L..2
+ *   t_L = f - beta dloss/df
+ *   for l = L..2:  TP   t_{l-1} = G_l(t_l)
+ *                  DTP  t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)
+ *   W_l += eta_l (1/B) [phi'(u_l) * (t_l - h_l)]^T h_{l-1}   (l < L)
+ *   W_L += eta_L (1/B) (t_L - f)^T h_{L-1}
+ *
+ * (batch-major; every update comes from the one forward pass, through the
+ * same SGD step as BP's, so momentum and weight decay apply). The hidden
+ * local loss is 1/2 ||t_l - h_l||^2 on post-activations with t_l held
+ * fixed; the output update is BP's scaled by beta.
+ *
+ * Feedback (PCMUP_SET_FEEDBACK):
+ *   CLOSED (default): G_l(v) = Q*_l v, the ridge regression of h_{l-1} on
+ *     h_l over the step's batch (H_l is the (B, M_l) batch, F = H_L):
+ *       Q*_l = H_{l-1}^T (H_l H_l^T + mu_l I_B)^-1 H_l     2 <= l < L
+ *       Q*_L = H_{L-1}^T F (F^T F + mu_L I_C)^-1
+ *     computed through B x B and C x C Cholesky solves in double
+ *     precision; no M x M matrix is formed. mu_l = mu' r^x for hidden
+ *     layers (FB_DAMPING, PCMUP_PARAM_FB_DAMPING_EXP), mu_L = FB_DAMPING_TOP.
+ *   TRAINED: G_l(v) = psi(V_l v) with the network's feedback weights
+ *     (section 3) and psi = FB_ACTIVATION. Before the targets, for
+ *     l = L..2, K_fb times: N = H_{l-1} + Xi (Xi ~ N(0, sigma^2), from the
+ *     algorithm's random stream; none drawn when sigma = 0), Z = phi(N
+ *     W_l^T) (no phi for l = L), R = psi(Z V_l^T) - N, V_l -= (eta^V_l /
+ *     B) (R * psi'(Z V_l^T))^T Z: one SGD step on the reconstruction loss
+ *     (1/2B) sum_b ||G_l(z_b) - n_b||^2. eta^V_l = eta^V r^-x for hidden
+ *     layers (FB_LR, PCMUP_PARAM_FB_LR_EXP), eta^V_L = eta^V.
+ * With linear feedback (closed, or trained with identity psi), DTP's
+ * targets are computed as t_{l-1} - h_{l-1} = G_l(t_l - h_l), equal in
+ * exact arithmetic and free of the cancellation.
+ *
+ * r = M_l / M_base is the ratio of the width feedback layer l reads from
+ * (see PCMUP_PARAM_FB_DAMPING_EXP). Under PCMUP_PRESET_MUP_TP: b = (0,
+ * 1/2, 1/2), c = (0, 1, 1), mu_l = mu' M_l / M_base, eta^V_l = eta^V M_base
+ * / M_l; the output layer keeps b_L = 1/2 (paper-spec 4.2).
+ *
+ * A step fails with PCMUP_ERR_DIVERGED, weights and feedback unchanged,
+ * when the loss is not finite or a ridge system is not positive definite
+ * (which takes non-finite activations). The step's scratch (including the
+ * double-precision solves) is allocated once per batch size, and the
+ * feedback weights once per network.
+ * ====================================================================== */
+
+typedef enum {
+    PCMUP_FEEDBACK_CLOSED = 0,  /* ridge regression Q*_l on the batch      */
+    PCMUP_FEEDBACK_TRAINED = 1  /* learned V_l, stored in the network      */
+} pcmup_feedback;
+
+/* Per layer l = 1..L (dst[l - 1]), the root mean square over the last
+ * step's batch of ||t_l - h_l|| (||t_L - f|| = beta ||dloss/df|| for l =
+ * L): how far each layer was asked to move. count must be L.
+ * PCMUP_ERR_UNSUPPORTED for a rule that is not TP or DTP, or before its
+ * first step. */
+PCMUP_API pcmup_status pcmup_tp_target_distances(const pcmup_algo *tp, double *dst,
+                                                 size_t count);
+
+/* Per feedback layer l = 2..L ([l - 2]), the reconstruction loss of the
+ * last step, on the step's batch without noise:
+ *
+ *   (1/2B) sum_b ||G_l(h_{l,b}) - h_{l-1,b}||^2      (h_L = f)
+ *
+ * before: with the feedback the step started from; after: with the
+ * feedback its targets used. For trained feedback the difference is what
+ * the K_fb feedback iterations achieved; for closed-form feedback both are
+ * the loss of Q*_l. count must be L - 1; before or after may be NULL.
+ * PCMUP_ERR_UNSUPPORTED for a rule that is not TP or DTP, or before its
+ * first step. */
+PCMUP_API pcmup_status pcmup_tp_feedback_loss(const pcmup_algo *tp, double *before,
+                                              double *after, size_t count);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
  */
 #include "algo.h"
 
+#include "activation.h"
 #include "loss.h"
 
 #include <cblas.h>
@@ -17,6 +18,9 @@ static const pcmup_algo_rule *const rules[] = {
     /* ---- Gauss-Newton target ---- */
     [PCMUP_ALGO_GNT] = &pcmup__rule_gnt,
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation ---- */
+    [PCMUP_ALGO_TP] = &pcmup__rule_tp,
+    [PCMUP_ALGO_DTP] = &pcmup__rule_dtp,
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
@@ -60,6 +64,18 @@ static const setting_info settings_table[PCMUP_N_SETTINGS] = {
                                PCMUP_GNT_SAMPLE, 0, 0, 1, 0},
     [PCMUP_SET_GNT_OUTPUT] = {"output-layer preconditioning", 1.0, 0.0, 1.0, 0, 0, 1, 0},
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation (paper-spec 4.1, 4.4; docs/tp.md) ---- */
+    [PCMUP_SET_BETA] = {"output target step beta", 1.0, 0.0, 1e6, 1, 0, 0, 0},
+    [PCMUP_SET_FEEDBACK] = {"feedback", PCMUP_FEEDBACK_CLOSED, PCMUP_FEEDBACK_CLOSED,
+                            PCMUP_FEEDBACK_TRAINED, 0, 0, 1, 0},
+    [PCMUP_SET_FB_DAMPING] = {"feedback damping mu'", 1.0, 0.0, 1e6, 1, 0, 0, 0},
+    [PCMUP_SET_FB_DAMPING_TOP] = {"top feedback damping mu_L", 1.0, 0.0, 1e6, 1, 0, 0, 0},
+    [PCMUP_SET_FB_LR] = {"feedback learning rate", 0.05, 0.0, 1e6, 0, 0, 0, 0},
+    [PCMUP_SET_FB_STEPS] = {"feedback iterations K_fb", 1.0, 1.0, 1e4, 0, 0, 1, 0},
+    [PCMUP_SET_FB_NOISE] = {"feedback noise sigma", 0.1, 0.0, 1e3, 0, 0, 0, 0},
+    [PCMUP_SET_FB_ACTIVATION] = {"feedback activation psi", PCMUP_ACT_IDENTITY, PCMUP_ACT_TANH,
+                                 PCMUP_ACT_IDENTITY, 0, 0, 1, 0},
+    [PCMUP_SET_FB_INIT_STD] = {"feedback init std sigma_V", 1.0, 0.0, 1e6, 0, 0, 0, 0},
 };
 
 static pcmup_status check_kind(pcmup_algo_kind kind, const char *func)
@@ -72,7 +88,8 @@ static pcmup_status check_kind(pcmup_algo_kind kind, const char *func)
 static pcmup_status check_key(const pcmup_algo_rule *rule, pcmup_setting key,
                               const char *func)
 {
-    if ((unsigned)key >= PCMUP_N_SETTINGS)
+    /* A gap in the table is a value no rule of this build knows. */
+    if ((unsigned)key >= PCMUP_N_SETTINGS || !settings_table[key].name)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown setting %d", (int)key);
     if (!(rule->settings_mask & (1u << key)))
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s does not use the %s setting",
@@ -133,6 +150,11 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->gnt.work);
     pcmup__free(&alloc, algo->gnt.iwork);
     /* ---- end Gauss-Newton target ---- */
+    pcmup__free(&alloc, algo->tp.distances);
+    pcmup__free(&alloc, algo->tp.work);
+    pcmup__free(&alloc, algo->tp.bufs);
+    pcmup__free(&alloc, algo->tp.fb_snapshot);
+    pcmup__free(&alloc, algo->tp.fb_ready_snapshot);
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);
@@ -151,6 +173,10 @@ static pcmup_status check_value(pcmup_setting key, double value, const char *fun
     if (s->integral && value != floor(value))
         return pcmup__fail(PCMUP_ERR_INVALID, func, "%s = %g is not a whole number", s->name,
                            value);
+    /* ---- target propagation: psi is identity or tanh, not relu ---- */
+    if (key == PCMUP_SET_FB_ACTIVATION && value == PCMUP_ACT_RELU)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "%s must be PCMUP_ACT_IDENTITY or PCMUP_ACT_TANH, not relu", s->name);
     return PCMUP_OK;
 }
 
@@ -347,6 +373,73 @@ static pcmup_status check_labels(const int32_t *labels, size_t batch, size_t n_c
     return PCMUP_OK;
 }
 
+/* ---- alignment ratio (paper-spec 4.3) ----------------------------------------
+ * After a recorded step: dh = h_{L-1}(new weights) - h_{L-1}(the step's
+ * forward pass, still in acts[L - 2]) on the step's batch, and W_L before
+ * the step = m (w_now - recorded change). Uses the two delta buffers, free
+ * once the rule's step is over, so it allocates nothing. */
+static double sum_sq(const float *v, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * (double)v[i];
+    return s;
+}
+
+static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    const size_t n_layers = net->n_layers;
+    algo->alignment_valid = 0;
+    if (n_layers < 2)
+        return;
+    float *buf[2] = {algo->delta[0], algo->delta[1]};
+    const float *in = x;
+    for (size_t l = 1; l < n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l - 1];
+        ly->ops->forward(ly, in, batch, buf[l % 2]);
+        pcmup__act_forward(net->activation, buf[l % 2], buf[l % 2], batch * ly->n_out);
+        in = buf[l % 2];
+    }
+    const pcmup_layer *top = &net->layers[n_layers - 1];
+    const size_t m = top->n_in, c = top->n_out, n_dh = batch * m;
+    float *dh = buf[(n_layers - 1) % 2], *y = buf[n_layers % 2];
+    const float *h_before = algo->acts[n_layers - 2];
+    for (size_t i = 0; i < n_dh; i++)
+        dh[i] -= h_before[i];
+    /* y = dh W_before^T with W_before = mult (w - rec). */
+    const float *rec = algo->update + (top->params - net->params);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)c, (int)m,
+                top->multiplier, dh, (int)m, top->params, (int)m, 0.0f, y, (int)c);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)c, (int)m,
+                -top->multiplier, dh, (int)m, rec, (int)m, 1.0f, y, (int)c);
+    double w_sq = 0.0;
+    for (size_t i = 0; i < m * c; i++) {
+        double w = (double)top->multiplier * ((double)top->params[i] - (double)rec[i]);
+        w_sq += w * w;
+    }
+    const double rms_w = sqrt(w_sq / (double)(m * c));
+    const double rms_dh = sqrt(sum_sq(dh, n_dh) / (double)n_dh);
+    const double rms_y = sqrt(sum_sq(y, batch * c) / (double)(batch * c));
+    if (!(rms_w > 0.0) || !(rms_dh > 0.0) || !isfinite(rms_y))
+        return;
+    algo->alignment = rms_y / (rms_w * rms_dh);
+    algo->alignment_valid = isfinite(algo->alignment);
+}
+
+pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(ratio);
+    if (!algo->alignment_valid)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
+                           "no alignment ratio: it needs a step taken with "
+                           "PCMUP_SET_RECORD_UPDATES, a hidden layer, and a step that "
+                           "moved h_{L-1}");
+    *ratio = algo->alignment;
+    return PCMUP_OK;
+}
+
 /* Steps without re-validating: used by the epoch loop on checked data. */
 pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
                                       size_t batch, double *loss, const char *func)
@@ -357,8 +450,12 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
         PCMUP_TRY(algo->rule->prepare(algo, func));
     int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
     pcmup_status s = algo->rule->step(algo, x, labels, batch, loss, func);
-    if (s == PCMUP_OK)
+    if (s == PCMUP_OK) {
         algo->update_valid = recording;
+        algo->alignment_valid = 0;
+        if (recording)
+            record_alignment(algo, x, batch);
+    }
     return s;
 }
 

@@ -13,7 +13,7 @@
 #include "net.h"
 #include "rng.h"
 
-#define PCMUP_N_SETTINGS 21
+#define PCMUP_N_SETTINGS 30
 
 /* The settings every rule has: the optimizer, the loss, update recording. */
 #define PCMUP_COMMON_SETTINGS                                                   \
@@ -44,6 +44,9 @@ extern const pcmup_algo_rule pcmup__rule_pc;
 /* ---- Gauss-Newton target ---- */
 extern const pcmup_algo_rule pcmup__rule_gnt;
 /* ---- end Gauss-Newton target ---- */
+/* ---- target propagation (algo_tp.c) ---- */
+extern const pcmup_algo_rule pcmup__rule_tp;
+extern const pcmup_algo_rule pcmup__rule_dtp;
 
 /* Predictive coding's diagnostics, kept from its last step (algo_pc.c). */
 typedef struct {
@@ -64,6 +67,19 @@ typedef struct {
     size_t iwork_cap;
 } pcmup_gnt_record;
 /* ---- end Gauss-Newton target ---- */
+/* ---- target propagation: diagnostics and double scratch (algo_tp.c) ---- */
+typedef struct {
+    int valid;            /* a step has run */
+    double *distances;    /* L: rms ||t_l - h_l|| */
+    double *fb_before;    /* L - 1: reconstruction loss, feedback layers 2..L */
+    double *fb_after;     /* L - 1 */
+    double *work;         /* the ridge solves' double scratch */
+    size_t work_batch;    /* batch it is sized for */
+    float **bufs;         /* per-layer pointers into rule_scratch */
+    /* train_epoch's copy of the net's feedback (trained feedback only). */
+    float *fb_snapshot;
+    unsigned char *fb_ready_snapshot;
+} pcmup_tp_record;
 
 struct pcmup_algo {
     pcmup_allocator alloc;
@@ -93,6 +109,12 @@ struct pcmup_algo {
     /* ---- Gauss-Newton target ---- */
     pcmup_gnt_record gnt;
     /* ---- end Gauss-Newton target ---- */
+
+    /* ---- target propagation ---- */
+    pcmup_tp_record tp;
+    /* ---- alignment ratio of the last recorded step (any rule) ---- */
+    double alignment;
+    int alignment_valid;
 
     /* Epoch state: a shuffled order, a gathered batch, and a snapshot of
      * the parameters so a failing epoch can be undone. */

@@ -15,7 +15,7 @@
 struct pcmup_param {
     pcmup_allocator alloc;
     size_t n_layers;
-    double keys[2];            /* indexed by pcmup_param_key */
+    double keys[4];            /* indexed by pcmup_param_key */
     double *a, *b, *c, *sigma; /* n_layers each, one allocation, a first */
 };
 
@@ -27,6 +27,9 @@ typedef struct {
     double b[N_ROLES];
     double c0[N_ROLES];
     double c_gbar[N_ROLES];
+    /* ---- target propagation: the values the preset gives
+     * PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP (0 unless set). */
+    double fb_damping_exp, fb_lr_exp;
 } preset_row;
 
 /* paper-spec table 1.6 and section 3.4; docs/parameterization.md.
@@ -39,6 +42,8 @@ static const preset_row preset_table[] = {
     /* ---- Gauss-Newton target: paper-spec 2.2, e_B = 1 ---- */
     [PCMUP_PRESET_MUP_GNT] = {{0.0, 0.5, 1.0}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0}},
     /* ---- end Gauss-Newton target ---- */
+    /* ---- target propagation: paper-spec 4.2; the output keeps b_L = 1/2 ---- */
+    [PCMUP_PRESET_MUP_TP] = {{0.0, 0.5, 0.5}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0}, 1.0, 1.0},
 };
 
 #define N_PRESETS (sizeof preset_table / sizeof preset_table[0])
@@ -59,11 +64,15 @@ static const bounds layer_bounds[] = {
 static const bounds param_bounds[] = {
     [PCMUP_PARAM_BASE_WIDTH] = {"base width", 1.0, 2147483647.0},
     [PCMUP_PARAM_GAMMA_BAR] = {"gammabar_L", -1.0, 0.0},
+    [PCMUP_PARAM_FB_DAMPING_EXP] = {"feedback damping exponent", 0.0, 2.0},
+    [PCMUP_PARAM_FB_LR_EXP] = {"feedback learning-rate exponent", -2.0, 2.0},
 };
 
 static const double param_defaults[] = {
     [PCMUP_PARAM_BASE_WIDTH] = 64.0,
     [PCMUP_PARAM_GAMMA_BAR] = 0.0,
+    [PCMUP_PARAM_FB_DAMPING_EXP] = 0.0,
+    [PCMUP_PARAM_FB_LR_EXP] = 0.0,
 };
 
 #define N_LAYER_KEYS (sizeof layer_bounds / sizeof layer_bounds[0])
@@ -89,11 +98,15 @@ static void fill_from_preset(pcmup_param *p, pcmup_preset preset)
         p->c[l - 1] = row->c0[role] + row->c_gbar[role] * gbar;
         p->sigma[l - 1] = 1.0;
     }
+    p->keys[PCMUP_PARAM_FB_DAMPING_EXP] = row->fb_damping_exp;
+    p->keys[PCMUP_PARAM_FB_LR_EXP] = row->fb_lr_exp;
 }
 
 static pcmup_status check_preset(pcmup_preset preset, const char *func)
 {
-    if ((unsigned)preset >= N_PRESETS)
+    /* Every preset has b_L > 0; an all-zero row is a gap in the enum
+     * (a value another build defines), not a preset. */
+    if ((unsigned)preset >= N_PRESETS || preset_table[preset].b[ROLE_OUTPUT] == 0.0)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown preset %d", (int)preset);
     return PCMUP_OK;
 }

@@ -38,6 +38,42 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
     return PCMUP_OK;
 }
 
+/* ---- target propagation: trained feedback weights live in the net and
+ * change every step, so an epoch that fails restores them too. ---- */
+static int uses_trained_feedback(const pcmup_algo *algo)
+{
+    return (algo->kind == PCMUP_ALGO_TP || algo->kind == PCMUP_ALGO_DTP) &&
+           algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED;
+}
+
+static pcmup_status reserve_feedback_snapshot(pcmup_algo *algo, const char *func)
+{
+    pcmup_net *net = algo->net;
+    if (!uses_trained_feedback(algo) || algo->tp.fb_snapshot)
+        return PCMUP_OK;
+    PCMUP_TRY(pcmup__net_feedback_reserve(net, func));
+    PCMUP_TRY(grow(algo, (void **)&algo->tp.fb_ready_snapshot, net->n_layers, 1, func));
+    return grow(algo, (void **)&algo->tp.fb_snapshot, net->n_feedback, sizeof(float), func);
+}
+
+static void save_feedback(pcmup_algo *algo)
+{
+    const pcmup_net *net = algo->net;
+    if (!uses_trained_feedback(algo))
+        return;
+    memcpy(algo->tp.fb_snapshot, net->feedback, net->n_feedback * sizeof(float));
+    memcpy(algo->tp.fb_ready_snapshot, net->fb_ready, net->n_layers);
+}
+
+static void restore_feedback(pcmup_algo *algo)
+{
+    pcmup_net *net = algo->net;
+    if (!uses_trained_feedback(algo))
+        return;
+    memcpy(net->feedback, algo->tp.fb_snapshot, net->n_feedback * sizeof(float));
+    memcpy(net->fb_ready, algo->tp.fb_ready_snapshot, net->n_layers);
+}
+
 static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
@@ -53,6 +89,7 @@ static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, cons
     }
     if (!algo->snapshot)
         PCMUP_TRY(grow(algo, (void **)&algo->snapshot, 2 * net->n_params, sizeof(float), func));
+    PCMUP_TRY(reserve_feedback_snapshot(algo, func));
     return PCMUP_OK;
 }
 
@@ -65,6 +102,7 @@ static void save_state(pcmup_algo *algo, pcmup_rng *rng)
     if (algo->velocity)
         memcpy(algo->snapshot + n, algo->velocity, n * sizeof(float));
     *rng = algo->rng;
+    save_feedback(algo);
 }
 
 static void restore_state(pcmup_algo *algo, const pcmup_rng *rng, int had_velocity)
@@ -76,6 +114,7 @@ static void restore_state(pcmup_algo *algo, const pcmup_rng *rng, int had_veloci
     else if (algo->velocity)
         memset(algo->velocity, 0, n * sizeof(float));
     algo->rng = *rng;
+    restore_feedback(algo);
 }
 
 static void shuffle(pcmup_rng *rng, size_t *order, size_t n)

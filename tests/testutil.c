@@ -346,6 +346,13 @@ static double mean_abs_diff(const float *a, const float *b, size_t n)
 
 void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh[3])
 {
+    tu_coord_run_b_out(cfg, NAN, width, steps, dh);
+}
+
+/* b_out NaN: keep the preset's b_L. */
+void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, int steps,
+                        double dh[3])
+{
     const size_t widths[4] = {COORD_D, width, width, COORD_C};
     float *x = tu_gaussian(COORD_TRAIN_B * COORD_D, 1);
     float *probe = tu_gaussian(COORD_PROBE_B * COORD_D, 2);
@@ -356,6 +363,8 @@ void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, cfg->gamma_bar));
     TU_OK(pcmup_param_apply_preset(p, cfg->preset));
+    if (!isnan(b_out))
+        TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_B, b_out));
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1234, NULL));
     pcmup_algo *algo;

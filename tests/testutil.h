@@ -98,5 +98,9 @@ typedef struct {
 } tu_coord_config;
 
 void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh[3]);
+/* The same with the output layer's b_L set to b_out after the preset
+ * (target propagation's check of b_L = 1 against its muP's 1/2). */
+void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, int steps,
+                        double dh[3]);
 /* Standard normal draws from a fixed seed (test data only). */
 float *tu_gaussian(size_t n, unsigned seed);

@@ -1,0 +1,579 @@
+/*
+ * algo_tp.c -- target propagation (TP) and difference target propagation
+ * (DTP): targets sent down by feedback maps, local losses, one forward
+ * pass (paper-spec 4.1 and the step of 4.4; conventions pinned by
+ * tests/data/vectors/{tp,dtp}_*; docs/tp.md).
+ *
+ * Batch-major, H_l = acts[l - 1] (B, M_l), H_L = F, H_0 = X. The step keeps
+ * the target differences E_l = t_l - H_l rather than the targets, so that
+ * the updates see no cancellation:
+ *
+ *   E_L     = -beta dloss/dF
+ *   R_l     = G_l(H_l) - H_{l-1}                     the reconstruction residual
+ *   linear G (closed form, or trained with psi = identity):
+ *     DTP   E_{l-1} = G_l(E_l)
+ *     TP    E_{l-1} = G_l(H_l + E_l) - H_{l-1} = G_l(E_l) + R_l
+ *   nonlinear G (trained, psi = tanh):
+ *     TP    E_{l-1} = G_l(H_l + E_l) - H_{l-1}
+ *     DTP   E_{l-1} = G_l(H_l + E_l) - G_l(H_l) = (G_l(H_l + E_l) - H_{l-1}) - R_l
+ *   update  W_l += eta_l (1/B) [phi'(U_l) * E_l]^T H_{l-1}   (E_L without phi')
+ *
+ * through the shared descent step with error -phi'(U_l) * E_l. R_l also
+ * gives the reconstruction loss the diagnostics report.
+ *
+ * Closed-form feedback, G_l(A) = A Q*_l^T, never forms an M x M matrix:
+ *   hidden  G_l(A) = [A H_l^T (H_l H_l^T + mu_l I_B)^-1] H_{l-1}
+ *           R_l    = -mu_l (H_l H_l^T + mu_l I_B)^-1 H_{l-1}
+ *           (Gram - (Gram + mu I)) (Gram + mu I)^-1 = -mu (Gram + mu I)^-1,
+ *           which again avoids a cancellation)
+ *   top     G_L(A) = [A (F^T F + mu_L I_C)^-1] (F^T H_{L-1})
+ * The B x B and C x C systems are formed and solved in double precision
+ * (Gram and right-hand sides by dsyrk / dgemm on double copies, Cholesky
+ * from linalg.c, the two triangular solves by dtrsm); the B x B or B x C
+ * coefficient matrix then goes back to float for the final GEMM with
+ * H_{l-1}. With damping near 0 the Gram matrix's condition number reaches
+ * the inverse of float rounding, and the double solve keeps Q*_l exact on
+ * the batch (tests/test_tp.c, mu -> 0).
+ */
+#include "algo.h"
+
+#include "activation.h"
+#include "linalg.h"
+#include "param.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+/* Carved from the rule scratch (floats) for `batch` samples. */
+typedef struct {
+    float **diff;  /* diff[l - 1] = E_l (B, M_l), l = 1..L          */
+    float *res;    /* (B, max width): R_l                            */
+    float *a;      /* (B, max width): H_l + E_l, or a noisy input    */
+    float *z;      /* (B, max width): Z, or G_l's output             */
+    float *coef;   /* (B, max(B, C)): G_l's coefficients, float      */
+    float *coef2;  /* (B, max(B, C)): R_l's coefficients, float      */
+    float *p;      /* (C, max width): F^T H_{L-1}                    */
+} tp_bufs;
+
+/* The double-precision scratch of the ridge solves. */
+typedef struct {
+    double *hd;    /* (B, max width): H_l or F in double             */
+    double *ad;    /* (B, max width): a right-hand side in double    */
+    double *gram;  /* (n, n), n = max(B, C): the system, then G      */
+    double *kd;    /* (B, n): right-hand sides, then solutions       */
+    double *sres;  /* (B, B): -mu (Gram + mu I)^-1                   */
+} tp_dwork;
+
+static size_t sum_widths(const pcmup_net *net)
+{
+    size_t sum = 0;
+    for (size_t l = 1; l <= net->n_layers; l++)
+        sum += net->widths[l];
+    return sum;
+}
+
+static size_t side(const pcmup_net *net, size_t batch)
+{
+    size_t c = net->widths[net->n_layers];
+    return batch > c ? batch : c;
+}
+
+/* The pc rule's scratch_floats analogue; a and z are the shared delta
+ * buffers, so they cost nothing here. */
+static size_t tp_scratch_floats(const pcmup_net *net, size_t batch)
+{
+    const size_t wide = pcmup__net_max_width(net), c = net->widths[net->n_layers];
+    return batch * sum_widths(net) + batch * wide + 2 * batch * side(net, batch) + c * wide;
+}
+
+static tp_bufs carve(pcmup_algo *algo, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    const size_t wide = pcmup__net_max_width(net);
+    tp_bufs b;
+    float *block = algo->rule_scratch;
+    b.diff = algo->tp.bufs;
+    for (size_t l = 1; l <= net->n_layers; l++) {
+        b.diff[l - 1] = block;
+        block += batch * net->widths[l];
+    }
+    b.res = block, block += batch * wide;
+    b.coef = block, block += batch * side(net, batch);
+    b.coef2 = block, block += batch * side(net, batch);
+    b.p = block;
+    b.a = algo->delta[0];
+    b.z = algo->delta[1];
+    return b;
+}
+
+static size_t dwork_doubles(const pcmup_net *net, size_t batch)
+{
+    const size_t wide = pcmup__net_max_width(net), n = side(net, batch);
+    return 2 * batch * wide + n * n + batch * n + batch * batch;
+}
+
+static tp_dwork carve_doubles(pcmup_algo *algo, size_t batch)
+{
+    const pcmup_net *net = algo->net;
+    const size_t wide = pcmup__net_max_width(net), n = side(net, batch);
+    tp_dwork d;
+    d.hd = algo->tp.work;
+    d.ad = d.hd + batch * wide;
+    d.gram = d.ad + batch * wide;
+    d.kd = d.gram + n * n;
+    d.sres = d.kd + batch * n;
+    return d;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+typedef struct {
+    pcmup_algo *algo;
+    const pcmup_net *net;
+    tp_bufs b;
+    tp_dwork d;
+    const float *x;
+    size_t batch, n_layers;
+    int dtp;        /* difference correction */
+    int trained;    /* trained feedback (else closed form) */
+    int psi_tanh;   /* trained feedback's psi */
+} tp_run;
+
+static size_t width(const tp_run *r, size_t l) { return r->net->widths[l]; }
+
+/* H_l: X for l = 0, the forward pass's output otherwise (H_L = F). */
+static const float *h_of(const tp_run *r, size_t l)
+{
+    return l == 0 ? r->x : r->algo->acts[l - 1];
+}
+
+static float *diff(const tp_run *r, size_t l) { return r->b.diff[l - 1]; }
+
+static double sum_squares(const float *v, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)v[i] * (double)v[i];
+    return s;
+}
+
+static void to_double(const float *src, double *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (double)src[i];
+}
+
+static void to_float(const double *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+/* r = M_l / M_base of the width feedback layer l < L reads (layer l + 1's
+ * fan-in ratio in the parameterization's recipe). */
+static double fb_ratio(const pcmup_net *net, size_t l)
+{
+    return pcmup__param_scale(net->param, l + 1, net->widths).ratio;
+}
+
+static double damping(const tp_run *r, size_t l)
+{
+    const pcmup_algo *algo = r->algo;
+    if (l == r->n_layers)
+        return algo->settings[PCMUP_SET_FB_DAMPING_TOP];
+    double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_DAMPING_EXP);
+    return algo->settings[PCMUP_SET_FB_DAMPING] * pow(fb_ratio(r->net, l), x);
+}
+
+static double fb_rate(const tp_run *r, size_t l)
+{
+    const pcmup_algo *algo = r->algo;
+    if (l == r->n_layers)
+        return algo->settings[PCMUP_SET_FB_LR];
+    double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_LR_EXP);
+    return algo->settings[PCMUP_SET_FB_LR] * pow(fb_ratio(r->net, l), -x);
+}
+
+/* y = m * A B^T for row-major A (rows, k) and B (cols, k). */
+static void gemm_nt(size_t rows, size_t cols, size_t k, float m, const float *a,
+                    const float *b, float beta, float *y)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)k, m, a,
+                (int)k, b, (int)k, beta, y, (int)cols);
+}
+
+/* y = A B for row-major A (rows, k) and B (k, cols). */
+static void gemm_nn(size_t rows, size_t cols, size_t k, const float *a, const float *b,
+                    float beta, float *y)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)k, 1.0f,
+                a, (int)k, b, (int)cols, beta, y, (int)cols);
+}
+
+/* rows of x (rows, n) <- x (G G^T)^-1, G the n x n lower Cholesky factor:
+ * X G^T = K, then S G = X. */
+static void solve_right(const double *g, size_t n, double *x, size_t rows)
+{
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)rows,
+                (int)n, 1.0, g, (int)n, x, (int)n);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)rows,
+                (int)n, 1.0, g, (int)n, x, (int)n);
+}
+
+/* (1/2B) ||R||^2 */
+static double recon_loss(const tp_run *r, const float *res, size_t l)
+{
+    return 0.5 * sum_squares(res, r->batch * width(r, l - 1)) / (double)r->batch;
+}
+
+/* ---- closed-form feedback ---------------------------------------------------- */
+
+/* Factorises the damped Gram matrix of a hidden layer, B x B (0 on
+ * success). */
+static size_t factor_hidden(tp_run *r, size_t l, double mu)
+{
+    const size_t n = r->batch, m = width(r, l);
+    to_double(h_of(r, l), r->d.hd, n * m);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)m, 1.0, r->d.hd, (int)m,
+                0.0, r->d.gram, (int)n);
+    for (size_t i = 0; i < n; i++)
+        r->d.gram[i * n + i] += mu;
+    return pcmup__chol_factor(r->d.gram, n);
+}
+
+/* Hidden layer 2 <= l < L: R_l and E_{l-1} from E_l. */
+static void closed_hidden(tp_run *r, size_t l, double mu)
+{
+    const size_t n = r->batch, m = width(r, l), m_below = width(r, l - 1);
+    /* coefficients of G_l(E_l): E_l H_l^T (Gram + mu I)^-1 */
+    to_double(diff(r, l), r->d.ad, n * m);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)m, 1.0, r->d.ad,
+                (int)m, r->d.hd, (int)m, 0.0, r->d.kd, (int)n);
+    solve_right(r->d.gram, n, r->d.kd, n);
+    /* coefficients of R_l: -mu (Gram + mu I)^-1 */
+    memset(r->d.sres, 0, n * n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        r->d.sres[i * n + i] = -mu;
+    solve_right(r->d.gram, n, r->d.sres, n);
+    to_float(r->d.kd, r->b.coef, n * n);
+    to_float(r->d.sres, r->b.coef2, n * n);
+    const float *h_below = h_of(r, l - 1);
+    gemm_nn(n, m_below, n, r->b.coef2, h_below, 0.0f, r->b.res);
+    gemm_nn(n, m_below, n, r->b.coef, h_below, 0.0f, diff(r, l - 1));
+}
+
+/* The top layer: (F^T F + mu_L I_C), C x C (0 on success). */
+static size_t factor_top(tp_run *r, double mu)
+{
+    const size_t n = r->batch, c = width(r, r->n_layers);
+    to_double(h_of(r, r->n_layers), r->d.hd, n * c);
+    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)c, (int)n, 1.0, r->d.hd, (int)c,
+                0.0, r->d.gram, (int)c);
+    for (size_t i = 0; i < c; i++)
+        r->d.gram[i * c + i] += mu;
+    return pcmup__chol_factor(r->d.gram, c);
+}
+
+/* R_L = F (F^T F + mu I)^-1 P - H_{L-1} and E_{L-1} = E_L (..)^-1 P, with
+ * P = F^T H_{L-1} (C, M_{L-1}). */
+static void closed_top(tp_run *r)
+{
+    const size_t n = r->batch, top = r->n_layers, c = width(r, top), m = width(r, top - 1);
+    const float *f = h_of(r, top), *h_below = h_of(r, top - 1);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c, (int)m, (int)n, 1.0f, f,
+                (int)c, h_below, (int)m, 0.0f, r->b.p, (int)m);
+    /* F (..)^-1: hd still holds F in double */
+    solve_right(r->d.gram, c, r->d.hd, n);
+    to_double(diff(r, top), r->d.ad, n * c);
+    solve_right(r->d.gram, c, r->d.ad, n);
+    to_float(r->d.hd, r->b.coef2, n * c);
+    to_float(r->d.ad, r->b.coef, n * c);
+    const size_t nm = n * m;
+    for (size_t i = 0; i < nm; i++)
+        r->b.res[i] = -h_below[i];
+    gemm_nn(n, m, c, r->b.coef2, r->b.p, 1.0f, r->b.res);
+    gemm_nn(n, m, c, r->b.coef, r->b.p, 0.0f, diff(r, top - 1));
+}
+
+/* ---- trained feedback --------------------------------------------------------- */
+
+/* out = psi(in V_l^T) (B, M_{l-1}). */
+static void feedback_map(const tp_run *r, size_t l, const float *in, float *out)
+{
+    const float *v = pcmup__net_feedback(r->net, l);
+    gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, in, v, 0.0f, out);
+    if (r->psi_tanh)
+        pcmup__act_forward(PCMUP_ACT_TANH, out, out, r->batch * width(r, l - 1));
+}
+
+/* res = G_l(H_l) - H_{l-1}. */
+static void trained_residual(tp_run *r, size_t l)
+{
+    const size_t n = r->batch * width(r, l - 1);
+    const float *h_below = h_of(r, l - 1);
+    feedback_map(r, l, h_of(r, l), r->b.res);
+    for (size_t i = 0; i < n; i++)
+        r->b.res[i] -= h_below[i];
+}
+
+/* out[i] = in[i] + sigma xi_i with xi_i ~ N(0, 1) from the algorithm's
+ * stream. Box-Muller gives two independent normals per pair of uniforms;
+ * pcmup__rng_normal keeps one (so the stream has no hidden state), which
+ * for B x M noise values per layer and step made the noise cost a third of
+ * a trained-feedback step. Both are used here, in order. */
+static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        double u1 = 1.0 - pcmup__rng_uniform(rng); /* (0, 1]: finite log */
+        double u2 = pcmup__rng_uniform(rng);
+        double rad = sigma * sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
+        out[i] = in[i] + (float)(rad * cos(angle));
+        out[i + 1] = in[i + 1] + (float)(rad * sin(angle));
+    }
+    if (i < n)
+        out[i] = in[i] + (float)(sigma * pcmup__rng_normal(rng));
+}
+
+/* K_fb SGD steps on V_l: N = H_{l-1} + Xi, Z = phi(N W_l^T) (no phi at the
+ * top), Y = psi(Z V^T), R = Y - N, V -= (eta / B) (R * psi'(Y))^T Z.
+ * Returns the loss before training (noise-free). */
+static double train_feedback(tp_run *r, size_t l)
+{
+    pcmup_algo *algo = r->algo;
+    const pcmup_layer *ly = &r->net->layers[l - 1];
+    const size_t n_below = r->batch * width(r, l - 1), n_here = r->batch * width(r, l);
+    const double sigma = algo->settings[PCMUP_SET_FB_NOISE];
+    const size_t steps = (size_t)algo->settings[PCMUP_SET_FB_STEPS];
+    const float rate = (float)(fb_rate(r, l) / (double)r->batch);
+    const float *h_below = h_of(r, l - 1);
+    float *v = pcmup__net_feedback(r->net, l);
+    double before = 0.0;
+    if (sigma > 0.0) {
+        trained_residual(r, l);
+        before = recon_loss(r, r->b.res, l);
+    }
+    for (size_t k = 0; k < steps; k++) {
+        const float *noisy = h_below;
+        if (sigma > 0.0) {
+            add_noise(&algo->rng, sigma, h_below, r->b.a, n_below);
+            noisy = r->b.a;
+        }
+        ly->ops->forward(ly, noisy, r->batch, r->b.z);
+        if (l < r->n_layers)
+            pcmup__act_forward(r->net->activation, r->b.z, r->b.z, n_here);
+        float *y = r->b.res;
+        feedback_map(r, l, r->b.z, y);
+        for (size_t i = 0; i < n_below; i++) {
+            float resid = y[i] - noisy[i];
+            /* psi'(.) from psi's output: tanh' = 1 - y^2 */
+            y[i] = r->psi_tanh ? resid * (1.0f - y[i] * y[i]) : resid;
+            /* Without noise the first iteration sees H_l: its residual is
+             * the loss before training. */
+            if (sigma == 0.0 && k == 0)
+                before += 0.5 * (double)resid * (double)resid;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width(r, l - 1),
+                    (int)width(r, l), (int)r->batch, -rate, y, (int)width(r, l - 1), r->b.z,
+                    (int)width(r, l), 1.0f, v, (int)width(r, l));
+    }
+    return sigma > 0.0 ? before : before / (double)r->batch;
+}
+
+/* E_{l-1} from E_l with the trained V_l (R_l computed first). */
+static void trained_targets(tp_run *r, size_t l)
+{
+    const size_t n_below = r->batch * width(r, l - 1), n_here = r->batch * width(r, l);
+    float *e_below = diff(r, l - 1);
+    const float *e = diff(r, l), *h = h_of(r, l), *h_below = h_of(r, l - 1);
+    if (!r->psi_tanh) {
+        /* G_l(E_l), plus R_l for TP */
+        const float *v = pcmup__net_feedback(r->net, l);
+        gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, e, v, 0.0f, e_below);
+        if (!r->dtp)
+            cblas_saxpy((int)n_below, 1.0f, r->b.res, 1, e_below, 1);
+        return;
+    }
+    for (size_t i = 0; i < n_here; i++)
+        r->b.a[i] = h[i] + e[i];
+    feedback_map(r, l, r->b.a, e_below);
+    for (size_t i = 0; i < n_below; i++)
+        e_below[i] -= h_below[i];
+    if (r->dtp)
+        cblas_saxpy((int)n_below, -1.0f, r->b.res, 1, e_below, 1);
+}
+
+/* ---- the step ----------------------------------------------------------------- */
+
+/* For l = L..2: train V_l (trained feedback), then R_l and E_{l-1}. Fails
+ * only when a ridge system is not positive definite; nothing has been
+ * applied then. */
+static pcmup_status propagate(tp_run *r, const char *func)
+{
+    pcmup_tp_record *rec = &r->algo->tp;
+    for (size_t l = r->n_layers; l >= 2; l--) {
+        double *before = &rec->fb_before[l - 2], *after = &rec->fb_after[l - 2];
+        if (r->trained) {
+            *before = train_feedback(r, l);
+            trained_residual(r, l);
+            *after = recon_loss(r, r->b.res, l);
+            trained_targets(r, l);
+            continue;
+        }
+        double mu = damping(r, l);
+        size_t bad = l == r->n_layers ? factor_top(r, mu) : factor_hidden(r, l, mu);
+        if (bad)
+            return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                               "feedback layer %zu: the ridge system (damping %g) is not "
+                               "positive definite at pivot %zu; weights left unchanged",
+                               l, mu, bad - 1);
+        if (l == r->n_layers)
+            closed_top(r);
+        else
+            closed_hidden(r, l, mu);
+        *before = *after = recon_loss(r, r->b.res, l);
+        if (!r->dtp)
+            cblas_saxpy((int)(r->batch * width(r, l - 1)), 1.0f, r->b.res, 1, diff(r, l - 1), 1);
+    }
+    return PCMUP_OK;
+}
+
+/* Records ||E_l|| and applies W_l += eta_l (1/B) [phi'(U_l) * E_l]^T H_{l-1}
+ * through the descent step (error -phi' * E_l). */
+static void update_weights(tp_run *r)
+{
+    pcmup_algo *algo = r->algo;
+    for (size_t l = 1; l <= r->n_layers; l++) {
+        const size_t n = r->batch * width(r, l);
+        float *e = diff(r, l);
+        algo->tp.distances[l - 1] = sqrt(sum_squares(e, n) / (double)r->batch);
+        if (l < r->n_layers)
+            pcmup__act_backward_from_post(r->net->activation, h_of(r, l), e, n);
+        cblas_sscal((int)n, -1.0f, e, 1);
+        pcmup__algo_descend(algo, l, e, h_of(r, l - 1), r->batch);
+    }
+}
+
+static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *labels,
+                            size_t batch, double *loss_out, const char *func)
+{
+    pcmup_net *net = algo->net;
+    tp_run r = {algo,
+                net,
+                carve(algo, batch),
+                carve_doubles(algo, batch),
+                x,
+                batch,
+                net->n_layers,
+                algo->kind == PCMUP_ALGO_DTP,
+                algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED,
+                algo->settings[PCMUP_SET_FB_ACTIVATION] == PCMUP_ACT_TANH};
+    pcmup__net_forward_all(net, x, batch, algo->acts);
+    float *e_top = diff(&r, r.n_layers);
+    double loss = pcmup__algo_loss_grad(algo, labels, batch, e_top);
+    if (!isfinite(loss))
+        return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                           "the loss is %g before the step; weights left unchanged", loss);
+    cblas_sscal((int)(batch * width(&r, r.n_layers)), (float)-algo->settings[PCMUP_SET_BETA],
+                e_top, 1);
+    if (r.trained)
+        pcmup__net_feedback_draw(net, algo->settings[PCMUP_SET_FB_INIT_STD]);
+    PCMUP_TRY(propagate(&r, func));
+    update_weights(&r);
+    algo->tp.valid = 1;
+    if (loss_out)
+        *loss_out = loss;
+    return PCMUP_OK;
+}
+
+/* Buffers the settings or the batch decide: the diagnostics (3L - 2
+ * doubles), the per-layer pointers, the double scratch (grows with the
+ * batch) and, for trained feedback, the network's feedback weights. */
+static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
+{
+    pcmup_tp_record *rec = &algo->tp;
+    const size_t n_layers = algo->net->n_layers;
+    if (!rec->distances) {
+        rec->distances = pcmup__alloc_zero(&algo->alloc, 3 * n_layers - 2, sizeof(double));
+        if (!rec->distances)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the diagnostics");
+        rec->fb_before = rec->distances + n_layers;
+        rec->fb_after = rec->fb_before + (n_layers - 1);
+    }
+    if (!rec->bufs) {
+        rec->bufs = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(float *));
+        if (!rec->bufs)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate buffer pointers");
+    }
+    if (rec->work_batch < algo->batch_cap) {
+        double *work = pcmup__alloc(&algo->alloc, dwork_doubles(algo->net, algo->batch_cap),
+                                    sizeof(double));
+        if (!work)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func,
+                               "cannot allocate the solves' scratch for batch %zu",
+                               algo->batch_cap);
+        pcmup__free(&algo->alloc, rec->work);
+        rec->work = work;
+        rec->work_batch = algo->batch_cap;
+    }
+    if (algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED)
+        PCMUP_TRY(pcmup__net_feedback_reserve(algo->net, func));
+    return PCMUP_OK;
+}
+
+#define TP_SETTINGS                                                                      \
+    (PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_BETA) | (1u << PCMUP_SET_FEEDBACK) |       \
+     (1u << PCMUP_SET_FB_DAMPING) | (1u << PCMUP_SET_FB_DAMPING_TOP) |                   \
+     (1u << PCMUP_SET_FB_LR) | (1u << PCMUP_SET_FB_STEPS) | (1u << PCMUP_SET_FB_NOISE) | \
+     (1u << PCMUP_SET_FB_ACTIVATION) | (1u << PCMUP_SET_FB_INIT_STD))
+
+const pcmup_algo_rule pcmup__rule_tp = {
+    "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step,
+};
+
+const pcmup_algo_rule pcmup__rule_dtp = {
+    "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step,
+};
+
+/* ---- diagnostics ------------------------------------------------------------- */
+
+static pcmup_status check_tp(const pcmup_algo *algo, const char *func)
+{
+    if (algo->kind != PCMUP_ALGO_TP && algo->kind != PCMUP_ALGO_DTP)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not target propagation",
+                           algo->rule->name);
+    if (!algo->tp.valid)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "no step has run yet");
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_tp_target_distances(const pcmup_algo *tp, double *dst, size_t count)
+{
+    PCMUP_CHECK_NULL(tp);
+    PCMUP_CHECK_NULL(dst);
+    if (count != tp->net->n_layers)
+        return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "count %zu does not match %zu layers",
+                           count, tp->net->n_layers);
+    PCMUP_TRY(check_tp(tp, __func__));
+    memcpy(dst, tp->tp.distances, count * sizeof *dst);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_tp_feedback_loss(const pcmup_algo *tp, double *before, double *after,
+                                    size_t count)
+{
+    PCMUP_CHECK_NULL(tp);
+    if (count != tp->net->n_layers - 1)
+        return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
+                           "count %zu does not match the %zu feedback layers", count,
+                           tp->net->n_layers - 1);
+    PCMUP_TRY(check_tp(tp, __func__));
+    if (before && count)
+        memcpy(before, tp->tp.fb_before, count * sizeof *before);
+    if (after && count)
+        memcpy(after, tp->tp.fb_after, count * sizeof *after);
+    return PCMUP_OK;
+}

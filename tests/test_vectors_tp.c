@@ -1,0 +1,200 @@
+/*
+ * test_vectors_tp.c -- target propagation and difference target
+ * propagation reproduce the independent double-precision reference steps
+ * in tests/data/vectors (tp_closed, dtp_closed, dtp_closed_L4,
+ * dtp_trained_linear): the weight updates, the loss and, for trained
+ * feedback, the feedback weights after their training step.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The recorded update is the float GEMM's output. Float signals through
+ * the forward pass, one double-precision B x B or C x C ridge solve per
+ * feedback layer and two GEMMs per layer keep it within a few 1e-6 of the
+ * reference (measured: updates 2.4e-7 .. 4.2e-7, trained V 1.4e-6; the
+ * printed errors). A convention error
+ * (a missing r factor in mu_l or eta^V_l, TP for DTP, a sign, phi' on the
+ * wrong side) is >= 1e-2. */
+#define UPDATE_TOL 2e-5
+
+static void configure(pcmup_algo *tp, const tu_case *c)
+{
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_LR, tu_case_num(c, "eta")));
+    ck_assert_str_eq(tu_case_str(c, "loss"), "mse");
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_LOSS, PCMUP_LOSS_MSE));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_RECORD_UPDATES, 1));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_BETA, tu_case_num(c, "beta")));
+    if (strcmp(tu_case_str(c, "feedback"), "closed") == 0) {
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_CLOSED));
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_DAMPING, tu_case_num(c, "mu_prime")));
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_DAMPING_TOP, tu_case_num(c, "mu_top")));
+        return;
+    }
+    ck_assert_str_eq(tu_case_str(c, "feedback"), "trained");
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_STEPS, tu_case_num(c, "fb_steps")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_NOISE, tu_case_num(c, "fb_sigma")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_LR, tu_case_num(c, "fb_lr")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_ACTIVATION, PCMUP_ACT_IDENTITY));
+}
+
+/* The case's hidden mu_l and eta^V_l are the muP ones, mu' r and
+ * eta^V / r: feedback exponents 1 and 1. */
+static void check_case_is_mup(const tu_case *c)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    double r = tu_case_num(c, "r");
+    ck_assert_str_eq(tu_case_str(c, "param"), "mup");
+    for (size_t l = 2; l < n_layers; l++) {
+        if (tu_case_has(c, "mu_l"))
+            ck_assert_double_eq_tol(tu_case_list(c, "mu_l", l - 2),
+                                    tu_case_num(c, "mu_prime") * r, 1e-12);
+        else
+            ck_assert_double_eq_tol(tu_case_list(c, "fb_lr_l", l - 2),
+                                    tu_case_num(c, "fb_lr") / r, 1e-12);
+    }
+}
+
+/* tu_case_net's network (the case's b, c, M_base and weights), rebuilt
+ * from a copy of its parameterization with the muP feedback exponents. */
+static pcmup_net *case_net(const tu_case *c)
+{
+    pcmup_net *ref = tu_case_net(c);
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    size_t widths[16];
+    for (size_t i = 0; i <= n_layers; i++)
+        widths[i] = (size_t)tu_case_list(c, "widths", i);
+    const pcmup_param *p0;
+    TU_OK(pcmup_net_param(ref, &p0));
+    pcmup_param *p;
+    TU_OK(pcmup_param_clone(&p, p0));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_DAMPING_EXP, 1.0));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_LR_EXP, 1.0));
+    pcmup_net *net;
+    TU_OK(pcmup_net_create(&net, n_layers, widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
+    ck_assert_str_eq(tu_case_str(c, "activation"), "tanh");
+    for (size_t l = 1; l <= n_layers; l++) {
+        size_t out, in;
+        TU_OK(pcmup_net_layer_shape(ref, l, &out, &in));
+        float *w = malloc(out * in * sizeof *w);
+        TU_OK(pcmup_net_get_weights(ref, l, w, out * in));
+        TU_OK(pcmup_net_set_weights(net, l, w, out * in));
+        free(w);
+    }
+    pcmup_param_free(p);
+    pcmup_net_free(ref);
+    check_case_is_mup(c);
+    return net;
+}
+
+/* Loads V<l> of a trained case into the net. */
+static void load_feedback(pcmup_net *net, const tu_case *c)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    for (size_t l = 2; l <= n_layers; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "V%zu", l);
+        size_t n;
+        double *v = tu_case_f64(c, name, &n);
+        float *vf = malloc(n * sizeof *vf);
+        for (size_t i = 0; i < n; i++)
+            vf[i] = (float)v[i];
+        TU_OK(pcmup_net_set_feedback(net, l, vf, n));
+        free(v);
+        free(vf);
+    }
+}
+
+/* max over layers of the relative error of V_l(now) - V<l> against
+ * V<l>_next - V<l>. */
+static double feedback_error(const pcmup_net *net, const tu_case *c)
+{
+    size_t n_layers = (size_t)tu_case_num(c, "L");
+    double worst = 0.0;
+    for (size_t l = 2; l <= n_layers; l++) {
+        char name[16], next[24];
+        snprintf(name, sizeof name, "V%zu", l);
+        snprintf(next, sizeof next, "V%zu_next", l);
+        size_t n, n2;
+        double *v0 = tu_case_f64(c, name, &n), *v1 = tu_case_f64(c, next, &n2);
+        ck_assert_uint_eq(n, n2);
+        float *now = malloc(n * sizeof *now);
+        TU_OK(pcmup_net_get_feedback(net, l, now, n));
+        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
+        for (size_t i = 0; i < n; i++) {
+            mine[i] = (double)now[i] - (double)(float)v0[i];
+            ref[i] = v1[i] - v0[i];
+        }
+        double e = tu_rel_err(mine, ref, n);
+        worst = e > worst ? e : worst;
+        free(v0);
+        free(v1);
+        free(now);
+        free(mine);
+        free(ref);
+    }
+    return worst;
+}
+
+static void run_case(const char *name)
+{
+    tu_case *c = tu_case_load(name);
+    pcmup_net *net = case_net(c);
+    size_t batch, n_labels;
+    float *x = tu_case_x(c, &batch);
+    int32_t *labels = tu_case_i32(c, "labels", &n_labels);
+    const char *alg = tu_case_str(c, "alg");
+    pcmup_algo *tp;
+    TU_OK(pcmup_algo_create(&tp, strcmp(alg, "dtp") == 0 ? PCMUP_ALGO_DTP : PCMUP_ALGO_TP, net,
+                            1, NULL));
+    configure(tp, c);
+    int trained = strcmp(tu_case_str(c, "feedback"), "trained") == 0;
+    if (trained)
+        load_feedback(net, c);
+
+    double loss;
+    TU_OK(pcmup_algo_step(tp, x, labels, batch, &loss));
+    double want_loss = tu_case_num(c, "loss_before");
+    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "%s: loss %.9g vs %.9g", name,
+                  loss, want_loss);
+    double err = tu_case_recorded_error(c, tp);
+    printf("%-20s update error %.3g", name, err);
+    ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
+    ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
+    if (trained) {
+        double fb = feedback_error(net, c);
+        printf("  feedback error %.3g", fb);
+        ck_assert_msg(fb < UPDATE_TOL, "%s: feedback error %.3g", name, fb);
+    }
+    printf("\n");
+    pcmup_algo_free(tp);
+    pcmup_net_free(net);
+    free(x);
+    free(labels);
+    tu_case_free(c);
+}
+
+START_TEST(tp_closed) { run_case("tp_closed"); }
+END_TEST
+START_TEST(dtp_closed) { run_case("dtp_closed"); }
+END_TEST
+START_TEST(dtp_closed_L4) { run_case("dtp_closed_L4"); }
+END_TEST
+START_TEST(dtp_trained_linear) { run_case("dtp_trained_linear"); }
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("vectors_tp");
+    TCase *tc = tcase_create("reference");
+    tcase_add_test(tc, tp_closed);
+    tcase_add_test(tc, dtp_closed);
+    tcase_add_test(tc, dtp_closed_L4);
+    tcase_add_test(tc, dtp_trained_linear);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
