@@ -7,11 +7,14 @@
  * several widths and batch sizes: samples/s, achieved GFLOP/s, the ratio to
  * the peak, and the ratio to cblas_sgemm run directly on the step's own
  * GEMM shapes (which tells library overhead apart from small-shape GEMM
- * inefficiency). Then predictive coding's step (PCMUP_ALGO_PC, the same
- * network, gamma bar 0) against BP's at a few of those sizes, for the
- * default single sweep (T = 1, sequential) and for T = 20 (simultaneous).
+ * inefficiency). Then the other learning rules' steps against BP's on the
+ * same network at widths 256 and 1024, batch 64 and 256, each under its
+ * muP: predictive coding (gamma bar 0) for the default single sweep (T = 1,
+ * sequential) and for T = 20 (simultaneous); the Gauss-Newton target
+ * (batch variant at e_B = 1 and 1/2, sample variant at e_B = 1); TP and DTP
+ * with closed-form and trained feedback.
  *
- *   pcmup-bench [--threads N] [--quick]
+ *   pcmup-bench [--threads N] [--quick] [--no-gnt]
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -33,6 +36,7 @@
 typedef struct {
     int threads;        /* 0 = BLAS default */
     int quick;
+    int no_gnt;         /* skip the Gauss-Newton table */
     size_t peak_n;      /* side of the square sgemm */
     int peak_reps;
     int warmup;         /* untimed repetitions before each measurement */
@@ -44,15 +48,15 @@ static const size_t bench_batches[] = {64, 256};
 #define N_WIDTHS (sizeof bench_widths / sizeof bench_widths[0])
 #define N_BATCHES (sizeof bench_batches / sizeof bench_batches[0])
 
-/* PC against BP: these widths and batches, these inference iterations. */
-static const size_t pc_widths[] = {256, 1024};
-static const size_t pc_batches[] = {64, 256};
-/* The issue's two cases: single-shot sequential inference (the default)
+/* The other rules against BP (PC, GNT, TP/DTP): these widths and batches. */
+static const size_t vs_widths[] = {256, 1024};
+static const size_t vs_batches[] = {64, 256};
+#define N_VS_WIDTHS (sizeof vs_widths / sizeof vs_widths[0])
+#define N_VS_BATCHES (sizeof vs_batches / sizeof vs_batches[0])
+/* The issue's two PC cases: single-shot sequential inference (the default)
  * and T = 20 simultaneous iterations (kappa 0.2, inside the stability
  * bound; the cost does not depend on kappa). */
 static const size_t pc_iterations[] = {1, 20};
-#define N_PC_WIDTHS (sizeof pc_widths / sizeof pc_widths[0])
-#define N_PC_BATCHES (sizeof pc_batches / sizeof pc_batches[0])
 #define N_PC_T (sizeof pc_iterations / sizeof pc_iterations[0])
 
 static double now_seconds(void)
@@ -291,7 +295,26 @@ static int step_gemms_run(void *ctx)
     return 0;
 }
 
-/* ---- BP and PC steps through the library ---------------------------------- */
+/* ---- learning-rule steps through the library ------------------------------ */
+
+/* One learning rule's step to time; the fields of other rules are
+ * ignored. Everything not named here keeps the library's default. */
+typedef struct {
+    pcmup_algo_kind kind;
+    size_t t;                      /* PC: inference iterations; T > 1 runs
+                                      the simultaneous schedule, kappa 0.2 */
+    double gnt_power;              /* GNT: e_B                             */
+    pcmup_gnt_variant gnt_variant; /* GNT                                  */
+    pcmup_feedback feedback;       /* TP, DTP                              */
+} step_config;
+
+/* A column of a rule's table. */
+typedef struct {
+    const char *name;
+    step_config config;
+} named_config;
+
+static const step_config bp_config = {.kind = PCMUP_ALGO_BP};
 
 typedef struct {
     pcmup_param *param;
@@ -319,32 +342,64 @@ static void step_bench_free(step_bench *b)
     free(b->labels);
 }
 
+/* Each rule under its muP; PC's with gamma bar 0 has BP's exponents, and
+ * GNT's preset is its e_B = 1 row (the exponents do not change the cost). */
+static pcmup_preset mup_preset(pcmup_algo_kind kind)
+{
+    switch (kind) {
+    case PCMUP_ALGO_PC: return PCMUP_PRESET_MUP_PC;
+    case PCMUP_ALGO_GNT: return PCMUP_PRESET_MUP_GNT;
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP: return PCMUP_PRESET_MUP_TP;
+    default: return PCMUP_PRESET_MUP_SGD;
+    }
+}
+
+static int algo_set(pcmup_algo *a, pcmup_setting key, double value)
+{
+    return report(pcmup_algo_set(a, key, value), "pcmup_algo_set");
+}
+
+/* The settings of c's rule beyond the shared ones. */
+static int configure_rule(pcmup_algo *a, const step_config *c)
+{
+    switch (c->kind) {
+    case PCMUP_ALGO_PC:
+        return algo_set(a, PCMUP_SET_T, (double)c->t)
+            || (c->t > 1
+                && (algo_set(a, PCMUP_SET_SCHEDULE, PCMUP_SCHEDULE_SIMULTANEOUS)
+                    || algo_set(a, PCMUP_SET_KAPPA, 0.2)));
+    case PCMUP_ALGO_GNT:
+        return algo_set(a, PCMUP_SET_GNT_POWER, c->gnt_power)
+            || algo_set(a, PCMUP_SET_GNT_VARIANT, c->gnt_variant);
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP:
+        return algo_set(a, PCMUP_SET_FEEDBACK, c->feedback);
+    default:
+        return 0;
+    }
+}
+
 /* A small learning rate: the labels are random, and the cost of a step
- * does not depend on it. PC gets its muP with gamma bar 0 (the same
- * exponents as BP's) and `t` inference iterations; BP ignores t. */
-static int step_bench_init(step_bench *b, pcmup_algo_kind kind, const size_t *widths,
-                           size_t batch, size_t t)
+ * does not depend on it. */
+static int step_bench_init(step_bench *b, const step_config *c, const size_t *widths,
+                           size_t batch)
 {
     uint64_t rng = 99;
-    pcmup_preset preset = kind == PCMUP_ALGO_PC ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_SGD;
     memset(b, 0, sizeof *b);
     b->batch = batch;
     b->x = alloc_floats(batch * INPUTS, &rng);
     b->labels = xmalloc(batch * sizeof *b->labels);
     for (size_t i = 0; i < batch; i++)
         b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
-    return report(pcmup_param_create(&b->param, DEPTH, preset, NULL), "pcmup_param_create")
+    return report(pcmup_param_create(&b->param, DEPTH, mup_preset(c->kind), NULL),
+                  "pcmup_param_create")
         || report(pcmup_net_create(&b->net, DEPTH, widths, PCMUP_ACT_TANH, 0, b->param,
                                    1, NULL),
                   "pcmup_net_create")
-        || report(pcmup_algo_create(&b->algo, kind, b->net, 2, NULL), "pcmup_algo_create")
-        || report(pcmup_algo_set(b->algo, PCMUP_SET_LR, 0.001), "pcmup_algo_set")
-        || (kind == PCMUP_ALGO_PC
-            && report(pcmup_algo_set(b->algo, PCMUP_SET_T, (double)t), "pcmup_algo_set"))
-        || (kind == PCMUP_ALGO_PC && t > 1
-            && (report(pcmup_algo_set(b->algo, PCMUP_SET_SCHEDULE, PCMUP_SCHEDULE_SIMULTANEOUS),
-                       "pcmup_algo_set")
-                || report(pcmup_algo_set(b->algo, PCMUP_SET_KAPPA, 0.2), "pcmup_algo_set")));
+        || report(pcmup_algo_create(&b->algo, c->kind, b->net, 2, NULL), "pcmup_algo_create")
+        || algo_set(b->algo, PCMUP_SET_LR, 0.001)
+        || configure_rule(b->algo, c);
 }
 
 static int step_bench_step(void *ctx)
@@ -374,7 +429,7 @@ static int measure_row(size_t width, size_t batch, const bench_options *o,
     step_gemms gemms;
     int rc;
 
-    rc = step_bench_init(&bp, PCMUP_ALGO_BP, widths, batch, 1);
+    rc = step_bench_init(&bp, &bp_config, widths, batch);
     if (rc == 0)
         rc = time_work(step_bench_step, &bp, o, &step);
     step_bench_free(&bp);
@@ -409,19 +464,22 @@ static void print_row(size_t width, size_t batch, const row_result *r, double pe
            100.0 * r->gflops / peak, r->ref_gflops, 100.0 * r->gflops / r->ref_gflops);
 }
 
-/* ---- PC against BP -------------------------------------------------------- */
+/* ---- the other rules against BP ------------------------------------------- */
 
-typedef struct {
-    double bp_best;            /* seconds of BP's fastest step          */
-    double pc_best[N_PC_T];    /* PC's, for each of pc_iterations       */
-} pc_row;
-
-static int time_steps(pcmup_algo_kind kind, const size_t *widths, size_t batch, size_t t,
-                      const bench_options *o, double *best)
+/* The fastest step of c's rule, in seconds; for GNT also the order of the
+ * hidden layers' dense problem (order may be NULL). Non-zero on failure. */
+static int time_steps(const step_config *c, const size_t *widths, size_t batch,
+                      const bench_options *o, double *best, size_t *order)
 {
     timing step = {0.0, 0.0};
     step_bench b;
-    int rc = step_bench_init(&b, kind, widths, batch, t);
+    size_t orders[DEPTH];
+    int rc = step_bench_init(&b, c, widths, batch);
+    if (rc == 0 && order != NULL && c->kind == PCMUP_ALGO_GNT) {
+        rc = report(pcmup_gnt_system_size(b.algo, batch, orders, DEPTH),
+                    "pcmup_gnt_system_size");
+        *order = orders[1];
+    }
     if (rc == 0)
         rc = time_work(step_bench_step, &b, o, &step);
     step_bench_free(&b);
@@ -429,20 +487,28 @@ static int time_steps(pcmup_algo_kind kind, const size_t *widths, size_t batch, 
     return rc != 0;
 }
 
+/* PC */
+
+typedef struct {
+    double bp_best;            /* seconds of BP's fastest step          */
+    double pc_best[N_PC_T];    /* PC's, for each of pc_iterations       */
+} pc_row;
+
 /* BP is timed again right before PC so that both see the same machine. */
 static int measure_pc_row(size_t width, size_t batch, const bench_options *o, pc_row *r)
 {
     size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
-    if (time_steps(PCMUP_ALGO_BP, widths, batch, 1, o, &r->bp_best) != 0)
+    if (time_steps(&bp_config, widths, batch, o, &r->bp_best, NULL) != 0)
         return 1;
-    for (size_t ti = 0; ti < N_PC_T; ti++)
-        if (time_steps(PCMUP_ALGO_PC, widths, batch, pc_iterations[ti], o, &r->pc_best[ti])
-            != 0)
+    for (size_t ti = 0; ti < N_PC_T; ti++) {
+        step_config pc = {.kind = PCMUP_ALGO_PC, .t = pc_iterations[ti]};
+        if (time_steps(&pc, widths, batch, o, &r->pc_best[ti], NULL) != 0)
             return 1;
+    }
     return 0;
 }
 
-static void print_pc_table(pc_row rows[N_PC_WIDTHS][N_PC_BATCHES])
+static void print_pc_table(pc_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 {
     char label[32];
 
@@ -463,10 +529,10 @@ static void print_pc_table(pc_row rows[N_PC_WIDTHS][N_PC_BATCHES])
         printf(" | %18s %6s %6s %6s", label, "x BP", "model", "GEMM x");
     }
     printf("\n");
-    for (size_t wi = 0; wi < N_PC_WIDTHS; wi++) {
-        for (size_t bi = 0; bi < N_PC_BATCHES; bi++) {
+    for (size_t wi = 0; wi < N_VS_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_VS_BATCHES; bi++) {
             const pc_row *r = &rows[wi][bi];
-            size_t w = pc_widths[wi], b = pc_batches[bi];
+            size_t w = vs_widths[wi], b = vs_batches[bi];
             size_t widths[DEPTH + 1] = {INPUTS, w, w, CLASSES};
             double bp_flops = bp_step_flops(widths, DEPTH, b);
             printf("%6zu %6zu %12.0f", w, b, (double)b / r->bp_best);
@@ -479,13 +545,115 @@ static void print_pc_table(pc_row rows[N_PC_WIDTHS][N_PC_BATCHES])
     }
 }
 
+/* Gauss-Newton target */
+
+static const named_config gnt_configs[] = {
+    {"batch e_B=1",
+     {.kind = PCMUP_ALGO_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_BATCH}},
+    {"batch e_B=1/2",
+     {.kind = PCMUP_ALGO_GNT, .gnt_power = 0.5, .gnt_variant = PCMUP_GNT_BATCH}},
+    {"sample e_B=1",
+     {.kind = PCMUP_ALGO_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_SAMPLE}},
+};
+#define N_GNT_CONFIGS (sizeof gnt_configs / sizeof gnt_configs[0])
+
+typedef struct {
+    double bp_best;                 /* seconds of BP's fastest step       */
+    double gnt_best[N_GNT_CONFIGS]; /* GNT's, for each of gnt_configs     */
+    size_t order[N_GNT_CONFIGS];    /* the hidden layers' problem order   */
+} gnt_row;
+
+static int measure_gnt_row(size_t width, size_t batch, const bench_options *o, gnt_row *r)
+{
+    size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
+    if (time_steps(&bp_config, widths, batch, o, &r->bp_best, NULL) != 0)
+        return 1;
+    for (size_t g = 0; g < N_GNT_CONFIGS; g++)
+        if (time_steps(&gnt_configs[g].config, widths, batch, o, &r->gnt_best[g],
+                       &r->order[g])
+            != 0)
+            return 1;
+    return 0;
+}
+
+static void print_gnt_table(gnt_row rows[N_VS_WIDTHS][N_VS_BATCHES])
+{
+    printf("\nGauss-Newton target step against BP step, same network, GNT under its muP\n"
+           "(MUP_GNT), rho' = 1e-2, output layer preconditioned; BP timed again next\n"
+           "to GNT; fastest repetition in ms and its ratio to BP's. [n] is the order\n"
+           "of the hidden layers' dense problem (min(B C, M) for batch, C per sample).\n"
+           "LAPACK: dpotrf for e_B = 1, dsyevd for e_B = 1/2 (docs/gnt.md).\n");
+    printf("%6s %6s %9s", "M", "batch", "BP ms");
+    for (size_t g = 0; g < N_GNT_CONFIGS; g++)
+        printf("  %24s", gnt_configs[g].name);
+    printf("\n");
+    for (size_t wi = 0; wi < N_VS_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_VS_BATCHES; bi++) {
+            const gnt_row *r = &rows[wi][bi];
+            printf("%6zu %6zu %9.2f", vs_widths[wi], vs_batches[bi], 1e3 * r->bp_best);
+            for (size_t g = 0; g < N_GNT_CONFIGS; g++)
+                printf("  %9.2f ms %5.1fx [%4zu]", 1e3 * r->gnt_best[g],
+                       r->gnt_best[g] / r->bp_best, r->order[g]);
+            printf("\n");
+        }
+    }
+}
+
+/* Target propagation */
+
+static const named_config tp_configs[] = {
+    {"TP closed", {.kind = PCMUP_ALGO_TP, .feedback = PCMUP_FEEDBACK_CLOSED}},
+    {"TP trained", {.kind = PCMUP_ALGO_TP, .feedback = PCMUP_FEEDBACK_TRAINED}},
+    {"DTP closed", {.kind = PCMUP_ALGO_DTP, .feedback = PCMUP_FEEDBACK_CLOSED}},
+    {"DTP trained", {.kind = PCMUP_ALGO_DTP, .feedback = PCMUP_FEEDBACK_TRAINED}},
+};
+#define N_TP_CONFIGS (sizeof tp_configs / sizeof tp_configs[0])
+
+typedef struct {
+    double bp_best;               /* seconds of BP's fastest step       */
+    double tp_best[N_TP_CONFIGS]; /* for each of tp_configs             */
+} tp_row;
+
+static int measure_tp_row(size_t width, size_t batch, const bench_options *o, tp_row *r)
+{
+    size_t widths[DEPTH + 1] = {INPUTS, width, width, CLASSES};
+    if (time_steps(&bp_config, widths, batch, o, &r->bp_best, NULL) != 0)
+        return 1;
+    for (size_t k = 0; k < N_TP_CONFIGS; k++)
+        if (time_steps(&tp_configs[k].config, widths, batch, o, &r->tp_best[k], NULL) != 0)
+            return 1;
+    return 0;
+}
+
+static void print_tp_table(tp_row rows[N_VS_WIDTHS][N_VS_BATCHES])
+{
+    printf("\nTP and DTP steps against BP step, same network, each under its muP\n"
+           "(MUP_TP), default settings (trained feedback: 1 feedback iteration per\n"
+           "step, noise 0.1); BP timed again next to them; step time over BP's, from\n"
+           "the fastest repetitions.\n");
+    printf("%6s %6s %9s", "M", "batch", "BP ms");
+    for (size_t k = 0; k < N_TP_CONFIGS; k++)
+        printf(" %12s", tp_configs[k].name);
+    printf("\n");
+    for (size_t wi = 0; wi < N_VS_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_VS_BATCHES; bi++) {
+            const tp_row *r = &rows[wi][bi];
+            printf("%6zu %6zu %9.3f", vs_widths[wi], vs_batches[bi], 1e3 * r->bp_best);
+            for (size_t k = 0; k < N_TP_CONFIGS; k++)
+                printf(" %11.2fx", r->tp_best[k] / r->bp_best);
+            printf("\n");
+        }
+    }
+}
+
 /* ---- options and main ---------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: " PROG " [--threads N] [--quick]\n"
+    fprintf(f, "Usage: " PROG " [--threads N] [--quick] [--no-gnt]\n"
                "  --threads N  BLAS threads (default: the BLAS library's choice)\n"
-               "  --quick      smaller sgemm, shorter timings (a smoke run)\n");
+               "  --quick      smaller sgemm, shorter timings (a smoke run)\n"
+               "  --no-gnt     skip the Gauss-Newton target table\n");
 }
 
 static int parse_threads(const char *text, int *out)
@@ -503,10 +671,12 @@ static int parse_threads(const char *text, int *out)
 /* 0 ok, 1 exit 0 (help), 2 usage error. */
 static int parse_args(bench_options *o, int argc, char **argv)
 {
-    *o = (bench_options){0, 0, 2048, 5, 2, 0.5};
+    *o = (bench_options){0, 0, 0, 2048, 5, 2, 0.5};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             o->quick = 1;
+        } else if (strcmp(argv[i], "--no-gnt") == 0) {
+            o->no_gnt = 1;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if (parse_threads(argv[++i], &o->threads) != 0) {
                 fprintf(stderr, PROG ": --threads: expected 1..1024, got '%s'\n", argv[i]);
@@ -522,7 +692,7 @@ static int parse_args(bench_options *o, int argc, char **argv)
         }
     }
     if (o->quick)
-        *o = (bench_options){o->threads, 1, 1024, 2, 1, 0.1};
+        *o = (bench_options){o->threads, 1, o->no_gnt, 1024, 2, 1, 0.1};
     return 0;
 }
 
@@ -545,7 +715,9 @@ static void print_summary(row_result rows[N_WIDTHS][N_BATCHES], double peak)
 int main(int argc, char **argv)
 {
     row_result rows[N_WIDTHS][N_BATCHES];
-    pc_row pc_rows[N_PC_WIDTHS][N_PC_BATCHES];
+    pc_row pc_rows[N_VS_WIDTHS][N_VS_BATCHES];
+    gnt_row gnt_rows[N_VS_WIDTHS][N_VS_BATCHES];
+    tp_row tp_rows[N_VS_WIDTHS][N_VS_BATCHES];
     bench_options o;
     peak_probe peak;
     int rc = parse_args(&o, argc, argv);
@@ -566,11 +738,22 @@ int main(int argc, char **argv)
             peak_probe_run(&peak, 1);
         }
     }
-    for (size_t wi = 0; wi < N_PC_WIDTHS; wi++) {
-        for (size_t bi = 0; bi < N_PC_BATCHES; bi++) {
-            fprintf(stderr, PROG ": measuring PC against BP, M = %zu, batch %zu\n",
-                    pc_widths[wi], pc_batches[bi]);
-            if (measure_pc_row(pc_widths[wi], pc_batches[bi], &o, &pc_rows[wi][bi]) != 0)
+    for (size_t wi = 0; wi < N_VS_WIDTHS; wi++) {
+        for (size_t bi = 0; bi < N_VS_BATCHES; bi++) {
+            size_t w = vs_widths[wi], b = vs_batches[bi];
+            fprintf(stderr, PROG ": measuring PC against BP, M = %zu, batch %zu\n", w, b);
+            if (measure_pc_row(w, b, &o, &pc_rows[wi][bi]) != 0)
+                return 1;
+            peak_probe_run(&peak, 1);
+            if (!o.no_gnt) {
+                fprintf(stderr, PROG ": measuring GNT against BP, M = %zu, batch %zu\n", w, b);
+                if (measure_gnt_row(w, b, &o, &gnt_rows[wi][bi]) != 0)
+                    return 1;
+                peak_probe_run(&peak, 1);
+            }
+            fprintf(stderr, PROG ": measuring TP and DTP against BP, M = %zu, batch %zu\n", w,
+                    b);
+            if (measure_tp_row(w, b, &o, &tp_rows[wi][bi]) != 0)
                 return 1;
             peak_probe_run(&peak, 1);
         }
@@ -588,5 +771,8 @@ int main(int argc, char **argv)
             print_row(bench_widths[wi], bench_batches[bi], &rows[wi][bi], peak.best_gflops);
     print_summary(rows, peak.best_gflops);
     print_pc_table(pc_rows);
+    if (!o.no_gnt)
+        print_gnt_table(gnt_rows);
+    print_tp_table(tp_rows);
     return 0;
 }

@@ -4,8 +4,9 @@
  * A user's program: it sees only the public header. The command line is
  * described in train_options.c (and by --help); this file loads the data,
  * builds the parameterization, network and learning rule, trains, and
- * reports. BP trains an epoch at a time; PC step by step, to read each
- * step's energy. Exit status: 0 success, 1 runtime failure, 2 usage error.
+ * reports. BP, GNT, TP and DTP train an epoch at a time; PC step by step,
+ * to read each step's energy. Exit status: 0 success, 1 runtime failure,
+ * 2 usage error.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -121,6 +122,18 @@ static int load_data(session *s, const train_options *o)
 
 /* ---- model --------------------------------------------------------------- */
 
+/* GNT's muP learning-rate exponents for a fractional power (paper-spec
+ * 2.2): c = (e_B - 1, e_B, ..., e_B, 1); MUP_GNT is the e_B = 1 row. */
+static pcmup_status set_gnt_mup_exponents(pcmup_param *p, const train_options *o)
+{
+    pcmup_status st = PCMUP_OK;
+    for (size_t l = 1; l <= o->depth && st == PCMUP_OK; l++) {
+        double c = l == 1 ? o->gnt_power - 1.0 : (l == o->depth ? 1.0 : o->gnt_power);
+        st = pcmup_param_set_layer(p, l, PCMUP_LAYER_C, c);
+    }
+    return st;
+}
+
 /* A PC muP row depends on gammabar_L when it is applied, so gammabar_L is
  * set first and the preset applied again. */
 static int build_param(session *s, const train_options *o)
@@ -135,6 +148,8 @@ static int build_param(session *s, const train_options *o)
         if (st == PCMUP_OK)
             st = pcmup_param_apply_preset(s->param, preset);
     }
+    if (st == PCMUP_OK && preset == PCMUP_PRESET_MUP_GNT && o->gnt_power != 1.0)
+        st = set_gnt_mup_exponents(s->param, o);
     return st == PCMUP_OK ? 0 : fail(st, "creating the parameterization");
 }
 
@@ -203,6 +218,53 @@ static pcmup_status configure_pc(pcmup_algo *a, const train_options *o)
     return st;
 }
 
+/* Every GNT setting, likewise. */
+static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
+{
+    pcmup_status st = pcmup_algo_set(a, PCMUP_SET_GNT_POWER, o->gnt_power);
+    if (st == PCMUP_OK)
+        st = pcmup_algo_set(a, PCMUP_SET_DAMPING, o->gnt_damping);
+    if (st == PCMUP_OK)
+        st = pcmup_algo_set(a, PCMUP_SET_GNT_VARIANT, (double)o->gnt_variant);
+    if (st == PCMUP_OK)
+        st = pcmup_algo_set(a, PCMUP_SET_GNT_OUTPUT, (double)o->gnt_output);
+    return st;
+}
+
+/* Every TP setting, likewise; --fb-mu sets both the hidden mu' and mu_L. */
+static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
+{
+    const struct {
+        pcmup_setting key;
+        double value;
+    } tp[] = {
+        {PCMUP_SET_BETA, o->beta},
+        {PCMUP_SET_FEEDBACK, (double)o->feedback},
+        {PCMUP_SET_FB_DAMPING, o->fb_mu},
+        {PCMUP_SET_FB_DAMPING_TOP, o->fb_mu},
+        {PCMUP_SET_FB_LR, o->fb_lr},
+        {PCMUP_SET_FB_STEPS, (double)o->fb_steps},
+        {PCMUP_SET_FB_NOISE, o->fb_noise},
+        {PCMUP_SET_FB_ACTIVATION, (double)o->fb_activation},
+    };
+    pcmup_status st = PCMUP_OK;
+    for (size_t i = 0; st == PCMUP_OK && i < sizeof tp / sizeof tp[0]; i++)
+        st = pcmup_algo_set(a, tp[i].key, tp[i].value);
+    return st;
+}
+
+/* The settings of the chosen rule beyond the shared ones. */
+static pcmup_status configure_rule(pcmup_algo *a, const train_options *o)
+{
+    switch (o->algo) {
+    case PCMUP_ALGO_PC: return configure_pc(a, o);
+    case PCMUP_ALGO_GNT: return configure_gnt(a, o);
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP: return configure_tp(a, o);
+    default: return PCMUP_OK;
+    }
+}
+
 /* The shuffling stream gets its own seed so it is not the weights' stream. */
 static int build_algo(session *s, const train_options *o, results *r)
 {
@@ -210,8 +272,8 @@ static int build_algo(session *s, const train_options *o, results *r)
     if (st != PCMUP_OK)
         return fail(st, "creating the learning rule");
     st = configure_algo(s->algo, o);
-    if (st == PCMUP_OK && o->algo == PCMUP_ALGO_PC)
-        st = configure_pc(s->algo, o);
+    if (st == PCMUP_OK)
+        st = configure_rule(s->algo, o);
     if (st == PCMUP_OK && o->algo == PCMUP_ALGO_PC)
         st = pcmup_pc_gamma_out(s->algo, &r->gamma_L);
     return st == PCMUP_OK ? 0 : fail(st, "configuring the learning rule");
@@ -423,6 +485,26 @@ static void print_json_pc(const train_options *o, const results *r)
     json_number("tolerance", o->tolerance);
 }
 
+static void print_json_gnt(const train_options *o)
+{
+    json_number("e_B", o->gnt_power);
+    json_number("rho", o->gnt_damping);
+    json_string("gn_variant", train_gnt_variant_name(o->gnt_variant));
+    printf(",\"gnt_output\":%d", o->gnt_output);
+}
+
+/* fb_mu is both mu' and mu_L. */
+static void print_json_tp(const train_options *o)
+{
+    json_number("beta", o->beta);
+    json_string("feedback", train_feedback_name(o->feedback));
+    json_number("fb_mu", o->fb_mu);
+    json_number("fb_lr", o->fb_lr);
+    json_size("fb_steps", o->fb_steps);
+    json_number("fb_noise", o->fb_noise);
+    json_string("fb_activation", train_fb_activation_name(o->fb_activation));
+}
+
 static void print_json(const train_options *o, const results *r)
 {
     printf("{\"algo\":\"%s\"", train_algo_name(o->algo));
@@ -444,6 +526,10 @@ static void print_json(const train_options *o, const results *r)
     json_string("data", o->data_dir);
     if (o->algo == PCMUP_ALGO_PC)
         print_json_pc(o, r);
+    else if (o->algo == PCMUP_ALGO_GNT)
+        print_json_gnt(o);
+    else if (train_is_tp(o->algo))
+        print_json_tp(o);
     json_size("train_samples", r->train_samples);
     json_size("test_samples", r->test_samples);
     json_number("train_loss", r->train_loss);
@@ -475,6 +561,15 @@ static void print_summary(const train_options *o, const results *r)
         if (o->tolerance > 0.0)
             printf(", tolerance %g", o->tolerance);
         printf("\n");
+    } else if (o->algo == PCMUP_ALGO_GNT) {
+        printf("gnt: e_B %g, rho' %g, %s variant, output layer %s\n", o->gnt_power,
+               o->gnt_damping, train_gnt_variant_name(o->gnt_variant),
+               o->gnt_output ? "preconditioned" : "plain gradient");
+    } else if (train_is_tp(o->algo)) {
+        printf("%s: beta %g, %s feedback, mu %g, feedback lr %g, %zu step%s, noise %g, %s\n",
+               train_algo_name(o->algo), o->beta, train_feedback_name(o->feedback), o->fb_mu,
+               o->fb_lr, o->fb_steps, o->fb_steps == 1 ? "" : "s", o->fb_noise,
+               train_fb_activation_name(o->fb_activation));
     }
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);

@@ -4,9 +4,10 @@
 #   test_cli.sh PATH/TO/pcmup-train [FASHION_MNIST_DIR]
 #
 # Exit codes (0 ok, 1 runtime failure, 2 usage error), --help, one-line
-# error messages, and a tiny training run whose last stdout line is the JSON
-# object. Needs only bash and grep. The training runs are skipped (and
-# pass) when the FashionMNIST directory is missing.
+# error messages, every learning rule's flags (only with their --algo), and
+# tiny training runs of each rule whose last stdout line is the JSON
+# object. Needs only bash and grep. The training runs are skipped (and pass)
+# when the FashionMNIST directory is missing.
 set -u
 
 prog=${1:?usage: test_cli.sh PATH/TO/pcmup-train [FASHION_MNIST_DIR]}
@@ -63,7 +64,8 @@ test_help() {
         --epochs --batch --seed --train-limit --test-limit --threads --data --json \
         --standardize --bias --momentum --weight-decay --centred --gamma-bar --gamma-out \
         --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
-        --last-layer --tolerance; do
+        --last-layer --tolerance --eB --rho --gn --gnt-output --beta --feedback --fb-mu \
+        --fb-lr --fb-steps --fb-noise --fb-activation; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -99,7 +101,8 @@ test_usage_errors() {
     expect_usage --momentum -0.5
     expect_usage --weight-decay -1
     expect_usage --centred 2
-    expect_usage --algo tp
+    expect_usage --algo gnn
+    expect_usage --algo tpp
     expect_usage --param mupp
     expect_usage --activation sigmoid
     expect_usage --loss hinge
@@ -149,6 +152,72 @@ test_pc_usage_errors() {
     expect_usage --algo pc --T
 }
 
+# Gauss-Newton target's flags: only with --algo gnt, values in the
+# library's ranges.
+test_gnt_usage_errors() {
+    local flag
+    for flag in "--eB 0.5" "--rho 0.1" "--gn sample" "--gnt-output 0"; do
+        # shellcheck disable=SC2086 # the flag and its value are two words
+        expect_usage $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo bp $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo pc $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo dtp $flag
+    done
+    expect_usage --rho 0.1 --algo tp
+    grep -q -- '--rho applies to --algo gnt only' "$tmp/err" || fail "no message naming the GNT-only flag: $(cat "$tmp/err")"
+    expect_usage --algo gnt --T 5
+    expect_usage --algo gnt --beta 2
+    expect_usage --algo gnt --eB 1.5
+    expect_usage --algo gnt --eB -0.1
+    expect_usage --algo gnt --eB nan
+    expect_usage --algo gnt --rho 0
+    grep -q -- '--rho: 0 is outside (0, ' "$tmp/err" || fail "--rho 0 message: $(cat "$tmp/err")"
+    expect_usage --algo gnt --rho -1e-2
+    expect_usage --algo gnt --rho 1e7
+    expect_usage --algo gnt --gn full
+    expect_usage --algo gnt --gnt-output 2
+    expect_usage --algo gnt --eB
+}
+
+# Target propagation's flags: only with --algo tp or dtp, values in the
+# library's ranges.
+test_tp_usage_errors() {
+    local flag
+    for flag in "--beta 2" "--feedback trained" "--fb-mu 1" "--fb-lr 0.1" "--fb-steps 2" \
+        "--fb-noise 0" "--fb-activation tanh"; do
+        # shellcheck disable=SC2086 # the flag and its value are two words
+        expect_usage $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo bp $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo pc $flag
+        # shellcheck disable=SC2086
+        expect_usage --algo gnt $flag
+    done
+    expect_usage --fb-mu 1 --algo bp
+    grep -q -- '--fb-mu applies to --algo tp or dtp only' "$tmp/err" || fail "no message naming the TP-only flag: $(cat "$tmp/err")"
+    expect_usage --algo tp --gamma-bar -1
+    expect_usage --algo dtp --eB 0.5
+    expect_usage --algo tp --beta 0
+    grep -q -- '--beta: 0 is outside (0, ' "$tmp/err" || fail "--beta 0 message: $(cat "$tmp/err")"
+    expect_usage --algo tp --beta -1
+    expect_usage --algo dtp --beta nan
+    expect_usage --algo dtp --fb-mu 0
+    expect_usage --algo dtp --fb-mu -0.5
+    expect_usage --algo tp --fb-lr -1
+    expect_usage --algo tp --fb-steps 0
+    expect_usage --algo tp --fb-steps 1.5
+    expect_usage --algo tp --fb-steps 10001
+    expect_usage --algo tp --fb-noise -0.1
+    expect_usage --algo tp --feedback open
+    expect_usage --algo dtp --fb-activation relu
+    expect_usage --algo dtp --fb-activation identity
+    expect_usage --algo dtp --feedback
+}
+
 # Every PC flag parses: with a missing data directory the run gets as far
 # as loading, a runtime failure (1) rather than a usage error (2).
 test_pc_flags_parse() {
@@ -159,6 +228,16 @@ test_pc_flags_parse() {
         --fpa off --timing end --last-layer A --algo pc
     expect 1 --data /nonexistent --algo pc --param sp --gamma-bar=-0 --kappa 0 --tolerance 1 \
         --T 1000000
+}
+
+# Likewise every GNT and TP flag, at the ends of their ranges.
+test_gnt_tp_flags_parse() {
+    expect 1 --data /nonexistent --algo gnt --eB 0 --rho 1e6 --gn sample --gnt-output 0
+    expect 1 --data /nonexistent --eB=1 --rho=1e-9 --gn=batch --gnt-output=1 --algo gnt
+    expect 1 --data /nonexistent --algo tp --beta 1e6 --feedback trained --fb-mu 1e-9 \
+        --fb-lr 0 --fb-steps 10000 --fb-noise 0 --fb-activation tanh
+    expect 1 --data /nonexistent --beta=0.5 --feedback=closed --fb-mu=2 --fb-lr=1 \
+        --fb-steps=1 --fb-noise=1 --fb-activation=linear --algo dtp
 }
 
 test_runtime_errors() {
@@ -210,6 +289,8 @@ test_tiny_runs() {
     expect 0 "${tiny[@]}" --width 16 --train-limit 100000 --json --centred 0 || return
     grep -q '"train_samples":60000' "$tmp/out" || fail "--train-limit past the end should keep every sample"
     grep -q '"gamma_bar"\|"final_energy"' "$tmp/out" && fail "a bp run's JSON has PC keys"
+    grep -q '"e_B"\|"gn_variant"' "$tmp/out" && fail "a bp run's JSON has GNT keys"
+    grep -q '"beta"\|"fb_mu"' "$tmp/out" && fail "a bp run's JSON has TP keys"
 }
 
 check_pc_json() {
@@ -235,6 +316,7 @@ check_pc_json() {
     has_key timing '"cache"'
     has_key last_layer '"B"'
     has_key tolerance 0.001
+    grep -q '"e_B"\|"beta"' "$tmp/last" && fail "a pc run's JSON has GNT or TP keys"
 }
 
 test_tiny_pc_runs() {
@@ -255,13 +337,82 @@ test_tiny_pc_runs() {
     grep -q "^pc: gamma bar 0, gamma'_L 1 (gamma_L 1)" "$tmp/out" || fail "no PC settings line: $(cat "$tmp/out")"
 }
 
+# check_gnt_json E_B RHO VARIANT OUTPUT: the JSON line of a gnt run.
+check_gnt_json() {
+    check_json_common
+    has_key algo '"gnt"'
+    has_key param '"mup"'
+    has_key e_B "$1"
+    has_key rho "$2"
+    has_key gn_variant "\"$3\""
+    has_key gnt_output "$4"
+    grep -q '"gamma_bar"\|"beta"' "$tmp/last" && fail "a gnt run's JSON has PC or TP keys"
+}
+
+test_tiny_gnt_runs() {
+    if [ ! -d "$data" ]; then
+        echo "skipped: GNT training runs (no FashionMNIST at $data)"
+        return
+    fi
+    local tiny=(--data "$data" --train-limit 512 --test-limit 512 --threads 1 --algo gnt
+        --lr 0.01)
+    expect 0 "${tiny[@]}" --width 32 --json || return
+    check_gnt_json 1 0.01 batch 1
+    expect 0 "${tiny[@]}" --width 32 --eB 0.5 --rho 0.1 --gn sample --gnt-output 0 --loss ce \
+        --json || return
+    check_gnt_json 0.5 0.1 sample 0
+    expect 0 "${tiny[@]}" --width 16 --param sp --eB 0 || return
+    grep -q "^gnt: e_B 0, rho' 0.01, batch variant" "$tmp/out" || fail "no GNT settings line: $(cat "$tmp/out")"
+}
+
+# check_tp_json ALGO FEEDBACK FB_ACTIVATION: the JSON line of a tp or dtp run.
+check_tp_json() {
+    local num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
+    local key
+    check_json_common
+    for key in beta fb_mu fb_lr fb_steps fb_noise; do has_key "$key" "$num"; done
+    has_key algo "\"$1\""
+    has_key param '"mup"'
+    has_key feedback "\"$2\""
+    has_key fb_activation "\"$3\""
+    grep -q '"gamma_bar"\|"e_B"' "$tmp/last" && fail "a $1 run's JSON has PC or GNT keys"
+}
+
+test_tiny_tp_runs() {
+    if [ ! -d "$data" ]; then
+        echo "skipped: TP training runs (no FashionMNIST at $data)"
+        return
+    fi
+    local tiny=(--data "$data" --train-limit 512 --test-limit 512 --threads 1 --width 32)
+    expect 0 "${tiny[@]}" --algo dtp --json || return
+    check_tp_json dtp closed linear
+    has_key beta 1
+    has_key fb_mu 1
+    expect 0 "${tiny[@]}" --algo tp --feedback trained --fb-activation tanh --fb-steps 2 \
+        --fb-noise 0 --fb-lr 0.01 --fb-mu 0.5 --beta 0.5 --json || return
+    check_tp_json tp trained tanh
+    has_key fb_steps 2
+    has_key fb_mu 0.5
+    has_key fb_noise 0
+    has_key fb_lr 0.01
+    has_key beta 0.5
+    expect 0 "${tiny[@]}" --algo dtp --param sp --epochs 2 || return
+    [ "$(grep -c '^epoch [12]/2 ' "$tmp/err")" -eq 2 ] || fail "expected two DTP epoch lines"
+    grep -q '^dtp: beta 1, closed feedback' "$tmp/out" || fail "no TP settings line: $(cat "$tmp/out")"
+}
+
 test_help
 test_usage_errors
 test_pc_usage_errors
+test_gnt_usage_errors
+test_tp_usage_errors
 test_pc_flags_parse
+test_gnt_tp_flags_parse
 test_runtime_errors
 test_tiny_runs
 test_tiny_pc_runs
+test_tiny_gnt_runs
+test_tiny_tp_runs
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

@@ -19,8 +19,12 @@
 #define PROG "pcmup-train"
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
-/* Command-line names, indexed by the enum's value. */
-static const char *const algo_names[] = {"bp", "pc"};
+/* Command-line names, indexed by the enum's value; NULL for a value the
+ * program does not offer. */
+static const char *const algo_names[] = {
+    [PCMUP_ALGO_BP] = "bp", [PCMUP_ALGO_PC] = "pc", [PCMUP_ALGO_GNT] = "gnt",
+    [PCMUP_ALGO_TP] = "tp", [PCMUP_ALGO_DTP] = "dtp",
+};
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
 static const char *const loss_names[] = {"mse", "ce"};
@@ -29,12 +33,23 @@ static const char *const init_names[] = {"forward", "zero", "random"};
 static const char *const timing_names[] = {"end", "cache"};
 static const char *const last_layer_names[] = {"A", "B"};
 static const char *const switch_names[] = {"off", "on"};
+static const char *const gnt_variant_names[] = {
+    [PCMUP_GNT_BATCH] = "batch", [PCMUP_GNT_SAMPLE] = "sample",
+};
+static const char *const feedback_names[] = {
+    [PCMUP_FEEDBACK_CLOSED] = "closed", [PCMUP_FEEDBACK_TRAINED] = "trained",
+};
+/* The library refuses relu for trained feedback. */
+static const char *const fb_activation_names[] = {
+    [PCMUP_ACT_TANH] = "tanh", [PCMUP_ACT_IDENTITY] = "linear",
+};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *name_or_unknown(const char *const *names, size_t n, int value)
 {
-    return (value >= 0 && (size_t)value < n) ? names[value] : "unknown";
+    return (value >= 0 && (size_t)value < n && names[value] != NULL) ? names[value]
+                                                                     : "unknown";
 }
 
 const char *train_algo_name(pcmup_algo_kind algo)
@@ -46,9 +61,7 @@ const char *train_algo_name(pcmup_algo_kind algo)
  * on the learning rule (train_effective_preset). */
 const char *train_param_name(pcmup_preset preset)
 {
-    if (preset == PCMUP_PRESET_MUP_PC || preset == PCMUP_PRESET_MUP_PC_B)
-        preset = PCMUP_PRESET_MUP_SGD;
-    return name_or_unknown(param_names, COUNT(param_names), (int)preset);
+    return preset == PCMUP_PRESET_SP ? param_names[0] : param_names[1];
 }
 
 const char *train_activation_name(pcmup_activation act)
@@ -81,12 +94,42 @@ const char *train_last_layer_name(pcmup_last_layer last_layer)
     return name_or_unknown(last_layer_names, COUNT(last_layer_names), (int)last_layer);
 }
 
+const char *train_gnt_variant_name(pcmup_gnt_variant variant)
+{
+    return name_or_unknown(gnt_variant_names, COUNT(gnt_variant_names), (int)variant);
+}
+
+const char *train_feedback_name(pcmup_feedback feedback)
+{
+    return name_or_unknown(feedback_names, COUNT(feedback_names), (int)feedback);
+}
+
+const char *train_fb_activation_name(pcmup_activation act)
+{
+    return name_or_unknown(fb_activation_names, COUNT(fb_activation_names), (int)act);
+}
+
+int train_is_tp(pcmup_algo_kind algo)
+{
+    return algo == PCMUP_ALGO_TP || algo == PCMUP_ALGO_DTP;
+}
+
 pcmup_preset train_effective_preset(const train_options *opts)
 {
-    if (opts->algo != PCMUP_ALGO_PC || opts->preset == PCMUP_PRESET_SP)
+    if (opts->preset == PCMUP_PRESET_SP)
         return opts->preset;
-    return opts->last_layer == PCMUP_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
-                                                  : PCMUP_PRESET_MUP_PC;
+    switch (opts->algo) {
+    case PCMUP_ALGO_PC:
+        return opts->last_layer == PCMUP_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
+                                                      : PCMUP_PRESET_MUP_PC;
+    case PCMUP_ALGO_GNT:
+        return PCMUP_PRESET_MUP_GNT;
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP:
+        return PCMUP_PRESET_MUP_TP;
+    default:
+        return PCMUP_PRESET_MUP_SGD;
+    }
 }
 
 void train_options_default(train_options *opts)
@@ -108,7 +151,8 @@ void train_options_default(train_options *opts)
      * from 64 to 2048 under muP. It suits PC as well (widths 256 and 1024,
      * gamma bar 0 and -1, 5 seeds at 256): test accuracy is flat from 0.03
      * to 0.085 within seed noise, and PC diverges from 0.1 (gamma bar 0)
-     * or 0.14 (-1). */
+     * or 0.14 (-1). TP and DTP learn at it too (DTP closed is best near
+     * 0.1); GNT diverges at it and wants about 0.01 (docs/gnt.md). */
     opts->lr = 0.05;
     opts->centred = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
@@ -125,6 +169,19 @@ void train_options_default(train_options *opts)
     opts->timing = PCMUP_TIMING_END;
     opts->last_layer = PCMUP_LAST_LAYER_A;
     opts->tolerance = 0.0;
+    /* The library's GNT defaults: GNT itself (e_B = 1), batch variant. */
+    opts->gnt_power = 1.0;
+    opts->gnt_damping = 1e-2;
+    opts->gnt_variant = PCMUP_GNT_BATCH;
+    opts->gnt_output = 1;
+    /* The library's TP defaults, mu' and mu_L alike. */
+    opts->beta = 1.0;
+    opts->feedback = PCMUP_FEEDBACK_CLOSED;
+    opts->fb_mu = 1.0;
+    opts->fb_lr = 0.05;
+    opts->fb_steps = 1;
+    opts->fb_noise = 0.1;
+    opts->fb_activation = PCMUP_ACT_IDENTITY;
 }
 
 /* In pieces: C99 promises string literals of 4095 characters only. */
@@ -137,10 +194,15 @@ static void print_help(void)
 "stdout.\n"
 "\n"
 "Model:\n"
-"  --algo NAME          learning rule: bp (backpropagation + SGD) or pc\n"
-"                       (predictive coding, see below) [bp]\n"
+"  --algo NAME          learning rule: bp (backpropagation + SGD), pc\n"
+"                       (predictive coding), gnt (Gauss-Newton target), tp\n"
+"                       (target propagation) or dtp (difference target\n"
+"                       propagation); the rules' own flags are below [bp]\n"
 "  --param NAME         parameterization: mup (muP of the learning rule:\n"
-"                       for pc the PC muP with --gamma-bar) or sp [mup]\n"
+"                       SGD's for bp; for pc the PC muP with --gamma-bar;\n"
+"                       for gnt b = (0, 1/2, 1) and c = (e_B - 1, e_B, 1),\n"
+"                       the MUP_GNT preset at e_B = 1; for tp and dtp\n"
+"                       b = (0, 1/2, 1/2) and c = (0, 1, 1)) or sp [mup]\n"
 "  --width M            hidden width, 1..2147483647 [256]\n"
 "  --depth L            number of weight layers, 1..1024; the widths are\n"
 "                       {784, M, ..., M, 10} with L-1 hidden layers [3]\n"
@@ -154,17 +216,20 @@ static void print_help(void)
 "  --centred 0|1        MSE target: 1 = centred one-hot e_k - 1/10,\n"
 "                       0 = plain one-hot e_k [1]\n"
 "  --lr ETA             base learning rate, scaled per layer by the\n"
-"                       parameterization; the default suits bp and pc\n"
-"                       (gamma bar 0 or -1) alike [0.05]\n"
+"                       parameterization; the default suits bp, pc (gamma\n"
+"                       bar 0 or -1), tp and dtp; gnt diverges at it on raw\n"
+"                       pixels and wants about 0.01 [0.05]\n"
 "  --momentum MU        heavy-ball momentum, 0 <= MU < 1 [0]\n"
 "  --weight-decay W     L2 coefficient added to the gradient [0]\n"
 "  --epochs N           passes over the training set [1]\n"
 "  --batch B            minibatch size [64]\n"
-"  --seed S             weights are drawn from S, the epoch order (and pc's\n"
-"                       random states) from S + 1; 0..2^64-1 [1]\n"
+"  --seed S             weights (and trained feedback weights) are drawn\n"
+"                       from S, the epoch order (and pc's random states,\n"
+"                       the feedback noise) from S + 1; 0..2^64-1 [1]\n"
 "\n", stdout);
     fputs(
-"Predictive coding (--algo pc only; any of these with bp is a usage error):\n"
+"Predictive coding (--algo pc only; any of these with another rule is a\n"
+"usage error):\n"
 "  --gamma-bar G        output exponent gammabar_L, -1..0: gamma_L =\n"
 "                       gamma'_L (M/N)^-G; 0 keeps gamma_L = Theta(1) (PC ~\n"
 "                       BP when wide), -1 makes it Theta(M) (Gauss-Newton-\n"
@@ -194,6 +259,33 @@ static void print_help(void)
 "                       over an iteration is below TOL, 0..1; 0 = off [0]\n"
 "\n", stdout);
     fputs(
+"Gauss-Newton target (--algo gnt only; any of these with another rule is a\n"
+"usage error):\n"
+"  --eB E               power e_B of the preconditioner, 0..1; 0 is SGD,\n"
+"                       1 is GNT [1]\n"
+"  --rho R              damping rho' at the base width, > 0; the hidden\n"
+"                       layers use rho' (M / base)^-(2 b_L - 1) [0.01]\n"
+"  --gn NAME            batch (one Gauss-Newton matrix per batch) or sample\n"
+"                       (one per sample: Gauss-Newton targets) [batch]\n"
+"  --gnt-output 0|1     1: precondition the output layer too; 0: plain\n"
+"                       gradient step there [1]\n"
+"\n", stdout);
+    fputs(
+"Target propagation (--algo tp or dtp only; any of these with another rule\n"
+"is a usage error):\n"
+"  --beta B             output target t_L = f - B dloss/df, B > 0 [1]\n"
+"  --feedback NAME      closed (ridge regression on each batch) or trained\n"
+"                       (learned feedback weights) [closed]\n"
+"  --fb-mu MU           feedback ridge damping, MU > 0: mu' of the hidden\n"
+"                       layers (times M/base width under mup) and mu_L;\n"
+"                       tp (not dtp) wants a small mu_L, such as 0.01 [1]\n"
+"  --fb-lr LR           trained feedback learning rate (hidden layers' divided\n"
+"                       by M/base width under mup) [0.05]\n"
+"  --fb-steps K         trained feedback SGD steps per batch, 1..10000 [1]\n"
+"  --fb-noise S         std of the noise when training feedback [0.1]\n"
+"  --fb-activation NAME trained feedback nonlinearity: linear or tanh [linear]\n"
+"\n", stdout);
+    fputs(
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
 "                       or .gz) [" PCMUP_FASHION_MNIST_DIR "]\n"
@@ -208,7 +300,8 @@ static void print_help(void)
 "                       the settings and the results (train_loss, test_loss,\n"
 "                       test_acc, seconds, samples_per_second, ...); for pc\n"
 "                       also the PC settings, gamma_L (the output precision\n"
-"                       at this width) and final_energy\n"
+"                       at this width) and final_energy; for gnt, tp and dtp\n"
+"                       also the rule's settings\n"
 "  --threads N          number of BLAS threads, 1..1024 [BLAS default,\n"
 "                       reported as 0 in the JSON]\n"
 "  --help, -h           print this help and exit\n"
@@ -305,18 +398,20 @@ static int parse_steps(const char *flag, const char *text, size_t *out)
     return parse_size(flag, text, (unsigned long long)lo, (unsigned long long)hi, out);
 }
 
+/* names may have gaps (NULL): enum values the program does not offer. */
 static int parse_name(const char *flag, const char *text, const char *const *names,
                       size_t n, int *out)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(text, names[i]) == 0) {
+        if (names[i] != NULL && strcmp(text, names[i]) == 0) {
             *out = (int)i;
             return 0;
         }
     }
     fprintf(stderr, PROG ": %s: unknown value '%s', expected one of:", flag, text);
     for (size_t i = 0; i < n; i++)
-        fprintf(stderr, " %s", names[i]);
+        if (names[i] != NULL)
+            fprintf(stderr, " %s", names[i]);
     fputs(" (see --help)\n", stderr);
     return -1;
 }
@@ -328,36 +423,55 @@ typedef enum {
     OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
     /* predictive coding */
     OPT_GAMMA_BAR, OPT_GAMMA_OUT, OPT_GAMMA_HIDDEN, OPT_KAPPA, OPT_T, OPT_SCHEDULE,
-    OPT_INIT, OPT_INIT_STD, OPT_FPA, OPT_TIMING, OPT_LAST_LAYER, OPT_TOLERANCE
+    OPT_INIT, OPT_INIT_STD, OPT_FPA, OPT_TIMING, OPT_LAST_LAYER, OPT_TOLERANCE,
+    /* Gauss-Newton target */
+    OPT_GNT_POWER, OPT_GNT_DAMPING, OPT_GNT_VARIANT, OPT_GNT_OUTPUT,
+    /* target propagation */
+    OPT_BETA, OPT_FEEDBACK, OPT_FB_MU, OPT_FB_LR, OPT_FB_STEPS, OPT_FB_NOISE,
+    OPT_FB_ACTIVATION
 } option_id;
+
+/* Which learning rules an option belongs to. */
+typedef enum { FOR_ALL, FOR_PC, FOR_GNT, FOR_TP } option_rule;
 
 typedef struct {
     const char *name;
     option_id id;
     int takes_value;
-    int pc_only;
+    option_rule rule;
 } option_spec;
 
 static const option_spec option_table[] = {
-    {"--algo", OPT_ALGO, 1, 0},             {"--param", OPT_PARAM, 1, 0},
-    {"--width", OPT_WIDTH, 1, 0},           {"--depth", OPT_DEPTH, 1, 0},
-    {"--base-width", OPT_BASE_WIDTH, 1, 0}, {"--activation", OPT_ACTIVATION, 1, 0},
-    {"--bias", OPT_BIAS, 0, 0},             {"--loss", OPT_LOSS, 1, 0},
-    {"--centred", OPT_CENTRED, 1, 0},       {"--lr", OPT_LR, 1, 0},
-    {"--momentum", OPT_MOMENTUM, 1, 0},     {"--weight-decay", OPT_WEIGHT_DECAY, 1, 0},
-    {"--epochs", OPT_EPOCHS, 1, 0},         {"--batch", OPT_BATCH, 1, 0},
-    {"--seed", OPT_SEED, 1, 0},             {"--data", OPT_DATA, 1, 0},
-    {"--train-limit", OPT_TRAIN_LIMIT, 1, 0}, {"--test-limit", OPT_TEST_LIMIT, 1, 0},
-    {"--standardize", OPT_STANDARDIZE, 0, 0}, {"--json", OPT_JSON, 0, 0},
-    {"--threads", OPT_THREADS, 1, 0},       {"--help", OPT_HELP, 0, 0},
-    {"-h", OPT_HELP, 0, 0},                 {"--version", OPT_VERSION, 0, 0},
-    /* The fourth column marks the options of --algo pc only. */
-    {"--gamma-bar", OPT_GAMMA_BAR, 1, 1},   {"--gamma-out", OPT_GAMMA_OUT, 1, 1},
-    {"--gamma-hidden", OPT_GAMMA_HIDDEN, 1, 1}, {"--kappa", OPT_KAPPA, 1, 1},
-    {"--T", OPT_T, 1, 1},                   {"--schedule", OPT_SCHEDULE, 1, 1},
-    {"--init", OPT_INIT, 1, 1},             {"--init-std", OPT_INIT_STD, 1, 1},
-    {"--fpa", OPT_FPA, 1, 1},               {"--timing", OPT_TIMING, 1, 1},
-    {"--last-layer", OPT_LAST_LAYER, 1, 1}, {"--tolerance", OPT_TOLERANCE, 1, 1},
+    {"--algo", OPT_ALGO, 1, FOR_ALL},             {"--param", OPT_PARAM, 1, FOR_ALL},
+    {"--width", OPT_WIDTH, 1, FOR_ALL},           {"--depth", OPT_DEPTH, 1, FOR_ALL},
+    {"--base-width", OPT_BASE_WIDTH, 1, FOR_ALL},
+    {"--activation", OPT_ACTIVATION, 1, FOR_ALL},
+    {"--bias", OPT_BIAS, 0, FOR_ALL},             {"--loss", OPT_LOSS, 1, FOR_ALL},
+    {"--centred", OPT_CENTRED, 1, FOR_ALL},       {"--lr", OPT_LR, 1, FOR_ALL},
+    {"--momentum", OPT_MOMENTUM, 1, FOR_ALL},
+    {"--weight-decay", OPT_WEIGHT_DECAY, 1, FOR_ALL},
+    {"--epochs", OPT_EPOCHS, 1, FOR_ALL},         {"--batch", OPT_BATCH, 1, FOR_ALL},
+    {"--seed", OPT_SEED, 1, FOR_ALL},             {"--data", OPT_DATA, 1, FOR_ALL},
+    {"--train-limit", OPT_TRAIN_LIMIT, 1, FOR_ALL},
+    {"--test-limit", OPT_TEST_LIMIT, 1, FOR_ALL},
+    {"--standardize", OPT_STANDARDIZE, 0, FOR_ALL}, {"--json", OPT_JSON, 0, FOR_ALL},
+    {"--threads", OPT_THREADS, 1, FOR_ALL},       {"--help", OPT_HELP, 0, FOR_ALL},
+    {"-h", OPT_HELP, 0, FOR_ALL},                 {"--version", OPT_VERSION, 0, FOR_ALL},
+    /* predictive coding */
+    {"--gamma-bar", OPT_GAMMA_BAR, 1, FOR_PC},    {"--gamma-out", OPT_GAMMA_OUT, 1, FOR_PC},
+    {"--gamma-hidden", OPT_GAMMA_HIDDEN, 1, FOR_PC}, {"--kappa", OPT_KAPPA, 1, FOR_PC},
+    {"--T", OPT_T, 1, FOR_PC},                    {"--schedule", OPT_SCHEDULE, 1, FOR_PC},
+    {"--init", OPT_INIT, 1, FOR_PC},              {"--init-std", OPT_INIT_STD, 1, FOR_PC},
+    {"--fpa", OPT_FPA, 1, FOR_PC},                {"--timing", OPT_TIMING, 1, FOR_PC},
+    {"--last-layer", OPT_LAST_LAYER, 1, FOR_PC},  {"--tolerance", OPT_TOLERANCE, 1, FOR_PC},
+    /* Gauss-Newton target */
+    {"--eB", OPT_GNT_POWER, 1, FOR_GNT},          {"--rho", OPT_GNT_DAMPING, 1, FOR_GNT},
+    {"--gn", OPT_GNT_VARIANT, 1, FOR_GNT},        {"--gnt-output", OPT_GNT_OUTPUT, 1, FOR_GNT},
+    /* target propagation */
+    {"--beta", OPT_BETA, 1, FOR_TP},              {"--feedback", OPT_FEEDBACK, 1, FOR_TP},
+    {"--fb-mu", OPT_FB_MU, 1, FOR_TP},            {"--fb-lr", OPT_FB_LR, 1, FOR_TP},
+    {"--fb-steps", OPT_FB_STEPS, 1, FOR_TP},      {"--fb-noise", OPT_FB_NOISE, 1, FOR_TP},
+    {"--fb-activation", OPT_FB_ACTIVATION, 1, FOR_TP},
 };
 
 /* Finds the option `arg` names, splitting "--name=value"; *value is the
@@ -376,8 +490,8 @@ static const option_spec *find_option(const char *arg, const char **value)
     return NULL;
 }
 
-/* PC's enum-valued options; 1 if `spec` is not one of them. */
-static int apply_pc_enum(train_options *o, const option_spec *spec, const char *v)
+/* The rules' enum-valued options; 1 if `spec` is not one of them. */
+static int apply_rule_enum(train_options *o, const option_spec *spec, const char *v)
 {
     const char *f = spec->name;
     int e;
@@ -407,6 +521,21 @@ static int apply_pc_enum(train_options *o, const option_spec *spec, const char *
         if (parse_name(f, v, last_layer_names, COUNT(last_layer_names), &e) != 0)
             return -1;
         o->last_layer = (pcmup_last_layer)e;
+        return 0;
+    case OPT_GNT_VARIANT:
+        if (parse_name(f, v, gnt_variant_names, COUNT(gnt_variant_names), &e) != 0)
+            return -1;
+        o->gnt_variant = (pcmup_gnt_variant)e;
+        return 0;
+    case OPT_FEEDBACK:
+        if (parse_name(f, v, feedback_names, COUNT(feedback_names), &e) != 0)
+            return -1;
+        o->feedback = (pcmup_feedback)e;
+        return 0;
+    case OPT_FB_ACTIVATION:
+        if (parse_name(f, v, fb_activation_names, COUNT(fb_activation_names), &e) != 0)
+            return -1;
+        o->fb_activation = (pcmup_activation)e;
         return 0;
     default:
         return 1;
@@ -441,7 +570,7 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
         o->loss = (pcmup_loss)e;
         return 0;
     default:
-        return apply_pc_enum(o, spec, v);
+        return apply_rule_enum(o, spec, v);
     }
 }
 
@@ -466,6 +595,11 @@ static int apply_int(train_options *o, const option_spec *spec, const char *v)
         if (parse_uint(f, v, 0, UINT64_MAX, &u) != 0)
             return -1;
         o->seed = (uint64_t)u;
+        return 0;
+    case OPT_GNT_OUTPUT:
+        if (parse_uint(f, v, 0, 1, &u) != 0)
+            return -1;
+        o->gnt_output = (int)u;
         return 0;
     default:
         return 1;
@@ -492,7 +626,7 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_MOMENTUM: return parse_real(f, v, &o->momentum);
     case OPT_WEIGHT_DECAY: return parse_real(f, v, &o->weight_decay);
     case OPT_DATA: o->data_dir = v; return 0;
-    /* PC ranges are the library's, checked in check_pc_settings. */
+    /* The rules' ranges are the library's, checked in check_rule_settings. */
     case OPT_GAMMA_BAR: return parse_real(f, v, &o->gamma_bar);
     case OPT_GAMMA_OUT: return parse_real(f, v, &o->gamma_out);
     case OPT_GAMMA_HIDDEN: return parse_real(f, v, &o->gamma_hidden);
@@ -500,6 +634,13 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_T: return parse_steps(f, v, &o->inference_steps);
     case OPT_INIT_STD: return parse_real(f, v, &o->init_std);
     case OPT_TOLERANCE: return parse_real(f, v, &o->tolerance);
+    case OPT_GNT_POWER: return parse_real(f, v, &o->gnt_power);
+    case OPT_GNT_DAMPING: return parse_real(f, v, &o->gnt_damping);
+    case OPT_BETA: return parse_real(f, v, &o->beta);
+    case OPT_FB_MU: return parse_real(f, v, &o->fb_mu);
+    case OPT_FB_LR: return parse_real(f, v, &o->fb_lr);
+    case OPT_FB_STEPS: return parse_size(f, v, 1, MAX_DIM, &o->fb_steps);
+    case OPT_FB_NOISE: return parse_real(f, v, &o->fb_noise);
     default: return -1; /* every option with a value is handled above */
     }
 }
@@ -525,7 +666,9 @@ static int check_setting(const train_options *o, pcmup_setting key, const char *
 {
     /* pcmup_algo_bounds reports closed ranges; the header says which ends
      * are open. */
-    int lo_open = key == PCMUP_SET_GAMMA || key == PCMUP_SET_GAMMA_OUT;
+    int lo_open = key == PCMUP_SET_GAMMA || key == PCMUP_SET_GAMMA_OUT
+                  || key == PCMUP_SET_DAMPING || key == PCMUP_SET_BETA
+                  || key == PCMUP_SET_FB_DAMPING || key == PCMUP_SET_FB_DAMPING_TOP;
     int hi_open = key == PCMUP_SET_MOMENTUM;
     double lo, hi;
     if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
@@ -574,18 +717,77 @@ static int check_pc_settings(const train_options *o)
     return 0;
 }
 
-/* Runs once the whole command line is read, as --algo may come last. */
-static int check_settings(const train_options *o)
+static int check_gnt_settings(const train_options *o)
 {
-    if (o->algo != PCMUP_ALGO_PC && o->pc_flag != NULL) {
+    if (check_setting(o, PCMUP_SET_GNT_POWER, "--eB", o->gnt_power) != 0
+        || check_setting(o, PCMUP_SET_DAMPING, "--rho", o->gnt_damping) != 0)
+        return -1;
+    return 0;
+}
+
+/* --fb-mu is both mu' and mu_L. */
+static int check_tp_settings(const train_options *o)
+{
+    if (check_setting(o, PCMUP_SET_BETA, "--beta", o->beta) != 0
+        || check_setting(o, PCMUP_SET_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
+        || check_setting(o, PCMUP_SET_FB_DAMPING_TOP, "--fb-mu", o->fb_mu) != 0
+        || check_setting(o, PCMUP_SET_FB_LR, "--fb-lr", o->fb_lr) != 0
+        || check_setting(o, PCMUP_SET_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0
+        || check_setting(o, PCMUP_SET_FB_NOISE, "--fb-noise", o->fb_noise) != 0)
+        return -1;
+    return 0;
+}
+
+/* A flag of another rule than --algo's would be silently ignored. */
+static int check_rule_flags(const train_options *o)
+{
+    if (o->pc_flag != NULL && o->algo != PCMUP_ALGO_PC) {
         usage_error("%s applies to --algo pc only", o->pc_flag);
         return -1;
     }
+    if (o->gnt_flag != NULL && o->algo != PCMUP_ALGO_GNT) {
+        usage_error("%s applies to --algo gnt only", o->gnt_flag);
+        return -1;
+    }
+    if (o->tp_flag != NULL && !train_is_tp(o->algo)) {
+        usage_error("%s applies to --algo tp or dtp only", o->tp_flag);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_rule_settings(const train_options *o)
+{
+    switch (o->algo) {
+    case PCMUP_ALGO_PC: return check_pc_settings(o);
+    case PCMUP_ALGO_GNT: return check_gnt_settings(o);
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP: return check_tp_settings(o);
+    default: return 0;
+    }
+}
+
+/* Runs once the whole command line is read, as --algo may come last. */
+static int check_settings(const train_options *o)
+{
+    if (check_rule_flags(o) != 0)
+        return -1;
     if (check_setting(o, PCMUP_SET_LR, "--lr", o->lr) != 0
         || check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0
         || check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay) != 0)
         return -1;
-    return o->algo == PCMUP_ALGO_PC ? check_pc_settings(o) : 0;
+    return check_rule_settings(o);
+}
+
+/* Remembers the first flag of each rule's group. */
+static void note_rule_flag(train_options *o, const option_spec *spec)
+{
+    const char **first = spec->rule == FOR_PC    ? &o->pc_flag
+                         : spec->rule == FOR_GNT ? &o->gnt_flag
+                         : spec->rule == FOR_TP  ? &o->tp_flag
+                                                 : NULL;
+    if (first != NULL && *first == NULL)
+        *first = spec->name;
 }
 
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv)
@@ -597,8 +799,7 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
 
         if (spec == NULL)
             return usage_error("unknown option '%s'", argv[i]);
-        if (spec->pc_only && opts->pc_flag == NULL)
-            opts->pc_flag = spec->name;
+        note_rule_flag(opts, spec);
         if (!spec->takes_value) {
             if (value != NULL)
                 return usage_error("%s takes no value", spec->name);

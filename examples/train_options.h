@@ -50,7 +50,27 @@ typedef struct {
     pcmup_timing timing;
     pcmup_last_layer last_layer;
     double tolerance;
-    const char *pc_flag; /* the first PC-only flag given, or NULL          */
+
+    /* Gauss-Newton target (--algo gnt only). */
+    double gnt_power;    /* e_B                                            */
+    double gnt_damping;  /* rho'                                           */
+    pcmup_gnt_variant gnt_variant;
+    int gnt_output;      /* 1: precondition the output layer too           */
+
+    /* Target propagation (--algo tp or dtp only). */
+    double beta;         /* output target step                             */
+    pcmup_feedback feedback;
+    double fb_mu;        /* mu' and mu_L                                   */
+    double fb_lr;        /* eta^V                                          */
+    size_t fb_steps;     /* K_fb                                           */
+    double fb_noise;     /* sigma                                          */
+    pcmup_activation fb_activation; /* identity ("linear") or tanh         */
+
+    /* The first flag of each rule-specific group given, or NULL: a flag
+     * of another rule than --algo's is a usage error. */
+    const char *pc_flag;
+    const char *gnt_flag;
+    const char *tp_flag;
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -68,10 +88,15 @@ void train_options_default(train_options *opts);
  * error. */
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv);
 
-/* The preset to build: --param mup is muP for the learning rule, which for
- * PC is PCMUP_PRESET_MUP_PC (or MUP_PC_B with --last-layer B), to be
- * applied after setting gammabar_L. */
+/* The preset to build: --param mup is muP for the learning rule:
+ * PCMUP_PRESET_MUP_SGD for bp; for pc PCMUP_PRESET_MUP_PC (or MUP_PC_B with
+ * --last-layer B), to be applied after setting gammabar_L;
+ * PCMUP_PRESET_MUP_GNT for gnt (its c is then set for e_B, see
+ * pcmup-train.c); PCMUP_PRESET_MUP_TP for tp and dtp. */
 pcmup_preset train_effective_preset(const train_options *opts);
+
+/* Whether the learning rule is TP or DTP. */
+int train_is_tp(pcmup_algo_kind algo);
 
 /* Names of enum values as accepted on the command line ("mup", "tanh", ...).
  * train_param_name gives "mup" for every muP preset. */
@@ -83,5 +108,8 @@ const char *train_schedule_name(pcmup_schedule schedule);
 const char *train_init_name(pcmup_init init);
 const char *train_timing_name(pcmup_timing timing);
 const char *train_last_layer_name(pcmup_last_layer last_layer);
+const char *train_gnt_variant_name(pcmup_gnt_variant variant);
+const char *train_feedback_name(pcmup_feedback feedback);
+const char *train_fb_activation_name(pcmup_activation act);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */
