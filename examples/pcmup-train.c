@@ -231,7 +231,7 @@ static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
     return st;
 }
 
-/* Every TP setting, likewise; --fb-mu sets both the hidden mu' and mu_L. */
+/* Every TP setting, likewise. */
 static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
 {
     const struct {
@@ -241,7 +241,7 @@ static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
         {PCMUP_SET_BETA, o->beta},
         {PCMUP_SET_FEEDBACK, (double)o->feedback},
         {PCMUP_SET_FB_DAMPING, o->fb_mu},
-        {PCMUP_SET_FB_DAMPING_TOP, o->fb_mu},
+        {PCMUP_SET_FB_DAMPING_TOP, train_fb_mu_top(o)},
         {PCMUP_SET_FB_LR, o->fb_lr},
         {PCMUP_SET_FB_STEPS, (double)o->fb_steps},
         {PCMUP_SET_FB_NOISE, o->fb_noise},
@@ -493,12 +493,12 @@ static void print_json_gnt(const train_options *o)
     printf(",\"gnt_output\":%d", o->gnt_output);
 }
 
-/* fb_mu is both mu' and mu_L. */
 static void print_json_tp(const train_options *o)
 {
     json_number("beta", o->beta);
     json_string("feedback", train_feedback_name(o->feedback));
     json_number("fb_mu", o->fb_mu);
+    json_number("fb_mu_top", train_fb_mu_top(o));
     json_number("fb_lr", o->fb_lr);
     json_size("fb_steps", o->fb_steps);
     json_number("fb_noise", o->fb_noise);
@@ -566,8 +566,9 @@ static void print_summary(const train_options *o, const results *r)
                o->gnt_damping, train_gnt_variant_name(o->gnt_variant),
                o->gnt_output ? "preconditioned" : "plain gradient");
     } else if (train_is_tp(o->algo)) {
-        printf("%s: beta %g, %s feedback, mu %g, feedback lr %g, %zu step%s, noise %g, %s\n",
+        printf("%s: beta %g, %s feedback, mu %g (top %g), feedback lr %g, %zu step%s, noise %g, %s\n",
                train_algo_name(o->algo), o->beta, train_feedback_name(o->feedback), o->fb_mu,
+               train_fb_mu_top(o),
                o->fb_lr, o->fb_steps, o->fb_steps == 1 ? "" : "s", o->fb_noise,
                train_fb_activation_name(o->fb_activation));
     }

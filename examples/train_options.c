@@ -178,6 +178,7 @@ void train_options_default(train_options *opts)
     opts->beta = 1.0;
     opts->feedback = PCMUP_FEEDBACK_CLOSED;
     opts->fb_mu = 1.0;
+    opts->fb_mu_top = -1.0;
     opts->fb_lr = 0.05;
     opts->fb_steps = 1;
     opts->fb_noise = 0.1;
@@ -277,8 +278,10 @@ static void print_help(void)
 "  --feedback NAME      closed (ridge regression on each batch) or trained\n"
 "                       (learned feedback weights) [closed]\n"
 "  --fb-mu MU           feedback ridge damping, MU > 0: mu' of the hidden\n"
-"                       layers (times M/base width under mup) and mu_L;\n"
-"                       tp (not dtp) wants a small mu_L, such as 0.01 [1]\n"
+"                       layers (times M/base width under mup), and mu_L\n"
+"                       unless --fb-mu-top is given [1]\n"
+"  --fb-mu-top MU       top feedback damping mu_L, MU > 0; tp (not dtp)\n"
+"                       wants a small one, such as 0.01 [--fb-mu]\n"
 "  --fb-lr LR           trained feedback learning rate (hidden layers' divided\n"
 "                       by M/base width under mup) [0.05]\n"
 "  --fb-steps K         trained feedback SGD steps per batch, 1..10000 [1]\n"
@@ -427,7 +430,7 @@ typedef enum {
     /* Gauss-Newton target */
     OPT_GNT_POWER, OPT_GNT_DAMPING, OPT_GNT_VARIANT, OPT_GNT_OUTPUT,
     /* target propagation */
-    OPT_BETA, OPT_FEEDBACK, OPT_FB_MU, OPT_FB_LR, OPT_FB_STEPS, OPT_FB_NOISE,
+    OPT_BETA, OPT_FEEDBACK, OPT_FB_MU, OPT_FB_MU_TOP, OPT_FB_LR, OPT_FB_STEPS, OPT_FB_NOISE,
     OPT_FB_ACTIVATION
 } option_id;
 
@@ -469,7 +472,8 @@ static const option_spec option_table[] = {
     {"--gn", OPT_GNT_VARIANT, 1, FOR_GNT},        {"--gnt-output", OPT_GNT_OUTPUT, 1, FOR_GNT},
     /* target propagation */
     {"--beta", OPT_BETA, 1, FOR_TP},              {"--feedback", OPT_FEEDBACK, 1, FOR_TP},
-    {"--fb-mu", OPT_FB_MU, 1, FOR_TP},            {"--fb-lr", OPT_FB_LR, 1, FOR_TP},
+    {"--fb-mu", OPT_FB_MU, 1, FOR_TP},            {"--fb-mu-top", OPT_FB_MU_TOP, 1, FOR_TP},
+    {"--fb-lr", OPT_FB_LR, 1, FOR_TP},
     {"--fb-steps", OPT_FB_STEPS, 1, FOR_TP},      {"--fb-noise", OPT_FB_NOISE, 1, FOR_TP},
     {"--fb-activation", OPT_FB_ACTIVATION, 1, FOR_TP},
 };
@@ -638,6 +642,7 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_GNT_DAMPING: return parse_real(f, v, &o->gnt_damping);
     case OPT_BETA: return parse_real(f, v, &o->beta);
     case OPT_FB_MU: return parse_real(f, v, &o->fb_mu);
+    case OPT_FB_MU_TOP: return parse_real(f, v, &o->fb_mu_top);
     case OPT_FB_LR: return parse_real(f, v, &o->fb_lr);
     case OPT_FB_STEPS: return parse_size(f, v, 1, MAX_DIM, &o->fb_steps);
     case OPT_FB_NOISE: return parse_real(f, v, &o->fb_noise);
@@ -725,12 +730,17 @@ static int check_gnt_settings(const train_options *o)
     return 0;
 }
 
-/* --fb-mu is both mu' and mu_L. */
+/* mu_L: --fb-mu-top if given, else --fb-mu. */
+double train_fb_mu_top(const train_options *o)
+{
+    return o->fb_mu_top < 0.0 ? o->fb_mu : o->fb_mu_top;
+}
+
 static int check_tp_settings(const train_options *o)
 {
     if (check_setting(o, PCMUP_SET_BETA, "--beta", o->beta) != 0
         || check_setting(o, PCMUP_SET_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
-        || check_setting(o, PCMUP_SET_FB_DAMPING_TOP, "--fb-mu", o->fb_mu) != 0
+        || check_setting(o, PCMUP_SET_FB_DAMPING_TOP, "--fb-mu-top", train_fb_mu_top(o)) != 0
         || check_setting(o, PCMUP_SET_FB_LR, "--fb-lr", o->fb_lr) != 0
         || check_setting(o, PCMUP_SET_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0
         || check_setting(o, PCMUP_SET_FB_NOISE, "--fb-noise", o->fb_noise) != 0)

@@ -60,7 +60,8 @@ typedef struct {
     /* Target propagation (--algo tp or dtp only). */
     double beta;         /* output target step                             */
     pcmup_feedback feedback;
-    double fb_mu;        /* mu' and mu_L                                   */
+    double fb_mu;        /* mu', and mu_L unless --fb-mu-top is given      */
+    double fb_mu_top;    /* mu_L; negative: the same as fb_mu              */
     double fb_lr;        /* eta^V                                          */
     size_t fb_steps;     /* K_fb                                           */
     double fb_noise;     /* sigma                                          */
@@ -111,5 +112,8 @@ const char *train_last_layer_name(pcmup_last_layer last_layer);
 const char *train_gnt_variant_name(pcmup_gnt_variant variant);
 const char *train_feedback_name(pcmup_feedback feedback);
 const char *train_fb_activation_name(pcmup_activation act);
+
+/* The top feedback damping mu_L the options ask for. */
+double train_fb_mu_top(const train_options *o);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */
