@@ -91,7 +91,7 @@ static pcmup_status check_key(const pcmup_algo_rule *rule, pcmup_setting key,
     /* A gap in the table is a value no rule of this build knows. */
     if ((unsigned)key >= PCMUP_N_SETTINGS || !settings_table[key].name)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown setting %d", (int)key);
-    if (!(rule->settings_mask & (1u << key)))
+    if (!(rule->settings_mask & PCMUP_BIT(key)))
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s does not use the %s setting",
                            rule->name, settings_table[key].name);
     return PCMUP_OK;

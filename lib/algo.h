@@ -15,16 +15,19 @@
 
 #define PCMUP_N_SETTINGS 30
 
+/* A setting's bit in a rule's settings mask (64 bits: room to grow). */
+#define PCMUP_BIT(key) ((uint64_t)1 << (key))
+
 /* The settings every rule has: the optimizer, the loss, update recording. */
 #define PCMUP_COMMON_SETTINGS                                                   \
-    ((1u << PCMUP_SET_LR) | (1u << PCMUP_SET_LOSS) | (1u << PCMUP_SET_MSE_CENTRED) |  \
-     (1u << PCMUP_SET_MOMENTUM) | (1u << PCMUP_SET_WEIGHT_DECAY) |                \
-     (1u << PCMUP_SET_RECORD_UPDATES))
+    (PCMUP_BIT(PCMUP_SET_LR) | PCMUP_BIT(PCMUP_SET_LOSS) | PCMUP_BIT(PCMUP_SET_MSE_CENTRED) |  \
+     PCMUP_BIT(PCMUP_SET_MOMENTUM) | PCMUP_BIT(PCMUP_SET_WEIGHT_DECAY) |                \
+     PCMUP_BIT(PCMUP_SET_RECORD_UPDATES))
 
 typedef struct pcmup_algo_rule {
     const char *name;
     /* Bit k set: setting k applies to this rule. */
-    unsigned settings_mask;
+    uint64_t settings_mask;
     /* Floats of rule-specific scratch for a batch (NULL: none). Allocated
      * with the shared scratch, at algo->rule_scratch. */
     size_t (*scratch_floats)(const pcmup_net *net, size_t batch);

@@ -549,8 +549,8 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
 
 const pcmup_algo_rule pcmup__rule_gnt = {
     "gnt",
-    PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_GNT_POWER) | (1u << PCMUP_SET_DAMPING) |
-        (1u << PCMUP_SET_GNT_VARIANT) | (1u << PCMUP_SET_GNT_OUTPUT),
+    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) | PCMUP_BIT(PCMUP_SET_DAMPING) |
+        PCMUP_BIT(PCMUP_SET_GNT_VARIANT) | PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
     gnt_scratch_floats,
     gnt_prepare,
     gnt_step,

@@ -440,10 +440,10 @@ static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
 
 const pcmup_algo_rule pcmup__rule_pc = {
     "pc",
-    PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_GAMMA) | (1u << PCMUP_SET_GAMMA_OUT) |
-        (1u << PCMUP_SET_KAPPA) | (1u << PCMUP_SET_T) | (1u << PCMUP_SET_SCHEDULE) |
-        (1u << PCMUP_SET_INIT) | (1u << PCMUP_SET_INIT_STD) | (1u << PCMUP_SET_FPA) |
-        (1u << PCMUP_SET_TIMING) | (1u << PCMUP_SET_LAST_LAYER) | (1u << PCMUP_SET_TOLERANCE),
+    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GAMMA) | PCMUP_BIT(PCMUP_SET_GAMMA_OUT) |
+        PCMUP_BIT(PCMUP_SET_KAPPA) | PCMUP_BIT(PCMUP_SET_T) | PCMUP_BIT(PCMUP_SET_SCHEDULE) |
+        PCMUP_BIT(PCMUP_SET_INIT) | PCMUP_BIT(PCMUP_SET_INIT_STD) | PCMUP_BIT(PCMUP_SET_FPA) |
+        PCMUP_BIT(PCMUP_SET_TIMING) | PCMUP_BIT(PCMUP_SET_LAST_LAYER) | PCMUP_BIT(PCMUP_SET_TOLERANCE),
     pc_scratch_floats,
     pc_prepare,
     pc_step,

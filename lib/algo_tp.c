@@ -525,10 +525,10 @@ static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
 }
 
 #define TP_SETTINGS                                                                      \
-    (PCMUP_COMMON_SETTINGS | (1u << PCMUP_SET_BETA) | (1u << PCMUP_SET_FEEDBACK) |       \
-     (1u << PCMUP_SET_FB_DAMPING) | (1u << PCMUP_SET_FB_DAMPING_TOP) |                   \
-     (1u << PCMUP_SET_FB_LR) | (1u << PCMUP_SET_FB_STEPS) | (1u << PCMUP_SET_FB_NOISE) | \
-     (1u << PCMUP_SET_FB_ACTIVATION) | (1u << PCMUP_SET_FB_INIT_STD))
+    (PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_BETA) | PCMUP_BIT(PCMUP_SET_FEEDBACK) |       \
+     PCMUP_BIT(PCMUP_SET_FB_DAMPING) | PCMUP_BIT(PCMUP_SET_FB_DAMPING_TOP) |                   \
+     PCMUP_BIT(PCMUP_SET_FB_LR) | PCMUP_BIT(PCMUP_SET_FB_STEPS) | PCMUP_BIT(PCMUP_SET_FB_NOISE) | \
+     PCMUP_BIT(PCMUP_SET_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_FB_INIT_STD))
 
 const pcmup_algo_rule pcmup__rule_tp = {
     "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step,
