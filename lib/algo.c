@@ -360,19 +360,6 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
     cblas_saxpy(n, -eta, v, 1, ly->params, 1);
 }
 
-static pcmup_status check_labels(const int32_t *labels, size_t batch, size_t n_classes,
-                                 const char *func)
-{
-    if (!labels)
-        return pcmup__fail(PCMUP_ERR_NULL, func, "labels is NULL");
-    for (size_t i = 0; i < batch; i++)
-        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
-            return pcmup__fail(PCMUP_ERR_INVALID, func,
-                               "label %d of sample %zu is outside [0, %zu)", (int)labels[i], i,
-                               n_classes);
-    return PCMUP_OK;
-}
-
 /* ---- alignment ratio (paper-spec 4.3) ----------------------------------------
  * After a recorded step: dh = h_{L-1}(new weights) - h_{L-1}(the step's
  * forward pass, still in acts[L - 2]) on the step's batch, and W_L before
@@ -465,7 +452,7 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *la
     PCMUP_CHECK_NULL(algo);
     const pcmup_net *net = algo->net;
     PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
-    PCMUP_TRY(check_labels(labels, batch, net->widths[net->n_layers], __func__));
+    PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
     return pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
 }
 

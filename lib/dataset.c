@@ -83,17 +83,6 @@ static pcmup_status check_values(const float *x, size_t count, size_t dim, const
     return PCMUP_OK;
 }
 
-static pcmup_status check_labels(const int32_t *labels, size_t n, size_t n_classes,
-                                 const char *func)
-{
-    for (size_t i = 0; i < n; i++)
-        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
-            return pcmup__fail(PCMUP_ERR_INVALID, func,
-                               "labels[%zu] = %ld is outside [0, %zu)", i, (long)labels[i],
-                               n_classes);
-    return PCMUP_OK;
-}
-
 pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim,
                                        size_t n_classes, const float *x,
                                        const int32_t *labels,
@@ -106,7 +95,7 @@ pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
     PCMUP_TRY(check_sizes(n, dim, n_classes, __func__));
     PCMUP_TRY(check_values(x, n * dim, dim, __func__));
-    PCMUP_TRY(check_labels(labels, n, n_classes, __func__));
+    PCMUP_TRY(pcmup__check_labels(labels, n, n_classes, __func__));
 
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);

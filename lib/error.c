@@ -1,5 +1,6 @@
 /*
- * error.c -- status names and the per-thread last-error message.
+ * error.c -- status names, the per-thread last-error message, and the
+ * argument checks several entry points share.
  *
  * The message is thread-local (like errno) so that constructors, which have
  * no handle yet, can report too, and so that distinct threads never share it.
@@ -57,4 +58,17 @@ pcmup_status pcmup__fail(pcmup_status status, const char *func, const char *fmt,
     vsnprintf(last_error + used, sizeof last_error - (size_t)used, fmt, ap);
     va_end(ap);
     return status;
+}
+
+pcmup_status pcmup__check_labels(const int32_t *labels, size_t n, size_t n_classes,
+                                 const char *func)
+{
+    if (!labels)
+        return pcmup__fail(PCMUP_ERR_NULL, func, "labels is NULL");
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
+            return pcmup__fail(PCMUP_ERR_INVALID, func,
+                               "label %ld of sample %zu is outside [0, %zu)", (long)labels[i], i,
+                               n_classes);
+    return PCMUP_OK;
 }

@@ -11,6 +11,7 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__GNUC__)
 #  define PCMUP_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -50,6 +51,11 @@ pcmup_status pcmup__fail(pcmup_status status, const char *func, const char *fmt,
         if (pcmup__s != PCMUP_OK)                                              \
             return pcmup__s;                                                   \
     } while (0)
+
+/* Labels non-NULL, and each in [0, n_classes): the check every entry point
+ * that takes class labels shares. */
+pcmup_status pcmup__check_labels(const int32_t *labels, size_t n, size_t n_classes,
+                                 const char *func);
 
 /* Largest dimension BLAS (32-bit integers) can take. */
 #define PCMUP_MAX_DIM ((size_t)2147483647)

@@ -75,17 +75,6 @@ static pcmup_status check_model(const pcmup_algo *pc, const char *func)
     return PCMUP_OK;
 }
 
-static pcmup_status check_labels(const int32_t *labels, size_t batch, size_t n_classes,
-                                 const char *func)
-{
-    for (size_t i = 0; i < batch; i++)
-        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
-            return pcmup__fail(PCMUP_ERR_INVALID, func,
-                               "label %d of sample %zu is outside [0, %zu)", (int)labels[i], i,
-                               n_classes);
-    return PCMUP_OK;
-}
-
 /* ---- scratch ---------------------------------------------------------------- */
 
 /* *total += a * b, flagging overflow. */
@@ -335,7 +324,7 @@ pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
     PCMUP_TRY(check_model(pc, __func__));
     const pcmup_net *net = pc->net;
     PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
-    PCMUP_TRY(check_labels(labels, batch, net->widths[net->n_layers], __func__));
+    PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
     eq_work k = {.net = net, .n_layers = net->n_layers, .batch = batch,
                  .n_out = net->widths[net->n_layers]};
     PCMUP_TRY(reserve(&k, pc, __func__));

@@ -743,7 +743,7 @@ START_TEST(from_arrays_validates)
     x[5] = 6;
     labels[3] = 3;
     expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
-    assert_message_has("labels[3]");
+    assert_message_has("label 3 of sample 3");
     labels[3] = -1;
     expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, NULL);
     labels[3] = 1;
