@@ -109,37 +109,6 @@ static void load_feedback(pcmup_net *net, const tu_case *c)
     }
 }
 
-/* max over layers of the relative error of V_l(now) - V<l> against
- * V<l>_next - V<l>. */
-static double feedback_error(const pcmup_net *net, const tu_case *c)
-{
-    size_t n_layers = (size_t)tu_case_num(c, "L");
-    double worst = 0.0;
-    for (size_t l = 2; l <= n_layers; l++) {
-        char name[16], next[24];
-        snprintf(name, sizeof name, "V%zu", l);
-        snprintf(next, sizeof next, "V%zu_next", l);
-        size_t n, n2;
-        double *v0 = tu_case_f64(c, name, &n), *v1 = tu_case_f64(c, next, &n2);
-        ck_assert_uint_eq(n, n2);
-        float *now = malloc(n * sizeof *now);
-        TU_OK(pcmup_net_get_feedback(net, l, now, n));
-        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
-        for (size_t i = 0; i < n; i++) {
-            mine[i] = (double)now[i] - (double)(float)v0[i];
-            ref[i] = v1[i] - v0[i];
-        }
-        double e = tu_rel_err(mine, ref, n);
-        worst = e > worst ? e : worst;
-        free(v0);
-        free(v1);
-        free(now);
-        free(mine);
-        free(ref);
-    }
-    return worst;
-}
-
 static void run_case(const char *name)
 {
     tu_case *c = tu_case_load(name);
@@ -166,7 +135,7 @@ static void run_case(const char *name)
     ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
     ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
     if (trained) {
-        double fb = feedback_error(net, c);
+        double fb = tu_case_feedback_error(c, net);
         printf("  feedback error %.3g", fb);
         ck_assert_msg(fb < UPDATE_TOL, "%s: feedback error %.3g", name, fb);
     }

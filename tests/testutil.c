@@ -256,63 +256,71 @@ float *tu_case_x(const tu_case *c, size_t *batch)
     return xf;
 }
 
-double tu_case_update_error(const tu_case *c, const pcmup_net *net)
+/* Reads layer l's array (weights, feedback or a recorded update). */
+typedef pcmup_status (*layer_reader)(const void *obj, size_t layer, float *dst, size_t n);
+
+static pcmup_status read_weights(const void *net, size_t l, float *dst, size_t n)
+{
+    return pcmup_net_get_weights(net, l, dst, n);
+}
+
+static pcmup_status read_feedback(const void *net, size_t l, float *dst, size_t n)
+{
+    return pcmup_net_get_feedback(net, l, dst, n);
+}
+
+static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n)
+{
+    return pcmup_algo_last_update(algo, l, dst, n);
+}
+
+/* max over layers first..L of the relative error of our change of array
+ * <prefix>l against the reference <prefix>l_next - <prefix>l. `read` gives
+ * either the array after the step (is_change = 0: the change is measured
+ * from the float-rounded start we were given) or the change itself. */
+static double case_change_error(const tu_case *c, char prefix, size_t first,
+                                layer_reader read, const void *obj, int is_change)
 {
     size_t n_layers = (size_t)tu_case_num(c, "L");
     double worst = 0.0;
-    for (size_t l = 1; l <= n_layers; l++) {
+    for (size_t l = first; l <= n_layers; l++) {
         char name[16], next[24];
-        snprintf(name, sizeof name, "W%zu", l);
-        snprintf(next, sizeof next, "W%zu_next", l);
+        snprintf(name, sizeof name, "%c%zu", prefix, l);
+        snprintf(next, sizeof next, "%c%zu_next", prefix, l);
         size_t n, n2;
-        double *w0 = tu_case_f64(c, name, &n);
-        double *w1 = tu_case_f64(c, next, &n2);
-        float *now = malloc(n * sizeof *now);
-        TU_OK(pcmup_net_get_weights(net, l, now, n));
+        double *a0 = tu_case_f64(c, name, &n), *a1 = tu_case_f64(c, next, &n2);
+        ck_assert_uint_eq(n, n2);
+        float *got = malloc(n * sizeof *got);
+        TU_OK(read(obj, l, got, n));
         double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
         for (size_t i = 0; i < n; i++) {
-            /* Our update relative to the float-rounded start we were given. */
-            mine[i] = (double)now[i] - (double)(float)w0[i];
-            ref[i] = w1[i] - w0[i];
+            mine[i] = is_change ? (double)got[i] : (double)got[i] - (double)(float)a0[i];
+            ref[i] = a1[i] - a0[i];
         }
         double e = tu_rel_err(mine, ref, n);
         worst = e > worst ? e : worst;
-        free(w0);
-        free(w1);
-        free(now);
+        free(a0);
+        free(a1);
+        free(got);
         free(mine);
         free(ref);
     }
     return worst;
 }
 
+double tu_case_update_error(const tu_case *c, const pcmup_net *net)
+{
+    return case_change_error(c, 'W', 1, read_weights, net, 0);
+}
+
 double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo)
 {
-    size_t n_layers = (size_t)tu_case_num(c, "L");
-    double worst = 0.0;
-    for (size_t l = 1; l <= n_layers; l++) {
-        char name[16], next[24];
-        snprintf(name, sizeof name, "W%zu", l);
-        snprintf(next, sizeof next, "W%zu_next", l);
-        size_t n, n2;
-        double *w0 = tu_case_f64(c, name, &n);
-        double *w1 = tu_case_f64(c, next, &n2);
-        float *upd = malloc(n * sizeof *upd);
-        TU_OK(pcmup_algo_last_update(algo, l, upd, n));
-        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
-        for (size_t i = 0; i < n; i++) {
-            mine[i] = upd[i];
-            ref[i] = w1[i] - w0[i];
-        }
-        double e = tu_rel_err(mine, ref, n);
-        worst = e > worst ? e : worst;
-        free(w0);
-        free(w1);
-        free(upd);
-        free(mine);
-        free(ref);
-    }
-    return worst;
+    return case_change_error(c, 'W', 1, read_update, algo, 1);
+}
+
+double tu_case_feedback_error(const tu_case *c, const pcmup_net *net)
+{
+    return case_change_error(c, 'V', 2, read_feedback, net, 0);
 }
 
 /* ---- coordinate checks ------------------------------------------------- */
