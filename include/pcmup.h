@@ -18,6 +18,7 @@
  *   6. Predictive coding: its energy, inference options and diagnostics.
  *   7. Gauss-Newton target: the preconditioned update and its damping.
  *   8. Target propagation and difference target propagation.
+ *   9. Width transfer: coordinate checks and update alignment.
  *
  * A complete program (error checks elided; every call returns a status):
  *
@@ -906,6 +907,87 @@ PCMUP_API pcmup_status pcmup_tp_target_distances(const pcmup_algo *tp, double *d
  * first step. */
 PCMUP_API pcmup_status pcmup_tp_feedback_loss(const pcmup_algo *tp, double *before,
                                               double *after, size_t count);
+
+/* ======================================================================
+ * 9. Width transfer: coordinate checks and update alignment
+ *
+ * The two measurements behind the paper's claims (paper-spec 6.3 E6-E8,
+ * 7; docs/reproduction.md uses them):
+ *
+ *   - the coordinate check: under muP every layer's features move by
+ *     Theta(1) as training goes, at every width; under SP they grow with
+ *     width or diverge;
+ *   - update alignment: how close a local rule's weight update is to BP's
+ *     gradient step and to the Gauss-Newton direction, per layer.
+ * ====================================================================== */
+
+/* The coordinate check. `prototype` describes the run: its network gives
+ * the depth L >= 2, the input and output sizes, the activation, the bias
+ * flag and the parameterization; the algorithm gives the rule and every
+ * setting (per-layer ones included). For each hidden width widths[i], a
+ * fresh network {M_0, M, ..., M, M_L} is drawn from `seed`, a fresh rule
+ * (random stream seed + 1) gets the prototype's settings, and it trains
+ * on the batch (x, labels) -- the same batch every step. The probe batch
+ * (NULL: x itself; probe_batch is then ignored) is sent through the
+ * network at step 0 and after steps[k] steps (steps[] strictly increasing;
+ * 0 allowed), giving for every layer l = 1..L (l = L is the output f):
+ *
+ *   dh[(i * n_steps + k) * L + l - 1]    = mean |h_l(t) - h_l(0)|
+ *   h_abs[(i * n_steps + k) * L + l - 1] = mean |h_l(t)|
+ *
+ * means over the probe batch and the layer's units, h_l post-activation.
+ * Either output may be NULL. A step that diverges (PCMUP_ERR_DIVERGED)
+ * is not an error here: that width's values from then on are +infinity,
+ * as are means that overflowed. The prototype and its network are not
+ * changed; the networks built use the prototype's allocator. Outputs are
+ * written only when every width has run. */
+PCMUP_API pcmup_status pcmup_coord_check(const pcmup_algo *prototype, const size_t *widths,
+                                         size_t n_widths, const float *x,
+                                         const int32_t *labels, size_t batch,
+                                         const float *probe, size_t probe_batch,
+                                         const size_t *steps, size_t n_steps, uint64_t seed,
+                                         double *dh, double *h_abs);
+
+/* The rule's weight update on one batch, without applying it: a real step
+ * is taken with update recording and then undone (parameters, momentum,
+ * the random stream and trained feedback weights are put back), so
+ * updates[l - 1] (M_l x M_{l-1}, the change of the effective W_l, as
+ * pcmup_algo_last_update reports it; NULL skips a layer) is exactly what
+ * pcmup_algo_step would do. The rule's diagnostics (last update, PC's
+ * energy trace, TP's distances, ...) describe this trial step afterwards.
+ * A diverging step returns PCMUP_ERR_DIVERGED. */
+PCMUP_API pcmup_status pcmup_algo_trial_update(pcmup_algo *algo, const float *x,
+                                               const int32_t *labels, size_t batch,
+                                               float *const *updates);
+
+/* Reference directions for update alignment. */
+typedef enum {
+    PCMUP_REFERENCE_BP = 0,  /* BP's SGD step: -eta_l dL/dW_l              */
+    PCMUP_REFERENCE_GN = 1   /* GNT's step with e_B = 1, the batch variant,
+                                the output layer preconditioned (section 7) */
+} pcmup_reference;
+
+/* The update the reference rule would make on this batch from the same
+ * weights, as a trial (nothing changes): a PCMUP_ALGO_BP or
+ * PCMUP_ALGO_GNT rule on algo's network with algo's learning rate, loss
+ * and MSE targets, no momentum or weight decay, the network's per-layer
+ * eta_l, and for GN the damping rho' of algo when it is a GNT rule (else
+ * GNT's default). updates as for pcmup_algo_trial_update. */
+PCMUP_API pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
+                                                   const float *x, const int32_t *labels,
+                                                   size_t batch, float *const *updates);
+
+/* Per layer l = 1..L ([l - 1]), on one batch: the cosine similarity of the
+ * rule's trial update dW_l with BP's (cos_bp) and GN's (cos_gn) reference
+ * update, and the norm ratios |dW_l| / |dW_l^ref| (Frobenius). Any output
+ * may be NULL (the GN step is skipped when both GN outputs are). A cosine
+ * with a zero update is 0; a ratio over a zero reference is +infinity (1
+ * when both are zero). count must be L. Nothing is trained. */
+PCMUP_API pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x,
+                                                   const int32_t *labels, size_t batch,
+                                                   double *cos_bp, double *cos_gn,
+                                                   double *ratio_bp, double *ratio_gn,
+                                                   size_t count);
 
 #ifdef __cplusplus
 }
