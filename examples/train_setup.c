@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
+
 /* Fills *e and returns -1, so a failing step is one line. */
 static int set_error(train_error *e, pcmup_status status, const char *fmt, ...)
 {
@@ -72,6 +74,82 @@ static int load_fashion_mnist(train_data *d, const train_options *o, train_error
     return 0;
 }
 
+/* ---- the --synthetic problem ---------------------------------------------- */
+
+enum {
+    SYNTHETIC_DIM = 64,
+    SYNTHETIC_CLASSES = 10,
+    SYNTHETIC_TRAIN = 2048, /* samples when --train-limit is not given */
+    SYNTHETIC_TEST = 1024   /* samples when --test-limit is not given  */
+};
+
+/* Independent streams for the teacher and each split, all from --seed:
+ * the test set does not depend on how many training samples were drawn.
+ * The seed goes through splitmix once so that nearby seeds and stream
+ * numbers give unrelated streams. */
+static uint64_t synthetic_stream(uint64_t seed, uint64_t stream)
+{
+    uint64_t state = seed ^ (0x53594E5448455449ull + stream); /* "SYNTHETI" */
+    return rng_next(&state);
+}
+
+/* The class whose teacher column has the largest product with x. */
+static int32_t teacher_label(const float *x, const double *teacher)
+{
+    double best = -HUGE_VAL;
+    int32_t label = 0;
+    for (int32_t k = 0; k < SYNTHETIC_CLASSES; k++) {
+        double score = 0.0;
+        for (size_t i = 0; i < SYNTHETIC_DIM; i++)
+            score += (double)x[i] * teacher[i * SYNTHETIC_CLASSES + (size_t)k];
+        if (score > best) {
+            best = score;
+            label = k;
+        }
+    }
+    return label;
+}
+
+/* n samples x ~ N(0, I), labelled by the teacher. */
+static int synthetic_split(pcmup_dataset **out, size_t n, const double *teacher,
+                           uint64_t rng, const char *what, train_error *e)
+{
+    float *x = malloc(n * SYNTHETIC_DIM * sizeof *x);
+    int32_t *labels = malloc(n * sizeof *labels);
+    pcmup_status st = PCMUP_ERR_NOMEM;
+
+    if (x != NULL && labels != NULL) {
+        for (size_t s = 0; s < n; s++) {
+            float *xs = x + s * SYNTHETIC_DIM;
+            for (size_t i = 0; i < SYNTHETIC_DIM; i++)
+                xs[i] = (float)rng_normal(&rng);
+            labels[s] = teacher_label(xs, teacher);
+        }
+        st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x, labels,
+                                       NULL);
+    }
+    free(x);
+    free(labels);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
+}
+
+static int load_synthetic(train_data *d, const train_options *o, train_error *e)
+{
+    double teacher[SYNTHETIC_DIM * SYNTHETIC_CLASSES];
+    uint64_t rng = synthetic_stream(o->seed, 0);
+    size_t n_train = o->train_limit != 0 ? o->train_limit : SYNTHETIC_TRAIN;
+    size_t n_test = o->test_limit != 0 ? o->test_limit : SYNTHETIC_TEST;
+
+    for (size_t i = 0; i < sizeof teacher / sizeof teacher[0]; i++)
+        teacher[i] = rng_normal(&rng);
+    if (synthetic_split(&d->train, n_train, teacher, synthetic_stream(o->seed, 1),
+                        "drawing the synthetic training set", e) != 0
+        || synthetic_split(&d->test, n_test, teacher, synthetic_stream(o->seed, 2),
+                           "drawing the synthetic test set", e) != 0)
+        return -1;
+    return 0;
+}
+
 /* The shapes every later step reads. */
 static int read_shapes(train_data *d, train_error *e)
 {
@@ -90,7 +168,7 @@ int train_data_load(train_data *d, const train_options *o, train_error *e)
     pcmup_status st = PCMUP_OK;
 
     memset(d, 0, sizeof *d);
-    if (load_fashion_mnist(d, o, e) != 0)
+    if ((o->synthetic ? load_synthetic(d, o, e) : load_fashion_mnist(d, o, e)) != 0)
         goto fail;
     if (o->standardize) {
         st = pcmup_dataset_standardize(d->test, d->train);
@@ -360,7 +438,7 @@ void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
     jsonl_put_bool(w, "bias", o->bias);
     jsonl_put_bool(w, "standardize", o->standardize);
     jsonl_put_size(w, "threads", (size_t)o->threads);
-    jsonl_put_string(w, "data", o->data_dir);
+    jsonl_put_string(w, "data", o->synthetic ? "synthetic" : o->data_dir);
     if (o->algo == PCMUP_ALGO_PC)
         put_pc_settings(w, o, gamma_L);
     else if (o->algo == PCMUP_ALGO_GNT)
