@@ -385,14 +385,28 @@ void jsonl_put_string(jsonl_writer *w, const char *key, const char *value)
     write_quoted(w->out, value);
 }
 
-/* %.17g reads back as the same double. */
+/* The fewest significant digits (up to 17, which always suffice) that
+ * read back as the same double: 0.1 stays "0.1", not 0.10000000000000001,
+ * so files stay readable and a value compares equal after a round trip. */
+void jsonl_format_number(char *buf, size_t size, double value)
+{
+    if (!isfinite(value)) {
+        snprintf(buf, size, "null");
+        return;
+    }
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, value);
+        if (strtod(buf, NULL) == value)
+            return;
+    }
+}
+
 void jsonl_put_number(jsonl_writer *w, const char *key, double value)
 {
+    char text[32];
     put_key(w, key);
-    if (isfinite(value))
-        fprintf(w->out, "%.17g", value);
-    else
-        fputs("null", w->out);
+    jsonl_format_number(text, sizeof text, value);
+    fputs(text, w->out);
 }
 
 void jsonl_put_size(jsonl_writer *w, const char *key, size_t value)

@@ -63,4 +63,8 @@ void jsonl_put_bool(jsonl_writer *w, const char *key, int value);
 void jsonl_put_null(jsonl_writer *w, const char *key);
 void jsonl_end(jsonl_writer *w);
 
+/* A number as jsonl_put_number writes it: the shortest text that reads
+ * back as the same double, "null" if it is not finite. 32 bytes suffice. */
+void jsonl_format_number(char *buf, size_t size, double value);
+
 #endif /* PCMUP_JSONL_H */

@@ -65,7 +65,7 @@ test_help() {
         --standardize --bias --momentum --weight-decay --centred --gamma-bar --gamma-out \
         --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
         --last-layer --tolerance --eB --rho --gn --gnt-output --beta --feedback --fb-mu \
-        --fb-lr --fb-steps --fb-noise --fb-activation; do
+        --fb-lr --fb-steps --fb-noise --fb-activation --synthetic; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -107,6 +107,7 @@ test_usage_errors() {
     expect_usage --activation sigmoid
     expect_usage --loss hinge
     expect_usage --json=1
+    expect_usage --synthetic=1
     expect_usage --lr 0.1 --data
 }
 
@@ -401,8 +402,41 @@ test_tiny_tp_runs() {
     grep -q '^dtp: beta 1, closed feedback' "$tmp/out" || fail "no TP settings line: $(cat "$tmp/out")"
 }
 
+# without_timing FILE: the JSON line without the keys that measure time.
+without_timing() {
+    tail -n 1 "$1" | sed -E 's/,"(seconds|samples_per_second)":[^,}]*//g'
+}
+
+# --synthetic needs no data directory: its sizes, its "data" key, and the
+# same numbers from the same seed (different ones from another).
+test_synthetic() {
+    local tiny=(--synthetic --width 16 --threads 1 --data /nonexistent --json)
+    expect 0 "${tiny[@]}" || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key data '"synthetic"'
+    has_key train_samples 2048
+    has_key test_samples 1024
+    expect 0 "${tiny[@]}" --train-limit 300 --test-limit 200 --algo pc --T 2 || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key train_samples 300
+    has_key test_samples 200
+    without_timing "$tmp/out" >"$tmp/first"
+    expect 0 "${tiny[@]}" --train-limit 300 --test-limit 200 --algo pc --T 2 || return
+    without_timing "$tmp/out" >"$tmp/second"
+    cmp -s "$tmp/first" "$tmp/second" || fail "--synthetic is not deterministic: $(cat "$tmp/first") vs $(cat "$tmp/second")"
+    expect 0 "${tiny[@]}" --train-limit 300 --test-limit 200 --algo pc --T 2 --seed 2 || return
+    without_timing "$tmp/out" >"$tmp/second"
+    cmp -s "$tmp/first" "$tmp/second" && fail "--synthetic gives the same run for seeds 1 and 2"
+    # The teacher's labels are learnable: 0.3 or more (chance is 0.1)
+    # after three epochs (0.66 measured).
+    expect 0 "${tiny[@]}" --epochs 3 --loss ce --lr 0.5 || return
+    grep -Eq '"test_acc":0\.[3-9]' "$tmp/out" \
+        || fail "--synthetic is not learnable: $(tail -n 1 "$tmp/out")"
+}
+
 test_help
 test_usage_errors
+test_synthetic
 test_pc_usage_errors
 test_gnt_usage_errors
 test_tp_usage_errors

@@ -17,6 +17,15 @@
 #include <string.h>
 
 #define PROG "pcmup-train"
+
+/* The name usage errors and --version begin with: pcmup-sweep parses its
+ * configuration with this parser too (train_options_set_program). */
+static const char *program_name = PROG;
+
+void train_options_set_program(const char *name)
+{
+    program_name = name;
+}
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
 /* Command-line names, indexed by the enum's value; NULL for a value the
@@ -186,14 +195,9 @@ void train_options_default(train_options *opts)
 }
 
 /* In pieces: C99 promises string literals of 4095 characters only. */
-static void print_help(void)
+void train_options_print_config_help(void)
 {
     fputs(
-"Usage: " PROG " [OPTION]...\n"
-"Train a dense network on FashionMNIST with libpcmup and report its test\n"
-"accuracy. Progress goes to stderr, one line per epoch; the result goes to\n"
-"stdout.\n"
-"\n"
 "Model:\n"
 "  --algo NAME          learning rule: bp (backpropagation + SGD), pc\n"
 "                       (predictive coding), gnt (Gauss-Newton target), tp\n"
@@ -297,16 +301,35 @@ static void print_help(void)
 "  --test-limit N       evaluate on the first N test samples only\n"
 "  --standardize        standardise training and test inputs with the mean\n"
 "                       and std of the (limited) training set\n"
-"\n"
-"Output and machine:\n"
+"  --synthetic          instead of FashionMNIST, a synthetic problem drawn\n"
+"                       from --seed: inputs of dimension 64, N(0, 1); 10\n"
+"                       classes, the label of x the argmax of x V for a\n"
+"                       fixed random 64 x 10 teacher V; --train-limit\n"
+"                       training samples [2048] and --test-limit test\n"
+"                       samples [1024]; \"data\" is \"synthetic\" in the JSON\n"
+"                       and --data is ignored\n"
+"  --threads N          number of BLAS threads, 1..1024 [BLAS default,\n"
+"                       reported as 0 in the JSON]\n"
+"\n", stdout);
+}
+
+static void print_help(void)
+{
+    fputs(
+"Usage: " PROG " [OPTION]...\n"
+"Train a dense network on FashionMNIST with libpcmup and report its test\n"
+"accuracy. Progress goes to stderr, one line per epoch; the result goes to\n"
+"stdout.\n"
+"\n", stdout);
+    train_options_print_config_help();
+    fputs(
+"Output:\n"
 "  --json               make the last line of stdout one JSON object with\n"
 "                       the settings and the results (train_loss, test_loss,\n"
 "                       test_acc, seconds, samples_per_second, ...); for pc\n"
 "                       also the PC settings, gamma_L (the output precision\n"
 "                       at this width) and final_energy; for gnt, tp and dtp\n"
 "                       also the rule's settings\n"
-"  --threads N          number of BLAS threads, 1..1024 [BLAS default,\n"
-"                       reported as 0 in the JSON]\n"
 "  --help, -h           print this help and exit\n"
 "  --version            print the program and library versions and exit\n"
 "\n"
@@ -324,14 +347,14 @@ static void print_help(void)
 
 static void print_version(void)
 {
-    printf(PROG " (libpcmup %s)\n", pcmup_version_string());
+    printf("%s (libpcmup %s)\n", program_name, pcmup_version_string());
 }
 
 /* Reports a usage error as one line on stderr. */
 static train_parse_result usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs(PROG ": ", stderr);
+    fprintf(stderr, "%s: ", program_name);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -411,7 +434,8 @@ static int parse_name(const char *flag, const char *text, const char *const *nam
             return 0;
         }
     }
-    fprintf(stderr, PROG ": %s: unknown value '%s', expected one of:", flag, text);
+    fprintf(stderr, "%s: %s: unknown value '%s', expected one of:", program_name, flag,
+            text);
     for (size_t i = 0; i < n; i++)
         if (names[i] != NULL)
             fprintf(stderr, " %s", names[i]);
@@ -423,7 +447,7 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_LOSS, OPT_CENTRED, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY,
     OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
-    OPT_STANDARDIZE, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
+    OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
     /* predictive coding */
     OPT_GAMMA_BAR, OPT_GAMMA_OUT, OPT_GAMMA_HIDDEN, OPT_KAPPA, OPT_T, OPT_SCHEDULE,
     OPT_INIT, OPT_INIT_STD, OPT_FPA, OPT_TIMING, OPT_LAST_LAYER, OPT_TOLERANCE,
@@ -457,7 +481,8 @@ static const option_spec option_table[] = {
     {"--seed", OPT_SEED, 1, FOR_ALL},             {"--data", OPT_DATA, 1, FOR_ALL},
     {"--train-limit", OPT_TRAIN_LIMIT, 1, FOR_ALL},
     {"--test-limit", OPT_TEST_LIMIT, 1, FOR_ALL},
-    {"--standardize", OPT_STANDARDIZE, 0, FOR_ALL}, {"--json", OPT_JSON, 0, FOR_ALL},
+    {"--standardize", OPT_STANDARDIZE, 0, FOR_ALL},
+    {"--synthetic", OPT_SYNTHETIC, 0, FOR_ALL},   {"--json", OPT_JSON, 0, FOR_ALL},
     {"--threads", OPT_THREADS, 1, FOR_ALL},       {"--help", OPT_HELP, 0, FOR_ALL},
     {"-h", OPT_HELP, 0, FOR_ALL},                 {"--version", OPT_VERSION, 0, FOR_ALL},
     /* predictive coding */
@@ -619,14 +644,14 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     if ((rc = apply_enum(o, spec, v)) <= 0 || (rc = apply_int(o, spec, v)) <= 0)
         return rc;
     switch (spec->id) {
-    case OPT_WIDTH: return parse_size(f, v, 1, MAX_DIM, &o->width);
+    case OPT_WIDTH: o->width_given = 1; return parse_size(f, v, 1, MAX_DIM, &o->width);
     case OPT_DEPTH: return parse_size(f, v, 1, 1024, &o->depth);
     case OPT_BASE_WIDTH: return parse_size(f, v, 1, MAX_DIM, &o->base_width);
     case OPT_EPOCHS: return parse_size(f, v, 1, 1000000, &o->epochs);
     case OPT_BATCH: return parse_size(f, v, 1, MAX_DIM, &o->batch);
     case OPT_TRAIN_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->train_limit);
     case OPT_TEST_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->test_limit);
-    case OPT_LR: return parse_real(f, v, &o->lr);
+    case OPT_LR: o->lr_given = 1; return parse_real(f, v, &o->lr);
     case OPT_MOMENTUM: return parse_real(f, v, &o->momentum);
     case OPT_WEIGHT_DECAY: return parse_real(f, v, &o->weight_decay);
     case OPT_DATA: o->data_dir = v; return 0;
@@ -656,6 +681,7 @@ static int apply_flag(train_options *o, option_id id)
     switch (id) {
     case OPT_BIAS: o->bias = 1; return 0;
     case OPT_STANDARDIZE: o->standardize = 1; return 0;
+    case OPT_SYNTHETIC: o->synthetic = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_HELP: print_help(); return 1;
     case OPT_VERSION: print_version(); return 1;

@@ -34,6 +34,7 @@ typedef struct {
     int centred;         /* MSE target: 1 = e_k - 1/C, 0 = e_k             */
     int bias;
     int standardize;
+    int synthetic;       /* the --synthetic problem instead of FashionMNIST */
     int json;
     const char *data_dir;
 
@@ -67,6 +68,10 @@ typedef struct {
     double fb_noise;     /* sigma                                          */
     pcmup_activation fb_activation; /* identity ("linear") or tanh         */
 
+    /* Whether --width and --lr were given: pcmup-sweep sweeps them. */
+    int width_given;
+    int lr_given;
+
     /* The first flag of each rule-specific group given, or NULL: a flag
      * of another rule than --algo's is a usage error. */
     const char *pc_flag;
@@ -81,12 +86,19 @@ typedef enum {
     TRAIN_PARSE_USAGE = 2   /* a usage error was reported on stderr: exit 2 */
 } train_parse_result;
 
+/* The program name usage errors and --version print ["pcmup-train"]. */
+void train_options_set_program(const char *name);
+
+/* Prints the help of every flag describing a run (model, training, the
+ * rules' flags, data, --threads), for a tool's --help. */
+void train_options_print_config_help(void);
+
 /* The defaults documented in --help. */
 void train_options_default(train_options *opts);
 
 /* Fills *opts from argv (after setting the defaults). Prints --help and
  * --version itself, and a one-line "pcmup-train: ..." message for a usage
- * error. */
+ * error (the program name is train_options_set_program's). */
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv);
 
 /* The preset to build: --param mup is muP for the learning rule:

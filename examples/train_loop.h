@@ -1,0 +1,24 @@
+/*
+ * train_loop.h -- training a built model for --epochs and evaluating it,
+ * shared by pcmup-train and pcmup-sweep.
+ *
+ * BP, GNT, TP and DTP train an epoch at a time (pcmup_algo_train_epoch);
+ * PC step by step, to read each step's energy (final_energy). The two
+ * tools therefore get the same numbers for the same options.
+ */
+#ifndef PCMUP_TRAIN_LOOP_H
+#define PCMUP_TRAIN_LOOP_H
+
+#include "train_options.h"
+#include "train_setup.h"
+
+/* Trains m on d->train for o->epochs and evaluates it on d->test, filling
+ * every field of *r but `diverged`. With report_epochs, evaluates after
+ * every epoch and prints one progress line per epoch on stderr ("epoch
+ * 1/3  train loss ..."); without, evaluates once at the end and prints
+ * nothing. Returns 0, or -1 with *e filled: e->status is
+ * PCMUP_ERR_DIVERGED when training produced a non-finite loss. */
+int train_loop_run(train_model *m, const train_data *d, const train_options *o,
+                   int report_epochs, train_results *r, train_error *e);
+
+#endif /* PCMUP_TRAIN_LOOP_H */

@@ -1,0 +1,540 @@
+/*
+ * train_setup.c -- data, model and JSON keys of one training run
+ * (train_setup.h).
+ */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+
+#include "train_setup.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+/* Fills *e and returns -1, so a failing step is one line. */
+static int set_error(train_error *e, pcmup_status status, const char *fmt, ...)
+{
+    va_list ap;
+    e->status = status;
+    va_start(ap, fmt);
+    vsnprintf(e->what, sizeof e->what, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void train_error_report(const char *prog, const train_error *e)
+{
+    const char *detail = pcmup_last_error();
+    if (e->status == PCMUP_ERR_NOMEM || detail[0] == '\0')
+        detail = pcmup_status_message(e->status);
+    fprintf(stderr, "%s: %s: %s (%s)\n", prog, e->what, detail,
+            pcmup_status_name(e->status));
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+void train_data_free(train_data *d)
+{
+    pcmup_dataset_free(d->train);
+    pcmup_dataset_free(d->test);
+    memset(d, 0, sizeof *d);
+}
+
+/* Keeps the first `limit` samples; a limit past the end keeps them all. */
+static int apply_limit(pcmup_dataset *ds, size_t limit, const char *what, train_error *e)
+{
+    size_t n;
+    pcmup_status st = pcmup_dataset_info(ds, &n, NULL, NULL);
+    if (st == PCMUP_OK && limit != 0 && limit < n)
+        st = pcmup_dataset_truncate(ds, limit);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
+}
+
+static int load_split(pcmup_dataset **out, const char *dir, pcmup_split split,
+                      train_error *e)
+{
+    pcmup_status st = pcmup_dataset_load_fashion_mnist(out, dir, split, NULL);
+    if (st == PCMUP_OK)
+        return 0;
+    return set_error(e, st, "loading the %s set",
+                     split == PCMUP_SPLIT_TRAIN ? "training" : "test");
+}
+
+static int load_fashion_mnist(train_data *d, const train_options *o, train_error *e)
+{
+    if (load_split(&d->train, o->data_dir, PCMUP_SPLIT_TRAIN, e) != 0
+        || load_split(&d->test, o->data_dir, PCMUP_SPLIT_TEST, e) != 0
+        || apply_limit(d->train, o->train_limit, "--train-limit", e) != 0
+        || apply_limit(d->test, o->test_limit, "--test-limit", e) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- the --synthetic problem ---------------------------------------------- */
+
+enum {
+    SYNTHETIC_DIM = 64,
+    SYNTHETIC_CLASSES = 10,
+    SYNTHETIC_TRAIN = 2048, /* samples when --train-limit is not given */
+    SYNTHETIC_TEST = 1024   /* samples when --test-limit is not given  */
+};
+
+/* Independent streams for the teacher and each split, all from --seed:
+ * the test set does not depend on how many training samples were drawn.
+ * The seed goes through splitmix once so that nearby seeds and stream
+ * numbers give unrelated streams. */
+static uint64_t synthetic_stream(uint64_t seed, uint64_t stream)
+{
+    uint64_t state = seed ^ (0x53594E5448455449ull + stream); /* "SYNTHETI" */
+    return rng_next(&state);
+}
+
+/* The class whose teacher column has the largest product with x. */
+static int32_t teacher_label(const float *x, const double *teacher)
+{
+    double best = -HUGE_VAL;
+    int32_t label = 0;
+    for (int32_t k = 0; k < SYNTHETIC_CLASSES; k++) {
+        double score = 0.0;
+        for (size_t i = 0; i < SYNTHETIC_DIM; i++)
+            score += (double)x[i] * teacher[i * SYNTHETIC_CLASSES + (size_t)k];
+        if (score > best) {
+            best = score;
+            label = k;
+        }
+    }
+    return label;
+}
+
+/* n samples x ~ N(0, I), labelled by the teacher. */
+static int synthetic_split(pcmup_dataset **out, size_t n, const double *teacher,
+                           uint64_t rng, const char *what, train_error *e)
+{
+    float *x = malloc(n * SYNTHETIC_DIM * sizeof *x);
+    int32_t *labels = malloc(n * sizeof *labels);
+    pcmup_status st = PCMUP_ERR_NOMEM;
+
+    if (x != NULL && labels != NULL) {
+        for (size_t s = 0; s < n; s++) {
+            float *xs = x + s * SYNTHETIC_DIM;
+            for (size_t i = 0; i < SYNTHETIC_DIM; i++)
+                xs[i] = (float)rng_normal(&rng);
+            labels[s] = teacher_label(xs, teacher);
+        }
+        st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x, labels,
+                                       NULL);
+    }
+    free(x);
+    free(labels);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
+}
+
+static int load_synthetic(train_data *d, const train_options *o, train_error *e)
+{
+    double teacher[SYNTHETIC_DIM * SYNTHETIC_CLASSES];
+    uint64_t rng = synthetic_stream(o->seed, 0);
+    size_t n_train = o->train_limit != 0 ? o->train_limit : SYNTHETIC_TRAIN;
+    size_t n_test = o->test_limit != 0 ? o->test_limit : SYNTHETIC_TEST;
+
+    for (size_t i = 0; i < sizeof teacher / sizeof teacher[0]; i++)
+        teacher[i] = rng_normal(&rng);
+    if (synthetic_split(&d->train, n_train, teacher, synthetic_stream(o->seed, 1),
+                        "drawing the synthetic training set", e) != 0
+        || synthetic_split(&d->test, n_test, teacher, synthetic_stream(o->seed, 2),
+                           "drawing the synthetic test set", e) != 0)
+        return -1;
+    return 0;
+}
+
+/* The shapes every later step reads. */
+static int read_shapes(train_data *d, train_error *e)
+{
+    pcmup_status st = pcmup_dataset_info(d->train, &d->train_samples, &d->dim,
+                                         &d->n_classes);
+    if (st == PCMUP_OK)
+        st = pcmup_dataset_info(d->test, &d->test_samples, NULL, NULL);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "reading the dataset sizes");
+}
+
+/* Truncation comes first so that --standardize uses the statistics of the
+ * samples actually trained on; the test set is standardised before the
+ * training set, whose statistics it needs, is changed. */
+int train_data_load(train_data *d, const train_options *o, train_error *e)
+{
+    pcmup_status st = PCMUP_OK;
+
+    memset(d, 0, sizeof *d);
+    if ((o->synthetic ? load_synthetic(d, o, e) : load_fashion_mnist(d, o, e)) != 0)
+        goto fail;
+    if (o->standardize) {
+        st = pcmup_dataset_standardize(d->test, d->train);
+        if (st == PCMUP_OK)
+            st = pcmup_dataset_standardize(d->train, NULL);
+        if (st != PCMUP_OK) {
+            set_error(e, st, "--standardize");
+            goto fail;
+        }
+    }
+    if (read_shapes(d, e) == 0)
+        return 0;
+fail:
+    train_data_free(d);
+    return -1;
+}
+
+/* ---- model --------------------------------------------------------------- */
+
+/* GNT's muP learning-rate exponents for a fractional power (paper-spec
+ * 2.2): c = (e_B - 1, e_B, ..., e_B, 1); MUP_GNT is the e_B = 1 row. */
+static pcmup_status set_gnt_mup_exponents(pcmup_param *p, const train_options *o)
+{
+    pcmup_status st = PCMUP_OK;
+    for (size_t l = 1; l <= o->depth && st == PCMUP_OK; l++) {
+        double c = l == 1 ? o->gnt_power - 1.0 : (l == o->depth ? 1.0 : o->gnt_power);
+        st = pcmup_param_set_layer(p, l, PCMUP_LAYER_C, c);
+    }
+    return st;
+}
+
+/* A PC muP row depends on gammabar_L when it is applied, so gammabar_L is
+ * set first and the preset applied again. */
+int train_build_param(pcmup_param **out, const train_options *o, train_error *e)
+{
+    pcmup_preset preset = train_effective_preset(o);
+    pcmup_status st = pcmup_param_create(out, o->depth, preset, NULL);
+    if (st == PCMUP_OK)
+        st = pcmup_param_set(*out, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
+    if (st == PCMUP_OK
+        && (preset == PCMUP_PRESET_MUP_PC || preset == PCMUP_PRESET_MUP_PC_B)) {
+        st = pcmup_param_set(*out, PCMUP_PARAM_GAMMA_BAR, o->gamma_bar);
+        if (st == PCMUP_OK)
+            st = pcmup_param_apply_preset(*out, preset);
+    }
+    if (st == PCMUP_OK && preset == PCMUP_PRESET_MUP_GNT && o->gnt_power != 1.0)
+        st = set_gnt_mup_exponents(*out, o);
+    if (st == PCMUP_OK)
+        return 0;
+    pcmup_param_free(*out);
+    *out = NULL;
+    return set_error(e, st, "creating the parameterization");
+}
+
+int train_build_net(pcmup_net **out, const train_options *o, const pcmup_param *param,
+                    size_t dim, size_t n_classes, size_t width, train_error *e)
+{
+    size_t *widths = malloc((o->depth + 1) * sizeof *widths);
+    pcmup_status st;
+
+    *out = NULL;
+    if (widths == NULL)
+        return set_error(e, PCMUP_ERR_NOMEM, "creating the network");
+    widths[0] = dim;
+    for (size_t l = 1; l < o->depth; l++)
+        widths[l] = width;
+    widths[o->depth] = n_classes;
+    st = pcmup_net_create(out, o->depth, widths, o->activation,
+                          o->bias ? PCMUP_NET_BIAS : 0u, param, o->seed, NULL);
+    free(widths);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "creating the network");
+}
+
+/* Momentum, weight decay and the MSE target are set only when they matter,
+ * so that a learning rule without them still runs with the defaults. */
+static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
+{
+    pcmup_status st = pcmup_algo_set(a, PCMUP_SET_LR, o->lr);
+    if (st == PCMUP_OK)
+        st = pcmup_algo_set(a, PCMUP_SET_LOSS, (double)o->loss);
+    if (st == PCMUP_OK && o->loss == PCMUP_LOSS_MSE)
+        st = pcmup_algo_set(a, PCMUP_SET_MSE_CENTRED, (double)o->centred);
+    if (st == PCMUP_OK && o->momentum != 0.0)
+        st = pcmup_algo_set(a, PCMUP_SET_MOMENTUM, o->momentum);
+    if (st == PCMUP_OK && o->weight_decay != 0.0)
+        st = pcmup_algo_set(a, PCMUP_SET_WEIGHT_DECAY, o->weight_decay);
+    return st;
+}
+
+typedef struct {
+    pcmup_setting key;
+    double value;
+} setting_value;
+
+static pcmup_status apply_settings(pcmup_algo *a, const setting_value *s, size_t n)
+{
+    pcmup_status st = PCMUP_OK;
+    for (size_t i = 0; st == PCMUP_OK && i < n; i++)
+        st = pcmup_algo_set(a, s[i].key, s[i].value);
+    return st;
+}
+
+/* Every PC setting, defaults included, so the run is what the JSON says. */
+static pcmup_status configure_pc(pcmup_algo *a, const train_options *o)
+{
+    const setting_value pc[] = {
+        {PCMUP_SET_GAMMA_OUT, o->gamma_out},
+        {PCMUP_SET_GAMMA, o->gamma_hidden},
+        {PCMUP_SET_KAPPA, o->kappa},
+        {PCMUP_SET_T, (double)o->inference_steps},
+        {PCMUP_SET_SCHEDULE, (double)o->schedule},
+        {PCMUP_SET_INIT, (double)o->init},
+        {PCMUP_SET_INIT_STD, o->init_std},
+        {PCMUP_SET_FPA, (double)o->fpa},
+        {PCMUP_SET_TIMING, (double)o->timing},
+        {PCMUP_SET_LAST_LAYER, (double)o->last_layer},
+        {PCMUP_SET_TOLERANCE, o->tolerance},
+    };
+    return apply_settings(a, pc, sizeof pc / sizeof pc[0]);
+}
+
+/* Every GNT setting, likewise. */
+static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
+{
+    const setting_value gnt[] = {
+        {PCMUP_SET_GNT_POWER, o->gnt_power},
+        {PCMUP_SET_DAMPING, o->gnt_damping},
+        {PCMUP_SET_GNT_VARIANT, (double)o->gnt_variant},
+        {PCMUP_SET_GNT_OUTPUT, (double)o->gnt_output},
+    };
+    return apply_settings(a, gnt, sizeof gnt / sizeof gnt[0]);
+}
+
+/* Every TP setting, likewise. */
+static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
+{
+    const setting_value tp[] = {
+        {PCMUP_SET_BETA, o->beta},
+        {PCMUP_SET_FEEDBACK, (double)o->feedback},
+        {PCMUP_SET_FB_DAMPING, o->fb_mu},
+        {PCMUP_SET_FB_DAMPING_TOP, train_fb_mu_top(o)},
+        {PCMUP_SET_FB_LR, o->fb_lr},
+        {PCMUP_SET_FB_STEPS, (double)o->fb_steps},
+        {PCMUP_SET_FB_NOISE, o->fb_noise},
+        {PCMUP_SET_FB_ACTIVATION, (double)o->fb_activation},
+    };
+    return apply_settings(a, tp, sizeof tp / sizeof tp[0]);
+}
+
+/* The settings of the chosen rule beyond the shared ones. */
+static pcmup_status configure_rule(pcmup_algo *a, const train_options *o)
+{
+    switch (o->algo) {
+    case PCMUP_ALGO_PC: return configure_pc(a, o);
+    case PCMUP_ALGO_GNT: return configure_gnt(a, o);
+    case PCMUP_ALGO_TP:
+    case PCMUP_ALGO_DTP: return configure_tp(a, o);
+    default: return PCMUP_OK;
+    }
+}
+
+/* The shuffling stream gets its own seed so it is not the weights' stream. */
+int train_build_algo(pcmup_algo **out, const train_options *o, pcmup_net *net,
+                     train_error *e)
+{
+    pcmup_status st = pcmup_algo_create(out, o->algo, net, o->seed + 1u, NULL);
+    if (st != PCMUP_OK)
+        return set_error(e, st, "creating the learning rule");
+    st = configure_algo(*out, o);
+    if (st == PCMUP_OK)
+        st = configure_rule(*out, o);
+    if (st == PCMUP_OK)
+        return 0;
+    pcmup_algo_free(*out);
+    *out = NULL;
+    return set_error(e, st, "configuring the learning rule");
+}
+
+void train_model_free(train_model *m)
+{
+    pcmup_algo_free(m->algo);
+    pcmup_net_free(m->net);
+    pcmup_param_free(m->param);
+    memset(m, 0, sizeof *m);
+}
+
+int train_model_build(train_model *m, const train_options *o, size_t dim,
+                      size_t n_classes, size_t width, train_error *e)
+{
+    pcmup_status st;
+
+    memset(m, 0, sizeof *m);
+    m->width = width;
+    if (train_build_param(&m->param, o, e) != 0
+        || train_build_net(&m->net, o, m->param, dim, n_classes, width, e) != 0
+        || train_build_algo(&m->algo, o, m->net, e) != 0)
+        goto fail;
+    if (o->algo != PCMUP_ALGO_PC)
+        return 0;
+    st = pcmup_pc_gamma_out(m->algo, &m->gamma_L);
+    if (st == PCMUP_OK)
+        return 0;
+    set_error(e, st, "configuring the learning rule");
+fail:
+    train_model_free(m);
+    return -1;
+}
+
+/* ---- the JSON keys of a run ---------------------------------------------- */
+
+/* The PC settings as the run used them; gamma_L is the output precision
+ * at this width, gamma_out is gamma'_L. */
+static void put_pc_settings(jsonl_writer *w, const train_options *o, double gamma_L)
+{
+    jsonl_put_number(w, "gamma_bar", o->gamma_bar);
+    jsonl_put_number(w, "gamma_out", o->gamma_out);
+    jsonl_put_number(w, "gamma_L", gamma_L);
+    jsonl_put_number(w, "gamma_hidden", o->gamma_hidden);
+    jsonl_put_number(w, "kappa", o->kappa);
+    jsonl_put_size(w, "T", o->inference_steps);
+    jsonl_put_string(w, "schedule", train_schedule_name(o->schedule));
+    jsonl_put_string(w, "init", train_init_name(o->init));
+    jsonl_put_number(w, "init_std", o->init_std);
+    jsonl_put_bool(w, "fpa", o->fpa);
+    jsonl_put_string(w, "timing", train_timing_name(o->timing));
+    jsonl_put_string(w, "last_layer", train_last_layer_name(o->last_layer));
+    jsonl_put_number(w, "tolerance", o->tolerance);
+}
+
+static void put_gnt_settings(jsonl_writer *w, const train_options *o)
+{
+    jsonl_put_number(w, "e_B", o->gnt_power);
+    jsonl_put_number(w, "rho", o->gnt_damping);
+    jsonl_put_string(w, "gn_variant", train_gnt_variant_name(o->gnt_variant));
+    jsonl_put_size(w, "gnt_output", (size_t)o->gnt_output);
+}
+
+static void put_tp_settings(jsonl_writer *w, const train_options *o)
+{
+    jsonl_put_number(w, "beta", o->beta);
+    jsonl_put_string(w, "feedback", train_feedback_name(o->feedback));
+    jsonl_put_number(w, "fb_mu", o->fb_mu);
+    jsonl_put_number(w, "fb_mu_top", train_fb_mu_top(o));
+    jsonl_put_number(w, "fb_lr", o->fb_lr);
+    jsonl_put_size(w, "fb_steps", o->fb_steps);
+    jsonl_put_number(w, "fb_noise", o->fb_noise);
+    jsonl_put_string(w, "fb_activation", train_fb_activation_name(o->fb_activation));
+}
+
+void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
+                        double gamma_L)
+{
+    jsonl_put_string(w, "algo", train_algo_name(o->algo));
+    jsonl_put_string(w, "param", train_param_name(o->preset));
+    jsonl_put_size(w, "width", width);
+    jsonl_put_size(w, "depth", o->depth);
+    jsonl_put_string(w, "activation", train_activation_name(o->activation));
+    jsonl_put_string(w, "loss", train_loss_name(o->loss));
+    jsonl_put_number(w, "lr", o->lr);
+    jsonl_put_size(w, "base_width", o->base_width);
+    jsonl_put_size(w, "epochs", o->epochs);
+    jsonl_put_size(w, "batch", o->batch);
+    jsonl_put_u64(w, "seed", (unsigned long long)o->seed);
+    jsonl_put_number(w, "momentum", o->momentum);
+    jsonl_put_number(w, "weight_decay", o->weight_decay);
+    jsonl_put_size(w, "centred", (size_t)o->centred);
+    jsonl_put_bool(w, "bias", o->bias);
+    jsonl_put_bool(w, "standardize", o->standardize);
+    jsonl_put_size(w, "threads", (size_t)o->threads);
+    jsonl_put_string(w, "data", o->synthetic ? "synthetic" : o->data_dir);
+    if (o->algo == PCMUP_ALGO_PC)
+        put_pc_settings(w, o, gamma_L);
+    else if (o->algo == PCMUP_ALGO_GNT)
+        put_gnt_settings(w, o);
+    else if (train_is_tp(o->algo))
+        put_tp_settings(w, o);
+}
+
+double train_samples_per_second(const train_options *o, const train_results *r)
+{
+    return r->seconds > 0 ? (double)r->train_samples * (double)o->epochs / r->seconds
+                          : 0.0;
+}
+
+/* A diverged run's numbers are meaningless (or not finite): null says so
+ * in a way every JSON reader understands. */
+static void put_outcome(jsonl_writer *w, const char *key, double value, int diverged)
+{
+    if (diverged)
+        jsonl_put_null(w, key);
+    else
+        jsonl_put_number(w, key, value);
+}
+
+void train_put_results(jsonl_writer *w, const train_options *o, const train_results *r)
+{
+    jsonl_put_size(w, "train_samples", r->train_samples);
+    jsonl_put_size(w, "test_samples", r->test_samples);
+    put_outcome(w, "train_loss", r->train_loss, r->diverged);
+    if (o->algo == PCMUP_ALGO_PC)
+        put_outcome(w, "final_energy", r->final_energy, r->diverged);
+    put_outcome(w, "test_loss", r->test_loss, r->diverged);
+    put_outcome(w, "test_acc", r->test_acc, r->diverged);
+    jsonl_put_number(w, "seconds", r->seconds);
+    jsonl_put_number(w, "samples_per_second", train_samples_per_second(o, r));
+    jsonl_put_string(w, "version", pcmup_version_string());
+}
+
+/* The keys train_put_settings writes that the configuration leaves out. */
+static int varies_within_config(const char *key)
+{
+    static const char *const excluded[] = {"width", "lr", "threads", "gamma_L"};
+    for (size_t i = 0; i < sizeof excluded / sizeof excluded[0]; i++)
+        if (strcmp(key, excluded[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void print_field(FILE *out, const jsonl_field *f)
+{
+    char number[32];
+    switch (f->type) {
+    case JSONL_NULL: fputs("null", out); break;
+    case JSONL_BOOL: fputs(f->number != 0.0 ? "true" : "false", out); break;
+    case JSONL_NUMBER:
+        jsonl_format_number(number, sizeof number, f->number);
+        fputs(number, out);
+        break;
+    case JSONL_STRING: fputs(f->string, out); break;
+    }
+}
+
+/* The settings are written as JSON and read back, so the string is made
+ * of exactly the keys and values a row holds, formatted one way. */
+char *train_config_string(const train_options *o, size_t train_samples,
+                          size_t test_samples)
+{
+    char *json = NULL, *config = NULL, err[80];
+    size_t json_size = 0, config_size = 0, written = 0;
+    FILE *mem = open_memstream(&json, &json_size);
+    jsonl_writer w;
+    jsonl_row row;
+
+    if (mem == NULL)
+        return NULL;
+    jsonl_begin(&w, mem);
+    train_put_settings(&w, o, 0, 0.0);
+    jsonl_put_size(&w, "train_samples", train_samples);
+    jsonl_put_size(&w, "test_samples", test_samples);
+    jsonl_end(&w);
+    if (fclose(mem) != 0 || jsonl_parse(json, &row, err, sizeof err) != 0) {
+        free(json);
+        return NULL;
+    }
+    free(json);
+    mem = open_memstream(&config, &config_size);
+    for (size_t i = 0; mem != NULL && i < row.n; i++) {
+        if (varies_within_config(row.fields[i].key))
+            continue;
+        fprintf(mem, "%s%s=", written++ > 0 ? " " : "", row.fields[i].key);
+        print_field(mem, &row.fields[i]);
+    }
+    jsonl_row_free(&row);
+    if (mem == NULL || fclose(mem) != 0) {
+        free(config);
+        return NULL;
+    }
+    return config;
+}
