@@ -833,6 +833,19 @@ static int write_figure(const options *o, const figure *fig)
     return failed ? report(1, "%s: write error", o->out_path) : 0;
 }
 
+/* Says what a row needs, for the run that found none. */
+static int no_rows(const options *o)
+{
+    const char *which = o->n_filters ? " kept by --filter" : "";
+    if (o->mode == MODE_SWEEP)
+        return report(1, "no row%s has a positive \"width\" and \"%s\"", which, o->x_key);
+    if (o->has_step)
+        return report(1, "no row%s has step %.15g with a positive \"width\" and \"dh\"",
+                      which, o->step);
+    return report(1, "no row%s has a positive \"width\" and \"dh\", a \"layer\" and a \"step\"",
+                  which);
+}
+
 static int plot(const options *o)
 {
     jsonl_row *rows;
@@ -845,8 +858,7 @@ static int plot(const options *o)
         rc = o->mode == MODE_SWEEP ? build_sweep(o, rows, n_rows, &fig)
                                    : build_coord(o, rows, n_rows, &fig);
     if (rc == 0 && fig.n == 0)
-        rc = report(1, "no rows to plot (after --filter, each needs a positive width and %s)",
-                    o->mode == MODE_SWEEP ? o->x_key : "layer, step and dh");
+        rc = no_rows(o);
     if (rc == 0 && figure_finish(&fig) != 0)
         rc = report(1, "out of memory");
     if (rc == 0)
@@ -859,11 +871,13 @@ static int plot(const options *o)
 int main(int argc, char **argv)
 {
     options o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc == PARSED_HELP)
+    int parsed = parse_args(argc, argv, &o), rc = parsed;
+    if (parsed == PARSED_HELP) {
         fputs(usage_text, stdout);
-    else if (rc == PARSED)
+        rc = 0;
+    } else if (parsed == PARSED) {
         rc = plot(&o);
+    }
     options_free(&o);
-    return rc == PARSED_HELP ? 0 : rc;
+    return rc;
 }
