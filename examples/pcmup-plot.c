@@ -741,9 +741,9 @@ static void draw_series(FILE *out, const svg_panel *box, const figure *fig,
         if (!pt->ok)
             svg_cross(out, px, edge, 3.5, color, "diverged", attrs);
         else if (i == best)
-            svg_circle(out, px, svg_py(box, pt->y), 4.5, color, "best", attrs);
+            svg_circle(out, px, svg_py(box, pt->y), 4.5, color, 1, "best", attrs);
         else
-            svg_circle(out, px, svg_py(box, pt->y), 2.2, color, "point", attrs);
+            svg_circle(out, px, svg_py(box, pt->y), 2.0, color, 0, "point", attrs);
     }
 }
 

@@ -84,16 +84,17 @@ void svg_axis_fit(svg_axis *a, double lo, double hi)
         hi = 1.0;
     }
     double span = hi - lo;
-    if (a->scale == SVG_LOG10 && span < 2.0) {
-        /* Two decades: a flat line reads as flat, and there are two
-         * labelled ticks. */
+    if (a->scale != SVG_LINEAR && span + 2.0 * fit_margin(a, span) < 2.0) {
+        /* Ticks are at whole exponents: two units guarantee two labelled
+         * ticks, and on a log10 axis two decades make a flat line read
+         * as flat. */
         double mid = 0.5 * (lo + hi);
         a->lo = mid - 1.0;
         a->hi = mid + 1.0;
         return;
     }
     if (span <= 0.0) { /* one value: a range around it */
-        double half = a->scale == SVG_LINEAR && fabs(lo) > 1e-12 ? 0.1 * fabs(lo) : 1.0;
+        double half = fabs(lo) > 1e-12 ? 0.1 * fabs(lo) : 1.0;
         a->lo = lo - half;
         a->hi = hi + half;
         return;
@@ -271,6 +272,43 @@ static void draw_axis_labels(FILE *out, const svg_panel *p)
     fputs("</text>\n", out);
 }
 
+/* Bytes of the first max_chars UTF-8 characters of s (all of it if
+ * shorter). */
+static size_t utf8_prefix(const char *s, size_t max_chars)
+{
+    size_t i = 0, chars = 0;
+    for (; s[i]; i++) {
+        int starts_char = ((unsigned char)s[i] & 0xC0) != 0x80;
+        if (starts_char && chars++ == max_chars)
+            break;
+    }
+    return i;
+}
+
+/* A title wider than the panel's cell is cut with an ellipsis; the whole
+ * text stays as a tooltip. */
+static void draw_title(FILE *out, const svg_panel *p, const char *title)
+{
+    size_t max_chars = (size_t)((p->width + 60.0) / 7.5);
+    size_t keep = utf8_prefix(title, max_chars);
+    if (title[keep] == '\0') {
+        svg_text(out, p->left + 0.5 * p->width, p->top - 10.0, 13, "middle", "bold", title);
+        return;
+    }
+    keep = utf8_prefix(title, max_chars - 1);
+    fprintf(out,
+            "<text x=\"%.2f\" y=\"%.2f\" font-size=\"13\" text-anchor=\"middle\" "
+            "font-weight=\"bold\"><title>",
+            finite_or_zero(p->left + 0.5 * p->width), finite_or_zero(p->top - 10.0));
+    svg_escape(out, title);
+    fputs("</title>", out);
+    for (size_t i = 0; i < keep; i++) {
+        char one[2] = {title[i], '\0'};
+        svg_escape(out, one);
+    }
+    fputs("\xe2\x80\xa6</text>\n", out); /* U+2026, an ellipsis */
+}
+
 void svg_panel_draw(FILE *out, const svg_panel *p, const char *title)
 {
     assert(p->x.hi > p->x.lo && p->y.hi > p->y.lo);
@@ -282,7 +320,7 @@ void svg_panel_draw(FILE *out, const svg_panel *p, const char *title)
             finite_or_zero(p->left), finite_or_zero(p->top), finite_or_zero(p->width),
             finite_or_zero(p->height));
     draw_axis_labels(out, p);
-    svg_text(out, p->left + 0.5 * p->width, p->top - 10.0, 13, "middle", "bold", title);
+    draw_title(out, p, title);
 }
 
 /* ---- curves and markers ---------------------------------------------------- */
@@ -339,12 +377,11 @@ void svg_path_end(svg_path *path)
 }
 
 void svg_circle(FILE *out, double px, double py, double r, const char *color,
-                const char *cls, const char *attrs)
+                int outlined, const char *cls, const char *attrs)
 {
-    fprintf(out,
-            "<circle class=\"%s\" %s cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\" fill=\"%s\" "
-            "stroke=\"white\" stroke-width=\"0.80\"/>\n",
+    fprintf(out, "<circle class=\"%s\" %s cx=\"%.2f\" cy=\"%.2f\" r=\"%.2f\" fill=\"%s\"",
             cls, attrs, finite_or_zero(px), finite_or_zero(py), r, color);
+    fputs(outlined ? " stroke=\"white\" stroke-width=\"1.00\"/>\n" : "/>\n", out);
 }
 
 void svg_cross(FILE *out, double px, double py, double half, const char *color,
@@ -361,6 +398,6 @@ void svg_cross(FILE *out, double px, double py, double half, const char *color,
 void svg_legend_entry(FILE *out, double x, double y, const char *color, const char *text)
 {
     line(out, x, y - 4.0, x + 22.0, y - 4.0, color, 2.0);
-    svg_circle(out, x + 11.0, y - 4.0, 3.0, color, "legend-dot", "");
+    svg_circle(out, x + 11.0, y - 4.0, 3.0, color, 0, "legend-dot", "");
     svg_text(out, x + 28.0, y, 12, "start", "normal", text);
 }

@@ -48,15 +48,16 @@ void svg_text(FILE *out, double x, double y, int size, const char *anchor,
 
 /* Sets a's range from the data's finite min and max (lo > hi when there
  * were none) with a margin, never empty: a single value gets a range
- * around it, and a log10 axis spans at least two decades so that it has
- * two labelled ticks. */
+ * around it, and an exponent axis spans at least two units (two labelled
+ * ticks; two decades on a log10 axis). */
 void svg_axis_fit(svg_axis *a, double lo, double hi);
 
 /* Data to pixels. Values outside the range map outside the box. */
 double svg_px(const svg_panel *p, double x);
 double svg_py(const svg_panel *p, double y);
 
-/* Grid lines, frame, ticks, tick labels, axis labels and the title. */
+/* Grid lines, frame, ticks, tick labels, axis labels and the title (cut
+ * with an ellipsis when wider than the panel). */
 void svg_panel_draw(FILE *out, const svg_panel *p, const char *title);
 
 /* The colour at t in [0, 1] of a sequential palette (dark purple through
@@ -76,10 +77,11 @@ void svg_path_point(svg_path *path, double px, double py);
 void svg_path_gap(svg_path *path);
 void svg_path_end(svg_path *path);
 
-/* A filled circle (a data point) and an 'x' (a run without a value), with
- * a class and the caller's attributes. */
+/* A filled circle (a data point; outlined in white to stand out from the
+ * curves under it) and an 'x' (a run without a value), with a class and
+ * the caller's attributes. */
 void svg_circle(FILE *out, double px, double py, double r, const char *color,
-                const char *cls, const char *attrs);
+                int outlined, const char *cls, const char *attrs);
 void svg_cross(FILE *out, double px, double py, double half, const char *color,
                const char *cls, const char *attrs);
 

@@ -279,11 +279,15 @@ test_sweep_groups() {
 {"config":"cfg-one","algo":"bp","param":"sp","width":64,"lr":0.01,"test_acc":0.5,"diverged":false}
 {"algo":"tp","param":"mup","width":64,"lr":0.01,"test_acc":0.6,"diverged":false}
 {"label":"","config":"cfg-one","algo":"bp","param":"sp","width":128,"lr":0.01,"test_acc":0.5,"diverged":false}
+{"label":"algo=pc param=mup gamma_bar=-1 gamma_out=1 T=20 schedule=seq & <more>","width":64,"lr":0.01,"test_acc":0.6,"diverged":false}
 EOF
     plot "$svg" sweep "$tmp/groups.jsonl" || return
-    expect_count 2 '<g class="panel"' "$svg" "grouping"
+    expect_count 3 '<g class="panel"' "$svg" "grouping"
     expect_count 1 '>cfg-one<' "$svg" "config group"
     expect_count 1 '>tp mup<' "$svg" "algo param group"
+    # A title too long for its panel is cut, the whole kept as a tooltip.
+    expect_count 1 '<title>algo=pc param=mup gamma_bar=-1 gamma_out=1 T=20 schedule=seq &amp; &lt;more&gt;</title>' "$svg" "long title"
+    grep -q '</title>algo=pc param=mup gamma_bar=-1 [^<]*…</text>' "$svg" || fail "long title: not cut with an ellipsis"
 }
 
 test_degenerate() {
