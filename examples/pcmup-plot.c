@@ -61,10 +61,13 @@ static const char usage_text[] =
     "  --metric KEY     y: test_acc (default), train_loss, test_loss, or any\n"
     "                   numeric key\n"
     "  --x KEY          x: log2 of this positive key (default lr), e.g. gamma_out\n"
+    "                   (with --filter lr=V when the file sweeps lr too)\n"
+    "Rows repeating a (panel, width, x) replace the earlier ones.\n"
     "\n"
     "coord: one panel per configuration and step, mean |h_l(t) - h_l(0)|\n"
     "(\"dh\", log10 axis) against width (log2 axis), one curve per layer.\n"
-    "Diverged runs (\"dh\": null) are drawn as 'x' on the top edge.\n"
+    "Diverged runs (\"dh\": null) are drawn as 'x' on the top edge; a change of\n"
+    "exactly 0 (step 0) has no place on the log axis and is left out.\n"
     "  --step K         the panels of step K (default: each configuration's\n"
     "                   largest step)\n"
     "  --all-steps      one panel per step\n"
@@ -528,7 +531,7 @@ static int sweep_sample(const options *o, const jsonl_row *row, char *buf, size_
 {
     double width = jsonl_number(row, "width", NAN);
     double x = jsonl_number(row, o->x_key, NAN);
-    if (!(width > 0.0) || !(x > 0.0) || !isfinite(log2(x)))
+    if (!(width > 0.0) || !(x > 0.0))
         return 0;
     double y = jsonl_number(row, o->metric, NAN);
     smp->panel = row_group(row, buf, size);
