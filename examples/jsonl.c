@@ -394,6 +394,12 @@ void jsonl_format_number(char *buf, size_t size, double value)
         snprintf(buf, size, "null");
         return;
     }
+    /* Whole numbers in full (10000, not 1e+04), up to 2^53 where every
+     * whole double is exact. */
+    if (value == floor(value) && fabs(value) <= 9007199254740992.0) {
+        snprintf(buf, size, "%.0f", value);
+        return;
+    }
     for (int digits = 1; digits <= 17; digits++) {
         snprintf(buf, size, "%.*g", digits, value);
         if (strtod(buf, NULL) == value)

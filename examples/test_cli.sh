@@ -12,40 +12,9 @@ set -u
 
 prog=${1:?usage: test_cli.sh PATH/TO/pcmup-train [FASHION_MNIST_DIR]}
 data=${2:-${PCMUP_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# run ARGS...: runs the program, leaving stdout, stderr and status behind.
-run() {
-    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-}
-
-# expect CODE ARGS...: the exit status is CODE.
-expect() {
-    local code=$1
-    shift
-    run "$@"
-    if [ "$status" -ne "$code" ]; then
-        fail "pcmup-train $* exited $status, expected $code; stderr: $(head -c 300 "$tmp/err")"
-        return 1
-    fi
-}
-
-# The failure message is exactly one line, "pcmup-train: <what>".
-expect_one_line_error() {
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$lines" -ne 1 ] || ! grep -q '^pcmup-train: ' "$tmp/err"; then
-        fail "pcmup-train $* : stderr is not one 'pcmup-train: ' line: $(cat "$tmp/err")"
-    fi
-}
+name=pcmup-train
+# shellcheck source=test_common.sh
+source "$(dirname "$0")/test_common.sh"
 
 # expect_usage ARGS...: exit 2 with a one-line message, nothing on stdout.
 expect_usage() {
@@ -448,8 +417,4 @@ test_tiny_pc_runs
 test_tiny_gnt_runs
 test_tiny_tp_runs
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all pcmup-train CLI checks passed"
+finish

@@ -1,0 +1,49 @@
+# test_common.sh -- what the example tools' CLI tests share. Sourced by
+# test_cli.sh and test_sweep.sh after they set `prog` (the program to run)
+# and `name` (what messages call it).
+#
+# run ARGS... leaves stdout in $tmp/out, stderr in $tmp/err and the exit
+# status in $status; fail records a failure; finish reports and exits.
+
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# run ARGS...: runs the program, leaving stdout, stderr and status behind.
+run() {
+    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+}
+
+# expect CODE ARGS...: the exit status is CODE.
+expect() {
+    local code=$1
+    shift
+    run "$@"
+    if [ "$status" -ne "$code" ]; then
+        fail "$name $* exited $status, expected $code; stderr: $(head -c 300 "$tmp/err")"
+        return 1
+    fi
+}
+
+# The failure message is exactly one line, "NAME: <what>".
+expect_one_line_error() {
+    local lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$lines" -ne 1 ] || ! grep -q "^$name: " "$tmp/err"; then
+        fail "$name $* : stderr is not one '$name: ' line: $(cat "$tmp/err")"
+    fi
+}
+
+finish() {
+    if [ "$failures" -ne 0 ]; then
+        echo "$failures check(s) failed"
+        exit 1
+    fi
+    echo "all $name CLI checks passed"
+}
