@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# reproduce.sh -- the runs behind docs/reproduction.md.
+#
+#   bash docs/reproduce.sh [BUILD_DIR] [PART...]
+#
+# PART is any of fig1 fig2 fig3 fig5 coord rules (default: all). Results go
+# to docs/figures/: JSON lines (*.jsonl, appended; pcmup-sweep skips the
+# points a file already has, so an interrupted run resumes) and SVG figures.
+# Needs a build of the examples and FashionMNIST (dataset-fashion-mnist).
+set -eu
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+build=build
+if [ $# -gt 0 ] && [ -d "$1" ]; then
+    build=$1
+    shift
+fi
+bin=$build/examples
+out=docs/figures
+mkdir -p "$out"
+parts=${*:-fig1 rules coord fig2 fig3 fig5}
+
+# The Figure 1 protocol: FashionMNIST, 10k training samples, the full test
+# set, 3 epochs, batch 64, 3-layer tanh MLP, centred-MSE, widths 64..1024,
+# nine learning rates 2^-10 .. 2^-2.
+data="--train-limit 10000 --epochs 3"
+widths="--widths 64,128,256,512,1024"
+grid="--log2-lr -10:-2"
+
+sweep() { # FILE LABEL FLAGS...
+    local file=$1 label=$2
+    shift 2
+    "$bin/pcmup-sweep" $data $widths $grid --label "$label" --out "$out/$file" "$@"
+}
+
+fig1() {
+    sweep fig1.jsonl "BP muP" --algo bp --param mup
+    sweep fig1.jsonl "BP SP" --algo bp --param sp
+    sweep fig1.jsonl "PC muP, FPA (= SGD)" --algo pc --param mup --fpa on
+    sweep fig1.jsonl "PC muP, gammabar 0" --algo pc --param mup --gamma-bar 0
+    sweep fig1.jsonl "PC muP, gammabar -1" --algo pc --param mup --gamma-bar -1
+    sweep fig1.jsonl "PC SP" --algo pc --param sp
+    "$bin/pcmup-plot" sweep "$out/fig1.jsonl" -o "$out/fig1.svg" \
+        --title "Figure 1: test accuracy against log2 lr, FashionMNIST, 3 epochs"
+}
+
+rules() {
+    sweep rules.jsonl "GNT muP" --algo gnt --param mup
+    sweep rules.jsonl "GNT SP" --algo gnt --param sp
+    sweep rules.jsonl "DTP muP" --algo dtp --param mup
+    sweep rules.jsonl "DTP SP" --algo dtp --param sp
+    sweep rules.jsonl "TP muP" --algo tp --param mup --fb-mu-top 0.01
+    sweep rules.jsonl "TP SP" --algo tp --param sp --fb-mu-top 0.01
+    "$bin/pcmup-plot" sweep "$out/rules.jsonl" -o "$out/rules.svg" \
+        --title "GNT, DTP, TP: test accuracy against log2 lr"
+}
+
+# Coordinate checks (paper-spec 8.1 setup: Gaussian inputs of dimension 64,
+# 10 classes, batch 32, probe 64, lr 0.5 (GNT 0.05), steps 1 and 5).
+coord() {
+    local file=$out/coord.jsonl c="--batch 32 --widths 64,256,1024,4096 --steps 1,5 --json"
+    : >"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo bp --param mup --label "BP muP" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo bp --param sp --label "BP SP" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo pc --gamma-bar 0 --label "PC muP, gammabar 0" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo pc --gamma-bar -1 --label "PC muP, gammabar -1" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.05 --algo gnt --param mup --label "GNT muP" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.05 --algo gnt --param sp --label "GNT SP" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo dtp --param mup --label "DTP muP" >>"$file"
+    "$bin/pcmup-coord" $c --lr 0.5 --algo dtp --param sp --label "DTP SP" >>"$file"
+    "$bin/pcmup-plot" coord "$file" -o "$out/coord.svg" --columns 4 \
+        --title "Coordinate check: mean |h_l(5) - h_l(0)| against width"
+}
+
+# Figure 2: cosine of PC's update with BP's and GN's, per layer.
+# Left: the linear closed form (Theorem 4.2) against output dimension C,
+# width and gammabar_L. Right: the nonlinear (tanh) network, single-shot
+# inference (the paper's setting) and near-equilibrium inference.
+fig2() {
+    local file=$out/fig2-linear.jsonl w="--widths 64,256,1024,4096 --batch 32"
+    : >"$file"
+    for C in 1 2 5 10; do
+        for g in 0 -0.5 -1; do
+            "$bin/pcmup-coord" $w --alignment --closed-form --json --algo pc \
+                --activation identity --classes $C --gamma-bar $g \
+                --label "linear, C = $C, gammabar $g" >>"$file"
+        done
+    done
+    file=$out/fig2-tanh.jsonl
+    : >"$file"
+    for g in 0 -1; do
+        "$bin/pcmup-coord" $w --alignment --json --algo pc --gamma-bar $g \
+            --label "tanh, single-shot, gammabar $g" >>"$file"
+        "$bin/pcmup-coord" $w --alignment --json --algo pc --gamma-bar $g --T 50 --kappa 0.2 \
+            --label "tanh, T = 50, kappa 0.2, gammabar $g" >>"$file"
+    done
+}
+
+# Figure 3. Left: the inference loss left at the equilibrium of a random
+# linear network (energy / gamma_L), read from fig2-linear.jsonl (C = 10).
+# Right: best test accuracy against width with F-ini (fig1.jsonl) and
+# without it (zero-initialised states, 20 sequential inference sweeps).
+fig3() {
+    local g
+    for g in 0 -1; do
+        "$bin/pcmup-sweep" $data $widths --log2-lr -8:-2 --label "PC muP, gammabar $g, zero init, T = 20" \
+            --out "$out/fig3.jsonl" --algo pc --param mup --gamma-bar $g --init zero --T 20
+    done
+    "$bin/pcmup-plot" sweep "$out/fig3.jsonl" -o "$out/fig3.svg" \
+        --title "PC without F-ini (zero states, T = 20): test accuracy against log2 lr"
+}
+
+# Figure 5: the hidden precision gamma_l in {0.01, 1} and the transfer of
+# gamma'_L (the output precision at the base width) across widths, at the
+# learning rate 2^-5.
+fig5() {
+    local g gl k
+    for g in 0 -1; do
+        for gl in 1 0.01; do
+            for k in -4 -3 -2 -1 0 1 2 3 4; do
+                "$bin/pcmup-sweep" $data $widths --log2-lr -5:-5 --out "$out/fig5.jsonl" \
+                    --label "PC muP, gammabar $g, gamma_l $gl" --algo pc --param mup \
+                    --gamma-bar $g --gamma-hidden $gl --gamma-out "$(awk -v k=$k 'BEGIN { print 2 ^ k }')"
+            done
+        done
+    done
+    "$bin/pcmup-plot" sweep "$out/fig5.jsonl" --x gamma_out -o "$out/fig5.svg" \
+        --title "Figure 5: test accuracy against log2 gamma'_L (lr 2^-5)"
+}
+
+"set" -- $parts
+for part in "$@"; do
+    "$part"
+done
