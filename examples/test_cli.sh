@@ -17,14 +17,6 @@ name=pcmup-train
 source "$(dirname "$0")/test_common.sh"
 
 # expect_usage ARGS...: exit 2 with a one-line message, nothing on stdout.
-expect_usage() {
-    expect 2 "$@" || return
-    expect_one_line_error "$@"
-    if [ -s "$tmp/out" ]; then
-        fail "pcmup-train $* wrote to stdout on a usage error"
-    fi
-}
-
 test_help() {
     expect 0 --help || return
     grep -q '^Usage: pcmup-train' "$tmp/out" || fail "--help prints no Usage line"

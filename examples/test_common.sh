@@ -40,6 +40,23 @@ expect_one_line_error() {
     fi
 }
 
+# expect_error CODE ARGS...: exit CODE with one "NAME: " line on stderr
+# and nothing on stdout.
+expect_error() {
+    local code=$1
+    shift
+    expect "$code" "$@" || return
+    expect_one_line_error "$@"
+    if [ -s "$tmp/out" ]; then
+        fail "$name $* wrote to stdout on an error"
+    fi
+}
+
+# expect_usage ARGS...: a usage error (exit 2).
+expect_usage() {
+    expect_error 2 "$@"
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$failures check(s) failed"

@@ -7,28 +7,10 @@
 set -u
 
 prog=${1:?usage: test_coord.sh PATH/TO/pcmup-coord}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# run ARGS...: stdout to $tmp/out, stderr to $tmp/err, status in $status.
-run() {
-    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-}
-
-expect_usage() {
-    run "$@"
-    if [ "$status" -ne 2 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] \
-        || ! grep -q '^pcmup-coord: ' "$tmp/err"; then
-        fail "pcmup-coord $* : status $status, stderr: $(cat "$tmp/err")"
-    fi
-}
+command -v jq >/dev/null || { echo "FAIL: jq is needed"; exit 1; }
+name=pcmup-coord
+# shellcheck source=test_common.sh
+source "$(dirname "$0")/test_common.sh"
 
 test_usage() {
     expect_usage --width 64
@@ -113,8 +95,4 @@ test_mup_vs_sp
 test_divergence
 test_alignment
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all pcmup-coord checks passed"
+finish

@@ -11,50 +11,13 @@
 set -u
 
 prog=${1:?usage: test_plot.sh PATH/TO/pcmup-plot}
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
+name=pcmup-plot
 if ! command -v xmllint >/dev/null; then
     echo "test_plot.sh: xmllint (libxml2-utils) is needed" >&2
     exit 1
 fi
-
-# run ARGS...: runs the program, leaving stdout, stderr and status behind.
-run() {
-    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-}
-
-# expect CODE ARGS...: the exit status is CODE.
-expect() {
-    local code=$1
-    shift
-    run "$@"
-    if [ "$status" -ne "$code" ]; then
-        fail "pcmup-plot $* exited $status, expected $code; stderr: $(head -c 300 "$tmp/err")"
-        return 1
-    fi
-}
-
-# expect_error CODE ARGS...: exit CODE, one "pcmup-plot: " line on stderr,
-# nothing on stdout.
-expect_error() {
-    local code=$1
-    shift
-    expect "$code" "$@" || return
-    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q '^pcmup-plot: ' "$tmp/err"; then
-        fail "pcmup-plot $* : stderr is not one 'pcmup-plot: ' line: $(cat "$tmp/err")"
-    fi
-    if [ -s "$tmp/out" ]; then
-        fail "pcmup-plot $* wrote to stdout on an error"
-    fi
-}
+# shellcheck source=test_common.sh
+source "$(dirname "$0")/test_common.sh"
 
 # plot OUT ARGS...: a run that must succeed and write a well-formed SVG
 # with no non-finite number in it.
@@ -360,8 +323,4 @@ test_sweep_groups
 test_degenerate
 test_coord
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all pcmup-plot checks passed"
+finish

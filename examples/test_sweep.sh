@@ -111,41 +111,39 @@ test_divergence() {
     jq_true "$tmp/d2.jsonl" 'length == 1 and .[0].diverged == true' "--diverge-loss"
 }
 
-# expect_usage ARGS...: exit 2 with one "pcmup-sweep: " line, no output.
-expect_usage() {
-    expect 2 "$@" || return
-    expect_one_line_error "$@"
-    [ -s "$tmp/out" ] && fail "pcmup-sweep $* wrote to stdout"
+# expect_usage, and --out was not created.
+expect_sweep_usage() {
+    expect_usage "$@"
     [ -e "$tmp/never.jsonl" ] && fail "pcmup-sweep $* created --out"
 }
 
 # (e) usage errors, including pcmup-train's own.
 test_usage() {
     local out=(--synthetic --out "$tmp/never.jsonl")
-    expect_usage "${out[@]}" --lr 0.1 --log2-lr -2:0
-    expect_usage "${out[@]}" --log2-lr -2:0 --lr=0.1
-    expect_usage "${out[@]}" --shard 0/2
-    expect_usage "${out[@]}" --shard 3/2
-    expect_usage "${out[@]}" --shard 1
-    expect_usage "${out[@]}" --shard a/2
-    expect_usage "${out[@]}" --log2-lr 2:1
-    expect_usage "${out[@]}" --log2-lr 0:2:0
-    expect_usage "${out[@]}" --log2-lr 0:2:-1
-    expect_usage "${out[@]}" --log2-lr 0
-    expect_usage "${out[@]}" --log2-lr x:1
-    expect_usage "${out[@]}" --widths 16,,32
-    expect_usage "${out[@]}" --widths 0
-    expect_usage "${out[@]}" --widths=
-    expect_usage "${out[@]}" --diverge-loss 0
-    expect_usage "${out[@]}" --width 64
-    expect_usage "${out[@]}" --json
-    expect_usage "${out[@]}" --lr 0
-    expect_usage "${out[@]}" --bogus
-    expect_usage "${out[@]}" --algo bp --T 3
-    expect_usage "${out[@]}" --label
-    expect_usage --synthetic
+    expect_sweep_usage "${out[@]}" --lr 0.1 --log2-lr -2:0
+    expect_sweep_usage "${out[@]}" --log2-lr -2:0 --lr=0.1
+    expect_sweep_usage "${out[@]}" --shard 0/2
+    expect_sweep_usage "${out[@]}" --shard 3/2
+    expect_sweep_usage "${out[@]}" --shard 1
+    expect_sweep_usage "${out[@]}" --shard a/2
+    expect_sweep_usage "${out[@]}" --log2-lr 2:1
+    expect_sweep_usage "${out[@]}" --log2-lr 0:2:0
+    expect_sweep_usage "${out[@]}" --log2-lr 0:2:-1
+    expect_sweep_usage "${out[@]}" --log2-lr 0
+    expect_sweep_usage "${out[@]}" --log2-lr x:1
+    expect_sweep_usage "${out[@]}" --widths 16,,32
+    expect_sweep_usage "${out[@]}" --widths 0
+    expect_sweep_usage "${out[@]}" --widths=
+    expect_sweep_usage "${out[@]}" --diverge-loss 0
+    expect_sweep_usage "${out[@]}" --width 64
+    expect_sweep_usage "${out[@]}" --json
+    expect_sweep_usage "${out[@]}" --lr 0
+    expect_sweep_usage "${out[@]}" --bogus
+    expect_sweep_usage "${out[@]}" --algo bp --T 3
+    expect_sweep_usage "${out[@]}" --label
+    expect_sweep_usage --synthetic
     grep -q -- '--out' "$tmp/err" || fail "the missing --out is not named"
-    expect_usage --summary "$tmp/a.jsonl" --algo pc
+    expect_sweep_usage --summary "$tmp/a.jsonl" --algo pc
     expect 0 --help || return
     grep -q '^Usage: pcmup-sweep' "$tmp/out" || fail "--help has no Usage line"
     local flag
