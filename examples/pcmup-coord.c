@@ -553,6 +553,11 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (o.depth < 2)
         return usage_error("a coordinate check needs --depth 2 or more", NULL);
+    if (o.synthetic)
+        return usage_error("--synthetic does not apply: the problem is Gaussian or --fashion",
+                           NULL);
+    if (!c.fashion)
+        o.data_dir = "gaussian"; /* what the rows' "data" key should say */
     if (o.threads > 0 && pcmup_set_blas_threads(o.threads) != PCMUP_OK)
         return usage_error("--threads is not supported by this BLAS", NULL);
     rc = c.fashion ? fashion_problem(&p, &o, &c) : gaussian_problem(&p, &o, &c);

@@ -18,6 +18,7 @@ test_usage() {
     expect_usage --steps 5,1
     expect_usage --closed-form
     expect_usage --depth 1
+    expect_usage --synthetic
     expect_usage --no-such-flag
     run --help
     [ "$status" -eq 0 ] && grep -q -- '--widths' "$tmp/out" || fail "--help"
