@@ -34,6 +34,7 @@ sweep() { # FILE LABEL FLAGS...
 }
 
 fig1() {
+    local widths="--widths 64,128,256,512,1024,2048"
     sweep fig1.jsonl "BP muP" --algo bp --param mup
     sweep fig1.jsonl "BP SP" --algo bp --param sp
     sweep fig1.jsonl "PC muP, FPA (= SGD)" --algo pc --param mup --fpa on
@@ -86,6 +87,13 @@ fig2() {
                 --label "linear, C = $C, gammabar $g" >>"$file"
         done
     done
+    # With C = 1 the centred one-hot target is 0; the plain one (y = 1)
+    # is the spec's single-output regression.
+    for g in 0 -0.5 -1; do
+        "$bin/pcmup-coord" $w --alignment --closed-form --json --algo pc \
+            --activation identity --classes 1 --centred 0 --gamma-bar $g \
+            --label "linear, C = 1, y = 1, gammabar $g" >>"$file"
+    done
     file=$out/fig2-tanh.jsonl
     : >"$file"
     for g in 0 -1; do
@@ -105,6 +113,12 @@ fig3() {
     for g in 0 -1; do
         "$bin/pcmup-sweep" $data $widths --log2-lr -8:-2 --label "PC muP, gammabar $g, zero init, T = 20" \
             --out "$out/fig3.jsonl" --algo pc --param mup --gamma-bar $g --init zero --T 20
+    done
+    # Closer to the paper's 100 inference iterations, at two rates only.
+    for g in 0 -1; do
+        "$bin/pcmup-sweep" $data --widths 64,256,1024 --log2-lr -6:-5 \
+            --label "PC muP, gammabar $g, zero init, T = 100" \
+            --out "$out/fig3.jsonl" --algo pc --param mup --gamma-bar $g --init zero --T 100
     done
     "$bin/pcmup-plot" sweep "$out/fig3.jsonl" -o "$out/fig3.svg" \
         --title "PC without F-ini (zero states, T = 20): test accuracy against log2 lr"
