@@ -102,6 +102,11 @@ fig2() {
         "$bin/pcmup-coord" $w --alignment --json --algo pc --gamma-bar $g --T 50 --kappa 0.2 \
             --label "tanh, T = 50, kappa 0.2, gammabar $g" >>"$file"
     done
+    "$bin/pcmup-plot" coord "$out/fig2-tanh.jsonl" --metric cos_bp --columns 4 \
+        -o "$out/fig2-tanh.svg" --title "Figure 2 (right): cosine of PC's update with BP's, tanh"
+    "$bin/pcmup-plot" coord "$out/fig2-linear.jsonl" --metric cos_bp --columns 3 \
+        -o "$out/fig2-linear.svg" \
+        --title "Figure 2 (left): cosine of PC's equilibrium update with BP's, linear"
 }
 
 # Figure 3. Left: the inference loss left at the equilibrium of a random

@@ -7,7 +7,8 @@
  *                                         curve per width
  *   pcmup-plot coord FILE... -o OUT.svg   the coordinate check: a layer's
  *                                         change against width, one curve
- *                                         per layer
+ *                                         per layer (--metric cos_bp: the
+ *                                         alignment rows the same way)
  *
  * Rows become samples (panel, series key, x, y or "no value"); samples
  * make a figure (panels of series of points); the figure is drawn with
@@ -68,6 +69,9 @@ static const char usage_text[] =
     "(\"dh\", log10 axis) against width (log2 axis), one curve per layer.\n"
     "Diverged runs (\"dh\": null) are drawn as 'x' on the top edge; a change of\n"
     "exactly 0 (step 0) has no place on the log axis and is left out.\n"
+    "  --metric KEY     y: dh (default) or h_abs on a log10 axis; any other\n"
+    "                   numeric key on a linear axis, e.g. cos_bp of\n"
+    "                   pcmup-coord --alignment rows (which have no step)\n"
     "  --step K         the panels of step K (default: each configuration's\n"
     "                   largest step)\n"
     "  --all-steps      one panel per step\n"
@@ -96,7 +100,7 @@ typedef struct {
     size_t n_files;
     const char *out_path;
     const char *title;
-    const char *metric; /* sweep; NULL until set */
+    const char *metric; /* NULL until set */
     const char *x_key;  /* sweep; NULL until set */
     long columns;       /* 0: the default */
     double step;        /* coord, with has_step */
@@ -239,8 +243,8 @@ static int check_options(const options *o)
         return report(PARSE_FAILED, "no input FILE (see --help)");
     if (!o->out_path)
         return report(PARSE_FAILED, "no output: -o OUT.svg (- for standard output)");
-    if (o->mode == MODE_COORD && (o->metric || o->x_key))
-        return report(PARSE_FAILED, "%s applies to sweep only", o->metric ? "--metric" : "--x");
+    if (o->mode == MODE_COORD && o->x_key)
+        return report(PARSE_FAILED, "--x applies to sweep only");
     if (o->mode == MODE_SWEEP && (o->has_step || o->all_steps))
         return report(PARSE_FAILED, "%s applies to coord only",
                       o->has_step ? "--step" : "--all-steps");
@@ -542,24 +546,37 @@ static int sweep_sample(const options *o, const jsonl_row *row, char *buf, size_
     return 1;
 }
 
-/* A coordinate-check row as a sample (panel named later, with its step);
- * 0 when it cannot be placed. A change of exactly 0 (step 0) has no place
+/* The per-layer key coord mode draws, and whether it goes on a log axis
+ * (the feature changes and sizes do; cosines and ratios do not). */
+static const char *coord_metric(const options *o)
+{
+    return o->metric ? o->metric : "dh";
+}
+
+static int coord_metric_is_log(const options *o)
+{
+    return strcmp(coord_metric(o), "dh") == 0 || strcmp(coord_metric(o), "h_abs") == 0;
+}
+
+/* A per-layer row as a sample (panel named later, with its step); 0 when
+ * it cannot be placed. A value of exactly 0 (dh at step 0) has no place
  * on a log axis. */
-static int coord_sample(const jsonl_row *row, sample *smp)
+static int coord_sample(const options *o, const jsonl_row *row, sample *smp)
 {
     double width = jsonl_number(row, "width", NAN);
     double layer = jsonl_number(row, "layer", NAN);
-    const jsonl_field *dh = jsonl_get(row, "dh");
-    if (!(width > 0.0) || !(layer >= 1.0) || layer != floor(layer) || !dh)
+    const jsonl_field *v = jsonl_get(row, coord_metric(o));
+    const int log_axis = coord_metric_is_log(o);
+    if (!(width > 0.0) || !(layer >= 1.0) || layer != floor(layer) || !v)
         return 0;
-    if (dh->type == JSONL_NUMBER && !(dh->number > 0.0))
+    if (log_axis && v->type == JSONL_NUMBER && !(v->number > 0.0))
         return 0;
     int is_output = strcmp(jsonl_string(row, "signal", "h"), "f") == 0;
     smp->key = is_output ? OUTPUT_KEY : layer;
     smp->attr = layer;
     smp->p.x = log2(width);
-    smp->p.ok = dh->type == JSONL_NUMBER && !row_diverged(row) && dh->number <= MAX_PLOTTED;
-    smp->p.y = smp->p.ok ? log10(dh->number) : 0.0;
+    smp->p.ok = v->type == JSONL_NUMBER && !row_diverged(row) && fabs(v->number) <= MAX_PLOTTED;
+    smp->p.y = !smp->p.ok ? 0.0 : log_axis ? log10(v->number) : v->number;
     return 1;
 }
 
@@ -620,10 +637,12 @@ static void free_steps(group_step *gs, size_t n)
     free(gs);
 }
 
+/* Rows without a step (alignment rows) are one panel per configuration. */
 static int coord_row_usable(const options *o, const jsonl_row *row, sample *smp)
 {
-    return row_kept(o, row) && isfinite(jsonl_number(row, "step", NAN)) &&
-           coord_sample(row, smp);
+    return row_kept(o, row) &&
+           (!jsonl_get(row, "step") || isfinite(jsonl_number(row, "step", NAN))) &&
+           coord_sample(o, row, smp);
 }
 
 /* Whether a row's step is one the options ask to draw. */
@@ -642,7 +661,7 @@ static int build_coord(const options *o, const jsonl_row *rows, size_t n, figure
     sample smp;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (coord_row_usable(o, &rows[i], &smp) &&
+        if (coord_row_usable(o, &rows[i], &smp) && jsonl_get(&rows[i], "step") &&
             note_step(&gs, &n_gs, &cap_gs, row_group(&rows[i], buf, sizeof buf),
                       jsonl_number(&rows[i], "step", 0.0)) != 0)
             rc = report(1, "out of memory");
@@ -650,10 +669,13 @@ static int build_coord(const options *o, const jsonl_row *rows, size_t n, figure
         if (!coord_row_usable(o, &rows[i], &smp))
             continue;
         const char *group = row_group(&rows[i], buf, sizeof buf);
-        double step = jsonl_number(&rows[i], "step", 0.0);
-        if (!step_wanted(o, step, largest_step(gs, n_gs, group)))
+        double step = jsonl_number(&rows[i], "step", NAN);
+        if (isnan(step))
+            snprintf(title, sizeof title, "%s", group);
+        else if (!step_wanted(o, step, largest_step(gs, n_gs, group)))
             continue;
-        snprintf(title, sizeof title, "%s, step %.15g", group, step);
+        else
+            snprintf(title, sizeof title, "%s, step %.15g", group, step);
         smp.panel = title;
         if (figure_add(fig, &smp) != 0)
             rc = report(1, "out of memory");
@@ -669,6 +691,7 @@ typedef struct {
     svg_scale x_scale, y_scale;
     const char *x_label, *y_label;
     const char *attr; /* "data-width" or "data-layer" */
+    const char *layer_format; /* legend of a hidden layer: "h_%.0f" or "W_%.0f" */
     int diverged_on_top;
     int best; /* mark each curve's +1 largest, -1 smallest, 0 no point */
 } figure_style;
@@ -771,7 +794,7 @@ static void legend_text(const figure_style *st, double key, char *buf, size_t si
     else if (key == OUTPUT_KEY)
         snprintf(buf, size, "f");
     else
-        snprintf(buf, size, "h_%.0f", key);
+        snprintf(buf, size, st->layer_format, key);
 }
 
 static void draw_legend(FILE *out, const figure *fig, const figure_style *st, double left,
@@ -810,12 +833,18 @@ static void render(FILE *out, const figure *fig, const figure_style *st, const o
 
 static figure_style style_for(const options *o, char *y_label, char *x_label, size_t size)
 {
-    if (o->mode == MODE_COORD)
+    if (o->mode == MODE_COORD && !o->metric)
         return (figure_style){SVG_POW2, SVG_LOG10, "width", "mean |h(t) - h(0)|",
-                              "data-layer", 1, 0};
+                              "data-layer", "h_%.0f", 1, 0};
+    if (o->mode == MODE_COORD) {
+        snprintf(y_label, size, "%s", coord_metric(o));
+        return (figure_style){SVG_POW2, coord_metric_is_log(o) ? SVG_LOG10 : SVG_LINEAR,
+                              "width", y_label, "data-layer",
+                              strcmp(o->metric, "h_abs") == 0 ? "h_%.0f" : "W_%.0f", 1, 0};
+    }
     snprintf(x_label, size, "log2 %s", o->x_key);
     snprintf(y_label, size, "%s", o->metric);
-    return (figure_style){SVG_LOG2, SVG_LINEAR, x_label, y_label, "data-width", 0,
+    return (figure_style){SVG_LOG2, SVG_LINEAR, x_label, y_label, "data-width", NULL, 0,
                           strstr(o->metric, "acc") ? 1 : -1};
 }
 
@@ -843,10 +872,10 @@ static int no_rows(const options *o)
     if (o->mode == MODE_SWEEP)
         return report(1, "no row%s has a positive \"width\" and \"%s\"", which, o->x_key);
     if (o->has_step)
-        return report(1, "no row%s has step %.15g with a positive \"width\" and \"dh\"",
-                      which, o->step);
-    return report(1, "no row%s has a positive \"width\" and \"dh\", a \"layer\" and a \"step\"",
-                  which);
+        return report(1, "no row%s has step %.15g with a positive \"width\" and \"%s\"",
+                      which, o->step, coord_metric(o));
+    return report(1, "no row%s has a positive \"width\", a \"layer\" and \"%s\"", which,
+                  coord_metric(o));
 }
 
 static int plot(const options *o)

@@ -136,7 +136,7 @@ test_usage_errors() {
     expect_error 2 sweep "$s" -o "$o" --filter =64
     expect_error 2 sweep "$s" -o "$o" --step 1
     expect_error 2 sweep "$s" -o "$o" --all-steps
-    expect_error 2 coord "$c" -o "$o" --metric test_acc
+    expect_error 2 coord "$c" -o "$o" --x lr
     expect_error 2 coord "$c" -o "$o" --x gamma_out
     expect_error 2 coord "$c" -o "$o" --step -1
     expect_error 2 coord "$c" -o "$o" --step 1 --all-steps
@@ -312,6 +312,30 @@ test_coord() {
     expect_error 1 coord "$tmp/coord.jsonl" -o "$svg.none" --step 7
 }
 
+# Alignment rows (pcmup-coord --alignment): per layer, no step, no signal,
+# cosines on a linear axis.
+test_coord_metric() {
+    local svg=$tmp/align.svg a=$tmp/align.jsonl w l
+    : >"$a"
+    for w in 64 256 1024; do
+        for l in 1 2 3; do
+            printf '{"label":"PC, gbar -1","width":%s,"layer":%s,"cos_bp":0.%s%s,"cos_gn":0.5}\n' \
+                "$w" "$l" "$l" "${#w}" >>"$a"
+        done
+    done
+    plot "$svg" coord "$a" --metric cos_bp || return
+    expect_count 1 '<g class="panel"' "$svg" "alignment panels"
+    expect_count 1 '>PC, gbar -1<' "$svg" "alignment panel title has no step"
+    expect_count 3 'class="curve"' "$svg" "alignment curves"
+    expect_count 1 '>W_3<' "$svg" "alignment legend"
+    expect_count 0 '>f<' "$svg" "alignment legend has no f"
+    # A linear axis: plain tick labels, no powers of ten.
+    expect_count 0 '10<tspan' "$svg" "alignment y ticks"
+    grep -q '>cos_bp<' "$svg" || fail "alignment: no cos_bp axis label"
+    expect_error 1 coord "$a" -o "$svg.none"   # no dh in these rows
+    expect_usage coord "$a" -o "$svg.none" --x lr
+}
+
 write_sweep
 write_coord
 test_help
@@ -322,5 +346,6 @@ test_sweep_options
 test_sweep_groups
 test_degenerate
 test_coord
+test_coord_metric
 
 finish
