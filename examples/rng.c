@@ -13,15 +13,6 @@ uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-size_t rng_below(uint64_t *state, size_t n)
-{
-    uint64_t bound = (uint64_t)n, threshold = (0 - bound) % bound, v;
-    do
-        v = rng_next(state);
-    while (v < threshold);
-    return (size_t)(v % bound);
-}
-
 /* Uniform in (0, 1]: the top 53 bits, shifted by one ulp so log() never
  * sees 0. */
 static double rng_open_unit(uint64_t *state)
@@ -34,15 +25,4 @@ double rng_normal(uint64_t *state)
     const double two_pi = 6.283185307179586476925286766559;
     double u = rng_open_unit(state), v = rng_open_unit(state);
     return sqrt(-2.0 * log(u)) * cos(two_pi * v);
-}
-
-void rng_shuffle(size_t *order, size_t n, uint64_t *state)
-{
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    for (size_t i = n; i > 1; i--) {
-        size_t j = rng_below(state, i), t = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = t;
-    }
 }

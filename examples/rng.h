@@ -2,8 +2,7 @@
  * rng.h -- the example tools' own small random stream.
  *
  * The library's streams are private to it; the tools need one of their
- * own for PC's epoch order (pcmup-train runs PC's steps itself) and for the
- * --synthetic data set. splitmix64 is small, fast and well mixed, and its
+ * own for the --synthetic data set and pcmup-coord's Gaussian problem. splitmix64 is small, fast and well mixed, and its
  * whole state is one integer, so a seed reproduces a stream exactly on
  * every platform.
  */
@@ -16,14 +15,8 @@
 /* The next 64 random bits; *state is the seed before the first call. */
 uint64_t rng_next(uint64_t *state);
 
-/* Uniform in [0, n), n >= 1, without modulo bias. */
-size_t rng_below(uint64_t *state, size_t n);
-
 /* A standard normal value (Box-Muller, one value per call so the stream
  * holds no hidden spare). */
 double rng_normal(uint64_t *state);
-
-/* Fisher-Yates from the identity: a fresh permutation of 0..n-1. */
-void rng_shuffle(size_t *order, size_t n, uint64_t *state);
 
 #endif /* PCMUP_EXAMPLES_RNG_H */

@@ -6,7 +6,7 @@
 # Exit codes (0 ok, 1 runtime failure, 2 usage error), --help, one-line
 # error messages, every learning rule's flags (only with their --algo), and
 # tiny training runs of each rule whose last stdout line is the JSON
-# object. Needs only bash and grep. The training runs are skipped (and pass)
+# object. Needs bash, grep and jq. The training runs are skipped (and pass)
 # when the FashionMNIST directory is missing.
 set -u
 
@@ -395,9 +395,22 @@ test_synthetic() {
         || fail "--synthetic is not learnable: $(tail -n 1 "$tmp/out")"
 }
 
+# PC with FPA, forward init and one sweep is BP's update (gamma_L = 1 at
+# the base width), and both train through pcmup_algo_train_epoch, so the
+# same seed gives the same samples in the same order: equal results.
+test_fpa_run_equals_bp() {
+    local tiny=(--synthetic --width 64 --threads 1 --train-limit 512 --epochs 2 --json)
+    expect 0 "${tiny[@]}" || return
+    jq -c '{train_loss, test_loss, test_acc}' <(tail -n 1 "$tmp/out") >"$tmp/bp"
+    expect 0 "${tiny[@]}" --algo pc --fpa on || return
+    jq -c '{train_loss, test_loss, test_acc}' <(tail -n 1 "$tmp/out") >"$tmp/pc"
+    cmp -s "$tmp/bp" "$tmp/pc" || fail "PC with FPA differs from BP: $(cat "$tmp/bp" "$tmp/pc")"
+}
+
 test_help
 test_usage_errors
 test_synthetic
+test_fpa_run_equals_bp
 test_pc_usage_errors
 test_gnt_usage_errors
 test_tp_usage_errors

@@ -2,9 +2,10 @@
  * train_loop.h -- training a built model for --epochs and evaluating it,
  * shared by pcmup-train and pcmup-sweep.
  *
- * BP, GNT, TP and DTP train an epoch at a time (pcmup_algo_train_epoch);
- * PC step by step, to read each step's energy (final_energy). The two
- * tools therefore get the same numbers for the same options.
+ * Every rule trains an epoch at a time (pcmup_algo_train_epoch; PC's mean
+ * energy after inference comes from pcmup_pc_epoch_energy), so the two
+ * tools get the same numbers for the same options, and PC with FPA sees
+ * the samples in BP's order.
  */
 #ifndef PCMUP_TRAIN_LOOP_H
 #define PCMUP_TRAIN_LOOP_H

@@ -723,6 +723,13 @@ PCMUP_API pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_ou
 PCMUP_API pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst,
                                              size_t capacity, size_t *count);
 
+/* The energy after inference averaged over the last pcmup_algo_train_epoch
+ * that completed: the last value of each step's energy trace, weighted by
+ * the step's batch size (what stepping by hand and reading
+ * pcmup_pc_energy_trace after every step would average).
+ * PCMUP_ERR_UNSUPPORTED before such an epoch. */
+PCMUP_API pcmup_status pcmup_pc_epoch_energy(const pcmup_algo *pc, double *mean);
+
 /* Per layer l = 1..L (dst[l - 1]), the root mean square over the batch of
  * ||eps_l||, the prediction errors the last step's weight update used.
  * count must be L. */

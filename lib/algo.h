@@ -57,6 +57,8 @@ typedef struct {
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
     double *error_norms;  /* L values */
+    double epoch_energy;  /* mean final energy of the last completed epoch */
+    int epoch_energy_valid;
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pcmup_pc_record;
 

@@ -485,6 +485,17 @@ pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst, size_t cap
     return PCMUP_OK;
 }
 
+pcmup_status pcmup_pc_epoch_energy(const pcmup_algo *pc, double *mean)
+{
+    PCMUP_CHECK_NULL(pc);
+    PCMUP_CHECK_NULL(mean);
+    PCMUP_TRY(check_pc(pc, __func__));
+    if (!pc->pc.epoch_energy_valid)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no training epoch has completed");
+    *mean = pc->pc.epoch_energy;
+    return PCMUP_OK;
+}
+
 pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst, size_t count)
 {
     PCMUP_CHECK_NULL(pc);

@@ -145,6 +145,38 @@ START_TEST(forward_init_energy_is_output_loss)
 }
 END_TEST
 
+/* The epoch's mean energy after inference: with the whole set in one batch
+ * the epoch is one step, so it is that step's last energy; before any
+ * epoch, and for another rule, there is none. */
+START_TEST(epoch_energy_is_mean_final_energy)
+{
+    const size_t n = 8;
+    float *x = tu_gaussian(n * 12, 4);
+    int32_t *labels = cyclic_labels(n, 4);
+    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 12, 64, 4, 6);
+    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 12, 64, 4, 6);
+    pcmup_dataset *ds;
+    double mean, trace[2];
+    size_t count;
+    TU_OK(pcmup_dataset_from_arrays(&ds, n, 12, 4, x, labels, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(r.algo, &mean));
+    TU_OK(pcmup_algo_step(r.algo, x, labels, n, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(r.algo, &mean));
+    TU_OK(pcmup_algo_train_epoch(r.algo, ds, n, NULL));
+    TU_OK(pcmup_pc_epoch_energy(r.algo, &mean));
+    TU_OK(pcmup_pc_energy_trace(r.algo, trace, 2, &count));
+    ck_assert_double_eq_tol(mean, trace[1], 1e-12 * trace[1]);
+    TU_OK(pcmup_algo_train_epoch(bp.algo, ds, n, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(bp.algo, &mean));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_pc_epoch_energy(r.algo, NULL));
+    pcmup_dataset_free(ds);
+    free_rig(&r);
+    free_rig(&bp);
+    free(x);
+    free(labels);
+}
+END_TEST
+
 /* Inference is gradient descent on F with steps inside the stability bound
  * of spec 3.4 (kappa < 2 / (gamma + gamma'_L sigma^2 lambda_max(H)) = 1 for
  * MSE at the defaults; the simultaneous schedule couples layers, so it gets
@@ -488,6 +520,7 @@ int main(void)
     tcase_add_test(exact, fpa_equals_bp_convention_b);
     tcase_add_test(exact, fpa_equals_bp_gamma_one);
     tcase_add_test(exact, forward_init_energy_is_output_loss);
+    tcase_add_test(exact, epoch_energy_is_mean_final_energy);
     tcase_add_test(exact, pc_presets_follow_gammabar);
     tcase_add_test(exact, invalid_settings_are_rejected);
     tcase_add_test(exact, no_allocation_after_first_step);
