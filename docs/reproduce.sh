@@ -112,7 +112,7 @@ fig2() {
 # Figure 3. Left: the inference loss left at the equilibrium of a random
 # linear network (energy / gamma_L), read from fig2-linear.jsonl (C = 10).
 # Right: best test accuracy against width with F-ini (fig1.jsonl) and
-# without it (zero-initialised states, 20 sequential inference sweeps).
+# without it (zero-initialised states, 20 or 100 sequential sweeps).
 fig3() {
     local g
     for g in 0 -1; do
@@ -126,7 +126,7 @@ fig3() {
             --out "$out/fig3.jsonl" --algo pc --param mup --gamma-bar $g --init zero --T 100
     done
     "$bin/pcmup-plot" sweep "$out/fig3.jsonl" -o "$out/fig3.svg" \
-        --title "PC without F-ini (zero states, T = 20): test accuracy against log2 lr"
+        --title "PC without F-ini (zero states, T sweeps): test accuracy against log2 lr"
 }
 
 # Figure 5: the hidden precision gamma_l in {0.01, 1} and the transfer of
