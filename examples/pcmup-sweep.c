@@ -6,7 +6,8 @@
  * Usage:
  *   pcmup-sweep [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]
  *               --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]
- *   pcmup-sweep --summary FILE
+ *               [--best-by KEY]
+ *   pcmup-sweep --summary FILE [--best-by KEY]
  *
  * The configuration flags are pcmup-train's (train_options.c), except
  * --width (use --widths), --json (rows always go to --out) and --lr
@@ -43,10 +44,11 @@
  * table of --summary for this configuration goes to stdout.
  *
  * --summary FILE trains nothing: for every config in FILE (several
- * shards' outputs concatenated, say), per width, the best lr (largest
- * test_acc among rows that did not diverge; ties go to the smaller lr),
- * its test accuracy, how many lrs diverged, and how far the best lr moved
- * from the smallest to the largest width, in log2 and in grid steps.
+ * shards' outputs concatenated, say), per width, the best lr (by
+ * --best-by [test_acc], largest for a key containing "acc", smallest for
+ * a loss, among rows that did not diverge; ties go to the smaller lr),
+ * its value, how many lrs diverged, and how far the best lr moved from
+ * the smallest to the largest width, in log2 and in grid steps.
  *
  * Exit status: 0 success (diverged points included), 1 runtime failure,
  * 2 usage error.
@@ -84,6 +86,7 @@ typedef struct {
     const char *label;
     unsigned long shard, shards; /* shard I of N, 1 <= I <= N */
     double diverge_loss;
+    const char *best_by;
 } sweep_options;
 
 /* One (width, lr) of the grid. */
@@ -137,7 +140,8 @@ static void print_help(void)
     fputs(
 "Usage: " PROG " [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]\n"
 "                   --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]\n"
-"       " PROG " --summary FILE\n"
+"                   [--best-by KEY]\n"
+"       " PROG " --summary FILE [--best-by KEY]\n"
 "Train one configuration at every hidden width and learning rate of a grid,\n"
 "appending one JSON line per point to FILE, and print per width the best\n"
 "learning rate. The data are loaded once; each point is built fresh, trained\n"
@@ -163,6 +167,10 @@ static void print_help(void)
 "                       (or not finite) diverged, X > 0 [1e4]\n"
 "  --summary FILE       train nothing: print the table below for every\n"
 "                       configuration in FILE\n"
+"  --best-by KEY        what makes a learning rate best in the table:\n"
+"                       test_acc (largest) [test_acc], train_loss or\n"
+"                       test_loss (smallest); any numeric key, largest when\n"
+"                       its name contains \"acc\"\n"
 "\n"
 "A row has every key of pcmup-train --json for that run, plus log2_lr (k),\n"
 "diverged (true when an epoch failed with a non-finite loss, or the final\n"
@@ -172,10 +180,10 @@ static void print_help(void)
 "and lr) and label. Points whose (config, width, lr) already have a row in\n"
 "FILE are skipped, so rerunning an interrupted sweep finishes it.\n"
 "\n"
-"The table, per width: the best lr (largest test_acc among the rows of this\n"
-"config in FILE that did not diverge, ties to the smaller lr), its test\n"
-"accuracy and how many lrs diverged; then how far the best lr moved between\n"
-"the smallest and the largest width, in log2 and in grid steps.\n"
+"The table, per width: the best lr (by --best-by among the rows of this\n"
+"config in FILE that did not diverge, ties to the smaller lr), its value\n"
+"and how many lrs diverged; then how far the best lr moved between the\n"
+"smallest and the largest width, in log2 and in grid steps.\n"
 "\n", stdout);
     fputs(
 "Configuration flags, as for pcmup-train, except --width (use --widths),\n"
@@ -316,6 +324,10 @@ static int apply_sweep_flag(sweep_options *s, const char *name, const char *valu
         s->out = value;
     else if (strcmp(name, "--summary") == 0)
         s->summary = value;
+    else if (strcmp(name, "--best-by") == 0 && *value == '\0')
+        return usage_error("--best-by needs a key, such as train_loss");
+    else if (strcmp(name, "--best-by") == 0)
+        s->best_by = value;
     else
         s->label = value;
     return 0;
@@ -325,7 +337,8 @@ static int apply_sweep_flag(sweep_options *s, const char *name, const char *valu
 static int is_sweep_flag(const char *name, size_t len)
 {
     static const char *const flags[] = {"--widths", "--log2-lr", "--out", "--shard",
-                                        "--label", "--diverge-loss", "--summary"};
+                                        "--label", "--diverge-loss", "--summary",
+                                        "--best-by"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
             return 1;
@@ -344,6 +357,7 @@ static void sweep_options_default(sweep_options *s)
     s->shard = 1;
     s->shards = 1;
     s->diverge_loss = 1e4;
+    s->best_by = "test_acc";
 }
 
 /* Takes the sweep's flags out of argv; the rest (argv[0] first) goes to
@@ -638,14 +652,14 @@ static int run_points(const sweep_run *c, const grid_point *points, size_t n)
 /* ---- main ---------------------------------------------------------------- */
 
 /* The table of this configuration's rows in --out, old and new. */
-static int print_config_summary(const char *path, const char *config)
+static int print_config_summary(const char *path, const char *config, const char *best_by)
 {
     jsonl_row *rows;
     size_t n_rows;
     char err[512];
     if (jsonl_read_file(path, &rows, &n_rows, err, sizeof err) != 0)
         return runtime_error("reading %s: %s", path, err);
-    sweep_summary_print(stdout, rows, n_rows, config);
+    sweep_summary_print(stdout, rows, n_rows, config, best_by);
     jsonl_rows_free(rows, n_rows);
     return 0;
 }
@@ -679,7 +693,7 @@ static int sweep(const sweep_options *s, const train_options *o, const char *lab
     if (c.out != NULL && fclose(c.out) != 0 && rc == 0)
         rc = runtime_error("writing %s: %s", s->out, strerror(errno));
     if (rc == 0)
-        rc = print_config_summary(s->out, config);
+        rc = print_config_summary(s->out, config, s->best_by);
     free(points);
     free(config);
     train_data_free(&d);
@@ -710,7 +724,7 @@ static int run(int argc, char **argv, char **rest)
         return rc;
     if (s.summary != NULL)
         return n_rest == 1 && s.out == NULL
-                   ? print_config_summary(s.summary, NULL)
+                   ? print_config_summary(s.summary, NULL, s.best_by)
                    : usage_error("--summary FILE takes no other flags");
     if ((rc = parse_config(&s, &o, rest, n_rest)) != 0)
         return rc;

@@ -18,35 +18,46 @@ typedef struct {
     int found;         /* a row that did not diverge exists */
     double log2_lr;
     double lr;
-    double test_acc;
+    double value;      /* of the metric at the best lr */
 } width_best;
+
+/* Which key ranks the rows, and in which direction. */
+typedef struct {
+    const char *key;
+    int larger_is_better; /* accuracies; losses are better smaller */
+} ranking;
 
 static const char *row_config(const jsonl_row *row)
 {
     return jsonl_string(row, "config", NULL);
 }
 
-/* A diverged row, or one without an accuracy, cannot be the best. */
-static int row_diverged(const jsonl_row *row)
+/* A diverged row, or one without the metric, cannot be the best. */
+static int row_diverged(const jsonl_row *row, const ranking *r)
 {
     const jsonl_field *f = jsonl_get(row, "diverged");
     return (f != NULL && f->type == JSONL_BOOL && f->number != 0.0)
-           || isnan(jsonl_number(row, "test_acc", NAN));
+           || isnan(jsonl_number(row, r->key, NAN));
 }
 
-static void consider(width_best *b, const jsonl_row *row)
+static int better(const ranking *r, double v, double than)
 {
-    double acc = jsonl_number(row, "test_acc", NAN), lr = jsonl_number(row, "lr", NAN);
+    return r->larger_is_better ? v > than : v < than;
+}
+
+static void consider(width_best *b, const jsonl_row *row, const ranking *r)
+{
+    double v = jsonl_number(row, r->key, NAN), lr = jsonl_number(row, "lr", NAN);
 
     b->rows++;
-    if (row_diverged(row)) {
+    if (row_diverged(row, r)) {
         b->diverged++;
         return;
     }
-    if (b->found && (acc < b->test_acc || (acc == b->test_acc && lr >= b->lr)))
+    if (b->found && (better(r, b->value, v) || (v == b->value && lr >= b->lr)))
         return;
     b->found = 1;
-    b->test_acc = acc;
+    b->value = v;
     b->lr = lr;
     b->log2_lr = jsonl_number(row, "log2_lr", log2(lr));
 }
@@ -98,7 +109,7 @@ static double grid_step(const jsonl_row *rows, size_t n_rows, const char *config
 }
 
 static width_best best_of_width(const jsonl_row *rows, size_t n_rows, const char *config,
-                                size_t width)
+                                size_t width, const ranking *r)
 {
     width_best b = {0};
     b.width = width;
@@ -106,7 +117,7 @@ static width_best best_of_width(const jsonl_row *rows, size_t n_rows, const char
         const char *c = row_config(&rows[i]);
         if (c != NULL && strcmp(c, config) == 0
             && (size_t)jsonl_number(&rows[i], "width", 0.0) == width)
-            consider(&b, &rows[i]);
+            consider(&b, &rows[i], r);
     }
     return b;
 }
@@ -114,10 +125,10 @@ static width_best best_of_width(const jsonl_row *rows, size_t n_rows, const char
 static void print_width(FILE *out, const width_best *b)
 {
     if (b->found)
-        fprintf(out, "  %7zu  2^%-6g %-10g %8.4f  %zu/%zu\n", b->width, b->log2_lr, b->lr,
-                b->test_acc, b->diverged, b->rows);
+        fprintf(out, "  %7zu  2^%-6g %-10g %10.4g  %zu/%zu\n", b->width, b->log2_lr, b->lr,
+                b->value, b->diverged, b->rows);
     else
-        fprintf(out, "  %7zu  %-20s %8s  %zu/%zu\n", b->width, "-", "-", b->diverged,
+        fprintf(out, "  %7zu  %-20s %10s  %zu/%zu\n", b->width, "-", "-", b->diverged,
                 b->rows);
 }
 
@@ -139,7 +150,7 @@ static void print_move(FILE *out, const width_best *first, const width_best *las
 }
 
 static void print_config(FILE *out, const jsonl_row *rows, size_t n_rows,
-                         const jsonl_row *first_row)
+                         const jsonl_row *first_row, const ranking *r)
 {
     const char *config = row_config(first_row);
     size_t n_widths, *widths = config_widths(rows, n_rows, config, &n_widths);
@@ -151,9 +162,9 @@ static void print_config(FILE *out, const jsonl_row *rows, size_t n_rows,
     }
     fprintf(out, "%s\n  config: %s\n", jsonl_string(first_row, "label", "(no label)"),
             config);
-    fprintf(out, "  %7s  %-20s %8s  %s\n", "width", "best lr", "test acc", "diverged");
+    fprintf(out, "  %7s  %-20s %10s  %s\n", "width", "best lr", r->key, "diverged");
     for (size_t i = 0; i < n_widths; i++) {
-        width_best b = best_of_width(rows, n_rows, config, widths[i]);
+        width_best b = best_of_width(rows, n_rows, config, widths[i], r);
         print_width(out, &b);
         if (i == 0)
             lo = b;
@@ -176,8 +187,9 @@ static int seen_before(const jsonl_row *rows, size_t i)
 }
 
 void sweep_summary_print(FILE *out, const jsonl_row *rows, size_t n_rows,
-                         const char *config)
+                         const char *config, const char *metric)
 {
+    const ranking r = {metric, strstr(metric, "acc") != NULL};
     size_t printed = 0;
     for (size_t i = 0; i < n_rows; i++) {
         const char *c = row_config(&rows[i]);
@@ -185,7 +197,7 @@ void sweep_summary_print(FILE *out, const jsonl_row *rows, size_t n_rows,
             continue;
         if (printed++ > 0)
             fputc('\n', out);
-        print_config(out, rows, n_rows, &rows[i]);
+        print_config(out, rows, n_rows, &rows[i], &r);
     }
     if (printed == 0)
         fprintf(out, "no pcmup-sweep rows%s\n", config != NULL ? " of this config" : "");

@@ -147,7 +147,7 @@ test_usage() {
     expect 0 --help || return
     grep -q '^Usage: pcmup-sweep' "$tmp/out" || fail "--help has no Usage line"
     local flag
-    for flag in --widths --log2-lr --out --shard --label --diverge-loss --summary \
+    for flag in --widths --log2-lr --out --shard --label --diverge-loss --summary --best-by \
         --algo --gamma-bar --synthetic --threads; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
@@ -170,6 +170,23 @@ test_summary() {
             || fail "--summary: width $width's best lr should be 2^$best: $(cat "$tmp/out")"
     done
     grep -q 'best lr from width 16 to 32: moved' "$tmp/out" || fail "no move line: $(cat "$tmp/out")"
+    # --best-by: rows written here so that accuracy and train loss pick
+    # different rates (2^-2 by accuracy, 2^-3 by loss, at both widths).
+    local w k acc loss
+    : >"$tmp/h.jsonl"
+    for w in 16 32; do
+        for k in -3 -2 -1; do
+            acc=$((k == -2 ? 80 : 70)); loss=$((k == -3 ? 1 : 2))
+            printf '{"config":"c","label":"hand","width":%s,"lr":%s,"log2_lr":%s,"test_acc":0.%s,"train_loss":0.%s,"diverged":false}\n' \
+                "$w" "$(awk -v k=$k 'BEGIN { print 2 ^ k }')" "$k" "$acc" "$loss" >>"$tmp/h.jsonl"
+        done
+    done
+    expect 0 --summary "$tmp/h.jsonl" || return
+    [ "$(grep -Ec '^ +(16|32) +2\^-2 ' "$tmp/out")" -eq 2 ] || fail "by test_acc: $(cat "$tmp/out")"
+    expect 0 --summary "$tmp/h.jsonl" --best-by train_loss || return
+    [ "$(grep -Ec '^ +(16|32) +2\^-3 ' "$tmp/out")" -eq 2 ] || fail "by train_loss: $(cat "$tmp/out")"
+    grep -q 'train_loss' "$tmp/out" || fail "--best-by: the table does not name train_loss"
+    expect_sweep_usage --summary "$tmp/b.jsonl" --best-by ""
     # The sweep prints the same table for its own config at the end.
     expect 0 "${tiny[@]}" --out "$tmp/a.jsonl" || return
     grep -Eq '^ +16 +2\^' "$tmp/out" || fail "no table after the sweep: $(cat "$tmp/out")"
