@@ -45,8 +45,8 @@ fig1() {
         --title "Figure 1: test accuracy against log2 lr, FashionMNIST, 3 epochs"
 }
 
-# The headline again with seeds 2 and 3 (seed 1 is fig1.jsonl): how much
-# of a best-rate move is the seed's.
+# The headline again with seeds 2 and 3 (seed 1 is fig1.jsonl and
+# rules.jsonl): how much of a best-rate move is the seed's.
 seeds() {
     local seed
     for seed in 2 3; do
@@ -55,6 +55,14 @@ seeds() {
         sweep seeds.jsonl "PC muP, gammabar -1, seed $seed" --algo pc --param mup \
             --gamma-bar -1 --seed $seed
         sweep seeds.jsonl "PC SP, seed $seed" --algo pc --param sp --seed $seed
+        sweep seeds.jsonl "DTP muP, seed $seed" --algo dtp --param mup --seed $seed
+        sweep seeds.jsonl "DTP SP, seed $seed" --algo dtp --param sp --seed $seed
+        sweep seeds.jsonl "TP muP, seed $seed" --algo tp --param mup --fb-mu-top 0.01 \
+            --seed $seed
+        sweep seeds.jsonl "TP SP, seed $seed" --algo tp --param sp --fb-mu-top 0.01 \
+            --seed $seed
+        sweep seeds.jsonl "GNT muP, seed $seed" --algo gnt --param mup --seed $seed
+        sweep seeds.jsonl "GNT SP, seed $seed" --algo gnt --param sp --seed $seed
     done
 }
 

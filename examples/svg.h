@@ -65,7 +65,7 @@ void svg_panel_draw(FILE *out, const svg_panel *p, const char *title);
 void svg_palette(double t, char color[8]);
 
 /* A curve as one <path class="curve" ATTRS>: points are appended in
- * order; svg_path_move starts a new piece (a gap) at the next point.
+ * order; svg_path_gap starts a new piece (a gap) at the next point.
  * attrs is inserted verbatim (the caller's data-* attributes). */
 typedef struct {
     FILE *out;
