@@ -54,17 +54,6 @@ static float *layer_update(const rig *r, size_t l, size_t *n)
     return u;
 }
 
-static double cosine(const float *a, const float *b, size_t n)
-{
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    return ab / sqrt(aa * bb);
-}
-
 static int32_t *cyclic_labels(size_t n, size_t c)
 {
     int32_t *labels = malloc(n * sizeof *labels);
@@ -344,7 +333,7 @@ static void cosines(double gbar, size_t m, double cos_out[3])
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
         float *a = layer_update(&pc, l, &n), *b = layer_update(&bp, l, &n);
-        cos_out[l - 1] = cosine(a, b, n);
+        cos_out[l - 1] = tu_cosine(a, b, n, NULL);
         free(a);
         free(b);
     }

@@ -94,17 +94,6 @@ static double rel_err_f(const float *a, const double *ref, size_t n)
     return e;
 }
 
-static double cosine_f(const float *a, const float *b, size_t n)
-{
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    return ab / sqrt(aa * bb);
-}
-
 /* Gammas of a PC algorithm, [l - 1] for layer l = 1..L. */
 static void gammas(const pcmup_algo *pc, size_t n_layers, double *g)
 {
@@ -544,7 +533,7 @@ static mup_point mup_measure(size_t m, size_t n_classes, double gbar, const floa
         size_t n = r.widths[l] * r.widths[l - 1];
         float *g = malloc(n * sizeof *g);
         TU_OK(pcmup_algo_last_update(bp, l, g, n));
-        pt.cos[l - 1] = cosine_f(r.updates[l - 1], g, n);
+        pt.cos[l - 1] = tu_cosine(r.updates[l - 1], g, n, NULL);
         free(g);
     }
     eq_free(&r);

@@ -360,18 +360,6 @@ END_TEST
 
 /* ---- the alignment summary --------------------------------------------------- */
 
-static double cosine(const float *a, const float *b, size_t n, double *ratio)
-{
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    *ratio = sqrt(aa / bb);
-    return ab / sqrt(aa * bb);
-}
-
 /* The summary is the cosine and norm ratio of the trial and reference
  * updates, computed here independently. */
 START_TEST(alignment_is_cosine_of_trial_and_references)
@@ -387,8 +375,8 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
     TU_OK(pcmup_algo_reference_update(pc.algo, PCMUP_REFERENCE_GN, p.x, p.labels, B, gn));
     for (size_t l = 1; l <= 3; l++) {
         size_t n = layer_size(pc.net, l);
-        double r1, r2, c1 = cosine(own[l - 1], bp[l - 1], n, &r1),
-                       c2 = cosine(own[l - 1], gn[l - 1], n, &r2);
+        double r1, r2, c1 = tu_cosine(own[l - 1], bp[l - 1], n, &r1),
+                       c2 = tu_cosine(own[l - 1], gn[l - 1], n, &r2);
         printf("PC gbar -1 layer %zu: cos BP %.4f GN %.4f  ratio BP %.4f GN %.4f\n", l,
                cb[l - 1], cg[l - 1], rb[l - 1], rg[l - 1]);
         ck_assert(fabs(cb[l - 1] - c1) < 1e-12 && fabs(cg[l - 1] - c2) < 1e-12);

@@ -187,6 +187,19 @@ int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n)
     return read_raw(c, name, sizeof(int32_t), n);
 }
 
+double tu_cosine(const float *a, const float *b, size_t n, double *ratio)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    if (ratio)
+        *ratio = sqrt(aa / bb);
+    return ab / sqrt(aa * bb);
+}
+
 double tu_rel_err(const double *a, const double *b, size_t n)
 {
     double diff = 0, scale = 0;

@@ -65,6 +65,10 @@ double tu_case_list(const tu_case *c, const char *key, size_t i);
 double *tu_case_f64(const tu_case *c, const char *file, size_t *n);
 int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n);
 
+/* cos(a, b) over n floats, in double; *ratio (may be NULL) receives
+ * |a| / |b|. */
+double tu_cosine(const float *a, const float *b, size_t n, double *ratio);
+
 /* max |a - b| / max |b| over n elements. */
 double tu_rel_err(const double *a, const double *b, size_t n);
 
