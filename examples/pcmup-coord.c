@@ -357,10 +357,11 @@ static int run_coord(const train_options *o, const coord_options *c, const probl
 
 /* ---- update alignment ------------------------------------------------------------ */
 
-/* One width's alignment: per layer cos_bp, cos_gn, ratio_bp, ratio_gn
- * (4 L values) and, for the closed form, ||C_gamma|| and the energy. */
+/* One width's alignment: per layer ([l - 1], at most 64 layers) the
+ * cosines and norm ratios against BP and GN and, for the closed form,
+ * ||C_gamma|| and the energy. */
 typedef struct {
-    double *v;
+    double cos_bp[64], cos_gn[64], ratio_bp[64], ratio_gn[64];
     double c_gamma_norm, energy;
 } width_alignment;
 
@@ -388,68 +389,36 @@ static void free_updates(float **u, size_t L)
     free(u);
 }
 
-/* cos(a, b) and |a| / |b|, as pcmup_algo_update_alignment defines them. */
-static void compare(const float *a, const float *b, size_t n, double *cosine, double *ratio)
-{
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    *cosine = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
-    *ratio = bb > 0 ? sqrt(aa / bb) : (aa > 0 ? INFINITY : 1.0);
-}
-
 /* PC's update at the linear equilibrium against the two references. */
 static pcmup_status closed_form_alignment(train_model *m, const problem *p, size_t L,
                                           width_alignment *out)
 {
-    float **own = alloc_updates(m->net, L), **bp = alloc_updates(m->net, L),
-          **gn = alloc_updates(m->net, L);
+    float **own = alloc_updates(m->net, L);
     pcmup_status st = PCMUP_ERR_NOMEM;
-    if (own && bp && gn)
+    if (own)
         st = pcmup_pc_linear_equilibrium(m->algo, p->x, p->labels, p->batch, NULL, NULL, own,
                                          NULL, &out->c_gamma_norm, &out->energy);
     if (st == PCMUP_OK)
-        st = pcmup_algo_reference_update(m->algo, PCMUP_REFERENCE_BP, p->x, p->labels,
-                                         p->batch, bp);
-    if (st == PCMUP_OK)
-        st = pcmup_algo_reference_update(m->algo, PCMUP_REFERENCE_GN, p->x, p->labels,
-                                         p->batch, gn);
-    for (size_t l = 1; st == PCMUP_OK && l <= L; l++) {
-        size_t rows, cols;
-        double *v = out->v + 4 * (l - 1);
-        st = pcmup_net_layer_shape(m->net, l, &rows, &cols);
-        compare(own[l - 1], bp[l - 1], rows * cols, &v[0], &v[2]);
-        compare(own[l - 1], gn[l - 1], rows * cols, &v[1], &v[3]);
-    }
+        st = pcmup_algo_compare_updates(m->algo, p->x, p->labels, p->batch,
+                                        (const float *const *)own, out->cos_bp, out->cos_gn,
+                                        out->ratio_bp, out->ratio_gn, L);
     free_updates(own, L);
-    free_updates(bp, L);
-    free_updates(gn, L);
     return st;
 }
 
 static pcmup_status rule_alignment(train_model *m, const problem *p, size_t L,
                                    width_alignment *out)
 {
-    double cb[64], cg[64], rb[64], rg[64];
-    pcmup_status st = pcmup_algo_update_alignment(m->algo, p->x, p->labels, p->batch, cb, cg,
-                                                  rb, rg, L);
-    for (size_t l = 0; st == PCMUP_OK && l < L; l++) {
-        out->v[4 * l] = cb[l];
-        out->v[4 * l + 1] = cg[l];
-        out->v[4 * l + 2] = rb[l];
-        out->v[4 * l + 3] = rg[l];
-    }
-    return st;
+    return pcmup_algo_update_alignment(m->algo, p->x, p->labels, p->batch, out->cos_bp,
+                                       out->cos_gn, out->ratio_bp, out->ratio_gn, L);
 }
 
 static void alignment_row(const train_options *o, const coord_options *c, const char *config,
                           const train_model *m, size_t L, const width_alignment *a)
 {
     for (size_t l = 1; l <= L; l++) {
-        const double *v = a->v + 4 * (l - 1);
+        const double v[4] = {a->cos_bp[l - 1], a->cos_gn[l - 1], a->ratio_bp[l - 1],
+                             a->ratio_gn[l - 1]};
         if (!o->json) {
             printf("%7zu %5zu %9.4f %9.4f %9.4g %9.4g", m->width, l, v[0], v[1], v[2], v[3]);
             if (c->closed_form)
@@ -478,8 +447,7 @@ static int run_alignment(const train_options *o, const coord_options *c, const p
                          const char *config)
 {
     const size_t L = o->depth;
-    double v[4 * 64];
-    width_alignment a = {v, NAN, NAN};
+    width_alignment a = {.c_gamma_norm = NAN, .energy = NAN};
     if (L > 64) {
         fprintf(stderr, PROG ": --alignment supports up to 64 layers\n");
         return 1;

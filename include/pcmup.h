@@ -996,6 +996,17 @@ PCMUP_API pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float
                                                    double *ratio_bp, double *ratio_gn,
                                                    size_t count);
 
+/* The same summary for updates the caller computed: updates[l - 1] (M_l x
+ * M_{l-1} finite floats, every layer given) against the references of
+ * this algorithm on this batch, for example PC's update at the linear
+ * equilibrium from pcmup_pc_linear_equilibrium. Nothing is trained. */
+PCMUP_API pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x,
+                                                  const int32_t *labels, size_t batch,
+                                                  const float *const *updates,
+                                                  double *cos_bp, double *cos_gn,
+                                                  double *ratio_bp, double *ratio_gn,
+                                                  size_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -168,33 +168,34 @@ pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
 
 /* ---- the summary: cosines and norm ratios per layer ---- */
 
-/* Three per-layer update sets in one block: the rule's, BP's, GN's. */
+/* Per-layer update sets in one block: BP's, GN's and, when the rule's own
+ * trial update is wanted too, the rule's. */
 typedef struct {
     float *block;
-    float **own, **bp, **gn;
+    float **bp, **gn, **own;
 } update_sets;
 
-static pcmup_status update_sets_alloc(update_sets *u, const pcmup_algo *algo,
+static pcmup_status update_sets_alloc(update_sets *u, const pcmup_algo *algo, int with_own,
                                       const char *func)
 {
     const pcmup_net *net = algo->net;
-    const size_t L = net->n_layers;
+    const size_t L = net->n_layers, n_sets = with_own ? 3 : 2;
     size_t total = 0;
     for (size_t l = 0; l < L; l++)
         total += net->layers[l].n_in * net->layers[l].n_out;
-    u->block = pcmup__alloc(&algo->alloc, 3 * total, sizeof(float));
-    u->own = pcmup__alloc(&algo->alloc, 3 * L, sizeof(float *));
-    if (!u->block || !u->own) {
+    u->block = pcmup__alloc(&algo->alloc, n_sets * total, sizeof(float));
+    u->bp = pcmup__alloc(&algo->alloc, n_sets * L, sizeof(float *));
+    if (!u->block || !u->bp) {
         pcmup__free(&algo->alloc, u->block);
-        pcmup__free(&algo->alloc, u->own);
-        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate three sets of updates");
+        pcmup__free(&algo->alloc, u->bp);
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the reference updates");
     }
-    u->bp = u->own + L;
     u->gn = u->bp + L;
+    u->own = with_own ? u->gn + L : NULL;
     float *p = u->block;
-    for (size_t set = 0; set < 3; set++)
+    for (size_t set = 0; set < n_sets; set++)
         for (size_t l = 0; l < L; l++) {
-            u->own[set * L + l] = p;
+            u->bp[set * L + l] = p;
             p += net->layers[l].n_in * net->layers[l].n_out;
         }
     return PCMUP_OK;
@@ -203,7 +204,7 @@ static pcmup_status update_sets_alloc(update_sets *u, const pcmup_algo *algo,
 static void update_sets_free(const pcmup_algo *algo, update_sets *u)
 {
     pcmup__free(&algo->alloc, u->block);
-    pcmup__free(&algo->alloc, u->own);
+    pcmup__free(&algo->alloc, u->bp);
 }
 
 /* cos(a, b) and |a| / |b| in double precision, with the conventions of
@@ -222,36 +223,84 @@ static void compare(const float *a, const float *b, size_t n, double *cosine, do
         *ratio = bb > 0.0 ? sqrt(aa / bb) : (aa > 0.0 ? INFINITY : 1.0);
 }
 
+/* The outputs of the summary, [l - 1] per layer; any may be NULL. */
+typedef struct {
+    double *cos_bp, *cos_gn, *ratio_bp, *ratio_gn;
+} alignment_out;
+
+/* Takes the reference steps into u->bp and u->gn (GN only when asked for)
+ * and compares `own` with them; writes *out only when every step worked. */
+static pcmup_status compare_with_references(pcmup_algo *algo, const float *x,
+                                            const int32_t *labels, size_t batch,
+                                            const float *const *own, update_sets *u,
+                                            const alignment_out *out, const char *func)
+{
+    const pcmup_net *net = algo->net;
+    const int want_gn = out->cos_gn || out->ratio_gn;
+    pcmup_status s = reference_update(algo, PCMUP_REFERENCE_BP, x, labels, batch, u->bp, func);
+    if (s == PCMUP_OK && want_gn)
+        s = reference_update(algo, PCMUP_REFERENCE_GN, x, labels, batch, u->gn, func);
+    for (size_t l = 0; s == PCMUP_OK && l < net->n_layers; l++) {
+        const size_t n = net->layers[l].n_in * net->layers[l].n_out;
+        compare(own[l], u->bp[l], n, out->cos_bp ? &out->cos_bp[l] : NULL,
+                out->ratio_bp ? &out->ratio_bp[l] : NULL);
+        if (want_gn)
+            compare(own[l], u->gn[l], n, out->cos_gn ? &out->cos_gn[l] : NULL,
+                    out->ratio_gn ? &out->ratio_gn[l] : NULL);
+    }
+    return s;
+}
+
+static pcmup_status check_count(const pcmup_algo *algo, size_t count, const char *func)
+{
+    if (count != algo->net->n_layers)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func, "count %zu is not the layer count %zu",
+                           count, algo->net->n_layers);
+    return PCMUP_OK;
+}
+
 pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x,
                                          const int32_t *labels, size_t batch, double *cos_bp,
                                          double *cos_gn, double *ratio_bp, double *ratio_gn,
                                          size_t count)
 {
     PCMUP_CHECK_NULL(algo);
-    const pcmup_net *net = algo->net;
-    const size_t L = net->n_layers;
-    if (count != L)
-        return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "count %zu is not the layer count %zu",
-                           count, L);
+    PCMUP_TRY(check_count(algo, count, __func__));
     PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    const alignment_out out = {cos_bp, cos_gn, ratio_bp, ratio_gn};
     update_sets u = {0};
-    PCMUP_TRY(update_sets_alloc(&u, algo, __func__));
-    const int want_gn = cos_gn || ratio_gn;
+    PCMUP_TRY(update_sets_alloc(&u, algo, 1, __func__));
     pcmup_status s = trial_step(algo, x, labels, batch, u.own, __func__);
     if (s == PCMUP_OK)
-        s = reference_update(algo, PCMUP_REFERENCE_BP, x, labels, batch, u.bp, __func__);
-    if (s == PCMUP_OK && want_gn)
-        s = reference_update(algo, PCMUP_REFERENCE_GN, x, labels, batch, u.gn, __func__);
-    if (s == PCMUP_OK) {
-        for (size_t l = 0; l < L; l++) {
-            const size_t n = net->layers[l].n_in * net->layers[l].n_out;
-            compare(u.own[l], u.bp[l], n, cos_bp ? &cos_bp[l] : NULL,
-                    ratio_bp ? &ratio_bp[l] : NULL);
-            if (want_gn)
-                compare(u.own[l], u.gn[l], n, cos_gn ? &cos_gn[l] : NULL,
-                        ratio_gn ? &ratio_gn[l] : NULL);
-        }
+        s = compare_with_references(algo, x, labels, batch, (const float *const *)u.own, &u,
+                                    &out, __func__);
+    update_sets_free(algo, &u);
+    return s;
+}
+
+pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x,
+                                        const int32_t *labels, size_t batch,
+                                        const float *const *updates, double *cos_bp,
+                                        double *cos_gn, double *ratio_bp, double *ratio_gn,
+                                        size_t count)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(updates);
+    PCMUP_TRY(check_count(algo, count, __func__));
+    const pcmup_net *net = algo->net;
+    for (size_t l = 0; l < count; l++) {
+        if (!updates[l])
+            return pcmup__fail(PCMUP_ERR_NULL, __func__, "updates[%zu] is NULL", l);
+        for (size_t i = 0; i < net->layers[l].n_in * net->layers[l].n_out; i++)
+            if (!isfinite(updates[l][i]))
+                return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                                   "layer %zu: update entry %zu is not finite", l + 1, i);
     }
+    PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    const alignment_out out = {cos_bp, cos_gn, ratio_bp, ratio_gn};
+    update_sets u = {0};
+    PCMUP_TRY(update_sets_alloc(&u, algo, 0, __func__));
+    pcmup_status s = compare_with_references(algo, x, labels, batch, updates, &u, &out, __func__);
     update_sets_free(algo, &u);
     return s;
 }

@@ -1,7 +1,7 @@
 /*
  * test_transfer.c -- the width-transfer diagnostics of pcmup.h section 9:
- * pcmup_coord_check, pcmup_algo_trial_update, pcmup_algo_reference_update
- * and pcmup_algo_update_alignment.
+ * pcmup_coord_check, pcmup_algo_trial_update, pcmup_algo_reference_update,
+ * pcmup_algo_update_alignment and pcmup_algo_compare_updates.
  *
  * Truth comes from elsewhere: the coordinate check is compared with the
  * hand-written loop of testutil (tu_coord_run, spec 8.1's setup) and with
@@ -383,6 +383,23 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
         ck_assert(fabs(rb[l - 1] - r1) < 1e-12 * r1 && fabs(rg[l - 1] - r2) < 1e-12 * r2);
         ck_assert(cb[l - 1] > 0.3 && cb[l - 1] <= 1.0 + 1e-12);
     }
+    /* Given the trial update, pcmup_algo_compare_updates is the summary. */
+    double cb2[3], cg2[3], rb2[3], rg2[3];
+    TU_OK(pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B, (const float *const *)own,
+                                     cb2, cg2, rb2, rg2, 3));
+    for (int l = 0; l < 3; l++)
+        ck_assert(cb2[l] == cb[l] && cg2[l] == cg[l] && rb2[l] == rb[l] && rg2[l] == rg[l]);
+    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B,
+                                                         (const float *const *)own, cb2,
+                                                         NULL, NULL, NULL, 2));
+    own[1][7] = NAN;
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B,
+                                                           (const float *const *)own, cb2,
+                                                           NULL, NULL, NULL, 3));
+    const float *missing[3] = {own[0], NULL, own[2]};
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B, missing,
+                                                        cb2, NULL, NULL, NULL, 3));
+    ck_assert(cb2[0] == cb[0]); /* failures wrote nothing */
     free_updates(own);
     free_updates(bp);
     free_updates(gn);
