@@ -40,6 +40,10 @@ typedef struct pcmup_algo_rule {
      * report failures under `func`, the public function the caller called. */
     pcmup_status (*step)(pcmup_algo *algo, const float *x, const int32_t *labels,
                          size_t batch, double *loss, const char *func);
+    /* A number the last step produced that pcmup_algo_train_epoch averages
+     * over its samples, into epoch_diagnostic (NULL: none). PC's is the
+     * energy after inference. */
+    double (*step_diagnostic)(const pcmup_algo *algo);
 } pcmup_algo_rule;
 
 extern const pcmup_algo_rule pcmup__rule_bp;
@@ -57,8 +61,6 @@ typedef struct {
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
     double *error_norms;  /* L values */
-    double epoch_energy;  /* mean final energy of the last completed epoch */
-    int epoch_energy_valid;
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pcmup_pc_record;
 
@@ -117,6 +119,9 @@ struct pcmup_algo {
 
     /* ---- target propagation ---- */
     pcmup_tp_record tp;
+    /* The rule's step_diagnostic averaged over the last completed epoch. */
+    double epoch_diagnostic;
+    int epoch_diagnostic_valid;
     /* ---- alignment ratio of the last recorded step (any rule) ---- */
     double alignment;
     int alignment_valid;

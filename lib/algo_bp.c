@@ -49,4 +49,5 @@ const pcmup_algo_rule pcmup__rule_bp = {
     NULL,
     NULL,
     bp_step,
+    NULL,
 };

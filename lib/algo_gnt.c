@@ -554,6 +554,7 @@ const pcmup_algo_rule pcmup__rule_gnt = {
     gnt_scratch_floats,
     gnt_prepare,
     gnt_step,
+    NULL,
 };
 
 /* ---- diagnostics ------------------------------------------------------------------------ */

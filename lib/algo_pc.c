@@ -438,6 +438,13 @@ static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
     return PCMUP_OK;
 }
 
+/* The energy after the last step's inference, which an epoch averages
+ * (pcmup_pc_epoch_energy). */
+static double pc_final_energy(const pcmup_algo *algo)
+{
+    return algo->pc.energy[algo->pc.energy_count - 1];
+}
+
 const pcmup_algo_rule pcmup__rule_pc = {
     "pc",
     PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GAMMA) | PCMUP_BIT(PCMUP_SET_GAMMA_OUT) |
@@ -447,6 +454,7 @@ const pcmup_algo_rule pcmup__rule_pc = {
     pc_scratch_floats,
     pc_prepare,
     pc_step,
+    pc_final_energy,
 };
 
 /* ---- diagnostics ----------------------------------------------------------------- */
@@ -490,9 +498,9 @@ pcmup_status pcmup_pc_epoch_energy(const pcmup_algo *pc, double *mean)
     PCMUP_CHECK_NULL(pc);
     PCMUP_CHECK_NULL(mean);
     PCMUP_TRY(check_pc(pc, __func__));
-    if (!pc->pc.epoch_energy_valid)
+    if (!pc->epoch_diagnostic_valid)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no training epoch has completed");
-    *mean = pc->pc.epoch_energy;
+    *mean = pc->epoch_diagnostic;
     return PCMUP_OK;
 }
 

@@ -531,11 +531,11 @@ static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
      PCMUP_BIT(PCMUP_SET_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_FB_INIT_STD))
 
 const pcmup_algo_rule pcmup__rule_tp = {
-    "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step,
+    "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
 const pcmup_algo_rule pcmup__rule_dtp = {
-    "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step,
+    "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
 /* ---- diagnostics ------------------------------------------------------------- */

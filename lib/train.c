@@ -159,7 +159,7 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
     int had_velocity = algo->velocity != NULL;
     save_state(algo, &start_rng);
     shuffle(&algo->rng, algo->order, n);
-    double total = 0.0, energy_total = 0.0;
+    double total = 0.0, diagnostic_total = 0.0;
     for (size_t start = 0; start < n; start += batch) {
         size_t count = n - start < batch ? n - start : batch;
         gather(algo, dataset, algo->order + start, count);
@@ -171,12 +171,12 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
             return s;
         }
         total += loss * (double)count;
-        if (algo->kind == PCMUP_ALGO_PC) /* the energy after this step's inference */
-            energy_total += algo->pc.energy[algo->pc.energy_count - 1] * (double)count;
+        if (algo->rule->step_diagnostic)
+            diagnostic_total += algo->rule->step_diagnostic(algo) * (double)count;
     }
-    if (algo->kind == PCMUP_ALGO_PC) {
-        algo->pc.epoch_energy = energy_total / (double)n;
-        algo->pc.epoch_energy_valid = 1;
+    if (algo->rule->step_diagnostic) {
+        algo->epoch_diagnostic = diagnostic_total / (double)n;
+        algo->epoch_diagnostic_valid = 1;
     }
     if (mean_loss)
         *mean_loss = total / (double)n;
