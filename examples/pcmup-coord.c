@@ -295,22 +295,37 @@ static void coord_table(const coord_options *c, size_t L, const double *dh, cons
         }
 }
 
+/* PC's output precision gamma_L at a width, which its rows report (0 for
+ * the other rules, whose rows do not have it). The library computes it
+ * from a network of that width, so PC builds one, with a tiny input. */
+static int width_gamma_L(const train_options *o, size_t width, double *gamma_L)
+{
+    train_model m;
+    train_error e;
+    *gamma_L = 0.0;
+    if (o->algo != PCMUP_ALGO_PC)
+        return 0;
+    if (train_model_build(&m, o, 1, 1, width, &e) != 0) {
+        train_error_report(PROG, &e);
+        return 1;
+    }
+    *gamma_L = m.gamma_L;
+    train_model_free(&m);
+    return 0;
+}
+
 static int coord_json(const train_options *o, const coord_options *c, const char *config,
                       size_t L, const double *dh, const double *h)
 {
     for (size_t i = 0; i < c->n_widths; i++) {
-        train_model m;
-        train_error e;
-        /* gamma_L depends on the width, so each width's settings are its own. */
-        if (train_model_build(&m, o, 1, 1, c->widths[i], &e) != 0) {
-            train_error_report(PROG, &e);
+        double gamma_L;
+        if (width_gamma_L(o, c->widths[i], &gamma_L) != 0)
             return 1;
-        }
         for (size_t k = 0; k < c->n_steps; k++)
             for (size_t l = 1; l <= L; l++) {
                 const size_t at = (i * c->n_steps + k) * L + l - 1;
                 jsonl_writer w;
-                put_config(&w, o, c, config, c->widths[i], m.gamma_L);
+                put_config(&w, o, c, config, c->widths[i], gamma_L);
                 jsonl_put_size(&w, "step", c->steps[k]);
                 jsonl_put_size(&w, "layer", l);
                 jsonl_put_string(&w, "signal", l < L ? "h" : "f");
@@ -318,7 +333,6 @@ static int coord_json(const train_options *o, const coord_options *c, const char
                 jsonl_put_number(&w, "h_abs", h[at]);
                 jsonl_end(&w);
             }
-        train_model_free(&m);
     }
     return 0;
 }
