@@ -300,12 +300,12 @@ static int step_gemms_run(void *ctx)
 /* One learning rule's step to time; the fields of other rules are
  * ignored. Everything not named here keeps the library's default. */
 typedef struct {
-    pcmup_algo_kind kind;
+    pcmup_rule kind;
     size_t t;                      /* PC: inference iterations; T > 1 runs
                                       the simultaneous schedule, kappa 0.2 */
     double gnt_power;              /* GNT: e_B                             */
     pcmup_gnt_variant gnt_variant; /* GNT                                  */
-    pcmup_feedback feedback;       /* TP, DTP                              */
+    pcmup_tp_feedback feedback;       /* TP, DTP                              */
 } step_config;
 
 /* A column of a rule's table. */
@@ -314,7 +314,7 @@ typedef struct {
     step_config config;
 } named_config;
 
-static const step_config bp_config = {.kind = PCMUP_ALGO_BP};
+static const step_config bp_config = {.kind = PCMUP_RULE_BP};
 
 typedef struct {
     pcmup_param *param;
@@ -344,13 +344,13 @@ static void step_bench_free(step_bench *b)
 
 /* Each rule under its muP; PC's with gamma bar 0 has BP's exponents, and
  * GNT's preset is its e_B = 1 row (the exponents do not change the cost). */
-static pcmup_preset mup_preset(pcmup_algo_kind kind)
+static pcmup_preset mup_preset(pcmup_rule kind)
 {
     switch (kind) {
-    case PCMUP_ALGO_PC: return PCMUP_PRESET_MUP_PC;
-    case PCMUP_ALGO_GNT: return PCMUP_PRESET_MUP_GNT;
-    case PCMUP_ALGO_TP:
-    case PCMUP_ALGO_DTP: return PCMUP_PRESET_MUP_TP;
+    case PCMUP_RULE_PC: return PCMUP_PRESET_MUP_PC;
+    case PCMUP_RULE_GNT: return PCMUP_PRESET_MUP_GNT;
+    case PCMUP_RULE_TP:
+    case PCMUP_RULE_DTP: return PCMUP_PRESET_MUP_TP;
     default: return PCMUP_PRESET_MUP_SGD;
     }
 }
@@ -364,17 +364,17 @@ static int algo_set(pcmup_algo *a, pcmup_setting key, double value)
 static int configure_rule(pcmup_algo *a, const step_config *c)
 {
     switch (c->kind) {
-    case PCMUP_ALGO_PC:
-        return algo_set(a, PCMUP_SET_T, (double)c->t)
+    case PCMUP_RULE_PC:
+        return algo_set(a, PCMUP_SET_PC_ITERATIONS, (double)c->t)
             || (c->t > 1
-                && (algo_set(a, PCMUP_SET_SCHEDULE, PCMUP_SCHEDULE_SIMULTANEOUS)
-                    || algo_set(a, PCMUP_SET_KAPPA, 0.2)));
-    case PCMUP_ALGO_GNT:
+                && (algo_set(a, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SIMULTANEOUS)
+                    || algo_set(a, PCMUP_SET_PC_KAPPA, 0.2)));
+    case PCMUP_RULE_GNT:
         return algo_set(a, PCMUP_SET_GNT_POWER, c->gnt_power)
             || algo_set(a, PCMUP_SET_GNT_VARIANT, c->gnt_variant);
-    case PCMUP_ALGO_TP:
-    case PCMUP_ALGO_DTP:
-        return algo_set(a, PCMUP_SET_FEEDBACK, c->feedback);
+    case PCMUP_RULE_TP:
+    case PCMUP_RULE_DTP:
+        return algo_set(a, PCMUP_SET_TP_FEEDBACK, c->feedback);
     default:
         return 0;
     }
@@ -475,7 +475,7 @@ static int time_steps(const step_config *c, const size_t *widths, size_t batch,
     step_bench b;
     size_t orders[DEPTH];
     int rc = step_bench_init(&b, c, widths, batch);
-    if (rc == 0 && order != NULL && c->kind == PCMUP_ALGO_GNT) {
+    if (rc == 0 && order != NULL && c->kind == PCMUP_RULE_GNT) {
         rc = report(pcmup_gnt_system_size(b.algo, batch, orders, DEPTH),
                     "pcmup_gnt_system_size");
         *order = orders[1];
@@ -501,7 +501,7 @@ static int measure_pc_row(size_t width, size_t batch, const bench_options *o, pc
     if (time_steps(&bp_config, widths, batch, o, &r->bp_best, NULL) != 0)
         return 1;
     for (size_t ti = 0; ti < N_PC_T; ti++) {
-        step_config pc = {.kind = PCMUP_ALGO_PC, .t = pc_iterations[ti]};
+        step_config pc = {.kind = PCMUP_RULE_PC, .t = pc_iterations[ti]};
         if (time_steps(&pc, widths, batch, o, &r->pc_best[ti], NULL) != 0)
             return 1;
     }
@@ -549,11 +549,11 @@ static void print_pc_table(pc_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 
 static const named_config gnt_configs[] = {
     {"batch e_B=1",
-     {.kind = PCMUP_ALGO_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_BATCH}},
+     {.kind = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_BATCH}},
     {"batch e_B=1/2",
-     {.kind = PCMUP_ALGO_GNT, .gnt_power = 0.5, .gnt_variant = PCMUP_GNT_BATCH}},
+     {.kind = PCMUP_RULE_GNT, .gnt_power = 0.5, .gnt_variant = PCMUP_GNT_BATCH}},
     {"sample e_B=1",
-     {.kind = PCMUP_ALGO_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_SAMPLE}},
+     {.kind = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_SAMPLE}},
 };
 #define N_GNT_CONFIGS (sizeof gnt_configs / sizeof gnt_configs[0])
 
@@ -602,10 +602,10 @@ static void print_gnt_table(gnt_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 /* Target propagation */
 
 static const named_config tp_configs[] = {
-    {"TP closed", {.kind = PCMUP_ALGO_TP, .feedback = PCMUP_FEEDBACK_CLOSED}},
-    {"TP trained", {.kind = PCMUP_ALGO_TP, .feedback = PCMUP_FEEDBACK_TRAINED}},
-    {"DTP closed", {.kind = PCMUP_ALGO_DTP, .feedback = PCMUP_FEEDBACK_CLOSED}},
-    {"DTP trained", {.kind = PCMUP_ALGO_DTP, .feedback = PCMUP_FEEDBACK_TRAINED}},
+    {"TP closed", {.kind = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
+    {"TP trained", {.kind = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
+    {"DTP closed", {.kind = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
+    {"DTP trained", {.kind = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
 };
 #define N_TP_CONFIGS (sizeof tp_configs / sizeof tp_configs[0])
 

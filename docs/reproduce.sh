@@ -6,7 +6,7 @@
 # PART is any of fig1 rules seeds coord fig2 fig3 fig5 (default: all). Results go
 # to docs/figures/: JSON lines (*.jsonl, appended; pcmup-sweep skips the
 # points a file already has, so an interrupted run resumes) and SVG figures.
-# Needs a build of the examples and FashionMNIST (dataset-fashion-mnist).
+# Needs a build of the tools and FashionMNIST (dataset-fashion-mnist).
 set -eu
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -15,7 +15,7 @@ if [ $# -gt 0 ] && [ -d "$1" ]; then
     build=$1
     shift
 fi
-bin=$build/examples
+bin=$build/tools
 out=docs/figures
 mkdir -p "$out"
 parts=${*:-fig1 rules seeds coord fig2 fig3 fig5}

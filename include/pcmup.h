@@ -27,7 +27,7 @@
  *     size_t widths[] = {784, 256, 256, 10};          // 3 weight layers
  *     pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL);
  *     pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 42, NULL);
- *     pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 7, NULL);
+ *     pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 7, NULL);
  *     pcmup_algo_set(bp, PCMUP_SET_LR, 0.05);
  *     pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL);
  *     pcmup_dataset_load_fashion_mnist(&test,  NULL, PCMUP_SPLIT_TEST,  NULL);
@@ -243,12 +243,12 @@ typedef enum {
      * 2 <= l < L only; the top feedback layer L reads the C outputs, whose
      * number does not grow. */
     PCMUP_PARAM_FB_DAMPING_EXP = 2, /* x in the hidden feedback damping
-                                   mu_l = mu' r^x (PCMUP_SET_FB_DAMPING is
+                                   mu_l = mu' r^x (PCMUP_SET_TP_FB_DAMPING is
                                    mu'). In [0, 2], default 0; muP 1, which
                                    keeps mu_l in proportion to h_l^T h_l =
                                    Theta(M) (paper-spec 4.1).              */
     PCMUP_PARAM_FB_LR_EXP = 3   /* x in the hidden feedback learning rate
-                                   eta^V_l = eta^V r^-x (PCMUP_SET_FB_LR is
+                                   eta^V_l = eta^V r^-x (PCMUP_SET_TP_FB_LR is
                                    eta^V). In [-2, 2], default 0; muP 1
                                    (paper-spec 4.1, c^V_l = 1).            */
 } pcmup_param_key;
@@ -375,13 +375,13 @@ PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
                                                pcmup_signal signal, float *out);
 
 /* ---- target propagation's feedback weights ----
- * Trained feedback (PCMUP_FEEDBACK_TRAINED, section 8) keeps a feedback
+ * Trained feedback (PCMUP_TP_FEEDBACK_TRAINED, section 8) keeps a feedback
  * matrix V_l per layer l = 2..L in the network: shape (M_{l-1}, M_l),
  * row-major, mapping layer l's output back to layer l-1. They belong to
  * the network so that any TP or DTP algorithm on it continues from them.
  * They are made when first needed: the first trained-feedback step draws
  * every layer not drawn or set yet from N(0, sigma_V^2 / M_l) (sigma_V =
- * that algorithm's PCMUP_SET_FB_INIT_STD), each layer from its own stream
+ * that algorithm's PCMUP_SET_TP_FB_INIT_STD), each layer from its own stream
  * derived from the network's seed (the one given to pcmup_net_create or
  * the last pcmup_net_init_weights) and l, so the same seed and sigma_V give
  * bitwise the same V_l. pcmup_net_init_weights forgets them: the next
@@ -485,16 +485,16 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
 typedef struct pcmup_algo pcmup_algo;
 
 typedef enum {
-    PCMUP_ALGO_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
-    PCMUP_ALGO_PC = 1,  /* predictive coding (section 6 below)            */
+    PCMUP_RULE_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
+    PCMUP_RULE_PC = 1,  /* predictive coding (section 6 below)            */
     /* ---- Gauss-Newton target (section 7) ---- */
-    PCMUP_ALGO_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
+    PCMUP_RULE_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
     /* ---- end Gauss-Newton target ---- */
     /* ---- target propagation (section 8 below) ---- */
-    PCMUP_ALGO_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
-    PCMUP_ALGO_DTP = 4  /* difference target propagation:
+    PCMUP_RULE_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
+    PCMUP_RULE_DTP = 4  /* difference target propagation:
                            t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)       */
-} pcmup_algo_kind;
+} pcmup_rule;
 
 typedef enum {
     PCMUP_LOSS_MSE = 0, /* 1/2 ||f - y||^2, one-hot targets (centred by default) */
@@ -515,32 +515,32 @@ typedef enum {
     PCMUP_SET_RECORD_UPDATES = 5,/* 1: keep a copy of each step's weight
                                     update for pcmup_algo_last_update; 0    */
 
-    /* Predictive coding (PCMUP_ALGO_PC); see section 6. */
-    PCMUP_SET_GAMMA = 6,         /* hidden precision gamma_l, l < L; per
+    /* Predictive coding (PCMUP_RULE_PC); see section 6. */
+    PCMUP_SET_PC_GAMMA_HIDDEN = 6,         /* hidden precision gamma_l, l < L; per
                                     layer (pcmup_algo_set_layer), or all
                                     hidden layers with pcmup_algo_set;
                                     1; (0, 1e6]                              */
-    PCMUP_SET_GAMMA_OUT = 7,     /* gamma'_L, the output precision at the base
+    PCMUP_SET_PC_GAMMA_OUT_BASE = 7,     /* gamma'_L, the output precision at the base
                                     width; 1; (0, 1e6]                       */
-    PCMUP_SET_KAPPA = 8,         /* inference step kappa_l, l < L; per layer
+    PCMUP_SET_PC_KAPPA = 8,         /* inference step kappa_l, l < L; per layer
                                     like GAMMA; 1; [0, 1e3]                  */
-    PCMUP_SET_T = 9,             /* inference iterations (the maximum when a
+    PCMUP_SET_PC_ITERATIONS = 9,             /* inference iterations (the maximum when a
                                     tolerance is set); 1; [1, 1e6]           */
-    PCMUP_SET_SCHEDULE = 10,     /* pcmup_schedule; sequential               */
-    PCMUP_SET_INIT = 11,         /* pcmup_init; forward                      */
-    PCMUP_SET_INIT_STD = 12,     /* std of PCMUP_INIT_RANDOM; 1; [0, 1e6]    */
-    PCMUP_SET_FPA = 13,          /* fixed prediction assumption; 0 or 1; 0   */
-    PCMUP_SET_TIMING = 14,       /* pcmup_timing; end                        */
-    PCMUP_SET_LAST_LAYER = 15,   /* pcmup_last_layer; A                      */
-    PCMUP_SET_TOLERANCE = 16,    /* stop inference once the energy's relative
+    PCMUP_SET_PC_SCHEDULE = 10,     /* pcmup_pc_schedule; sequential               */
+    PCMUP_SET_PC_INIT = 11,         /* pcmup_pc_init; forward                      */
+    PCMUP_SET_PC_INIT_STD = 12,     /* std of PCMUP_PC_INIT_RANDOM; 1; [0, 1e6]    */
+    PCMUP_SET_PC_FPA = 13,          /* fixed prediction assumption; 0 or 1; 0   */
+    PCMUP_SET_PC_TIMING = 14,       /* pcmup_pc_timing; end                        */
+    PCMUP_SET_PC_LAST_LAYER = 15,   /* pcmup_pc_last_layer; A                      */
+    PCMUP_SET_PC_TOLERANCE = 16,    /* stop inference once the energy's relative
                                     decrease over an iteration falls below
                                     this; 0 (off); [0, 1]                    */
 
-    /* ---- Gauss-Newton target (PCMUP_ALGO_GNT); see section 7 ---- */
+    /* ---- Gauss-Newton target (PCMUP_RULE_GNT); see section 7 ---- */
     PCMUP_SET_GNT_POWER = 17,    /* e_B, the power of the preconditioner:
                                     0 is SGD (exactly BP), 1 is GNT;
                                     1; [0, 1]                                */
-    PCMUP_SET_DAMPING = 18,      /* rho', the damping at the base width
+    PCMUP_SET_GNT_DAMPING = 18,      /* rho', the damping at the base width
                                     (rho_l follows the muP scaling of
                                     section 7); 1e-2; (0, 1e6]               */
     PCMUP_SET_GNT_VARIANT = 19,  /* pcmup_gnt_variant; batch                 */
@@ -548,32 +548,32 @@ typedef enum {
                                     (default); 0: the output layer takes the
                                     plain gradient step                      */
     /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation (PCMUP_ALGO_TP, PCMUP_ALGO_DTP); section 8 ---- */
-    PCMUP_SET_BETA = 21,         /* output target step beta, t_L = f - beta
+    /* ---- target propagation (PCMUP_RULE_TP, PCMUP_RULE_DTP); section 8 ---- */
+    PCMUP_SET_TP_BETA = 21,         /* output target step beta, t_L = f - beta
                                     dloss/df; 1; (0, 1e6]                    */
-    PCMUP_SET_FEEDBACK = 22,     /* pcmup_feedback; closed                   */
-    PCMUP_SET_FB_DAMPING = 23,   /* mu', the hidden feedback ridge damping
+    PCMUP_SET_TP_FEEDBACK = 22,     /* pcmup_tp_feedback; closed                   */
+    PCMUP_SET_TP_FB_DAMPING = 23,   /* mu', the hidden feedback ridge damping
                                     at the base width (mu_l = mu' r^x, x =
                                     PCMUP_PARAM_FB_DAMPING_EXP); 1; (0, 1e6] */
-    PCMUP_SET_FB_DAMPING_TOP = 24, /* mu_L, the top feedback ridge damping
+    PCMUP_SET_TP_FB_DAMPING_TOP = 24, /* mu_L, the top feedback ridge damping
                                     (not width-scaled); 1; (0, 1e6]          */
-    PCMUP_SET_FB_LR = 25,        /* eta^V, the trained feedback learning rate
+    PCMUP_SET_TP_FB_LR = 25,        /* eta^V, the trained feedback learning rate
                                     at the base width (eta^V_l = eta^V r^-x,
                                     x = PCMUP_PARAM_FB_LR_EXP); 0.05; [0, 1e6] */
-    PCMUP_SET_FB_STEPS = 26,     /* K_fb, feedback SGD iterations per step
+    PCMUP_SET_TP_FB_STEPS = 26,     /* K_fb, feedback SGD iterations per step
                                     (trained feedback); 1; [1, 1e4]          */
-    PCMUP_SET_FB_NOISE = 27,     /* sigma, std of the noise added to h_{l-1}
+    PCMUP_SET_TP_FB_NOISE = 27,     /* sigma, std of the noise added to h_{l-1}
                                     when training feedback; 0.1; [0, 1e3]    */
-    PCMUP_SET_FB_ACTIVATION = 28, /* psi of trained feedback G_l(h) = psi(V_l
+    PCMUP_SET_TP_FB_ACTIVATION = 28, /* psi of trained feedback G_l(h) = psi(V_l
                                     h), a pcmup_activation (relu refused);
                                     identity; identity or tanh               */
-    PCMUP_SET_FB_INIT_STD = 29   /* sigma_V, trained feedback weights start
+    PCMUP_SET_TP_FB_INIT_STD = 29   /* sigma_V, trained feedback weights start
                                     as N(0, sigma_V^2 / M_l); 1; [0, 1e6]    */
 } pcmup_setting;
 
 /* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
  * stream (used to shuffle epochs). */
-PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_algo_kind kind,
+PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind,
                                          pcmup_net *net, uint64_t seed,
                                          const pcmup_allocator *allocator);
 /* Releases the algorithm and its scratch (NULL: no-op); the net stays. */
@@ -581,13 +581,13 @@ PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 
 /* Sets or reads a setting. A value outside the setting's range, NaN, or a
  * fraction for an enum-valued setting is PCMUP_ERR_INVALID. For a per-layer
- * key (PCMUP_SET_GAMMA, PCMUP_SET_KAPPA), set applies the value to every
+ * key (PCMUP_SET_PC_GAMMA_HIDDEN, PCMUP_SET_PC_KAPPA), set applies the value to every
  * hidden layer and get returns the value last set that way (the default if
  * none), whatever pcmup_algo_set_layer did since. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
-/* Per-layer settings (PCMUP_SET_GAMMA, PCMUP_SET_KAPPA) for one layer l;
+/* Per-layer settings (PCMUP_SET_PC_GAMMA_HIDDEN, PCMUP_SET_PC_KAPPA) for one layer l;
  * they exist for the hidden layers 1 <= l < L. Other keys give
  * PCMUP_ERR_UNSUPPORTED. */
 PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
@@ -598,7 +598,7 @@ PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer
  * exclusive, and so are the lo (0) of GAMMA, GAMMA_OUT, DAMPING, BETA,
  * FB_DAMPING and FB_DAMPING_TOP. Enum-valued settings report their first
  * and last value (FB_ACTIVATION reports [0, 2] but refuses relu, 1). */
-PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_algo_kind kind, pcmup_setting key,
+PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_rule kind, pcmup_setting key,
                                          double *lo, double *hi);
 
 /* One training step on a batch: x (batch, M_0), labels in [0, M_L).
@@ -654,7 +654,7 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
 PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio);
 
 /* ======================================================================
- * 6. Predictive coding (PCMUP_ALGO_PC)
+ * 6. Predictive coding (PCMUP_RULE_PC)
  *
  * Value nodes x_l (l = 1..L-1) are pre-activation states; x_0 = x is
  * clamped and the output is clamped to the label through the loss. The
@@ -663,7 +663,7 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  *   F = sum_{l<L} gamma_l/2 ||x_l - W_l phi(x_{l-1})||^2
  *       + gamma_L loss(W_L phi(x_{L-1}), y),   phi(x_0) := x_0,
  *
- * with gamma_L = gamma'_L r_L^-gammabar_L (PCMUP_SET_GAMMA_OUT and the
+ * with gamma_L = gamma'_L r_L^-gammabar_L (PCMUP_SET_PC_GAMMA_OUT_BASE and the
  * parameterization's PCMUP_PARAM_GAMMA_BAR; r_L = M_{L-1} / M_base).
  * Errors: eps_l = x_l - W_l phi(x_{l-1}) for l < L, eps_L = -dloss/df.
  *
@@ -689,26 +689,26 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  * ====================================================================== */
 
 typedef enum {
-    PCMUP_SCHEDULE_SEQUENTIAL = 0,
-    PCMUP_SCHEDULE_SIMULTANEOUS = 1
-} pcmup_schedule;
+    PCMUP_PC_SCHEDULE_SEQUENTIAL = 0,
+    PCMUP_PC_SCHEDULE_SIMULTANEOUS = 1
+} pcmup_pc_schedule;
 
 typedef enum {
-    PCMUP_INIT_FORWARD = 0,  /* x_l = u_l, the feedforward pre-activations */
-    PCMUP_INIT_ZERO = 1,
-    PCMUP_INIT_RANDOM = 2    /* N(0, PCMUP_SET_INIT_STD^2), from the
+    PCMUP_PC_INIT_FORWARD = 0,  /* x_l = u_l, the feedforward pre-activations */
+    PCMUP_PC_INIT_ZERO = 1,
+    PCMUP_PC_INIT_RANDOM = 2    /* N(0, PCMUP_SET_PC_INIT_STD^2), from the
                                 algorithm's random stream              */
-} pcmup_init;
+} pcmup_pc_init;
 
 typedef enum {
-    PCMUP_TIMING_END = 0,    /* errors recomputed from the final states */
-    PCMUP_TIMING_CACHE = 1   /* eps_l kept right after x_l's last update */
-} pcmup_timing;
+    PCMUP_PC_TIMING_END = 0,    /* errors recomputed from the final states */
+    PCMUP_PC_TIMING_CACHE = 1   /* eps_l kept right after x_l's last update */
+} pcmup_pc_timing;
 
 typedef enum {
-    PCMUP_LAST_LAYER_A = 0,  /* gamma_L absorbed into eta_L: c_L = 1    */
-    PCMUP_LAST_LAYER_B = 1   /* the raw energy gradient: c_L = 1 - gbar */
-} pcmup_last_layer;
+    PCMUP_PC_LAST_LAYER_A = 0,  /* gamma_L absorbed into eta_L: c_L = 1    */
+    PCMUP_PC_LAST_LAYER_B = 1   /* the raw energy gradient: c_L = 1 - gbar */
+} pcmup_pc_last_layer;
 
 /* The output precision gamma_L this PC algorithm uses at its net's width. */
 PCMUP_API pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_out);
@@ -769,7 +769,7 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
                                                    double *c_gamma_norm, double *energy);
 
 /* ======================================================================
- * 7. Gauss-Newton target (PCMUP_ALGO_GNT)
+ * 7. Gauss-Newton target (PCMUP_RULE_GNT)
  *
  * SGD preconditioned, on the output side of every layer, by the damped
  * Gauss-Newton matrix in pre-activation space (paper-spec 2.0-2.2, the
@@ -787,7 +787,7 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  *
  *   rho_l = rho' r^-(2 b_L - 1)  (l < L),   rho_L = rho',
  *
- * with rho' = PCMUP_SET_DAMPING, r = M_{L-1} / M_base and b_L the output
+ * with rho' = PCMUP_SET_GNT_DAMPING, r = M_{L-1} / M_base and b_L the output
  * layer's b in the network's parameterization: rho' M_base / M under muP
  * (b_L = 1), rho' at every width under SP (b_L = 1/2).
  *
@@ -837,7 +837,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
                                              size_t *dst, size_t count);
 
 /* ======================================================================
- * 8. Target propagation (PCMUP_ALGO_TP, PCMUP_ALGO_DTP)
+ * 8. Target propagation (PCMUP_RULE_TP, PCMUP_RULE_DTP)
  *
  * Each layer gets a target and moves toward it by a local loss; the
  * targets are sent down by feedback maps G_l from layer l to layer l-1
@@ -856,7 +856,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * local loss is 1/2 ||t_l - h_l||^2 on post-activations with t_l held
  * fixed; the output update is BP's scaled by beta.
  *
- * Feedback (PCMUP_SET_FEEDBACK):
+ * Feedback (PCMUP_SET_TP_FEEDBACK):
  *   CLOSED (default): G_l(v) = Q*_l v, the ridge regression of h_{l-1} on
  *     h_l over the step's batch (H_l is the (B, M_l) batch, F = H_L):
  *       Q*_l = H_{l-1}^T (H_l H_l^T + mu_l I_B)^-1 H_l     2 <= l < L
@@ -889,9 +889,9 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * ====================================================================== */
 
 typedef enum {
-    PCMUP_FEEDBACK_CLOSED = 0,  /* ridge regression Q*_l on the batch      */
-    PCMUP_FEEDBACK_TRAINED = 1  /* learned V_l, stored in the network      */
-} pcmup_feedback;
+    PCMUP_TP_FEEDBACK_CLOSED = 0,  /* ridge regression Q*_l on the batch      */
+    PCMUP_TP_FEEDBACK_TRAINED = 1  /* learned V_l, stored in the network      */
+} pcmup_tp_feedback;
 
 /* Per layer l = 1..L (dst[l - 1]), the root mean square over the last
  * step's batch of ||t_l - h_l|| (||t_L - f|| = beta ||dloss/df|| for l =
@@ -975,8 +975,8 @@ typedef enum {
 } pcmup_reference;
 
 /* The update the reference rule would make on this batch from the same
- * weights, as a trial (nothing changes): a PCMUP_ALGO_BP or
- * PCMUP_ALGO_GNT rule on algo's network with algo's learning rate, loss
+ * weights, as a trial (nothing changes): a PCMUP_RULE_BP or
+ * PCMUP_RULE_GNT rule on algo's network with algo's learning rate, loss
  * and MSE targets, no momentum or weight decay, the network's per-layer
  * eta_l, and for GN the damping rho' of algo when it is a GNT rule (else
  * GNT's default). updates as for pcmup_algo_trial_update. */

@@ -1,7 +1,7 @@
 /*
  * algo.h -- the algorithm handle's insides, shared by the learning rules.
  *
- * Each learning rule (algo_bp.c, ...) provides a `pcmup_algo_rule`: its
+ * Each learning rule (algo_bp.c, ...) provides a `pcmup_rule_ops`: its
  * name, the settings it uses and its step function. algo.c owns everything
  * common: settings, scratch memory, argument checks, and the descent step
  * that turns a layer's error signal into a weight update.
@@ -24,7 +24,7 @@
      PCMUP_BIT(PCMUP_SET_MOMENTUM) | PCMUP_BIT(PCMUP_SET_WEIGHT_DECAY) |                \
      PCMUP_BIT(PCMUP_SET_RECORD_UPDATES))
 
-typedef struct pcmup_algo_rule {
+typedef struct pcmup_rule_ops {
     const char *name;
     /* Bit k set: setting k applies to this rule. */
     uint64_t settings_mask;
@@ -44,16 +44,16 @@ typedef struct pcmup_algo_rule {
      * over its samples, into epoch_diagnostic (NULL: none). PC's is the
      * energy after inference. */
     double (*step_diagnostic)(const pcmup_algo *algo);
-} pcmup_algo_rule;
+} pcmup_rule_ops;
 
-extern const pcmup_algo_rule pcmup__rule_bp;
-extern const pcmup_algo_rule pcmup__rule_pc;
+extern const pcmup_rule_ops pcmup__rule_bp;
+extern const pcmup_rule_ops pcmup__rule_pc;
 /* ---- Gauss-Newton target ---- */
-extern const pcmup_algo_rule pcmup__rule_gnt;
+extern const pcmup_rule_ops pcmup__rule_gnt;
 /* ---- end Gauss-Newton target ---- */
 /* ---- target propagation (algo_tp.c) ---- */
-extern const pcmup_algo_rule pcmup__rule_tp;
-extern const pcmup_algo_rule pcmup__rule_dtp;
+extern const pcmup_rule_ops pcmup__rule_tp;
+extern const pcmup_rule_ops pcmup__rule_dtp;
 
 /* Predictive coding's diagnostics, kept from its last step (algo_pc.c). */
 typedef struct {
@@ -90,8 +90,8 @@ typedef struct {
 
 struct pcmup_algo {
     pcmup_allocator alloc;
-    pcmup_algo_kind kind;
-    const pcmup_algo_rule *rule;
+    pcmup_rule kind;
+    const pcmup_rule_ops *rule;
     pcmup_net *net;
     pcmup_rng rng;
     double settings[PCMUP_N_SETTINGS];
@@ -135,6 +135,15 @@ struct pcmup_algo {
     size_t batch_x_cap;
     float *snapshot;    /* 2 * n_params: params, then velocity */
 };
+
+/* The rule of `kind`, or PCMUP_ERR_INVALID for a kind this build lacks. */
+pcmup_status pcmup__algo_rule_of(pcmup_rule kind, const pcmup_rule_ops **rule,
+                                 const char *func);
+
+/* Every setting, and every per-layer setting of every layer, at its
+ * default (settings.c). */
+void pcmup__settings_init(pcmup_algo *algo);
+void pcmup__settings_init_layers(pcmup_algo *algo);
 
 /* Grows the per-step scratch to `batch` samples. */
 pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *func);

@@ -3,7 +3,7 @@
  */
 #include "net.h"
 
-#include "activation.h"
+#include "layers/activation.h"
 #include "param.h"
 #include "rng.h"
 

@@ -5,7 +5,7 @@
 #define PCMUP_NET_H
 
 #include "internal.h"
-#include "layer.h"
+#include "layers/layer.h"
 
 struct pcmup_net {
     pcmup_allocator alloc;

@@ -42,8 +42,8 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
  * change every step, so an epoch that fails restores them too. ---- */
 static int uses_trained_feedback(const pcmup_algo *algo)
 {
-    return (algo->kind == PCMUP_ALGO_TP || algo->kind == PCMUP_ALGO_DTP) &&
-           algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED;
+    return (algo->kind == PCMUP_RULE_TP || algo->kind == PCMUP_RULE_DTP) &&
+           algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED;
 }
 
 static pcmup_status reserve_feedback_snapshot(pcmup_algo *algo, const char *func)

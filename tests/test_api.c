@@ -87,7 +87,7 @@ static void setup(void)
                            NULL));
     set_biases(w.net);
     TU_OK(pcmup_net_create(&w.plain, NL, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 12, NULL));
-    TU_OK(pcmup_algo_create(&w.algo, PCMUP_ALGO_BP, w.net, 13, NULL));
+    TU_OK(pcmup_algo_create(&w.algo, PCMUP_RULE_BP, w.net, 13, NULL));
     float dx[N * D];
     int32_t dl[N];
     fill_samples(dx, dl, N, 2);
@@ -294,7 +294,7 @@ START_TEST(algo_settings_documented)
     for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++) {
         double v, lo, hi;
         TU_OK(pcmup_algo_get(w.algo, doc[i].key, &v));
-        TU_OK(pcmup_algo_bounds(PCMUP_ALGO_BP, doc[i].key, &lo, &hi));
+        TU_OK(pcmup_algo_bounds(PCMUP_RULE_BP, doc[i].key, &lo, &hi));
         ck_assert_msg(v == doc[i].fallback, "setting %d default %g", (int)doc[i].key, v);
         ck_assert_msg(lo == doc[i].lo && hi == doc[i].hi, "setting %d bounds [%g, %g]",
                       (int)doc[i].key, lo, hi);
@@ -478,13 +478,13 @@ START_TEST(null_algo)
 {
     pcmup_algo *a = NULL;
     double v, lo, hi;
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_create, NULL, PCMUP_ALGO_BP, w.net, 1, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_create, &a, PCMUP_ALGO_BP, NULL, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_create, NULL, PCMUP_RULE_BP, w.net, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_create, &a, PCMUP_RULE_BP, NULL, 1, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_set, NULL, PCMUP_SET_LR, 0.1);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_get, NULL, PCMUP_SET_LR, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_get, w.algo, PCMUP_SET_LR, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_ALGO_BP, PCMUP_SET_LR, NULL, &hi);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_ALGO_BP, PCMUP_SET_LR, &lo, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, NULL, &hi);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, &lo, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, NULL, w.x, w.labels, B, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, NULL, w.labels, B, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, w.x, NULL, B, &v);
@@ -837,15 +837,15 @@ START_TEST(invalid_algo_create)
     pcmup_algo *a = NULL;
     const pcmup_allocator *broken = broken_allocators();
     double v;
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, (pcmup_algo_kind)BAD_ENUM, w.net, 1, NULL);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, (pcmup_algo_kind)-1, w.net, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, (pcmup_rule)BAD_ENUM, w.net, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, (pcmup_rule)-1, w.net, 1, NULL);
     for (int i = 0; i < 3; i++)
-        FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, PCMUP_ALGO_BP, w.net, 1, &broken[i]);
+        FAILS(PCMUP_ERR_INVALID, pcmup_algo_create, &a, PCMUP_RULE_BP, w.net, 1, &broken[i]);
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_set, w.algo, (pcmup_setting)BAD_ENUM, 0.1);
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_set, w.algo, (pcmup_setting)-1, 0.1);
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_get, w.algo, (pcmup_setting)BAD_ENUM, &v);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, (pcmup_algo_kind)BAD_ENUM, PCMUP_SET_LR, &v, &v);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, PCMUP_ALGO_BP, (pcmup_setting)BAD_ENUM, &v, &v);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, (pcmup_rule)BAD_ENUM, PCMUP_SET_LR, &v, &v);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, PCMUP_RULE_BP, (pcmup_setting)BAD_ENUM, &v, &v);
     ck_assert_ptr_null(a);
 }
 END_TEST
@@ -999,7 +999,7 @@ static void make_twin(pcmup_net **net, pcmup_algo **algo)
 {
     TU_OK(pcmup_net_create(net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param, 11, NULL));
     set_biases(*net);
-    TU_OK(pcmup_algo_create(algo, PCMUP_ALGO_BP, *net, 13, NULL));
+    TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 13, NULL));
 }
 
 static void set_both(pcmup_algo *a, pcmup_algo *b, pcmup_setting key, double value)
@@ -1067,7 +1067,7 @@ START_TEST(diverged_step_changes_nothing)
     for (size_t i = 0; i < B * D; i++)
         x[i] = 1.0f; /* each output is 5 * 3e38 > FLT_MAX */
     TU_OK(pcmup_net_set_weights(net, 1, big, D * C));
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     size_t len;
     float *before = net_snapshot(net, &len);
     double loss = -7.0;
@@ -1088,7 +1088,7 @@ END_TEST
 static void make_linear(pcmup_param *p, pcmup_net **net, pcmup_algo **algo)
 {
     TU_OK(pcmup_net_create(net, 2, (size_t[]){D, 16, C}, PCMUP_ACT_IDENTITY, 0, p, 5, NULL));
-    TU_OK(pcmup_algo_create(algo, PCMUP_ALGO_BP, *net, 6, NULL));
+    TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 6, NULL));
 }
 
 START_TEST(diverged_epoch_restores)
@@ -1174,7 +1174,7 @@ START_TEST(outputs_untouched_constructors)
     (void)pcmup_param_clone(&p, NULL);
     (void)pcmup_net_create(&net, NL + 1, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 1, NULL);
     (void)pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 2, w.param, 1, NULL);
-    (void)pcmup_algo_create(&a, (pcmup_algo_kind)BAD_ENUM, w.net, 1, NULL);
+    (void)pcmup_algo_create(&a, (pcmup_rule)BAD_ENUM, w.net, 1, NULL);
     (void)pcmup_dataset_from_arrays(&ds, 0, D, C, w.x, w.labels, NULL);
     (void)pcmup_dataset_load_idx(&ds, "/nonexistent/i", "/nonexistent/l", NULL);
     (void)pcmup_dataset_load_fashion_mnist(&ds, "/nonexistent", PCMUP_SPLIT_TEST, NULL);
@@ -1196,8 +1196,8 @@ START_TEST(outputs_untouched_getters)
     (void)pcmup_algo_get(w.algo, (pcmup_setting)BAD_ENUM, &v);
     (void)pcmup_param_layer_bounds((pcmup_layer_key)BAD_ENUM, &lo, &hi);
     (void)pcmup_param_bounds((pcmup_param_key)BAD_ENUM, &lo, &hi);
-    (void)pcmup_algo_bounds((pcmup_algo_kind)BAD_ENUM, PCMUP_SET_LR, &lo, &hi);
-    (void)pcmup_algo_bounds(PCMUP_ALGO_BP, (pcmup_setting)BAD_ENUM, &lo, &hi);
+    (void)pcmup_algo_bounds((pcmup_rule)BAD_ENUM, PCMUP_SET_LR, &lo, &hi);
+    (void)pcmup_algo_bounds(PCMUP_RULE_BP, (pcmup_setting)BAD_ENUM, &lo, &hi);
     (void)pcmup_net_layer_shape(w.net, 0, &out, &in);
     (void)pcmup_net_layer_scales(w.net, NL + 1, &m, &s, &lr);
     ck_assert_double_eq(v, SENTINEL_D);
@@ -1332,7 +1332,7 @@ static pcmup_status st_net(life *s)
 }
 static pcmup_status st_algo(life *s)
 {
-    return pcmup_algo_create(&s->algo, PCMUP_ALGO_BP, s->net, 4, &s->a);
+    return pcmup_algo_create(&s->algo, PCMUP_RULE_BP, s->net, 4, &s->a);
 }
 static pcmup_status st_momentum(life *s)
 {
@@ -1506,7 +1506,7 @@ START_TEST(allocator_sees_everything)
     TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
     size_t after_net = cnt.n_malloc + cnt.n_realloc;
     ck_assert_uint_gt(after_net, after_param);
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, &a));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
     size_t after_algo = cnt.n_malloc + cnt.n_realloc;
     ck_assert_uint_gt(after_algo, after_net);
     TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
@@ -1538,7 +1538,7 @@ START_TEST(allocator_struct_copied)
     pcmup_algo *algo;
     TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
     TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, &a));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
     memset(&a, 0, sizeof a);
     size_t before = cnt.n_malloc + cnt.n_realloc;
     TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
@@ -1604,7 +1604,7 @@ static void exercise(const pcmup_allocator *a, pcmup_param **p, pcmup_net **net,
     TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, labels));
     TU_OK(pcmup_param_create(p, NL, PCMUP_PRESET_SP, a));
     TU_OK(pcmup_net_create(net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, *p, 1, a));
-    TU_OK(pcmup_algo_create(algo, PCMUP_ALGO_BP, *net, 1, a));
+    TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 1, a));
     TU_OK(pcmup_algo_set(*algo, PCMUP_SET_MOMENTUM, 0.5));
     TU_OK(pcmup_dataset_from_arrays(ds, N, D, C, x, labels, a));
     TU_OK(pcmup_algo_step(*algo, w.x, w.labels, B, NULL));

@@ -77,7 +77,7 @@ START_TEST(step_matches_hand_computation)
     const float x[4] = {1.0f, 2.0f, -0.5f, 0.25f}; /* two samples */
     const int32_t labels[2] = {0, 0};
     pcmup_algo *bp;
-    TU_OK(pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(bp, PCMUP_SET_MSE_CENTRED, 0));
     const double eta = 0.3;
     TU_OK(pcmup_algo_set(bp, PCMUP_SET_LR, eta));
@@ -137,7 +137,7 @@ static void check_fd(pcmup_activation act, pcmup_loss loss_kind, int centred, un
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, batch, widths[0], 4, x, labels, NULL));
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, loss_kind));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_MSE_CENTRED, centred));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, 1.0));
@@ -221,7 +221,7 @@ START_TEST(fd_bias)
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, batch, 4, 3, x, labels, NULL));
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, 1.0));
     for (size_t l = 1; l <= 2; l++) {
         size_t n = widths[l];
@@ -287,8 +287,8 @@ START_TEST(update_scales_with_theta)
     TU_OK(pcmup_net_set_weights(net, 1, w1, 96));
     TU_OK(pcmup_net_set_weights(net, 2, w2, 48));
     pcmup_algo *a_ref, *a_net;
-    TU_OK(pcmup_algo_create(&a_ref, PCMUP_ALGO_BP, ref, 1, NULL));
-    TU_OK(pcmup_algo_create(&a_net, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&a_ref, PCMUP_RULE_BP, ref, 1, NULL));
+    TU_OK(pcmup_algo_create(&a_net, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_step(a_ref, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(a_net, x, labels, batch, NULL));
     const double scale[3] = {0, 1.0, pow(4.0, -0.5)};
@@ -347,13 +347,13 @@ START_TEST(abc_shift_gives_same_trajectory)
     const double shifts[] = {0.5, -0.5, 1.0};
     pcmup_net *base = shifted_mup_net(widths, 0.0);
     pcmup_algo *a0;
-    TU_OK(pcmup_algo_create(&a0, PCMUP_ALGO_BP, base, 1, NULL));
+    TU_OK(pcmup_algo_create(&a0, PCMUP_RULE_BP, base, 1, NULL));
     TU_OK(pcmup_algo_set(a0, PCMUP_SET_LR, 0.5));
     pcmup_net *nets[3];
     pcmup_algo *algos[3];
     for (int k = 0; k < 3; k++) {
         nets[k] = shifted_mup_net(widths, shifts[k]);
-        TU_OK(pcmup_algo_create(&algos[k], PCMUP_ALGO_BP, nets[k], 1, NULL));
+        TU_OK(pcmup_algo_create(&algos[k], PCMUP_RULE_BP, nets[k], 1, NULL));
         TU_OK(pcmup_algo_set(algos[k], PCMUP_SET_LR, 0.5));
     }
     float f0[80], fk[80];
@@ -402,8 +402,8 @@ START_TEST(momentum_closed_form)
     pcmup_net *nm = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_net *np = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_algo *am, *ap;
-    TU_OK(pcmup_algo_create(&am, PCMUP_ALGO_BP, nm, 1, NULL));
-    TU_OK(pcmup_algo_create(&ap, PCMUP_ALGO_BP, np, 1, NULL));
+    TU_OK(pcmup_algo_create(&am, PCMUP_RULE_BP, nm, 1, NULL));
+    TU_OK(pcmup_algo_create(&ap, PCMUP_RULE_BP, np, 1, NULL));
     const double mu = 0.9;
     TU_OK(pcmup_algo_set(am, PCMUP_SET_MOMENTUM, mu));
     size_t n;
@@ -440,8 +440,8 @@ START_TEST(weight_decay_closed_form)
     pcmup_net *nd = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_net *np = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_algo *ad, *ap;
-    TU_OK(pcmup_algo_create(&ad, PCMUP_ALGO_BP, nd, 1, NULL));
-    TU_OK(pcmup_algo_create(&ap, PCMUP_ALGO_BP, np, 1, NULL));
+    TU_OK(pcmup_algo_create(&ad, PCMUP_RULE_BP, nd, 1, NULL));
+    TU_OK(pcmup_algo_create(&ap, PCMUP_RULE_BP, np, 1, NULL));
     const double wd = 0.05, eta = 0.1;
     TU_OK(pcmup_algo_set(ad, PCMUP_SET_WEIGHT_DECAY, wd));
     TU_OK(pcmup_algo_set(ad, PCMUP_SET_LR, eta));
@@ -476,7 +476,7 @@ START_TEST(no_allocation_after_first_step)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, &alloc));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &alloc));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_MOMENTUM, 0.5));
     float *x = random_batch(batch * 20, 2);
     int32_t labels[16];
@@ -515,7 +515,7 @@ START_TEST(divergence_is_reported_and_harmless)
     const int32_t labels[6] = {0, 1, 2, 0, 1, 2};
     pcmup_net *net = neutral_net(2, widths, PCMUP_ACT_IDENTITY, 0, 9);
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, 1e5));
     pcmup_status s = PCMUP_OK;
     size_t n;
@@ -568,7 +568,7 @@ static float *train_two_epochs(uint64_t net_seed, uint64_t algo_seed, size_t *n)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, net_seed, NULL));
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, algo_seed, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, algo_seed, NULL));
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, count, 10, 3, x, labels, NULL));
     TU_OK(pcmup_algo_train_epoch(algo, ds, 8, NULL));
@@ -607,8 +607,8 @@ START_TEST(full_batch_epoch_is_one_step)
     pcmup_net *n1 = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 2);
     pcmup_net *n2 = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 2);
     pcmup_algo *a1, *a2;
-    TU_OK(pcmup_algo_create(&a1, PCMUP_ALGO_BP, n1, 1, NULL));
-    TU_OK(pcmup_algo_create(&a2, PCMUP_ALGO_BP, n2, 1, NULL));
+    TU_OK(pcmup_algo_create(&a1, PCMUP_RULE_BP, n1, 1, NULL));
+    TU_OK(pcmup_algo_create(&a2, PCMUP_RULE_BP, n2, 1, NULL));
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 3, x, labels, NULL));
     double epoch_loss, step_loss;
@@ -641,7 +641,7 @@ START_TEST(evaluate_matches_forward)
         labels[i] = (int32_t)((i * 5) % 4);
     pcmup_net *net = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 2);
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 4, x, labels, NULL));

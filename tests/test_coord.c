@@ -19,7 +19,7 @@ static const size_t test_widths[N_WIDTHS] = {64, 256, 1024, 2048};
 
 static void sweep(pcmup_preset preset, double res[N_WIDTHS][3])
 {
-    const tu_coord_config cfg = {PCMUP_ALGO_BP, preset, 0.0, 0.5};
+    const tu_coord_config cfg = {PCMUP_RULE_BP, preset, 0.0, 0.5};
     for (int k = 0; k < N_WIDTHS; k++) {
         tu_coord_run(&cfg, test_widths[k], 5, res[k]);
         printf("%s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n",

@@ -17,7 +17,7 @@
  * learning rate, and the settings beyond the defaults (up to three). */
 typedef struct {
     const char *name;
-    pcmup_algo_kind kind;
+    pcmup_rule kind;
     pcmup_preset preset;
     double gamma_bar;
     double lr;
@@ -87,15 +87,15 @@ static void check_run(const run_spec *r)
  * is large against B |f|^2 (~6 here) pulls G_L(f) toward 0, so TP wants a
  * small mu_L; DTP's difference correction removes that residual. */
 static const run_spec runs[] = {
-    {"BP muP", PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 0.02, 0, {0}, {0}, 0.65},
-    {"PC muP gammabar 0", PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 0.05, 0, {0}, {0}, 0.65},
-    {"PC muP gammabar -1", PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0, 0.05, 0, {0}, {0}, 0.65},
-    {"GNT muP", PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 0.0, 0.01, 0, {0}, {0}, 0.65},
-    {"DTP muP closed feedback", PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.1, 0, {0}, {0}, 0.65},
-    {"DTP muP trained feedback", PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.05, 1,
-     {PCMUP_SET_FEEDBACK}, {PCMUP_FEEDBACK_TRAINED}, 0.6},
-    {"TP muP closed, mu_L 0.01", PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, 0.0, 0.1, 1,
-     {PCMUP_SET_FB_DAMPING_TOP}, {0.01}, 0.65},
+    {"BP muP", PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 0.02, 0, {0}, {0}, 0.65},
+    {"PC muP gammabar 0", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 0.05, 0, {0}, {0}, 0.65},
+    {"PC muP gammabar -1", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 0.05, 0, {0}, {0}, 0.65},
+    {"GNT muP", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0.0, 0.01, 0, {0}, {0}, 0.65},
+    {"DTP muP closed feedback", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.1, 0, {0}, {0}, 0.65},
+    {"DTP muP trained feedback", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.05, 1,
+     {PCMUP_SET_TP_FEEDBACK}, {PCMUP_TP_FEEDBACK_TRAINED}, 0.6},
+    {"TP muP closed, mu_L 0.01", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0.0, 0.1, 1,
+     {PCMUP_SET_TP_FB_DAMPING_TOP}, {0.01}, 0.65},
 };
 
 START_TEST(rule_learns_fashion_mnist) { check_run(&runs[_i]); }

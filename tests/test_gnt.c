@@ -30,7 +30,7 @@ typedef struct {
 
 /* A tanh (or `act`) net of widths[0..n_layers] under `preset` with base
  * width `base`, and an algorithm of `kind` that records its updates. */
-static rig make_rig(pcmup_algo_kind kind, pcmup_preset preset, double base, size_t n_layers,
+static rig make_rig(pcmup_rule kind, pcmup_preset preset, double base, size_t n_layers,
                     const size_t *widths, pcmup_activation act, uint64_t seed)
 {
     rig r;
@@ -411,8 +411,8 @@ static void check_power_zero_is_bp(pcmup_loss loss, pcmup_gnt_variant variant)
     const size_t widths[] = {12, 48, 48, 5}, batch = 9;
     float *x = tu_gaussian(batch * 12, 3);
     int32_t *labels = cyclic_labels(batch, 5);
-    rig gnt = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
+    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_POWER, 0));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_VARIANT, variant));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_LOSS, loss));
@@ -469,12 +469,12 @@ static void check_explicit(const explicit_case *ec)
     float *x = tu_gaussian(batch * ec->widths[0], 5);
     int32_t *labels = cyclic_labels(batch, c);
     /* Base width 8 < M: the muP damping and learning rates are not 1. */
-    rig r = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 8, n_layers, ec->widths,
+    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, n_layers, ec->widths,
                      PCMUP_ACT_TANH, 11);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LOSS, ec->loss));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_POWER, ec->power));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_VARIANT, ec->variant));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_DAMPING, 0.05));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 0.05));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     reference ref = reference_pass(&r, x, labels, batch, ec->loss);
     TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
@@ -594,7 +594,7 @@ START_TEST(jacobian_matches_finite_differences)
     const size_t widths[] = {7, 24, 20, 3}, c = 3;
     float *x = tu_gaussian(7, 9);
     int32_t label = 2;
-    rig r = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 5);
+    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 5);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     double *w[4];
     for (size_t l = 1; l <= 3; l++)
@@ -689,9 +689,9 @@ START_TEST(linear_sample_targets_are_min_norm_gauss_newton)
     const size_t widths[] = {6, 12, 9, 3}, batch = 4, c = 3;
     float *x = tu_gaussian(batch * 6, 13);
     int32_t *labels = cyclic_labels(batch, c);
-    rig r = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_SP, 64, 3, widths, PCMUP_ACT_IDENTITY, 3);
+    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 64, 3, widths, PCMUP_ACT_IDENTITY, 3);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_VARIANT, PCMUP_GNT_SAMPLE));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_DAMPING, 1e-7));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e-7));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     double *w[4], *h[4];
     for (size_t l = 1; l <= 3; l++)
@@ -805,10 +805,10 @@ static void check_output_layer(int precondition)
     const size_t widths[] = {10, 32, 32, 4}, batch = 8;
     float *x = tu_gaussian(batch * 10, 21);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig gnt = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
+    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_OUTPUT, precondition));
-    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_DAMPING, 0.25));
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, 0.25));
     size_t sizes[3];
     TU_OK(pcmup_gnt_system_size(gnt.algo, batch, sizes, 3));
     ck_assert_uint_eq(sizes[2], precondition ? 4 : 0);
@@ -843,9 +843,9 @@ START_TEST(damping_follows_the_output_exponent)
     const size_t ms[] = {64, 256, 1024};
     for (size_t k = 0; k < 3; k++) {
         const size_t widths[] = {8, ms[k], ms[k], ms[k], 5};
-        rig mup = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 32, 4, widths, PCMUP_ACT_TANH, 1);
-        rig sp = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_SP, 32, 4, widths, PCMUP_ACT_TANH, 1);
-        TU_OK(pcmup_algo_set(mup.algo, PCMUP_SET_DAMPING, 0.03));
+        rig mup = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 32, 4, widths, PCMUP_ACT_TANH, 1);
+        rig sp = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 32, 4, widths, PCMUP_ACT_TANH, 1);
+        TU_OK(pcmup_algo_set(mup.algo, PCMUP_SET_GNT_DAMPING, 0.03));
         double rho[4], rho_sp[4];
         TU_OK(pcmup_gnt_damping(mup.algo, rho, 4));
         TU_OK(pcmup_gnt_damping(sp.algo, rho_sp, 4));
@@ -864,7 +864,7 @@ START_TEST(damping_follows_the_output_exponent)
         pcmup_net *net;
         pcmup_algo *a;
         TU_OK(pcmup_net_create(&net, 4, widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
-        TU_OK(pcmup_algo_create(&a, PCMUP_ALGO_GNT, net, 1, NULL));
+        TU_OK(pcmup_algo_create(&a, PCMUP_RULE_GNT, net, 1, NULL));
         TU_OK(pcmup_gnt_damping(a, rho, 4));
         ck_assert_double_eq_tol(rho[1], 1e-2 / sqrt(r), 1e-15);
         pcmup_algo_free(a);
@@ -917,9 +917,9 @@ static void cosines(double rho, double out[3])
     const size_t widths[] = {64, 256, 256, 10}, batch = 32;
     float *x = tu_gaussian(batch * 64, 1);
     int32_t *labels = cyclic_labels(batch, 10);
-    rig gnt = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
-    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_DAMPING, rho));
+    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, rho));
     TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
@@ -966,7 +966,7 @@ static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
 static void coord_sweep(pcmup_preset preset, const char *name, double res[N_WIDTHS][3])
 {
     /* Spec 8.1: eta = 0.05, rho' = 1e-2 (the default damping). */
-    const tu_coord_config cfg = {PCMUP_ALGO_GNT, preset, 0.0, 0.05};
+    const tu_coord_config cfg = {PCMUP_RULE_GNT, preset, 0.0, 0.05};
     for (int k = 0; k < N_WIDTHS; k++) {
         tu_coord_run(&cfg, coord_widths[k], 5, res[k]);
         printf("%-8s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k], res[k][0],
@@ -1019,14 +1019,14 @@ END_TEST
 START_TEST(invalid_settings_are_rejected)
 {
     const size_t widths[] = {8, 16, 16, 3};
-    rig r = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
+    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
     const struct {
         pcmup_setting key;
         double value;
     } bad[] = {
-        {PCMUP_SET_DAMPING, -1e-2},      {PCMUP_SET_DAMPING, 0},
-        {PCMUP_SET_DAMPING, NAN},        {PCMUP_SET_DAMPING, INFINITY},
-        {PCMUP_SET_DAMPING, 2e6},        {PCMUP_SET_GNT_POWER, -0.1},
+        {PCMUP_SET_GNT_DAMPING, -1e-2},      {PCMUP_SET_GNT_DAMPING, 0},
+        {PCMUP_SET_GNT_DAMPING, NAN},        {PCMUP_SET_GNT_DAMPING, INFINITY},
+        {PCMUP_SET_GNT_DAMPING, 2e6},        {PCMUP_SET_GNT_POWER, -0.1},
         {PCMUP_SET_GNT_POWER, 1.5},      {PCMUP_SET_GNT_POWER, NAN},
         {PCMUP_SET_GNT_VARIANT, 2},      {PCMUP_SET_GNT_VARIANT, 0.5},
         {PCMUP_SET_GNT_VARIANT, -1},     {PCMUP_SET_GNT_OUTPUT, 2},
@@ -1045,14 +1045,14 @@ START_TEST(invalid_settings_are_rejected)
         double def, lo, hi;
     } table[] = {
         {PCMUP_SET_GNT_POWER, 1, 0, 1},
-        {PCMUP_SET_DAMPING, 1e-2, 0, 1e6},
+        {PCMUP_SET_GNT_DAMPING, 1e-2, 0, 1e6},
         {PCMUP_SET_GNT_VARIANT, PCMUP_GNT_BATCH, PCMUP_GNT_BATCH, PCMUP_GNT_SAMPLE},
         {PCMUP_SET_GNT_OUTPUT, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         double v, lo, hi;
         TU_OK(pcmup_algo_get(r.algo, table[i].key, &v));
-        TU_OK(pcmup_algo_bounds(PCMUP_ALGO_GNT, table[i].key, &lo, &hi));
+        TU_OK(pcmup_algo_bounds(PCMUP_RULE_GNT, table[i].key, &lo, &hi));
         ck_assert_double_eq(v, table[i].def);
         ck_assert_double_eq(lo, table[i].lo);
         ck_assert_double_eq(hi, table[i].hi);
@@ -1060,18 +1060,18 @@ START_TEST(invalid_settings_are_rejected)
     /* Edges are accepted. */
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_POWER, 0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_POWER, 1));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_DAMPING, 1e6));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e6));
     /* GNT keys are not BP's or PC's, PC's are not GNT's; not per layer. */
     const size_t w2[] = {8, 16, 16, 3};
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 8, 3, w2, PCMUP_ACT_TANH, 1);
-    rig pc = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 8, 3, w2, PCMUP_ACT_TANH, 1);
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_DAMPING, 0.1));
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 8, 3, w2, PCMUP_ACT_TANH, 1);
+    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 8, 3, w2, PCMUP_ACT_TANH, 1);
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_GNT_DAMPING, 0.1));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(pc.algo, PCMUP_SET_GNT_POWER, 0.5));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_KAPPA, 0.5));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_DAMPING, 0.1));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.5));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_GNT_DAMPING, 0.1));
     double lo, hi, rho[3];
     size_t sizes[3];
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_ALGO_BP, PCMUP_SET_GNT_POWER, &lo, &hi));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_RULE_BP, PCMUP_SET_GNT_POWER, &lo, &hi));
     /* Diagnostics: the right kind, the right count, non-NULL. */
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_gnt_damping(bp.algo, rho, 3));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_gnt_system_size(pc.algo, 4, sizes, 3));
@@ -1110,7 +1110,7 @@ static int same_weights(const rig *r, float *const *saved)
 START_TEST(failed_step_changes_nothing)
 {
     const size_t widths[] = {4, 16, 16, 2}, batch = 3;
-    rig r = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_RELU, 1);
+    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_RELU, 1);
     float w1[64], x[12];
     for (int i = 0; i < 64; i++)
         w1[i] = -0.5f;
@@ -1123,12 +1123,12 @@ START_TEST(failed_step_changes_nothing)
         saved[l - 1] = malloc(layer_size(&r, l) * sizeof(float));
         TU_OK(pcmup_net_get_weights(r.net, l, saved[l - 1], layer_size(&r, l)));
     }
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_DAMPING, 1e-300));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e-300));
     TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(r.algo, x, labels, batch, NULL));
     ck_assert(same_weights(&r, saved));
     /* An output that overflows: tanh features all positive, output
      * weights near FLT_MAX. */
-    rig t = make_rig(PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
+    rig t = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
     float w2[256], w3[32];
     for (int i = 0; i < 64; i++)
         w1[i] = 0.5f;
@@ -1163,7 +1163,7 @@ START_TEST(no_allocation_after_first_step)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_GNT, net, 1, &alloc));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_GNT, net, 1, &alloc));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_POWER, 0.5));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     float *x = tu_gaussian(batch * 20, 2);
@@ -1209,7 +1209,7 @@ START_TEST(allocation_failures_are_clean)
         pcmup_net *net;
         TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
         pcmup_algo *algo;
-        TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_GNT, net, 1, &alloc));
+        TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_GNT, net, 1, &alloc));
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_POWER, 0.5));
         float before[48 * 20], after[48 * 20];
         TU_OK(pcmup_net_get_weights(net, 1, before, 48 * 20));

@@ -23,7 +23,7 @@ typedef struct {
 /* A 3-layer tanh net D -> M -> M -> C from `seed` under `preset` with
  * gamma bar `gbar` (base width 64), and an algorithm of `kind` that records
  * its updates. */
-static rig make_rig(pcmup_algo_kind kind, pcmup_preset preset, double gbar, size_t d,
+static rig make_rig(pcmup_rule kind, pcmup_preset preset, double gbar, size_t d,
                     size_t m, size_t c, uint64_t seed)
 {
     rig r;
@@ -68,16 +68,16 @@ static int32_t *cyclic_labels(size_t n, size_t c)
  * update is BP's with the hidden layers' rates times gamma_L under
  * convention A (every layer times gamma_L under B) -- the seed's Figure 1
  * (left). gammabar = -1 at M = 256 makes gamma_L = 4, so the factor shows. */
-static void check_fpa_is_bp(pcmup_last_layer conv, double gbar)
+static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
 {
     const size_t d = 20, m = 256, c = 5, batch = 16;
     float *x = tu_gaussian(batch * d, 7);
     int32_t *labels = cyclic_labels(batch, c);
-    pcmup_preset preset = conv == PCMUP_LAST_LAYER_A ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_PC_B;
-    rig pc = make_rig(PCMUP_ALGO_PC, preset, gbar, d, m, c, 3);
-    rig bp = make_rig(PCMUP_ALGO_BP, preset, gbar, d, m, c, 3);
-    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_FPA, 1));
-    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_LAST_LAYER, conv));
+    pcmup_preset preset = conv == PCMUP_PC_LAST_LAYER_A ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_PC_B;
+    rig pc = make_rig(PCMUP_RULE_PC, preset, gbar, d, m, c, 3);
+    rig bp = make_rig(PCMUP_RULE_BP, preset, gbar, d, m, c, 3);
+    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_FPA, 1));
+    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_LAST_LAYER, conv));
     double gamma_out;
     TU_OK(pcmup_pc_gamma_out(pc.algo, &gamma_out));
     ck_assert_double_eq_tol(gamma_out, pow(256.0 / 64.0, -gbar), 1e-12);
@@ -86,7 +86,7 @@ static void check_fpa_is_bp(pcmup_last_layer conv, double gbar)
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
         float *u_pc = layer_update(&pc, l, &n), *u_bp = layer_update(&bp, l, &n);
-        double factor = (l < 3 || conv == PCMUP_LAST_LAYER_B) ? gamma_out : 1.0;
+        double factor = (l < 3 || conv == PCMUP_PC_LAST_LAYER_B) ? gamma_out : 1.0;
         double diff = 0, scale = 0;
         for (size_t i = 0; i < n; i++) {
             diff = fmax(diff, fabs(u_pc[i] - factor * u_bp[i]));
@@ -103,11 +103,11 @@ static void check_fpa_is_bp(pcmup_last_layer conv, double gbar)
     free(labels);
 }
 
-START_TEST(fpa_equals_bp_convention_a) { check_fpa_is_bp(PCMUP_LAST_LAYER_A, -1.0); }
+START_TEST(fpa_equals_bp_convention_a) { check_fpa_is_bp(PCMUP_PC_LAST_LAYER_A, -1.0); }
 END_TEST
-START_TEST(fpa_equals_bp_convention_b) { check_fpa_is_bp(PCMUP_LAST_LAYER_B, -1.0); }
+START_TEST(fpa_equals_bp_convention_b) { check_fpa_is_bp(PCMUP_PC_LAST_LAYER_B, -1.0); }
 END_TEST
-START_TEST(fpa_equals_bp_gamma_one) { check_fpa_is_bp(PCMUP_LAST_LAYER_A, 0.0); }
+START_TEST(fpa_equals_bp_gamma_one) { check_fpa_is_bp(PCMUP_PC_LAST_LAYER_A, 0.0); }
 END_TEST
 
 /* ---- the energy during inference ------------------------------------------------ */
@@ -118,7 +118,7 @@ START_TEST(forward_init_energy_is_output_loss)
     const size_t batch = 8;
     float *x = tu_gaussian(batch * 12, 3);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0, 12, 128, 4, 5);
+    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 12, 128, 4, 5);
     double loss, gamma_out, trace[2];
     size_t count;
     TU_OK(pcmup_algo_step(r.algo, x, labels, batch, &loss));
@@ -142,8 +142,8 @@ START_TEST(epoch_energy_is_mean_final_energy)
     const size_t n = 8;
     float *x = tu_gaussian(n * 12, 4);
     int32_t *labels = cyclic_labels(n, 4);
-    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 12, 64, 4, 6);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 12, 64, 4, 6);
+    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 12, 64, 4, 6);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 12, 64, 4, 6);
     pcmup_dataset *ds;
     double mean, trace[2];
     size_t count;
@@ -171,17 +171,17 @@ END_TEST
  * MSE at the defaults; the simultaneous schedule couples layers, so it gets
  * half of that): the energy never increases, whatever the start. Allow
  * float rounding of the energy itself (1e-6 relative). */
-static void check_energy_descends(pcmup_schedule schedule, pcmup_init init, double kappa,
+static void check_energy_descends(pcmup_pc_schedule schedule, pcmup_pc_init init, double kappa,
                                   double gbar)
 {
     const size_t batch = 16, t_max = 40;
     float *x = tu_gaussian(batch * 16, 11);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, gbar, 16, 64, 4, 9);
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_SCHEDULE, schedule));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_INIT, init));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_KAPPA, kappa));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_T, (double)t_max));
+    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 16, 64, 4, 9);
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_SCHEDULE, schedule));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_INIT, init));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, kappa));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_ITERATIONS, (double)t_max));
     TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
     double trace[64];
     size_t count;
@@ -199,17 +199,17 @@ static void check_energy_descends(pcmup_schedule schedule, pcmup_init init, doub
 
 START_TEST(energy_descends_sequential_forward)
 {
-    check_energy_descends(PCMUP_SCHEDULE_SEQUENTIAL, PCMUP_INIT_FORWARD, 0.5, 0.0);
+    check_energy_descends(PCMUP_PC_SCHEDULE_SEQUENTIAL, PCMUP_PC_INIT_FORWARD, 0.5, 0.0);
 }
 END_TEST
 START_TEST(energy_descends_sequential_zero)
 {
-    check_energy_descends(PCMUP_SCHEDULE_SEQUENTIAL, PCMUP_INIT_ZERO, 0.5, -1.0);
+    check_energy_descends(PCMUP_PC_SCHEDULE_SEQUENTIAL, PCMUP_PC_INIT_ZERO, 0.5, -1.0);
 }
 END_TEST
 START_TEST(energy_descends_simultaneous_random)
 {
-    check_energy_descends(PCMUP_SCHEDULE_SIMULTANEOUS, PCMUP_INIT_RANDOM, 0.25, -1.0);
+    check_energy_descends(PCMUP_PC_SCHEDULE_SIMULTANEOUS, PCMUP_PC_INIT_RANDOM, 0.25, -1.0);
 }
 END_TEST
 
@@ -220,10 +220,10 @@ START_TEST(tolerance_stops_inference_early)
     const size_t batch = 16;
     float *x = tu_gaussian(batch * 16, 11);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_KAPPA, 0.2));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_T, 500));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TOLERANCE, 1e-3));
+    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.2));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_ITERATIONS, 500));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_TOLERANCE, 1e-3));
     TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
     double trace[501];
     size_t count;
@@ -247,20 +247,20 @@ START_TEST(cache_timing_survives_early_stop)
     const size_t batch = 16;
     float *x = tu_gaussian(batch * 16, 11);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig early = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
-    rig fixed = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
-    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_TIMING, PCMUP_TIMING_CACHE));
-    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_KAPPA, 0.2));
-    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_T, 500));
-    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_TOLERANCE, 1e-2));
+    rig early = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    rig fixed = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_TIMING, PCMUP_PC_TIMING_CACHE));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_KAPPA, 0.2));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_ITERATIONS, 500));
+    TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_TOLERANCE, 1e-2));
     TU_OK(pcmup_algo_step(early.algo, x, labels, batch, NULL));
     size_t count;
     TU_OK(pcmup_pc_energy_trace(early.algo, NULL, 0, &count));
     ck_assert_uint_gt(count, 2);
     ck_assert_uint_lt(count, 501);
-    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_TIMING, PCMUP_TIMING_CACHE));
-    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_KAPPA, 0.2));
-    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_T, (double)(count - 1)));
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_TIMING, PCMUP_PC_TIMING_CACHE));
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_KAPPA, 0.2));
+    TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_ITERATIONS, (double)(count - 1)));
     TU_OK(pcmup_algo_step(fixed.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
@@ -288,19 +288,19 @@ START_TEST(no_allocation_after_first_step)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 1, &alloc));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_T, 4));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, &alloc));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_ITERATIONS, 4));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(batch * 12, 5);
     int32_t *labels = cyclic_labels(batch, 4);
     TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
-    const double inits[] = {PCMUP_INIT_ZERO, PCMUP_INIT_RANDOM, PCMUP_INIT_FORWARD};
+    const double inits[] = {PCMUP_PC_INIT_ZERO, PCMUP_PC_INIT_RANDOM, PCMUP_PC_INIT_FORWARD};
     for (int i = 0; i < 3; i++) {
-        TU_OK(pcmup_algo_set(pc, PCMUP_SET_INIT, inits[i]));
-        TU_OK(pcmup_algo_set(pc, PCMUP_SET_SCHEDULE, i == 1 ? PCMUP_SCHEDULE_SIMULTANEOUS
-                                                             : PCMUP_SCHEDULE_SEQUENTIAL));
-        TU_OK(pcmup_algo_set(pc, PCMUP_SET_TIMING, i == 2 ? PCMUP_TIMING_CACHE : PCMUP_TIMING_END));
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_INIT, inits[i]));
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_SCHEDULE, i == 1 ? PCMUP_PC_SCHEDULE_SIMULTANEOUS
+                                                             : PCMUP_PC_SCHEDULE_SEQUENTIAL));
+        TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_TIMING, i == 2 ? PCMUP_PC_TIMING_CACHE : PCMUP_PC_TIMING_END));
         TU_OK(pcmup_algo_step(pc, x, labels, batch - (size_t)i, NULL));
     }
     ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
@@ -324,10 +324,10 @@ static void cosines(double gbar, size_t m, double cos_out[3])
     const size_t d = 64, c = 10, batch = 32;
     float *x = tu_gaussian(batch * d, 1);
     int32_t *labels = cyclic_labels(batch, c);
-    rig pc = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
-    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_T, 50));
-    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_KAPPA, 0.2));
+    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
+    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_ITERATIONS, 50));
+    TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_step(pc.algo, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
@@ -386,7 +386,7 @@ static void coord_sweep(const tu_coord_config *cfg, const char *name, double res
  * for gbar -1): the same band as BP's check, 3x over 64..2048. */
 static void check_flat(double gbar)
 {
-    const tu_coord_config cfg = {PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, gbar, 0.5};
+    const tu_coord_config cfg = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 0.5};
     double res[N_WIDTHS][3];
     coord_sweep(&cfg, gbar == 0.0 ? "PC muP gbar 0" : "PC muP gbar -1", res);
     for (int j = 0; j < 3; j++) {
@@ -409,8 +409,8 @@ END_TEST
  * the transfer. */
 START_TEST(pc_wrong_exponents_grow)
 {
-    const tu_coord_config sp = {PCMUP_ALGO_PC, PCMUP_PRESET_SP, 0.0, 0.5};
-    const tu_coord_config wrong = {PCMUP_ALGO_PC, PCMUP_PRESET_MUP_SGD, -1.0, 0.5};
+    const tu_coord_config sp = {PCMUP_RULE_PC, PCMUP_PRESET_SP, 0.0, 0.5};
+    const tu_coord_config wrong = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_SGD, -1.0, 0.5};
     double res[N_WIDTHS][3];
     coord_sweep(&sp, "PC SP", res);
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 100, "SP df grows only %g x",
@@ -427,17 +427,17 @@ END_TEST
 
 START_TEST(invalid_settings_are_rejected)
 {
-    rig r = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 8, 16, 3, 1);
+    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 8, 16, 3, 1);
     const struct {
         pcmup_setting key;
         double value;
     } bad[] = {
-        {PCMUP_SET_T, 0},          {PCMUP_SET_T, 2.5},         {PCMUP_SET_KAPPA, -0.1},
-        {PCMUP_SET_KAPPA, NAN},    {PCMUP_SET_GAMMA, 0},       {PCMUP_SET_GAMMA, -1},
-        {PCMUP_SET_GAMMA, NAN},    {PCMUP_SET_GAMMA_OUT, 0},   {PCMUP_SET_GAMMA_OUT, INFINITY},
-        {PCMUP_SET_INIT_STD, -1},  {PCMUP_SET_INIT_STD, NAN},  {PCMUP_SET_SCHEDULE, 2},
-        {PCMUP_SET_INIT, 3},       {PCMUP_SET_TIMING, 0.5},    {PCMUP_SET_FPA, 2},
-        {PCMUP_SET_LAST_LAYER, 2}, {PCMUP_SET_TOLERANCE, -1e-3},
+        {PCMUP_SET_PC_ITERATIONS, 0},          {PCMUP_SET_PC_ITERATIONS, 2.5},         {PCMUP_SET_PC_KAPPA, -0.1},
+        {PCMUP_SET_PC_KAPPA, NAN},    {PCMUP_SET_PC_GAMMA_HIDDEN, 0},       {PCMUP_SET_PC_GAMMA_HIDDEN, -1},
+        {PCMUP_SET_PC_GAMMA_HIDDEN, NAN},    {PCMUP_SET_PC_GAMMA_OUT_BASE, 0},   {PCMUP_SET_PC_GAMMA_OUT_BASE, INFINITY},
+        {PCMUP_SET_PC_INIT_STD, -1},  {PCMUP_SET_PC_INIT_STD, NAN},  {PCMUP_SET_PC_SCHEDULE, 2},
+        {PCMUP_SET_PC_INIT, 3},       {PCMUP_SET_PC_TIMING, 0.5},    {PCMUP_SET_PC_FPA, 2},
+        {PCMUP_SET_PC_LAST_LAYER, 2}, {PCMUP_SET_PC_TOLERANCE, -1e-3},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double before, after;
@@ -447,16 +447,16 @@ START_TEST(invalid_settings_are_rejected)
         ck_assert_msg(before == after, "setting %d changed", (int)bad[i].key);
     }
     /* Per-layer keys: hidden layers only, valid values only. */
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 3, PCMUP_SET_GAMMA, 1));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 0, PCMUP_SET_KAPPA, 1));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_KAPPA, -2));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_T, 2));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 3, PCMUP_SET_PC_GAMMA_HIDDEN, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 0, PCMUP_SET_PC_KAPPA, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_PC_KAPPA, -2));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_PC_ITERATIONS, 2));
     double kappa;
-    TU_OK(pcmup_algo_get_layer(r.algo, 1, PCMUP_SET_KAPPA, &kappa));
+    TU_OK(pcmup_algo_get_layer(r.algo, 1, PCMUP_SET_PC_KAPPA, &kappa));
     ck_assert_double_eq(kappa, 1.0);
     /* PC settings do not exist for BP; gamma bar outside [-1, 0] is refused. */
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 8, 16, 3, 1);
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_KAPPA, 0.5));
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 8, 16, 3, 1);
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_PC_KAPPA, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_gamma_out(bp.algo, &kappa));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, -1.5));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, 0.5));
@@ -464,8 +464,8 @@ START_TEST(invalid_settings_are_rejected)
 
     /* Cache timing needs the sequential schedule: the step refuses and the
      * weights stay. */
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TIMING, PCMUP_TIMING_CACHE));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_SCHEDULE, PCMUP_SCHEDULE_SIMULTANEOUS));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_TIMING, PCMUP_PC_TIMING_CACHE));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SIMULTANEOUS));
     float *x = tu_gaussian(4 * 8, 1), w[128], w_after[128];
     int32_t labels[4] = {0, 1, 2, 0};
     TU_OK(pcmup_net_get_weights(r.net, 1, w, 128));

@@ -98,7 +98,7 @@ static double rel_err_f(const float *a, const double *ref, size_t n)
 static void gammas(const pcmup_algo *pc, size_t n_layers, double *g)
 {
     for (size_t l = 1; l < n_layers; l++)
-        TU_OK(pcmup_algo_get_layer(pc, l, PCMUP_SET_GAMMA, &g[l - 1]));
+        TU_OK(pcmup_algo_get_layer(pc, l, PCMUP_SET_PC_GAMMA_HIDDEN, &g[l - 1]));
     TU_OK(pcmup_pc_gamma_out(pc, &g[n_layers - 1]));
 }
 
@@ -182,12 +182,12 @@ static int32_t *random_labels(size_t batch, size_t n_classes)
 static pcmup_algo *reference_pc(const tu_case *c, pcmup_net *net)
 {
     pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, NULL));
     size_t n_layers = (size_t)tu_case_num(c, "L");
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_LR, tu_case_num(c, "eta")));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_GAMMA_OUT, tu_case_num(c, "gamma_L_prime")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_GAMMA_OUT_BASE, tu_case_num(c, "gamma_L_prime")));
     for (size_t l = 1; l < n_layers; l++)
-        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_GAMMA,
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_PC_GAMMA_HIDDEN,
                                    tu_case_list(c, "gamma_hidden", l - 1)));
     double g_out;
     TU_OK(pcmup_pc_gamma_out(pc, &g_out));
@@ -288,14 +288,14 @@ static pcmup_net *odd_net(pcmup_activation act, unsigned flags)
 static pcmup_algo *odd_pc(pcmup_net *net)
 {
     pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 3, NULL));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 3, NULL));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_LR, 0.3));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_MSE_CENTRED, 0));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LAST_LAYER, PCMUP_LAST_LAYER_B));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_GAMMA_OUT, 0.7));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_LAST_LAYER, PCMUP_PC_LAST_LAYER_B));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_GAMMA_OUT_BASE, 0.7));
     const double g[] = {0.5, 2.0, 1.5};
     for (size_t l = 1; l < ODD_L; l++)
-        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_GAMMA, g[l - 1]));
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_PC_GAMMA_HIDDEN, g[l - 1]));
     return pc;
 }
 
@@ -412,10 +412,10 @@ static void iterated_matches(pcmup_algo *pc, pcmup_net *net, const float *x,
     eq_result r;
     eq_alloc(&r, net, batch);
     TU_OK(eq_run(pc, x, labels, &r));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_T, 3000));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_KAPPA, 0.1));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_SCHEDULE, PCMUP_SCHEDULE_SEQUENTIAL));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_INIT, PCMUP_INIT_FORWARD));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_ITERATIONS, 3000));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_KAPPA, 0.1));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SEQUENTIAL));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_INIT, PCMUP_PC_INIT_FORWARD));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
     TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
     double worst = 0;
@@ -499,7 +499,7 @@ static pcmup_net *mup_net(size_t m, size_t n_classes, double gbar)
  * which vanishes with width under muP (f = O(M^-1/2) with b_L = 1) and
  * takes PC's correction with it: every cosine then tends to 1 whatever
  * gammabar. The plain target 1 keeps e = Theta(1). */
-static pcmup_algo *mup_algo(pcmup_net *net, pcmup_algo_kind kind, size_t n_classes)
+static pcmup_algo *mup_algo(pcmup_net *net, pcmup_rule kind, size_t n_classes)
 {
     pcmup_algo *a;
     TU_OK(pcmup_algo_create(&a, kind, net, 1, NULL));
@@ -514,8 +514,8 @@ static mup_point mup_measure(size_t m, size_t n_classes, double gbar, const floa
 {
     mup_point pt;
     pcmup_net *net = mup_net(m, n_classes, gbar), *net_bp = mup_net(m, n_classes, gbar);
-    pcmup_algo *pc = mup_algo(net, PCMUP_ALGO_PC, n_classes);
-    pcmup_algo *bp = mup_algo(net_bp, PCMUP_ALGO_BP, n_classes);
+    pcmup_algo *pc = mup_algo(net, PCMUP_RULE_PC, n_classes);
+    pcmup_algo *bp = mup_algo(net_bp, PCMUP_RULE_BP, n_classes);
     eq_result r;
     eq_alloc(&r, net, MUP_B);
     TU_OK(eq_run(pc, x, labels, &r));
@@ -754,7 +754,7 @@ START_TEST(validation)
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_LOSS, PCMUP_LOSS_MSE));
 
     pcmup_algo *bp;
-    TU_OK(pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 1, NULL));
     expect_failure(PCMUP_ERR_UNSUPPORTED, bp, x, labels, ODD_B, &r);
     pcmup_algo_free(bp);
 
@@ -781,7 +781,7 @@ START_TEST(allocation)
     pcmup_allocator alloc = tu_counting_allocator(&counter);
     pcmup_net *net = odd_net(PCMUP_ACT_IDENTITY, 0);
     pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 3, &alloc));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 3, &alloc));
     reseed(7);
     float *x = gaussian_batch(ODD_B, odd_widths[0]);
     int32_t *labels = random_labels(ODD_B, odd_widths[ODD_L]);

@@ -26,7 +26,7 @@ typedef struct {
 
 /* A net of widths[0..n_layers] under `preset` (base width 64) and an
  * algorithm of `kind` recording its updates. */
-static rig make_rig(pcmup_algo_kind kind, pcmup_preset preset, size_t n_layers,
+static rig make_rig(pcmup_rule kind, pcmup_preset preset, size_t n_layers,
                     const size_t *widths, pcmup_activation act, uint64_t seed)
 {
     rig r;
@@ -173,7 +173,7 @@ static void set_near_identity(pcmup_net *net, size_t l, size_t n, double s, unsi
  * targets, and its update is W_l += (eta/B) (J_l^-1 E_L)^T h_{l-1} (phi = id).
  * With exact inverse feedback and no reconstruction error TP agrees. The
  * reference is built here in double from the weights alone. */
-static void check_gauss_newton(pcmup_algo_kind kind)
+static void check_gauss_newton(pcmup_rule kind)
 {
     const size_t n = 6, b = 10, L = 3;
     const size_t widths[4] = {n, n, n, n};
@@ -194,10 +194,10 @@ static void check_gauss_newton(pcmup_algo_kind kind)
             TU_OK(pcmup_net_set_feedback(r.net, l, vf, n * n));
     }
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, eta));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_BETA, beta));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_LR, 0.0));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_NOISE, 0.0));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_BETA, beta));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.0));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
     float *xf = tu_gaussian(b * n, 5);
     int32_t *labels = cyclic_labels(b, n);
     TU_OK(pcmup_algo_step(r.algo, xf, labels, b, NULL));
@@ -243,7 +243,7 @@ static void check_gauss_newton(pcmup_algo_kind kind)
         free(got);
     }
     printf("%s with inverse feedback vs Gauss-Newton targets: update error %.3g\n",
-           kind == PCMUP_ALGO_DTP ? "DTP" : "TP", worst);
+           kind == PCMUP_RULE_DTP ? "DTP" : "TP", worst);
     /* float rounding of X, W, W^-1 through three layers: measured ~3e-7 */
     ck_assert_msg(worst < 1e-5, "update error %.3g", worst);
 
@@ -274,9 +274,9 @@ static void check_gauss_newton(pcmup_algo_kind kind)
     free_rig(&r);
 }
 
-START_TEST(dtp_inverse_feedback_is_gauss_newton) { check_gauss_newton(PCMUP_ALGO_DTP); }
+START_TEST(dtp_inverse_feedback_is_gauss_newton) { check_gauss_newton(PCMUP_RULE_DTP); }
 END_TEST
-START_TEST(tp_inverse_feedback_is_gauss_newton) { check_gauss_newton(PCMUP_ALGO_TP); }
+START_TEST(tp_inverse_feedback_is_gauss_newton) { check_gauss_newton(PCMUP_RULE_TP); }
 END_TEST
 
 /* ---- closed-form feedback: normal equations and reconstruction ---------------- */
@@ -295,13 +295,13 @@ START_TEST(closed_form_satisfies_normal_equations)
     const size_t n = 6, L = 3;
     const size_t widths[4] = {n, n, n, n};
     const double eta = 0.1, beta = 1.0, mu = 0.3, mu_top = 0.7;
-    rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
     for (size_t l = 1; l <= L; l++)
         set_near_identity(r.net, l, n, 0.5, 20 + (unsigned)l);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, eta));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_MSE_CENTRED, 0));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_DAMPING, mu));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_DAMPING_TOP, mu_top));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING, mu));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING_TOP, mu_top));
     float xf[36] = {0};
     for (size_t i = 0; i < n; i++)
         xf[i * n + i] = 1.0f;
@@ -377,10 +377,10 @@ START_TEST(closed_form_reconstructs_as_damping_vanishes)
     int32_t *labels = cyclic_labels(b, 10);
     double hidden[3], top[3], scale = 0.0;
     for (int k = 0; k < 3; k++) {
-        rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_SP, 3, widths, PCMUP_ACT_TANH, 4);
+        rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, 3, widths, PCMUP_ACT_TANH, 4);
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.0));
-        TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_DAMPING, mus[k]));
-        TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_DAMPING_TOP, mus[k]));
+        TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING, mus[k]));
+        TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING_TOP, mus[k]));
         TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
         double before[2], after[2];
         TU_OK(pcmup_tp_feedback_loss(r.algo, before, after, 2));
@@ -419,12 +419,12 @@ static void check_feedback_descends(pcmup_activation psi, double noise, size_t k
     const size_t b = 32, widths[4] = {20, 64, 64, 10};
     float *x = tu_gaussian(b * widths[0], 8);
     int32_t *labels = cyclic_labels(b, 10);
-    rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 6);
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 6);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.0));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_ACTIVATION, psi));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_NOISE, noise));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_STEPS, (double)k_fb));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_ACTIVATION, psi));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, noise));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_STEPS, (double)k_fb));
     double first[2] = {0, 0}, prev[2] = {INFINITY, INFINITY}, before[2], after[2];
     for (int t = 0; t < 30; t++) {
         TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
@@ -466,15 +466,15 @@ END_TEST
 /* The output layer's update is BP's times beta, whatever the feedback:
  * dW_L = (eta_L / B)(t_L - f)^T h_{L-1} = -beta (eta_L / B) g^T h_{L-1}. A
  * single-layer net has nothing to propagate: TP is then beta x BP. */
-static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_algo_kind kind)
+static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_rule kind)
 {
     const size_t b = 12;
     const double beta = 2.5;
     float *x = tu_gaussian(b * widths[0], 9);
     int32_t *labels = cyclic_labels(b, widths[n_layers]);
     rig tp = make_rig(kind, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
-    TU_OK(pcmup_algo_set(tp.algo, PCMUP_SET_BETA, beta));
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
+    TU_OK(pcmup_algo_set(tp.algo, PCMUP_SET_TP_BETA, beta));
     TU_OK(pcmup_algo_step(tp.algo, x, labels, b, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, b, NULL));
     size_t out, in;
@@ -497,9 +497,9 @@ static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_al
 START_TEST(output_update_is_beta_times_bp)
 {
     const size_t w1[2] = {12, 5}, w2[3] = {12, 32, 5}, w4[5] = {12, 32, 32, 32, 5};
-    check_top_is_beta_bp(1, w1, PCMUP_ALGO_TP);
-    check_top_is_beta_bp(2, w2, PCMUP_ALGO_DTP);
-    check_top_is_beta_bp(4, w4, PCMUP_ALGO_TP);
+    check_top_is_beta_bp(1, w1, PCMUP_RULE_TP);
+    check_top_is_beta_bp(2, w2, PCMUP_RULE_DTP);
+    check_top_is_beta_bp(4, w4, PCMUP_RULE_TP);
 }
 END_TEST
 
@@ -524,7 +524,7 @@ static void coord_sweep(const tu_coord_config *cfg, double b_out, const char *na
  * .102, df .33/.26/.23/.23 over 64..4096) settles within 1.5x; allow the
  * same 3x band as BP's and PC's checks over 64..2048, and 1.5x between the
  * two largest widths. Everything must move. */
-static void check_mup_flat(pcmup_algo_kind kind, const char *name)
+static void check_mup_flat(pcmup_rule kind, const char *name)
 {
     const tu_coord_config cfg = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
     double res[N_WIDTHS][3];
@@ -541,9 +541,9 @@ static void check_mup_flat(pcmup_algo_kind kind, const char *name)
     }
 }
 
-START_TEST(tp_mup_is_flat) { check_mup_flat(PCMUP_ALGO_TP, "TP muP"); }
+START_TEST(tp_mup_is_flat) { check_mup_flat(PCMUP_RULE_TP, "TP muP"); }
 END_TEST
-START_TEST(dtp_mup_is_flat) { check_mup_flat(PCMUP_ALGO_DTP, "DTP muP"); }
+START_TEST(dtp_mup_is_flat) { check_mup_flat(PCMUP_RULE_DTP, "DTP muP"); }
 END_TEST
 
 /* b_L = 1 (BP's muP output layer) with TP's c: f = Theta(M^-1/2) at init,
@@ -553,7 +553,7 @@ END_TEST
  * (one learning rate, width-independent damping): df grows by orders of
  * magnitude (spec: 8.7e8 at 4096) and dh2 grows too (measured 1.9x for
  * TP, 4x for DTP over 64..2048; spec 5x over 64..4096). */
-static void check_wrong_scalings(pcmup_algo_kind kind, const char *name)
+static void check_wrong_scalings(pcmup_rule kind, const char *name)
 {
     char label[64];
     double res[N_WIDTHS][3];
@@ -574,9 +574,9 @@ static void check_wrong_scalings(pcmup_algo_kind kind, const char *name)
                   res[N_WIDTHS - 1][1] / res[0][1]);
 }
 
-START_TEST(tp_wrong_scalings) { check_wrong_scalings(PCMUP_ALGO_TP, "TP"); }
+START_TEST(tp_wrong_scalings) { check_wrong_scalings(PCMUP_RULE_TP, "TP"); }
 END_TEST
-START_TEST(dtp_wrong_scalings) { check_wrong_scalings(PCMUP_ALGO_DTP, "DTP"); }
+START_TEST(dtp_wrong_scalings) { check_wrong_scalings(PCMUP_RULE_DTP, "DTP"); }
 END_TEST
 
 /* The mechanism behind claim 9, on the first step (DTP, closed form).
@@ -599,7 +599,7 @@ static void top_signals(size_t m, double b_out, double *target, double *unrecons
     TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_MUP_TP, NULL));
     TU_OK(pcmup_param_set_layer(r.param, 3, PCMUP_LAYER_B, b_out));
     TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1234, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, PCMUP_ALGO_DTP, r.net, 1, NULL));
+    TU_OK(pcmup_algo_create(&r.algo, PCMUP_RULE_DTP, r.net, 1, NULL));
     float *h = malloc(32 * m * sizeof *h);
     TU_OK(pcmup_net_forward_layer(r.net, x, 32, 2, PCMUP_SIGNAL_POST, h));
     double scale = 0.0;
@@ -643,7 +643,7 @@ END_TEST
  * C = 10, B = 32, tanh, centred MSE, eta = 0.5), each algorithm under its
  * own muP. Returns the least-squares slope of log R on log M over
  * 256..2048, averaged over three seeds (net and data). */
-static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset, double gbar)
+static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gbar)
 {
     static const size_t ms[4] = {256, 512, 1024, 2048};
     static const char *const names[] = {"BP", "PC", "?", "TP", "DTP"};
@@ -691,9 +691,9 @@ static double alignment_exponent(pcmup_algo_kind kind, pcmup_preset preset, doub
  * while still telling 1/2 from 1 apart. */
 START_TEST(alignment_exponents)
 {
-    double bp = alignment_exponent(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0);
-    double pc = alignment_exponent(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0);
-    double tp = alignment_exponent(PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, 0.0);
+    double bp = alignment_exponent(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0);
+    double pc = alignment_exponent(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0);
+    double tp = alignment_exponent(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0.0);
     printf("alignment exponent omega_L: BP %.3f, PC (gammabar -1) %.3f, TP %.3f\n", bp, pc, tp);
     ck_assert_msg(fabs(bp - 1.0) < 0.07, "BP omega %.3f", bp);
     ck_assert_msg(fabs(pc - 1.0) < 0.07, "PC omega %.3f", pc);
@@ -706,7 +706,7 @@ START_TEST(alignment_needs_a_recorded_step)
     const size_t widths[4] = {8, 16, 16, 3};
     float *x = tu_gaussian(4 * 8, 1);
     int32_t labels[4] = {0, 1, 2, 0};
-    rig r = make_rig(PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
+    rig r = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
     double ratio;
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_alignment_ratio(r.algo, &ratio));
     TU_OK(pcmup_algo_step(r.algo, x, labels, 4, NULL));
@@ -740,14 +740,14 @@ START_TEST(feedback_weights_live_in_the_net)
     const size_t widths[4] = {10, 256, 256, 10}, b = 8;
     float *x = tu_gaussian(b * 10, 2);
     int32_t *labels = cyclic_labels(b, 10);
-    rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
     const size_t n2 = 256 * 256, n3 = 256 * 10;
     float *v = malloc(n2 * sizeof *v);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_net_get_feedback(r.net, 2, v, n2));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_INIT_STD, 2.0));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_LR, 0.0));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_NOISE, 0.0));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.0));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
     TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
     float *v2 = feedback_of(r.net, 2, n2), *v3 = feedback_of(r.net, 3, n3);
     double s2 = 0, s3 = 0;
@@ -760,10 +760,10 @@ START_TEST(feedback_weights_live_in_the_net)
     ck_assert_double_eq_tol(sqrt(s3 / n3), 2.0 / sqrt(10.0), 0.05 * 2.0 / sqrt(10.0));
 
     /* The same seed elsewhere draws the same V. */
-    rig twin = make_rig(PCMUP_ALGO_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
-    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_FB_INIT_STD, 2.0));
-    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_FB_LR, 0.0));
+    rig twin = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
+    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
+    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_LR, 0.0));
     TU_OK(pcmup_algo_step(twin.algo, x, labels, b, NULL));
     float *t2 = feedback_of(twin.net, 2, n2);
     ck_assert(memcmp(t2, v2, n2 * sizeof *v2) == 0);
@@ -818,13 +818,13 @@ START_TEST(failed_epoch_restores_feedback)
     int32_t *labels = cyclic_labels(n, 3);
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, n, 6, 3, x, labels, NULL));
-    rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_train_epoch(r.algo, ds, 16, NULL)); /* draws and trains V */
     float *v_start = feedback_of(r.net, 2, 16 * 16), w_start[96], w_now[96];
     TU_OK(pcmup_net_get_weights(r.net, 1, w_start, 96));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_LR, 1e6));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
     TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, ds, 16, NULL));
     float *v_now = feedback_of(r.net, 2, 16 * 16);
     TU_OK(pcmup_net_get_weights(r.net, 1, w_now, 96));
@@ -844,20 +844,20 @@ END_TEST
 START_TEST(invalid_settings_are_rejected)
 {
     const size_t widths[4] = {8, 16, 16, 3};
-    rig r = make_rig(PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
     const struct {
         pcmup_setting key;
         double value;
     } bad[] = {
-        {PCMUP_SET_BETA, 0},          {PCMUP_SET_BETA, -1},          {PCMUP_SET_BETA, NAN},
-        {PCMUP_SET_BETA, INFINITY},   {PCMUP_SET_BETA, 2e6},         {PCMUP_SET_FEEDBACK, 2},
-        {PCMUP_SET_FEEDBACK, 0.5},    {PCMUP_SET_FEEDBACK, -1},      {PCMUP_SET_FB_DAMPING, 0},
-        {PCMUP_SET_FB_DAMPING, -1},   {PCMUP_SET_FB_DAMPING, NAN},   {PCMUP_SET_FB_DAMPING_TOP, -0.5},
-        {PCMUP_SET_FB_DAMPING_TOP, 0}, {PCMUP_SET_FB_LR, -1e-3},     {PCMUP_SET_FB_LR, NAN},
-        {PCMUP_SET_FB_STEPS, 0},      {PCMUP_SET_FB_STEPS, 1.5},     {PCMUP_SET_FB_STEPS, 1e5},
-        {PCMUP_SET_FB_NOISE, -0.1},   {PCMUP_SET_FB_NOISE, NAN},     {PCMUP_SET_FB_ACTIVATION, PCMUP_ACT_RELU},
-        {PCMUP_SET_FB_ACTIVATION, 3}, {PCMUP_SET_FB_ACTIVATION, -1}, {PCMUP_SET_FB_INIT_STD, -1},
-        {PCMUP_SET_FB_INIT_STD, NAN},
+        {PCMUP_SET_TP_BETA, 0},          {PCMUP_SET_TP_BETA, -1},          {PCMUP_SET_TP_BETA, NAN},
+        {PCMUP_SET_TP_BETA, INFINITY},   {PCMUP_SET_TP_BETA, 2e6},         {PCMUP_SET_TP_FEEDBACK, 2},
+        {PCMUP_SET_TP_FEEDBACK, 0.5},    {PCMUP_SET_TP_FEEDBACK, -1},      {PCMUP_SET_TP_FB_DAMPING, 0},
+        {PCMUP_SET_TP_FB_DAMPING, -1},   {PCMUP_SET_TP_FB_DAMPING, NAN},   {PCMUP_SET_TP_FB_DAMPING_TOP, -0.5},
+        {PCMUP_SET_TP_FB_DAMPING_TOP, 0}, {PCMUP_SET_TP_FB_LR, -1e-3},     {PCMUP_SET_TP_FB_LR, NAN},
+        {PCMUP_SET_TP_FB_STEPS, 0},      {PCMUP_SET_TP_FB_STEPS, 1.5},     {PCMUP_SET_TP_FB_STEPS, 1e5},
+        {PCMUP_SET_TP_FB_NOISE, -0.1},   {PCMUP_SET_TP_FB_NOISE, NAN},     {PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_RELU},
+        {PCMUP_SET_TP_FB_ACTIVATION, 3}, {PCMUP_SET_TP_FB_ACTIVATION, -1}, {PCMUP_SET_TP_FB_INIT_STD, -1},
+        {PCMUP_SET_TP_FB_INIT_STD, NAN},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double before, after;
@@ -871,31 +871,31 @@ START_TEST(invalid_settings_are_rejected)
         pcmup_setting key;
         double def, lo, hi;
     } table[] = {
-        {PCMUP_SET_BETA, 1, 0, 1e6},
-        {PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_CLOSED, 0, 1},
-        {PCMUP_SET_FB_DAMPING, 1, 0, 1e6},
-        {PCMUP_SET_FB_DAMPING_TOP, 1, 0, 1e6},
-        {PCMUP_SET_FB_LR, 0.05, 0, 1e6},
-        {PCMUP_SET_FB_STEPS, 1, 1, 1e4},
-        {PCMUP_SET_FB_NOISE, 0.1, 0, 1e3},
-        {PCMUP_SET_FB_ACTIVATION, PCMUP_ACT_IDENTITY, 0, 2},
-        {PCMUP_SET_FB_INIT_STD, 1, 0, 1e6},
+        {PCMUP_SET_TP_BETA, 1, 0, 1e6},
+        {PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_CLOSED, 0, 1},
+        {PCMUP_SET_TP_FB_DAMPING, 1, 0, 1e6},
+        {PCMUP_SET_TP_FB_DAMPING_TOP, 1, 0, 1e6},
+        {PCMUP_SET_TP_FB_LR, 0.05, 0, 1e6},
+        {PCMUP_SET_TP_FB_STEPS, 1, 1, 1e4},
+        {PCMUP_SET_TP_FB_NOISE, 0.1, 0, 1e3},
+        {PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_IDENTITY, 0, 2},
+        {PCMUP_SET_TP_FB_INIT_STD, 1, 0, 1e6},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         double v, lo, hi;
         TU_OK(pcmup_algo_get(r.algo, table[i].key, &v));
         ck_assert_double_eq(v, table[i].def);
-        TU_OK(pcmup_algo_bounds(PCMUP_ALGO_TP, table[i].key, &lo, &hi));
+        TU_OK(pcmup_algo_bounds(PCMUP_RULE_TP, table[i].key, &lo, &hi));
         ck_assert_double_eq(lo, table[i].lo);
         ck_assert_double_eq(hi, table[i].hi);
     }
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_FB_ACTIVATION, PCMUP_ACT_TANH));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_TANH));
     /* TP settings do not exist for BP or PC; GNT's numbers are not known here. */
-    rig bp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 3, widths, PCMUP_ACT_TANH, 1);
+    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 3, widths, PCMUP_ACT_TANH, 1);
     double v;
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_BETA, 1));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_ALGO_PC, PCMUP_SET_FB_LR, &v, &v));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_GAMMA, 1));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_TP_BETA, 1));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_RULE_PC, PCMUP_SET_TP_FB_LR, &v, &v));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_PC_GAMMA_HIDDEN, 1));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set(r.algo, (pcmup_setting)30, 1));
     /* Diagnostics: TP rules only, after a step, exact counts. */
     double d[3];
@@ -966,7 +966,7 @@ END_TEST
 /* After the first step at a batch size (and, for trained feedback, the
  * network's feedback storage), steps allocate nothing: net and algorithm
  * both use a counting allocator. A smaller batch reuses the scratch. */
-static void check_no_allocation(pcmup_algo_kind kind, pcmup_feedback fb, pcmup_activation psi)
+static void check_no_allocation(pcmup_rule kind, pcmup_tp_feedback fb, pcmup_activation psi)
 {
     tu_counter counter;
     pcmup_allocator a = tu_counting_allocator(&counter);
@@ -977,9 +977,9 @@ static void check_no_allocation(pcmup_algo_kind kind, pcmup_feedback fb, pcmup_a
     TU_OK(pcmup_net_create(&net, 4, widths, PCMUP_ACT_TANH, 0, p, 1, &a));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, kind, net, 1, &a));
-    TU_OK(pcmup_algo_set(algo, PCMUP_SET_FEEDBACK, fb));
-    TU_OK(pcmup_algo_set(algo, PCMUP_SET_FB_ACTIVATION, psi));
-    TU_OK(pcmup_algo_set(algo, PCMUP_SET_FB_STEPS, 2));
+    TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FEEDBACK, fb));
+    TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FB_ACTIVATION, psi));
+    TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FB_STEPS, 2));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(b * 20, 4);
     int32_t *labels = cyclic_labels(b, 10);
@@ -998,10 +998,10 @@ static void check_no_allocation(pcmup_algo_kind kind, pcmup_feedback fb, pcmup_a
 
 START_TEST(steps_do_not_allocate)
 {
-    check_no_allocation(PCMUP_ALGO_TP, PCMUP_FEEDBACK_CLOSED, PCMUP_ACT_IDENTITY);
-    check_no_allocation(PCMUP_ALGO_DTP, PCMUP_FEEDBACK_CLOSED, PCMUP_ACT_IDENTITY);
-    check_no_allocation(PCMUP_ALGO_DTP, PCMUP_FEEDBACK_TRAINED, PCMUP_ACT_IDENTITY);
-    check_no_allocation(PCMUP_ALGO_TP, PCMUP_FEEDBACK_TRAINED, PCMUP_ACT_TANH);
+    check_no_allocation(PCMUP_RULE_TP, PCMUP_TP_FEEDBACK_CLOSED, PCMUP_ACT_IDENTITY);
+    check_no_allocation(PCMUP_RULE_DTP, PCMUP_TP_FEEDBACK_CLOSED, PCMUP_ACT_IDENTITY);
+    check_no_allocation(PCMUP_RULE_DTP, PCMUP_TP_FEEDBACK_TRAINED, PCMUP_ACT_IDENTITY);
+    check_no_allocation(PCMUP_RULE_TP, PCMUP_TP_FEEDBACK_TRAINED, PCMUP_ACT_TANH);
 }
 END_TEST
 
@@ -1020,8 +1020,8 @@ START_TEST(allocation_failure_changes_nothing)
         pcmup_net *net;
         TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &a));
         pcmup_algo *algo;
-        TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_DTP, net, 1, &a));
-        TU_OK(pcmup_algo_set(algo, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
+        TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_DTP, net, 1, &a));
+        TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
         float w[240], w2[240];
         TU_OK(pcmup_net_get_weights(net, 1, w, 240));
         counter.fail_after = k;

@@ -52,7 +52,7 @@ typedef struct {
     pcmup_algo *algo;
 } rig;
 
-static rig make_rig(pcmup_algo_kind kind, pcmup_preset preset, double gamma_bar, size_t width,
+static rig make_rig(pcmup_rule kind, pcmup_preset preset, double gamma_bar, size_t width,
                     double lr)
 {
     const size_t widths[4] = {D, width, width, C};
@@ -82,14 +82,14 @@ static void free_rig(rig *r)
 START_TEST(coord_check_matches_direct_loop)
 {
     const struct {
-        pcmup_algo_kind kind;
+        pcmup_rule kind;
         pcmup_preset preset;
         double gamma_bar, lr;
     } cases[] = {
-        {PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 0.5},
-        {PCMUP_ALGO_BP, PCMUP_PRESET_SP, 0.0, 0.5},
-        {PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0, 0.5},
-        {PCMUP_ALGO_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.5},
+        {PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 0.5},
+        {PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 0.5},
+        {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 0.5},
+        {PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0.0, 0.5},
     };
     const size_t widths[2] = {64, 256}, steps[1] = {5};
     problem p = make_problem();
@@ -121,7 +121,7 @@ END_TEST
 START_TEST(coord_check_step_zero_and_cumulative_steps)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.5);
+    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.5);
     const size_t widths[1] = {128}, steps3[3] = {0, 2, 5}, steps1[1] = {5};
     double dh[3 * 3], h[3 * 3], dh1[3];
     TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps3,
@@ -129,7 +129,7 @@ START_TEST(coord_check_step_zero_and_cumulative_steps)
     TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps1,
                             1, 99, dh1, NULL));
 
-    rig twin = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 128, 0.5);
+    rig twin = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 128, 0.5);
     TU_OK(pcmup_net_init_weights(twin.net, 99));
     const size_t out_w[3] = {128, 128, C};
     for (size_t l = 1; l <= 3; l++) {
@@ -162,8 +162,8 @@ START_TEST(coord_check_mup_flat_sp_grows)
 {
     problem p = make_problem();
     const size_t widths[3] = {64, 256, 1024}, steps[1] = {5};
-    rig mup = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 64, 0.5);
-    rig sp = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_SP, 0.0, 64, 0.5);
+    rig mup = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 64, 0.5);
+    rig sp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 0.5);
     double dm[9], ds[9];
     TU_OK(pcmup_coord_check(mup.algo, widths, 3, p.x, p.labels, B, p.probe, PROBE, steps, 1,
                             1234, dm, NULL));
@@ -190,7 +190,7 @@ END_TEST
 START_TEST(coord_check_reports_divergence_as_infinity)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_SP, 0.0, 64, 1e5);
+    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 1e5);
     const size_t widths[1] = {512}, steps[2] = {0, 30};
     float before[D * 64], after[D * 64];
     TU_OK(pcmup_net_get_weights(proto.net, 1, before, D * 64));
@@ -211,7 +211,7 @@ END_TEST
 START_TEST(coord_check_rejects_bad_arguments)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
+    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     const size_t widths[2] = {16, 0}, steps[2] = {3, 3};
     double dh[6] = {42, 42, 42, 42, 42, 42};
     TU_FAILS(PCMUP_ERR_NULL, pcmup_coord_check(NULL, widths, 1, p.x, p.labels, B, NULL, 0,
@@ -237,7 +237,7 @@ START_TEST(coord_check_rejects_bad_arguments)
     const size_t w1[2] = {D, C};
     TU_OK(pcmup_param_create(&p1, 1, PCMUP_PRESET_MUP_SGD, NULL));
     TU_OK(pcmup_net_create(&n1, 1, w1, PCMUP_ACT_TANH, 0, p1, 1, NULL));
-    TU_OK(pcmup_algo_create(&a1, PCMUP_ALGO_BP, n1, 1, NULL));
+    TU_OK(pcmup_algo_create(&a1, PCMUP_RULE_BP, n1, 1, NULL));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(a1, widths, 1, p.x, p.labels, B, NULL, 0,
                                                   steps, 1, 1, dh, NULL));
     pcmup_algo_free(a1);
@@ -281,7 +281,7 @@ static size_t layer_size(const pcmup_net *net, size_t l)
  * bitwise the step of a twin that never had a trial. */
 START_TEST(trial_update_is_the_step_and_leaves_no_trace)
 {
-    const pcmup_algo_kind kinds[3] = {PCMUP_ALGO_PC, PCMUP_ALGO_TP, PCMUP_ALGO_GNT};
+    const pcmup_rule kinds[3] = {PCMUP_RULE_PC, PCMUP_RULE_TP, PCMUP_RULE_GNT};
     const pcmup_preset presets[3] = {PCMUP_PRESET_MUP_PC, PCMUP_PRESET_MUP_TP,
                                      PCMUP_PRESET_MUP_GNT};
     problem p = make_problem();
@@ -292,10 +292,10 @@ START_TEST(trial_update_is_the_step_and_leaves_no_trace)
         for (int j = 0; j < 2; j++) {
             TU_OK(pcmup_algo_set(both[j], PCMUP_SET_MOMENTUM, 0.9));
             TU_OK(pcmup_algo_set(both[j], PCMUP_SET_RECORD_UPDATES, 1));
-            if (kinds[k] == PCMUP_ALGO_PC)
-                TU_OK(pcmup_algo_set(both[j], PCMUP_SET_INIT, PCMUP_INIT_RANDOM));
-            if (kinds[k] == PCMUP_ALGO_TP)
-                TU_OK(pcmup_algo_set(both[j], PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
+            if (kinds[k] == PCMUP_RULE_PC)
+                TU_OK(pcmup_algo_set(both[j], PCMUP_SET_PC_INIT, PCMUP_PC_INIT_RANDOM));
+            if (kinds[k] == PCMUP_RULE_TP)
+                TU_OK(pcmup_algo_set(both[j], PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
             /* One real step first so that momentum has a velocity. */
             TU_OK(pcmup_algo_step(both[j], p.probe, p.labels, B, NULL));
         }
@@ -331,9 +331,9 @@ END_TEST
 START_TEST(reference_updates_are_bp_and_gnt_steps)
 {
     problem p = make_problem();
-    rig pc = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, 0.0, 40, 0.2);
+    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 40, 0.2);
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
-    const pcmup_algo_kind kinds[2] = {PCMUP_ALGO_BP, PCMUP_ALGO_GNT};
+    const pcmup_rule kinds[2] = {PCMUP_RULE_BP, PCMUP_RULE_GNT};
     const pcmup_reference refs[2] = {PCMUP_REFERENCE_BP, PCMUP_REFERENCE_GN};
     for (int k = 0; k < 2; k++) {
         rig twin = make_rig(kinds[k], PCMUP_PRESET_MUP_PC, 0.0, 40, 0.2);
@@ -365,7 +365,7 @@ END_TEST
 START_TEST(alignment_is_cosine_of_trial_and_references)
 {
     problem p = make_problem();
-    rig pc = make_rig(PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, -1.0, 96, 0.1);
+    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 96, 0.1);
     double cb[3], cg[3], rb[3], rg[3];
     TU_OK(pcmup_algo_update_alignment(pc.algo, p.x, p.labels, B, cb, cg, rb, rg, 3));
     float **own = alloc_updates(pc.net), **bp = alloc_updates(pc.net),
@@ -416,16 +416,16 @@ START_TEST(alignment_identities)
 {
     problem p = make_problem();
     struct {
-        pcmup_algo_kind kind;
+        pcmup_rule kind;
         pcmup_preset preset;
         pcmup_setting key;
         double value;
         int against_gn;
     } cases[] = {
-        {PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, PCMUP_SET_LR, 0.1, 0},
-        {PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_SET_LR, 0.1, 1},
-        {PCMUP_ALGO_PC, PCMUP_PRESET_MUP_PC, PCMUP_SET_FPA, 1, 0},
-        {PCMUP_ALGO_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_SET_GNT_POWER, 0, 0},
+        {PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, PCMUP_SET_LR, 0.1, 0},
+        {PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_SET_LR, 0.1, 1},
+        {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, PCMUP_SET_PC_FPA, 1, 0},
+        {PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_SET_GNT_POWER, 0, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         rig r = make_rig(cases[c].kind, cases[c].preset, 0.0, 64, 0.1);
@@ -445,7 +445,7 @@ END_TEST
 START_TEST(alignment_rejects_bad_arguments)
 {
     problem p = make_problem();
-    rig r = make_rig(PCMUP_ALGO_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
+    rig r = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     double cb[3] = {5, 5, 5};
     TU_FAILS(PCMUP_ERR_SHAPE,
              pcmup_algo_update_alignment(r.algo, p.x, p.labels, B, cb, NULL, NULL, NULL, 2));
@@ -480,7 +480,7 @@ START_TEST(alignment_survives_allocation_failures)
     pcmup_algo *algo;
     TU_OK(pcmup_param_create(&param, 3, PCMUP_PRESET_MUP_PC, NULL));
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, param, 5, NULL));
-    TU_OK(pcmup_algo_create(&algo, PCMUP_ALGO_PC, net, 1, &alloc));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_PC, net, 1, &alloc));
     float w0[24 * D], w1[24 * D];
     TU_OK(pcmup_net_get_weights(net, 1, w0, 24 * D));
     double cb[3];

@@ -24,7 +24,7 @@ static void run_case(const char *name)
     ck_assert_uint_eq(n_labels, batch);
 
     pcmup_algo *bp;
-    TU_OK(pcmup_algo_create(&bp, PCMUP_ALGO_BP, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(bp, PCMUP_SET_LR, tu_case_num(c, "eta")));
     int ce = strcmp(tu_case_str(c, "loss"), "ce") == 0;
     TU_OK(pcmup_algo_set(bp, PCMUP_SET_LOSS, ce ? PCMUP_LOSS_CE : PCMUP_LOSS_MSE));

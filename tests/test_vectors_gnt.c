@@ -27,7 +27,7 @@ static void configure(pcmup_algo *gnt, const tu_case *c)
                          strcmp(loss, "ce") == 0 ? PCMUP_LOSS_CE : PCMUP_LOSS_MSE));
     TU_OK(pcmup_algo_set(gnt, PCMUP_SET_RECORD_UPDATES, 1));
     TU_OK(pcmup_algo_set(gnt, PCMUP_SET_GNT_POWER, tu_case_num(c, "e_B")));
-    TU_OK(pcmup_algo_set(gnt, PCMUP_SET_DAMPING, tu_case_num(c, "rho_prime")));
+    TU_OK(pcmup_algo_set(gnt, PCMUP_SET_GNT_DAMPING, tu_case_num(c, "rho_prime")));
     ck_assert(strcmp(variant, "batch") == 0 || strcmp(variant, "sample") == 0);
     TU_OK(pcmup_algo_set(gnt, PCMUP_SET_GNT_VARIANT,
                          strcmp(variant, "sample") == 0 ? PCMUP_GNT_SAMPLE : PCMUP_GNT_BATCH));
@@ -43,7 +43,7 @@ static void run_case(const char *name)
     float *x = tu_case_x(c, &batch);
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     pcmup_algo *gnt;
-    TU_OK(pcmup_algo_create(&gnt, PCMUP_ALGO_GNT, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&gnt, PCMUP_RULE_GNT, net, 1, NULL));
     configure(gnt, c);
 
     /* The damping the step uses is the case's rho_l. */

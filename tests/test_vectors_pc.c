@@ -35,22 +35,22 @@ static void configure(pcmup_algo *pc, const tu_case *c)
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_LR, tu_case_num(c, "eta")));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_LOSS, setting_code(tu_case_str(c, "loss"), losses, 2)));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_GAMMA_OUT, tu_case_num(c, "gamma_L_prime")));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LAST_LAYER,
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_GAMMA_OUT_BASE, tu_case_num(c, "gamma_L_prime")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_LAST_LAYER,
                          setting_code(tu_case_str(c, "last_layer_convention"), conventions, 2)));
     for (size_t l = 1; l < n_layers; l++)
-        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_GAMMA,
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_PC_GAMMA_HIDDEN,
                                    tu_case_list(c, "gamma_hidden", l - 1)));
     if (strcmp(tu_case_str(c, "inference"), "equilibrium") == 0)
         return;
     for (size_t l = 1; l < n_layers; l++)
-        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_KAPPA, tu_case_list(c, "kappa_l", l - 1)));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_T, tu_case_num(c, "T")));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_SCHEDULE,
+        TU_OK(pcmup_algo_set_layer(pc, l, PCMUP_SET_PC_KAPPA, tu_case_list(c, "kappa_l", l - 1)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_ITERATIONS, tu_case_num(c, "T")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_SCHEDULE,
                          setting_code(tu_case_str(c, "schedule"), schedules, 2)));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_INIT, setting_code(tu_case_str(c, "init"), inits, 3)));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_TIMING, setting_code(tu_case_str(c, "timing"), timings, 2)));
-    TU_OK(pcmup_algo_set(pc, PCMUP_SET_FPA, tu_case_num(c, "fpa")));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_INIT, setting_code(tu_case_str(c, "init"), inits, 3)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_TIMING, setting_code(tu_case_str(c, "timing"), timings, 2)));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_FPA, tu_case_num(c, "fpa")));
 }
 
 static void run_case(const char *name)
@@ -61,7 +61,7 @@ static void run_case(const char *name)
     float *x = tu_case_x(c, &batch);
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_ALGO_PC, net, 1, NULL));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, NULL));
     configure(pc, c);
 
     size_t n_layers = (size_t)tu_case_num(c, "L");

@@ -27,19 +27,19 @@ static void configure(pcmup_algo *tp, const tu_case *c)
     ck_assert_str_eq(tu_case_str(c, "loss"), "mse");
     TU_OK(pcmup_algo_set(tp, PCMUP_SET_LOSS, PCMUP_LOSS_MSE));
     TU_OK(pcmup_algo_set(tp, PCMUP_SET_RECORD_UPDATES, 1));
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_BETA, tu_case_num(c, "beta")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_BETA, tu_case_num(c, "beta")));
     if (strcmp(tu_case_str(c, "feedback"), "closed") == 0) {
-        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_CLOSED));
-        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_DAMPING, tu_case_num(c, "mu_prime")));
-        TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_DAMPING_TOP, tu_case_num(c, "mu_top")));
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_CLOSED));
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_DAMPING, tu_case_num(c, "mu_prime")));
+        TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_DAMPING_TOP, tu_case_num(c, "mu_top")));
         return;
     }
     ck_assert_str_eq(tu_case_str(c, "feedback"), "trained");
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FEEDBACK, PCMUP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_STEPS, tu_case_num(c, "fb_steps")));
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_NOISE, tu_case_num(c, "fb_sigma")));
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_LR, tu_case_num(c, "fb_lr")));
-    TU_OK(pcmup_algo_set(tp, PCMUP_SET_FB_ACTIVATION, PCMUP_ACT_IDENTITY));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_STEPS, tu_case_num(c, "fb_steps")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_NOISE, tu_case_num(c, "fb_sigma")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_LR, tu_case_num(c, "fb_lr")));
+    TU_OK(pcmup_algo_set(tp, PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_IDENTITY));
 }
 
 /* The case's hidden mu_l and eta^V_l are the muP ones, mu' r and
@@ -118,7 +118,7 @@ static void run_case(const char *name)
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     const char *alg = tu_case_str(c, "alg");
     pcmup_algo *tp;
-    TU_OK(pcmup_algo_create(&tp, strcmp(alg, "dtp") == 0 ? PCMUP_ALGO_DTP : PCMUP_ALGO_TP, net,
+    TU_OK(pcmup_algo_create(&tp, strcmp(alg, "dtp") == 0 ? PCMUP_RULE_DTP : PCMUP_RULE_TP, net,
                             1, NULL));
     configure(tp, c);
     int trained = strcmp(tu_case_str(c, "feedback"), "trained") == 0;

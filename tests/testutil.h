@@ -97,7 +97,7 @@ double tu_case_feedback_error(const tu_case *c, const pcmup_net *net);
  * dh[0], dh[1] = mean |h_l(t) - h_l(0)| of the hidden layers and dh[2] the
  * same for f. A diverged run reports infinity. */
 typedef struct {
-    pcmup_algo_kind kind;
+    pcmup_rule kind;
     pcmup_preset preset;
     double gamma_bar;   /* set on the parameterization before the preset */
     double lr;

@@ -63,7 +63,7 @@ NetPtr make_net(const std::vector<size_t> &widths, const pcmup_param *param, uin
     return NetPtr(n);
 }
 
-AlgoPtr make_algo(pcmup_algo_kind kind, pcmup_net *net, uint64_t seed)
+AlgoPtr make_algo(pcmup_rule kind, pcmup_net *net, uint64_t seed)
 {
     pcmup_algo *a = nullptr;
     check(pcmup_algo_create(&a, kind, net, seed, nullptr), "pcmup_algo_create");
@@ -89,7 +89,7 @@ void run()
     expect(all_finite(before), "forward output is finite");
 
     // Declared after net, so destroyed before it: the algorithm uses the net.
-    AlgoPtr bp = make_algo(PCMUP_ALGO_BP, net.get(), 7);
+    AlgoPtr bp = make_algo(PCMUP_RULE_BP, net.get(), 7);
     check(pcmup_algo_set(bp.get(), PCMUP_SET_LR, 0.1), "pcmup_algo_set(LR)");
     double lr = 0;
     check(pcmup_algo_get(bp.get(), PCMUP_SET_LR, &lr), "pcmup_algo_get(LR)");

@@ -120,16 +120,16 @@ static pcmup_status make_reference(pcmup_algo **out, const pcmup_algo *algo,
                                    pcmup_reference ref, const char *func)
 {
     pcmup_algo *r = NULL;
-    pcmup_status s = pcmup_algo_create(&r, ref == PCMUP_REFERENCE_BP ? PCMUP_ALGO_BP
-                                                                     : PCMUP_ALGO_GNT,
+    pcmup_status s = pcmup_algo_create(&r, ref == PCMUP_REFERENCE_BP ? PCMUP_RULE_BP
+                                                                     : PCMUP_RULE_GNT,
                                        algo->net, 0, &algo->alloc);
     if (s != PCMUP_OK)
         return pcmup__fail(s, func, "cannot create the reference rule");
     r->settings[PCMUP_SET_LR] = algo->settings[PCMUP_SET_LR];
     r->settings[PCMUP_SET_LOSS] = algo->settings[PCMUP_SET_LOSS];
     r->settings[PCMUP_SET_MSE_CENTRED] = algo->settings[PCMUP_SET_MSE_CENTRED];
-    if (ref == PCMUP_REFERENCE_GN && algo->kind == PCMUP_ALGO_GNT)
-        r->settings[PCMUP_SET_DAMPING] = algo->settings[PCMUP_SET_DAMPING];
+    if (ref == PCMUP_REFERENCE_GN && algo->kind == PCMUP_RULE_GNT)
+        r->settings[PCMUP_SET_GNT_DAMPING] = algo->settings[PCMUP_SET_GNT_DAMPING];
     *out = r;
     return PCMUP_OK;
 }

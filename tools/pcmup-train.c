@@ -35,19 +35,19 @@ static void print_summary(const train_options *o, const train_model *m, const tr
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
-    if (o->algo == PCMUP_ALGO_PC) {
+    if (o->algo == PCMUP_RULE_PC) {
         printf("pc: gamma bar %g, gamma'_L %g (gamma_L %g), gamma_l %g, kappa %g, T %zu %s,"
                " init %s",
                o->gamma_bar, o->gamma_out, m->gamma_L, o->gamma_hidden, o->kappa,
                o->inference_steps, train_schedule_name(o->schedule), train_init_name(o->init));
-        if (o->init == PCMUP_INIT_RANDOM)
+        if (o->init == PCMUP_PC_INIT_RANDOM)
             printf(" (std %g)", o->init_std);
         printf(", fpa %s, timing %s, last layer %s", o->fpa ? "on" : "off",
                train_timing_name(o->timing), train_last_layer_name(o->last_layer));
         if (o->tolerance > 0.0)
             printf(", tolerance %g", o->tolerance);
         printf("\n");
-    } else if (o->algo == PCMUP_ALGO_GNT) {
+    } else if (o->algo == PCMUP_RULE_GNT) {
         printf("gnt: e_B %g, rho' %g, %s variant, output layer %s\n", o->gnt_power,
                o->gnt_damping, train_gnt_variant_name(o->gnt_variant),
                o->gnt_output ? "preconditioned" : "plain gradient");
@@ -60,7 +60,7 @@ static void print_summary(const train_options *o, const train_model *m, const tr
     }
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);
-    if (o->algo == PCMUP_ALGO_PC)
+    if (o->algo == PCMUP_RULE_PC)
         printf("mean energy after inference %.6f\n", r->final_energy);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds,
            train_samples_per_second(o, r));

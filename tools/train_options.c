@@ -31,8 +31,8 @@ void train_options_set_program(const char *name)
 /* Command-line names, indexed by the enum's value; NULL for a value the
  * program does not offer. */
 static const char *const algo_names[] = {
-    [PCMUP_ALGO_BP] = "bp", [PCMUP_ALGO_PC] = "pc", [PCMUP_ALGO_GNT] = "gnt",
-    [PCMUP_ALGO_TP] = "tp", [PCMUP_ALGO_DTP] = "dtp",
+    [PCMUP_RULE_BP] = "bp", [PCMUP_RULE_PC] = "pc", [PCMUP_RULE_GNT] = "gnt",
+    [PCMUP_RULE_TP] = "tp", [PCMUP_RULE_DTP] = "dtp",
 };
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
@@ -46,7 +46,7 @@ static const char *const gnt_variant_names[] = {
     [PCMUP_GNT_BATCH] = "batch", [PCMUP_GNT_SAMPLE] = "sample",
 };
 static const char *const feedback_names[] = {
-    [PCMUP_FEEDBACK_CLOSED] = "closed", [PCMUP_FEEDBACK_TRAINED] = "trained",
+    [PCMUP_TP_FEEDBACK_CLOSED] = "closed", [PCMUP_TP_FEEDBACK_TRAINED] = "trained",
 };
 /* The library refuses relu for trained feedback. */
 static const char *const fb_activation_names[] = {
@@ -61,7 +61,7 @@ static const char *name_or_unknown(const char *const *names, size_t n, int value
                                                                      : "unknown";
 }
 
-const char *train_algo_name(pcmup_algo_kind algo)
+const char *train_algo_name(pcmup_rule algo)
 {
     return name_or_unknown(algo_names, COUNT(algo_names), (int)algo);
 }
@@ -83,22 +83,22 @@ const char *train_loss_name(pcmup_loss loss)
     return name_or_unknown(loss_names, COUNT(loss_names), (int)loss);
 }
 
-const char *train_schedule_name(pcmup_schedule schedule)
+const char *train_schedule_name(pcmup_pc_schedule schedule)
 {
     return name_or_unknown(schedule_names, COUNT(schedule_names), (int)schedule);
 }
 
-const char *train_init_name(pcmup_init init)
+const char *train_init_name(pcmup_pc_init init)
 {
     return name_or_unknown(init_names, COUNT(init_names), (int)init);
 }
 
-const char *train_timing_name(pcmup_timing timing)
+const char *train_timing_name(pcmup_pc_timing timing)
 {
     return name_or_unknown(timing_names, COUNT(timing_names), (int)timing);
 }
 
-const char *train_last_layer_name(pcmup_last_layer last_layer)
+const char *train_last_layer_name(pcmup_pc_last_layer last_layer)
 {
     return name_or_unknown(last_layer_names, COUNT(last_layer_names), (int)last_layer);
 }
@@ -108,7 +108,7 @@ const char *train_gnt_variant_name(pcmup_gnt_variant variant)
     return name_or_unknown(gnt_variant_names, COUNT(gnt_variant_names), (int)variant);
 }
 
-const char *train_feedback_name(pcmup_feedback feedback)
+const char *train_feedback_name(pcmup_tp_feedback feedback)
 {
     return name_or_unknown(feedback_names, COUNT(feedback_names), (int)feedback);
 }
@@ -118,9 +118,9 @@ const char *train_fb_activation_name(pcmup_activation act)
     return name_or_unknown(fb_activation_names, COUNT(fb_activation_names), (int)act);
 }
 
-int train_is_tp(pcmup_algo_kind algo)
+int train_is_tp(pcmup_rule algo)
 {
-    return algo == PCMUP_ALGO_TP || algo == PCMUP_ALGO_DTP;
+    return algo == PCMUP_RULE_TP || algo == PCMUP_RULE_DTP;
 }
 
 pcmup_preset train_effective_preset(const train_options *opts)
@@ -128,13 +128,13 @@ pcmup_preset train_effective_preset(const train_options *opts)
     if (opts->preset == PCMUP_PRESET_SP)
         return opts->preset;
     switch (opts->algo) {
-    case PCMUP_ALGO_PC:
-        return opts->last_layer == PCMUP_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
+    case PCMUP_RULE_PC:
+        return opts->last_layer == PCMUP_PC_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
                                                       : PCMUP_PRESET_MUP_PC;
-    case PCMUP_ALGO_GNT:
+    case PCMUP_RULE_GNT:
         return PCMUP_PRESET_MUP_GNT;
-    case PCMUP_ALGO_TP:
-    case PCMUP_ALGO_DTP:
+    case PCMUP_RULE_TP:
+    case PCMUP_RULE_DTP:
         return PCMUP_PRESET_MUP_TP;
     default:
         return PCMUP_PRESET_MUP_SGD;
@@ -144,7 +144,7 @@ pcmup_preset train_effective_preset(const train_options *opts)
 void train_options_default(train_options *opts)
 {
     memset(opts, 0, sizeof *opts);
-    opts->algo = PCMUP_ALGO_BP;
+    opts->algo = PCMUP_RULE_BP;
     opts->preset = PCMUP_PRESET_MUP_SGD;
     opts->activation = PCMUP_ACT_TANH;
     opts->loss = PCMUP_LOSS_MSE;
@@ -171,12 +171,12 @@ void train_options_default(train_options *opts)
     opts->gamma_hidden = 1.0;
     opts->kappa = 1.0;
     opts->inference_steps = 1;
-    opts->schedule = PCMUP_SCHEDULE_SEQUENTIAL;
-    opts->init = PCMUP_INIT_FORWARD;
+    opts->schedule = PCMUP_PC_SCHEDULE_SEQUENTIAL;
+    opts->init = PCMUP_PC_INIT_FORWARD;
     opts->init_std = 1.0;
     opts->fpa = 0;
-    opts->timing = PCMUP_TIMING_END;
-    opts->last_layer = PCMUP_LAST_LAYER_A;
+    opts->timing = PCMUP_PC_TIMING_END;
+    opts->last_layer = PCMUP_PC_LAST_LAYER_A;
     opts->tolerance = 0.0;
     /* The library's GNT defaults: GNT itself (e_B = 1), batch variant. */
     opts->gnt_power = 1.0;
@@ -185,7 +185,7 @@ void train_options_default(train_options *opts)
     opts->gnt_output = 1;
     /* The library's TP defaults, mu' and mu_L alike. */
     opts->beta = 1.0;
-    opts->feedback = PCMUP_FEEDBACK_CLOSED;
+    opts->feedback = PCMUP_TP_FEEDBACK_CLOSED;
     opts->fb_mu = 1.0;
     opts->fb_mu_top = -1.0;
     opts->fb_lr = 0.05;
@@ -416,7 +416,7 @@ static int parse_real(const char *flag, const char *text, double *out)
 static int parse_steps(const char *flag, const char *text, size_t *out)
 {
     double lo = 1.0, hi = (double)MAX_DIM;
-    if (pcmup_algo_bounds(PCMUP_ALGO_PC, PCMUP_SET_T, &lo, &hi) != PCMUP_OK || lo < 0.0
+    if (pcmup_algo_bounds(PCMUP_RULE_PC, PCMUP_SET_PC_ITERATIONS, &lo, &hi) != PCMUP_OK || lo < 0.0
         || hi < lo || hi > (double)MAX_DIM) {
         lo = 1.0;
         hi = (double)MAX_DIM;
@@ -529,12 +529,12 @@ static int apply_rule_enum(train_options *o, const option_spec *spec, const char
     case OPT_SCHEDULE:
         if (parse_name(f, v, schedule_names, COUNT(schedule_names), &e) != 0)
             return -1;
-        o->schedule = (pcmup_schedule)e;
+        o->schedule = (pcmup_pc_schedule)e;
         return 0;
     case OPT_INIT:
         if (parse_name(f, v, init_names, COUNT(init_names), &e) != 0)
             return -1;
-        o->init = (pcmup_init)e;
+        o->init = (pcmup_pc_init)e;
         return 0;
     case OPT_FPA:
         if (parse_name(f, v, switch_names, COUNT(switch_names), &e) != 0)
@@ -544,12 +544,12 @@ static int apply_rule_enum(train_options *o, const option_spec *spec, const char
     case OPT_TIMING:
         if (parse_name(f, v, timing_names, COUNT(timing_names), &e) != 0)
             return -1;
-        o->timing = (pcmup_timing)e;
+        o->timing = (pcmup_pc_timing)e;
         return 0;
     case OPT_LAST_LAYER:
         if (parse_name(f, v, last_layer_names, COUNT(last_layer_names), &e) != 0)
             return -1;
-        o->last_layer = (pcmup_last_layer)e;
+        o->last_layer = (pcmup_pc_last_layer)e;
         return 0;
     case OPT_GNT_VARIANT:
         if (parse_name(f, v, gnt_variant_names, COUNT(gnt_variant_names), &e) != 0)
@@ -559,7 +559,7 @@ static int apply_rule_enum(train_options *o, const option_spec *spec, const char
     case OPT_FEEDBACK:
         if (parse_name(f, v, feedback_names, COUNT(feedback_names), &e) != 0)
             return -1;
-        o->feedback = (pcmup_feedback)e;
+        o->feedback = (pcmup_tp_feedback)e;
         return 0;
     case OPT_FB_ACTIVATION:
         if (parse_name(f, v, fb_activation_names, COUNT(fb_activation_names), &e) != 0)
@@ -581,7 +581,7 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
     case OPT_ALGO:
         if (parse_name(f, v, algo_names, COUNT(algo_names), &e) != 0)
             return -1;
-        o->algo = (pcmup_algo_kind)e;
+        o->algo = (pcmup_rule)e;
         return 0;
     case OPT_PARAM:
         if (parse_name(f, v, param_names, COUNT(param_names), &e) != 0)
@@ -697,9 +697,9 @@ static int check_setting(const train_options *o, pcmup_setting key, const char *
 {
     /* pcmup_algo_bounds reports closed ranges; the header says which ends
      * are open. */
-    int lo_open = key == PCMUP_SET_GAMMA || key == PCMUP_SET_GAMMA_OUT
-                  || key == PCMUP_SET_DAMPING || key == PCMUP_SET_BETA
-                  || key == PCMUP_SET_FB_DAMPING || key == PCMUP_SET_FB_DAMPING_TOP;
+    int lo_open = key == PCMUP_SET_PC_GAMMA_HIDDEN || key == PCMUP_SET_PC_GAMMA_OUT_BASE
+                  || key == PCMUP_SET_GNT_DAMPING || key == PCMUP_SET_TP_BETA
+                  || key == PCMUP_SET_TP_FB_DAMPING || key == PCMUP_SET_TP_FB_DAMPING_TOP;
     int hi_open = key == PCMUP_SET_MOMENTUM;
     double lo, hi;
     if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
@@ -735,13 +735,13 @@ static int check_gamma_bar(const train_options *o)
 static int check_pc_settings(const train_options *o)
 {
     if (check_gamma_bar(o) != 0
-        || check_setting(o, PCMUP_SET_GAMMA_OUT, "--gamma-out", o->gamma_out) != 0
-        || check_setting(o, PCMUP_SET_GAMMA, "--gamma-hidden", o->gamma_hidden) != 0
-        || check_setting(o, PCMUP_SET_KAPPA, "--kappa", o->kappa) != 0
-        || check_setting(o, PCMUP_SET_INIT_STD, "--init-std", o->init_std) != 0
-        || check_setting(o, PCMUP_SET_TOLERANCE, "--tolerance", o->tolerance) != 0)
+        || check_setting(o, PCMUP_SET_PC_GAMMA_OUT_BASE, "--gamma-out", o->gamma_out) != 0
+        || check_setting(o, PCMUP_SET_PC_GAMMA_HIDDEN, "--gamma-hidden", o->gamma_hidden) != 0
+        || check_setting(o, PCMUP_SET_PC_KAPPA, "--kappa", o->kappa) != 0
+        || check_setting(o, PCMUP_SET_PC_INIT_STD, "--init-std", o->init_std) != 0
+        || check_setting(o, PCMUP_SET_PC_TOLERANCE, "--tolerance", o->tolerance) != 0)
         return -1;
-    if (o->timing == PCMUP_TIMING_CACHE && o->schedule != PCMUP_SCHEDULE_SEQUENTIAL) {
+    if (o->timing == PCMUP_PC_TIMING_CACHE && o->schedule != PCMUP_PC_SCHEDULE_SEQUENTIAL) {
         usage_error("--timing cache needs --schedule seq");
         return -1;
     }
@@ -751,7 +751,7 @@ static int check_pc_settings(const train_options *o)
 static int check_gnt_settings(const train_options *o)
 {
     if (check_setting(o, PCMUP_SET_GNT_POWER, "--eB", o->gnt_power) != 0
-        || check_setting(o, PCMUP_SET_DAMPING, "--rho", o->gnt_damping) != 0)
+        || check_setting(o, PCMUP_SET_GNT_DAMPING, "--rho", o->gnt_damping) != 0)
         return -1;
     return 0;
 }
@@ -764,12 +764,12 @@ double train_fb_mu_top(const train_options *o)
 
 static int check_tp_settings(const train_options *o)
 {
-    if (check_setting(o, PCMUP_SET_BETA, "--beta", o->beta) != 0
-        || check_setting(o, PCMUP_SET_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
-        || check_setting(o, PCMUP_SET_FB_DAMPING_TOP, "--fb-mu-top", train_fb_mu_top(o)) != 0
-        || check_setting(o, PCMUP_SET_FB_LR, "--fb-lr", o->fb_lr) != 0
-        || check_setting(o, PCMUP_SET_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0
-        || check_setting(o, PCMUP_SET_FB_NOISE, "--fb-noise", o->fb_noise) != 0)
+    if (check_setting(o, PCMUP_SET_TP_BETA, "--beta", o->beta) != 0
+        || check_setting(o, PCMUP_SET_TP_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
+        || check_setting(o, PCMUP_SET_TP_FB_DAMPING_TOP, "--fb-mu-top", train_fb_mu_top(o)) != 0
+        || check_setting(o, PCMUP_SET_TP_FB_LR, "--fb-lr", o->fb_lr) != 0
+        || check_setting(o, PCMUP_SET_TP_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0
+        || check_setting(o, PCMUP_SET_TP_FB_NOISE, "--fb-noise", o->fb_noise) != 0)
         return -1;
     return 0;
 }
@@ -777,11 +777,11 @@ static int check_tp_settings(const train_options *o)
 /* A flag of another rule than --algo's would be silently ignored. */
 static int check_rule_flags(const train_options *o)
 {
-    if (o->pc_flag != NULL && o->algo != PCMUP_ALGO_PC) {
+    if (o->pc_flag != NULL && o->algo != PCMUP_RULE_PC) {
         usage_error("%s applies to --algo pc only", o->pc_flag);
         return -1;
     }
-    if (o->gnt_flag != NULL && o->algo != PCMUP_ALGO_GNT) {
+    if (o->gnt_flag != NULL && o->algo != PCMUP_RULE_GNT) {
         usage_error("%s applies to --algo gnt only", o->gnt_flag);
         return -1;
     }
@@ -795,10 +795,10 @@ static int check_rule_flags(const train_options *o)
 static int check_rule_settings(const train_options *o)
 {
     switch (o->algo) {
-    case PCMUP_ALGO_PC: return check_pc_settings(o);
-    case PCMUP_ALGO_GNT: return check_gnt_settings(o);
-    case PCMUP_ALGO_TP:
-    case PCMUP_ALGO_DTP: return check_tp_settings(o);
+    case PCMUP_RULE_PC: return check_pc_settings(o);
+    case PCMUP_RULE_GNT: return check_gnt_settings(o);
+    case PCMUP_RULE_TP:
+    case PCMUP_RULE_DTP: return check_tp_settings(o);
     default: return 0;
     }
 }

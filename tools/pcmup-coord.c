@@ -303,7 +303,7 @@ static int width_gamma_L(const train_options *o, size_t width, double *gamma_L)
     train_model m;
     train_error e;
     *gamma_L = 0.0;
-    if (o->algo != PCMUP_ALGO_PC)
+    if (o->algo != PCMUP_RULE_PC)
         return 0;
     if (train_model_build(&m, o, 1, 1, width, &e) != 0) {
         train_error_report(PROG, &e);

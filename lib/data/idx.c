@@ -11,7 +11,7 @@
  * zlib's own stream buffers (allocated inside gzopen/gzread and freed by
  * gzclose) do not go through the caller's allocator; gzopen offers no hook.
  */
-#include "idx.h"
+#include "data/idx.h"
 
 #include <errno.h>
 #include <stdint.h>

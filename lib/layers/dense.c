@@ -2,7 +2,7 @@
  * layer_dense.c -- the fully connected layer: every product over a batch
  * is one CBLAS GEMM on row-major, batch-major arrays (docs/architecture.md).
  */
-#include "layer.h"
+#include "layers/layer.h"
 
 #include <cblas.h>
 

@@ -18,7 +18,7 @@
  */
 #include "algo.h"
 
-#include "activation.h"
+#include "layers/activation.h"
 #include "loss.h"
 #include "param.h"
 
@@ -227,15 +227,15 @@ static void fill_state(pc_run *r, size_t l, int init)
 {
     const size_t n = r->batch * width(r, l);
     float *s = state(r, l);
-    if (init == PCMUP_INIT_FORWARD) {
+    if (init == PCMUP_PC_INIT_FORWARD) {
         /* x_l = u_l, and phi(x_l) is the forward pass's h_l. */
         memcpy(s, pre_ff(r, l), n * sizeof *s);
         memcpy(r->b.post[l - 1], post_ff(r, l), n * sizeof *s);
         return;
-    } else if (init == PCMUP_INIT_ZERO) {
+    } else if (init == PCMUP_PC_INIT_ZERO) {
         memset(s, 0, n * sizeof *s);
     } else {
-        const double std = r->algo->settings[PCMUP_SET_INIT_STD];
+        const double std = r->algo->settings[PCMUP_SET_PC_INIT_STD];
         for (size_t i = 0; i < n; i++)
             s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
     }
@@ -247,8 +247,8 @@ static void fill_state(pc_run *r, size_t l, int init)
  * any other start leaves the errors to be computed. */
 static void init_states(pc_run *r)
 {
-    const int init = (int)r->algo->settings[PCMUP_SET_INIT];
-    const int forward = init == PCMUP_INIT_FORWARD;
+    const int init = (int)r->algo->settings[PCMUP_SET_PC_INIT];
+    const int forward = init == PCMUP_PC_INIT_FORWARD;
     for (size_t l = 1; l < r->n_layers; l++) {
         fill_state(r, l, init);
         r->fresh[l] = forward;
@@ -295,10 +295,10 @@ static void simultaneous_step(pc_run *r)
 static void infer(pc_run *r)
 {
     pcmup_algo *algo = r->algo;
-    const size_t t_max = (size_t)algo->settings[PCMUP_SET_T];
-    const double tol = algo->settings[PCMUP_SET_TOLERANCE];
-    const int sequential = algo->settings[PCMUP_SET_SCHEDULE] == PCMUP_SCHEDULE_SEQUENTIAL;
-    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE;
+    const size_t t_max = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS];
+    const double tol = algo->settings[PCMUP_SET_PC_TOLERANCE];
+    const int sequential = algo->settings[PCMUP_SET_PC_SCHEDULE] == PCMUP_PC_SCHEDULE_SEQUENTIAL;
+    const int cache = algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE;
     ensure_all_errors(r);
     algo->pc.energy[0] = energy(r);
     size_t t = 0;
@@ -328,7 +328,7 @@ static double gamma_out_of(const pcmup_algo *algo)
     const pcmup_net *net = algo->net;
     double r_out = pcmup__param_scale(net->param, net->n_layers, net->widths).ratio;
     double gbar = pcmup__param_key(net->param, PCMUP_PARAM_GAMMA_BAR);
-    return algo->settings[PCMUP_SET_GAMMA_OUT] * pow(r_out, -gbar);
+    return algo->settings[PCMUP_SET_PC_GAMMA_OUT_BASE] * pow(r_out, -gbar);
 }
 
 /* Feedforward pass keeping pre-activations (pre_ff) and post-activations
@@ -360,8 +360,8 @@ static void record_error_norms(const pc_run *r)
 static void update_weights(pc_run *r)
 {
     pcmup_algo *algo = r->algo;
-    const int cache = algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE;
-    const int conv_b = algo->settings[PCMUP_SET_LAST_LAYER] == PCMUP_LAST_LAYER_B;
+    const int cache = algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE;
+    const int conv_b = algo->settings[PCMUP_SET_PC_LAST_LAYER] == PCMUP_PC_LAST_LAYER_B;
     for (size_t l = 1; l <= r->n_layers; l++) {
         double scale = l < r->n_layers ? gamma_of(r, l) : (conv_b ? r->gamma_out : 1.0);
         const size_t n = r->batch * width(r, l);
@@ -382,7 +382,7 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
 {
     pc_run r = {algo, algo->net, carve(algo, batch), x, labels, batch,
                 algo->net->n_layers, gamma_out_of(algo),
-                algo->settings[PCMUP_SET_FPA] != 0.0, 0.0, algo->pc.fresh};
+                algo->settings[PCMUP_SET_PC_FPA] != 0.0, 0.0, algo->pc.fresh};
     forward_pass(&r);
     double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                   algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
@@ -405,12 +405,12 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
  * error norms (L) and the buffer pointers (6 L). */
 static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
 {
-    if (algo->settings[PCMUP_SET_TIMING] == PCMUP_TIMING_CACHE &&
-        algo->settings[PCMUP_SET_SCHEDULE] != PCMUP_SCHEDULE_SEQUENTIAL)
+    if (algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE &&
+        algo->settings[PCMUP_SET_PC_SCHEDULE] != PCMUP_PC_SCHEDULE_SEQUENTIAL)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "timing cache needs the sequential schedule");
     const size_t n_layers = algo->net->n_layers;
-    size_t need = (size_t)algo->settings[PCMUP_SET_T] + 1;
+    size_t need = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS] + 1;
     if (need > algo->pc.energy_cap) {
         double *trace = pcmup__alloc(&algo->alloc, need, sizeof *trace);
         if (!trace)
@@ -445,12 +445,12 @@ static double pc_final_energy(const pcmup_algo *algo)
     return algo->pc.energy[algo->pc.energy_count - 1];
 }
 
-const pcmup_algo_rule pcmup__rule_pc = {
+const pcmup_rule_ops pcmup__rule_pc = {
     "pc",
-    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GAMMA) | PCMUP_BIT(PCMUP_SET_GAMMA_OUT) |
-        PCMUP_BIT(PCMUP_SET_KAPPA) | PCMUP_BIT(PCMUP_SET_T) | PCMUP_BIT(PCMUP_SET_SCHEDULE) |
-        PCMUP_BIT(PCMUP_SET_INIT) | PCMUP_BIT(PCMUP_SET_INIT_STD) | PCMUP_BIT(PCMUP_SET_FPA) |
-        PCMUP_BIT(PCMUP_SET_TIMING) | PCMUP_BIT(PCMUP_SET_LAST_LAYER) | PCMUP_BIT(PCMUP_SET_TOLERANCE),
+    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_PC_GAMMA_HIDDEN) | PCMUP_BIT(PCMUP_SET_PC_GAMMA_OUT_BASE) |
+        PCMUP_BIT(PCMUP_SET_PC_KAPPA) | PCMUP_BIT(PCMUP_SET_PC_ITERATIONS) | PCMUP_BIT(PCMUP_SET_PC_SCHEDULE) |
+        PCMUP_BIT(PCMUP_SET_PC_INIT) | PCMUP_BIT(PCMUP_SET_PC_INIT_STD) | PCMUP_BIT(PCMUP_SET_PC_FPA) |
+        PCMUP_BIT(PCMUP_SET_PC_TIMING) | PCMUP_BIT(PCMUP_SET_PC_LAST_LAYER) | PCMUP_BIT(PCMUP_SET_PC_TOLERANCE),
     pc_scratch_floats,
     pc_prepare,
     pc_step,
@@ -461,7 +461,7 @@ const pcmup_algo_rule pcmup__rule_pc = {
 
 static pcmup_status check_pc(const pcmup_algo *algo, const char *func)
 {
-    if (algo->kind != PCMUP_ALGO_PC)
+    if (algo->kind != PCMUP_RULE_PC)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            algo->rule->name);
     return PCMUP_OK;

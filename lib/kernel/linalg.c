@@ -27,7 +27,7 @@
  * it). dsyevd (divide and conquer) rather than dsyevr: equally fast here,
  * and it needs no second n x n matrix for the eigenvectors.
  */
-#include "linalg.h"
+#include "kernel/linalg.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -275,17 +275,17 @@ static pcmup_status apply_settings(pcmup_algo *a, const setting_value *s, size_t
 static pcmup_status configure_pc(pcmup_algo *a, const train_options *o)
 {
     const setting_value pc[] = {
-        {PCMUP_SET_GAMMA_OUT, o->gamma_out},
-        {PCMUP_SET_GAMMA, o->gamma_hidden},
-        {PCMUP_SET_KAPPA, o->kappa},
-        {PCMUP_SET_T, (double)o->inference_steps},
-        {PCMUP_SET_SCHEDULE, (double)o->schedule},
-        {PCMUP_SET_INIT, (double)o->init},
-        {PCMUP_SET_INIT_STD, o->init_std},
-        {PCMUP_SET_FPA, (double)o->fpa},
-        {PCMUP_SET_TIMING, (double)o->timing},
-        {PCMUP_SET_LAST_LAYER, (double)o->last_layer},
-        {PCMUP_SET_TOLERANCE, o->tolerance},
+        {PCMUP_SET_PC_GAMMA_OUT_BASE, o->gamma_out},
+        {PCMUP_SET_PC_GAMMA_HIDDEN, o->gamma_hidden},
+        {PCMUP_SET_PC_KAPPA, o->kappa},
+        {PCMUP_SET_PC_ITERATIONS, (double)o->inference_steps},
+        {PCMUP_SET_PC_SCHEDULE, (double)o->schedule},
+        {PCMUP_SET_PC_INIT, (double)o->init},
+        {PCMUP_SET_PC_INIT_STD, o->init_std},
+        {PCMUP_SET_PC_FPA, (double)o->fpa},
+        {PCMUP_SET_PC_TIMING, (double)o->timing},
+        {PCMUP_SET_PC_LAST_LAYER, (double)o->last_layer},
+        {PCMUP_SET_PC_TOLERANCE, o->tolerance},
     };
     return apply_settings(a, pc, sizeof pc / sizeof pc[0]);
 }
@@ -295,7 +295,7 @@ static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
 {
     const setting_value gnt[] = {
         {PCMUP_SET_GNT_POWER, o->gnt_power},
-        {PCMUP_SET_DAMPING, o->gnt_damping},
+        {PCMUP_SET_GNT_DAMPING, o->gnt_damping},
         {PCMUP_SET_GNT_VARIANT, (double)o->gnt_variant},
         {PCMUP_SET_GNT_OUTPUT, (double)o->gnt_output},
     };
@@ -306,14 +306,14 @@ static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
 static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
 {
     const setting_value tp[] = {
-        {PCMUP_SET_BETA, o->beta},
-        {PCMUP_SET_FEEDBACK, (double)o->feedback},
-        {PCMUP_SET_FB_DAMPING, o->fb_mu},
-        {PCMUP_SET_FB_DAMPING_TOP, train_fb_mu_top(o)},
-        {PCMUP_SET_FB_LR, o->fb_lr},
-        {PCMUP_SET_FB_STEPS, (double)o->fb_steps},
-        {PCMUP_SET_FB_NOISE, o->fb_noise},
-        {PCMUP_SET_FB_ACTIVATION, (double)o->fb_activation},
+        {PCMUP_SET_TP_BETA, o->beta},
+        {PCMUP_SET_TP_FEEDBACK, (double)o->feedback},
+        {PCMUP_SET_TP_FB_DAMPING, o->fb_mu},
+        {PCMUP_SET_TP_FB_DAMPING_TOP, train_fb_mu_top(o)},
+        {PCMUP_SET_TP_FB_LR, o->fb_lr},
+        {PCMUP_SET_TP_FB_STEPS, (double)o->fb_steps},
+        {PCMUP_SET_TP_FB_NOISE, o->fb_noise},
+        {PCMUP_SET_TP_FB_ACTIVATION, (double)o->fb_activation},
     };
     return apply_settings(a, tp, sizeof tp / sizeof tp[0]);
 }
@@ -322,10 +322,10 @@ static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
 static pcmup_status configure_rule(pcmup_algo *a, const train_options *o)
 {
     switch (o->algo) {
-    case PCMUP_ALGO_PC: return configure_pc(a, o);
-    case PCMUP_ALGO_GNT: return configure_gnt(a, o);
-    case PCMUP_ALGO_TP:
-    case PCMUP_ALGO_DTP: return configure_tp(a, o);
+    case PCMUP_RULE_PC: return configure_pc(a, o);
+    case PCMUP_RULE_GNT: return configure_gnt(a, o);
+    case PCMUP_RULE_TP:
+    case PCMUP_RULE_DTP: return configure_tp(a, o);
     default: return PCMUP_OK;
     }
 }
@@ -366,7 +366,7 @@ int train_model_build(train_model *m, const train_options *o, size_t dim,
         || train_build_net(&m->net, o, m->param, dim, n_classes, width, e) != 0
         || train_build_algo(&m->algo, o, m->net, e) != 0)
         goto fail;
-    if (o->algo != PCMUP_ALGO_PC)
+    if (o->algo != PCMUP_RULE_PC)
         return 0;
     st = pcmup_pc_gamma_out(m->algo, &m->gamma_L);
     if (st == PCMUP_OK)
@@ -439,9 +439,9 @@ void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
     jsonl_put_bool(w, "standardize", o->standardize);
     jsonl_put_size(w, "threads", (size_t)o->threads);
     jsonl_put_string(w, "data", o->synthetic ? "synthetic" : o->data_dir);
-    if (o->algo == PCMUP_ALGO_PC)
+    if (o->algo == PCMUP_RULE_PC)
         put_pc_settings(w, o, gamma_L);
-    else if (o->algo == PCMUP_ALGO_GNT)
+    else if (o->algo == PCMUP_RULE_GNT)
         put_gnt_settings(w, o);
     else if (train_is_tp(o->algo))
         put_tp_settings(w, o);
@@ -468,7 +468,7 @@ void train_put_results(jsonl_writer *w, const train_options *o, const train_resu
     jsonl_put_size(w, "train_samples", r->train_samples);
     jsonl_put_size(w, "test_samples", r->test_samples);
     put_outcome(w, "train_loss", r->train_loss, r->diverged);
-    if (o->algo == PCMUP_ALGO_PC)
+    if (o->algo == PCMUP_RULE_PC)
         put_outcome(w, "final_energy", r->final_energy, r->diverged);
     put_outcome(w, "test_loss", r->test_loss, r->diverged);
     put_outcome(w, "test_acc", r->test_acc, r->diverged);

@@ -44,8 +44,8 @@
  */
 #include "algo.h"
 
-#include "activation.h"
-#include "linalg.h"
+#include "layers/activation.h"
+#include "kernel/linalg.h"
 #include "param.h"
 
 #include <cblas.h>
@@ -187,7 +187,7 @@ static double damping(const pcmup_algo *algo, size_t l)
 {
     const pcmup_net *net = algo->net;
     const size_t n_layers = net->n_layers;
-    const double rho = algo->settings[PCMUP_SET_DAMPING];
+    const double rho = algo->settings[PCMUP_SET_GNT_DAMPING];
     if (l == n_layers)
         return rho;
     double b_out;
@@ -547,9 +547,9 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
     return PCMUP_OK;
 }
 
-const pcmup_algo_rule pcmup__rule_gnt = {
+const pcmup_rule_ops pcmup__rule_gnt = {
     "gnt",
-    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) | PCMUP_BIT(PCMUP_SET_DAMPING) |
+    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) | PCMUP_BIT(PCMUP_SET_GNT_DAMPING) |
         PCMUP_BIT(PCMUP_SET_GNT_VARIANT) | PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
     gnt_scratch_floats,
     gnt_prepare,
@@ -561,7 +561,7 @@ const pcmup_algo_rule pcmup__rule_gnt = {
 
 static pcmup_status check_gnt(const pcmup_algo *algo, size_t count, const char *func)
 {
-    if (algo->kind != PCMUP_ALGO_GNT)
+    if (algo->kind != PCMUP_RULE_GNT)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not the Gauss-Newton target",
                            algo->rule->name);
     if (count != algo->net->n_layers)

@@ -37,8 +37,8 @@
  */
 #include "algo.h"
 
-#include "activation.h"
-#include "linalg.h"
+#include "layers/activation.h"
+#include "kernel/linalg.h"
 #include "param.h"
 
 #include <cblas.h>
@@ -183,18 +183,18 @@ static double damping(const tp_run *r, size_t l)
 {
     const pcmup_algo *algo = r->algo;
     if (l == r->n_layers)
-        return algo->settings[PCMUP_SET_FB_DAMPING_TOP];
+        return algo->settings[PCMUP_SET_TP_FB_DAMPING_TOP];
     double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_DAMPING_EXP);
-    return algo->settings[PCMUP_SET_FB_DAMPING] * pow(fb_ratio(r->net, l), x);
+    return algo->settings[PCMUP_SET_TP_FB_DAMPING] * pow(fb_ratio(r->net, l), x);
 }
 
 static double fb_rate(const tp_run *r, size_t l)
 {
     const pcmup_algo *algo = r->algo;
     if (l == r->n_layers)
-        return algo->settings[PCMUP_SET_FB_LR];
+        return algo->settings[PCMUP_SET_TP_FB_LR];
     double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_LR_EXP);
-    return algo->settings[PCMUP_SET_FB_LR] * pow(fb_ratio(r->net, l), -x);
+    return algo->settings[PCMUP_SET_TP_FB_LR] * pow(fb_ratio(r->net, l), -x);
 }
 
 /* y = m * A B^T for row-major A (rows, k) and B (cols, k). */
@@ -346,8 +346,8 @@ static double train_feedback(tp_run *r, size_t l)
     pcmup_algo *algo = r->algo;
     const pcmup_layer *ly = &r->net->layers[l - 1];
     const size_t n_below = r->batch * width(r, l - 1), n_here = r->batch * width(r, l);
-    const double sigma = algo->settings[PCMUP_SET_FB_NOISE];
-    const size_t steps = (size_t)algo->settings[PCMUP_SET_FB_STEPS];
+    const double sigma = algo->settings[PCMUP_SET_TP_FB_NOISE];
+    const size_t steps = (size_t)algo->settings[PCMUP_SET_TP_FB_STEPS];
     const float rate = (float)(fb_rate(r, l) / (double)r->batch);
     const float *h_below = h_of(r, l - 1);
     float *v = pcmup__net_feedback(r->net, l);
@@ -468,19 +468,19 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
                 x,
                 batch,
                 net->n_layers,
-                algo->kind == PCMUP_ALGO_DTP,
-                algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED,
-                algo->settings[PCMUP_SET_FB_ACTIVATION] == PCMUP_ACT_TANH};
+                algo->kind == PCMUP_RULE_DTP,
+                algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED,
+                algo->settings[PCMUP_SET_TP_FB_ACTIVATION] == PCMUP_ACT_TANH};
     pcmup__net_forward_all(net, x, batch, algo->acts);
     float *e_top = diff(&r, r.n_layers);
     double loss = pcmup__algo_loss_grad(algo, labels, batch, e_top);
     if (!isfinite(loss))
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the loss is %g before the step; weights left unchanged", loss);
-    cblas_sscal((int)(batch * width(&r, r.n_layers)), (float)-algo->settings[PCMUP_SET_BETA],
+    cblas_sscal((int)(batch * width(&r, r.n_layers)), (float)-algo->settings[PCMUP_SET_TP_BETA],
                 e_top, 1);
     if (r.trained)
-        pcmup__net_feedback_draw(net, algo->settings[PCMUP_SET_FB_INIT_STD]);
+        pcmup__net_feedback_draw(net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
     PCMUP_TRY(propagate(&r, func));
     update_weights(&r);
     algo->tp.valid = 1;
@@ -519,22 +519,22 @@ static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
         rec->work = work;
         rec->work_batch = algo->batch_cap;
     }
-    if (algo->settings[PCMUP_SET_FEEDBACK] == PCMUP_FEEDBACK_TRAINED)
+    if (algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED)
         PCMUP_TRY(pcmup__net_feedback_reserve(algo->net, func));
     return PCMUP_OK;
 }
 
 #define TP_SETTINGS                                                                      \
-    (PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_BETA) | PCMUP_BIT(PCMUP_SET_FEEDBACK) |       \
-     PCMUP_BIT(PCMUP_SET_FB_DAMPING) | PCMUP_BIT(PCMUP_SET_FB_DAMPING_TOP) |                   \
-     PCMUP_BIT(PCMUP_SET_FB_LR) | PCMUP_BIT(PCMUP_SET_FB_STEPS) | PCMUP_BIT(PCMUP_SET_FB_NOISE) | \
-     PCMUP_BIT(PCMUP_SET_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_FB_INIT_STD))
+    (PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_TP_BETA) | PCMUP_BIT(PCMUP_SET_TP_FEEDBACK) |       \
+     PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING) | PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING_TOP) |                   \
+     PCMUP_BIT(PCMUP_SET_TP_FB_LR) | PCMUP_BIT(PCMUP_SET_TP_FB_STEPS) | PCMUP_BIT(PCMUP_SET_TP_FB_NOISE) | \
+     PCMUP_BIT(PCMUP_SET_TP_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_TP_FB_INIT_STD))
 
-const pcmup_algo_rule pcmup__rule_tp = {
+const pcmup_rule_ops pcmup__rule_tp = {
     "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
-const pcmup_algo_rule pcmup__rule_dtp = {
+const pcmup_rule_ops pcmup__rule_dtp = {
     "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
@@ -542,7 +542,7 @@ const pcmup_algo_rule pcmup__rule_dtp = {
 
 static pcmup_status check_tp(const pcmup_algo *algo, const char *func)
 {
-    if (algo->kind != PCMUP_ALGO_TP && algo->kind != PCMUP_ALGO_DTP)
+    if (algo->kind != PCMUP_RULE_TP && algo->kind != PCMUP_RULE_DTP)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not target propagation",
                            algo->rule->name);
     if (!algo->tp.valid)

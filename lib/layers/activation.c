@@ -1,7 +1,7 @@
 /*
  * activation.c -- tanh, relu and identity.
  */
-#include "activation.h"
+#include "layers/activation.h"
 
 #include <math.h>
 #include <stdint.h>

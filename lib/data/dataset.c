@@ -6,7 +6,7 @@
  * n_classes <= PCMUP_MAX_DIM; n * dim * sizeof(float) fits in size_t; every
  * value of x is finite; every label is in [0, n_classes).
  */
-#include "idx.h"
+#include "data/idx.h"
 #include "internal.h"
 
 #include <float.h>

@@ -27,8 +27,8 @@
  */
 #include "algo.h"
 
-#include "activation.h"
-#include "linalg.h"
+#include "layers/activation.h"
+#include "kernel/linalg.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -59,7 +59,7 @@ static size_t width(const eq_work *k, size_t l) { return k->net->widths[l]; }
 static pcmup_status check_model(const pcmup_algo *pc, const char *func)
 {
     const pcmup_net *net = pc->net;
-    if (pc->kind != PCMUP_ALGO_PC)
+    if (pc->kind != PCMUP_RULE_PC)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            pc->rule->name);
     if (net->activation != PCMUP_ACT_IDENTITY)
@@ -276,7 +276,7 @@ static void write_update(const eq_work *k, const pcmup_algo *pc, size_t l, float
 {
     const size_t n_layers = k->n_layers, m_out = width(k, l), m_in = width(k, l - 1);
     const double m = (double)k->net->layers[l - 1].multiplier;
-    const int conv_b = pc->settings[PCMUP_SET_LAST_LAYER] == PCMUP_LAST_LAYER_B;
+    const int conv_b = pc->settings[PCMUP_SET_PC_LAST_LAYER] == PCMUP_PC_LAST_LAYER_B;
     double scale = l < n_layers ? k->gamma[l - 1] : (conv_b ? k->gamma[n_layers - 1] : 1.0);
     double eta_l = pc->settings[PCMUP_SET_LR] * k->net->lr_factor[l - 1];
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m_out, (int)m_in, (int)k->batch,

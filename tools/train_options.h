@@ -15,7 +15,7 @@
 #include "pcmup.h"
 
 typedef struct {
-    pcmup_algo_kind algo;
+    pcmup_rule algo;
     pcmup_preset preset;
     pcmup_activation activation;
     pcmup_loss loss;
@@ -44,12 +44,12 @@ typedef struct {
     double gamma_hidden; /* gamma_l, every hidden layer                    */
     double kappa;        /* kappa_l, every hidden layer                    */
     size_t inference_steps; /* T                                           */
-    pcmup_schedule schedule;
-    pcmup_init init;
+    pcmup_pc_schedule schedule;
+    pcmup_pc_init init;
     double init_std;
     int fpa;
-    pcmup_timing timing;
-    pcmup_last_layer last_layer;
+    pcmup_pc_timing timing;
+    pcmup_pc_last_layer last_layer;
     double tolerance;
 
     /* Gauss-Newton target (--algo gnt only). */
@@ -60,7 +60,7 @@ typedef struct {
 
     /* Target propagation (--algo tp or dtp only). */
     double beta;         /* output target step                             */
-    pcmup_feedback feedback;
+    pcmup_tp_feedback feedback;
     double fb_mu;        /* mu', and mu_L unless --fb-mu-top is given      */
     double fb_mu_top;    /* mu_L; negative: the same as fb_mu              */
     double fb_lr;        /* eta^V                                          */
@@ -109,20 +109,20 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
 pcmup_preset train_effective_preset(const train_options *opts);
 
 /* Whether the learning rule is TP or DTP. */
-int train_is_tp(pcmup_algo_kind algo);
+int train_is_tp(pcmup_rule algo);
 
 /* Names of enum values as accepted on the command line ("mup", "tanh", ...).
  * train_param_name gives "mup" for every muP preset. */
-const char *train_algo_name(pcmup_algo_kind algo);
+const char *train_algo_name(pcmup_rule algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
 const char *train_loss_name(pcmup_loss loss);
-const char *train_schedule_name(pcmup_schedule schedule);
-const char *train_init_name(pcmup_init init);
-const char *train_timing_name(pcmup_timing timing);
-const char *train_last_layer_name(pcmup_last_layer last_layer);
+const char *train_schedule_name(pcmup_pc_schedule schedule);
+const char *train_init_name(pcmup_pc_init init);
+const char *train_timing_name(pcmup_pc_timing timing);
+const char *train_last_layer_name(pcmup_pc_last_layer last_layer);
 const char *train_gnt_variant_name(pcmup_gnt_variant variant);
-const char *train_feedback_name(pcmup_feedback feedback);
+const char *train_feedback_name(pcmup_tp_feedback feedback);
 const char *train_fb_activation_name(pcmup_activation act);
 
 /* The top feedback damping mu_L the options ask for. */

@@ -10,7 +10,7 @@
  */
 #include "algo.h"
 
-#include "activation.h"
+#include "layers/activation.h"
 
 #include <math.h>
 
@@ -43,7 +43,7 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     return PCMUP_OK;
 }
 
-const pcmup_algo_rule pcmup__rule_bp = {
+const pcmup_rule_ops pcmup__rule_bp = {
     "bp",
     PCMUP_COMMON_SETTINGS,
     NULL,

@@ -23,7 +23,7 @@ static void print_epoch(const train_options *o, size_t epoch, double seconds,
                         const train_results *r)
 {
     char energy[48] = "";
-    if (o->algo == PCMUP_ALGO_PC)
+    if (o->algo == PCMUP_RULE_PC)
         snprintf(energy, sizeof energy, "  energy %.6f", r->final_energy);
     fprintf(stderr, "epoch %zu/%zu  train loss %.6f%s  %.0f samples/s  test acc %.4f"
                     "  test loss %.6f\n",
@@ -41,7 +41,7 @@ static int run_epoch(train_model *m, const train_data *d, const train_options *o
     pcmup_status st = pcmup_algo_train_epoch(m->algo, d->train, o->batch, &r->train_loss);
 
     seconds = now_seconds() - t0;
-    if (st == PCMUP_OK && o->algo == PCMUP_ALGO_PC)
+    if (st == PCMUP_OK && o->algo == PCMUP_RULE_PC)
         st = pcmup_pc_epoch_energy(m->algo, &r->final_energy);
     r->seconds += seconds;
     if (st != PCMUP_OK) {
