@@ -374,30 +374,6 @@ PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
                                                size_t batch, size_t layer,
                                                pcmup_signal signal, float *out);
 
-/* ---- target propagation's feedback weights ----
- * Trained feedback (PCMUP_TP_FEEDBACK_TRAINED, section 8) keeps a feedback
- * matrix V_l per layer l = 2..L in the network: shape (M_{l-1}, M_l),
- * row-major, mapping layer l's output back to layer l-1. They belong to
- * the network so that any TP or DTP algorithm on it continues from them.
- * They are made when first needed: the first trained-feedback step draws
- * every layer not drawn or set yet from N(0, sigma_V^2 / M_l) (sigma_V =
- * that algorithm's PCMUP_SET_TP_FB_INIT_STD), each layer from its own stream
- * derived from the network's seed (the one given to pcmup_net_create or
- * the last pcmup_net_init_weights) and l, so the same seed and sigma_V give
- * bitwise the same V_l. pcmup_net_init_weights forgets them: the next
- * trained-feedback step draws them again from the new seed. Their storage
- * comes from the network's allocator. */
-
-/* Copies V_l (count = M_{l-1} * M_l floats), l in 2..L, out of the net.
- * PCMUP_ERR_UNSUPPORTED until V_l has been drawn or set. */
-PCMUP_API pcmup_status pcmup_net_get_feedback(const pcmup_net *net, size_t layer,
-                                              float *dst, size_t count);
-/* Sets V_l from count = M_{l-1} * M_l finite floats, l in 2..L; the next
- * trained-feedback step uses it as it is. Allocates the feedback storage
- * the first time (PCMUP_ERR_NOMEM if that fails). */
-PCMUP_API pcmup_status pcmup_net_set_feedback(pcmup_net *net, size_t layer,
-                                              const float *src, size_t count);
-
 /* ======================================================================
  * 4. Datasets
  *
@@ -475,7 +451,7 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
  * seen: after the first step at a given batch size, steps allocate nothing
  * as long as the settings that size buffers stay as they were (turning on
  * momentum, weight decay or update recording, raising PC's T, giving GNT
- * a fractional power or another variant, or a TP network's first
+ * a fractional power or another variant, or a TP rule's first
  * trained-feedback step, sizes their buffers at the next step).
  *
  * Failure messages start with the name of the public function called,
@@ -578,6 +554,9 @@ PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind,
                                          const pcmup_allocator *allocator);
 /* Releases the algorithm and its scratch (NULL: no-op); the net stays. */
 PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
+
+/* The rule the algorithm was created with. */
+PCMUP_API pcmup_status pcmup_algo_rule(const pcmup_algo *algo, pcmup_rule *rule);
 
 /* Sets or reads a setting. A value outside the setting's range, NaN, or a
  * fraction for an enum-valued setting is PCMUP_ERR_INVALID. For a per-layer
@@ -864,8 +843,8 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  *     computed through B x B and C x C Cholesky solves in double
  *     precision; no M x M matrix is formed. mu_l = mu' r^x for hidden
  *     layers (FB_DAMPING, PCMUP_PARAM_FB_DAMPING_EXP), mu_L = FB_DAMPING_TOP.
- *   TRAINED: G_l(v) = psi(V_l v) with the network's feedback weights
- *     (section 3) and psi = FB_ACTIVATION. Before the targets, for
+ *   TRAINED: G_l(v) = psi(V_l v) with the algorithm's feedback weights
+ *     (below) and psi = FB_ACTIVATION. Before the targets, for
  *     l = L..2, K_fb times: N = H_{l-1} + Xi (Xi ~ N(0, sigma^2), from the
  *     algorithm's random stream; none drawn when sigma = 0), Z = phi(N
  *     W_l^T) (no phi for l = L), R = psi(Z V_l^T) - N, V_l -= (eta^V_l /
@@ -885,12 +864,12 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * when the loss is not finite or a ridge system is not positive definite
  * (which takes non-finite activations). The step's scratch (including the
  * double-precision solves) is allocated once per batch size, and the
- * feedback weights once per network.
+ * feedback weights once per algorithm.
  * ====================================================================== */
 
 typedef enum {
     PCMUP_TP_FEEDBACK_CLOSED = 0,  /* ridge regression Q*_l on the batch      */
-    PCMUP_TP_FEEDBACK_TRAINED = 1  /* learned V_l, stored in the network      */
+    PCMUP_TP_FEEDBACK_TRAINED = 1  /* learned V_l, kept by the algorithm      */
 } pcmup_tp_feedback;
 
 /* Per layer l = 1..L (dst[l - 1]), the root mean square over the last
@@ -914,6 +893,31 @@ PCMUP_API pcmup_status pcmup_tp_target_distances(const pcmup_algo *tp, double *d
  * first step. */
 PCMUP_API pcmup_status pcmup_tp_feedback_loss(const pcmup_algo *tp, double *before,
                                               double *after, size_t count);
+
+/* The trained feedback weights. A TP or DTP algorithm keeps a feedback
+ * matrix V_l per layer l = 2..L: shape (M_{l-1}, M_l), row-major, mapping
+ * layer l's output back to layer l-1. They are made when first needed:
+ * the first trained-feedback step draws every layer not drawn or set yet
+ * from N(0, sigma_V^2 / M_l) (sigma_V = PCMUP_SET_TP_FB_INIT_STD), each
+ * layer from its own stream derived from the network's seed (the one
+ * given to pcmup_net_create or the last pcmup_net_init_weights) and l, so
+ * the same seed and sigma_V give bitwise the same V_l. Redrawing the
+ * network's weights (pcmup_net_init_weights) forgets them: the next
+ * trained-feedback step draws them again from the new seed. They are
+ * part of what a failed epoch and a trial update put back. Their storage
+ * comes from the algorithm's allocator; each algorithm has its own. */
+
+/* Copies V_l (count = M_{l-1} * M_l floats), l in 2..L, out of the
+ * algorithm. PCMUP_ERR_UNSUPPORTED for a rule that is not TP or DTP, or
+ * until V_l has been drawn or set. */
+PCMUP_API pcmup_status pcmup_tp_get_feedback(const pcmup_algo *tp, size_t layer, float *dst,
+                                             size_t count);
+/* Sets V_l from count = M_{l-1} * M_l finite floats, l in 2..L; the next
+ * trained-feedback step uses it as it is. Allocates the feedback storage
+ * the first time (PCMUP_ERR_NOMEM if that fails). PCMUP_ERR_UNSUPPORTED for
+ * a rule that is not TP or DTP. */
+PCMUP_API pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const float *src,
+                                             size_t count);
 
 /* ======================================================================
  * 9. Width transfer: coordinate checks and update alignment

@@ -11,28 +11,6 @@
 #include <math.h>
 #include <string.h>
 
-/* The rules, indexed by pcmup_rule. */
-static const pcmup_rule_ops *const rules[] = {
-    [PCMUP_RULE_BP] = &pcmup__rule_bp,
-    [PCMUP_RULE_PC] = &pcmup__rule_pc,
-    /* ---- Gauss-Newton target ---- */
-    [PCMUP_RULE_GNT] = &pcmup__rule_gnt,
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation ---- */
-    [PCMUP_RULE_TP] = &pcmup__rule_tp,
-    [PCMUP_RULE_DTP] = &pcmup__rule_dtp,
-};
-#define N_RULES (sizeof rules / sizeof rules[0])
-
-pcmup_status pcmup__algo_rule_of(pcmup_rule kind, const pcmup_rule_ops **rule,
-                                 const char *func)
-{
-    if ((unsigned)kind >= N_RULES || !rules[kind])
-        return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown algorithm kind %d", (int)kind);
-    *rule = rules[kind];
-    return PCMUP_OK;
-}
-
 pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net,
                                uint64_t seed, const pcmup_allocator *allocator)
 {
@@ -48,7 +26,6 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
     if (!algo)
         return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the algorithm");
     algo->alloc = alloc;
-    algo->kind = kind;
     algo->rule = rule;
     algo->net = net;
     pcmup__rng_seed(&algo->rng, seed);
@@ -61,7 +38,23 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
     }
     algo->layer_kappa = algo->layer_gamma + n_layers;
     pcmup__settings_init_layers(algo);
+    if (rule->create_state) {
+        pcmup_status s = rule->create_state(algo, &algo->state, __func__);
+        if (s != PCMUP_OK) {
+            pcmup__free(&alloc, algo->layer_gamma);
+            pcmup__free(&alloc, algo);
+            return s;
+        }
+    }
     *out = algo;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_algo_rule(const pcmup_algo *algo, pcmup_rule *rule)
+{
+    PCMUP_CHECK_NULL(algo);
+    PCMUP_CHECK_NULL(rule);
+    *rule = algo->rule->id;
     return PCMUP_OK;
 }
 
@@ -75,23 +68,12 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->velocity);
     pcmup__free(&alloc, algo->update);
     pcmup__free(&alloc, algo->layer_gamma);
-    pcmup__free(&alloc, algo->pc.energy);
-    pcmup__free(&alloc, algo->pc.error_norms);
-    pcmup__free(&alloc, algo->pc.fresh);
-    pcmup__free(&alloc, algo->pc_bufs);
-    /* ---- Gauss-Newton target ---- */
-    pcmup__free(&alloc, algo->gnt.work);
-    pcmup__free(&alloc, algo->gnt.iwork);
-    /* ---- end Gauss-Newton target ---- */
-    pcmup__free(&alloc, algo->tp.distances);
-    pcmup__free(&alloc, algo->tp.work);
-    pcmup__free(&alloc, algo->tp.bufs);
-    pcmup__free(&alloc, algo->tp.fb_snapshot);
-    pcmup__free(&alloc, algo->tp.fb_ready_snapshot);
+    if (algo->state)
+        algo->rule->free_state(algo, algo->state);
+    pcmup__snapshot_free(algo, &algo->snapshot);
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);
-    pcmup__free(&alloc, algo->snapshot);
     pcmup__free(&alloc, algo);
 }
 
@@ -107,9 +89,6 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
         per_sample += net->widths[l];
     int overflow = 0;
     size_t n = pcmup__mul(per_sample, batch, &overflow);
-    size_t extra = algo->rule->scratch_floats ? algo->rule->scratch_floats(net, batch) : 0;
-    n += extra;
-    overflow |= n < extra;
     float *block = overflow ? NULL : pcmup__alloc(&algo->alloc, n, sizeof(float));
     float **acts = algo->acts ? algo->acts
                               : pcmup__alloc(&algo->alloc, net->n_layers, sizeof(float *));
@@ -129,7 +108,6 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
     }
     algo->delta[0] = block;
     algo->delta[1] = block + batch * pcmup__net_max_width(net);
-    algo->rule_scratch = algo->delta[1] + batch * pcmup__net_max_width(net);
     algo->batch_cap = batch;
     return PCMUP_OK;
 }
@@ -275,8 +253,8 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
 {
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
     PCMUP_TRY(reserve_optimizer(algo, func));
-    if (algo->rule->prepare)
-        PCMUP_TRY(algo->rule->prepare(algo, func));
+    if (algo->rule->reserve)
+        PCMUP_TRY(algo->rule->reserve(algo, batch, func));
     int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
     pcmup_status s = algo->rule->step(algo, x, labels, batch, loss, func);
     if (s == PCMUP_OK) {

@@ -75,3 +75,18 @@ void pcmup__free(const pcmup_allocator *a, void *p)
     if (p)
         a->free_fn(a->user, p);
 }
+
+pcmup_status pcmup__grow(const pcmup_allocator *a, void **buf, size_t *cap, size_t n,
+                         size_t size, const char *what, const char *func)
+{
+    if (n == 0 || (*buf && *cap >= n))
+        return PCMUP_OK;
+    void *p = pcmup__alloc(a, n, size);
+    if (!p)
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate %s (%zu x %zu bytes)", what,
+                           n, size);
+    pcmup__free(a, *buf);
+    *buf = p;
+    *cap = n;
+    return PCMUP_OK;
+}

@@ -30,6 +30,11 @@ void pcmup__free(const pcmup_allocator *a, void *p);
 /* Valid allocator: all three functions set (a NULL allocator pointer is
  * valid and means the default). */
 int pcmup__allocator_valid(const pcmup_allocator *a);
+/* Makes *buf hold n elements of `size` bytes unless it holds *cap >= n
+ * already; the contents are not kept, and *cap becomes n. On failure
+ * (PCMUP_ERR_NOMEM naming `what`) *buf and *cap are as they were. */
+pcmup_status pcmup__grow(const pcmup_allocator *a, void **buf, size_t *cap, size_t n,
+                         size_t size, const char *what, const char *func);
 
 /* ---- errors (error.c) ----------------------------------------------------
  * pcmup__fail records "func: message" as this thread's last error and

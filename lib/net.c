@@ -51,9 +51,6 @@ static void net_destroy(pcmup_net *net)
     pcmup__free(&alloc, net->lr_factor);
     pcmup__free(&alloc, net->params);
     pcmup__free(&alloc, net->work);
-    pcmup__free(&alloc, net->feedback);
-    pcmup__free(&alloc, net->fb_offset);
-    pcmup__free(&alloc, net->fb_ready);
     pcmup__free(&alloc, net);
 }
 
@@ -140,9 +137,7 @@ pcmup_status pcmup_net_init_weights(pcmup_net *net, uint64_t seed)
     pcmup_rng rng;
     pcmup__rng_seed(&rng, seed);
     net->seed = seed;
-    /* Trained feedback is drawn again, from this seed, when next needed. */
-    if (net->fb_ready)
-        memset(net->fb_ready, 0, net->n_layers);
+    net->generation++;
     for (size_t l = 1; l <= net->n_layers; l++) {
         pcmup_layer *layer = &net->layers[l - 1];
         double std = pcmup__param_scale(net->param, l, net->widths).init_std;
@@ -225,7 +220,7 @@ static pcmup_status check_count(const pcmup_net *net, size_t layer, size_t want,
     return PCMUP_OK;
 }
 
-static pcmup_status check_finite(const float *v, size_t n, size_t layer, const char *func)
+pcmup_status pcmup__check_finite(const float *v, size_t n, size_t layer, const char *func)
 {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
@@ -257,7 +252,7 @@ pcmup_status pcmup_net_set_weights(pcmup_net *net, size_t layer, const float *sr
     pcmup_layer *ly = &net->layers[layer - 1];
     size_t n = ly->n_in * ly->n_out;
     PCMUP_TRY(check_count(net, layer, n, count, "weight", __func__));
-    PCMUP_TRY(check_finite(src, n, layer, __func__));
+    PCMUP_TRY(pcmup__check_finite(src, n, layer, __func__));
     /* A small multiplier can push a finite W past FLT_MAX once divided. */
     for (size_t i = 0; i < n; i++)
         if (!isfinite(src[i] / ly->multiplier))
@@ -298,7 +293,7 @@ pcmup_status pcmup_net_set_bias(pcmup_net *net, size_t layer, const float *src, 
     PCMUP_CHECK_NULL(src);
     float *bias = NULL;
     PCMUP_TRY(bias_of(net, layer, count, &bias, __func__));
-    PCMUP_TRY(check_finite(src, count, layer, __func__));
+    PCMUP_TRY(pcmup__check_finite(src, count, layer, __func__));
     memcpy(bias, src, count * sizeof *src);
     return PCMUP_OK;
 }
@@ -406,104 +401,5 @@ pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x, size_t batc
     PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
     PCMUP_TRY(reserve_work(net, batch, __func__));
     forward_to(net, x, batch, layer, signal == PCMUP_SIGNAL_POST, out);
-    return PCMUP_OK;
-}
-
-/* ---- target propagation: trained feedback weights -------------------------- */
-
-pcmup_status pcmup__net_feedback_reserve(pcmup_net *net, const char *func)
-{
-    if (net->feedback)
-        return PCMUP_OK;
-    /* V_l has as many entries as W_l (without bias), so the total fits. */
-    size_t total = 0;
-    for (size_t l = 2; l <= net->n_layers; l++)
-        total += net->widths[l - 1] * net->widths[l];
-    float *block = pcmup__alloc(&net->alloc, total, sizeof(float));
-    size_t *offset = pcmup__alloc_zero(&net->alloc, net->n_layers, sizeof(size_t));
-    unsigned char *ready = pcmup__alloc_zero(&net->alloc, net->n_layers, 1);
-    if (!block || !offset || !ready) {
-        pcmup__free(&net->alloc, block);
-        pcmup__free(&net->alloc, offset);
-        pcmup__free(&net->alloc, ready);
-        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate %zu feedback weights",
-                           total);
-    }
-    size_t at = 0;
-    for (size_t l = 2; l <= net->n_layers; l++) {
-        offset[l - 1] = at;
-        at += net->widths[l - 1] * net->widths[l];
-    }
-    net->feedback = block;
-    net->n_feedback = total;
-    net->fb_offset = offset;
-    net->fb_ready = ready;
-    return PCMUP_OK;
-}
-
-float *pcmup__net_feedback(const pcmup_net *net, size_t layer)
-{
-    assert(net->feedback && layer >= 2 && layer <= net->n_layers);
-    return net->feedback + net->fb_offset[layer - 1];
-}
-
-/* The stream of V_l: the net's seed mixed with a tag and the layer (the
- * seeding's splitmix64 spreads the small difference over every bit), so
- * no layer shares the weights' stream or another layer's. */
-#define FEEDBACK_STREAM_TAG 0x6665656462616b00ULL /* "feedbak\0" */
-
-void pcmup__net_feedback_draw(pcmup_net *net, double std_v)
-{
-    for (size_t l = 2; l <= net->n_layers; l++) {
-        if (net->fb_ready[l - 1])
-            continue;
-        pcmup_rng rng;
-        pcmup__rng_seed(&rng, net->seed ^ FEEDBACK_STREAM_TAG ^ (uint64_t)l);
-        const double std = std_v / sqrt((double)net->widths[l]);
-        float *v = pcmup__net_feedback(net, l);
-        const size_t n = net->widths[l - 1] * net->widths[l];
-        for (size_t i = 0; i < n; i++)
-            v[i] = (float)(std * pcmup__rng_normal(&rng));
-        net->fb_ready[l - 1] = 1;
-    }
-}
-
-static pcmup_status check_feedback_layer(const pcmup_net *net, size_t layer, size_t count,
-                                         const char *func)
-{
-    if (layer < 2 || layer > net->n_layers)
-        return pcmup__fail(PCMUP_ERR_INVALID, func,
-                           "feedback layer %zu is outside [2, %zu]", layer, net->n_layers);
-    size_t want = net->widths[layer - 1] * net->widths[layer];
-    if (count != want)
-        return pcmup__fail(PCMUP_ERR_SHAPE, func,
-                           "layer %zu: feedback count %zu does not match %zu", layer, count,
-                           want);
-    return PCMUP_OK;
-}
-
-pcmup_status pcmup_net_get_feedback(const pcmup_net *net, size_t layer, float *dst,
-                                    size_t count)
-{
-    PCMUP_CHECK_NULL(net);
-    PCMUP_CHECK_NULL(dst);
-    PCMUP_TRY(check_feedback_layer(net, layer, count, __func__));
-    if (!net->feedback || !net->fb_ready[layer - 1])
-        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
-                           "feedback layer %zu has not been drawn or set yet", layer);
-    memcpy(dst, pcmup__net_feedback(net, layer), count * sizeof *dst);
-    return PCMUP_OK;
-}
-
-pcmup_status pcmup_net_set_feedback(pcmup_net *net, size_t layer, const float *src,
-                                    size_t count)
-{
-    PCMUP_CHECK_NULL(net);
-    PCMUP_CHECK_NULL(src);
-    PCMUP_TRY(check_feedback_layer(net, layer, count, __func__));
-    PCMUP_TRY(check_finite(src, count, layer, __func__));
-    PCMUP_TRY(pcmup__net_feedback_reserve(net, __func__));
-    memcpy(pcmup__net_feedback(net, layer), src, count * sizeof *src);
-    net->fb_ready[layer - 1] = 1;
     return PCMUP_OK;
 }

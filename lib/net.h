@@ -21,15 +21,12 @@ struct pcmup_net {
     float *work;             /* forward-pass scratch, grows on demand */
     size_t work_cap;         /* floats */
 
-    /* ---- target propagation: trained feedback weights ----
-     * V_l (M_{l-1}, M_l) for l = 2..L in one block of n_feedback floats,
-     * V_l at fb_offset[l - 1] (fb_offset[0] unused); NULL until first
-     * needed. fb_ready[l - 1] is set once V_l was drawn or set. */
-    uint64_t seed;           /* of pcmup_net_create or the last init_weights */
-    float *feedback;
-    size_t n_feedback;
-    size_t *fb_offset;       /* n_layers entries */
-    unsigned char *fb_ready; /* n_layers entries */
+    /* The seed of pcmup_net_create or of the last pcmup_net_init_weights,
+     * and how many times the weights were drawn: a rule's state drawn
+     * along with the weights (from streams derived from this seed) is
+     * stale once the generation moves on. */
+    uint64_t seed;
+    uint64_t generation;
 };
 
 /* Largest of M_1..M_L (the widths an algorithm keeps per-sample signals of). */
@@ -46,15 +43,8 @@ void pcmup__net_forward_all(const pcmup_net *net, const float *x, size_t batch,
 pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t batch,
                                     const char *func);
 
-/* ---- target propagation: trained feedback weights ---- */
-
-/* Allocates the feedback block (uninitialised, nothing ready) through the
- * net's allocator if it does not exist yet. */
-pcmup_status pcmup__net_feedback_reserve(pcmup_net *net, const char *func);
-/* V_l, 2 <= l <= L; the block must exist. */
-float *pcmup__net_feedback(const pcmup_net *net, size_t layer);
-/* Draws every V_l that is not ready from N(0, std_v^2 / M_l), layer l from
- * a stream derived from the net's seed and l; the block must exist. */
-void pcmup__net_feedback_draw(pcmup_net *net, double std_v);
+/* PCMUP_ERR_INVALID, naming layer `layer` and the first bad index, unless
+ * every one of v's n values is finite. */
+pcmup_status pcmup__check_finite(const float *v, size_t n, size_t layer, const char *func);
 
 #endif

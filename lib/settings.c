@@ -179,3 +179,17 @@ pcmup_status pcmup_algo_bounds(pcmup_rule kind, pcmup_setting key, double *lo,
     return PCMUP_OK;
 }
 
+void pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src)
+{
+    const uint64_t shared = dst->rule->settings_mask & src->rule->settings_mask;
+    const size_t n_layers = dst->net->n_layers;
+    assert(n_layers == src->net->n_layers);
+    for (int k = 0; k < PCMUP_N_SETTINGS; k++) {
+        if (!(shared & PCMUP_BIT(k)))
+            continue;
+        dst->settings[k] = src->settings[k];
+        if (settings_table[k].per_layer)
+            for (size_t i = 0; i < n_layers; i++)
+                layer_slot(dst, (pcmup_setting)k)[i] = layer_slot(src, (pcmup_setting)k)[i];
+    }
+}

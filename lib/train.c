@@ -38,42 +38,6 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
     return PCMUP_OK;
 }
 
-/* ---- target propagation: trained feedback weights live in the net and
- * change every step, so an epoch that fails restores them too. ---- */
-static int uses_trained_feedback(const pcmup_algo *algo)
-{
-    return (algo->kind == PCMUP_RULE_TP || algo->kind == PCMUP_RULE_DTP) &&
-           algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED;
-}
-
-static pcmup_status reserve_feedback_snapshot(pcmup_algo *algo, const char *func)
-{
-    pcmup_net *net = algo->net;
-    if (!uses_trained_feedback(algo) || algo->tp.fb_snapshot)
-        return PCMUP_OK;
-    PCMUP_TRY(pcmup__net_feedback_reserve(net, func));
-    PCMUP_TRY(grow(algo, (void **)&algo->tp.fb_ready_snapshot, net->n_layers, 1, func));
-    return grow(algo, (void **)&algo->tp.fb_snapshot, net->n_feedback, sizeof(float), func);
-}
-
-static void save_feedback(pcmup_algo *algo)
-{
-    const pcmup_net *net = algo->net;
-    if (!uses_trained_feedback(algo))
-        return;
-    memcpy(algo->tp.fb_snapshot, net->feedback, net->n_feedback * sizeof(float));
-    memcpy(algo->tp.fb_ready_snapshot, net->fb_ready, net->n_layers);
-}
-
-static void restore_feedback(pcmup_algo *algo)
-{
-    pcmup_net *net = algo->net;
-    if (!uses_trained_feedback(algo))
-        return;
-    memcpy(net->feedback, algo->tp.fb_snapshot, net->n_feedback * sizeof(float));
-    memcpy(net->fb_ready, algo->tp.fb_ready_snapshot, net->n_layers);
-}
-
 static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
@@ -87,34 +51,7 @@ static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, cons
         PCMUP_TRY(grow(algo, (void **)&algo->batch_labels, batch, sizeof(int32_t), func));
         algo->batch_x_cap = batch;
     }
-    if (!algo->snapshot)
-        PCMUP_TRY(grow(algo, (void **)&algo->snapshot, 2 * net->n_params, sizeof(float), func));
-    PCMUP_TRY(reserve_feedback_snapshot(algo, func));
     return PCMUP_OK;
-}
-
-/* A failing epoch restores what it started from: parameters, momentum and
- * the random stream. */
-static void save_state(pcmup_algo *algo, pcmup_rng *rng)
-{
-    size_t n = algo->net->n_params;
-    memcpy(algo->snapshot, algo->net->params, n * sizeof(float));
-    if (algo->velocity)
-        memcpy(algo->snapshot + n, algo->velocity, n * sizeof(float));
-    *rng = algo->rng;
-    save_feedback(algo);
-}
-
-static void restore_state(pcmup_algo *algo, const pcmup_rng *rng, int had_velocity)
-{
-    size_t n = algo->net->n_params;
-    memcpy(algo->net->params, algo->snapshot, n * sizeof(float));
-    if (algo->velocity && had_velocity)
-        memcpy(algo->velocity, algo->snapshot + n, n * sizeof(float));
-    else if (algo->velocity)
-        memset(algo->velocity, 0, n * sizeof(float));
-    algo->rng = *rng;
-    restore_feedback(algo);
 }
 
 static void shuffle(pcmup_rng *rng, size_t *order, size_t n)
@@ -154,10 +91,8 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         batch = n;
     PCMUP_TRY(reserve_epoch(algo, n, batch, __func__));
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, __func__));
-
-    pcmup_rng start_rng;
-    int had_velocity = algo->velocity != NULL;
-    save_state(algo, &start_rng);
+    /* A failing epoch puts back what it started from (snapshot.h). */
+    PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     shuffle(&algo->rng, algo->order, n);
     double total = 0.0, diagnostic_total = 0.0;
     for (size_t start = 0; start < n; start += batch) {
@@ -167,7 +102,7 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         pcmup_status s = pcmup__algo_step_trusted(algo, algo->batch_x, algo->batch_labels,
                                                   count, &loss, __func__);
         if (s != PCMUP_OK) {
-            restore_state(algo, &start_rng, had_velocity);
+            pcmup__snapshot_restore(algo, &algo->snapshot);
             return s;
         }
         total += loss * (double)count;

@@ -302,6 +302,22 @@ START_TEST(algo_settings_documented)
 }
 END_TEST
 
+/* pcmup_algo_rule reports the rule each algorithm was created with. */
+START_TEST(algo_reports_its_rule)
+{
+    const pcmup_rule rules[] = {PCMUP_RULE_BP, PCMUP_RULE_PC, PCMUP_RULE_GNT, PCMUP_RULE_TP,
+                                PCMUP_RULE_DTP};
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        pcmup_algo *a;
+        pcmup_rule got = (pcmup_rule)BAD_ENUM;
+        TU_OK(pcmup_algo_create(&a, rules[i], w.net, 1, NULL));
+        TU_OK(pcmup_algo_rule(a, &got));
+        ck_assert_int_eq(got, rules[i]);
+        pcmup_algo_free(a);
+    }
+}
+END_TEST
+
 /* "A successful call does not clear it." */
 START_TEST(success_keeps_last_error)
 {
@@ -483,6 +499,8 @@ START_TEST(null_algo)
     FAILS(PCMUP_ERR_NULL, pcmup_algo_set, NULL, PCMUP_SET_LR, 0.1);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_get, NULL, PCMUP_SET_LR, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_get, w.algo, PCMUP_SET_LR, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_rule, NULL, (pcmup_rule[1]){0});
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_rule, w.algo, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, NULL, &hi);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, &lo, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, NULL, w.x, w.labels, B, &v);
@@ -1745,6 +1763,7 @@ static TCase *basics_case(void)
     tcase_add_test(tc, version_matches_macros);
     tcase_add_test(tc, blas_threads);
     tcase_add_test(tc, algo_settings_documented);
+    tcase_add_test(tc, algo_reports_its_rule);
     tcase_add_test(tc, success_keeps_last_error);
     tcase_add_test(tc, message_is_specific);
     tcase_add_test(tc, never_prints);

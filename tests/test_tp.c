@@ -191,7 +191,7 @@ static void check_gauss_newton(pcmup_rule kind)
         for (size_t i = 0; i < n * n; i++)
             vf[i] = (float)winv[l][i];
         if (l >= 2)
-            TU_OK(pcmup_net_set_feedback(r.net, l, vf, n * n));
+            TU_OK(pcmup_tp_set_feedback(r.algo, l, vf, n * n));
     }
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, eta));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_BETA, beta));
@@ -722,20 +722,20 @@ START_TEST(alignment_needs_a_recorded_step)
 }
 END_TEST
 
-/* ---- feedback weights in the network ------------------------------------------------ */
+/* ---- feedback weights of the algorithm ---------------------------------------------- */
 
-static float *feedback_of(const pcmup_net *net, size_t l, size_t n)
+static float *feedback_of(const pcmup_algo *tp, size_t l, size_t n)
 {
     float *v = malloc(n * sizeof *v);
-    TU_OK(pcmup_net_get_feedback(net, l, v, n));
+    TU_OK(pcmup_tp_get_feedback(tp, l, v, n));
     return v;
 }
 
 /* Drawn at the first trained step from the net's seed: N(0, sigma_V^2 /
  * M_l), the same bits for the same seed, different per layer; set/get round
  * trips; init_weights forgets them and the next step draws from the new
- * seed. */
-START_TEST(feedback_weights_live_in_the_net)
+ * seed; each algorithm has its own, and only TP and DTP have any. */
+START_TEST(feedback_weights_live_in_the_algorithm)
 {
     const size_t widths[4] = {10, 256, 256, 10}, b = 8;
     float *x = tu_gaussian(b * 10, 2);
@@ -743,13 +743,13 @@ START_TEST(feedback_weights_live_in_the_net)
     rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
     const size_t n2 = 256 * 256, n3 = 256 * 10;
     float *v = malloc(n2 * sizeof *v);
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_net_get_feedback(r.net, 2, v, n2));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, n2));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
     TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
-    float *v2 = feedback_of(r.net, 2, n2), *v3 = feedback_of(r.net, 3, n3);
+    float *v2 = feedback_of(r.algo, 2, n2), *v3 = feedback_of(r.algo, 3, n3);
     double s2 = 0, s3 = 0;
     for (size_t i = 0; i < n2; i++)
         s2 += (double)v2[i] * v2[i];
@@ -765,7 +765,7 @@ START_TEST(feedback_weights_live_in_the_net)
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_LR, 0.0));
     TU_OK(pcmup_algo_step(twin.algo, x, labels, b, NULL));
-    float *t2 = feedback_of(twin.net, 2, n2);
+    float *t2 = feedback_of(twin.algo, 2, n2);
     ck_assert(memcmp(t2, v2, n2 * sizeof *v2) == 0);
     free(t2);
     free_rig(&twin);
@@ -773,30 +773,38 @@ START_TEST(feedback_weights_live_in_the_net)
     /* Round trip, and a set layer is kept by the next step (lr 0). */
     for (size_t i = 0; i < n3; i++)
         v[i] = (float)i / 1000.0f;
-    TU_OK(pcmup_net_set_feedback(r.net, 3, v, n3));
+    TU_OK(pcmup_tp_set_feedback(r.algo, 3, v, n3));
     TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
-    float *back = feedback_of(r.net, 3, n3);
+    float *back = feedback_of(r.algo, 3, n3);
     ck_assert(memcmp(back, v, n3 * sizeof *v) == 0);
     free(back);
 
     /* A new seed: forgotten, then drawn again, differently. */
     TU_OK(pcmup_net_init_weights(r.net, 78));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_net_get_feedback(r.net, 2, v, n2));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, n2));
     TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
-    float *w2 = feedback_of(r.net, 2, n2);
+    float *w2 = feedback_of(r.algo, 2, n2);
     ck_assert(memcmp(w2, v2, n2 * sizeof *v2) != 0);
     free(w2);
 
     /* Argument checks: layers 2..L, exact counts, finite values. */
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_get_feedback(r.net, 1, v, 10 * 256));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_set_feedback(r.net, 4, v, 10));
-    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_net_get_feedback(r.net, 2, v, n2 - 1));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_net_get_feedback(r.net, 2, NULL, n2));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_net_set_feedback(NULL, 2, v, n2));
-    float *before = feedback_of(r.net, 3, n3);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_tp_get_feedback(r.algo, 1, v, 10 * 256));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_tp_set_feedback(r.algo, 4, v, 10));
+    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_tp_get_feedback(r.algo, 2, v, n2 - 1));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_tp_get_feedback(r.algo, 2, NULL, n2));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_tp_set_feedback(NULL, 2, v, n2));
+    pcmup_algo *other, *bp;
+    TU_OK(pcmup_algo_create(&other, PCMUP_RULE_TP, r.net, 1, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(other, 2, v, n2));
+    TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, r.net, 1, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(bp, 2, v, n2));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_set_feedback(bp, 2, v, n2));
+    pcmup_algo_free(bp);
+    pcmup_algo_free(other);
+    float *before = feedback_of(r.algo, 3, n3);
     v[5] = NAN;
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_set_feedback(r.net, 3, v, n3));
-    float *after = feedback_of(r.net, 3, n3);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_tp_set_feedback(r.algo, 3, v, n3));
+    float *after = feedback_of(r.algo, 3, n3);
     ck_assert(memcmp(before, after, n3 * sizeof *v) == 0);
     free(before);
     free(after);
@@ -821,18 +829,59 @@ START_TEST(failed_epoch_restores_feedback)
     rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_train_epoch(r.algo, ds, 16, NULL)); /* draws and trains V */
-    float *v_start = feedback_of(r.net, 2, 16 * 16), w_start[96], w_now[96];
+    float *v_start = feedback_of(r.algo, 2, 16 * 16), w_start[96], w_now[96];
     TU_OK(pcmup_net_get_weights(r.net, 1, w_start, 96));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
     TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, ds, 16, NULL));
-    float *v_now = feedback_of(r.net, 2, 16 * 16);
+    float *v_now = feedback_of(r.algo, 2, 16 * 16);
     TU_OK(pcmup_net_get_weights(r.net, 1, w_now, 96));
     ck_assert(memcmp(v_start, v_now, 16 * 16 * sizeof(float)) == 0);
     ck_assert(memcmp(w_start, w_now, sizeof w_now) == 0);
     free(v_start);
     free(v_now);
     free_rig(&r);
+    pcmup_dataset_free(ds);
+    free(x);
+    free(labels);
+}
+END_TEST
+
+/* A failed epoch and a trial update that drew the feedback for the first
+ * time undo the draw: afterwards V is "not drawn yet", and the next real
+ * step draws exactly what a twin that never had them draws. */
+START_TEST(undone_steps_forget_a_first_draw)
+{
+    const size_t widths[4] = {6, 16, 16, 3}, n = 64;
+    float *x = tu_gaussian(n * 6, 12);
+    int32_t *labels = cyclic_labels(n, 3);
+    pcmup_dataset *ds;
+    TU_OK(pcmup_dataset_from_arrays(&ds, n, 6, 3, x, labels, NULL));
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
+    rig twin = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    float v[16 * 16];
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
+    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, ds, 16, NULL));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, 16 * 16));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.05));
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.05));
+    float *skip[3] = {NULL, NULL, NULL};
+    TU_OK(pcmup_algo_trial_update(r.algo, x, labels, 16, skip));
+    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, 16 * 16));
+    TU_OK(pcmup_algo_step(r.algo, x, labels, 16, NULL));
+    TU_OK(pcmup_algo_step(twin.algo, x, labels, 16, NULL));
+    for (size_t l = 2; l <= 3; l++) {
+        const size_t count = widths[l - 1] * widths[l];
+        float *mine = feedback_of(r.algo, l, count), *theirs = feedback_of(twin.algo, l, count);
+        ck_assert_msg(memcmp(mine, theirs, count * sizeof *mine) == 0, "V_%zu differs", l);
+        free(mine);
+        free(theirs);
+    }
+    free_rig(&r);
+    free_rig(&twin);
     pcmup_dataset_free(ds);
     free(x);
     free(labels);
@@ -1057,7 +1106,8 @@ int main(void)
     tcase_add_test(feedback, trained_feedback_descends_linear);
     tcase_add_test(feedback, trained_feedback_descends_tanh);
     tcase_add_test(feedback, trained_feedback_descends_with_noise);
-    tcase_add_test(feedback, feedback_weights_live_in_the_net);
+    tcase_add_test(feedback, feedback_weights_live_in_the_algorithm);
+    tcase_add_test(feedback, undone_steps_forget_a_first_draw);
     tcase_add_test(feedback, failed_epoch_restores_feedback);
     suite_add_tcase(s, feedback);
     TCase *api = tcase_create("api");

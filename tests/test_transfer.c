@@ -208,6 +208,31 @@ START_TEST(coord_check_reports_divergence_as_infinity)
 }
 END_TEST
 
+/* The rebuilt rules take the prototype's per-layer settings, not only
+ * their common value: with kappa_1 = kappa_2 = 0 set layer by layer (the
+ * value set for all layers stays 1), PC's states never move from the
+ * forward pass, every hidden error stays exactly 0, and only the output
+ * layer learns, so h_1 and h_2 do not move at all. */
+START_TEST(coord_check_copies_per_layer_settings)
+{
+    problem p = make_problem();
+    rig proto = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 32, 0.5);
+    const size_t widths[1] = {64}, steps[1] = {3};
+    double dh[3], moving[3];
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps, 1,
+                            5, moving, NULL));
+    TU_OK(pcmup_algo_set_layer(proto.algo, 1, PCMUP_SET_PC_KAPPA, 0.0));
+    TU_OK(pcmup_algo_set_layer(proto.algo, 2, PCMUP_SET_PC_KAPPA, 0.0));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps, 1,
+                            5, dh, NULL));
+    ck_assert_msg(moving[0] > 0 && moving[1] > 0, "kappa 1: %g %g", moving[0], moving[1]);
+    ck_assert_msg(dh[0] == 0.0 && dh[1] == 0.0, "kappa 0: %g %g", dh[0], dh[1]);
+    ck_assert_msg(dh[2] > 0, "the output layer still learns");
+    free_rig(&proto);
+    free_problem(&p);
+}
+END_TEST
+
 START_TEST(coord_check_rejects_bad_arguments)
 {
     problem p = make_problem();
@@ -354,6 +379,50 @@ START_TEST(reference_updates_are_bp_and_gnt_steps)
         free_rig(&twin);
     }
     free_rig(&pc);
+    free_problem(&p);
+}
+END_TEST
+
+/* A reference takes every setting of the caller that its rule accepts,
+ * except those that define the direction: a GNT caller's damping, loss and
+ * learning rate carry over to GN, its e_B, variant and weight decay do not
+ * (GN is e_B = 1, the batch variant, a plain step), and BP takes the
+ * learning rate and loss only. The truth is a twin rule set up by hand. */
+START_TEST(reference_takes_the_callers_settings)
+{
+    problem p = make_problem();
+    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0.0, 40, 0.2);
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, 0.3));
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_POWER, 0.5));
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_VARIANT, PCMUP_GNT_SAMPLE));
+    TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_WEIGHT_DECAY, 0.5));
+    const pcmup_rule kinds[2] = {PCMUP_RULE_BP, PCMUP_RULE_GNT};
+    const pcmup_reference refs[2] = {PCMUP_REFERENCE_BP, PCMUP_REFERENCE_GN};
+    for (int k = 0; k < 2; k++) {
+        rig twin = make_rig(kinds[k], PCMUP_PRESET_MUP_GNT, 0.0, 40, 0.2);
+        TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
+        if (kinds[k] == PCMUP_RULE_GNT)
+            TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_GNT_DAMPING, 0.3));
+        TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_RECORD_UPDATES, 1));
+        TU_OK(pcmup_algo_step(twin.algo, p.x, p.labels, B, NULL));
+        float **ref = alloc_updates(gnt.net);
+        TU_OK(pcmup_algo_reference_update(gnt.algo, refs[k], p.x, p.labels, B, ref));
+        for (size_t l = 1; l <= 3; l++) {
+            size_t n = layer_size(gnt.net, l);
+            float *real = malloc(n * sizeof *real);
+            TU_OK(pcmup_algo_last_update(twin.algo, l, real, n));
+            ck_assert_msg(memcmp(real, ref[l - 1], n * sizeof *real) == 0,
+                          "reference %d layer %zu", k, l);
+            free(real);
+        }
+        free_updates(ref);
+        free_rig(&twin);
+    }
+    double v;
+    TU_OK(pcmup_algo_get(gnt.algo, PCMUP_SET_GNT_POWER, &v));
+    ck_assert(v == 0.5);
+    free_rig(&gnt);
     free_problem(&p);
 }
 END_TEST
@@ -509,11 +578,13 @@ int main(void)
     tcase_add_test(coord, coord_check_step_zero_and_cumulative_steps);
     tcase_add_test(coord, coord_check_mup_flat_sp_grows);
     tcase_add_test(coord, coord_check_reports_divergence_as_infinity);
+    tcase_add_test(coord, coord_check_copies_per_layer_settings);
     tcase_add_test(coord, coord_check_rejects_bad_arguments);
     suite_add_tcase(s, coord);
     TCase *align = tcase_create("alignment");
     tcase_add_test(align, trial_update_is_the_step_and_leaves_no_trace);
     tcase_add_test(align, reference_updates_are_bp_and_gnt_steps);
+    tcase_add_test(align, reference_takes_the_callers_settings);
     tcase_add_test(align, alignment_is_cosine_of_trial_and_references);
     tcase_add_test(align, alignment_identities);
     tcase_add_test(align, alignment_rejects_bad_arguments);

@@ -91,8 +91,8 @@ static pcmup_net *case_net(const tu_case *c)
     return net;
 }
 
-/* Loads V<l> of a trained case into the net. */
-static void load_feedback(pcmup_net *net, const tu_case *c)
+/* Loads V<l> of a trained case into the algorithm. */
+static void load_feedback(pcmup_algo *tp, const tu_case *c)
 {
     size_t n_layers = (size_t)tu_case_num(c, "L");
     for (size_t l = 2; l <= n_layers; l++) {
@@ -103,7 +103,7 @@ static void load_feedback(pcmup_net *net, const tu_case *c)
         float *vf = malloc(n * sizeof *vf);
         for (size_t i = 0; i < n; i++)
             vf[i] = (float)v[i];
-        TU_OK(pcmup_net_set_feedback(net, l, vf, n));
+        TU_OK(pcmup_tp_set_feedback(tp, l, vf, n));
         free(v);
         free(vf);
     }
@@ -123,7 +123,7 @@ static void run_case(const char *name)
     configure(tp, c);
     int trained = strcmp(tu_case_str(c, "feedback"), "trained") == 0;
     if (trained)
-        load_feedback(net, c);
+        load_feedback(tp, c);
 
     double loss;
     TU_OK(pcmup_algo_step(tp, x, labels, batch, &loss));
@@ -135,7 +135,7 @@ static void run_case(const char *name)
     ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
     ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
     if (trained) {
-        double fb = tu_case_feedback_error(c, net);
+        double fb = tu_case_feedback_error(c, tp);
         printf("  feedback error %.3g", fb);
         ck_assert_msg(fb < UPDATE_TOL, "%s: feedback error %.3g", name, fb);
     }

@@ -277,9 +277,9 @@ static pcmup_status read_weights(const void *net, size_t l, float *dst, size_t n
     return pcmup_net_get_weights(net, l, dst, n);
 }
 
-static pcmup_status read_feedback(const void *net, size_t l, float *dst, size_t n)
+static pcmup_status read_feedback(const void *algo, size_t l, float *dst, size_t n)
 {
-    return pcmup_net_get_feedback(net, l, dst, n);
+    return pcmup_tp_get_feedback(algo, l, dst, n);
 }
 
 static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n)
@@ -331,9 +331,9 @@ double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo)
     return case_change_error(c, 'W', 1, read_update, algo, 1);
 }
 
-double tu_case_feedback_error(const tu_case *c, const pcmup_net *net)
+double tu_case_feedback_error(const tu_case *c, const pcmup_algo *algo)
 {
-    return case_change_error(c, 'V', 2, read_feedback, net, 0);
+    return case_change_error(c, 'V', 2, read_feedback, algo, 0);
 }
 
 /* ---- coordinate checks ------------------------------------------------- */

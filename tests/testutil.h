@@ -89,7 +89,7 @@ double tu_case_update_error(const tu_case *c, const pcmup_net *net);
  * had PCMUP_SET_RECORD_UPDATES on): free of the rounding of W + dW. */
 double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo);
 /* The same measure for the trained feedback weights V<l>, l = 2..L. */
-double tu_case_feedback_error(const tu_case *c, const pcmup_net *net);
+double tu_case_feedback_error(const tu_case *c, const pcmup_algo *algo);
 
 /* ---- coordinate checks (paper-spec section 8 setup) ----------------------
  * 3 tanh layers, D = 64 Gaussian inputs, C = 10, batch 32, centred MSE,

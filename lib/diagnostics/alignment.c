@@ -4,84 +4,15 @@
  *
  * Every update here is a trial: the rule takes a real step with update
  * recording on, the recorded change is copied out, and the parameters,
- * momentum, random stream and trained feedback are put back. Measuring the
- * reference directions the same way (a BP and a GNT step on the same net)
- * means the references are exactly what those rules would do, not a
- * second implementation of them.
+ * momentum, random stream and the rule's persistent state are put back
+ * (snapshot.h). Measuring the reference directions the same way (a BP and
+ * a GNT step on the same net) means the references are exactly what those
+ * rules would do, not a second implementation of them.
  */
 #include "algo.h"
 
 #include <math.h>
 #include <string.h>
-
-/* What a trial step changes and must put back. */
-typedef struct {
-    float *params;        /* n_params */
-    float *velocity;      /* n_params, when the rule has momentum state */
-    float *feedback;      /* n_feedback, when the net has feedback weights */
-    unsigned char *fb_ready;
-    pcmup_rng rng;
-    double record;        /* the PCMUP_SET_RECORD_UPDATES setting */
-} trial_state;
-
-static void trial_state_free(const pcmup_allocator *a, trial_state *s)
-{
-    pcmup__free(a, s->params);
-    pcmup__free(a, s->velocity);
-    pcmup__free(a, s->feedback);
-    pcmup__free(a, s->fb_ready);
-}
-
-static pcmup_status trial_save(pcmup_algo *algo, trial_state *s, const char *func)
-{
-    const pcmup_net *net = algo->net;
-    const pcmup_allocator *a = &algo->alloc;
-    memset(s, 0, sizeof *s);
-    s->params = pcmup__alloc(a, net->n_params, sizeof(float));
-    if (algo->velocity)
-        s->velocity = pcmup__alloc(a, net->n_params, sizeof(float));
-    if (net->feedback) {
-        s->feedback = pcmup__alloc(a, net->n_feedback, sizeof(float));
-        s->fb_ready = pcmup__alloc(a, net->n_layers, 1);
-    }
-    if (!s->params || (algo->velocity && !s->velocity) ||
-        (net->feedback && (!s->feedback || !s->fb_ready))) {
-        trial_state_free(a, s);
-        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate a copy of the parameters");
-    }
-    memcpy(s->params, net->params, net->n_params * sizeof(float));
-    if (s->velocity)
-        memcpy(s->velocity, algo->velocity, net->n_params * sizeof(float));
-    if (s->feedback) {
-        memcpy(s->feedback, net->feedback, net->n_feedback * sizeof(float));
-        memcpy(s->fb_ready, net->fb_ready, net->n_layers);
-    }
-    s->rng = algo->rng;
-    s->record = algo->settings[PCMUP_SET_RECORD_UPDATES];
-    return PCMUP_OK;
-}
-
-/* Puts everything back. Velocity that the trial step allocated (momentum
- * switched on since the last step) starts from zero, as it would have. */
-static void trial_restore(pcmup_algo *algo, trial_state *s)
-{
-    pcmup_net *net = algo->net;
-    memcpy(net->params, s->params, net->n_params * sizeof(float));
-    if (s->velocity)
-        memcpy(algo->velocity, s->velocity, net->n_params * sizeof(float));
-    else if (algo->velocity)
-        memset(algo->velocity, 0, net->n_params * sizeof(float));
-    if (s->feedback) {
-        memcpy(net->feedback, s->feedback, net->n_feedback * sizeof(float));
-        memcpy(net->fb_ready, s->fb_ready, net->n_layers);
-    } else if (net->feedback) {
-        /* The trial drew the feedback for the first time: undraw it. */
-        memset(net->fb_ready, 0, net->n_layers);
-    }
-    algo->rng = s->rng;
-    algo->settings[PCMUP_SET_RECORD_UPDATES] = s->record;
-    trial_state_free(&algo->alloc, s);
-}
 
 /* One recorded step that leaves no trace but the rule's diagnostics;
  * updates[l - 1] (may be NULL) receives layer l's change of W_l. */
@@ -89,9 +20,10 @@ static pcmup_status trial_step(pcmup_algo *algo, const float *x, const int32_t *
                                size_t batch, float *const *updates, const char *func)
 {
     const pcmup_net *net = algo->net;
-    trial_state saved;
-    PCMUP_TRY(trial_save(algo, &saved, func));
-    algo->settings[PCMUP_SET_RECORD_UPDATES] = 1.0;
+    double record;
+    PCMUP_TRY(pcmup_algo_get(algo, PCMUP_SET_RECORD_UPDATES, &record));
+    PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, func));
+    PCMUP_TRY(pcmup_algo_set(algo, PCMUP_SET_RECORD_UPDATES, 1.0));
     pcmup_status s = pcmup__algo_step_trusted(algo, x, labels, batch, NULL, func);
     if (s == PCMUP_OK) {
         for (size_t l = 1; l <= net->n_layers; l++) {
@@ -102,7 +34,10 @@ static pcmup_status trial_step(pcmup_algo *algo, const float *x, const int32_t *
                     updates[l - 1][i] = ly->multiplier * rec[i];
         }
     }
-    trial_restore(algo, &saved);
+    pcmup__snapshot_restore(algo, &algo->snapshot);
+    pcmup_status restored = pcmup_algo_set(algo, PCMUP_SET_RECORD_UPDATES, record);
+    assert(restored == PCMUP_OK);
+    (void)restored;
     return s;
 }
 
@@ -114,22 +49,45 @@ static pcmup_status check_step_args(const pcmup_algo *algo, const float *x,
     return pcmup__check_labels(labels, batch, net->widths[net->n_layers], func);
 }
 
-/* The rule that gives a reference direction, with the settings of `algo`
- * that define the objective (learning rate, loss, MSE targets). */
+/* A reference direction is a plain step (no momentum or weight decay) of
+ * the reference's rule, with the settings that define the direction at
+ * that rule's defaults and every other setting of `algo` that the rule
+ * accepts: the learning rate, loss and MSE targets always, and for example
+ * GNT's damping when `algo` is itself a GNT rule. */
+static const pcmup_setting plain_step[] = {PCMUP_SET_MOMENTUM, PCMUP_SET_WEIGHT_DECAY};
+
+/* Sets `keys` of r back to the values `defaults` holds (r's own, read
+ * before anything was copied into it). */
+static pcmup_status keep_defaults(pcmup_algo *r, const pcmup_setting *keys, size_t n,
+                                  const pcmup_algo *defaults)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        PCMUP_TRY(pcmup_algo_get(defaults, keys[i], &v));
+        PCMUP_TRY(pcmup_algo_set(r, keys[i], v));
+    }
+    return PCMUP_OK;
+}
+
 static pcmup_status make_reference(pcmup_algo **out, const pcmup_algo *algo,
                                    pcmup_reference ref, const char *func)
 {
-    pcmup_algo *r = NULL;
-    pcmup_status s = pcmup_algo_create(&r, ref == PCMUP_REFERENCE_BP ? PCMUP_RULE_BP
-                                                                     : PCMUP_RULE_GNT,
-                                       algo->net, 0, &algo->alloc);
-    if (s != PCMUP_OK)
+    const pcmup_reference_rule *def = pcmup__reference_rule(ref);
+    pcmup_algo *r = NULL, *defaults = NULL;
+    pcmup_status s = pcmup_algo_create(&r, def->rule, algo->net, 0, &algo->alloc);
+    if (s == PCMUP_OK)
+        s = pcmup_algo_create(&defaults, def->rule, algo->net, 0, &algo->alloc);
+    if (s == PCMUP_OK) {
+        pcmup__settings_copy(r, algo);
+        s = keep_defaults(r, plain_step, sizeof plain_step / sizeof plain_step[0], defaults);
+    }
+    if (s == PCMUP_OK)
+        s = keep_defaults(r, def->fixed, def->n_fixed, defaults);
+    pcmup_algo_free(defaults);
+    if (s != PCMUP_OK) {
+        pcmup_algo_free(r);
         return pcmup__fail(s, func, "cannot create the reference rule");
-    r->settings[PCMUP_SET_LR] = algo->settings[PCMUP_SET_LR];
-    r->settings[PCMUP_SET_LOSS] = algo->settings[PCMUP_SET_LOSS];
-    r->settings[PCMUP_SET_MSE_CENTRED] = algo->settings[PCMUP_SET_MSE_CENTRED];
-    if (ref == PCMUP_REFERENCE_GN && algo->kind == PCMUP_RULE_GNT)
-        r->settings[PCMUP_SET_GNT_DAMPING] = algo->settings[PCMUP_SET_GNT_DAMPING];
+    }
     *out = r;
     return PCMUP_OK;
 }
@@ -160,7 +118,7 @@ pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(updates);
-    if (ref != PCMUP_REFERENCE_BP && ref != PCMUP_REFERENCE_GN)
+    if (!pcmup__reference_rule(ref))
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown reference %d", (int)ref);
     PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
     return reference_update(algo, ref, x, labels, batch, updates, __func__);

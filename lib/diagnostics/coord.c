@@ -38,14 +38,12 @@ static pcmup_status coord_model_build(coord_model *m, const pcmup_algo *proto, s
     pcmup_status s = pcmup_net_create(&m->net, L, widths, pn->activation, pn->flags,
                                       pn->param, seed, &proto->alloc);
     if (s == PCMUP_OK)
-        s = pcmup_algo_create(&m->algo, proto->kind, m->net, seed + 1u, &proto->alloc);
+        s = pcmup_algo_create(&m->algo, proto->rule->id, m->net, seed + 1u, &proto->alloc);
     if (s != PCMUP_OK) {
         coord_model_free(m);
         return pcmup__fail(s, func, "width %zu: cannot build the network", width);
     }
-    memcpy(m->algo->settings, proto->settings, sizeof proto->settings);
-    memcpy(m->algo->layer_gamma, proto->layer_gamma, L * sizeof(double));
-    memcpy(m->algo->layer_kappa, proto->layer_kappa, L * sizeof(double));
+    pcmup__settings_copy(m->algo, proto);
     return PCMUP_OK;
 }
 

@@ -43,11 +43,10 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     return PCMUP_OK;
 }
 
+/* BP keeps nothing between steps: no state hooks. */
 const pcmup_rule_ops pcmup__rule_bp = {
-    "bp",
-    PCMUP_COMMON_SETTINGS,
-    NULL,
-    NULL,
-    bp_step,
-    NULL,
+    .id = PCMUP_RULE_BP,
+    .name = "bp",
+    .settings_mask = PCMUP_COMMON_SETTINGS,
+    .step = bp_step,
 };

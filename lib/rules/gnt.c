@@ -125,6 +125,24 @@ static size_t layer_doubles(size_t n, size_t batch, int sample, int fractional,
     return total;
 }
 
+/* ---- the rule's state ------------------------------------------------------------ */
+
+/* GNT's state (algo->state): the step's buffers, nothing that persists. */
+typedef struct {
+    float *scratch;     /* gnt_scratch_floats(net, batch_cap) floats */
+    size_t scratch_cap;
+    size_t batch_cap;   /* the batch the scratch is carved for */
+    double *work;       /* the dense problems, work_cap doubles */
+    size_t work_cap;
+    int *iwork;         /* the eigensolver's integers, iwork_cap of them */
+    size_t iwork_cap;
+} gnt_state;
+
+static gnt_state *gnt_of(const pcmup_algo *algo)
+{
+    return algo->state;
+}
+
 /* ---- the step's buffers ---------------------------------------------------------- */
 
 typedef struct {
@@ -155,9 +173,10 @@ static gnt_run make_run(pcmup_algo *algo, size_t batch)
     r.power = algo->settings[PCMUP_SET_GNT_POWER];
     r.sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
     /* Carved for batch_cap, the size the scratch was reserved for. */
-    const size_t cap = algo->batch_cap, max_w = pcmup__net_max_width(net);
+    const gnt_state *st = gnt_of(algo);
+    const size_t cap = st->batch_cap, max_w = pcmup__net_max_width(net);
     const size_t bc = cap * r.c, n = bc < max_w ? bc : max_w;
-    float *p = algo->rule_scratch;
+    float *p = st->scratch;
     r.stack[0] = p, p += cap * (r.c + 1) * max_w;
     r.stack[1] = p, p += cap * (r.c + 1) * max_w;
     r.upd = p;
@@ -166,8 +185,8 @@ static gnt_run make_run(pcmup_algo *algo, size_t batch)
     r.fmat = p, p += n * n;
     r.coef = p, p += cap * n;
     r.grad = p;
-    r.work = algo->gnt.work;
-    r.iwork = algo->gnt.iwork;
+    r.work = st->work;
+    r.iwork = st->iwork;
     return r;
 }
 
@@ -501,12 +520,31 @@ static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *la
     return PCMUP_OK;
 }
 
-/* The double workspace for the largest layer problem at the reserved batch
- * and the current settings (a fractional power needs the eigensolver's). */
-static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
+static pcmup_status gnt_create(pcmup_algo *algo, void **state, const char *func)
+{
+    *state = pcmup__alloc_zero(&algo->alloc, 1, sizeof(gnt_state));
+    if (!*state)
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the Gauss-Newton state");
+    return PCMUP_OK;
+}
+
+static void gnt_free(pcmup_algo *algo, void *state)
+{
+    gnt_state *st = state;
+    pcmup__free(&algo->alloc, st->scratch);
+    pcmup__free(&algo->alloc, st->work);
+    pcmup__free(&algo->alloc, st->iwork);
+    pcmup__free(&algo->alloc, st);
+}
+
+/* The float scratch for `batch`, and the double workspace for the largest
+ * layer problem at the reserved batch and the current settings (a
+ * fractional power needs the eigensolver's). e_B = 0 is BP's step, which
+ * needs none of it. */
+static pcmup_status gnt_reserve(pcmup_algo *algo, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
-    const size_t batch = algo->batch_cap;
+    gnt_state *st = gnt_of(algo);
     const double power = algo->settings[PCMUP_SET_GNT_POWER];
     if (power == 0.0)
         return PCMUP_OK;
@@ -514,6 +552,13 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "batch %zu times %zu outputs + 1 exceeds the BLAS dimension limit",
                            batch, n_classes(net));
+    if (batch > st->batch_cap) {
+        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap,
+                              gnt_scratch_floats(net, batch), sizeof(float),
+                              "the Gauss-Newton buffers", func));
+        st->batch_cap = batch;
+    }
+    batch = st->batch_cap;
     const int sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
     size_t need = n_classes(net), need_int = 0; /* seed_output_rows' softmax */
     for (size_t l = 1; l <= net->n_layers; l++) {
@@ -526,42 +571,29 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
     if (need == SIZE_MAX)
         return pcmup__fail(PCMUP_ERR_NOMEM, func,
                            "the Gauss-Newton systems for batch %zu are too large", batch);
-    if (need > algo->gnt.work_cap) {
-        double *work = pcmup__alloc(&algo->alloc, need, sizeof *work);
-        if (!work)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func,
-                               "cannot allocate %zu doubles of Gauss-Newton workspace", need);
-        pcmup__free(&algo->alloc, algo->gnt.work);
-        algo->gnt.work = work;
-        algo->gnt.work_cap = need;
-    }
-    if (need_int > algo->gnt.iwork_cap) {
-        int *iwork = pcmup__alloc(&algo->alloc, need_int, sizeof *iwork);
-        if (!iwork)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func,
-                               "cannot allocate the eigensolver's workspace");
-        pcmup__free(&algo->alloc, algo->gnt.iwork);
-        algo->gnt.iwork = iwork;
-        algo->gnt.iwork_cap = need_int;
-    }
-    return PCMUP_OK;
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->work, &st->work_cap, need, sizeof(double),
+                          "the Gauss-Newton workspace", func));
+    return pcmup__grow(&algo->alloc, (void **)&st->iwork, &st->iwork_cap, need_int, sizeof(int),
+                       "the eigensolver's workspace", func);
 }
 
 const pcmup_rule_ops pcmup__rule_gnt = {
-    "gnt",
-    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) | PCMUP_BIT(PCMUP_SET_GNT_DAMPING) |
-        PCMUP_BIT(PCMUP_SET_GNT_VARIANT) | PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
-    gnt_scratch_floats,
-    gnt_prepare,
-    gnt_step,
-    NULL,
+    .id = PCMUP_RULE_GNT,
+    .name = "gnt",
+    .settings_mask = PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) |
+                     PCMUP_BIT(PCMUP_SET_GNT_DAMPING) | PCMUP_BIT(PCMUP_SET_GNT_VARIANT) |
+                     PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
+    .create_state = gnt_create,
+    .free_state = gnt_free,
+    .reserve = gnt_reserve,
+    .step = gnt_step,
 };
 
 /* ---- diagnostics ------------------------------------------------------------------------ */
 
 static pcmup_status check_gnt(const pcmup_algo *algo, size_t count, const char *func)
 {
-    if (algo->kind != PCMUP_RULE_GNT)
+    if (algo->rule != &pcmup__rule_gnt)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not the Gauss-Newton target",
                            algo->rule->name);
     if (count != algo->net->n_layers)

@@ -40,6 +40,24 @@ typedef struct {
     float *vjp;     /* (B, max width)                           */
 } pc_bufs;
 
+/* PC's state (algo->state): the step's buffers, and the diagnostics of
+ * the last step. Nothing persists between steps but the diagnostics. */
+typedef struct {
+    float *scratch;       /* the buffers of pc_bufs, scratch_cap floats */
+    size_t scratch_cap;
+    float **bufs;         /* 6 L pointers into scratch */
+    double *energy;       /* energy trace, energy_cap values */
+    size_t energy_cap;
+    size_t energy_count;  /* 0 before the first step */
+    double *error_norms;  /* L values */
+    unsigned char *fresh; /* L + 1 flags used during a step */
+} pc_state;
+
+static pc_state *pc_of(const pcmup_algo *algo)
+{
+    return algo->state;
+}
+
 static size_t hidden_sum(const pcmup_net *net)
 {
     size_t sum = 0;
@@ -48,22 +66,23 @@ static size_t hidden_sum(const pcmup_net *net)
     return sum;
 }
 
-/* state, post, err2, presyn: at most the hidden widths; pre_ff, err: all
- * widths; pred: one max width (grad and vjp are the shared delta buffers). */
-static size_t pc_scratch_floats(const pcmup_net *net, size_t batch)
+/* Floats of buffers per sample. state, post, err2, presyn: at most the
+ * hidden widths; pre_ff, err: all widths; pred: one max width (grad and
+ * vjp are the shared delta buffers). */
+static size_t floats_per_sample(const pcmup_net *net)
 {
     size_t all = hidden_sum(net) + net->widths[net->n_layers];
-    return batch * (4 * hidden_sum(net) + 2 * all + pcmup__net_max_width(net));
+    return 4 * hidden_sum(net) + 2 * all + pcmup__net_max_width(net);
 }
 
 static pc_bufs carve(pcmup_algo *algo, size_t batch)
 {
     const pcmup_net *net = algo->net;
     const size_t n_layers = net->n_layers;
-    float **p = algo->pc_bufs;
+    float **p = pc_of(algo)->bufs;
     pc_bufs b = {p, p + n_layers, p + 2 * n_layers, p + 3 * n_layers, p + 4 * n_layers,
                  p + 5 * n_layers, NULL, algo->delta[0], algo->delta[1]};
-    float *block = algo->rule_scratch;
+    float *block = pc_of(algo)->scratch;
     for (size_t l = 1; l <= n_layers; l++) {
         size_t n = batch * net->widths[l];
         if (l < n_layers) {
@@ -295,12 +314,13 @@ static void simultaneous_step(pc_run *r)
 static void infer(pc_run *r)
 {
     pcmup_algo *algo = r->algo;
+    pc_state *st = pc_of(algo);
     const size_t t_max = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS];
     const double tol = algo->settings[PCMUP_SET_PC_TOLERANCE];
     const int sequential = algo->settings[PCMUP_SET_PC_SCHEDULE] == PCMUP_PC_SCHEDULE_SEQUENTIAL;
     const int cache = algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE;
     ensure_all_errors(r);
-    algo->pc.energy[0] = energy(r);
+    st->energy[0] = energy(r);
     size_t t = 0;
     while (t < t_max) {
         t++;
@@ -309,12 +329,12 @@ static void infer(pc_run *r)
         else
             simultaneous_step(r);
         ensure_all_errors(r);
-        algo->pc.energy[t] = energy(r);
-        double before = algo->pc.energy[t - 1];
-        if (tol > 0.0 && (before - algo->pc.energy[t]) < tol * fabs(before))
+        st->energy[t] = energy(r);
+        double before = st->energy[t - 1];
+        if (tol > 0.0 && (before - st->energy[t]) < tol * fabs(before))
             break;
     }
-    algo->pc.energy_count = t + 1;
+    st->energy_count = t + 1;
     if (cache) {
         for (size_t l = 1; l < r->n_layers; l++)
             memcpy(err(r, l), r->b.err2[l - 1], r->batch * width(r, l) * sizeof(float));
@@ -351,7 +371,7 @@ static void forward_pass(pc_run *r)
 static void record_error_norms(const pc_run *r)
 {
     for (size_t l = 1; l <= r->n_layers; l++)
-        r->algo->pc.error_norms[l - 1] =
+        pc_of(r->algo)->error_norms[l - 1] =
             sqrt(sum_squares(err(r, l), r->batch * width(r, l)) / (double)r->batch);
 }
 
@@ -382,7 +402,7 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
 {
     pc_run r = {algo, algo->net, carve(algo, batch), x, labels, batch,
                 algo->net->n_layers, gamma_out_of(algo),
-                algo->settings[PCMUP_SET_PC_FPA] != 0.0, 0.0, algo->pc.fresh};
+                algo->settings[PCMUP_SET_PC_FPA] != 0.0, 0.0, pc_of(algo)->fresh};
     forward_pass(&r);
     double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                   algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
@@ -401,67 +421,89 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
     return PCMUP_OK;
 }
 
-/* Buffers whose size the settings decide: the energy trace (T + 1), the
- * error norms (L) and the buffer pointers (6 L). */
-static pcmup_status pc_prepare(pcmup_algo *algo, const char *func)
+static void pc_free(pcmup_algo *algo, void *state)
 {
+    pc_state *st = state;
+    pcmup__free(&algo->alloc, st->scratch);
+    pcmup__free(&algo->alloc, st->bufs);
+    pcmup__free(&algo->alloc, st->energy);
+    pcmup__free(&algo->alloc, st->error_norms);
+    pcmup__free(&algo->alloc, st->fresh);
+    pcmup__free(&algo->alloc, st);
+}
+
+/* The state's fixed-size parts: the buffer pointers (6 L), the error
+ * norms (L) and the fresh flags (L + 1). */
+static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
+{
+    const size_t n_layers = algo->net->n_layers;
+    pc_state *st = pcmup__alloc_zero(&algo->alloc, 1, sizeof *st);
+    if (st) {
+        st->bufs = pcmup__alloc_zero(&algo->alloc, 6 * n_layers, sizeof(float *));
+        st->error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
+        st->fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
+    }
+    if (!st || !st->bufs || !st->error_norms || !st->fresh) {
+        if (st)
+            pc_free(algo, st);
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate predictive coding's state");
+    }
+    *state = st;
+    return PCMUP_OK;
+}
+
+/* What the settings and the batch size decide: the energy trace (T + 1)
+ * and the step's buffers. */
+static pcmup_status pc_reserve(pcmup_algo *algo, size_t batch, const char *func)
+{
+    pc_state *st = pc_of(algo);
     if (algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE &&
         algo->settings[PCMUP_SET_PC_SCHEDULE] != PCMUP_PC_SCHEDULE_SEQUENTIAL)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "timing cache needs the sequential schedule");
-    const size_t n_layers = algo->net->n_layers;
-    size_t need = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS] + 1;
-    if (need > algo->pc.energy_cap) {
-        double *trace = pcmup__alloc(&algo->alloc, need, sizeof *trace);
-        if (!trace)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the energy trace");
-        pcmup__free(&algo->alloc, algo->pc.energy);
-        algo->pc.energy = trace;
-        algo->pc.energy_cap = need;
-        algo->pc.energy_count = 0;
+    const size_t need = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS] + 1;
+    if (need > st->energy_cap) {
+        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->energy, &st->energy_cap, need,
+                              sizeof(double), "the energy trace", func));
+        st->energy_count = 0;
     }
-    if (!algo->pc.error_norms) {
-        algo->pc.error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
-        if (!algo->pc.error_norms)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the error norms");
-    }
-    if (!algo->pc_bufs) {
-        algo->pc_bufs = pcmup__alloc_zero(&algo->alloc, 6 * n_layers, sizeof(float *));
-        if (!algo->pc_bufs)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate buffer pointers");
-    }
-    if (!algo->pc.fresh) {
-        algo->pc.fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
-        if (!algo->pc.fresh)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate error flags");
-    }
-    return PCMUP_OK;
+    int overflow = 0;
+    size_t n = pcmup__mul(floats_per_sample(algo->net), batch, &overflow);
+    if (overflow)
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "buffers for batch %zu do not fit in memory",
+                           batch);
+    return pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap, n, sizeof(float),
+                       "predictive coding's buffers", func);
 }
 
 /* The energy after the last step's inference, which an epoch averages
  * (pcmup_pc_epoch_energy). */
 static double pc_final_energy(const pcmup_algo *algo)
 {
-    return algo->pc.energy[algo->pc.energy_count - 1];
+    const pc_state *st = pc_of(algo);
+    return st->energy[st->energy_count - 1];
 }
 
 const pcmup_rule_ops pcmup__rule_pc = {
-    "pc",
-    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_PC_GAMMA_HIDDEN) | PCMUP_BIT(PCMUP_SET_PC_GAMMA_OUT_BASE) |
+    .id = PCMUP_RULE_PC,
+    .name = "pc",
+    .settings_mask =
+        PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_PC_GAMMA_HIDDEN) | PCMUP_BIT(PCMUP_SET_PC_GAMMA_OUT_BASE) |
         PCMUP_BIT(PCMUP_SET_PC_KAPPA) | PCMUP_BIT(PCMUP_SET_PC_ITERATIONS) | PCMUP_BIT(PCMUP_SET_PC_SCHEDULE) |
         PCMUP_BIT(PCMUP_SET_PC_INIT) | PCMUP_BIT(PCMUP_SET_PC_INIT_STD) | PCMUP_BIT(PCMUP_SET_PC_FPA) |
         PCMUP_BIT(PCMUP_SET_PC_TIMING) | PCMUP_BIT(PCMUP_SET_PC_LAST_LAYER) | PCMUP_BIT(PCMUP_SET_PC_TOLERANCE),
-    pc_scratch_floats,
-    pc_prepare,
-    pc_step,
-    pc_final_energy,
+    .create_state = pc_create,
+    .free_state = pc_free,
+    .reserve = pc_reserve,
+    .step = pc_step,
+    .step_diagnostic = pc_final_energy,
 };
 
 /* ---- diagnostics ----------------------------------------------------------------- */
 
 static pcmup_status check_pc(const pcmup_algo *algo, const char *func)
 {
-    if (algo->kind != PCMUP_RULE_PC)
+    if (algo->rule != &pcmup__rule_pc)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            algo->rule->name);
     return PCMUP_OK;
@@ -484,12 +526,13 @@ pcmup_status pcmup_pc_energy_trace(const pcmup_algo *pc, double *dst, size_t cap
     PCMUP_TRY(check_pc(pc, __func__));
     if (capacity > 0 && !dst)
         return pcmup__fail(PCMUP_ERR_NULL, __func__, "dst is NULL");
-    if (pc->pc.energy_count == 0)
+    const pc_state *st = pc_of(pc);
+    if (st->energy_count == 0)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no step has run yet");
-    size_t n = pc->pc.energy_count < capacity ? pc->pc.energy_count : capacity;
+    size_t n = st->energy_count < capacity ? st->energy_count : capacity;
     if (n)
-        memcpy(dst, pc->pc.energy, n * sizeof *dst);
-    *count = pc->pc.energy_count;
+        memcpy(dst, st->energy, n * sizeof *dst);
+    *count = st->energy_count;
     return PCMUP_OK;
 }
 
@@ -512,8 +555,8 @@ pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst, size_t coun
     if (count != pc->net->n_layers)
         return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "count %zu does not match %zu layers",
                            count, pc->net->n_layers);
-    if (pc->pc.energy_count == 0)
+    if (pc_of(pc)->energy_count == 0)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__, "no step has run yet");
-    memcpy(dst, pc->pc.error_norms, count * sizeof *dst);
+    memcpy(dst, pc_of(pc)->error_norms, count * sizeof *dst);
     return PCMUP_OK;
 }

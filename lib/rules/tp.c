@@ -67,6 +67,35 @@ typedef struct {
     double *sres;  /* (B, B): -mu (Gram + mu I)^-1                   */
 } tp_dwork;
 
+/* TP's state (algo->state). The trained feedback weights V_l are its
+ * persistent part: they change every step and a run continues from them.
+ * The buffers are scratch, the distances and losses the last step's
+ * diagnostics. */
+typedef struct {
+    float *scratch;          /* tp_bufs' floats, scratch_cap of them */
+    size_t scratch_cap;
+    float **bufs;            /* L pointers into scratch: the E_l */
+    double *work;            /* tp_dwork's doubles, work_cap of them */
+    size_t work_cap;
+    int valid;               /* a step has run */
+    double *distances;       /* L: rms ||t_l - h_l|| */
+    double *fb_before;       /* L - 1: reconstruction loss, feedback layers 2..L */
+    double *fb_after;        /* L - 1 */
+    /* V_l (M_{l-1}, M_l), l = 2..L, at fb_offset[l - 1] of one block of
+     * n_feedback floats, allocated when first needed. fb_ready[l - 1]: V_l
+     * was drawn or set for the weights of the net's `generation`. */
+    float *feedback;
+    size_t n_feedback;
+    size_t *fb_offset;
+    unsigned char *fb_ready;
+    uint64_t generation;
+} tp_state;
+
+static tp_state *tp_of(const pcmup_algo *algo)
+{
+    return algo->state;
+}
+
 static size_t sum_widths(const pcmup_net *net)
 {
     size_t sum = 0;
@@ -81,7 +110,7 @@ static size_t side(const pcmup_net *net, size_t batch)
     return batch > c ? batch : c;
 }
 
-/* The pc rule's scratch_floats analogue; a and z are the shared delta
+/* The floats of tp_bufs for `batch`; a and z are the shared delta
  * buffers, so they cost nothing here. */
 static size_t tp_scratch_floats(const pcmup_net *net, size_t batch)
 {
@@ -94,8 +123,8 @@ static tp_bufs carve(pcmup_algo *algo, size_t batch)
     const pcmup_net *net = algo->net;
     const size_t wide = pcmup__net_max_width(net);
     tp_bufs b;
-    float *block = algo->rule_scratch;
-    b.diff = algo->tp.bufs;
+    float *block = tp_of(algo)->scratch;
+    b.diff = tp_of(algo)->bufs;
     for (size_t l = 1; l <= net->n_layers; l++) {
         b.diff[l - 1] = block;
         block += batch * net->widths[l];
@@ -120,7 +149,7 @@ static tp_dwork carve_doubles(pcmup_algo *algo, size_t batch)
     const pcmup_net *net = algo->net;
     const size_t wide = pcmup__net_max_width(net), n = side(net, batch);
     tp_dwork d;
-    d.hd = algo->tp.work;
+    d.hd = tp_of(algo)->work;
     d.ad = d.hd + batch * wide;
     d.gram = d.ad + batch * wide;
     d.kd = d.gram + n * n;
@@ -128,10 +157,127 @@ static tp_dwork carve_doubles(pcmup_algo *algo, size_t batch)
     return d;
 }
 
+/* ---- the state ---------------------------------------------------------------- */
+
+static void tp_free(pcmup_algo *algo, void *state)
+{
+    tp_state *st = state;
+    pcmup__free(&algo->alloc, st->scratch);
+    pcmup__free(&algo->alloc, st->bufs);
+    pcmup__free(&algo->alloc, st->work);
+    pcmup__free(&algo->alloc, st->distances);
+    pcmup__free(&algo->alloc, st->feedback);
+    pcmup__free(&algo->alloc, st->fb_offset);
+    pcmup__free(&algo->alloc, st->fb_ready);
+    pcmup__free(&algo->alloc, st);
+}
+
+/* What does not depend on the batch or the settings: the per-layer
+ * pointers, the diagnostics (3L - 2 doubles) and the feedback layout. The
+ * feedback weights themselves come with the first need for them. */
+static pcmup_status tp_create(pcmup_algo *algo, void **state, const char *func)
+{
+    const pcmup_net *net = algo->net;
+    const size_t n_layers = net->n_layers;
+    tp_state *st = pcmup__alloc_zero(&algo->alloc, 1, sizeof *st);
+    if (st) {
+        st->bufs = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(float *));
+        st->distances = pcmup__alloc_zero(&algo->alloc, 3 * n_layers - 2, sizeof(double));
+        st->fb_offset = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(size_t));
+        st->fb_ready = pcmup__alloc_zero(&algo->alloc, n_layers, 1);
+    }
+    if (!st || !st->bufs || !st->distances || !st->fb_offset || !st->fb_ready) {
+        if (st)
+            tp_free(algo, st);
+        return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate target propagation's state");
+    }
+    st->fb_before = st->distances + n_layers;
+    st->fb_after = st->fb_before + (n_layers - 1);
+    /* V_l has as many entries as W_l (without bias), so the total fits. */
+    for (size_t l = 2; l <= n_layers; l++) {
+        st->fb_offset[l - 1] = st->n_feedback;
+        st->n_feedback += net->widths[l - 1] * net->widths[l];
+    }
+    st->generation = net->generation;
+    *state = st;
+    return PCMUP_OK;
+}
+
+/* Redrawn weights (pcmup_net_init_weights) make every V_l stale: the
+ * next trained step draws them again, from the new seed. */
+static void forget_stale_feedback(tp_state *st, const pcmup_net *net)
+{
+    if (st->generation == net->generation)
+        return;
+    memset(st->fb_ready, 0, net->n_layers);
+    st->generation = net->generation;
+}
+
+static int feedback_ready(const tp_state *st, const pcmup_net *net, size_t l)
+{
+    return st->generation == net->generation && st->fb_ready[l - 1];
+}
+
+/* V_l, 2 <= l <= L; the block must exist. */
+static float *feedback_of(const tp_state *st, size_t l)
+{
+    assert(st->feedback);
+    return st->feedback + st->fb_offset[l - 1];
+}
+
+static pcmup_status reserve_feedback(pcmup_algo *algo, const char *func)
+{
+    tp_state *st = tp_of(algo);
+    size_t cap = st->feedback ? st->n_feedback : 0;
+    return pcmup__grow(&algo->alloc, (void **)&st->feedback, &cap, st->n_feedback,
+                       sizeof(float), "the feedback weights", func);
+}
+
+/* The stream of V_l: the net's seed mixed with a tag and the layer (the
+ * seeding's splitmix64 spreads the small difference over every bit), so
+ * no layer shares the weights' stream or another layer's. */
+#define FEEDBACK_STREAM_TAG 0x6665656462616b00ULL /* "feedbak\0" */
+
+/* Draws every V_l that is not ready from N(0, std_v^2 / M_l). */
+static void draw_feedback(tp_state *st, const pcmup_net *net, double std_v)
+{
+    for (size_t l = 2; l <= net->n_layers; l++) {
+        if (st->fb_ready[l - 1])
+            continue;
+        pcmup_rng rng;
+        pcmup__rng_seed(&rng, net->seed ^ FEEDBACK_STREAM_TAG ^ (uint64_t)l);
+        const double std = std_v / sqrt((double)net->widths[l]);
+        float *v = feedback_of(st, l);
+        const size_t n = net->widths[l - 1] * net->widths[l];
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)(std * pcmup__rng_normal(&rng));
+        st->fb_ready[l - 1] = 1;
+    }
+}
+
+/* The buffers the batch and the settings decide: the float scratch and
+ * the solves' doubles for `batch`, and for trained feedback the feedback
+ * weights. */
+static pcmup_status tp_reserve(pcmup_algo *algo, size_t batch, const char *func)
+{
+    tp_state *st = tp_of(algo);
+    forget_stale_feedback(st, algo->net);
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap,
+                          tp_scratch_floats(algo->net, batch), sizeof(float),
+                          "target propagation's buffers", func));
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->work, &st->work_cap,
+                          dwork_doubles(algo->net, batch), sizeof(double),
+                          "the solves' scratch", func));
+    if (algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED)
+        PCMUP_TRY(reserve_feedback(algo, func));
+    return PCMUP_OK;
+}
+
 /* ---- the run ------------------------------------------------------------------ */
 
 typedef struct {
     pcmup_algo *algo;
+    tp_state *st;
     const pcmup_net *net;
     tp_bufs b;
     tp_dwork d;
@@ -303,7 +449,7 @@ static void closed_top(tp_run *r)
 /* out = psi(in V_l^T) (B, M_{l-1}). */
 static void feedback_map(const tp_run *r, size_t l, const float *in, float *out)
 {
-    const float *v = pcmup__net_feedback(r->net, l);
+    const float *v = feedback_of(r->st, l);
     gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, in, v, 0.0f, out);
     if (r->psi_tanh)
         pcmup__act_forward(PCMUP_ACT_TANH, out, out, r->batch * width(r, l - 1));
@@ -350,7 +496,7 @@ static double train_feedback(tp_run *r, size_t l)
     const size_t steps = (size_t)algo->settings[PCMUP_SET_TP_FB_STEPS];
     const float rate = (float)(fb_rate(r, l) / (double)r->batch);
     const float *h_below = h_of(r, l - 1);
-    float *v = pcmup__net_feedback(r->net, l);
+    float *v = feedback_of(r->st, l);
     double before = 0.0;
     if (sigma > 0.0) {
         trained_residual(r, l);
@@ -391,7 +537,7 @@ static void trained_targets(tp_run *r, size_t l)
     const float *e = diff(r, l), *h = h_of(r, l), *h_below = h_of(r, l - 1);
     if (!r->psi_tanh) {
         /* G_l(E_l), plus R_l for TP */
-        const float *v = pcmup__net_feedback(r->net, l);
+        const float *v = feedback_of(r->st, l);
         gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, e, v, 0.0f, e_below);
         if (!r->dtp)
             cblas_saxpy((int)n_below, 1.0f, r->b.res, 1, e_below, 1);
@@ -413,7 +559,7 @@ static void trained_targets(tp_run *r, size_t l)
  * applied then. */
 static pcmup_status propagate(tp_run *r, const char *func)
 {
-    pcmup_tp_record *rec = &r->algo->tp;
+    tp_state *rec = r->st;
     for (size_t l = r->n_layers; l >= 2; l--) {
         double *before = &rec->fb_before[l - 2], *after = &rec->fb_after[l - 2];
         if (r->trained) {
@@ -449,7 +595,7 @@ static void update_weights(tp_run *r)
     for (size_t l = 1; l <= r->n_layers; l++) {
         const size_t n = r->batch * width(r, l);
         float *e = diff(r, l);
-        algo->tp.distances[l - 1] = sqrt(sum_squares(e, n) / (double)r->batch);
+        r->st->distances[l - 1] = sqrt(sum_squares(e, n) / (double)r->batch);
         if (l < r->n_layers)
             pcmup__act_backward_from_post(r->net->activation, h_of(r, l), e, n);
         cblas_sscal((int)n, -1.0f, e, 1);
@@ -461,14 +607,16 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
                             size_t batch, double *loss_out, const char *func)
 {
     pcmup_net *net = algo->net;
+    tp_state *st = tp_of(algo);
     tp_run r = {algo,
+                st,
                 net,
                 carve(algo, batch),
                 carve_doubles(algo, batch),
                 x,
                 batch,
                 net->n_layers,
-                algo->kind == PCMUP_RULE_DTP,
+                algo->rule == &pcmup__rule_dtp,
                 algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED,
                 algo->settings[PCMUP_SET_TP_FB_ACTIVATION] == PCMUP_ACT_TANH};
     pcmup__net_forward_all(net, x, batch, algo->acts);
@@ -480,47 +628,68 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     cblas_sscal((int)(batch * width(&r, r.n_layers)), (float)-algo->settings[PCMUP_SET_TP_BETA],
                 e_top, 1);
     if (r.trained)
-        pcmup__net_feedback_draw(net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
+        draw_feedback(st, net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
     PCMUP_TRY(propagate(&r, func));
     update_weights(&r);
-    algo->tp.valid = 1;
+    st->valid = 1;
     if (loss_out)
         *loss_out = loss;
     return PCMUP_OK;
 }
 
-/* Buffers the settings or the batch decide: the diagnostics (3L - 2
- * doubles), the per-layer pointers, the double scratch (grows with the
- * batch) and, for trained feedback, the network's feedback weights. */
-static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
+/* ---- the persistent state: every ready V_l --------------------------------------- */
+
+static const char feedback_name[] = "feedback";
+
+static size_t tp_list(const pcmup_algo *algo, pcmup_rule_entry *dst, size_t capacity)
 {
-    pcmup_tp_record *rec = &algo->tp;
-    const size_t n_layers = algo->net->n_layers;
-    if (!rec->distances) {
-        rec->distances = pcmup__alloc_zero(&algo->alloc, 3 * n_layers - 2, sizeof(double));
-        if (!rec->distances)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the diagnostics");
-        rec->fb_before = rec->distances + n_layers;
-        rec->fb_after = rec->fb_before + (n_layers - 1);
+    const tp_state *st = tp_of(algo);
+    const pcmup_net *net = algo->net;
+    size_t n = 0;
+    for (size_t l = 2; l <= net->n_layers; l++) {
+        if (!feedback_ready(st, net, l))
+            continue;
+        if (n < capacity)
+            dst[n] = (pcmup_rule_entry){feedback_name, l, 2, {net->widths[l - 1], net->widths[l]},
+                                        feedback_of(st, l), 0.0};
+        n++;
     }
-    if (!rec->bufs) {
-        rec->bufs = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(float *));
-        if (!rec->bufs)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate buffer pointers");
+    return n;
+}
+
+static pcmup_status check_feedback_entry(const pcmup_algo *algo, const pcmup_rule_entry *e,
+                                         const char *func)
+{
+    const pcmup_net *net = algo->net;
+    if (strcmp(e->name, feedback_name) != 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "%s has no entry \"%s\"", algo->rule->name,
+                           e->name);
+    const size_t l = e->layer;
+    if (l < 2 || l > net->n_layers || e->rank != 2 || e->shape[0] != net->widths[l - 1] ||
+        e->shape[1] != net->widths[l])
+        return pcmup__fail(PCMUP_ERR_SHAPE, func, "feedback entry of layer %zu has the wrong shape",
+                           l);
+    if (!e->data)
+        return pcmup__fail(PCMUP_ERR_NULL, func, "feedback entry of layer %zu has no data", l);
+    return pcmup__check_finite(e->data, pcmup__entry_floats(e), l, func);
+}
+
+static pcmup_status tp_load(pcmup_algo *algo, const pcmup_rule_entry *src, size_t count,
+                            const char *func)
+{
+    tp_state *st = tp_of(algo);
+    const pcmup_net *net = algo->net;
+    for (size_t i = 0; i < count; i++)
+        PCMUP_TRY(check_feedback_entry(algo, &src[i], func));
+    if (count)
+        PCMUP_TRY(reserve_feedback(algo, func));
+    st->generation = net->generation;
+    memset(st->fb_ready, 0, net->n_layers);
+    for (size_t i = 0; i < count; i++) {
+        memcpy(feedback_of(st, src[i].layer), src[i].data,
+               pcmup__entry_floats(&src[i]) * sizeof(float));
+        st->fb_ready[src[i].layer - 1] = 1;
     }
-    if (rec->work_batch < algo->batch_cap) {
-        double *work = pcmup__alloc(&algo->alloc, dwork_doubles(algo->net, algo->batch_cap),
-                                    sizeof(double));
-        if (!work)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func,
-                               "cannot allocate the solves' scratch for batch %zu",
-                               algo->batch_cap);
-        pcmup__free(&algo->alloc, rec->work);
-        rec->work = work;
-        rec->work_batch = algo->batch_cap;
-    }
-    if (algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED)
-        PCMUP_TRY(pcmup__net_feedback_reserve(algo->net, func));
     return PCMUP_OK;
 }
 
@@ -530,22 +699,32 @@ static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
      PCMUP_BIT(PCMUP_SET_TP_FB_LR) | PCMUP_BIT(PCMUP_SET_TP_FB_STEPS) | PCMUP_BIT(PCMUP_SET_TP_FB_NOISE) | \
      PCMUP_BIT(PCMUP_SET_TP_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_TP_FB_INIT_STD))
 
-const pcmup_rule_ops pcmup__rule_tp = {
-    "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
-};
+/* TP and DTP share everything but the target formula (tp_step reads which
+ * of the two it is). */
+#define TP_OPS(rule_id, rule_name)                                                       \
+    {                                                                                    \
+        .id = rule_id, .name = rule_name, .settings_mask = TP_SETTINGS,                  \
+        .create_state = tp_create, .free_state = tp_free, .reserve = tp_reserve,         \
+        .step = tp_step, .list_persistent = tp_list, .load_persistent = tp_load,         \
+    }
 
-const pcmup_rule_ops pcmup__rule_dtp = {
-    "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
-};
+const pcmup_rule_ops pcmup__rule_tp = TP_OPS(PCMUP_RULE_TP, "tp");
+const pcmup_rule_ops pcmup__rule_dtp = TP_OPS(PCMUP_RULE_DTP, "dtp");
 
 /* ---- diagnostics ------------------------------------------------------------- */
 
-static pcmup_status check_tp(const pcmup_algo *algo, const char *func)
+static pcmup_status check_rule(const pcmup_algo *algo, const char *func)
 {
-    if (algo->kind != PCMUP_RULE_TP && algo->kind != PCMUP_RULE_DTP)
+    if (algo->rule != &pcmup__rule_tp && algo->rule != &pcmup__rule_dtp)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not target propagation",
                            algo->rule->name);
-    if (!algo->tp.valid)
+    return PCMUP_OK;
+}
+
+static pcmup_status check_tp(const pcmup_algo *algo, const char *func)
+{
+    PCMUP_TRY(check_rule(algo, func));
+    if (!tp_of(algo)->valid)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "no step has run yet");
     return PCMUP_OK;
 }
@@ -558,7 +737,7 @@ pcmup_status pcmup_tp_target_distances(const pcmup_algo *tp, double *dst, size_t
         return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "count %zu does not match %zu layers",
                            count, tp->net->n_layers);
     PCMUP_TRY(check_tp(tp, __func__));
-    memcpy(dst, tp->tp.distances, count * sizeof *dst);
+    memcpy(dst, tp_of(tp)->distances, count * sizeof *dst);
     return PCMUP_OK;
 }
 
@@ -572,8 +751,50 @@ pcmup_status pcmup_tp_feedback_loss(const pcmup_algo *tp, double *before, double
                            tp->net->n_layers - 1);
     PCMUP_TRY(check_tp(tp, __func__));
     if (before && count)
-        memcpy(before, tp->tp.fb_before, count * sizeof *before);
+        memcpy(before, tp_of(tp)->fb_before, count * sizeof *before);
     if (after && count)
-        memcpy(after, tp->tp.fb_after, count * sizeof *after);
+        memcpy(after, tp_of(tp)->fb_after, count * sizeof *after);
+    return PCMUP_OK;
+}
+
+static pcmup_status check_feedback_layer(const pcmup_algo *tp, size_t layer, size_t count,
+                                         const char *func)
+{
+    const pcmup_net *net = tp->net;
+    PCMUP_TRY(check_rule(tp, func));
+    if (layer < 2 || layer > net->n_layers)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "feedback layer %zu is outside [2, %zu]",
+                           layer, net->n_layers);
+    size_t want = net->widths[layer - 1] * net->widths[layer];
+    if (count != want)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func,
+                           "layer %zu: feedback count %zu does not match %zu", layer, count,
+                           want);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_tp_get_feedback(const pcmup_algo *tp, size_t layer, float *dst, size_t count)
+{
+    PCMUP_CHECK_NULL(tp);
+    PCMUP_CHECK_NULL(dst);
+    PCMUP_TRY(check_feedback_layer(tp, layer, count, __func__));
+    if (!feedback_ready(tp_of(tp), tp->net, layer))
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
+                           "feedback layer %zu has not been drawn or set yet", layer);
+    memcpy(dst, feedback_of(tp_of(tp), layer), count * sizeof *dst);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const float *src, size_t count)
+{
+    PCMUP_CHECK_NULL(tp);
+    PCMUP_CHECK_NULL(src);
+    PCMUP_TRY(check_feedback_layer(tp, layer, count, __func__));
+    PCMUP_TRY(pcmup__check_finite(src, count, layer, __func__));
+    PCMUP_TRY(reserve_feedback(tp, __func__));
+    tp_state *st = tp_of(tp);
+    forget_stale_feedback(st, tp->net);
+    memcpy(feedback_of(st, layer), src, count * sizeof *src);
+    st->fb_ready[layer - 1] = 1;
     return PCMUP_OK;
 }

@@ -1,0 +1,138 @@
+/*
+ * rule.h -- the interface every learning rule implements.
+ *
+ * A learning rule is one file in lib/rules/ that defines one
+ * `pcmup_rule_ops` and one line in the table of registry.c. Everything
+ * else -- the algorithm handle, settings, the optimizer, the epoch loop,
+ * rollback of a failed epoch, trial updates, alignment and the coordinate
+ * check -- is generic code that reaches the rule only through this table.
+ * docs/architecture.md (section 7) walks through a complete rule.
+ *
+ * Read the table in the order the library calls it:
+ *
+ *   pcmup_algo_create   create_state                  once
+ *   each step           reserve, then step            every step
+ *   pcmup_algo_train_epoch   step_diagnostic          after each step
+ *   snapshots           list_persistent, load_persistent
+ *   pcmup_algo_free     free_state                    once
+ *
+ * State. A rule keeps what it needs between steps -- scratch buffers,
+ * diagnostics, learned quantities -- in a struct of its own, defined in
+ * its file and reached as `algo->state` (an opaque pointer: no other file
+ * knows its layout). A rule without state (BP) leaves the state hooks NULL.
+ *
+ * Persistent state. Part of a rule's state may be *persistent*: it
+ * changes as training goes and a run cannot be continued without it (TP's
+ * trained feedback weights V_l). Scratch and diagnostics are not. The
+ * rule describes its persistent state as a list of named entries, tensors
+ * and scalars. The library copies that list to undo a step (a failed
+ * epoch, a trial update: lib/snapshot.c), and a checkpoint will write it
+ * to a file; `load_persistent` takes such a list back.
+ */
+#ifndef PCMUP_RULE_H
+#define PCMUP_RULE_H
+
+#include "internal.h"
+
+/* One entry of a rule's persistent state: a tensor (rank 1 or 2, floats)
+ * or a scalar (rank 0, a double). `name` and `layer` together are its key,
+ * stable across versions, so a checkpoint can find it again. */
+typedef struct {
+    const char *name;   /* for example "feedback" */
+    size_t layer;       /* the layer l (1..L) it belongs to; 0: the whole rule */
+    size_t rank;        /* 0: `value`; 1 or 2: `data` */
+    size_t shape[2];    /* rows, columns; 1 for a dimension the rank lacks */
+    const float *data;  /* shape[0] * shape[1] floats, row-major */
+    double value;
+} pcmup_rule_entry;
+
+/* Floats a tensor entry holds (0 for a scalar). */
+static inline size_t pcmup__entry_floats(const pcmup_rule_entry *e)
+{
+    return e->rank ? e->shape[0] * e->shape[1] : 0;
+}
+
+typedef struct pcmup_rule_ops {
+    /* The public id of the rule (pcmup_algo_rule reports it) and its short
+     * name, used in error messages: "gnt does not use the ... setting". */
+    pcmup_rule id;
+    const char *name;
+
+    /* Bit k set: setting k applies to this rule (PCMUP_COMMON_SETTINGS
+     * holds those every rule has); pcmup_algo_set refuses the others. */
+    uint64_t settings_mask;
+
+    /* Allocates the rule's state into *state at pcmup_algo_create; algo is
+     * complete (net, settings at their defaults, allocator). Allocate only
+     * what does not depend on the batch or the settings: `reserve` sizes
+     * the rest. NULL: the rule has no state and algo->state stays NULL. */
+    pcmup_status (*create_state)(pcmup_algo *algo, void **state, const char *func);
+    /* Releases a state create_state made, with everything it grew to
+     * (through algo->alloc). Called with a non-NULL state only. */
+    void (*free_state)(pcmup_algo *algo, void *state);
+
+    /* Called before every step, after the shared scratch (activations,
+     * algo->delta) and the optimizer buffers are reserved for `batch`.
+     * Checks the settings that depend on each other and grows every
+     * buffer the step will use for `batch` samples at the current
+     * settings. The only hook that may allocate: once it succeeds, the
+     * step allocates nothing. A failure must leave the weights and the
+     * persistent state as they were (new memory first, then free the old).
+     * NULL: nothing to reserve. */
+    pcmup_status (*reserve)(pcmup_algo *algo, size_t batch, const char *func);
+
+    /* One training step on `batch` samples, arguments validated and
+     * `reserve` done. Ends each layer's work with pcmup__algo_descend.
+     * Must leave the weights (and persistent state) untouched when it
+     * fails, so it detects divergence before the first update, and it
+     * reports failures under `func`, the public function the user called. */
+    pcmup_status (*step)(pcmup_algo *algo, const float *x, const int32_t *labels,
+                         size_t batch, double *loss, const char *func);
+
+    /* A number of the last step that pcmup_algo_train_epoch averages over
+     * its samples into algo->epoch_diagnostic (PC: the energy after
+     * inference). NULL: none. */
+    double (*step_diagnostic)(const pcmup_algo *algo);
+
+    /* The persistent state as it is now: writes min(count, capacity)
+     * entries to dst (dst may be NULL when capacity is 0) and returns the
+     * count. Tensor data points into the state; the list is valid until
+     * the next call that changes the algorithm. NULL: nothing persistent. */
+    size_t (*list_persistent)(const pcmup_algo *algo, pcmup_rule_entry *dst,
+                               size_t capacity);
+    /* Makes the persistent state exactly `src` (count entries, in the form
+     * list_persistent gives; what is not listed is forgotten, as if never
+     * learned). Checks every entry before it changes anything. It may need
+     * to allocate only when the state never held an entry's storage: taking
+     * back a list the same algorithm gave (a snapshot) cannot fail. NULL
+     * exactly when list_persistent is NULL. */
+    pcmup_status (*load_persistent)(pcmup_algo *algo, const pcmup_rule_entry *src,
+                                    size_t count, const char *func);
+} pcmup_rule_ops;
+
+/* The rules, each defined in its own file of lib/rules/. */
+extern const pcmup_rule_ops pcmup__rule_bp;
+extern const pcmup_rule_ops pcmup__rule_pc;
+extern const pcmup_rule_ops pcmup__rule_gnt;
+extern const pcmup_rule_ops pcmup__rule_tp;
+extern const pcmup_rule_ops pcmup__rule_dtp;
+
+/* The rule with this id (registry.c), or PCMUP_ERR_INVALID for an id this
+ * build lacks. */
+pcmup_status pcmup__algo_rule_of(pcmup_rule id, const pcmup_rule_ops **rule,
+                                 const char *func);
+
+/* A reference direction of pcmup_algo_reference_update: the rule that
+ * takes it, and the settings that define the direction, which keep the
+ * rule's defaults whatever the caller's rule uses (the caller's other
+ * settings carry over). */
+typedef struct {
+    pcmup_rule rule;
+    const pcmup_setting *fixed;
+    size_t n_fixed;
+} pcmup_reference_rule;
+
+/* The definition of `ref`, or NULL for a reference this build lacks. */
+const pcmup_reference_rule *pcmup__reference_rule(pcmup_reference ref);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * snapshot.h -- what a step changes, copied so that it can be undone: the
+ * network's parameters, the momentum, the algorithm's random stream and
+ * the rule's persistent state. One path serves every undo: a failed
+ * epoch (train.c), trial updates and the alignment references
+ * (diagnostics/alignment.c).
+ */
+#ifndef PCMUP_SNAPSHOT_H
+#define PCMUP_SNAPSHOT_H
+
+#include "rng.h"
+#include "rules/rule.h"
+
+typedef struct {
+    float *params;             /* n_params */
+    float *velocity;           /* n_params, once the algorithm has momentum state */
+    int had_velocity;          /* the algorithm had it when saved */
+    pcmup_rng rng;
+    pcmup_rule_entry *entries; /* the rule's persistent state, data in `data` */
+    size_t n_entries, entries_cap;
+    float *data;
+    size_t data_cap;
+} pcmup_snapshot;
+
+/* Copies the algorithm's state into snap, growing snap's buffers as
+ * needed (a zeroed snap starts empty; its buffers are kept for the next
+ * save). Fails only to allocate, and then changes nothing but snap. */
+pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
+
+/* Puts back what snap holds. A velocity the algorithm allocated since
+ * (momentum switched on meanwhile) starts from zero, as it would have. */
+void pcmup__snapshot_restore(pcmup_algo *algo, const pcmup_snapshot *snap);
+
+/* Releases snap's buffers (through the algorithm's allocator). */
+void pcmup__snapshot_free(pcmup_algo *algo, pcmup_snapshot *snap);
+
+#endif
