@@ -980,10 +980,12 @@ typedef enum {
 
 /* The update the reference rule would make on this batch from the same
  * weights, as a trial (nothing changes): a PCMUP_RULE_BP or
- * PCMUP_RULE_GNT rule on algo's network with algo's learning rate, loss
- * and MSE targets, no momentum or weight decay, the network's per-layer
- * eta_l, and for GN the damping rho' of algo when it is a GNT rule (else
- * GNT's default). updates as for pcmup_algo_trial_update. */
+ * PCMUP_RULE_GNT rule on algo's network, with the network's per-layer
+ * eta_l and every setting of algo that the reference rule accepts (the
+ * learning rate, loss and MSE targets; for GN also the damping rho' when
+ * algo is a GNT rule) except those that define the reference: no
+ * momentum or weight decay, and for GN e_B = 1, the batch variant and the
+ * output layer preconditioned. updates as for pcmup_algo_trial_update. */
 PCMUP_API pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
                                                    const float *x, const int32_t *labels,
                                                    size_t batch, float *const *updates);

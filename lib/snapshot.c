@@ -34,15 +34,20 @@ static pcmup_status save_rule(pcmup_algo *algo, pcmup_snapshot *snap, const char
     return PCMUP_OK;
 }
 
+/* A copy of n_params floats, allocated once. */
+static pcmup_status reserve_params(pcmup_algo *algo, float **copy, const char *func)
+{
+    size_t cap = *copy ? algo->net->n_params : 0;
+    return pcmup__grow(&algo->alloc, (void **)copy, &cap, algo->net->n_params, sizeof(float),
+                       "a snapshot", func);
+}
+
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
 {
     const size_t n = algo->net->n_params;
-    size_t cap = n;
-    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->params, &cap, n, sizeof(float),
-                          "a snapshot", func));
+    PCMUP_TRY(reserve_params(algo, &snap->params, func));
     if (algo->velocity)
-        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->velocity, &cap, n, sizeof(float),
-                              "a snapshot", func));
+        PCMUP_TRY(reserve_params(algo, &snap->velocity, func));
     PCMUP_TRY(save_rule(algo, snap, func));
     memcpy(snap->params, algo->net->params, n * sizeof(float));
     snap->had_velocity = algo->velocity != NULL;

@@ -817,23 +817,49 @@ START_TEST(feedback_weights_live_in_the_algorithm)
 }
 END_TEST
 
+/* The epoch tests' problem: 64 samples of dimension 6, three classes, on
+ * a DTP rule with trained feedback (widths 6, 16, 16, 3). */
+typedef struct {
+    float *x;
+    int32_t *labels;
+    pcmup_dataset *ds;
+} epoch_problem;
+
+static epoch_problem make_epoch_problem(void)
+{
+    const size_t n = 64;
+    epoch_problem e = {tu_gaussian(n * 6, 12), cyclic_labels(n, 3), NULL};
+    TU_OK(pcmup_dataset_from_arrays(&e.ds, n, 6, 3, e.x, e.labels, NULL));
+    return e;
+}
+
+static void free_epoch_problem(epoch_problem *e)
+{
+    pcmup_dataset_free(e->ds);
+    free(e->x);
+    free(e->labels);
+}
+
+static rig trained_dtp_rig(void)
+{
+    const size_t widths[4] = {6, 16, 16, 3};
+    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
+    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    return r;
+}
+
 /* An epoch that fails restores the trained feedback with the weights: a
  * huge learning rate makes the second step's loss non-finite. */
 START_TEST(failed_epoch_restores_feedback)
 {
-    const size_t widths[4] = {6, 16, 16, 3}, n = 64;
-    float *x = tu_gaussian(n * 6, 12);
-    int32_t *labels = cyclic_labels(n, 3);
-    pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, n, 6, 3, x, labels, NULL));
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_train_epoch(r.algo, ds, 16, NULL)); /* draws and trains V */
+    epoch_problem e = make_epoch_problem();
+    rig r = trained_dtp_rig();
+    TU_OK(pcmup_algo_train_epoch(r.algo, e.ds, 16, NULL)); /* draws and trains V */
     float *v_start = feedback_of(r.algo, 2, 16 * 16), w_start[96], w_now[96];
     TU_OK(pcmup_net_get_weights(r.net, 1, w_start, 96));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
-    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, ds, 16, NULL));
+    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, e.ds, 16, NULL));
     float *v_now = feedback_of(r.algo, 2, 16 * 16);
     TU_OK(pcmup_net_get_weights(r.net, 1, w_now, 96));
     ck_assert(memcmp(v_start, v_now, 16 * 16 * sizeof(float)) == 0);
@@ -841,9 +867,7 @@ START_TEST(failed_epoch_restores_feedback)
     free(v_start);
     free(v_now);
     free_rig(&r);
-    pcmup_dataset_free(ds);
-    free(x);
-    free(labels);
+    free_epoch_problem(&e);
 }
 END_TEST
 
@@ -852,39 +876,32 @@ END_TEST
  * step draws exactly what a twin that never had them draws. */
 START_TEST(undone_steps_forget_a_first_draw)
 {
-    const size_t widths[4] = {6, 16, 16, 3}, n = 64;
-    float *x = tu_gaussian(n * 6, 12);
-    int32_t *labels = cyclic_labels(n, 3);
-    pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, n, 6, 3, x, labels, NULL));
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
-    rig twin = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
+    epoch_problem e = make_epoch_problem();
+    rig r = trained_dtp_rig(), twin = trained_dtp_rig();
     float v[16 * 16];
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
-    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, ds, 16, NULL));
+    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_train_epoch(r.algo, e.ds, 16, NULL));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, 16 * 16));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.05));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.05));
     float *skip[3] = {NULL, NULL, NULL};
-    TU_OK(pcmup_algo_trial_update(r.algo, x, labels, 16, skip));
+    TU_OK(pcmup_algo_trial_update(r.algo, e.x, e.labels, 16, skip));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, 16 * 16));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, 16, NULL));
-    TU_OK(pcmup_algo_step(twin.algo, x, labels, 16, NULL));
+    TU_OK(pcmup_algo_step(r.algo, e.x, e.labels, 16, NULL));
+    TU_OK(pcmup_algo_step(twin.algo, e.x, e.labels, 16, NULL));
+    const size_t counts[2] = {16 * 16, 16 * 3};
     for (size_t l = 2; l <= 3; l++) {
-        const size_t count = widths[l - 1] * widths[l];
-        float *mine = feedback_of(r.algo, l, count), *theirs = feedback_of(twin.algo, l, count);
-        ck_assert_msg(memcmp(mine, theirs, count * sizeof *mine) == 0, "V_%zu differs", l);
+        float *mine = feedback_of(r.algo, l, counts[l - 2]);
+        float *theirs = feedback_of(twin.algo, l, counts[l - 2]);
+        ck_assert_msg(memcmp(mine, theirs, counts[l - 2] * sizeof *mine) == 0, "V_%zu differs",
+                      l);
         free(mine);
         free(theirs);
     }
     free_rig(&r);
     free_rig(&twin);
-    pcmup_dataset_free(ds);
-    free(x);
-    free(labels);
+    free_epoch_problem(&e);
 }
 END_TEST
 
