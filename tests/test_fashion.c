@@ -48,8 +48,7 @@ static void check_run(const run_spec *r)
     const size_t widths[] = {784, 256, 256, 10};
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, r->gamma_bar));
-    TU_OK(pcmup_param_apply_preset(p, r->preset));
+    TU_OK(pcmup_param_apply_preset(p, r->preset, r->gamma_bar, 1.0));
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
     pcmup_algo *algo;

@@ -70,6 +70,20 @@ static void assert_close(double got, double want, const char *what, size_t l)
                   l, what, got, want);
 }
 
+/* The network's multiplier, init std and eta_l / eta (any pointer may be
+ * NULL), read through pcmup_net_layer_factors. */
+static void layer_scales(const pcmup_net *net, size_t l, double *mult, double *std, double *lr)
+{
+    double f[PCMUP_FACTOR_COUNT];
+    TU_OK(pcmup_net_layer_factors(net, l, f, PCMUP_FACTOR_COUNT));
+    if (mult)
+        *mult = f[PCMUP_FACTOR_MULTIPLIER];
+    if (std)
+        *std = f[PCMUP_FACTOR_INIT_STD];
+    if (lr)
+        *lr = f[PCMUP_FACTOR_LR];
+}
+
 static pcmup_net *make_net(size_t n_layers, const size_t *widths, const pcmup_param *p,
                            uint64_t seed)
 {
@@ -170,7 +184,7 @@ START_TEST(apply_preset_keeps_base)
     pcmup_param *p = make_param(4, PCMUP_PRESET_SP, 100.0);
     for (size_t l = 1; l <= 4; l++)
         set_exps(p, l, (exps){0.75, -1.5, 3.0, 2.5});
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD, 0.0, 1.0));
     for (size_t l = 1; l <= 4; l++) {
         exps want = preset_row(PCMUP_PRESET_MUP_SGD, l, 4), got = get_exps(p, l);
         ck_assert(memcmp(&got, &want, sizeof got) == 0);
@@ -178,7 +192,7 @@ START_TEST(apply_preset_keeps_base)
     double base;
     TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
     ck_assert_double_eq(base, 100.0);
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP, 0.0, 1.0));
     ck_assert_double_eq(get_layer(p, 4, PCMUP_LAYER_B), 0.5);
     pcmup_param_free(p);
 }
@@ -224,10 +238,10 @@ START_TEST(net_copies_param)
     pcmup_param *p = make_param(2, PCMUP_PRESET_MUP_SGD, 64.0);
     pcmup_net *net = make_net(2, widths, p, 1);
     double std_before, std_after;
-    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_before, NULL));
+    layer_scales(net, 2, NULL, &std_before, NULL);
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_B, 0.0));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, 8.0));
-    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_after, NULL));
+    layer_scales(net, 2, NULL, &std_after, NULL);
     ck_assert_double_eq(std_before, std_after);
     const pcmup_param *own;
     TU_OK(pcmup_net_param(net, &own));
@@ -346,7 +360,7 @@ static void check_scales(const size_t *widths, size_t n_layers, const pcmup_para
     for (size_t l = 1; l <= n_layers; l++) {
         scales want = recipe(widths, n_layers, l, get_exps(p, l), base);
         double m, s, lr;
-        TU_OK(pcmup_net_layer_scales(net, l, &m, &s, &lr));
+        layer_scales(net, l, &m, &s, &lr);
         assert_close(m, want.mult, "multiplier", l);
         assert_close(s, want.std, "init std", l);
         assert_close(lr, want.lr, "lr factor", l);
@@ -388,11 +402,11 @@ START_TEST(scales_mlp_closed_form)
         const double sp_std[] = {1.0 / 28.0, 1.0 / sqrt(M), 1.0 / sqrt(M)};
         for (size_t l = 1; l <= 3; l++) {
             double m, s, lr;
-            TU_OK(pcmup_net_layer_scales(nm, l, &m, &s, &lr));
+            layer_scales(nm, l, &m, &s, &lr);
             assert_close(m, 1.0, "muP multiplier", l);
             assert_close(s, mup_std[l - 1], "muP init std", l);
             assert_close(lr, mup_lr[l - 1], "muP lr factor", l);
-            TU_OK(pcmup_net_layer_scales(ns, l, &m, &s, &lr));
+            layer_scales(ns, l, &m, &s, &lr);
             assert_close(m, 1.0, "SP multiplier", l);
             assert_close(s, sp_std[l - 1], "SP init std", l);
             assert_close(lr, 1.0, "SP lr factor", l);
@@ -428,7 +442,7 @@ START_TEST(scales_unequal_widths)
     set_exps(p, 3, custom[2]);
     pcmup_net *net = make_net(3, widths, p, 1);
     double m, s, lr;
-    TU_OK(pcmup_net_layer_scales(net, 3, &m, &s, &lr));
+    layer_scales(net, 3, &m, &s, &lr);
     assert_close(s, 1.5 / sqrt(48.0) * 0.75, "std by hand", 3);
     assert_close(m, 1.0 / (0.75 * 0.75), "multiplier by hand", 3);
     assert_close(lr, 1.0 / (0.75 * 0.75 * 0.75), "lr by hand", 3);
@@ -445,7 +459,7 @@ START_TEST(scales_single_layer)
     set_exps(p, 1, (exps){1.5, 2.0, -3.0, 4.0});
     pcmup_net *net = make_net(1, widths, p, 1);
     double m, s, lr;
-    TU_OK(pcmup_net_layer_scales(net, 1, &m, &s, &lr));
+    layer_scales(net, 1, &m, &s, &lr);
     ck_assert_double_eq(m, 1.0);
     assert_close(s, 4.0 / 28.0, "std", 1);
     ck_assert_double_eq(lr, 1.0);
@@ -465,8 +479,8 @@ START_TEST(anchor_at_base_width)
     pcmup_net *ns = make_net(4, widths, sp, 99), *nm = make_net(4, widths, mup, 99);
     for (size_t l = 1; l <= 4; l++) {
         double s1[3], s2[3];
-        TU_OK(pcmup_net_layer_scales(ns, l, &s1[0], &s1[1], &s1[2]));
-        TU_OK(pcmup_net_layer_scales(nm, l, &s2[0], &s2[1], &s2[2]));
+        layer_scales(ns, l, &s1[0], &s1[1], &s1[2]);
+        layer_scales(nm, l, &s2[0], &s2[1], &s2[2]);
         ck_assert_msg(memcmp(s1, s2, sizeof s1) == 0, "layer %zu scales differ", l);
         size_t n = widths[l] * widths[l - 1];
         float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
@@ -868,8 +882,8 @@ START_TEST(multiplier_scales_effective_weights)
     TU_OK(pcmup_param_set_layer(p1, 2, PCMUP_LAYER_A, 1.0));
     pcmup_net *n0 = make_net(3, widths, p0, SEED), *n1 = make_net(3, widths, p1, SEED);
     double m0, s0, lr0, m1, s1, lr1;
-    TU_OK(pcmup_net_layer_scales(n0, 2, &m0, &s0, &lr0));
-    TU_OK(pcmup_net_layer_scales(n1, 2, &m1, &s1, &lr1));
+    layer_scales(n0, 2, &m0, &s0, &lr0);
+    layer_scales(n1, 2, &m1, &s1, &lr1);
     ck_assert_double_eq(m0, 1.0);
     assert_close(m1, 0.25, "multiplier", 2);
     ck_assert_double_eq(s1, s0);
@@ -937,8 +951,8 @@ START_TEST(forward_uses_multiplier)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_IDENTITY, 0, p, 8, NULL));
     double m1, m2;
-    TU_OK(pcmup_net_layer_scales(net, 1, &m1, NULL, NULL));
-    TU_OK(pcmup_net_layer_scales(net, 2, &m2, NULL, NULL));
+    layer_scales(net, 1, &m1, NULL, NULL);
+    layer_scales(net, 2, &m2, NULL, NULL);
     assert_close(m1, 0.5, "multiplier", 1);
     assert_close(m2, sqrt(2.0), "multiplier", 2);
     float w1[48], w2[32], x[3 * 6], f[3 * 4];
