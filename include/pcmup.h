@@ -851,8 +851,8 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  *
  * e_B = 0 is exactly BP's step. PCMUP_SET_GNT_OUTPUT = 0 gives the output
  * layer BP's step (preconditioned under MSE, it is BP's over 1 + rho').
- * The muP of GNT is PCMUP_PRESET_MUP_GNT, c = (0, 1, 1), for e_B = 1, and
- * c = (e_B - 1, e_B, 1) for a fractional e_B (set c by hand).
+ * The muP of GNT is PCMUP_PRESET_MUP_GNT applied at the same e_B:
+ * c = (e_B - 1, e_B, 1), (0, 1, 1) for e_B = 1.
  *
  * Cost: the backward pass runs on B (C + 1) rows instead of B (the
  * Jacobians ride along with the gradient), and every layer solves one

@@ -2,7 +2,7 @@
  * param.c -- the parameterization handle: per-layer abc exponents, init
  * scales, the base width and the exponents of the rules' width-scaled
  * settings, filled from a preset table; and every width-dependent factor
- * computed from them (docs/parameterization.md, section 5).
+ * computed from them (docs/parameterization.md, sections 5 and 6).
  *
  * A preset is a row of numbers by layer role (input, hidden, output), not
  * a code path: adding a preset is adding a row. A factor is one small
