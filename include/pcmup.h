@@ -339,7 +339,8 @@ typedef enum {
  * count at most the library's PCMUP_FACTOR_COUNT (a program built against
  * an older header asks for fewer slots and gets them). For example PC's
  * gamma_L at these widths is PCMUP_SET_PC_GAMMA_OUT_BASE times
- * dst[PCMUP_FACTOR_PC_GAMMA] of layer L. */
+ * dst[PCMUP_FACTOR_PC_GAMMA] of layer L. It only reads: threads may call
+ * it on one parameterization at once while none changes it. */
 PCMUP_API pcmup_status pcmup_param_layer_factors(const pcmup_param *param,
                                                  const size_t *widths, size_t n_widths,
                                                  size_t layer, double *dst, size_t count);

@@ -322,9 +322,10 @@ pcmup_status pcmup_param_bounds(pcmup_param_key key, double *lo, double *hi)
     return PCMUP_OK;
 }
 
-/* ---- the factors (pcmup.h, pcmup_factor) ---------------------------------- */
-
-/* r_l: the width a layer's exponents refer to is the input layer's fan-out
+/* The factors of pcmup_factor, each a function of the parameterization,
+ * the network widths and the layer.
+ *
+ * r_l: the width a layer's exponents refer to is the input layer's fan-out
  * (its fan-in, the data dimension, does not grow) and every other layer's
  * fan-in; a single-layer network has no width. */
 static double width_ratio(const pcmup_param *p, const size_t *widths, size_t layer)
