@@ -159,11 +159,15 @@ START_TEST(cholesky_refuses_indefinite_and_nonfinite)
 }
 END_TEST
 
-/* A = [[4, 2], [2, 3]], A^-1 = [[3, -2], [-2, 4]] / 8: the rows (1, 0) and
- * (0, 1) solve to A^-1's rows. */
+/* A = [[3, 2], [2, 2]] + I = [[4, 2], [2, 3]], A^-1 = [[3, -2], [-2, 4]] / 8:
+ * the rows (1, 0) and (0, 1) solve to A^-1's rows. */
 START_TEST(spd_solve_rows_closed_form)
 {
-    double a[4] = {4, 2, 2, 3}, b[4] = {1, 0, 0, 1};
+    double a[4] = {3, 2, 2, 2}, b[4] = {1, 0, 0, 1};
+    pcmup__k_add_diagonal(a, 2, 1.0);
+    ck_assert_double_eq(a[0], 4.0);
+    ck_assert_double_eq(a[1], 2.0);
+    ck_assert_double_eq(a[3], 3.0);
     ck_assert_uint_eq(pcmup__k_chol(a, 2), 0);
     pcmup__k_spd_solve_rows(a, 2, b, 2);
     const double inv[4] = {3.0 / 8, -2.0 / 8, -2.0 / 8, 4.0 / 8};

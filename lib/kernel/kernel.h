@@ -103,6 +103,9 @@ void pcmup__k_f32_to_f64_lower(double *dst, const float *src, size_t n);
  * the written-out kernels below otherwise. Only the lower triangle of a
  * symmetric input is read. */
 
+/* a += v I for the n x n matrix a. */
+void pcmup__k_add_diagonal(double *a, size_t n, double v);
+
 /* Whether the kernels run on LAPACK (1) or on the written-out ones (0). */
 int pcmup__k_has_lapack(void);
 

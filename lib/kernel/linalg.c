@@ -34,6 +34,12 @@
 #include <math.h>
 #include <string.h>
 
+void pcmup__k_add_diagonal(double *a, size_t n, double v)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i * n + i] += v;
+}
+
 /* ---- Cholesky by hand ------------------------------------------------------------ */
 
 /* sum_{k < m} x[k] y[k] */

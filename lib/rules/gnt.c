@@ -256,12 +256,6 @@ static double push_weight(double s, double rho, double e)
     return x > 0.0 ? scale * expm1(-e * log1p(x)) / x : -e * scale;
 }
 
-static void add_diagonal(double *a, size_t n, double v)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i * n + i] += v;
-}
-
 /* How a function of the symmetric S (eigenvalues s >= 0) is applied. */
 typedef enum {
     APPLY_POWER, /* (S + rho)^-e                          */
@@ -276,7 +270,7 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
                           double *tmp, double rho, apply_kind kind)
 {
     if (kind == APPLY_POWER && r->power == 1.0) {
-        add_diagonal(mat, n, rho);
+        pcmup__k_add_diagonal(mat, n, rho);
         if (pcmup__k_chol(mat, n) != 0)
             return -1;
         pcmup__k_spd_solve_rows(mat, n, rhs, k);
@@ -284,7 +278,7 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
     }
     if (kind == APPLY_PUSH && r->power == 1.0) {
         /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
-        add_diagonal(mat, n, rho);
+        pcmup__k_add_diagonal(mat, n, rho);
         if (pcmup__k_chol(mat, n) != 0)
             return -1;
         pcmup__k_spd_solve_rows(mat, n, rhs, k);

@@ -211,8 +211,8 @@ static void output_error(eq_work *k, const pcmup_algo *pc, const float *x,
 static pcmup_status solve_output(eq_work *k, double *energy, const char *func)
 {
     const size_t c = k->n_out, n = k->batch * c;
-    for (size_t i = 0; i < c * c; i++)
-        k->mat[i] = k->cg[i] + (i % (c + 1) == 0 ? 1.0 : 0.0);
+    memcpy(k->mat, k->cg, c * c * sizeof(double));
+    pcmup__k_add_diagonal(k->mat, c, 1.0);
     if (pcmup__k_chol(k->mat, c) != 0)
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "I + C_gamma is not finite: the weights are too large");

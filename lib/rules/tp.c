@@ -193,8 +193,7 @@ static size_t factor_hidden(tp_run *r, size_t l, double mu)
     const size_t n = r->batch, m = width(r, l);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, l), n * m);
     pcmup__k_dsyrk_lower('N', n, m, 1.0, r->d.hd, r->d.gram);
-    for (size_t i = 0; i < n; i++)
-        r->d.gram[i * n + i] += mu;
+    pcmup__k_add_diagonal(r->d.gram, n, mu);
     return pcmup__k_chol(r->d.gram, n);
 }
 
@@ -208,8 +207,7 @@ static void closed_hidden(tp_run *r, size_t l, double mu)
     pcmup__k_spd_solve_rows(r->d.gram, n, r->d.kd, n);
     /* coefficients of R_l: -mu (Gram + mu I)^-1 */
     memset(r->d.sres, 0, n * n * sizeof(double));
-    for (size_t i = 0; i < n; i++)
-        r->d.sres[i * n + i] = -mu;
+    pcmup__k_add_diagonal(r->d.sres, n, -mu);
     pcmup__k_spd_solve_rows(r->d.gram, n, r->d.sres, n);
     pcmup__k_f64_to_f32(r->b.coef, r->d.kd, n * n);
     pcmup__k_f64_to_f32(r->b.coef2, r->d.sres, n * n);
@@ -226,8 +224,7 @@ static size_t factor_top(tp_run *r, double mu)
     const size_t n = r->batch, c = width(r, r->n_layers);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, r->n_layers), n * c);
     pcmup__k_dsyrk_lower('T', c, n, 1.0, r->d.hd, r->d.gram);
-    for (size_t i = 0; i < c; i++)
-        r->d.gram[i * c + i] += mu;
+    pcmup__k_add_diagonal(r->d.gram, c, mu);
     return pcmup__k_chol(r->d.gram, c);
 }
 
