@@ -43,10 +43,10 @@ static pcmup_status coord_model_build(coord_model *m, const pcmup_algo *proto, s
         coord_model_free(m);
         return pcmup__fail(s, func, "width %zu: cannot build the network", width);
     }
-    memcpy(m->algo->settings, proto->settings, sizeof proto->settings);
-    memcpy(m->algo->layer_gamma, proto->layer_gamma, L * sizeof(double));
-    memcpy(m->algo->layer_kappa, proto->layer_kappa, L * sizeof(double));
-    return PCMUP_OK;
+    s = pcmup__settings_copy(m->algo, proto, func);
+    if (s != PCMUP_OK)
+        coord_model_free(m);
+    return s;
 }
 
 static double mean_abs(const float *a, size_t n)

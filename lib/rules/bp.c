@@ -45,7 +45,6 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 
 const pcmup_rule_ops pcmup__rule_bp = {
     "bp",
-    PCMUP_COMMON_SETTINGS,
     NULL,
     NULL,
     bp_step,

@@ -549,8 +549,6 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
 
 const pcmup_rule_ops pcmup__rule_gnt = {
     "gnt",
-    PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) | PCMUP_BIT(PCMUP_SET_GNT_DAMPING) |
-        PCMUP_BIT(PCMUP_SET_GNT_VARIANT) | PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
     gnt_scratch_floats,
     gnt_prepare,
     gnt_step,

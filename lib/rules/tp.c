@@ -524,18 +524,12 @@ static pcmup_status tp_prepare(pcmup_algo *algo, const char *func)
     return PCMUP_OK;
 }
 
-#define TP_SETTINGS                                                                      \
-    (PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_TP_BETA) | PCMUP_BIT(PCMUP_SET_TP_FEEDBACK) |       \
-     PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING) | PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING_TOP) |                   \
-     PCMUP_BIT(PCMUP_SET_TP_FB_LR) | PCMUP_BIT(PCMUP_SET_TP_FB_STEPS) | PCMUP_BIT(PCMUP_SET_TP_FB_NOISE) | \
-     PCMUP_BIT(PCMUP_SET_TP_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_TP_FB_INIT_STD))
-
 const pcmup_rule_ops pcmup__rule_tp = {
-    "tp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
+    "tp", tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
 const pcmup_rule_ops pcmup__rule_dtp = {
-    "dtp", TP_SETTINGS, tp_scratch_floats, tp_prepare, tp_step, NULL,
+    "dtp", tp_scratch_floats, tp_prepare, tp_step, NULL,
 };
 
 /* ---- diagnostics ------------------------------------------------------------- */
