@@ -450,6 +450,11 @@ static void default_text(const train_options *d, pcmup_setting key, char *buf, s
         snprintf(buf, size, "[%.10g]", train_value(d, key));
 }
 
+void train_value_names(pcmup_setting key, const char *sep, char *buf, size_t size)
+{
+    value_words(key, NULL, sep, buf, size);
+}
+
 /* One setting's help: its old flag if it has one, and the table's. */
 static void print_setting_help(const train_options *defaults, pcmup_setting key)
 {
@@ -473,7 +478,7 @@ static void print_setting_help(const train_options *defaults, pcmup_setting key)
     default_text(defaults, key, piece, sizeof piece);
     append(text, sizeof text, " %s", piece);
     if (h != NULL && strcmp(h->flag, name) != 0) {
-        value_words(key, NULL, "|", words, sizeof words);
+        train_value_names(key, "|", words, sizeof words);
         append(text, sizeof text, "; also %s%s%s", name, words[0] != '\0' ? " " : "", words);
     }
     print_entry(flags, text);
@@ -492,13 +497,21 @@ static void print_group_help(pcmup_setting_group group)
     }
 }
 
-/* "pc", "tp or dtp": the rules that accept a setting. */
-static void rules_text(pcmup_setting key, char *buf, size_t size)
+void train_rules_text(pcmup_setting key, char *buf, size_t size)
 {
+    size_t n = 0, seen = 0;
     buf[0] = '\0';
     for (size_t r = 0; r < COUNT(algo_names); r++)
-        if (accepts(key, (pcmup_rule)r))
-            append(buf, size, "%s%s", buf[0] != '\0' ? " or " : "", algo_names[r]);
+        n += accepts(key, (pcmup_rule)r);
+    for (size_t r = 0; r < COUNT(algo_names) && n < COUNT(algo_names); r++) {
+        if (!accepts(key, (pcmup_rule)r))
+            continue;
+        seen++;
+        append(buf, size, "%s%s", seen == 1 ? "" : seen == n ? " or " : ", ",
+               algo_names[r]);
+    }
+    if (n == COUNT(algo_names))
+        snprintf(buf, size, "any");
 }
 
 /* The heading of a rule's group: its title and the rules that have its
@@ -518,7 +531,7 @@ static void print_group_heading(pcmup_setting_group group, pcmup_setting first)
     for (size_t i = 0; i < COUNT(titles); i++)
         if (titles[i].group == group)
             title = titles[i].title;
-    rules_text(first, rules, sizeof rules);
+    train_rules_text(first, rules, sizeof rules);
     snprintf(heading, sizeof heading,
              "%s (--algo %s only; any of these with another rule is a usage error):", title,
              rules);
@@ -949,7 +962,7 @@ static int check_rule_flags(const train_options *o)
         char rules[64];
         if (o->given[i] == NULL || accepts(key, o->algo))
             continue;
-        rules_text(key, rules, sizeof rules);
+        train_rules_text(key, rules, sizeof rules);
         usage_error("%.*s applies to --algo %s only", given_len(o, i), o->given[i], rules);
         return -1;
     }

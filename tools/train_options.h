@@ -101,6 +101,13 @@ void train_put_setting(jsonl_writer *w, const train_options *o, pcmup_setting ke
  * the others when the value is not the default. */
 void train_put_rule_settings(jsonl_writer *w, const train_options *o);
 
+/* The library's names of an enum-valued setting's values, joined by sep
+ * ("" for other settings). */
+void train_value_names(pcmup_setting key, const char *sep, char *buf, size_t size);
+/* The command-line names of the rules that have a setting: "pc",
+ * "tp or dtp", "any" for every rule. */
+void train_rules_text(pcmup_setting key, char *buf, size_t size);
+
 /* The preset to build: --param mup is muP for the learning rule:
  * PCMUP_PRESET_MUP_SGD for bp; for pc PCMUP_PRESET_MUP_PC (or MUP_PC_B with
  * --last-layer B), to be applied after setting gammabar_L;
