@@ -334,9 +334,8 @@ pcmup_preset train_effective_preset(const train_options *opts)
     }
 }
 
-/* The settings start at the library's defaults: on raw FashionMNIST
- * pixels its learning rate of 0.05 is as good as the best measured for
- * bp, pc, tp and dtp at these defaults (see settings.c). */
+/* The settings start at the library's defaults (lib/settings.c says why
+ * its learning rate suits FashionMNIST). */
 void train_options_default(train_options *opts)
 {
     memset(opts, 0, sizeof *opts);
