@@ -238,6 +238,13 @@ static pcmup_status check_value(const setting_info *s, double value, const char 
     return PCMUP_OK;
 }
 
+pcmup_status pcmup__setting_check(pcmup_setting key, double value, const char *func)
+{
+    const setting_info *s;
+    PCMUP_TRY(find_info(key, &s, func));
+    return check_value(s, value, func);
+}
+
 /* The key's entry if `kind` accepts it. */
 static pcmup_status check_key(pcmup_rule kind, pcmup_setting key, const setting_info **info,
                               const char *func)

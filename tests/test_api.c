@@ -392,7 +392,7 @@ START_TEST(null_param)
     FAILS(PCMUP_ERR_NULL, pcmup_param_create, NULL, 2, PCMUP_PRESET_SP, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_param_clone, NULL, w.param);
     FAILS(PCMUP_ERR_NULL, pcmup_param_clone, &p, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_param_apply_preset, NULL, PCMUP_PRESET_SP);
+    FAILS(PCMUP_ERR_NULL, pcmup_param_apply_preset, NULL, PCMUP_PRESET_SP, 0.0, 1.0);
     FAILS(PCMUP_ERR_NULL, pcmup_param_n_layers, NULL, &n);
     FAILS(PCMUP_ERR_NULL, pcmup_param_n_layers, w.param, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_param_set_layer, NULL, 1, PCMUP_LAYER_A, 0.0);
@@ -425,6 +425,7 @@ START_TEST(null_net_queries)
 {
     const pcmup_param *p;
     size_t n, out, in;
+    double f[PCMUP_FACTOR_COUNT];
     FAILS(PCMUP_ERR_NULL, pcmup_net_init_weights, NULL, 1);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param, NULL, &p);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param, w.net, NULL);
@@ -435,7 +436,8 @@ START_TEST(null_net_queries)
     FAILS(PCMUP_ERR_NULL, pcmup_net_layer_shape, w.net, 1, &out, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param_count, NULL, &n);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param_count, w.net, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_scales, NULL, 1, NULL, NULL, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors, NULL, 1, f, PCMUP_FACTOR_COUNT);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors, w.net, 1, NULL, PCMUP_FACTOR_COUNT);
 }
 END_TEST
 
@@ -511,9 +513,9 @@ START_TEST(optional_pointers)
 {
     double m = -1, loss = -1, acc = -1;
     size_t n = 0, dim = 0, classes = 0;
-    TU_OK(pcmup_net_layer_scales(w.net, 2, NULL, NULL, NULL));
-    TU_OK(pcmup_net_layer_scales(w.net, 2, &m, NULL, NULL));
-    ck_assert_double_eq(m, 1.0); /* a = 0 */
+    /* Fewer factor slots than the library has: the first ones. */
+    TU_OK(pcmup_net_layer_factors(w.net, 2, &m, 1));
+    ck_assert_double_eq(m, 1.0); /* the multiplier, a = 0 */
     TU_OK(pcmup_dataset_info(w.data, NULL, NULL, NULL));
     TU_OK(pcmup_dataset_info(w.data, NULL, &dim, NULL));
     TU_OK(pcmup_dataset_info(w.data, &n, NULL, &classes));
@@ -559,7 +561,7 @@ START_TEST(invalid_param_create)
     FAILS(PCMUP_ERR_INVALID, pcmup_param_create, &p, 2, (pcmup_preset)-1, NULL);
     for (int i = 0; i < 3; i++)
         FAILS(PCMUP_ERR_INVALID, pcmup_param_create, &p, 2, PCMUP_PRESET_SP, &broken[i]);
-    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM);
+    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM, 0.0, 1.0);
     ck_assert_ptr_null(p);
     /* The limits themselves are valid. */
     TU_OK(pcmup_param_create(&p, 1024, PCMUP_PRESET_MUP_SGD, NULL));
@@ -674,11 +676,11 @@ START_TEST(invalid_net_layer)
     const size_t bad[] = {0, NL + 1, (size_t)-1};
     float buf[64] = {0};
     size_t out, in;
-    double m;
+    double f[PCMUP_FACTOR_COUNT];
     for (size_t i = 0; i < 3; i++) {
         size_t l = bad[i];
         FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_shape, w.net, l, &out, &in);
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_scales, w.net, l, &m, &m, &m);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_factors, w.net, l, f, PCMUP_FACTOR_COUNT);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_get_weights, w.net, l, buf, 35);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_set_weights, w.net, l, buf, 35);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_get_bias, w.net, l, buf, 7);
@@ -744,7 +746,7 @@ START_TEST(set_weights_overflow)
     TU_OK(pcmup_param_set_layer(w.p2, 2, PCMUP_LAYER_A, -2.0));
     TU_OK(pcmup_net_create(&w.net2, 2, (size_t[]){4, 1, 3}, PCMUP_ACT_TANH, 0, w.p2, 1, NULL));
     double m;
-    TU_OK(pcmup_net_layer_scales(w.net2, 2, &m, NULL, NULL));
+    TU_OK(pcmup_net_layer_factors(w.net2, 2, &m, 1));
     ck_assert_double_eq(m, 0x1.0p-12);
     float before[3], v[3] = {1e35f, -1e35f, 1.0f}, back[3];
     TU_OK(pcmup_net_get_weights(w.net2, 2, before, 3));
@@ -986,7 +988,7 @@ START_TEST(unchanged_param)
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set_layer, w.param, 2, PCMUP_LAYER_THETA, 1.0);
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set_layer, w.param, 3, PCMUP_LAYER_SIGMA, 0.0);
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set, w.param, PCMUP_PARAM_BASE_WIDTH, 0.0);
-    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM);
+    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM, 0.0, 1.0);
     assert_param_is(w.param, before, "failing setters");
 }
 END_TEST
@@ -1198,8 +1200,8 @@ END_TEST
 
 START_TEST(outputs_untouched_getters)
 {
-    double v = SENTINEL_D, lo = SENTINEL_D, hi = SENTINEL_D, m = SENTINEL_D, s = SENTINEL_D,
-           lr = SENTINEL_D;
+    double v = SENTINEL_D, lo = SENTINEL_D, hi = SENTINEL_D, f[3] = {SENTINEL_D, SENTINEL_D,
+                                                                   SENTINEL_D};
     size_t out = SENTINEL_Z, in = SENTINEL_Z;
     int accepts = -7;
     (void)pcmup_param_get_layer(w.param, NL + 1, PCMUP_LAYER_B, &v);
@@ -1211,13 +1213,12 @@ START_TEST(outputs_untouched_getters)
     (void)pcmup_setting_default((pcmup_setting)BAD_ENUM, &v);
     (void)pcmup_setting_accepts(PCMUP_SET_LR, (pcmup_rule)BAD_ENUM, &accepts);
     (void)pcmup_net_layer_shape(w.net, 0, &out, &in);
-    (void)pcmup_net_layer_scales(w.net, NL + 1, &m, &s, &lr);
+    (void)pcmup_net_layer_factors(w.net, NL + 1, f, 3);
     ck_assert_double_eq(v, SENTINEL_D);
     ck_assert_double_eq(lo, SENTINEL_D);
     ck_assert_double_eq(hi, SENTINEL_D);
-    ck_assert_double_eq(m, SENTINEL_D);
-    ck_assert_double_eq(s, SENTINEL_D);
-    ck_assert_double_eq(lr, SENTINEL_D);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_double_eq(f[k], SENTINEL_D);
     ck_assert_uint_eq(out, SENTINEL_Z);
     ck_assert_uint_eq(in, SENTINEL_Z);
     ck_assert_int_eq(accepts, -7);

@@ -57,8 +57,7 @@ static run_result train_one(const run_spec *r, const pcmup_dataset *train,
     const size_t widths[] = {784, 256, 256, 10};
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, r->gamma_bar));
-    TU_OK(pcmup_param_apply_preset(p, r->preset));
+    TU_OK(pcmup_param_apply_preset(p, r->preset, r->gamma_bar, 1.0));
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, seed, NULL));
     pcmup_algo *algo;

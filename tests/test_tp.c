@@ -656,8 +656,7 @@ static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gb
             int32_t *labels = cyclic_labels(32, 10);
             rig r;
             TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-            TU_OK(pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, gbar));
-            TU_OK(pcmup_param_apply_preset(r.param, preset));
+            TU_OK(pcmup_param_apply_preset(r.param, preset, gbar, 1.0));
             TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1000 + seed,
                                    NULL));
             TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
@@ -938,7 +937,7 @@ START_TEST(mup_tp_preset)
         ck_assert_double_eq(x, 1.0);
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
         ck_assert_double_eq(x, 1.0);
-        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD, 0.0, 1.0));
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_DAMPING_EXP, &x));
         ck_assert_double_eq(x, 0.0);
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
@@ -958,7 +957,7 @@ START_TEST(mup_tp_preset)
     TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
     ck_assert_double_eq(x, 0.0);
     /* Past the last preset. */
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)6));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)6, 0.0, 1.0));
     pcmup_param_free(p);
 }
 END_TEST

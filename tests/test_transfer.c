@@ -58,8 +58,7 @@ static rig make_rig(pcmup_rule kind, pcmup_preset preset, double gamma_bar, size
     const size_t widths[4] = {D, width, width, C};
     rig r;
     TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, gamma_bar));
-    TU_OK(pcmup_param_apply_preset(r.param, preset));
+    TU_OK(pcmup_param_apply_preset(r.param, preset, gamma_bar, 1.0));
     TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1234, NULL));
     TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, lr));

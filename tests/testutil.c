@@ -210,6 +210,13 @@ double tu_rel_err(const double *a, const double *b, size_t n)
     return scale > 0 ? diff / scale : diff;
 }
 
+double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor)
+{
+    double f[PCMUP_FACTOR_COUNT];
+    TU_OK(pcmup_net_layer_factors(net, layer, f, PCMUP_FACTOR_COUNT));
+    return f[factor];
+}
+
 /* ---- building a reference case's network ------------------------------- */
 
 static pcmup_activation activation_named(const char *name)
@@ -231,9 +238,10 @@ pcmup_net *tu_case_net(const tu_case *c)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, tu_case_num(c, "M_base")));
-    /* PC cases: gamma_L = gamma'_L r^-gammabar_L when width scaling is on. */
+    /* PC cases: gamma_L = gamma'_L r^-gammabar_L when width scaling is on;
+     * b and c are the case's own, set below. */
     if (tu_case_has(c, "gammabar_L") && tu_case_num(c, "gamma_L_width_scaling") != 0)
-        TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, tu_case_num(c, "gammabar_L")));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP, tu_case_num(c, "gammabar_L"), 1.0));
     for (size_t l = 1; l <= n_layers; l++) {
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_B, tu_case_list(c, "b", l - 1)));
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));
@@ -381,9 +389,8 @@ void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, 
     for (int i = 0; i < COORD_TRAIN_B; i++)
         labels[i] = i % COORD_C;
     pcmup_param *p;
-    TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, cfg->gamma_bar));
-    TU_OK(pcmup_param_apply_preset(p, cfg->preset));
+    TU_OK(pcmup_param_create(&p, 3, cfg->preset, NULL));
+    TU_OK(pcmup_param_apply_preset(p, cfg->preset, cfg->gamma_bar, 1.0));
     if (!isnan(b_out))
         TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_B, b_out));
     pcmup_net *net;

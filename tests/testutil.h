@@ -72,6 +72,9 @@ double tu_cosine(const float *a, const float *b, size_t n, double *ratio);
 /* max |a - b| / max |b| over n elements. */
 double tu_rel_err(const double *a, const double *b, size_t n);
 
+/* One width-dependent factor of a network's layer (pcmup_net_layer_factors). */
+double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor);
+
 /* Path of a file under tests/data (static buffer). */
 const char *tu_data_path(const char *relative);
 
@@ -99,7 +102,7 @@ double tu_case_feedback_error(const tu_case *c, const pcmup_net *net);
 typedef struct {
     pcmup_rule kind;
     pcmup_preset preset;
-    double gamma_bar;   /* set on the parameterization before the preset */
+    double gamma_bar;   /* the preset's gammabar_L argument */
     double lr;
 } tu_coord_config;
 
