@@ -8,7 +8,10 @@
 #
 # Usage: docs/gen_api.sh [header [output]]
 #   defaults: include/pcmup.h and docs/api.md, relative to the repository.
-# Needs only bash and a POSIX awk (mawk is enough).
+# The settings table's defaults, values and rules are the library's: the
+# script runs $PCMUP_SETTINGS_TABLE (default: build/tools/pcmup-settings-
+# table of the repository's build directory) to list them.
+# Needs bash, a POSIX awk (mawk is enough) and that program built.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,10 +23,18 @@ output=${2:-$root/docs/api.md}
 version=$(awk '/^#define PCMUP_VERSION_(MAJOR|MINOR|PATCH) /{v = v (v == "" ? "" : ".") $3}
                END{print v}' "$header")
 
-tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+table_program=${PCMUP_SETTINGS_TABLE:-$root/build/tools/pcmup-settings-table}
+[ -x "$table_program" ] || {
+    echo "gen_api.sh: no $table_program: build the tools, or set PCMUP_SETTINGS_TABLE" >&2
+    exit 1
+}
 
-LC_ALL=C awk -v version="$version" -v header_name="include/pcmup.h" '
+tmp=$(mktemp)
+settings=$(mktemp)
+trap 'rm -f "$tmp" "$settings"' EXIT
+"$table_program" > "$settings"
+
+LC_ALL=C awk -v version="$version" -v header_name="include/pcmup.h" -v settings_file="$settings" '
 # ---------------------------------------------------------------- helpers
 
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
@@ -168,35 +179,27 @@ function status_table(    i) {
     emit("")
 }
 
-# Setting comments read "description; default; range". Fields of the form
-# "<value>: text" list the allowed values, the default marked "(default)".
-# A description naming an enum type of the header takes that enum values.
-function settings_table(    i, n, f, j, desc, def, range, opts, v, t) {
-    emit("Settings (`pcmup_algo_set()`, `pcmup_algo_get()`; `pcmup_algo_bounds()` reports the range):")
+# The settings: key and meaning from the header, the rest from the
+# table of the library itself (settings_file: lines of tools/pcmup-settings-table,
+# "value<TAB>name<TAB>default<TAB>values<TAB>rules").
+function settings_table(    i, line, f, v) {
+    while ((getline line < settings_file) > 0) {
+        split(line, f, /\t/)
+        s_name[f[1]] = f[2]; s_def[f[1]] = f[3]; s_range[f[1]] = f[4]
+        s_rules[f[1]] = f[5]
+    }
+    close(settings_file)
+    emit("Settings (`pcmup_algo_set()`, `pcmup_algo_get()`); name, default, values and rules are the answers of the library (`pcmup_setting_name()`, `pcmup_setting_default()`, `pcmup_setting_bounds()`, `pcmup_setting_value_name()`, `pcmup_setting_accepts()`), listed by `tools/pcmup-settings-table`:")
     emit("")
-    emit("| key | value | meaning | default | range |")
-    emit("|---|---:|---|---|---|")
+    emit("| key | value | name | meaning | default | values | rules |")
+    emit("|---|---:|---|---|---|---|---|")
     for (i = 1; i <= nset; i++) {
-        n = split(set_text[i], f, /;/)
-        for (j = 1; j <= n; j++) f[j] = trim(f[j])
-        desc = ""; def = ""; range = ""; opts = ""
-        if (f[1] ~ /^-?[0-9.]+: /) {
-            for (j = 1; j <= n; j++) {
-                v = f[j]; sub(/:.*/, "", v)
-                t = f[j]
-                if (t ~ /\(default\)/) { def = v; sub(/ *\(default\)/, "", t) }
-                desc = desc (desc == "" ? "" : "; ") t
-                opts = opts (opts == "" ? "" : " or ") v
-            }
-            range = opts
-        } else {
-            desc = f[1]; def = (n >= 2 ? f[2] : ""); range = (n >= 3 ? f[3] : "")
-            if (range == "" && (desc in enum_values)) {
-                range = enum_values[desc]
-                desc = "a `" desc "` value"
-            }
+        v = set_val[i]
+        if (!(v in s_name)) {
+            print "gen_api.sh: the library has no setting " v " (" set_name[i] ")" > "/dev/stderr"
+            exit 1
         }
-        emit("| `" set_name[i] "` | " set_val[i] " | " cell(desc) " | " cell(def) " | " cell(range) " |")
+        emit("| `" set_name[i] "` | " v " | `" s_name[v] "` | " cell(set_text[i]) " | " cell(s_def[v]) " | " cell(s_range[v]) " | " s_rules[v] " |")
     }
     emit("")
 }

@@ -530,78 +530,166 @@ typedef enum {
     PCMUP_LOSS_CE = 1   /* -log softmax(f)_k */
 } pcmup_loss;
 
-/* Settings, all set and read as doubles (enum-valued ones take the enum's
- * value). Each lists its default and range; pcmup_algo_bounds reports the
- * range. Keys an algorithm does not use give PCMUP_ERR_UNSUPPORTED. */
+/* Settings. A rule's hyperparameters are settings: keys of pcmup_setting,
+ * set and read on an algorithm handle as doubles (an enum-valued setting
+ * takes the enum's value, an on/off one 0 or 1). The library describes
+ * each setting itself, from one table: its name, a one-line description,
+ * its group, default and bounds, whether it is per layer, which rules
+ * accept it and, for an enum-valued setting, the names of its values (the
+ * pcmup_setting_* functions below; docs/api.md shows the table, and
+ * pcmup-train makes its flags and --help from it). The comments here say
+ * what each setting means; its default and range are the library's
+ * answers, stated nowhere else.
+ *
+ * Keys are numbered in groups with gaps, so a group can grow without
+ * renumbering another: the settings every rule has from 0, predictive
+ * coding's from 100, the Gauss-Newton target's from 200, target
+ * propagation's from 300. A key's number never changes; a number no
+ * setting has is an unknown key (PCMUP_ERR_INVALID everywhere). */
 typedef enum {
-    PCMUP_SET_LR = 0,            /* eta, the base learning rate; 0.05; [0, 1e6] */
-    PCMUP_SET_LOSS = 1,          /* pcmup_loss; MSE                            */
-    PCMUP_SET_MSE_CENTRED = 2,   /* 1: y = e_k - 1/C (default); 0: y = e_k     */
-    PCMUP_SET_MOMENTUM = 3,      /* heavy-ball momentum mu; 0; [0, 1)          */
-    PCMUP_SET_WEIGHT_DECAY = 4,  /* L2 coefficient on every parameter, w and
-                                    biases (wd * w added to the gradient);
-                                    0; [0, 1e6]                                */
-    PCMUP_SET_RECORD_UPDATES = 5,/* 1: keep a copy of each step's weight
-                                    update for pcmup_algo_last_update; 0    */
+    PCMUP_GROUP_COMMON = 0,  /* every rule                                  */
+    PCMUP_GROUP_PC = 100,    /* PCMUP_RULE_PC (section 6)                   */
+    PCMUP_GROUP_GNT = 200,   /* PCMUP_RULE_GNT (section 7)                  */
+    PCMUP_GROUP_TP = 300     /* PCMUP_RULE_TP and PCMUP_RULE_DTP (section 8) */
+} pcmup_setting_group;
+
+typedef enum {
+    /* Every rule. */
+    PCMUP_SET_LR = 0,               /* eta, the base learning rate; layer l
+                                       steps with eta_l = eta r^-c_l       */
+    PCMUP_SET_LOSS = 1,             /* a pcmup_loss                        */
+    PCMUP_SET_MSE_CENTRED = 2,      /* MSE targets: 1 the centred one-hot
+                                       y = e_k - 1/C, 0 y = e_k            */
+    PCMUP_SET_MOMENTUM = 3,         /* heavy-ball momentum mu              */
+    PCMUP_SET_WEIGHT_DECAY = 4,     /* L2 coefficient on every parameter, w
+                                       and biases (wd * w added to the
+                                       gradient)                           */
+    PCMUP_SET_RECORD_UPDATES = 5,   /* 1: keep a copy of each step's weight
+                                       update for pcmup_algo_last_update   */
 
     /* Predictive coding (PCMUP_RULE_PC); see section 6. */
-    PCMUP_SET_PC_GAMMA_HIDDEN = 6,         /* hidden precision gamma_l, l < L; per
-                                    layer (pcmup_algo_set_layer), or all
-                                    hidden layers with pcmup_algo_set;
-                                    1; (0, 1e6]                              */
-    PCMUP_SET_PC_GAMMA_OUT_BASE = 7,     /* gamma'_L, the output precision at the base
-                                    width; 1; (0, 1e6]                       */
-    PCMUP_SET_PC_KAPPA = 8,         /* inference step kappa_l, l < L; per layer
-                                    like GAMMA; 1; [0, 1e3]                  */
-    PCMUP_SET_PC_ITERATIONS = 9,             /* inference iterations (the maximum when a
-                                    tolerance is set); 1; [1, 1e6]           */
-    PCMUP_SET_PC_SCHEDULE = 10,     /* pcmup_pc_schedule; sequential               */
-    PCMUP_SET_PC_INIT = 11,         /* pcmup_pc_init; forward                      */
-    PCMUP_SET_PC_INIT_STD = 12,     /* std of PCMUP_PC_INIT_RANDOM; 1; [0, 1e6]    */
-    PCMUP_SET_PC_FPA = 13,          /* fixed prediction assumption; 0 or 1; 0   */
-    PCMUP_SET_PC_TIMING = 14,       /* pcmup_pc_timing; end                        */
-    PCMUP_SET_PC_LAST_LAYER = 15,   /* pcmup_pc_last_layer; A                      */
-    PCMUP_SET_PC_TOLERANCE = 16,    /* stop inference once the energy's relative
-                                    decrease over an iteration falls below
-                                    this; 0 (off); [0, 1]                    */
+    PCMUP_SET_PC_GAMMA_HIDDEN = 100, /* hidden precision gamma_l, l < L; per
+                                       layer (pcmup_algo_set_layer)        */
+    PCMUP_SET_PC_GAMMA_OUT_BASE = 101, /* gamma'_L, the output precision at
+                                       the base width (pcmup_pc_gamma_out
+                                       gives gamma_L at the net's width)   */
+    PCMUP_SET_PC_KAPPA = 102,       /* inference step kappa_l, l < L; per
+                                       layer                               */
+    PCMUP_SET_PC_ITERATIONS = 103,  /* inference iterations T (the maximum
+                                       when a tolerance is set)            */
+    PCMUP_SET_PC_SCHEDULE = 104,    /* a pcmup_pc_schedule                 */
+    PCMUP_SET_PC_INIT = 105,        /* a pcmup_pc_init                     */
+    PCMUP_SET_PC_INIT_STD = 106,    /* std of PCMUP_PC_INIT_RANDOM         */
+    PCMUP_SET_PC_FPA = 107,         /* 1: the fixed prediction assumption  */
+    PCMUP_SET_PC_TIMING = 108,      /* a pcmup_pc_timing                   */
+    PCMUP_SET_PC_LAST_LAYER = 109,  /* a pcmup_pc_last_layer               */
+    PCMUP_SET_PC_TOLERANCE = 110,   /* stop inference once the energy's
+                                       relative decrease over an iteration
+                                       falls below it; 0 never stops early */
 
-    /* ---- Gauss-Newton target (PCMUP_RULE_GNT); see section 7 ---- */
-    PCMUP_SET_GNT_POWER = 17,    /* e_B, the power of the preconditioner:
-                                    0 is SGD (exactly BP), 1 is GNT;
-                                    1; [0, 1]                                */
-    PCMUP_SET_GNT_DAMPING = 18,      /* rho', the damping at the base width
-                                    (rho_l follows the muP scaling of
-                                    section 7); 1e-2; (0, 1e6]               */
-    PCMUP_SET_GNT_VARIANT = 19,  /* pcmup_gnt_variant; batch                 */
-    PCMUP_SET_GNT_OUTPUT = 20,   /* 1: precondition the output layer too
-                                    (default); 0: the output layer takes the
-                                    plain gradient step                      */
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation (PCMUP_RULE_TP, PCMUP_RULE_DTP); section 8 ---- */
-    PCMUP_SET_TP_BETA = 21,         /* output target step beta, t_L = f - beta
-                                    dloss/df; 1; (0, 1e6]                    */
-    PCMUP_SET_TP_FEEDBACK = 22,     /* pcmup_tp_feedback; closed                   */
-    PCMUP_SET_TP_FB_DAMPING = 23,   /* mu', the hidden feedback ridge damping
-                                    at the base width (mu_l = mu' r^x, x =
-                                    PCMUP_PARAM_FB_DAMPING_EXP); 1; (0, 1e6] */
-    PCMUP_SET_TP_FB_DAMPING_TOP = 24, /* mu_L, the top feedback ridge damping
-                                    (not width-scaled); 1; (0, 1e6]          */
-    PCMUP_SET_TP_FB_LR = 25,        /* eta^V, the trained feedback learning rate
-                                    at the base width (eta^V_l = eta^V r^-x,
-                                    x = PCMUP_PARAM_FB_LR_EXP); 0.05; [0, 1e6] */
-    PCMUP_SET_TP_FB_STEPS = 26,     /* K_fb, feedback SGD iterations per step
-                                    (trained feedback); 1; [1, 1e4]          */
-    PCMUP_SET_TP_FB_NOISE = 27,     /* sigma, std of the noise added to h_{l-1}
-                                    when training feedback; 0.1; [0, 1e3]    */
-    PCMUP_SET_TP_FB_ACTIVATION = 28, /* psi of trained feedback G_l(h) = psi(V_l
-                                    h), a pcmup_activation (relu refused);
-                                    identity; identity or tanh               */
-    PCMUP_SET_TP_FB_INIT_STD = 29   /* sigma_V, trained feedback weights start
-                                    as N(0, sigma_V^2 / M_l); 1; [0, 1e6]    */
+    /* Gauss-Newton target (PCMUP_RULE_GNT); see section 7. */
+    PCMUP_SET_GNT_POWER = 200,      /* e_B, the preconditioner's power: 0 is
+                                       SGD (exactly BP), 1 is GNT          */
+    PCMUP_SET_GNT_DAMPING = 201,    /* rho', the damping at the base width
+                                       (rho_l follows section 7's scaling) */
+    PCMUP_SET_GNT_VARIANT = 202,    /* a pcmup_gnt_variant                 */
+    PCMUP_SET_GNT_OUTPUT = 203,     /* 1: precondition the output layer
+                                       too; 0: it takes the plain gradient
+                                       step                                */
+
+    /* Target propagation (PCMUP_RULE_TP, PCMUP_RULE_DTP); see section 8. */
+    PCMUP_SET_TP_BETA = 300,        /* output target step beta,
+                                       t_L = f - beta dloss/df             */
+    PCMUP_SET_TP_FEEDBACK = 301,    /* a pcmup_tp_feedback                 */
+    PCMUP_SET_TP_FB_DAMPING = 302,  /* mu', the hidden feedback ridge
+                                       damping at the base width (mu_l =
+                                       mu' r^x, x = PCMUP_PARAM_FB_DAMPING_EXP) */
+    PCMUP_SET_TP_FB_DAMPING_TOP = 303, /* mu_L, the top feedback ridge
+                                       damping (not width-scaled)          */
+    PCMUP_SET_TP_FB_LR = 304,       /* eta^V, the trained feedback learning
+                                       rate at the base width (eta^V_l =
+                                       eta^V r^-x, x = PCMUP_PARAM_FB_LR_EXP) */
+    PCMUP_SET_TP_FB_STEPS = 305,    /* K_fb, feedback SGD iterations per
+                                       step (trained feedback)             */
+    PCMUP_SET_TP_FB_NOISE = 306,    /* sigma, std of the noise added to
+                                       h_{l-1} when training feedback      */
+    PCMUP_SET_TP_FB_ACTIVATION = 307, /* psi of trained feedback G_l(h) =
+                                       psi(V_l h): PCMUP_ACT_IDENTITY or
+                                       PCMUP_ACT_TANH                      */
+    PCMUP_SET_TP_FB_INIT_STD = 308  /* sigma_V: trained feedback weights
+                                       start as N(0, sigma_V^2 / M_l)      */
 } pcmup_setting;
 
+/* What the library knows about each setting. These functions read
+ * constant data: any thread may call them at any time, with no handle.
+ * A key no setting has is PCMUP_ERR_INVALID.
+ *
+ * The settings are enumerated as pcmup_setting_at(i) for i below
+ * pcmup_setting_count(), in increasing key order (the count grows when a
+ * version adds settings). */
+PCMUP_API size_t pcmup_setting_count(void);
+PCMUP_API pcmup_status pcmup_setting_at(size_t index, pcmup_setting *key);
+
+/* The setting's name: the key's name in lower case without "PCMUP_SET_"
+ * ("lr", "pc_kappa", "tp_fb_damping_top"), stable as the key is. find
+ * returns the key of a name (exact, case-sensitive). */
+PCMUP_API pcmup_status pcmup_setting_name(pcmup_setting key, const char **name);
+PCMUP_API pcmup_status pcmup_setting_find(const char *name, pcmup_setting *key);
+
+/* A one-line description in plain English ("inference step kappa_l of the
+ * hidden layers"), for help texts; not stable across versions. */
+PCMUP_API pcmup_status pcmup_setting_description(pcmup_setting key, const char **text);
+
+/* The group the key belongs to: the group's value is the first key of its
+ * block of numbers. */
+PCMUP_API pcmup_status pcmup_setting_group_of(pcmup_setting key,
+                                             pcmup_setting_group *group);
+
+/* The value a new algorithm starts with. */
+PCMUP_API pcmup_status pcmup_setting_default(pcmup_setting key, double *value);
+
+/* The values a setting accepts, modelled on zstd's ZSTD_bounds. status is
+ * PCMUP_OK, or why there are no bounds (then every other field is 0).
+ * lo and hi are the ends; lo_open (hi_open) is 1 when lo (hi) itself is
+ * excluded; integral is 1 when only whole numbers are accepted (enum-valued
+ * and on/off settings). Values must also be finite, and an enum-valued
+ * setting may refuse whole numbers inside its bounds that name no value
+ * (pcmup_setting_value_name). The struct never changes size: later
+ * versions describe more through new functions, not new fields. */
+typedef struct {
+    pcmup_status status;
+    double lo, hi;
+    int lo_open, hi_open, integral;
+} pcmup_bounds;
+
+PCMUP_API pcmup_bounds pcmup_setting_bounds(pcmup_setting key);
+
+/* *per_layer = 1 for a setting with one value per hidden layer
+ * (pcmup_algo_set_layer), else 0. */
+PCMUP_API pcmup_status pcmup_setting_per_layer(pcmup_setting key, int *per_layer);
+
+/* *accepts = 1 if algorithms of `rule` have the setting, else 0 (their
+ * pcmup_algo_set and pcmup_algo_get answer PCMUP_ERR_UNSUPPORTED).
+ * An unknown rule is PCMUP_ERR_INVALID. */
+PCMUP_API pcmup_status pcmup_setting_accepts(pcmup_setting key, pcmup_rule rule,
+                                             int *accepts);
+
+/* Names of an enum-valued setting's values: the enum constant's name in
+ * lower case without its prefix ("sequential" for
+ * PCMUP_PC_SCHEDULE_SEQUENTIAL, "identity" for PCMUP_ACT_IDENTITY).
+ * value_name gives the name of `value`, PCMUP_ERR_INVALID for a value the
+ * setting refuses; value_find gives the value of a name (exact,
+ * case-sensitive), PCMUP_ERR_INVALID for a name it does not have. Both
+ * return PCMUP_ERR_UNSUPPORTED for a setting that is not enum-valued. To
+ * list the values, ask value_name for every whole number within the
+ * bounds. */
+PCMUP_API pcmup_status pcmup_setting_value_name(pcmup_setting key, double value,
+                                                const char **name);
+PCMUP_API pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name,
+                                                double *value);
+
 /* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
- * stream (used to shuffle epochs). */
+ * stream (used to shuffle epochs). Every setting starts at its default. */
 PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind,
                                          pcmup_net *net, uint64_t seed,
                                          const pcmup_allocator *allocator);
@@ -611,27 +699,23 @@ PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 /* The rule the algorithm was created with. */
 PCMUP_API pcmup_status pcmup_algo_rule(const pcmup_algo *algo, pcmup_rule *rule);
 
-/* Sets or reads a setting. A value outside the setting's range, NaN, or a
- * fraction for an enum-valued setting is PCMUP_ERR_INVALID. For a per-layer
- * key (PCMUP_SET_PC_GAMMA_HIDDEN, PCMUP_SET_PC_KAPPA), set applies the value to every
- * hidden layer and get returns the value last set that way (the default if
- * none), whatever pcmup_algo_set_layer did since. */
+/* Sets or reads a setting. A key the algorithm's rule does not accept is
+ * PCMUP_ERR_UNSUPPORTED; a value outside the setting's bounds, not finite,
+ * a fraction for a whole-number setting or a number that names none of an
+ * enum-valued setting's values is PCMUP_ERR_INVALID. For a per-layer
+ * setting, set applies the value to every hidden layer and get returns the
+ * value last set that way (the default if none), whatever
+ * pcmup_algo_set_layer did since. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
-/* Per-layer settings (PCMUP_SET_PC_GAMMA_HIDDEN, PCMUP_SET_PC_KAPPA) for one layer l;
- * they exist for the hidden layers 1 <= l < L. Other keys give
- * PCMUP_ERR_UNSUPPORTED. */
+/* A per-layer setting (pcmup_setting_per_layer) for one layer l; they
+ * exist for the hidden layers 1 <= l < L. The value is checked as
+ * pcmup_algo_set checks it. Other keys give PCMUP_ERR_UNSUPPORTED. */
 PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
                                             pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer,
                                             pcmup_setting key, double *value);
-/* Range [lo, hi] of a setting for an algorithm kind. Momentum's hi (1) is
- * exclusive, and so are the lo (0) of GAMMA, GAMMA_OUT, DAMPING, BETA,
- * FB_DAMPING and FB_DAMPING_TOP. Enum-valued settings report their first
- * and last value (FB_ACTIVATION reports [0, 2] but refuses relu, 1). */
-PCMUP_API pcmup_status pcmup_algo_bounds(pcmup_rule kind, pcmup_setting key,
-                                         double *lo, double *hi);
 
 /* One training step on a batch: x (batch, M_0), labels in [0, M_L).
  * *loss (may be NULL) receives the batch-mean loss before the step. A

@@ -29,22 +29,17 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
     algo->rule = rule;
     algo->net = net;
     pcmup__rng_seed(&algo->rng, seed);
-    pcmup__settings_init(algo);
-    const size_t n_layers = net->n_layers;
-    algo->layer_gamma = pcmup__alloc(&alloc, 2 * n_layers, sizeof(double));
-    if (!algo->layer_gamma) {
+    pcmup_status s = pcmup__settings_init(algo, __func__);
+    if (s != PCMUP_OK) {
         pcmup__free(&alloc, algo);
-        return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the algorithm");
+        return s;
     }
-    algo->layer_kappa = algo->layer_gamma + n_layers;
-    pcmup__settings_init_layers(algo);
-    if (rule->create_state) {
-        pcmup_status s = rule->create_state(algo, &algo->state, __func__);
-        if (s != PCMUP_OK) {
-            pcmup__free(&alloc, algo->layer_gamma);
-            pcmup__free(&alloc, algo);
-            return s;
-        }
+    if (rule->create_state)
+        s = rule->create_state(algo, &algo->state, __func__);
+    if (s != PCMUP_OK) {
+        pcmup__free(&alloc, algo->layer_settings);
+        pcmup__free(&alloc, algo);
+        return s;
     }
     *out = algo;
     return PCMUP_OK;
@@ -68,7 +63,7 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->velocity);
     pcmup__free(&alloc, algo->update);
     pcmup__free(&alloc, algo->gemm_log);
-    pcmup__free(&alloc, algo->layer_gamma);
+    pcmup__free(&alloc, algo->layer_settings);
     if (algo->state)
         algo->rule->free_state(algo, algo->state);
     pcmup__snapshot_free(algo, &algo->snapshot);

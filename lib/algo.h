@@ -16,16 +16,9 @@
 #include "rules/rule.h"
 #include "snapshot.h"
 
-#define PCMUP_N_SETTINGS 30
-
-/* A setting's bit in a rule's settings mask (64 bits: room to grow). */
-#define PCMUP_BIT(key) ((uint64_t)1 << (key))
-
-/* The settings every rule has: the optimizer, the loss, update recording. */
-#define PCMUP_COMMON_SETTINGS                                                   \
-    (PCMUP_BIT(PCMUP_SET_LR) | PCMUP_BIT(PCMUP_SET_LOSS) | PCMUP_BIT(PCMUP_SET_MSE_CENTRED) |  \
-     PCMUP_BIT(PCMUP_SET_MOMENTUM) | PCMUP_BIT(PCMUP_SET_WEIGHT_DECAY) |                \
-     PCMUP_BIT(PCMUP_SET_RECORD_UPDATES))
+/* algo->settings[key] holds setting `key`: room for every group of keys
+ * (pcmup.h numbers them from 0, 100, 200 and 300). */
+#define PCMUP_SETTINGS_CAP 400
 
 struct pcmup_algo {
     pcmup_allocator alloc;
@@ -33,9 +26,11 @@ struct pcmup_algo {
     void *state;        /* the rule's own (rule->create_state), or NULL */
     pcmup_net *net;
     pcmup_rng rng;
-    double settings[PCMUP_N_SETTINGS];
-    /* Per-layer settings (GAMMA, KAPPA), n_layers each; [l - 1] is layer l. */
-    double *layer_gamma, *layer_kappa;
+    /* Every setting, by key; a per-layer one as last set for all layers. */
+    double settings[PCMUP_SETTINGS_CAP];
+    /* n_layers values for each per-layer setting (settings.c lays them
+     * out; read them with pcmup__setting_layer). */
+    double *layer_settings;
 
     /* Per-step scratch, sized for batch_cap samples (one block). */
     size_t batch_cap;
@@ -70,14 +65,19 @@ struct pcmup_algo {
     pcmup__gemm_log *gemm_log;
 };
 
-/* Every setting, and every per-layer setting of every layer, at its
- * default (settings.c). */
-void pcmup__settings_init(pcmup_algo *algo);
-void pcmup__settings_init_layers(pcmup_algo *algo);
-/* Every setting of src that dst's rule also accepts, per-layer values
- * included (the nets have the same depth); src's values were validated
- * when they were set. */
-void pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src);
+/* ---- settings (settings.c) ---- */
+
+/* Allocates algo->layer_settings and sets every setting, on every layer
+ * for a per-layer one, to its default. */
+pcmup_status pcmup__settings_init(pcmup_algo *algo, const char *func);
+
+/* A per-layer setting's value at layer l (1 <= l <= L). */
+double pcmup__setting_layer(const pcmup_algo *algo, pcmup_setting key, size_t layer);
+
+/* dst, an algorithm of src's rule on a network of src's depth, takes
+ * every setting of src, per-layer values included, each checked as
+ * pcmup_algo_set checks it; on failure dst is unchanged. */
+pcmup_status pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src, const char *func);
 
 /* Grows the shared per-step scratch (activations, error buffers) to
  * `batch` samples; the rule's own buffers are its reserve hook's. */

@@ -68,6 +68,11 @@ pcmup_status pcmup__check_labels(const int32_t *labels, size_t n, size_t n_class
 /* Product a*b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcmup__mul(size_t a, size_t b, int *overflow);
 
+/* ---- settings (settings.c) ----------------------------------------------
+ * The check pcmup_algo_set applies to a value of `key`, for a value that
+ * stands for a setting elsewhere (the parameterization's e_B). */
+pcmup_status pcmup__setting_check(pcmup_setting key, double value, const char *func);
+
 /* ---- dataset internals (dataset.c) --------------------------------------
  * Read-only views used by the training loop. */
 const float *pcmup__dataset_x(const pcmup_dataset *ds);

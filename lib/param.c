@@ -79,9 +79,6 @@ static const bounds param_bounds[] = {
     [PCMUP_PARAM_FB_LR_EXP] = {"feedback learning-rate exponent", -2.0, 2.0},
 };
 
-/* GNT's power, as PCMUP_SET_GNT_POWER bounds it. */
-static const bounds e_b_bounds = {"e_B", 0.0, 1.0};
-
 static const double param_defaults[] = {
     [PCMUP_PARAM_BASE_WIDTH] = 64.0,
     [PCMUP_PARAM_GAMMA_BAR] = DEFAULT_GAMMA_BAR,
@@ -203,7 +200,7 @@ pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset,
     PCMUP_CHECK_NULL(param);
     PCMUP_TRY(check_preset(preset, __func__));
     PCMUP_TRY(check_value(&param_bounds[PCMUP_PARAM_GAMMA_BAR], gammabar_L, 0, __func__));
-    PCMUP_TRY(check_value(&e_b_bounds, e_B, 0, __func__));
+    PCMUP_TRY(pcmup__setting_check(PCMUP_SET_GNT_POWER, e_B, __func__));
     fill_from_preset(param, preset, gammabar_L, e_B);
     return PCMUP_OK;
 }

@@ -141,6 +141,14 @@ static void check_failure(pcmup_status want, pcmup_status got, const char *fn,
         check_failure((want), fn(__VA_ARGS__), #fn, #__VA_ARGS__, __LINE__);   \
     } while (0)
 
+/* FAILS for pcmup_setting_bounds, whose status is in the struct it returns. */
+#define BOUNDS_FAIL(want, key)                                                 \
+    do {                                                                       \
+        prime_message("pcmup_setting_bounds");                                 \
+        check_failure((want), pcmup_setting_bounds(key).status,                \
+                      "pcmup_setting_bounds", #key, __LINE__);                 \
+    } while (0)
+
 /* ---- snapshots of state, read back through the public API ------------- */
 
 /* Every layer's effective weights, then every bias (if the net has them). */
@@ -277,8 +285,8 @@ START_TEST(blas_threads)
 }
 END_TEST
 
-/* The defaults and ranges listed in pcmup.h section 5, as the library
- * reports them: what the INVALID checks below are measured against. */
+/* The common settings' defaults and ranges, as the library reports them:
+ * what the INVALID checks below are measured against. */
 START_TEST(algo_settings_documented)
 {
     static const struct {
@@ -292,12 +300,13 @@ START_TEST(algo_settings_documented)
         {PCMUP_SET_WEIGHT_DECAY, 0.0, 0.0, 1e6},
     };
     for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++) {
-        double v, lo, hi;
+        double v;
         TU_OK(pcmup_algo_get(w.algo, doc[i].key, &v));
-        TU_OK(pcmup_algo_bounds(PCMUP_RULE_BP, doc[i].key, &lo, &hi));
+        pcmup_bounds b = pcmup_setting_bounds(doc[i].key);
+        TU_OK(b.status);
         ck_assert_msg(v == doc[i].fallback, "setting %d default %g", (int)doc[i].key, v);
-        ck_assert_msg(lo == doc[i].lo && hi == doc[i].hi, "setting %d bounds [%g, %g]",
-                      (int)doc[i].key, lo, hi);
+        ck_assert_msg(b.lo == doc[i].lo && b.hi == doc[i].hi, "setting %d bounds [%g, %g]",
+                      (int)doc[i].key, b.lo, b.hi);
     }
 }
 END_TEST
@@ -495,7 +504,7 @@ END_TEST
 START_TEST(null_algo)
 {
     pcmup_algo *a = NULL;
-    double v, lo, hi;
+    double v;
     FAILS(PCMUP_ERR_NULL, pcmup_algo_create, NULL, PCMUP_RULE_BP, w.net, 1, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_create, &a, PCMUP_RULE_BP, NULL, 1, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_set, NULL, PCMUP_SET_LR, 0.1);
@@ -503,8 +512,8 @@ START_TEST(null_algo)
     FAILS(PCMUP_ERR_NULL, pcmup_algo_get, w.algo, PCMUP_SET_LR, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_rule, NULL, (pcmup_rule[1]){0});
     FAILS(PCMUP_ERR_NULL, pcmup_algo_rule, w.algo, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, NULL, &hi);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_bounds, PCMUP_RULE_BP, PCMUP_SET_LR, &lo, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_setting_default, PCMUP_SET_LR, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_setting_accepts, PCMUP_SET_LR, PCMUP_RULE_BP, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, NULL, w.x, w.labels, B, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, NULL, w.labels, B, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, w.x, NULL, B, &v);
@@ -864,8 +873,10 @@ START_TEST(invalid_algo_create)
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_set, w.algo, (pcmup_setting)BAD_ENUM, 0.1);
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_set, w.algo, (pcmup_setting)-1, 0.1);
     FAILS(PCMUP_ERR_INVALID, pcmup_algo_get, w.algo, (pcmup_setting)BAD_ENUM, &v);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, (pcmup_rule)BAD_ENUM, PCMUP_SET_LR, &v, &v);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_bounds, PCMUP_RULE_BP, (pcmup_setting)BAD_ENUM, &v, &v);
+    int accepts;
+    FAILS(PCMUP_ERR_INVALID, pcmup_setting_accepts, PCMUP_SET_LR, (pcmup_rule)BAD_ENUM,
+          &accepts);
+    BOUNDS_FAIL(PCMUP_ERR_INVALID, (pcmup_setting)BAD_ENUM);
     ck_assert_ptr_null(a);
 }
 END_TEST
@@ -1210,14 +1221,15 @@ START_TEST(outputs_untouched_getters)
     double v = SENTINEL_D, lo = SENTINEL_D, hi = SENTINEL_D, f[3] = {SENTINEL_D, SENTINEL_D,
                                                                    SENTINEL_D};
     size_t out = SENTINEL_Z, in = SENTINEL_Z;
+    int accepts = -7;
     (void)pcmup_param_get_layer(w.param, NL + 1, PCMUP_LAYER_B, &v);
     (void)pcmup_param_get_layer(w.param, 1, (pcmup_layer_key)BAD_ENUM, &v);
     (void)pcmup_param_get(w.param, (pcmup_param_key)BAD_ENUM, &v);
     (void)pcmup_algo_get(w.algo, (pcmup_setting)BAD_ENUM, &v);
     (void)pcmup_param_layer_bounds((pcmup_layer_key)BAD_ENUM, &lo, &hi);
     (void)pcmup_param_bounds((pcmup_param_key)BAD_ENUM, &lo, &hi);
-    (void)pcmup_algo_bounds((pcmup_rule)BAD_ENUM, PCMUP_SET_LR, &lo, &hi);
-    (void)pcmup_algo_bounds(PCMUP_RULE_BP, (pcmup_setting)BAD_ENUM, &lo, &hi);
+    (void)pcmup_setting_default((pcmup_setting)BAD_ENUM, &v);
+    (void)pcmup_setting_accepts(PCMUP_SET_LR, (pcmup_rule)BAD_ENUM, &accepts);
     (void)pcmup_net_layer_shape(w.net, 0, &out, &in);
     (void)pcmup_net_layer_factors(w.net, NL + 1, f, 3);
     ck_assert_double_eq(v, SENTINEL_D);
@@ -1227,6 +1239,7 @@ START_TEST(outputs_untouched_getters)
         ck_assert_double_eq(f[k], SENTINEL_D);
     ck_assert_uint_eq(out, SENTINEL_Z);
     ck_assert_uint_eq(in, SENTINEL_Z);
+    ck_assert_int_eq(accepts, -7);
 }
 END_TEST
 

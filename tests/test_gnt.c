@@ -1047,12 +1047,13 @@ START_TEST(invalid_settings_are_rejected)
         {PCMUP_SET_GNT_OUTPUT, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        double v, lo, hi;
+        double v;
         TU_OK(pcmup_algo_get(r.algo, table[i].key, &v));
-        TU_OK(pcmup_algo_bounds(PCMUP_RULE_GNT, table[i].key, &lo, &hi));
+        pcmup_bounds b = pcmup_setting_bounds(table[i].key);
+        TU_OK(b.status);
         ck_assert_double_eq(v, table[i].def);
-        ck_assert_double_eq(lo, table[i].lo);
-        ck_assert_double_eq(hi, table[i].hi);
+        ck_assert_double_eq(b.lo, table[i].lo);
+        ck_assert_double_eq(b.hi, table[i].hi);
     }
     /* Edges are accepted. */
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_POWER, 0));
@@ -1066,9 +1067,11 @@ START_TEST(invalid_settings_are_rejected)
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(pc.algo, PCMUP_SET_GNT_POWER, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_layer(r.algo, 1, PCMUP_SET_GNT_DAMPING, 0.1));
-    double lo, hi, rho[3];
+    double rho[3];
     size_t sizes[3];
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_RULE_BP, PCMUP_SET_GNT_POWER, &lo, &hi));
+    int accepts = 1;
+    TU_OK(pcmup_setting_accepts(PCMUP_SET_GNT_POWER, PCMUP_RULE_BP, &accepts));
+    ck_assert_int_eq(accepts, 0);
     /* Diagnostics: the right kind, the right count, non-NULL. */
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_gnt_damping(bp.algo, rho, 3));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_gnt_system_size(pc.algo, 4, sizes, 3));

@@ -947,19 +947,21 @@ START_TEST(invalid_settings_are_rejected)
         {PCMUP_SET_TP_FB_INIT_STD, 1, 0, 1e6},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        double v, lo, hi;
+        double v;
         TU_OK(pcmup_algo_get(r.algo, table[i].key, &v));
         ck_assert_double_eq(v, table[i].def);
-        TU_OK(pcmup_algo_bounds(PCMUP_RULE_TP, table[i].key, &lo, &hi));
-        ck_assert_double_eq(lo, table[i].lo);
-        ck_assert_double_eq(hi, table[i].hi);
+        pcmup_bounds b = pcmup_setting_bounds(table[i].key);
+        TU_OK(b.status);
+        ck_assert_double_eq(b.lo, table[i].lo);
+        ck_assert_double_eq(b.hi, table[i].hi);
     }
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_TANH));
     /* TP settings do not exist for BP or PC; GNT's numbers are not known here. */
     rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 3, widths, PCMUP_ACT_TANH, 1);
-    double v;
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_TP_BETA, 1));
-    TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_bounds(PCMUP_RULE_PC, PCMUP_SET_TP_FB_LR, &v, &v));
+    int accepts = 1;
+    TU_OK(pcmup_setting_accepts(PCMUP_SET_TP_FB_LR, PCMUP_RULE_PC, &accepts));
+    ck_assert_int_eq(accepts, 0);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_PC_GAMMA_HIDDEN, 1));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_set(r.algo, (pcmup_setting)30, 1));
     /* Diagnostics: TP rules only, after a step, exact counts. */

@@ -327,7 +327,7 @@ static int width_gamma_L(const train_options *o, size_t width, double *gamma_L)
                 pcmup_status_name(st));
         return 1;
     }
-    *gamma_L = o->gamma_out * factors[PCMUP_FACTOR_PC_GAMMA];
+    *gamma_L = train_value(o, PCMUP_SET_PC_GAMMA_OUT_BASE) * factors[PCMUP_FACTOR_PC_GAMMA];
     return 0;
 }
 

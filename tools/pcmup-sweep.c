@@ -399,9 +399,10 @@ static int check_config(const sweep_options *s, const train_options *o)
         return usage_error("--width: give the hidden widths with --widths");
     if (o->json)
         return usage_error("--json: the rows always go to --out as JSON lines");
-    if (o->lr_given && s->log2_given)
+    const int lr_given = train_value_given(o, PCMUP_SET_LR);
+    if (lr_given && s->log2_given)
         return usage_error("--lr and --log2-lr: give one or the other");
-    if (o->lr_given && o->lr <= 0.0)
+    if (lr_given && train_value(o, PCMUP_SET_LR) <= 0.0)
         return usage_error("--lr: a swept learning rate must be > 0");
     if (s->out == NULL)
         return usage_error("--out FILE is required");
@@ -483,7 +484,9 @@ static int width_cost(const train_options *o, const train_data *d, size_t width,
 static int build_grid(const sweep_options *s, const train_options *o, const train_data *d,
                       grid_point **points, size_t *n_points)
 {
-    size_t n_lrs = o->lr_given ? 1 : lr_count(s), index = 0;
+    const int lr_given = train_value_given(o, PCMUP_SET_LR);
+    const double lr = train_value(o, PCMUP_SET_LR);
+    size_t n_lrs = lr_given ? 1 : lr_count(s), index = 0;
     grid_point *p = malloc(s->n_widths * n_lrs * sizeof *p);
 
     *points = p;
@@ -500,8 +503,8 @@ static int build_grid(const sweep_options *s, const train_options *o, const trai
                 continue;
             q->index = index;
             q->width = s->widths[w];
-            q->log2_lr = o->lr_given ? log2(o->lr) : s->log2_from + (double)k * s->log2_step;
-            q->lr = o->lr_given ? o->lr : exp2(q->log2_lr);
+            q->log2_lr = lr_given ? log2(lr) : s->log2_from + (double)k * s->log2_step;
+            q->lr = lr_given ? lr : exp2(q->log2_lr);
             q->cost = cost;
             (*n_points)++;
         }
@@ -596,7 +599,7 @@ static int run_point(const sweep_run *c, const grid_point *p, train_results *r)
     train_error e = {0};
     int rc;
 
-    o.lr = p->lr;
+    train_set_value(&o, PCMUP_SET_LR, p->lr);
     memset(r, 0, sizeof *r);
     rc = train_model_build(&m, &o, c->data->dim, c->data->n_classes, p->width, &e);
     if (rc == 0 && train_loop_run(&m, c->data, &o, 0, r, &e) != 0) {

@@ -29,34 +29,55 @@ static void print_json(const train_options *o, const train_model *m, const train
     jsonl_end(&w);
 }
 
+/* The value of setting `key`, and the word for it. */
+static double v(const train_options *o, pcmup_setting key)
+{
+    return train_value(o, key);
+}
+
+static const char *word(const train_options *o, pcmup_setting key)
+{
+    return train_value_word(o, key);
+}
+
+static void print_pc_summary(const train_options *o, const train_model *m)
+{
+    printf("pc: gamma bar %g, gamma'_L %g (gamma_L %g), gamma_l %g, kappa %g, T %g %s,"
+           " init %s",
+           o->gamma_bar, v(o, PCMUP_SET_PC_GAMMA_OUT_BASE), m->gamma_L,
+           v(o, PCMUP_SET_PC_GAMMA_HIDDEN), v(o, PCMUP_SET_PC_KAPPA),
+           v(o, PCMUP_SET_PC_ITERATIONS), word(o, PCMUP_SET_PC_SCHEDULE),
+           word(o, PCMUP_SET_PC_INIT));
+    if (v(o, PCMUP_SET_PC_INIT) == PCMUP_PC_INIT_RANDOM)
+        printf(" (std %g)", v(o, PCMUP_SET_PC_INIT_STD));
+    printf(", fpa %s, timing %s, last layer %s", word(o, PCMUP_SET_PC_FPA),
+           word(o, PCMUP_SET_PC_TIMING), word(o, PCMUP_SET_PC_LAST_LAYER));
+    if (v(o, PCMUP_SET_PC_TOLERANCE) > 0.0)
+        printf(", tolerance %g", v(o, PCMUP_SET_PC_TOLERANCE));
+    printf("\n");
+}
+
 static void print_summary(const train_options *o, const train_model *m, const train_results *r)
 {
     printf("%s %s, width %zu, depth %zu, %s, %s loss, lr %g, batch %zu, %zu epoch%s\n",
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
-           train_activation_name(o->activation), train_loss_name(o->loss), o->lr,
+           train_activation_name(o->activation), word(o, PCMUP_SET_LOSS), v(o, PCMUP_SET_LR),
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
     if (o->algo == PCMUP_RULE_PC) {
-        printf("pc: gamma bar %g, gamma'_L %g (gamma_L %g), gamma_l %g, kappa %g, T %zu %s,"
-               " init %s",
-               o->gamma_bar, o->gamma_out, m->gamma_L, o->gamma_hidden, o->kappa,
-               o->inference_steps, train_schedule_name(o->schedule), train_init_name(o->init));
-        if (o->init == PCMUP_PC_INIT_RANDOM)
-            printf(" (std %g)", o->init_std);
-        printf(", fpa %s, timing %s, last layer %s", o->fpa ? "on" : "off",
-               train_timing_name(o->timing), train_last_layer_name(o->last_layer));
-        if (o->tolerance > 0.0)
-            printf(", tolerance %g", o->tolerance);
-        printf("\n");
+        print_pc_summary(o, m);
     } else if (o->algo == PCMUP_RULE_GNT) {
-        printf("gnt: e_B %g, rho' %g, %s variant, output layer %s\n", o->gnt_power,
-               o->gnt_damping, train_gnt_variant_name(o->gnt_variant),
-               o->gnt_output ? "preconditioned" : "plain gradient");
+        printf("gnt: e_B %g, rho' %g, %s variant, output layer %s\n",
+               v(o, PCMUP_SET_GNT_POWER), v(o, PCMUP_SET_GNT_DAMPING),
+               word(o, PCMUP_SET_GNT_VARIANT),
+               v(o, PCMUP_SET_GNT_OUTPUT) != 0.0 ? "preconditioned" : "plain gradient");
     } else if (train_is_tp(o->algo)) {
-        printf("%s: beta %g, %s feedback, mu %g (top %g), feedback lr %g, %zu step%s, noise %g, %s\n",
-               train_algo_name(o->algo), o->beta, train_feedback_name(o->feedback), o->fb_mu,
-               train_fb_mu_top(o),
-               o->fb_lr, o->fb_steps, o->fb_steps == 1 ? "" : "s", o->fb_noise,
-               train_fb_activation_name(o->fb_activation));
+        const double steps = v(o, PCMUP_SET_TP_FB_STEPS);
+        printf("%s: beta %g, %s feedback, mu %g (top %g), feedback lr %g, %g step%s, noise %g,"
+               " %s\n",
+               train_algo_name(o->algo), v(o, PCMUP_SET_TP_BETA), word(o, PCMUP_SET_TP_FEEDBACK),
+               v(o, PCMUP_SET_TP_FB_DAMPING), v(o, PCMUP_SET_TP_FB_DAMPING_TOP),
+               v(o, PCMUP_SET_TP_FB_LR), steps, steps == 1 ? "" : "s", v(o, PCMUP_SET_TP_FB_NOISE),
+               word(o, PCMUP_SET_TP_FB_ACTIVATION));
     }
     printf("test accuracy %.4f, test loss %.6f, train loss %.6f (%zu train / %zu test samples)\n",
            r->test_acc, r->test_loss, r->train_loss, r->train_samples, r->test_samples);

@@ -202,6 +202,52 @@ test_gnt_tp_flags_parse() {
         --fb-steps=1 --fb-noise=1 --fb-activation=linear --algo dtp
 }
 
+# The library's names for settings: every setting's flag is its table
+# name, which takes the library's value names, and the older flag's words
+# as aliases; old flags keep only their own words (test_pc_usage_errors).
+test_table_flags() {
+    expect 1 --data /nonexistent --algo pc --pc-kappa 0.5 --pc-gamma-out-base 2 \
+        --pc-iterations 3 --pc-schedule sequential --pc-init zero --pc-fpa 1 \
+        --pc-timing cache --pc-last-layer b --pc-tolerance 0 --mse-centred 0
+    expect 1 --data /nonexistent --algo pc --pc-schedule=sim --pc-fpa on --pc-last-layer B
+    expect 1 --data /nonexistent --algo gnt --gnt-power 0.5 --gnt-damping 0.1 \
+        --gnt-variant sample --gnt-output 0
+    expect 1 --data /nonexistent --algo tp --tp-beta 2 --tp-feedback trained \
+        --tp-fb-damping 2 --tp-fb-damping-top 0.01 --tp-fb-lr 0.1 --tp-fb-steps 2 \
+        --tp-fb-noise 0 --tp-fb-activation identity --tp-fb-init-std 0.5
+    expect 1 --data /nonexistent --algo dtp --tp-fb-activation linear
+    expect_usage --algo pc --pc-schedule seqq
+    grep -q -- '--pc-schedule: unknown value .seqq., expected one of: sequential simultaneous' \
+        "$tmp/err" || fail "--pc-schedule seqq message: $(cat "$tmp/err")"
+    expect_usage --algo tp --tp-fb-activation relu
+    expect_usage --algo pc --pc-kappa -1
+    grep -q -- '--pc-kappa: -1 is outside \[0, 1000\]' "$tmp/err" \
+        || fail "--pc-kappa -1 message: $(cat "$tmp/err")"
+    expect_usage --algo pc --pc-iterations 2.5
+    expect_usage --algo pc --pc-fpa 2
+    expect_usage --algo bp --tp-fb-init-std 1
+    grep -q -- '--tp-fb-init-std applies to --algo tp or dtp only' "$tmp/err" \
+        || fail "no message naming the TP-only flag: $(cat "$tmp/err")"
+    # pcmup-train never reads recorded updates.
+    expect_usage --record-updates 1
+    expect 0 --help || return
+    grep -q -- '--tp-fb-init-std' "$tmp/out" || fail "--help does not document --tp-fb-init-std"
+    grep -q -- 'also --pc-kappa' "$tmp/out" || fail "--help does not name --pc-kappa"
+}
+
+# A setting the JSON has not always had is written when it is not the
+# default, so older result files keep their configuration strings.
+test_new_setting_json() {
+    local tiny=(--synthetic --width 8 --train-limit 64 --test-limit 32 --threads 1 --json
+        --algo tp --feedback trained)
+    expect 0 "${tiny[@]}" || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    grep -q '"tp_fb_init_std"' "$tmp/last" && fail "the default sigma_V is in the JSON"
+    expect 0 "${tiny[@]}" --tp-fb-init-std 0.5 || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key tp_fb_init_std 0.5
+}
+
 test_runtime_errors() {
     expect 1 --data /nonexistent --train-limit 16 --test-limit 16 || return
     expect_one_line_error --data /nonexistent
@@ -416,6 +462,8 @@ test_gnt_usage_errors
 test_tp_usage_errors
 test_pc_flags_parse
 test_gnt_tp_flags_parse
+test_table_flags
+test_new_setting_json
 test_runtime_errors
 test_tiny_runs
 test_tiny_pc_runs

@@ -5,6 +5,12 @@
  * range, an enum value must be one of the listed names) because the program
  * is mostly run from sweep scripts, where a silently misread flag costs a
  * whole run.
+ *
+ * Two kinds of flags: the run's own (model, data, training loop), listed
+ * in option_table below, and the learning rules' settings, which the
+ * library describes (pcmup_setting_*): their flags, defaults, ranges and
+ * help are made from its table, with the older flag names kept as
+ * aliases (the `history` table).
  */
 #include "train_options.h"
 
@@ -28,6 +34,8 @@ void train_options_set_program(const char *name)
 }
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Command-line names, indexed by the enum's value; NULL for a value the
  * program does not offer. */
 static const char *const algo_names[] = {
@@ -36,24 +44,6 @@ static const char *const algo_names[] = {
 };
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
-static const char *const loss_names[] = {"mse", "ce"};
-static const char *const schedule_names[] = {"seq", "sim"};
-static const char *const init_names[] = {"forward", "zero", "random"};
-static const char *const timing_names[] = {"end", "cache"};
-static const char *const last_layer_names[] = {"A", "B"};
-static const char *const switch_names[] = {"off", "on"};
-static const char *const gnt_variant_names[] = {
-    [PCMUP_GNT_BATCH] = "batch", [PCMUP_GNT_SAMPLE] = "sample",
-};
-static const char *const feedback_names[] = {
-    [PCMUP_TP_FEEDBACK_CLOSED] = "closed", [PCMUP_TP_FEEDBACK_TRAINED] = "trained",
-};
-/* The library refuses relu for trained feedback. */
-static const char *const fb_activation_names[] = {
-    [PCMUP_ACT_TANH] = "tanh", [PCMUP_ACT_IDENTITY] = "linear",
-};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *name_or_unknown(const char *const *names, size_t n, int value)
 {
@@ -78,50 +68,252 @@ const char *train_activation_name(pcmup_activation act)
     return name_or_unknown(activation_names, COUNT(activation_names), (int)act);
 }
 
-const char *train_loss_name(pcmup_loss loss)
-{
-    return name_or_unknown(loss_names, COUNT(loss_names), (int)loss);
-}
-
-const char *train_schedule_name(pcmup_pc_schedule schedule)
-{
-    return name_or_unknown(schedule_names, COUNT(schedule_names), (int)schedule);
-}
-
-const char *train_init_name(pcmup_pc_init init)
-{
-    return name_or_unknown(init_names, COUNT(init_names), (int)init);
-}
-
-const char *train_timing_name(pcmup_pc_timing timing)
-{
-    return name_or_unknown(timing_names, COUNT(timing_names), (int)timing);
-}
-
-const char *train_last_layer_name(pcmup_pc_last_layer last_layer)
-{
-    return name_or_unknown(last_layer_names, COUNT(last_layer_names), (int)last_layer);
-}
-
-const char *train_gnt_variant_name(pcmup_gnt_variant variant)
-{
-    return name_or_unknown(gnt_variant_names, COUNT(gnt_variant_names), (int)variant);
-}
-
-const char *train_feedback_name(pcmup_tp_feedback feedback)
-{
-    return name_or_unknown(feedback_names, COUNT(feedback_names), (int)feedback);
-}
-
-const char *train_fb_activation_name(pcmup_activation act)
-{
-    return name_or_unknown(fb_activation_names, COUNT(fb_activation_names), (int)act);
-}
-
 int train_is_tp(pcmup_rule algo)
 {
     return algo == PCMUP_RULE_TP || algo == PCMUP_RULE_DTP;
 }
+
+/* ---- the settings' flags before the library's table ------------------------ */
+
+/* The flags pcmup-train had for settings before the library described
+ * them. Their names, their value words and the JSON keys of runs are a
+ * contract (users' scripts, README.md, docs/reproduce.sh, and result
+ * files that pcmup-sweep resumes by their configuration string), so they
+ * stay, as aliases of the table's names. Listed in the order the JSON has
+ * always had. */
+typedef struct {
+    pcmup_setting key;
+    const char *flag;
+    const char *json;
+    /* The flag's own words for the values, by value (NULL: the library's
+     * value names, or a number). */
+    const char *const *words;
+    size_t n_words;
+    /* What pcmup-train adds to the library's description in --help. */
+    const char *note;
+} history;
+
+static const char *const schedule_words[] = {"seq", "sim"};
+static const char *const switch_words[] = {"off", "on"};
+static const char *const last_layer_words[] = {"A", "B"};
+static const char *const fb_activation_words[] = {
+    [PCMUP_ACT_TANH] = "tanh", [PCMUP_ACT_IDENTITY] = "linear",
+};
+#define WORDS(a) (a), COUNT(a)
+
+static const history histories[] = {
+    {PCMUP_SET_LOSS, "--loss", "loss", NULL, 0, NULL},
+    {PCMUP_SET_LR, "--lr", "lr", NULL, 0,
+     "the default suits bp, pc (gamma bar 0 or -1), tp and dtp; gnt diverges at it on raw "
+     "pixels and wants about 0.01"},
+    {PCMUP_SET_MOMENTUM, "--momentum", "momentum", NULL, 0, NULL},
+    {PCMUP_SET_WEIGHT_DECAY, "--weight-decay", "weight_decay", NULL, 0, NULL},
+    {PCMUP_SET_MSE_CENTRED, "--centred", "centred", NULL, 0, NULL},
+    {PCMUP_SET_PC_GAMMA_OUT_BASE, "--gamma-out", "gamma_out", NULL, 0, NULL},
+    {PCMUP_SET_PC_GAMMA_HIDDEN, "--gamma-hidden", "gamma_hidden", NULL, 0, NULL},
+    {PCMUP_SET_PC_KAPPA, "--kappa", "kappa", NULL, 0, NULL},
+    {PCMUP_SET_PC_ITERATIONS, "--T", "T", NULL, 0, NULL},
+    {PCMUP_SET_PC_SCHEDULE, "--schedule", "schedule", WORDS(schedule_words), NULL},
+    {PCMUP_SET_PC_INIT, "--init", "init", NULL, 0, NULL},
+    {PCMUP_SET_PC_INIT_STD, "--init-std", "init_std", NULL, 0, NULL},
+    {PCMUP_SET_PC_FPA, "--fpa", "fpa", WORDS(switch_words), NULL},
+    {PCMUP_SET_PC_TIMING, "--timing", "timing", NULL, 0, NULL},
+    {PCMUP_SET_PC_LAST_LAYER, "--last-layer", "last_layer", WORDS(last_layer_words),
+     "under --param mup, c_L = 1 (A) or 1 - G (B)"},
+    {PCMUP_SET_PC_TOLERANCE, "--tolerance", "tolerance", NULL, 0, NULL},
+    {PCMUP_SET_GNT_POWER, "--eB", "e_B", NULL, 0, NULL},
+    {PCMUP_SET_GNT_DAMPING, "--rho", "rho", NULL, 0,
+     "the hidden layers use rho' (M / base)^-(2 b_L - 1)"},
+    {PCMUP_SET_GNT_VARIANT, "--gn", "gn_variant", NULL, 0, NULL},
+    {PCMUP_SET_GNT_OUTPUT, "--gnt-output", "gnt_output", NULL, 0, NULL},
+    {PCMUP_SET_TP_BETA, "--beta", "beta", NULL, 0, NULL},
+    {PCMUP_SET_TP_FEEDBACK, "--feedback", "feedback", NULL, 0, NULL},
+    {PCMUP_SET_TP_FB_DAMPING, "--fb-mu", "fb_mu", NULL, 0,
+     "times M / base width under mup; also sets mu_L unless --fb-mu-top is given"},
+    {PCMUP_SET_TP_FB_DAMPING_TOP, "--fb-mu-top", "fb_mu_top", NULL, 0,
+     "tp (not dtp) wants a small one, such as 0.01"},
+    {PCMUP_SET_TP_FB_LR, "--fb-lr", "fb_lr", NULL, 0,
+     "the hidden layers' is divided by M / base width under mup"},
+    {PCMUP_SET_TP_FB_STEPS, "--fb-steps", "fb_steps", NULL, 0, NULL},
+    {PCMUP_SET_TP_FB_NOISE, "--fb-noise", "fb_noise", NULL, 0, NULL},
+    {PCMUP_SET_TP_FB_ACTIVATION, "--fb-activation", "fb_activation",
+     WORDS(fb_activation_words), NULL},
+};
+
+/* A setting whose value is another's unless its own flag is given: one
+ * flag has always set both TP dampings. */
+static const struct {
+    pcmup_setting key, leader;
+} followers[] = {
+    {PCMUP_SET_TP_FB_DAMPING_TOP, PCMUP_SET_TP_FB_DAMPING},
+};
+
+/* pcmup-train never reads the updates this would record. */
+static const pcmup_setting not_offered[] = {PCMUP_SET_RECORD_UPDATES};
+
+static const history *history_of(pcmup_setting key)
+{
+    for (size_t i = 0; i < COUNT(histories); i++)
+        if (histories[i].key == key)
+            return &histories[i];
+    return NULL;
+}
+
+static const char *history_word(const history *h, double value)
+{
+    if (h == NULL || h->words == NULL || !(value >= 0.0) || value >= (double)h->n_words
+        || value != floor(value))
+        return NULL;
+    return h->words[(size_t)value];
+}
+
+/* ---- the library's settings --------------------------------------------------- */
+
+/* How many settings the options hold. */
+static size_t n_settings(void)
+{
+    size_t n = pcmup_setting_count();
+    return n < TRAIN_MAX_SETTINGS ? n : TRAIN_MAX_SETTINGS;
+}
+
+static pcmup_setting key_at(size_t i)
+{
+    pcmup_setting key = PCMUP_SET_LR;
+    (void)pcmup_setting_at(i, &key); /* i < n_settings(): cannot fail */
+    return key;
+}
+
+/* The setting's place in the options; n_settings() if it has none. */
+static size_t index_of(pcmup_setting key)
+{
+    size_t i = 0;
+    while (i < n_settings() && key_at(i) != key)
+        i++;
+    return i;
+}
+
+static int offered(pcmup_setting key)
+{
+    for (size_t i = 0; i < COUNT(not_offered); i++)
+        if (not_offered[i] == key)
+            return 0;
+    return 1;
+}
+
+static const char *setting_name(pcmup_setting key)
+{
+    const char *name = "?";
+    (void)pcmup_setting_name(key, &name);
+    return name;
+}
+
+static int accepts(pcmup_setting key, pcmup_rule rule)
+{
+    int yes = 0;
+    return pcmup_setting_accepts(key, rule, &yes) == PCMUP_OK && yes;
+}
+
+static int has_value_names(pcmup_setting key)
+{
+    const char *name;
+    return pcmup_setting_value_name(key, pcmup_setting_bounds(key).lo, &name) == PCMUP_OK;
+}
+
+/* "--pc-kappa" for pc_kappa. */
+static void table_flag(pcmup_setting key, char *buf, size_t size)
+{
+    snprintf(buf, size, "--%s", setting_name(key));
+    for (char *c = buf + 2; *c != '\0'; c++)
+        if (*c == '_')
+            *c = '-';
+}
+
+double train_value(const train_options *o, pcmup_setting key)
+{
+    size_t i = index_of(key);
+    double v = 0.0;
+    if (i < n_settings())
+        return o->value[i];
+    (void)pcmup_setting_default(key, &v);
+    return v;
+}
+
+void train_set_value(train_options *o, pcmup_setting key, double value)
+{
+    size_t i = index_of(key);
+    if (i < n_settings())
+        o->value[i] = value;
+}
+
+int train_value_given(const train_options *o, pcmup_setting key)
+{
+    size_t i = index_of(key);
+    return i < n_settings() && o->given[i] != NULL;
+}
+
+const char *train_value_word(const train_options *o, pcmup_setting key)
+{
+    const double v = train_value(o, key);
+    const char *word = history_word(history_of(key), v);
+    if (word == NULL && pcmup_setting_value_name(key, v, &word) != PCMUP_OK)
+        return NULL;
+    return word;
+}
+
+pcmup_status train_apply_settings(const train_options *o, pcmup_algo *algo)
+{
+    pcmup_status st = PCMUP_OK;
+    for (size_t i = 0; st == PCMUP_OK && i < n_settings(); i++) {
+        const pcmup_setting key = key_at(i);
+        if (offered(key) && accepts(key, o->algo))
+            st = pcmup_algo_set(algo, key, o->value[i]);
+    }
+    return st;
+}
+
+/* ---- JSON --------------------------------------------------------------------- */
+
+void train_put_setting(jsonl_writer *w, const train_options *o, pcmup_setting key)
+{
+    const history *h = history_of(key);
+    const char *json = h != NULL ? h->json : setting_name(key);
+    const char *word = train_value_word(o, key);
+    if (word != NULL && h != NULL && h->words != NULL && !has_value_names(key))
+        jsonl_put_bool(w, json, train_value(o, key) != 0.0);
+    else if (word != NULL)
+        jsonl_put_string(w, json, word);
+    else
+        jsonl_put_number(w, json, train_value(o, key));
+}
+
+static int common(pcmup_setting key)
+{
+    pcmup_setting_group group = PCMUP_GROUP_COMMON;
+    (void)pcmup_setting_group_of(key, &group);
+    return group == PCMUP_GROUP_COMMON;
+}
+
+/* A rule's own setting, offered on the command line. */
+static int rule_own(const train_options *o, pcmup_setting key)
+{
+    return offered(key) && !common(key) && accepts(key, o->algo);
+}
+
+void train_put_rule_settings(jsonl_writer *w, const train_options *o)
+{
+    for (size_t i = 0; i < COUNT(histories); i++)
+        if (rule_own(o, histories[i].key))
+            train_put_setting(w, o, histories[i].key);
+    for (size_t i = 0; i < n_settings(); i++) {
+        const pcmup_setting key = key_at(i);
+        double def = 0.0;
+        (void)pcmup_setting_default(key, &def);
+        if (rule_own(o, key) && history_of(key) == NULL && o->value[i] != def)
+            train_put_setting(w, o, key);
+    }
+}
+
+/* ---- defaults ------------------------------------------------------------------- */
 
 pcmup_preset train_effective_preset(const train_options *opts)
 {
@@ -129,8 +321,9 @@ pcmup_preset train_effective_preset(const train_options *opts)
         return opts->preset;
     switch (opts->algo) {
     case PCMUP_RULE_PC:
-        return opts->last_layer == PCMUP_PC_LAST_LAYER_B ? PCMUP_PRESET_MUP_PC_B
-                                                      : PCMUP_PRESET_MUP_PC;
+        return train_value(opts, PCMUP_SET_PC_LAST_LAYER) == PCMUP_PC_LAST_LAYER_B
+                   ? PCMUP_PRESET_MUP_PC_B
+                   : PCMUP_PRESET_MUP_PC;
     case PCMUP_RULE_GNT:
         return PCMUP_PRESET_MUP_GNT;
     case PCMUP_RULE_TP:
@@ -141,57 +334,229 @@ pcmup_preset train_effective_preset(const train_options *opts)
     }
 }
 
+/* The settings start at the library's defaults (lib/settings.c says why
+ * its learning rate suits FashionMNIST). */
 void train_options_default(train_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->algo = PCMUP_RULE_BP;
     opts->preset = PCMUP_PRESET_MUP_SGD;
     opts->activation = PCMUP_ACT_TANH;
-    opts->loss = PCMUP_LOSS_MSE;
     opts->width = 256;
     opts->depth = 3;
     opts->base_width = 64;
     opts->epochs = 1;
     opts->batch = 64;
     opts->seed = 1;
-    /* Like the library default: on raw FashionMNIST pixels at these defaults
-     * one epoch of BP diverges from about 0.085 up, and 0.05 is as good as
-     * the best measured values (0.05-0.08) with a margin, at every width
-     * from 64 to 2048 under muP. It suits PC as well (widths 256 and 1024,
-     * gamma bar 0 and -1, 5 seeds at 256): test accuracy is flat from 0.03
-     * to 0.085 within seed noise, and PC diverges from 0.1 (gamma bar 0)
-     * or 0.14 (-1). TP and DTP learn at it too (DTP closed is best near
-     * 0.1); GNT diverges at it and wants about 0.01 (docs/gnt.md). */
-    opts->lr = 0.05;
-    opts->centred = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
-    /* The library's PC defaults: the paper's single-shot setting. */
     opts->gamma_bar = 0.0;
-    opts->gamma_out = 1.0;
-    opts->gamma_hidden = 1.0;
-    opts->kappa = 1.0;
-    opts->inference_steps = 1;
-    opts->schedule = PCMUP_PC_SCHEDULE_SEQUENTIAL;
-    opts->init = PCMUP_PC_INIT_FORWARD;
-    opts->init_std = 1.0;
-    opts->fpa = 0;
-    opts->timing = PCMUP_PC_TIMING_END;
-    opts->last_layer = PCMUP_PC_LAST_LAYER_A;
-    opts->tolerance = 0.0;
-    /* The library's GNT defaults: GNT itself (e_B = 1), batch variant. */
-    opts->gnt_power = 1.0;
-    opts->gnt_damping = 1e-2;
-    opts->gnt_variant = PCMUP_GNT_BATCH;
-    opts->gnt_output = 1;
-    /* The library's TP defaults, mu' and mu_L alike. */
-    opts->beta = 1.0;
-    opts->feedback = PCMUP_TP_FEEDBACK_CLOSED;
-    opts->fb_mu = 1.0;
-    opts->fb_mu_top = -1.0;
-    opts->fb_lr = 0.05;
-    opts->fb_steps = 1;
-    opts->fb_noise = 0.1;
-    opts->fb_activation = PCMUP_ACT_IDENTITY;
+    for (size_t i = 0; i < n_settings(); i++)
+        (void)pcmup_setting_default(key_at(i), &opts->value[i]);
+}
+
+/* ---- help ----------------------------------------------------------------------- */
+
+#define HELP_COLUMN 23
+#define HELP_WIDTH 78
+/* A space the help never breaks a line at ("0 <= X < 1" stays whole). */
+#define NBSP '\x1f'
+
+/* The words of `text` from column `col` (the line so far), each line
+ * after the first starting at column `indent`, wrapped before HELP_WIDTH. */
+static void print_wrapped(int col, int indent, const char *text)
+{
+    int line_empty = 1;
+    while (*text != '\0') {
+        int len = (int)strcspn(text, " ");
+        if (!line_empty && col + 1 + len > HELP_WIDTH) {
+            putchar('\n');
+            col = 0;
+            line_empty = 1;
+        }
+        if (col < indent)
+            col += printf("%*s", indent - col, "");
+        else if (!line_empty)
+            col += printf(" ");
+        for (int k = 0; k < len; k++)
+            putchar(text[k] == NBSP ? ' ' : text[k]);
+        col += len;
+        line_empty = 0;
+        text += len;
+        text += strspn(text, " ");
+    }
+    putchar('\n');
+}
+
+/* "  FLAGS   text", the text from HELP_COLUMN; flags too long for their
+ * column get a line of their own. */
+static void print_entry(const char *flags, const char *text)
+{
+    int col = printf("  %s", flags);
+    if (col > HELP_COLUMN - 2) {
+        putchar('\n');
+        col = 0;
+    }
+    print_wrapped(col, HELP_COLUMN, text);
+}
+
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    if (used < size)
+        vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "seq|sim" (sep "|"): the words a flag takes, the history's for an old
+ * flag. */
+static void value_words(pcmup_setting key, const history *h, const char *sep, char *buf,
+                        size_t size)
+{
+    const pcmup_bounds b = pcmup_setting_bounds(key);
+    buf[0] = '\0';
+    for (double v = b.lo; v <= b.hi; v++) {
+        const char *word = history_word(h, v);
+        if (word == NULL && pcmup_setting_value_name(key, v, &word) != PCMUP_OK)
+            continue;
+        append(buf, size, "%s%s", buf[0] != '\0' ? sep : "", word);
+    }
+}
+
+/* "0 <= X < 1" from the library's bounds. */
+static void range_text(pcmup_setting key, const char *metavar, char *buf, size_t size)
+{
+    const pcmup_bounds b = pcmup_setting_bounds(key);
+    snprintf(buf, size, "%.10g%c%s%c%s%c%s%c%.10g", b.lo, NBSP, b.lo_open ? "<" : "<=", NBSP,
+             metavar, NBSP, b.hi_open ? "<" : "<=", NBSP, b.hi);
+}
+
+/* "[0.05]", or "[--fb-mu]" for a follower. */
+static void default_text(const train_options *d, pcmup_setting key, char *buf, size_t size)
+{
+    for (size_t i = 0; i < COUNT(followers); i++) {
+        const history *h = history_of(followers[i].leader);
+        if (followers[i].key == key && h != NULL) {
+            snprintf(buf, size, "[%s]", h->flag);
+            return;
+        }
+    }
+    const char *word = train_value_word(d, key);
+    if (word != NULL)
+        snprintf(buf, size, "[%s]", word);
+    else
+        snprintf(buf, size, "[%.10g]", train_value(d, key));
+}
+
+void train_value_names(pcmup_setting key, const char *sep, char *buf, size_t size)
+{
+    value_words(key, NULL, sep, buf, size);
+}
+
+/* One setting's help: its old flag if it has one, and the table's. */
+static void print_setting_help(const train_options *defaults, pcmup_setting key)
+{
+    const history *h = history_of(key);
+    const int whole = pcmup_setting_bounds(key).integral;
+    const char *description = "";
+    char name[64], flags[256], text[512], words[128], piece[128];
+    table_flag(key, name, sizeof name);
+    (void)pcmup_setting_description(key, &description);
+    snprintf(text, sizeof text, "%s", description);
+    if (h != NULL && h->note != NULL)
+        append(text, sizeof text, "; %s", h->note);
+    value_words(key, h, "|", words, sizeof words);
+    if (words[0] != '\0') {
+        snprintf(flags, sizeof flags, "%s %s", h != NULL ? h->flag : name, words);
+    } else {
+        snprintf(flags, sizeof flags, "%s %s", h != NULL ? h->flag : name, whole ? "N" : "X");
+        range_text(key, whole ? "N" : "X", piece, sizeof piece);
+        append(text, sizeof text, "; %s", piece);
+    }
+    default_text(defaults, key, piece, sizeof piece);
+    append(text, sizeof text, " %s", piece);
+    if (h != NULL && strcmp(h->flag, name) != 0) {
+        train_value_names(key, "|", words, sizeof words);
+        append(text, sizeof text, "; also %s%s%s", name, words[0] != '\0' ? " " : "", words);
+    }
+    print_entry(flags, text);
+}
+
+/* Every offered setting of a group, in the library's order. */
+static void print_group_help(pcmup_setting_group group)
+{
+    train_options defaults;
+    train_options_default(&defaults);
+    for (size_t i = 0; i < n_settings(); i++) {
+        pcmup_setting_group g = PCMUP_GROUP_COMMON;
+        const pcmup_setting key = key_at(i);
+        if (offered(key) && pcmup_setting_group_of(key, &g) == PCMUP_OK && g == group)
+            print_setting_help(&defaults, key);
+    }
+}
+
+void train_rules_text(pcmup_setting key, char *buf, size_t size)
+{
+    size_t n = 0, seen = 0;
+    buf[0] = '\0';
+    for (size_t r = 0; r < COUNT(algo_names); r++)
+        n += accepts(key, (pcmup_rule)r);
+    for (size_t r = 0; r < COUNT(algo_names) && n < COUNT(algo_names); r++) {
+        if (!accepts(key, (pcmup_rule)r))
+            continue;
+        seen++;
+        append(buf, size, "%s%s", seen == 1 ? "" : seen == n ? " or " : ", ",
+               algo_names[r]);
+    }
+    if (n == COUNT(algo_names))
+        snprintf(buf, size, "any");
+}
+
+/* The heading of a rule's group: its title and the rules that have its
+ * settings (those of `first`, its first setting). */
+static void print_group_heading(pcmup_setting_group group, pcmup_setting first)
+{
+    static const struct {
+        pcmup_setting_group group;
+        const char *title;
+    } titles[] = {
+        {PCMUP_GROUP_PC, "Predictive coding"},
+        {PCMUP_GROUP_GNT, "Gauss-Newton target"},
+        {PCMUP_GROUP_TP, "Target propagation"},
+    };
+    const char *title = "Other settings";
+    char rules[64], heading[256];
+    for (size_t i = 0; i < COUNT(titles); i++)
+        if (titles[i].group == group)
+            title = titles[i].title;
+    train_rules_text(first, rules, sizeof rules);
+    snprintf(heading, sizeof heading,
+             "%s (--algo %s only; any of these with another rule is a usage error):", title,
+             rules);
+    print_wrapped(0, 0, heading);
+}
+
+/* The groups after the common one, each once, in the library's order. */
+static void print_rule_groups_help(void)
+{
+    int last = PCMUP_GROUP_COMMON;
+    for (size_t i = 0; i < n_settings(); i++) {
+        pcmup_setting_group g = PCMUP_GROUP_COMMON;
+        if (pcmup_setting_group_of(key_at(i), &g) != PCMUP_OK || (int)g == last)
+            continue;
+        last = (int)g;
+        print_group_heading(g, key_at(i));
+        if (g == PCMUP_GROUP_PC)
+            fputs(
+"  --gamma-bar G        output exponent gammabar_L, -1..0: gamma_L =\n"
+"                       gamma'_L (M/N)^-G; 0 keeps gamma_L = Theta(1) (PC ~\n"
+"                       BP when wide), -1 makes it Theta(M) (Gauss-Newton-\n"
+"                       like). --param mup uses the PC muP of this G,\n"
+"                       c = (-1-G, -G, 1); sp allows only 0 [0]\n", stdout);
+        print_group_help(g);
+        putchar('\n');
+    }
 }
 
 /* In pieces: C99 promises string literals of 4095 characters only. */
@@ -216,82 +581,22 @@ void train_options_print_config_help(void)
 "  --activation NAME    tanh, relu or identity [tanh]\n"
 "  --bias               give every layer a bias (initialised to zero)\n"
 "\n"
-"Training:\n"
-"  --loss NAME          mse or ce (softmax cross-entropy) [mse]\n"
-"  --centred 0|1        MSE target: 1 = centred one-hot e_k - 1/10,\n"
-"                       0 = plain one-hot e_k [1]\n"
-"  --lr ETA             base learning rate, scaled per layer by the\n"
-"                       parameterization; the default suits bp, pc (gamma\n"
-"                       bar 0 or -1), tp and dtp; gnt diverges at it on raw\n"
-"                       pixels and wants about 0.01 [0.05]\n"
-"  --momentum MU        heavy-ball momentum, 0 <= MU < 1 [0]\n"
-"  --weight-decay W     L2 coefficient added to the gradient [0]\n"
+"Training (the learning rate and the other settings every rule has, then\n"
+"the training loop):\n", stdout);
+    print_group_help(PCMUP_GROUP_COMMON);
+    fputs(
 "  --epochs N           passes over the training set [1]\n"
 "  --batch B            minibatch size [64]\n"
 "  --seed S             weights (and trained feedback weights) are drawn\n"
 "                       from S, the epoch order (and pc's random states,\n"
 "                       the feedback noise) from S + 1; 0..2^64-1 [1]\n"
+"\n"
+"The learning rules' settings, above and below, are the library's: X is\n"
+"a number, N a whole number. Each also has a flag of the library's name\n"
+"for it (--pc-kappa for --kappa), which takes the library's names of\n"
+"values (--pc-schedule sequential for --schedule seq).\n"
 "\n", stdout);
-    fputs(
-"Predictive coding (--algo pc only; any of these with another rule is a\n"
-"usage error):\n"
-"  --gamma-bar G        output exponent gammabar_L, -1..0: gamma_L =\n"
-"                       gamma'_L (M/N)^-G; 0 keeps gamma_L = Theta(1) (PC ~\n"
-"                       BP when wide), -1 makes it Theta(M) (Gauss-Newton-\n"
-"                       like). --param mup uses the PC muP of this G,\n"
-"                       c = (-1-G, -G, 1); sp allows only 0 [0]\n"
-"  --gamma-out G        gamma'_L, the output precision at the base width,\n"
-"                       > 0 [1]\n"
-"  --gamma-hidden G     precision gamma_l of every hidden layer, > 0 [1]\n"
-"  --kappa K            inference step kappa_l of every hidden layer,\n"
-"                       0..1000 [1]\n"
-"  --T N                inference iterations (the maximum with\n"
-"                       --tolerance), 1..1000000 [1]\n"
-"  --schedule NAME      seq (sweeps from the top layer down, each layer\n"
-"                       sees the freshest states) or sim (all layers from\n"
-"                       one snapshot) [seq]\n"
-"  --init NAME          state initialisation: forward (feedforward\n"
-"                       pre-activations), zero or random [forward]\n"
-"  --init-std S         std of --init random, 0..1e6 [1]\n"
-"  --fpa on|off         fixed prediction assumption [off]\n"
-"  --timing NAME        errors of the weight update: end (from the final\n"
-"                       states) or cache (kept right after each layer's\n"
-"                       last update; needs --schedule seq) [end]\n"
-"  --last-layer A|B     output layer update: A absorbs gamma_L into its\n"
-"                       learning rate (c_L = 1), B is the raw energy\n"
-"                       gradient (c_L = 1 - G under mup) [A]\n"
-"  --tolerance TOL      stop inference once the energy's relative decrease\n"
-"                       over an iteration is below TOL, 0..1; 0 = off [0]\n"
-"\n", stdout);
-    fputs(
-"Gauss-Newton target (--algo gnt only; any of these with another rule is a\n"
-"usage error):\n"
-"  --eB E               power e_B of the preconditioner, 0..1; 0 is SGD,\n"
-"                       1 is GNT [1]\n"
-"  --rho R              damping rho' at the base width, > 0; the hidden\n"
-"                       layers use rho' (M / base)^-(2 b_L - 1) [0.01]\n"
-"  --gn NAME            batch (one Gauss-Newton matrix per batch) or sample\n"
-"                       (one per sample: Gauss-Newton targets) [batch]\n"
-"  --gnt-output 0|1     1: precondition the output layer too; 0: plain\n"
-"                       gradient step there [1]\n"
-"\n", stdout);
-    fputs(
-"Target propagation (--algo tp or dtp only; any of these with another rule\n"
-"is a usage error):\n"
-"  --beta B             output target t_L = f - B dloss/df, B > 0 [1]\n"
-"  --feedback NAME      closed (ridge regression on each batch) or trained\n"
-"                       (learned feedback weights) [closed]\n"
-"  --fb-mu MU           feedback ridge damping, MU > 0: mu' of the hidden\n"
-"                       layers (times M/base width under mup), and mu_L\n"
-"                       unless --fb-mu-top is given [1]\n"
-"  --fb-mu-top MU       top feedback damping mu_L, MU > 0; tp (not dtp)\n"
-"                       wants a small one, such as 0.01 [--fb-mu]\n"
-"  --fb-lr LR           trained feedback learning rate (hidden layers' divided\n"
-"                       by M/base width under mup) [0.05]\n"
-"  --fb-steps K         trained feedback SGD steps per batch, 1..10000 [1]\n"
-"  --fb-noise S         std of the noise when training feedback [0.1]\n"
-"  --fb-activation NAME trained feedback nonlinearity: linear or tanh [linear]\n"
-"\n", stdout);
+    print_rule_groups_help();
     fputs(
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
@@ -349,6 +654,8 @@ static void print_version(void)
 {
     printf("%s (libpcmup %s)\n", program_name, pcmup_version_string());
 }
+
+/* ---- parsing values --------------------------------------------------------------- */
 
 /* Reports a usage error as one line on stderr. */
 static train_parse_result usage_error(const char *fmt, ...)
@@ -412,18 +719,6 @@ static int parse_real(const char *flag, const char *text, double *out)
     return 0;
 }
 
-/* T is a whole number: read it as one, in the library's range. */
-static int parse_steps(const char *flag, const char *text, size_t *out)
-{
-    double lo = 1.0, hi = (double)MAX_DIM;
-    if (pcmup_algo_bounds(PCMUP_RULE_PC, PCMUP_SET_PC_ITERATIONS, &lo, &hi) != PCMUP_OK || lo < 0.0
-        || hi < lo || hi > (double)MAX_DIM) {
-        lo = 1.0;
-        hi = (double)MAX_DIM;
-    }
-    return parse_size(flag, text, (unsigned long long)lo, (unsigned long long)hi, out);
-}
-
 /* names may have gaps (NULL): enum values the program does not offer. */
 static int parse_name(const char *flag, const char *text, const char *const *names,
                       size_t n, int *out)
@@ -443,132 +738,113 @@ static int parse_name(const char *flag, const char *text, const char *const *nam
     return -1;
 }
 
+/* A word a setting's flag takes: an old flag its own words only, the
+ * table's flag the library's value names and the old words as aliases. */
+static int setting_word(pcmup_setting key, const history *h, int old_flag, const char *text,
+                        double *value)
+{
+    const pcmup_bounds b = pcmup_setting_bounds(key);
+    for (double v = b.lo; v <= b.hi; v++) {
+        const char *word = history_word(h, v);
+        if (word != NULL && strcmp(word, text) == 0) {
+            *value = v;
+            return 1;
+        }
+    }
+    return !(old_flag && h != NULL && h->words != NULL)
+           && pcmup_setting_value_find(key, text, value) == PCMUP_OK;
+}
+
+/* The value of a setting's flag: a word (see setting_word) or, for a
+ * setting without named values, a number. */
+static int parse_setting(const char *flag, pcmup_setting key, int old_flag, const char *text,
+                         double *value)
+{
+    const history *h = history_of(key);
+    char words[128];
+    if (setting_word(key, h, old_flag, text, value))
+        return 0;
+    if (!has_value_names(key) && !(old_flag && h != NULL && h->words != NULL))
+        return parse_real(flag, text, value);
+    value_words(key, old_flag ? h : NULL, " ", words, sizeof words);
+    usage_error("%s: unknown value '%s', expected one of: %s", flag, text, words);
+    return -1;
+}
+
+/* ---- the options ---------------------------------------------------------------- */
+
 typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
-    OPT_BIAS, OPT_LOSS, OPT_CENTRED, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY,
-    OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
+    OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
-    /* predictive coding */
-    OPT_GAMMA_BAR, OPT_GAMMA_OUT, OPT_GAMMA_HIDDEN, OPT_KAPPA, OPT_T, OPT_SCHEDULE,
-    OPT_INIT, OPT_INIT_STD, OPT_FPA, OPT_TIMING, OPT_LAST_LAYER, OPT_TOLERANCE,
-    /* Gauss-Newton target */
-    OPT_GNT_POWER, OPT_GNT_DAMPING, OPT_GNT_VARIANT, OPT_GNT_OUTPUT,
-    /* target propagation */
-    OPT_BETA, OPT_FEEDBACK, OPT_FB_MU, OPT_FB_MU_TOP, OPT_FB_LR, OPT_FB_STEPS, OPT_FB_NOISE,
-    OPT_FB_ACTIVATION
+    OPT_GAMMA_BAR,
+    OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
-
-/* Which learning rules an option belongs to. */
-typedef enum { FOR_ALL, FOR_PC, FOR_GNT, FOR_TP } option_rule;
 
 typedef struct {
     const char *name;
     option_id id;
     int takes_value;
-    option_rule rule;
 } option_spec;
 
 static const option_spec option_table[] = {
-    {"--algo", OPT_ALGO, 1, FOR_ALL},             {"--param", OPT_PARAM, 1, FOR_ALL},
-    {"--width", OPT_WIDTH, 1, FOR_ALL},           {"--depth", OPT_DEPTH, 1, FOR_ALL},
-    {"--base-width", OPT_BASE_WIDTH, 1, FOR_ALL},
-    {"--activation", OPT_ACTIVATION, 1, FOR_ALL},
-    {"--bias", OPT_BIAS, 0, FOR_ALL},             {"--loss", OPT_LOSS, 1, FOR_ALL},
-    {"--centred", OPT_CENTRED, 1, FOR_ALL},       {"--lr", OPT_LR, 1, FOR_ALL},
-    {"--momentum", OPT_MOMENTUM, 1, FOR_ALL},
-    {"--weight-decay", OPT_WEIGHT_DECAY, 1, FOR_ALL},
-    {"--epochs", OPT_EPOCHS, 1, FOR_ALL},         {"--batch", OPT_BATCH, 1, FOR_ALL},
-    {"--seed", OPT_SEED, 1, FOR_ALL},             {"--data", OPT_DATA, 1, FOR_ALL},
-    {"--train-limit", OPT_TRAIN_LIMIT, 1, FOR_ALL},
-    {"--test-limit", OPT_TEST_LIMIT, 1, FOR_ALL},
-    {"--standardize", OPT_STANDARDIZE, 0, FOR_ALL},
-    {"--synthetic", OPT_SYNTHETIC, 0, FOR_ALL},   {"--json", OPT_JSON, 0, FOR_ALL},
-    {"--threads", OPT_THREADS, 1, FOR_ALL},       {"--help", OPT_HELP, 0, FOR_ALL},
-    {"-h", OPT_HELP, 0, FOR_ALL},                 {"--version", OPT_VERSION, 0, FOR_ALL},
-    /* predictive coding */
-    {"--gamma-bar", OPT_GAMMA_BAR, 1, FOR_PC},    {"--gamma-out", OPT_GAMMA_OUT, 1, FOR_PC},
-    {"--gamma-hidden", OPT_GAMMA_HIDDEN, 1, FOR_PC}, {"--kappa", OPT_KAPPA, 1, FOR_PC},
-    {"--T", OPT_T, 1, FOR_PC},                    {"--schedule", OPT_SCHEDULE, 1, FOR_PC},
-    {"--init", OPT_INIT, 1, FOR_PC},              {"--init-std", OPT_INIT_STD, 1, FOR_PC},
-    {"--fpa", OPT_FPA, 1, FOR_PC},                {"--timing", OPT_TIMING, 1, FOR_PC},
-    {"--last-layer", OPT_LAST_LAYER, 1, FOR_PC},  {"--tolerance", OPT_TOLERANCE, 1, FOR_PC},
-    /* Gauss-Newton target */
-    {"--eB", OPT_GNT_POWER, 1, FOR_GNT},          {"--rho", OPT_GNT_DAMPING, 1, FOR_GNT},
-    {"--gn", OPT_GNT_VARIANT, 1, FOR_GNT},        {"--gnt-output", OPT_GNT_OUTPUT, 1, FOR_GNT},
-    /* target propagation */
-    {"--beta", OPT_BETA, 1, FOR_TP},              {"--feedback", OPT_FEEDBACK, 1, FOR_TP},
-    {"--fb-mu", OPT_FB_MU, 1, FOR_TP},            {"--fb-mu-top", OPT_FB_MU_TOP, 1, FOR_TP},
-    {"--fb-lr", OPT_FB_LR, 1, FOR_TP},
-    {"--fb-steps", OPT_FB_STEPS, 1, FOR_TP},      {"--fb-noise", OPT_FB_NOISE, 1, FOR_TP},
-    {"--fb-activation", OPT_FB_ACTIVATION, 1, FOR_TP},
+    {"--algo", OPT_ALGO, 1},             {"--param", OPT_PARAM, 1},
+    {"--width", OPT_WIDTH, 1},           {"--depth", OPT_DEPTH, 1},
+    {"--base-width", OPT_BASE_WIDTH, 1}, {"--activation", OPT_ACTIVATION, 1},
+    {"--bias", OPT_BIAS, 0},             {"--epochs", OPT_EPOCHS, 1},
+    {"--batch", OPT_BATCH, 1},           {"--seed", OPT_SEED, 1},
+    {"--data", OPT_DATA, 1},             {"--train-limit", OPT_TRAIN_LIMIT, 1},
+    {"--test-limit", OPT_TEST_LIMIT, 1}, {"--standardize", OPT_STANDARDIZE, 0},
+    {"--synthetic", OPT_SYNTHETIC, 0},   {"--json", OPT_JSON, 0},
+    {"--threads", OPT_THREADS, 1},       {"--help", OPT_HELP, 0},
+    {"-h", OPT_HELP, 0},                 {"--version", OPT_VERSION, 0},
+    /* gammabar_L belongs to the parameterization, not to a setting. */
+    {"--gamma-bar", OPT_GAMMA_BAR, 1},
 };
 
-/* Finds the option `arg` names, splitting "--name=value"; *value is the
- * part after '=' or NULL. */
-static const option_spec *find_option(const char *arg, const char **value)
+/* What a command-line word names. */
+typedef struct {
+    const option_spec *spec; /* NULL: a setting                     */
+    size_t setting;          /* the setting's index in the options   */
+    int old_flag;            /* the setting named by its history     */
+    const char *value;       /* after '=', or NULL                   */
+    int len;                 /* of the flag's name                   */
+} option_match;
+
+/* Whether arg's name part (len characters) is `name`. */
+static int names(const char *arg, size_t len, const char *name)
+{
+    return strlen(name) == len && strncmp(arg, name, len) == 0;
+}
+
+/* Finds the option `arg` names, splitting "--name=value". */
+static int find_option(const char *arg, option_match *m)
 {
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 
-    *value = eq ? eq + 1 : NULL;
+    memset(m, 0, sizeof *m);
+    m->value = eq ? eq + 1 : NULL;
+    m->len = (int)len;
     for (size_t i = 0; i < COUNT(option_table); i++) {
-        const char *name = option_table[i].name;
-        if (strlen(name) == len && strncmp(arg, name, len) == 0)
-            return &option_table[i];
+        if (names(arg, len, option_table[i].name)) {
+            m->spec = &option_table[i];
+            return 1;
+        }
     }
-    return NULL;
-}
-
-/* The rules' enum-valued options; 1 if `spec` is not one of them. */
-static int apply_rule_enum(train_options *o, const option_spec *spec, const char *v)
-{
-    const char *f = spec->name;
-    int e;
-
-    switch (spec->id) {
-    case OPT_SCHEDULE:
-        if (parse_name(f, v, schedule_names, COUNT(schedule_names), &e) != 0)
-            return -1;
-        o->schedule = (pcmup_pc_schedule)e;
-        return 0;
-    case OPT_INIT:
-        if (parse_name(f, v, init_names, COUNT(init_names), &e) != 0)
-            return -1;
-        o->init = (pcmup_pc_init)e;
-        return 0;
-    case OPT_FPA:
-        if (parse_name(f, v, switch_names, COUNT(switch_names), &e) != 0)
-            return -1;
-        o->fpa = e;
-        return 0;
-    case OPT_TIMING:
-        if (parse_name(f, v, timing_names, COUNT(timing_names), &e) != 0)
-            return -1;
-        o->timing = (pcmup_pc_timing)e;
-        return 0;
-    case OPT_LAST_LAYER:
-        if (parse_name(f, v, last_layer_names, COUNT(last_layer_names), &e) != 0)
-            return -1;
-        o->last_layer = (pcmup_pc_last_layer)e;
-        return 0;
-    case OPT_GNT_VARIANT:
-        if (parse_name(f, v, gnt_variant_names, COUNT(gnt_variant_names), &e) != 0)
-            return -1;
-        o->gnt_variant = (pcmup_gnt_variant)e;
-        return 0;
-    case OPT_FEEDBACK:
-        if (parse_name(f, v, feedback_names, COUNT(feedback_names), &e) != 0)
-            return -1;
-        o->feedback = (pcmup_tp_feedback)e;
-        return 0;
-    case OPT_FB_ACTIVATION:
-        if (parse_name(f, v, fb_activation_names, COUNT(fb_activation_names), &e) != 0)
-            return -1;
-        o->fb_activation = (pcmup_activation)e;
-        return 0;
-    default:
-        return 1;
+    for (size_t i = 0; i < n_settings(); i++) {
+        const pcmup_setting key = key_at(i);
+        const history *h = history_of(key);
+        char flag[64];
+        table_flag(key, flag, sizeof flag);
+        if (!offered(key))
+            continue;
+        m->setting = i;
+        m->old_flag = h != NULL && names(arg, len, h->flag);
+        if (m->old_flag || names(arg, len, flag))
+            return 1;
     }
+    return 0;
 }
 
 /* Enum-valued options; 1 if `spec` is not one of them. */
@@ -593,13 +869,8 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
             return -1;
         o->activation = (pcmup_activation)e;
         return 0;
-    case OPT_LOSS:
-        if (parse_name(f, v, loss_names, COUNT(loss_names), &e) != 0)
-            return -1;
-        o->loss = (pcmup_loss)e;
-        return 0;
     default:
-        return apply_rule_enum(o, spec, v);
+        return 1;
     }
 }
 
@@ -610,11 +881,6 @@ static int apply_int(train_options *o, const option_spec *spec, const char *v)
     unsigned long long u;
 
     switch (spec->id) {
-    case OPT_CENTRED:
-        if (parse_uint(f, v, 0, 1, &u) != 0)
-            return -1;
-        o->centred = (int)u;
-        return 0;
     case OPT_THREADS:
         if (parse_uint(f, v, 1, 1024, &u) != 0)
             return -1;
@@ -624,11 +890,6 @@ static int apply_int(train_options *o, const option_spec *spec, const char *v)
         if (parse_uint(f, v, 0, UINT64_MAX, &u) != 0)
             return -1;
         o->seed = (uint64_t)u;
-        return 0;
-    case OPT_GNT_OUTPUT:
-        if (parse_uint(f, v, 0, 1, &u) != 0)
-            return -1;
-        o->gnt_output = (int)u;
         return 0;
     default:
         return 1;
@@ -651,26 +912,8 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_BATCH: return parse_size(f, v, 1, MAX_DIM, &o->batch);
     case OPT_TRAIN_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->train_limit);
     case OPT_TEST_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->test_limit);
-    case OPT_LR: o->lr_given = 1; return parse_real(f, v, &o->lr);
-    case OPT_MOMENTUM: return parse_real(f, v, &o->momentum);
-    case OPT_WEIGHT_DECAY: return parse_real(f, v, &o->weight_decay);
     case OPT_DATA: o->data_dir = v; return 0;
-    /* The rules' ranges are the library's, checked in check_rule_settings. */
-    case OPT_GAMMA_BAR: return parse_real(f, v, &o->gamma_bar);
-    case OPT_GAMMA_OUT: return parse_real(f, v, &o->gamma_out);
-    case OPT_GAMMA_HIDDEN: return parse_real(f, v, &o->gamma_hidden);
-    case OPT_KAPPA: return parse_real(f, v, &o->kappa);
-    case OPT_T: return parse_steps(f, v, &o->inference_steps);
-    case OPT_INIT_STD: return parse_real(f, v, &o->init_std);
-    case OPT_TOLERANCE: return parse_real(f, v, &o->tolerance);
-    case OPT_GNT_POWER: return parse_real(f, v, &o->gnt_power);
-    case OPT_GNT_DAMPING: return parse_real(f, v, &o->gnt_damping);
-    case OPT_BETA: return parse_real(f, v, &o->beta);
-    case OPT_FB_MU: return parse_real(f, v, &o->fb_mu);
-    case OPT_FB_MU_TOP: return parse_real(f, v, &o->fb_mu_top);
-    case OPT_FB_LR: return parse_real(f, v, &o->fb_lr);
-    case OPT_FB_STEPS: return parse_size(f, v, 1, MAX_DIM, &o->fb_steps);
-    case OPT_FB_NOISE: return parse_real(f, v, &o->fb_noise);
+    case OPT_GAMMA_BAR: o->gamma_bar_given = 1; return parse_real(f, v, &o->gamma_bar);
     default: return -1; /* every option with a value is handled above */
     }
 }
@@ -689,24 +932,61 @@ static int apply_flag(train_options *o, option_id id)
     }
 }
 
+/* A setting's flag and its value. The flag is kept as spelled (up to '=')
+ * for the messages of check_settings. */
+static int apply_setting(train_options *o, const option_match *m, const char *arg,
+                         const char *v)
+{
+    char flag[64];
+    snprintf(flag, sizeof flag, "%.*s", m->len, arg);
+    if (parse_setting(flag, key_at(m->setting), m->old_flag, v, &o->value[m->setting]) != 0)
+        return -1;
+    o->given[m->setting] = arg;
+    return 0;
+}
+
+/* ---- checks once the command line is read ------------------------------------------ */
+
+/* The flag that gave setting i, as spelled. */
+static int given_len(const train_options *o, size_t i)
+{
+    return (int)strcspn(o->given[i], "=");
+}
+
+/* A rule's setting with another --algo would be silently ignored. */
+static int check_rule_flags(const train_options *o)
+{
+    for (size_t i = 0; i < n_settings(); i++) {
+        const pcmup_setting key = key_at(i);
+        char rules[64];
+        if (o->given[i] == NULL || accepts(key, o->algo))
+            continue;
+        train_rules_text(key, rules, sizeof rules);
+        usage_error("%.*s applies to --algo %s only", given_len(o, i), o->given[i], rules);
+        return -1;
+    }
+    if (o->gamma_bar_given && o->algo != PCMUP_RULE_PC) {
+        usage_error("--gamma-bar applies to --algo pc only");
+        return -1;
+    }
+    return 0;
+}
+
 /* The library owns the valid ranges of its settings; asking it keeps the
  * program right when they change. A bad value is the user's mistake, so it
  * is a usage error here rather than a runtime failure later. */
-static int check_setting(const train_options *o, pcmup_setting key, const char *flag,
-                         double v)
+static int check_value(const train_options *o, size_t i)
 {
-    /* pcmup_algo_bounds reports closed ranges; the header says which ends
-     * are open. */
-    int lo_open = key == PCMUP_SET_PC_GAMMA_HIDDEN || key == PCMUP_SET_PC_GAMMA_OUT_BASE
-                  || key == PCMUP_SET_GNT_DAMPING || key == PCMUP_SET_TP_BETA
-                  || key == PCMUP_SET_TP_FB_DAMPING || key == PCMUP_SET_TP_FB_DAMPING_TOP;
-    int hi_open = key == PCMUP_SET_MOMENTUM;
-    double lo, hi;
-    if (pcmup_algo_bounds(o->algo, key, &lo, &hi) != PCMUP_OK)
-        return 0; /* the algorithm will report it when the setting is applied */
-    if (v < lo || v > hi || (lo_open && v <= lo) || (hi_open && v >= hi)) {
-        usage_error("%s: %g is outside %c%g, %g%c", flag, v, lo_open ? '(' : '[', lo, hi,
-                    hi_open ? ')' : ']');
+    const pcmup_bounds b = pcmup_setting_bounds(key_at(i));
+    const double v = o->value[i];
+    const int len = given_len(o, i);
+    if ((b.lo_open ? v <= b.lo : v < b.lo) || (b.hi_open ? v >= b.hi : v > b.hi)) {
+        usage_error("%.*s: %g is outside %c%g, %g%c", len, o->given[i], v,
+                    b.lo_open ? '(' : '[', b.lo, b.hi, b.hi_open ? ')' : ']');
+        return -1;
+    }
+    if (b.integral && v != floor(v)) {
+        usage_error("%.*s: %g is not a whole number", len, o->given[i], v);
         return -1;
     }
     return 0;
@@ -732,123 +1012,64 @@ static int check_gamma_bar(const train_options *o)
 
 /* The library would only refuse timing cache with the simultaneous
  * schedule at the first step; it is a contradiction on the command line. */
-static int check_pc_settings(const train_options *o)
+static int check_pc_timing(const train_options *o)
 {
-    if (check_gamma_bar(o) != 0
-        || check_setting(o, PCMUP_SET_PC_GAMMA_OUT_BASE, "--gamma-out", o->gamma_out) != 0
-        || check_setting(o, PCMUP_SET_PC_GAMMA_HIDDEN, "--gamma-hidden", o->gamma_hidden) != 0
-        || check_setting(o, PCMUP_SET_PC_KAPPA, "--kappa", o->kappa) != 0
-        || check_setting(o, PCMUP_SET_PC_INIT_STD, "--init-std", o->init_std) != 0
-        || check_setting(o, PCMUP_SET_PC_TOLERANCE, "--tolerance", o->tolerance) != 0)
-        return -1;
-    if (o->timing == PCMUP_PC_TIMING_CACHE && o->schedule != PCMUP_PC_SCHEDULE_SEQUENTIAL) {
+    if (o->algo == PCMUP_RULE_PC
+        && train_value(o, PCMUP_SET_PC_TIMING) == PCMUP_PC_TIMING_CACHE
+        && train_value(o, PCMUP_SET_PC_SCHEDULE) != PCMUP_PC_SCHEDULE_SEQUENTIAL) {
         usage_error("--timing cache needs --schedule seq");
         return -1;
     }
     return 0;
 }
 
-static int check_gnt_settings(const train_options *o)
+/* A follower not given takes its leader's value. */
+static void follow(train_options *o)
 {
-    if (check_setting(o, PCMUP_SET_GNT_POWER, "--eB", o->gnt_power) != 0
-        || check_setting(o, PCMUP_SET_GNT_DAMPING, "--rho", o->gnt_damping) != 0)
-        return -1;
-    return 0;
-}
-
-/* mu_L: --fb-mu-top if given, else --fb-mu. */
-double train_fb_mu_top(const train_options *o)
-{
-    return o->fb_mu_top < 0.0 ? o->fb_mu : o->fb_mu_top;
-}
-
-static int check_tp_settings(const train_options *o)
-{
-    if (check_setting(o, PCMUP_SET_TP_BETA, "--beta", o->beta) != 0
-        || check_setting(o, PCMUP_SET_TP_FB_DAMPING, "--fb-mu", o->fb_mu) != 0
-        || check_setting(o, PCMUP_SET_TP_FB_DAMPING_TOP, "--fb-mu-top", train_fb_mu_top(o)) != 0
-        || check_setting(o, PCMUP_SET_TP_FB_LR, "--fb-lr", o->fb_lr) != 0
-        || check_setting(o, PCMUP_SET_TP_FB_STEPS, "--fb-steps", (double)o->fb_steps) != 0
-        || check_setting(o, PCMUP_SET_TP_FB_NOISE, "--fb-noise", o->fb_noise) != 0)
-        return -1;
-    return 0;
-}
-
-/* A flag of another rule than --algo's would be silently ignored. */
-static int check_rule_flags(const train_options *o)
-{
-    if (o->pc_flag != NULL && o->algo != PCMUP_RULE_PC) {
-        usage_error("%s applies to --algo pc only", o->pc_flag);
-        return -1;
-    }
-    if (o->gnt_flag != NULL && o->algo != PCMUP_RULE_GNT) {
-        usage_error("%s applies to --algo gnt only", o->gnt_flag);
-        return -1;
-    }
-    if (o->tp_flag != NULL && !train_is_tp(o->algo)) {
-        usage_error("%s applies to --algo tp or dtp only", o->tp_flag);
-        return -1;
-    }
-    return 0;
-}
-
-static int check_rule_settings(const train_options *o)
-{
-    switch (o->algo) {
-    case PCMUP_RULE_PC: return check_pc_settings(o);
-    case PCMUP_RULE_GNT: return check_gnt_settings(o);
-    case PCMUP_RULE_TP:
-    case PCMUP_RULE_DTP: return check_tp_settings(o);
-    default: return 0;
-    }
+    for (size_t i = 0; i < COUNT(followers); i++)
+        if (!train_value_given(o, followers[i].key))
+            train_set_value(o, followers[i].key, train_value(o, followers[i].leader));
 }
 
 /* Runs once the whole command line is read, as --algo may come last. */
-static int check_settings(const train_options *o)
+static int check_settings(train_options *o)
 {
     if (check_rule_flags(o) != 0)
         return -1;
-    if (check_setting(o, PCMUP_SET_LR, "--lr", o->lr) != 0
-        || check_setting(o, PCMUP_SET_MOMENTUM, "--momentum", o->momentum) != 0
-        || check_setting(o, PCMUP_SET_WEIGHT_DECAY, "--weight-decay", o->weight_decay) != 0)
+    for (size_t i = 0; i < n_settings(); i++)
+        if (o->given[i] != NULL && check_value(o, i) != 0)
+            return -1;
+    if ((o->algo == PCMUP_RULE_PC && check_gamma_bar(o) != 0) || check_pc_timing(o) != 0)
         return -1;
-    return check_rule_settings(o);
-}
-
-/* Remembers the first flag of each rule's group. */
-static void note_rule_flag(train_options *o, const option_spec *spec)
-{
-    const char **first = spec->rule == FOR_PC    ? &o->pc_flag
-                         : spec->rule == FOR_GNT ? &o->gnt_flag
-                         : spec->rule == FOR_TP  ? &o->tp_flag
-                                                 : NULL;
-    if (first != NULL && *first == NULL)
-        *first = spec->name;
+    follow(o);
+    return 0;
 }
 
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv)
 {
     train_options_default(opts);
     for (int i = 1; i < argc; i++) {
+        option_match m;
+        const char *arg = argv[i];
         const char *value;
-        const option_spec *spec = find_option(argv[i], &value);
 
-        if (spec == NULL)
-            return usage_error("unknown option '%s'", argv[i]);
-        note_rule_flag(opts, spec);
-        if (!spec->takes_value) {
-            if (value != NULL)
-                return usage_error("%s takes no value", spec->name);
-            if (apply_flag(opts, spec->id))
+        if (!find_option(arg, &m))
+            return usage_error("unknown option '%s'", arg);
+        if (m.spec != NULL && !m.spec->takes_value) {
+            if (m.value != NULL)
+                return usage_error("%s takes no value", m.spec->name);
+            if (apply_flag(opts, m.spec->id))
                 return TRAIN_PARSE_EXIT;
             continue;
         }
+        value = m.value;
         if (value == NULL) {
             if (i + 1 >= argc)
-                return usage_error("%s needs a value", spec->name);
+                return usage_error("%.*s needs a value", m.len, arg);
             value = argv[++i];
         }
-        if (apply_value(opts, spec, value) != 0)
+        if ((m.spec != NULL ? apply_value(opts, m.spec, value)
+                            : apply_setting(opts, &m, arg, value)) != 0)
             return TRAIN_PARSE_USAGE;
     }
     return check_settings(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;

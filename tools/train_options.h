@@ -5,6 +5,13 @@
  * change the meaning of an existing one. Parsing is strict so that a typo
  * in a sweep script fails loudly instead of silently training something
  * else.
+ *
+ * The learning rules' settings (learning rate, loss, PC's kappa, ...) are
+ * the library's: their flags, defaults, ranges and help come from its
+ * settings table (pcmup_setting_*), each as --NAME with the table's name
+ * ("--pc-kappa"), and as the flag the program had before the table where
+ * there was one ("--kappa"). An options struct holds every setting's value
+ * for the run; read it with train_value.
  */
 #ifndef PCMUP_TRAIN_OPTIONS_H
 #define PCMUP_TRAIN_OPTIONS_H
@@ -12,13 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jsonl.h"
 #include "pcmup.h"
+
+/* Room for the library's settings; a library with more offers the first
+ * TRAIN_MAX_SETTINGS only. */
+#define TRAIN_MAX_SETTINGS 128
 
 typedef struct {
     pcmup_rule algo;
     pcmup_preset preset;
     pcmup_activation activation;
-    pcmup_loss loss;
     size_t width;        /* hidden width M                                 */
     size_t depth;        /* number of weight layers L                      */
     size_t base_width;   /* M_base of the parameterization                 */
@@ -28,55 +39,22 @@ typedef struct {
     size_t test_limit;   /* 0 = the whole test set                         */
     int threads;         /* 0 = leave the BLAS library's default           */
     uint64_t seed;
-    double lr;
-    double momentum;
-    double weight_decay;
-    int centred;         /* MSE target: 1 = e_k - 1/C, 0 = e_k             */
     int bias;
     int standardize;
     int synthetic;       /* the --synthetic problem instead of FashionMNIST */
     int json;
     const char *data_dir;
+    double gamma_bar;    /* gammabar_L of the parameterization (pc only)   */
 
-    /* Predictive coding (--algo pc only). */
-    double gamma_bar;    /* gammabar_L of the parameterization             */
-    double gamma_out;    /* gamma'_L                                       */
-    double gamma_hidden; /* gamma_l, every hidden layer                    */
-    double kappa;        /* kappa_l, every hidden layer                    */
-    size_t inference_steps; /* T                                           */
-    pcmup_pc_schedule schedule;
-    pcmup_pc_init init;
-    double init_std;
-    int fpa;
-    pcmup_pc_timing timing;
-    pcmup_pc_last_layer last_layer;
-    double tolerance;
+    /* The library's settings, by their place in its enumeration
+     * (pcmup_setting_at): the run's value, the library's default unless a
+     * flag set it, and the flag that set it as it was spelled (NULL). */
+    double value[TRAIN_MAX_SETTINGS];
+    const char *given[TRAIN_MAX_SETTINGS];
 
-    /* Gauss-Newton target (--algo gnt only). */
-    double gnt_power;    /* e_B                                            */
-    double gnt_damping;  /* rho'                                           */
-    pcmup_gnt_variant gnt_variant;
-    int gnt_output;      /* 1: precondition the output layer too           */
-
-    /* Target propagation (--algo tp or dtp only). */
-    double beta;         /* output target step                             */
-    pcmup_tp_feedback feedback;
-    double fb_mu;        /* mu', and mu_L unless --fb-mu-top is given      */
-    double fb_mu_top;    /* mu_L; negative: the same as fb_mu              */
-    double fb_lr;        /* eta^V                                          */
-    size_t fb_steps;     /* K_fb                                           */
-    double fb_noise;     /* sigma                                          */
-    pcmup_activation fb_activation; /* identity ("linear") or tanh         */
-
-    /* Whether --width and --lr were given: pcmup-sweep sweeps them. */
+    /* Whether --width and --gamma-bar were given. */
     int width_given;
-    int lr_given;
-
-    /* The first flag of each rule-specific group given, or NULL: a flag
-     * of another rule than --algo's is a usage error. */
-    const char *pc_flag;
-    const char *gnt_flag;
-    const char *tp_flag;
+    int gamma_bar_given;
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -101,6 +79,35 @@ void train_options_default(train_options *opts);
  * error (the program name is train_options_set_program's). */
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv);
 
+/* A setting's value for the run, whether --algo's rule has it or not. */
+double train_value(const train_options *o, pcmup_setting key);
+/* Sets it as its flag would (pcmup-sweep sets each point's lr). */
+void train_set_value(train_options *o, pcmup_setting key, double value);
+/* Whether a flag gave it. */
+int train_value_given(const train_options *o, pcmup_setting key);
+/* The word the command line has for the value of an enum-valued or on/off
+ * setting ("seq", "on", "closed"); NULL for other settings. */
+const char *train_value_word(const train_options *o, pcmup_setting key);
+
+/* Sets every setting of the algorithm's rule to the run's value, defaults
+ * included, so the run is what the JSON says. */
+pcmup_status train_apply_settings(const train_options *o, pcmup_algo *algo);
+
+/* Writes a setting as its JSON key: a number, a string for an enum-valued
+ * one, true or false for an on/off one whose flag takes on|off. */
+void train_put_setting(jsonl_writer *w, const train_options *o, pcmup_setting key);
+/* Writes every setting of --algo's rule outside the common group: the
+ * ones runs have always written, always, in the order they always had;
+ * the others when the value is not the default. */
+void train_put_rule_settings(jsonl_writer *w, const train_options *o);
+
+/* The library's names of an enum-valued setting's values, joined by sep
+ * ("" for other settings). */
+void train_value_names(pcmup_setting key, const char *sep, char *buf, size_t size);
+/* The command-line names of the rules that have a setting: "pc",
+ * "tp or dtp", "any" for every rule. */
+void train_rules_text(pcmup_setting key, char *buf, size_t size);
+
 /* The preset to build: --param mup is muP for the learning rule:
  * PCMUP_PRESET_MUP_SGD for bp; for pc PCMUP_PRESET_MUP_PC (or MUP_PC_B with
  * --last-layer B), to be applied after setting gammabar_L;
@@ -116,16 +123,5 @@ int train_is_tp(pcmup_rule algo);
 const char *train_algo_name(pcmup_rule algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
-const char *train_loss_name(pcmup_loss loss);
-const char *train_schedule_name(pcmup_pc_schedule schedule);
-const char *train_init_name(pcmup_pc_init init);
-const char *train_timing_name(pcmup_pc_timing timing);
-const char *train_last_layer_name(pcmup_pc_last_layer last_layer);
-const char *train_gnt_variant_name(pcmup_gnt_variant variant);
-const char *train_feedback_name(pcmup_tp_feedback feedback);
-const char *train_fb_activation_name(pcmup_activation act);
-
-/* The top feedback damping mu_L the options ask for. */
-double train_fb_mu_top(const train_options *o);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */

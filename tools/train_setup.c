@@ -196,7 +196,8 @@ int train_build_param(pcmup_param **out, const train_options *o, train_error *e)
     *out = NULL;
     pcmup_status st = pcmup_param_create(out, o->depth, preset, NULL);
     if (st == PCMUP_OK)
-        st = pcmup_param_apply_preset(*out, preset, o->gamma_bar, o->gnt_power);
+        st = pcmup_param_apply_preset(*out, preset, o->gamma_bar,
+                                      train_value(o, PCMUP_SET_GNT_POWER));
     if (st == PCMUP_OK)
         st = pcmup_param_set(*out, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
     if (st == PCMUP_OK)
@@ -225,94 +226,6 @@ int train_build_net(pcmup_net **out, const train_options *o, const pcmup_param *
     return st == PCMUP_OK ? 0 : set_error(e, st, "creating the network");
 }
 
-/* Momentum, weight decay and the MSE target are set only when they matter,
- * so that a learning rule without them still runs with the defaults. */
-static pcmup_status configure_algo(pcmup_algo *a, const train_options *o)
-{
-    pcmup_status st = pcmup_algo_set(a, PCMUP_SET_LR, o->lr);
-    if (st == PCMUP_OK)
-        st = pcmup_algo_set(a, PCMUP_SET_LOSS, (double)o->loss);
-    if (st == PCMUP_OK && o->loss == PCMUP_LOSS_MSE)
-        st = pcmup_algo_set(a, PCMUP_SET_MSE_CENTRED, (double)o->centred);
-    if (st == PCMUP_OK && o->momentum != 0.0)
-        st = pcmup_algo_set(a, PCMUP_SET_MOMENTUM, o->momentum);
-    if (st == PCMUP_OK && o->weight_decay != 0.0)
-        st = pcmup_algo_set(a, PCMUP_SET_WEIGHT_DECAY, o->weight_decay);
-    return st;
-}
-
-typedef struct {
-    pcmup_setting key;
-    double value;
-} setting_value;
-
-static pcmup_status apply_settings(pcmup_algo *a, const setting_value *s, size_t n)
-{
-    pcmup_status st = PCMUP_OK;
-    for (size_t i = 0; st == PCMUP_OK && i < n; i++)
-        st = pcmup_algo_set(a, s[i].key, s[i].value);
-    return st;
-}
-
-/* Every PC setting, defaults included, so the run is what the JSON says. */
-static pcmup_status configure_pc(pcmup_algo *a, const train_options *o)
-{
-    const setting_value pc[] = {
-        {PCMUP_SET_PC_GAMMA_OUT_BASE, o->gamma_out},
-        {PCMUP_SET_PC_GAMMA_HIDDEN, o->gamma_hidden},
-        {PCMUP_SET_PC_KAPPA, o->kappa},
-        {PCMUP_SET_PC_ITERATIONS, (double)o->inference_steps},
-        {PCMUP_SET_PC_SCHEDULE, (double)o->schedule},
-        {PCMUP_SET_PC_INIT, (double)o->init},
-        {PCMUP_SET_PC_INIT_STD, o->init_std},
-        {PCMUP_SET_PC_FPA, (double)o->fpa},
-        {PCMUP_SET_PC_TIMING, (double)o->timing},
-        {PCMUP_SET_PC_LAST_LAYER, (double)o->last_layer},
-        {PCMUP_SET_PC_TOLERANCE, o->tolerance},
-    };
-    return apply_settings(a, pc, sizeof pc / sizeof pc[0]);
-}
-
-/* Every GNT setting, likewise. */
-static pcmup_status configure_gnt(pcmup_algo *a, const train_options *o)
-{
-    const setting_value gnt[] = {
-        {PCMUP_SET_GNT_POWER, o->gnt_power},
-        {PCMUP_SET_GNT_DAMPING, o->gnt_damping},
-        {PCMUP_SET_GNT_VARIANT, (double)o->gnt_variant},
-        {PCMUP_SET_GNT_OUTPUT, (double)o->gnt_output},
-    };
-    return apply_settings(a, gnt, sizeof gnt / sizeof gnt[0]);
-}
-
-/* Every TP setting, likewise. */
-static pcmup_status configure_tp(pcmup_algo *a, const train_options *o)
-{
-    const setting_value tp[] = {
-        {PCMUP_SET_TP_BETA, o->beta},
-        {PCMUP_SET_TP_FEEDBACK, (double)o->feedback},
-        {PCMUP_SET_TP_FB_DAMPING, o->fb_mu},
-        {PCMUP_SET_TP_FB_DAMPING_TOP, train_fb_mu_top(o)},
-        {PCMUP_SET_TP_FB_LR, o->fb_lr},
-        {PCMUP_SET_TP_FB_STEPS, (double)o->fb_steps},
-        {PCMUP_SET_TP_FB_NOISE, o->fb_noise},
-        {PCMUP_SET_TP_FB_ACTIVATION, (double)o->fb_activation},
-    };
-    return apply_settings(a, tp, sizeof tp / sizeof tp[0]);
-}
-
-/* The settings of the chosen rule beyond the shared ones. */
-static pcmup_status configure_rule(pcmup_algo *a, const train_options *o)
-{
-    switch (o->algo) {
-    case PCMUP_RULE_PC: return configure_pc(a, o);
-    case PCMUP_RULE_GNT: return configure_gnt(a, o);
-    case PCMUP_RULE_TP:
-    case PCMUP_RULE_DTP: return configure_tp(a, o);
-    default: return PCMUP_OK;
-    }
-}
-
 /* The shuffling stream gets its own seed so it is not the weights' stream. */
 int train_build_algo(pcmup_algo **out, const train_options *o, pcmup_net *net,
                      train_error *e)
@@ -320,9 +233,7 @@ int train_build_algo(pcmup_algo **out, const train_options *o, pcmup_net *net,
     pcmup_status st = pcmup_algo_create(out, o->algo, net, o->seed + 1u, NULL);
     if (st != PCMUP_OK)
         return set_error(e, st, "creating the learning rule");
-    st = configure_algo(*out, o);
-    if (st == PCMUP_OK)
-        st = configure_rule(*out, o);
+    st = train_apply_settings(o, *out);
     if (st == PCMUP_OK)
         return 0;
     pcmup_algo_free(*out);
@@ -362,45 +273,9 @@ fail:
 
 /* ---- the JSON keys of a run ---------------------------------------------- */
 
-/* The PC settings as the run used them; gamma_L is the output precision
- * at this width, gamma_out is gamma'_L. */
-static void put_pc_settings(jsonl_writer *w, const train_options *o, double gamma_L)
-{
-    jsonl_put_number(w, "gamma_bar", o->gamma_bar);
-    jsonl_put_number(w, "gamma_out", o->gamma_out);
-    jsonl_put_number(w, "gamma_L", gamma_L);
-    jsonl_put_number(w, "gamma_hidden", o->gamma_hidden);
-    jsonl_put_number(w, "kappa", o->kappa);
-    jsonl_put_size(w, "T", o->inference_steps);
-    jsonl_put_string(w, "schedule", train_schedule_name(o->schedule));
-    jsonl_put_string(w, "init", train_init_name(o->init));
-    jsonl_put_number(w, "init_std", o->init_std);
-    jsonl_put_bool(w, "fpa", o->fpa);
-    jsonl_put_string(w, "timing", train_timing_name(o->timing));
-    jsonl_put_string(w, "last_layer", train_last_layer_name(o->last_layer));
-    jsonl_put_number(w, "tolerance", o->tolerance);
-}
-
-static void put_gnt_settings(jsonl_writer *w, const train_options *o)
-{
-    jsonl_put_number(w, "e_B", o->gnt_power);
-    jsonl_put_number(w, "rho", o->gnt_damping);
-    jsonl_put_string(w, "gn_variant", train_gnt_variant_name(o->gnt_variant));
-    jsonl_put_size(w, "gnt_output", (size_t)o->gnt_output);
-}
-
-static void put_tp_settings(jsonl_writer *w, const train_options *o)
-{
-    jsonl_put_number(w, "beta", o->beta);
-    jsonl_put_string(w, "feedback", train_feedback_name(o->feedback));
-    jsonl_put_number(w, "fb_mu", o->fb_mu);
-    jsonl_put_number(w, "fb_mu_top", train_fb_mu_top(o));
-    jsonl_put_number(w, "fb_lr", o->fb_lr);
-    jsonl_put_size(w, "fb_steps", o->fb_steps);
-    jsonl_put_number(w, "fb_noise", o->fb_noise);
-    jsonl_put_string(w, "fb_activation", train_fb_activation_name(o->fb_activation));
-}
-
+/* The order of the keys is the one runs have always had: pcmup-sweep
+ * resumes a file by its rows' configuration strings. gamma_L is the
+ * output precision at this width, gamma_out is gamma'_L. */
 void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
                         double gamma_L)
 {
@@ -409,25 +284,24 @@ void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
     jsonl_put_size(w, "width", width);
     jsonl_put_size(w, "depth", o->depth);
     jsonl_put_string(w, "activation", train_activation_name(o->activation));
-    jsonl_put_string(w, "loss", train_loss_name(o->loss));
-    jsonl_put_number(w, "lr", o->lr);
+    train_put_setting(w, o, PCMUP_SET_LOSS);
+    train_put_setting(w, o, PCMUP_SET_LR);
     jsonl_put_size(w, "base_width", o->base_width);
     jsonl_put_size(w, "epochs", o->epochs);
     jsonl_put_size(w, "batch", o->batch);
     jsonl_put_u64(w, "seed", (unsigned long long)o->seed);
-    jsonl_put_number(w, "momentum", o->momentum);
-    jsonl_put_number(w, "weight_decay", o->weight_decay);
-    jsonl_put_size(w, "centred", (size_t)o->centred);
+    train_put_setting(w, o, PCMUP_SET_MOMENTUM);
+    train_put_setting(w, o, PCMUP_SET_WEIGHT_DECAY);
+    train_put_setting(w, o, PCMUP_SET_MSE_CENTRED);
     jsonl_put_bool(w, "bias", o->bias);
     jsonl_put_bool(w, "standardize", o->standardize);
     jsonl_put_size(w, "threads", (size_t)o->threads);
     jsonl_put_string(w, "data", o->synthetic ? "synthetic" : o->data_dir);
     if (o->algo == PCMUP_RULE_PC)
-        put_pc_settings(w, o, gamma_L);
-    else if (o->algo == PCMUP_RULE_GNT)
-        put_gnt_settings(w, o);
-    else if (train_is_tp(o->algo))
-        put_tp_settings(w, o);
+        jsonl_put_number(w, "gamma_bar", o->gamma_bar);
+    train_put_rule_settings(w, o);
+    if (o->algo == PCMUP_RULE_PC)
+        jsonl_put_number(w, "gamma_L", gamma_L);
 }
 
 double train_samples_per_second(const train_options *o, const train_results *r)

@@ -56,17 +56,42 @@ static pcmup_status check_step_args(const pcmup_algo *algo, const float *x,
  * that rule's defaults and every other setting of `algo` that the rule
  * accepts: the learning rate, loss and MSE targets always, and for example
  * GNT's damping when `algo` is itself a GNT rule. */
-static const pcmup_setting plain_step[] = {PCMUP_SET_MOMENTUM, PCMUP_SET_WEIGHT_DECAY};
-
-/* Sets `keys` of r back to the values `defaults` holds (r's own, read
- * before anything was copied into it). */
-static pcmup_status keep_defaults(pcmup_algo *r, const pcmup_setting *keys, size_t n,
-                                  const pcmup_algo *defaults)
+static int fixed_by(const pcmup_reference_rule *def, pcmup_setting key)
 {
-    for (size_t i = 0; i < n; i++) {
-        double v;
-        PCMUP_TRY(pcmup_algo_get(defaults, keys[i], &v));
-        PCMUP_TRY(pcmup_algo_set(r, keys[i], v));
+    if (key == PCMUP_SET_MOMENTUM || key == PCMUP_SET_WEIGHT_DECAY)
+        return 1;
+    for (size_t i = 0; i < def->n_fixed; i++)
+        if (def->fixed[i] == key)
+            return 1;
+    return 0;
+}
+
+/* dst takes src's value of `key`, per-layer values included. */
+static pcmup_status copy_setting(pcmup_algo *dst, const pcmup_algo *src, pcmup_setting key)
+{
+    double v;
+    int per_layer;
+    PCMUP_TRY(pcmup_algo_get(src, key, &v));
+    PCMUP_TRY(pcmup_algo_set(dst, key, v));
+    PCMUP_TRY(pcmup_setting_per_layer(key, &per_layer));
+    for (size_t l = 1; per_layer && l < src->net->n_layers; l++) {
+        PCMUP_TRY(pcmup_algo_get_layer(src, l, key, &v));
+        PCMUP_TRY(pcmup_algo_set_layer(dst, l, key, v));
+    }
+    return PCMUP_OK;
+}
+
+static pcmup_status take_settings(pcmup_algo *r, const pcmup_algo *algo,
+                                  const pcmup_reference_rule *def)
+{
+    for (size_t i = 0; i < pcmup_setting_count(); i++) {
+        pcmup_setting key;
+        int mine, theirs;
+        PCMUP_TRY(pcmup_setting_at(i, &key));
+        PCMUP_TRY(pcmup_setting_accepts(key, algo->rule->id, &mine));
+        PCMUP_TRY(pcmup_setting_accepts(key, def->rule, &theirs));
+        if (mine && theirs && !fixed_by(def, key))
+            PCMUP_TRY(copy_setting(r, algo, key));
     }
     return PCMUP_OK;
 }
@@ -75,17 +100,10 @@ static pcmup_status make_reference(pcmup_algo **out, const pcmup_algo *algo,
                                    pcmup_reference ref, const char *func)
 {
     const pcmup_reference_rule *def = pcmup__reference_rule(ref);
-    pcmup_algo *r = NULL, *defaults = NULL;
+    pcmup_algo *r = NULL;
     pcmup_status s = pcmup_algo_create(&r, def->rule, algo->net, 0, &algo->alloc);
     if (s == PCMUP_OK)
-        s = pcmup_algo_create(&defaults, def->rule, algo->net, 0, &algo->alloc);
-    if (s == PCMUP_OK) {
-        pcmup__settings_copy(r, algo);
-        s = keep_defaults(r, plain_step, sizeof plain_step / sizeof plain_step[0], defaults);
-    }
-    if (s == PCMUP_OK)
-        s = keep_defaults(r, def->fixed, def->n_fixed, defaults);
-    pcmup_algo_free(defaults);
+        s = take_settings(r, algo, def);
     if (s != PCMUP_OK) {
         pcmup_algo_free(r);
         return pcmup__fail(s, func, "cannot create the reference rule");

@@ -43,8 +43,10 @@ static pcmup_status coord_model_build(coord_model *m, const pcmup_algo *proto, s
         coord_model_free(m);
         return pcmup__fail(s, func, "width %zu: cannot build the network", width);
     }
-    pcmup__settings_copy(m->algo, proto);
-    return PCMUP_OK;
+    s = pcmup__settings_copy(m->algo, proto, func);
+    if (s != PCMUP_OK)
+        coord_model_free(m);
+    return s;
 }
 
 static double mean_abs(const float *a, size_t n)

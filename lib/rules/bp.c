@@ -47,6 +47,5 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 const pcmup_rule_ops pcmup__rule_bp = {
     .id = PCMUP_RULE_BP,
     .name = "bp",
-    .settings_mask = PCMUP_COMMON_SETTINGS,
     .step = bp_step,
 };

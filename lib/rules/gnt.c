@@ -522,9 +522,6 @@ static pcmup_status gnt_reserve(pcmup_algo *algo, size_t batch, const char *func
 const pcmup_rule_ops pcmup__rule_gnt = {
     .id = PCMUP_RULE_GNT,
     .name = "gnt",
-    .settings_mask = PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_GNT_POWER) |
-                     PCMUP_BIT(PCMUP_SET_GNT_DAMPING) | PCMUP_BIT(PCMUP_SET_GNT_VARIANT) |
-                     PCMUP_BIT(PCMUP_SET_GNT_OUTPUT),
     .create_state = gnt_create,
     .free_state = gnt_free,
     .reserve = gnt_reserve,

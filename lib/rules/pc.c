@@ -133,7 +133,8 @@ static const float *post_ff(const pc_run *r, size_t l)
 
 static double gamma_of(const pc_run *r, size_t l)
 {
-    return l < r->n_layers ? r->algo->layer_gamma[l - 1] : r->gamma_out;
+    return l < r->n_layers ? pcmup__setting_layer(r->algo, PCMUP_SET_PC_GAMMA_HIDDEN, l)
+                           : r->gamma_out;
 }
 
 static size_t width(const pc_run *r, size_t l)
@@ -220,7 +221,7 @@ static void state_gradient(const pc_run *r, size_t l, float *g)
 static void move_state(pc_run *r, size_t l, const float *g)
 {
     const size_t n = r->batch * width(r, l);
-    const float kappa = (float)r->algo->layer_kappa[l - 1];
+    const float kappa = (float)pcmup__setting_layer(r->algo, PCMUP_SET_PC_KAPPA, l);
     float *s = state(r, l), *e = err(r, l);
     for (size_t i = 0; i < n; i++)
         s[i] -= kappa * g[i];
@@ -478,11 +479,6 @@ static double pc_final_energy(const pcmup_algo *algo)
 const pcmup_rule_ops pcmup__rule_pc = {
     .id = PCMUP_RULE_PC,
     .name = "pc",
-    .settings_mask =
-        PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_PC_GAMMA_HIDDEN) | PCMUP_BIT(PCMUP_SET_PC_GAMMA_OUT_BASE) |
-        PCMUP_BIT(PCMUP_SET_PC_KAPPA) | PCMUP_BIT(PCMUP_SET_PC_ITERATIONS) | PCMUP_BIT(PCMUP_SET_PC_SCHEDULE) |
-        PCMUP_BIT(PCMUP_SET_PC_INIT) | PCMUP_BIT(PCMUP_SET_PC_INIT_STD) | PCMUP_BIT(PCMUP_SET_PC_FPA) |
-        PCMUP_BIT(PCMUP_SET_PC_TIMING) | PCMUP_BIT(PCMUP_SET_PC_LAST_LAYER) | PCMUP_BIT(PCMUP_SET_PC_TOLERANCE),
     .create_state = pc_create,
     .free_state = pc_free,
     .reserve = pc_reserve,

@@ -167,7 +167,7 @@ static void load_model(eq_work *k, const pcmup_algo *pc)
         const size_t n = ly->n_out * ly->n_in;
         for (size_t i = 0; i < n; i++)
             k->w[l - 1][i] = (double)ly->multiplier * (double)ly->params[i];
-        k->gamma[l - 1] = pc->layer_gamma[l - 1];
+        k->gamma[l - 1] = pcmup__setting_layer(pc, PCMUP_SET_PC_GAMMA_HIDDEN, l);
     }
     double gamma_out = 1.0;
     pcmup_pc_gamma_out(pc, &gamma_out); /* cannot fail: pc is PC */

@@ -54,13 +54,11 @@ static inline size_t pcmup__entry_floats(const pcmup_rule_entry *e)
 
 typedef struct pcmup_rule_ops {
     /* The public id of the rule (pcmup_algo_rule reports it) and its short
-     * name, used in error messages: "gnt does not use the ... setting". */
+     * name, used in error messages: "gnt does not use the ... setting".
+     * Which settings the rule accepts is the rules column of the settings
+     * table (settings.c). */
     pcmup_rule id;
     const char *name;
-
-    /* Bit k set: setting k applies to this rule (PCMUP_COMMON_SETTINGS
-     * holds those every rule has); pcmup_algo_set refuses the others. */
-    uint64_t settings_mask;
 
     /* Allocates the rule's state into *state at pcmup_algo_create; algo is
      * complete (net, settings at their defaults, allocator). Allocate only

@@ -636,19 +636,13 @@ static pcmup_status tp_load(pcmup_algo *algo, const pcmup_rule_entry *src, size_
     return PCMUP_OK;
 }
 
-#define TP_SETTINGS                                                                      \
-    (PCMUP_COMMON_SETTINGS | PCMUP_BIT(PCMUP_SET_TP_BETA) | PCMUP_BIT(PCMUP_SET_TP_FEEDBACK) |       \
-     PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING) | PCMUP_BIT(PCMUP_SET_TP_FB_DAMPING_TOP) |                   \
-     PCMUP_BIT(PCMUP_SET_TP_FB_LR) | PCMUP_BIT(PCMUP_SET_TP_FB_STEPS) | PCMUP_BIT(PCMUP_SET_TP_FB_NOISE) | \
-     PCMUP_BIT(PCMUP_SET_TP_FB_ACTIVATION) | PCMUP_BIT(PCMUP_SET_TP_FB_INIT_STD))
-
 /* TP and DTP share everything but the target formula (tp_step reads which
  * of the two it is). */
-#define TP_OPS(rule_id, rule_name)                                                       \
-    {                                                                                    \
-        .id = rule_id, .name = rule_name, .settings_mask = TP_SETTINGS,                  \
-        .create_state = tp_create, .free_state = tp_free, .reserve = tp_reserve,         \
-        .step = tp_step, .list_persistent = tp_list, .load_persistent = tp_load,         \
+#define TP_OPS(rule_id, rule_name)                                                 \
+    {                                                                              \
+        .id = rule_id, .name = rule_name, .create_state = tp_create,               \
+        .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
+        .list_persistent = tp_list, .load_persistent = tp_load,                    \
     }
 
 const pcmup_rule_ops pcmup__rule_tp = TP_OPS(PCMUP_RULE_TP, "tp");
