@@ -66,11 +66,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("coord");
-    TCase *tc = tcase_create("coordinate_check");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, mup_feature_updates_are_width_independent);
-    tcase_add_test(tc, sp_feature_updates_grow_with_width);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        mup_feature_updates_are_width_independent,
+        sp_feature_updates_grow_with_width,
+    };
+    return tu_run_tests("coord", 600, NULL, NULL, tests, TU_COUNT(tests));
 }
