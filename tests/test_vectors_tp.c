@@ -99,13 +99,9 @@ static void load_feedback(pcmup_net *net, const tu_case *c)
         char name[16];
         snprintf(name, sizeof name, "V%zu", l);
         size_t n;
-        double *v = tu_case_f64(c, name, &n);
-        float *vf = malloc(n * sizeof *vf);
-        for (size_t i = 0; i < n; i++)
-            vf[i] = (float)v[i];
-        TU_OK(pcmup_net_set_feedback(net, l, vf, n));
+        float *v = tu_case_f32(c, name, &n);
+        TU_OK(pcmup_net_set_feedback(net, l, v, n));
         free(v);
-        free(vf);
     }
 }
 

@@ -407,6 +407,16 @@ double *tu_case_f64(const tu_case *c, const char *file, size_t *n)
     return read_raw(c, name, sizeof(double), n);
 }
 
+float *tu_case_f32(const tu_case *c, const char *file, size_t *n)
+{
+    double *d = tu_case_f64(c, file, n);
+    float *f = malloc(*n * sizeof *f);
+    for (size_t i = 0; i < *n; i++)
+        f[i] = (float)d[i];
+    free(d);
+    return f;
+}
+
 int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n)
 {
     char name[128];
@@ -450,13 +460,9 @@ pcmup_net *tu_case_net(const tu_case *c)
         char name[16];
         snprintf(name, sizeof name, "W%zu", l);
         size_t n;
-        double *w = tu_case_f64(c, name, &n);
-        float *wf = malloc(n * sizeof *wf);
-        for (size_t i = 0; i < n; i++)
-            wf[i] = (float)w[i];
-        TU_OK(pcmup_net_set_weights(net, l, wf, n));
+        float *w = tu_case_f32(c, name, &n);
+        TU_OK(pcmup_net_set_weights(net, l, w, n));
         free(w);
-        free(wf);
     }
     return net;
 }
@@ -464,13 +470,9 @@ pcmup_net *tu_case_net(const tu_case *c)
 float *tu_case_x(const tu_case *c, size_t *batch)
 {
     size_t n;
-    double *x = tu_case_f64(c, "X", &n);
-    float *xf = malloc(n * sizeof *xf);
-    for (size_t i = 0; i < n; i++)
-        xf[i] = (float)x[i];
-    free(x);
+    float *x = tu_case_f32(c, "X", &n);
     *batch = (size_t)tu_case_num(c, "B");
-    return xf;
+    return x;
 }
 
 /* max over layers first..L of the relative error of our change of array

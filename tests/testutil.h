@@ -166,6 +166,8 @@ double tu_case_list(const tu_case *c, const char *key, size_t i);
 /* Loads <name>.f64 (converted to double) / <name>.i32 into a malloc'd array;
  * *n receives the element count. */
 double *tu_case_f64(const tu_case *c, const char *file, size_t *n);
+/* <name>.f64 rounded to float, as the library reads it. */
+float *tu_case_f32(const tu_case *c, const char *file, size_t *n);
 int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n);
 
 /* Builds the network of a reference case: widths, activation, the case's
