@@ -914,18 +914,13 @@ END_TEST
 
 /* ---- coordinate check --------------------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 static void coord_sweep(pcmup_preset preset, const char *name, double res[N_WIDTHS][3])
 {
     /* Spec 8.1: eta = 0.05, rho' = 1e-2 (the default damping). */
     const tu_coord_config cfg = {PCMUP_RULE_GNT, preset, 0.0, 0.05};
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run(&cfg, coord_widths[k], 5, res[k]);
-        printf("%-8s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k], res[k][0],
-               res[k][1], res[k][2]);
-    }
+    tu_coord_sweep(&cfg, NAN, name, res);
 }
 
 /* GNT's muP (spec 8.1: dh2 .24/.21/.21/.19, df .31/.23/.21/.16 for M = 64

@@ -332,17 +332,7 @@ END_TEST
 
 /* ---- coordinate check --------------------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
-
-static void coord_sweep(const tu_coord_config *cfg, const char *name, double res[N_WIDTHS][3])
-{
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run(cfg, coord_widths[k], 5, res[k]);
-        printf("%-22s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k],
-               res[k][0], res[k][1], res[k][2]);
-    }
-}
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 /* muP for PC (spec 8.1: .089/.053/.041/.039 for gbar 0, .089/.060/.049/.046
  * for gbar -1): the same band as BP's check, 3x over 64..2048. */
@@ -350,7 +340,7 @@ static void check_flat(double gbar)
 {
     const tu_coord_config cfg = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&cfg, gbar == 0.0 ? "PC muP gbar 0" : "PC muP gbar -1", res);
+    tu_coord_sweep(&cfg, NAN, gbar == 0.0 ? "PC muP gbar 0" : "PC muP gbar -1", res);
     for (int j = 0; j < 3; j++) {
         double lo = INFINITY, hi = 0;
         for (int k = 0; k < N_WIDTHS; k++) {
@@ -374,10 +364,10 @@ START_TEST(pc_wrong_exponents_grow)
     const tu_coord_config sp = {PCMUP_RULE_PC, PCMUP_PRESET_SP, 0.0, 0.5};
     const tu_coord_config wrong = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_SGD, -1.0, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&sp, "PC SP", res);
+    tu_coord_sweep(&sp, NAN, "PC SP", res);
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 100, "SP df grows only %g x",
                   res[N_WIDTHS - 1][2] / res[0][2]);
-    coord_sweep(&wrong, "PC gbar -1, SGD c", res);
+    tu_coord_sweep(&wrong, NAN, "PC gbar -1, SGD c", res);
     ck_assert_msg(res[N_WIDTHS - 1][1] / res[0][1] > 4, "dh2 grows only %g x",
                   res[N_WIDTHS - 1][1] / res[0][1]);
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 10, "df grows only %g x",

@@ -454,19 +454,7 @@ END_TEST
 
 /* ---- coordinate checks (spec 8.1) ------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
-
-/* b_out NaN: the preset's b_L. */
-static void coord_sweep(const tu_coord_config *cfg, double b_out, const char *name,
-                        double res[N_WIDTHS][3])
-{
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run_b_out(cfg, b_out, coord_widths[k], 5, res[k]);
-        printf("%-18s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k], res[k][0],
-               res[k][1], res[k][2]);
-    }
-}
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 /* muP (b_L = 1/2, c = (0, 1, 1), mu_l = mu' r) at eta = 0.5, the BP
  * check's rate: the spec's numpy run (its TP/DTP row: dh2 .155/.113/.105/
@@ -477,7 +465,7 @@ static void check_mup_flat(pcmup_rule kind, const char *name)
 {
     const tu_coord_config cfg = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&cfg, NAN, name, res);
+    tu_coord_sweep(&cfg, NAN, name, res);
     for (int j = 0; j < 3; j++) {
         double lo = INFINITY, hi = 0;
         for (int k = 0; k < N_WIDTHS; k++) {
@@ -508,14 +496,14 @@ static void check_wrong_scalings(pcmup_rule kind, const char *name)
     double res[N_WIDTHS][3];
     const tu_coord_config lazy = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
     snprintf(label, sizeof label, "%s b_L = 1", name);
-    coord_sweep(&lazy, 1.0, label, res);
+    tu_coord_sweep(&lazy, 1.0, label, res);
     ck_assert_msg(res[N_WIDTHS - 1][2] < (2.0 / 3.0) * res[0][2], "df %g -> %g", res[0][2],
                   res[N_WIDTHS - 1][2]);
     for (int k = 1; k < N_WIDTHS; k++)
-        ck_assert_msg(res[k][2] < res[k - 1][2] * 1.05, "df rises at M = %zu", coord_widths[k]);
+        ck_assert_msg(res[k][2] < res[k - 1][2] * 1.05, "df rises at M = %zu", tu_coord_widths[k]);
     const tu_coord_config sp = {kind, PCMUP_PRESET_SP, 0.0, 0.5};
     snprintf(label, sizeof label, "%s SP", name);
-    coord_sweep(&sp, NAN, label, res);
+    tu_coord_sweep(&sp, NAN, label, res);
     ck_assert(isfinite(res[0][2]));
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 100, "SP df grows only %g x",
                   res[N_WIDTHS - 1][2] / res[0][2]);

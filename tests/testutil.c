@@ -627,3 +627,15 @@ void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, 
     free(probe);
     free(labels);
 }
+
+const size_t tu_coord_widths[TU_COORD_N_WIDTHS] = {64, 256, 1024, 2048};
+
+void tu_coord_sweep(const tu_coord_config *cfg, double b_out, const char *name,
+                    double res[TU_COORD_N_WIDTHS][3])
+{
+    for (int k = 0; k < TU_COORD_N_WIDTHS; k++) {
+        tu_coord_run_b_out(cfg, b_out, tu_coord_widths[k], 5, res[k]);
+        printf("%-22s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, tu_coord_widths[k],
+               res[k][0], res[k][1], res[k][2]);
+    }
+}

@@ -224,4 +224,12 @@ void tu_coord_run(const tu_coord_config *cfg, size_t width, int steps, double dh
 void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, int steps,
                         double dh[3]);
 
+/* The widths the rules' coordinate checks sweep: 64, 256, 1024, 2048. */
+#define TU_COORD_N_WIDTHS 4
+extern const size_t tu_coord_widths[TU_COORD_N_WIDTHS];
+/* tu_coord_run_b_out (b_out NaN: the preset's b_L) for 5 steps at each of
+ * tu_coord_widths into res[k], printing a line per width labelled `name`. */
+void tu_coord_sweep(const tu_coord_config *cfg, double b_out, const char *name,
+                    double res[TU_COORD_N_WIDTHS][3]);
+
 #endif
