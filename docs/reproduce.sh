@@ -77,8 +77,9 @@ rules() {
         --title "GNT, DTP, TP: test accuracy against log2 lr"
 }
 
-# Coordinate checks (paper-spec 8.1 setup: Gaussian inputs of dimension 64,
-# 10 classes, batch 32, probe 64, lr 0.5 (GNT 0.05), steps 1 and 5).
+# Coordinate checks (the setup of docs/parameterization.md, section 8:
+# Gaussian inputs of dimension 64, 10 classes, batch 32, probe 64, lr 0.5
+# (GNT 0.05), steps 1 and 5).
 coord() {
     local file=$out/coord.jsonl c="--batch 32 --widths 64,256,1024,4096 --steps 1,5 --json"
     : >"$file"
@@ -109,7 +110,7 @@ fig2() {
         done
     done
     # With C = 1 the centred one-hot target is 0; the plain one (y = 1)
-    # is the spec's single-output regression.
+    # is a single-output regression (M_L = 1, the paper's Figure 2(a)).
     for g in 0 -0.5 -1; do
         "$bin/pcmup-coord" $w --alignment --closed-form --json --algo pc \
             --activation identity --classes 1 --centred 0 --gamma-bar $g \

@@ -11,7 +11,8 @@
  * This header is the manual. It is ordered as a tutorial:
  *
  *   1. Basics: version, status codes, error messages, allocators.
- *   2. Parameterizations (pcmup_param): the abc exponents per layer.
+ *   2. Parameterizations (pcmup_param): the abc exponents per layer and
+ *      every width-dependent factor they give.
  *   3. Networks (pcmup_net): dense layers, forward pass, weights.
  *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
  *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
@@ -152,8 +153,9 @@ PCMUP_API pcmup_status pcmup_set_blas_threads(int n);
 /* ======================================================================
  * 2. Parameterizations
  *
- * An abc-parameterization fixes, for each layer l, three exponents and a
- * scale (paper-spec section 1.4, docs/parameterization.md):
+ * An abc-parameterization (the paper's section 2 and Table 1;
+ * docs/parameterization.md) fixes, for each layer l, three exponents and a
+ * scale:
  *
  *   W_l = r_l^(-a_l) w_l                 forward multiplier
  *   w_l(0) ~ N(0, s_l^2)                 with
@@ -170,49 +172,47 @@ PCMUP_API pcmup_status pcmup_set_blas_threads(int n);
  *
  * b is written in width-exponent form: b_1 = 0 means a fan-in 1/M_0 init
  * that does not depend on width ("b_1 = 1/2 with respect to D").
+ *
+ * The parameterization also holds the exponents of the learning rules'
+ * width-scaled settings: PC's output precision gamma_L, GNT's damping
+ * rho_l, TP's feedback damping mu_l and feedback learning rate eta^V_l
+ * (sections 6 to 8). Every width-dependent factor a network or a rule uses
+ * comes from it: pcmup_param_layer_factors gives them all for any widths.
  * ====================================================================== */
 
 typedef struct pcmup_param pcmup_param;
 
-/* Exponent presets, each a row of a table (docs/parameterization.md):
+/* Exponent presets, each a row of a table (docs/parameterization.md). g is
+ * gammabar_L and e is GNT's power e_B, both arguments of
+ * pcmup_param_apply_preset (pcmup_param_create takes g = 0, e = 1):
  *
- *   preset      b_1  b_l  b_L | c_1       c_l     c_L     a_l = 0, sigma_l = 1
+ *   preset      b_1  b_l  b_L | c_1       c_l     c_L
  *   SP           0   1/2  1/2 |  0         0       0
- *   MUP_SGD      0   1/2   1  | -1         0       1      (muP for SGD / BP)
- *   MUP_PC       0   1/2   1  | -1 - g    -g       1      (muP for PC, last
- *                                                          layer convention A)
- *   MUP_PC_B     0   1/2   1  | -1 - g    -g     1 - g    (convention B)
- *   MUP_GNT      0   1/2   1  |  0         1       1      (muP for GNT, e_B = 1)
+ *   MUP_SGD      0   1/2   1  | -1         0       1      muP for SGD / BP
+ *   MUP_PC       0   1/2   1  | -1 - g    -g       1      muP for PC, last layer
+ *                                                         convention A
+ *   MUP_PC_B     0   1/2   1  | -1 - g    -g     1 - g    convention B
+ *   MUP_GNT      0   1/2   1  | e - 1      e       1      muP for GNT
+ *   MUP_TP       0   1/2  1/2 |  0         1       1      muP for TP / DTP
  *
- *   MUP_TP       0   1/2  1/2 |  0         1       1      (muP for TP / DTP)
- *
- * b_l and c_l stand for every hidden layer 1 < l < L; g is gammabar_L, the
- * PCMUP_PARAM_GAMMA_BAR value at the moment the preset is applied (set it
- * first, then apply the preset). MUP_PC with g = 0 is MUP_SGD; with g = -1
- * it is the muP of the Gauss-Newton target (paper's Table 1), which is
- * MUP_GNT. MUP_GNT is the row for GNT's default power e_B = 1; for a
- * fractional power the muP learning-rate exponents are
- * c = (e_B - 1, e_B, 1), set by hand with pcmup_param_set_layer (section 7).
- * MUP_TP keeps
- * the output layer at b_L = 1/2, the paper's distinctive TP result (its
- * targets come from a regression on f, which needs f = Theta(1) at init).
- * A preset also sets the target-propagation feedback exponents
- * PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP: 1 and 1 for MUP_TP,
- * 0 and 0 (width-independent feedback damping and learning rate) for every
- * other preset. */
+ * and a_l = 0, sigma_l = 1 throughout. b_l and c_l stand for every hidden
+ * layer 1 < l < L. The sources are the paper's Table 1: section 2 for SP
+ * and SGD, Theorem 4.1 for PC, Proposition 3.3 for GNT, Theorem 5.1 for
+ * TP. MUP_PC with g = 0 is MUP_SGD and with g = -1 is MUP_GNT at e = 1
+ * (the Table 1 caption); MUP_GNT with e = 0 (plain SGD) is MUP_SGD.
+ * MUP_TP keeps the output layer at b_L = 1/2, the paper's distinctive TP
+ * result (its targets come from a regression on f, which needs f =
+ * Theta(1) at init). A preset also sets the feedback exponents
+ * PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP: 1 and 1 for
+ * MUP_TP, 0 and 0 (width-independent feedback damping and learning rate)
+ * for every other preset. */
 typedef enum {
     PCMUP_PRESET_SP = 0,
     PCMUP_PRESET_MUP_SGD = 1,
     PCMUP_PRESET_MUP_PC = 2,
     PCMUP_PRESET_MUP_PC_B = 3,
-    /* ---- Gauss-Newton target (section 7) ---- */
-    PCMUP_PRESET_MUP_GNT = 4,
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation ---- */
-    PCMUP_PRESET_MUP_TP = 5     /* muP for TP and DTP (section 8):
-                                   b = (0, 1/2, 1/2), c = (0, 1, 1), and the
-                                   feedback exponents FB_DAMPING_EXP = 1,
-                                   FB_LR_EXP = 1                          */
+    PCMUP_PRESET_MUP_GNT = 4,   /* muP for GNT (section 7)                 */
+    PCMUP_PRESET_MUP_TP = 5     /* muP for TP and DTP (section 8)          */
 } pcmup_preset;
 
 /* Per-layer keys. THETA is derived (2a + c) and read-only. */
@@ -233,28 +233,29 @@ typedef enum {
                                    In [-1, 0], default 0. 0 is the standard
                                    gamma_L = Theta(1) (PC ~ BP at large width),
                                    -1 is gamma_L = Theta(M) (PC stays
-                                   Gauss-Newton-like). Values outside [-1, 0]
-                                   are rejected: below -1 C_gamma diverges
-                                   with width (paper-spec 3.4). */
-    /* ---- target propagation (section 8) ----
-     * Both use the ratio r = M_l / M_base of the width M_l that feedback
-     * layer l reads from (the fan-in of layer l + 1, as the recipe above
-     * defines it for l + 1 >= 2), and apply to the hidden feedback layers
-     * 2 <= l < L only; the top feedback layer L reads the C outputs, whose
-     * number does not grow. */
+                                   Gauss-Newton-like); below -1 C_gamma
+                                   diverges with width (Theorem 4.2).
+                                   Read-only here: it is an argument of
+                                   pcmup_param_apply_preset, because the PC
+                                   presets' c depends on it.              */
+    /* The feedback exponents of target propagation (section 8). Both use
+     * the ratio r = M_l / M_base of the width M_l that feedback layer l
+     * reads from (the fan-in of layer l + 1), and apply to the hidden
+     * feedback layers 2 <= l < L only; the top feedback layer L reads the
+     * C outputs, whose number does not grow. */
     PCMUP_PARAM_FB_DAMPING_EXP = 2, /* x in the hidden feedback damping
                                    mu_l = mu' r^x (PCMUP_SET_TP_FB_DAMPING is
                                    mu'). In [0, 2], default 0; muP 1, which
                                    keeps mu_l in proportion to h_l^T h_l =
-                                   Theta(M) (paper-spec 4.1).              */
+                                   Theta(M) (Theorem 5.1).                 */
     PCMUP_PARAM_FB_LR_EXP = 3   /* x in the hidden feedback learning rate
                                    eta^V_l = eta^V r^-x (PCMUP_SET_TP_FB_LR is
-                                   eta^V). In [-2, 2], default 0; muP 1
-                                   (paper-spec 4.1, c^V_l = 1).            */
+                                   eta^V). In [-2, 2], default 0; muP 1.   */
 } pcmup_param_key;
 
 /* Creates a parameterization for networks of n_layers weight layers
- * (1 <= n_layers <= 1024), filled from `preset`, base width 64. */
+ * (1 <= n_layers <= 1024), filled from `preset` at its default arguments
+ * (gammabar_L = 0, e_B = 1), base width 64. */
 PCMUP_API pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers,
                                           pcmup_preset preset,
                                           const pcmup_allocator *allocator);
@@ -264,10 +265,19 @@ PCMUP_API pcmup_status pcmup_param_clone(pcmup_param **out, const pcmup_param *p
  * their own copies. */
 PCMUP_API void pcmup_param_free(pcmup_param *param);
 
-/* Overwrites every layer's a, b, c and sigma from a preset table row, and
- * the feedback exponents PCMUP_PARAM_FB_DAMPING_EXP and FB_LR_EXP. The
- * base width and gammabar_L are kept. */
-PCMUP_API pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset);
+/* Overwrites every layer's a, b, c and sigma from the preset's row at
+ * gammabar_L and e_B, sets PCMUP_PARAM_GAMMA_BAR to gammabar_L, and the
+ * feedback exponents PCMUP_PARAM_FB_DAMPING_EXP and FB_LR_EXP to the
+ * preset's. gammabar_L must be in [-1, 0] and e_B in [0, 1] (the range of
+ * PCMUP_SET_GNT_POWER) whatever the preset: only the PC rows read
+ * gammabar_L for c and only MUP_GNT reads e_B, but gammabar_L scales PC's
+ * gamma_L under any preset (under SP too; pass 0 for gamma_L = gamma'_L at
+ * every width). Only the base width is kept: the result depends on the
+ * arguments and the base width alone, never on the order of earlier calls.
+ * Set single exponents with pcmup_param_set_layer and pcmup_param_set
+ * after it. */
+PCMUP_API pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset,
+                                                double gammabar_L, double e_B);
 /* The number of weight layers L it was created for. */
 PCMUP_API pcmup_status pcmup_param_n_layers(const pcmup_param *param, size_t *n_layers);
 
@@ -283,12 +293,57 @@ PCMUP_API pcmup_status pcmup_param_layer_bounds(pcmup_layer_key key, double *lo,
                                                 double *hi);
 
 /* Set, read and bound the whole-parameterization keys (pcmup_param_key);
- * values must be finite and inside the key's bounds. */
+ * values must be finite and inside the key's bounds. PCMUP_PARAM_GAMMA_BAR
+ * cannot be set (PCMUP_ERR_INVALID): give it to pcmup_param_apply_preset. */
 PCMUP_API pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key,
                                        double value);
 PCMUP_API pcmup_status pcmup_param_get(const pcmup_param *param, pcmup_param_key key,
                                        double *value);
 PCMUP_API pcmup_status pcmup_param_bounds(pcmup_param_key key, double *lo, double *hi);
+
+/* The width-dependent factors of a layer, the slots of
+ * pcmup_param_layer_factors. Each is what layer l gets at given widths,
+ * relative to the base setting it multiplies; a rule's width-scaled value
+ * is exactly its base setting times the factor. r_l is layer l's width
+ * ratio (above), r_L = M_{L-1} / M_base the output layer's. A factor a
+ * layer does not have is 1. */
+typedef enum {
+    PCMUP_FACTOR_MULTIPLIER = 0,    /* r_l^-a_l, the forward multiplier      */
+    PCMUP_FACTOR_INIT_STD = 1,      /* s_l, the std of w_l at init (a value,
+                                       not a ratio)                          */
+    PCMUP_FACTOR_LR = 2,            /* eta_l / eta = r_l^-c_l                */
+    PCMUP_FACTOR_PC_GAMMA = 3,      /* PC's gamma_L / gamma'_L =
+                                       r_L^-gammabar_L at l = L; 1 below (the
+                                       hidden precisions gamma_l are not
+                                       scaled)                               */
+    PCMUP_FACTOR_GNT_DAMPING = 4,   /* GNT's rho_l / rho' = r_L^-(2 b_L - 1)
+                                       for l < L; 1 at l = L                 */
+    PCMUP_FACTOR_TP_FB_DAMPING = 5, /* TP's mu_l / mu' = (M_l / M_base)^x,
+                                       x = PCMUP_PARAM_FB_DAMPING_EXP, for
+                                       2 <= l < L; 1 at l = L (mu_L is
+                                       PCMUP_SET_TP_FB_DAMPING_TOP, not
+                                       scaled) and at l = 1 (no feedback)    */
+    PCMUP_FACTOR_TP_FB_LR = 6,      /* TP's eta^V_l / eta^V = (M_l /
+                                       M_base)^-x, x = PCMUP_PARAM_FB_LR_EXP,
+                                       for 2 <= l < L; 1 at l = L and l = 1  */
+    PCMUP_FACTOR_WIDTH_RATIO = 7    /* r_l itself                            */
+} pcmup_factor;
+
+/* The number of pcmup_factor slots; new factors are added at the end. */
+#define PCMUP_FACTOR_COUNT 8
+
+/* Every width-dependent factor of layer l (1..L) of a network with widths
+ * widths[0..L] under this parameterization, without building the network:
+ * dst[k] receives factor k (pcmup_factor) for k < count. n_widths must be
+ * L + 1 (PCMUP_ERR_SHAPE otherwise), every width in [1, 2^31 - 1], and
+ * count at most the library's PCMUP_FACTOR_COUNT (a program built against
+ * an older header asks for fewer slots and gets them). For example PC's
+ * gamma_L at these widths is PCMUP_SET_PC_GAMMA_OUT_BASE times
+ * dst[PCMUP_FACTOR_PC_GAMMA] of layer L. It only reads: threads may call
+ * it on one parameterization at once while none changes it. */
+PCMUP_API pcmup_status pcmup_param_layer_factors(const pcmup_param *param,
+                                                 const size_t *widths, size_t n_widths,
+                                                 size_t layer, double *dst, size_t count);
 
 /* ======================================================================
  * 3. Networks
@@ -336,12 +391,10 @@ PCMUP_API pcmup_status pcmup_net_layer_shape(const pcmup_net *net, size_t layer,
 /* Total number of trainable numbers (weights and biases). */
 PCMUP_API pcmup_status pcmup_net_param_count(const pcmup_net *net, size_t *count);
 
-/* What the parameterization gives layer l at this width: the forward
- * multiplier r^-a, the init std of w, and the learning-rate factor
- * eta_l / eta = r^-c. Any pointer may be NULL. */
-PCMUP_API pcmup_status pcmup_net_layer_scales(const pcmup_net *net, size_t layer,
-                                              double *multiplier, double *init_std,
-                                              double *lr_factor);
+/* pcmup_param_layer_factors for this network's own parameterization and
+ * widths: dst[k] receives layer l's factor k (pcmup_factor) for k < count. */
+PCMUP_API pcmup_status pcmup_net_layer_factors(const pcmup_net *net, size_t layer,
+                                               double *dst, size_t count);
 
 /* Copy layer l's effective weights W_l = r^-a w_l (out x in, row-major) out
  * of or into a caller array of exactly `count` = out * in floats. set
@@ -799,8 +852,8 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  *
  * e_B = 0 is exactly BP's step. PCMUP_SET_GNT_OUTPUT = 0 gives the output
  * layer BP's step (preconditioned under MSE, it is BP's over 1 + rho').
- * The muP of GNT is PCMUP_PRESET_MUP_GNT, c = (0, 1, 1), for e_B = 1, and
- * c = (e_B - 1, e_B, 1) for a fractional e_B (set c by hand).
+ * The muP of GNT is PCMUP_PRESET_MUP_GNT applied at the same e_B:
+ * c = (e_B - 1, e_B, 1), (0, 1, 1) for e_B = 1.
  *
  * Cost: the backward pass runs on B (C + 1) rows instead of B (the
  * Jacobians ride along with the gradient), and every layer solves one

@@ -10,16 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-static pcmup_status check_widths(size_t n_layers, const size_t *widths, const char *func)
-{
-    for (size_t i = 0; i <= n_layers; i++) {
-        if (widths[i] < 1 || widths[i] > PCMUP_MAX_DIM)
-            return pcmup__fail(PCMUP_ERR_INVALID, func, "widths[%zu] = %zu is outside [1, %zu]",
-                               i, widths[i], PCMUP_MAX_DIM);
-    }
-    return PCMUP_OK;
-}
-
 /* Counts the parameters, failing if the total (in floats and in bytes)
  * does not fit in size_t or a matrix does not fit a BLAS integer. */
 static pcmup_status count_params(size_t n_layers, const size_t *widths, int bias,
@@ -92,7 +82,7 @@ pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers, const size_t *wi
                            flags & ~PCMUP_NET_BIAS);
     if (!pcmup__allocator_valid(allocator))
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
-    PCMUP_TRY(check_widths(n_layers, widths, __func__));
+    PCMUP_TRY(pcmup__check_widths(n_layers, widths, __func__));
     size_t n_params = 0;
     PCMUP_TRY(count_params(n_layers, widths, (flags & PCMUP_NET_BIAS) != 0, &n_params,
                            __func__));
@@ -199,19 +189,11 @@ pcmup_status pcmup_net_param_count(const pcmup_net *net, size_t *count)
     return PCMUP_OK;
 }
 
-pcmup_status pcmup_net_layer_scales(const pcmup_net *net, size_t layer, double *multiplier,
-                                    double *init_std, double *lr_factor)
+pcmup_status pcmup_net_layer_factors(const pcmup_net *net, size_t layer, double *dst,
+                                     size_t count)
 {
     PCMUP_CHECK_NULL(net);
-    PCMUP_TRY(check_layer_index(net, layer, __func__));
-    pcmup_layer_scale s = pcmup__param_scale(net->param, layer, net->widths);
-    if (multiplier)
-        *multiplier = s.multiplier;
-    if (init_std)
-        *init_std = s.init_std;
-    if (lr_factor)
-        *lr_factor = s.lr_factor;
-    return PCMUP_OK;
+    return pcmup__param_factors(net->param, net->widths, layer, dst, count, __func__);
 }
 
 /* Checks the caller's array length against what the layer holds. */

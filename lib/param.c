@@ -1,9 +1,12 @@
 /*
  * param.c -- the parameterization handle: per-layer abc exponents, init
- * scales and the base width, filled from a preset table.
+ * scales, the base width and the exponents of the rules' width-scaled
+ * settings, filled from a preset table; and every width-dependent factor
+ * computed from them (docs/parameterization.md, sections 5 and 6).
  *
  * A preset is a row of numbers by layer role (input, hidden, output), not
- * a code path: adding a preset is adding a row.
+ * a code path: adding a preset is adding a row. A factor is one small
+ * function and one entry of factor_table.
  */
 #include "param.h"
 
@@ -22,31 +25,39 @@ struct pcmup_param {
 /* Layer roles, the columns of a preset row. */
 enum { ROLE_INPUT, ROLE_HIDDEN, ROLE_OUTPUT, N_ROLES };
 
-/* c = c0 + c_gbar * gammabar_L: the PC rows depend on the output exponent. */
+/* c = c0 + c_gbar gammabar_L + c_eb e_B: the PC rows depend on gammabar_L,
+ * the GNT row on e_B, both arguments of pcmup_param_apply_preset. */
 typedef struct {
     double b[N_ROLES];
     double c0[N_ROLES];
     double c_gbar[N_ROLES];
-    /* ---- target propagation: the values the preset gives
-     * PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP (0 unless set). */
+    double c_eb[N_ROLES];
+    /* The preset's PCMUP_PARAM_FB_DAMPING_EXP and PCMUP_PARAM_FB_LR_EXP. */
     double fb_damping_exp, fb_lr_exp;
 } preset_row;
 
-/* paper-spec table 1.6 and section 3.4; docs/parameterization.md.
- * a = 0, sigma = 1. */
+/* The paper's Table 1 (section 2 for SP and SGD's muP, Theorem 4.1 for PC,
+ * Proposition 3.3 for GNT, Theorem 5.1 for TP, whose output keeps
+ * b_L = 1/2); docs/parameterization.md. a = 0, sigma = 1. */
 static const preset_row preset_table[] = {
-    [PCMUP_PRESET_SP] = {{0.0, 0.5, 0.5}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}},
-    [PCMUP_PRESET_MUP_SGD] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {0.0, 0.0, 0.0}},
-    [PCMUP_PRESET_MUP_PC] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, 0.0}},
-    [PCMUP_PRESET_MUP_PC_B] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, -1.0}},
-    /* ---- Gauss-Newton target: paper-spec 2.2, e_B = 1 ---- */
-    [PCMUP_PRESET_MUP_GNT] = {{0.0, 0.5, 1.0}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0}},
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation: paper-spec 4.2; the output keeps b_L = 1/2 ---- */
-    [PCMUP_PRESET_MUP_TP] = {{0.0, 0.5, 0.5}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0}, 1.0, 1.0},
+    [PCMUP_PRESET_SP] = {{0.0, 0.5, 0.5}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}, {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_SGD] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {0.0, 0.0, 0.0},
+                              {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_PC] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, 0.0},
+                             {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_PC_B] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {-1.0, -1.0, -1.0},
+                               {0.0, 0.0, 0.0}},
+    [PCMUP_PRESET_MUP_GNT] = {{0.0, 0.5, 1.0}, {-1.0, 0.0, 1.0}, {0.0, 0.0, 0.0},
+                              {1.0, 1.0, 0.0}},
+    [PCMUP_PRESET_MUP_TP] = {{0.0, 0.5, 0.5}, {0.0, 1.0, 1.0}, {0.0, 0.0, 0.0},
+                             {0.0, 0.0, 0.0}, 1.0, 1.0},
 };
 
 #define N_PRESETS (sizeof preset_table / sizeof preset_table[0])
+
+/* What pcmup_param_create gives the preset's arguments. */
+#define DEFAULT_GAMMA_BAR 0.0
+#define DEFAULT_E_B 1.0
 
 typedef struct {
     const char *name;
@@ -68,9 +79,12 @@ static const bounds param_bounds[] = {
     [PCMUP_PARAM_FB_LR_EXP] = {"feedback learning-rate exponent", -2.0, 2.0},
 };
 
+/* GNT's power, as PCMUP_SET_GNT_POWER bounds it. */
+static const bounds e_b_bounds = {"e_B", 0.0, 1.0};
+
 static const double param_defaults[] = {
     [PCMUP_PARAM_BASE_WIDTH] = 64.0,
-    [PCMUP_PARAM_GAMMA_BAR] = 0.0,
+    [PCMUP_PARAM_GAMMA_BAR] = DEFAULT_GAMMA_BAR,
     [PCMUP_PARAM_FB_DAMPING_EXP] = 0.0,
     [PCMUP_PARAM_FB_LR_EXP] = 0.0,
 };
@@ -87,17 +101,19 @@ static int role_of(size_t layer, size_t n_layers)
     return layer == n_layers ? ROLE_OUTPUT : ROLE_HIDDEN;
 }
 
-static void fill_from_preset(pcmup_param *p, pcmup_preset preset)
+/* Everything a preset decides, so the result depends on its arguments
+ * alone and never on what was set before. */
+static void fill_from_preset(pcmup_param *p, pcmup_preset preset, double gbar, double e_b)
 {
     const preset_row *row = &preset_table[preset];
-    const double gbar = p->keys[PCMUP_PARAM_GAMMA_BAR];
     for (size_t l = 1; l <= p->n_layers; l++) {
         int role = role_of(l, p->n_layers);
         p->a[l - 1] = 0.0;
         p->b[l - 1] = row->b[role];
-        p->c[l - 1] = row->c0[role] + row->c_gbar[role] * gbar;
+        p->c[l - 1] = row->c0[role] + row->c_gbar[role] * gbar + row->c_eb[role] * e_b;
         p->sigma[l - 1] = 1.0;
     }
+    p->keys[PCMUP_PARAM_GAMMA_BAR] = gbar;
     p->keys[PCMUP_PARAM_FB_DAMPING_EXP] = row->fb_damping_exp;
     p->keys[PCMUP_PARAM_FB_LR_EXP] = row->fb_lr_exp;
 }
@@ -145,7 +161,7 @@ pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers, pcmup_preset
     pcmup_param *p = param_new(&alloc, n_layers);
     if (!p)
         return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate %zu layers", n_layers);
-    fill_from_preset(p, preset);
+    fill_from_preset(p, preset, DEFAULT_GAMMA_BAR, DEFAULT_E_B);
     *out = p;
     return PCMUP_OK;
 }
@@ -172,11 +188,23 @@ void pcmup_param_free(pcmup_param *param)
     pcmup__free(&alloc, param);
 }
 
-pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset)
+static pcmup_status check_value(const bounds *bd, double value, int lo_open, const char *func)
+{
+    int below = lo_open ? !(value > bd->lo) : !(value >= bd->lo);
+    if (!isfinite(value) || below || !(value <= bd->hi))
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "%s = %g is outside %c%g, %g]", bd->name,
+                           value, lo_open ? '(' : '[', bd->lo, bd->hi);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_param_apply_preset(pcmup_param *param, pcmup_preset preset,
+                                      double gammabar_L, double e_B)
 {
     PCMUP_CHECK_NULL(param);
     PCMUP_TRY(check_preset(preset, __func__));
-    fill_from_preset(param, preset);
+    PCMUP_TRY(check_value(&param_bounds[PCMUP_PARAM_GAMMA_BAR], gammabar_L, 0, __func__));
+    PCMUP_TRY(check_value(&e_b_bounds, e_B, 0, __func__));
+    fill_from_preset(param, preset, gammabar_L, e_B);
     return PCMUP_OK;
 }
 
@@ -188,23 +216,20 @@ pcmup_status pcmup_param_n_layers(const pcmup_param *param, size_t *n_layers)
     return PCMUP_OK;
 }
 
-static pcmup_status check_layer(const pcmup_param *p, size_t layer, pcmup_layer_key key,
-                                const char *func)
+static pcmup_status check_layer_number(const pcmup_param *p, size_t layer, const char *func)
 {
     if (layer < 1 || layer > p->n_layers)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "layer %zu is outside [1, %zu]", layer,
                            p->n_layers);
-    if ((unsigned)key >= N_LAYER_KEYS)
-        return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown layer key %d", (int)key);
     return PCMUP_OK;
 }
 
-static pcmup_status check_value(const bounds *bd, double value, int lo_open, const char *func)
+static pcmup_status check_layer(const pcmup_param *p, size_t layer, pcmup_layer_key key,
+                                const char *func)
 {
-    int below = lo_open ? !(value > bd->lo) : !(value >= bd->lo);
-    if (!isfinite(value) || below || !(value <= bd->hi))
-        return pcmup__fail(PCMUP_ERR_INVALID, func, "%s = %g is outside %c%g, %g]", bd->name,
-                           value, lo_open ? '(' : '[', bd->lo, bd->hi);
+    PCMUP_TRY(check_layer_number(p, layer, func));
+    if ((unsigned)key >= N_LAYER_KEYS)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown layer key %d", (int)key);
     return PCMUP_OK;
 }
 
@@ -268,6 +293,11 @@ pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key, double val
 {
     PCMUP_CHECK_NULL(param);
     PCMUP_TRY(check_param_key(key, __func__));
+    /* The PC presets' c depends on gammabar_L: set alone, it would leave
+     * them behind, and the order of two calls would silently matter. */
+    if (key == PCMUP_PARAM_GAMMA_BAR)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
+                           "gammabar_L is an argument of pcmup_param_apply_preset");
     PCMUP_TRY(check_value(&param_bounds[key], value, 0, __func__));
     param->keys[key] = value;
     return PCMUP_OK;
@@ -292,30 +322,155 @@ pcmup_status pcmup_param_bounds(pcmup_param_key key, double *lo, double *hi)
     return PCMUP_OK;
 }
 
-/* The width a layer's exponents refer to: the input layer's fan-out (its
- * fan-in, the data dimension, does not grow), every other layer's fan-in. */
-static double layer_width(size_t layer, size_t n_layers, const size_t *widths)
+/* The factors of pcmup_factor, each a function of the parameterization,
+ * the network widths and the layer.
+ *
+ * r_l: the width a layer's exponents refer to is the input layer's fan-out
+ * (its fan-in, the data dimension, does not grow) and every other layer's
+ * fan-in; a single-layer network has no width. */
+static double width_ratio(const pcmup_param *p, const size_t *widths, size_t layer)
 {
-    if (n_layers == 1)
-        return 0.0;
-    return (double)(layer == 1 ? widths[1] : widths[layer - 1]);
+    if (p->n_layers == 1)
+        return 1.0;
+    double width = (double)(layer == 1 ? widths[1] : widths[layer - 1]);
+    return width / p->keys[PCMUP_PARAM_BASE_WIDTH];
+}
+
+static double multiplier(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    return pow(width_ratio(p, widths, layer), -p->a[layer - 1]);
+}
+
+/* A layer whose fan-in grows with width already gets 1/sqrt(M) from the
+ * fan-in factor, which is b = 1/2; b measures the excess over that. */
+static double init_std(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    const size_t i = layer - 1;
+    const double b_ref = layer == 1 ? 0.0 : 0.5;
+    return p->sigma[i] / sqrt((double)widths[i])
+           * pow(width_ratio(p, widths, layer), -(p->b[i] - b_ref));
+}
+
+static double lr_factor(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    return pow(width_ratio(p, widths, layer), -p->c[layer - 1]);
+}
+
+/* gamma_L = gamma'_L r_L^-gammabar_L (Theorem 4.1); the hidden precisions
+ * are Theta(1). */
+static double pc_gamma(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    if (layer < p->n_layers)
+        return 1.0;
+    return pow(width_ratio(p, widths, layer), -p->keys[PCMUP_PARAM_GAMMA_BAR]);
+}
+
+/* rho_l = rho' r_L^-(2 b_L - 1) below the output, rho' at it (Proposition
+ * 3.3): rho' M_base / M under muP, rho' under SP. */
+static double gnt_damping(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    const size_t n = p->n_layers;
+    if (layer == n)
+        return 1.0;
+    return pow(width_ratio(p, widths, n), -(2.0 * p->b[n - 1] - 1.0));
+}
+
+/* Feedback layer l maps layer l's output back to layer l - 1; the hidden
+ * ones 2 <= l < L read M_l, layer l + 1's fan-in. The top one reads the
+ * outputs, whose number does not grow, and layer 1 has none. */
+static double feedback_ratio(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    return width_ratio(p, widths, layer + 1);
+}
+
+static int hidden_feedback(const pcmup_param *p, size_t layer)
+{
+    return layer >= 2 && layer < p->n_layers;
+}
+
+/* mu_l = mu' r^x, in proportion to h_l^T h_l = Theta(M) under muP
+ * (Theorem 5.1). */
+static double tp_fb_damping(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    if (!hidden_feedback(p, layer))
+        return 1.0;
+    return pow(feedback_ratio(p, widths, layer), p->keys[PCMUP_PARAM_FB_DAMPING_EXP]);
+}
+
+static double tp_fb_lr(const pcmup_param *p, const size_t *widths, size_t layer)
+{
+    if (!hidden_feedback(p, layer))
+        return 1.0;
+    return pow(feedback_ratio(p, widths, layer), -p->keys[PCMUP_PARAM_FB_LR_EXP]);
+}
+
+typedef double factor_fn(const pcmup_param *p, const size_t *widths, size_t layer);
+
+static factor_fn *const factor_table[] = {
+    [PCMUP_FACTOR_MULTIPLIER] = multiplier,
+    [PCMUP_FACTOR_INIT_STD] = init_std,
+    [PCMUP_FACTOR_LR] = lr_factor,
+    [PCMUP_FACTOR_PC_GAMMA] = pc_gamma,
+    [PCMUP_FACTOR_GNT_DAMPING] = gnt_damping,
+    [PCMUP_FACTOR_TP_FB_DAMPING] = tp_fb_damping,
+    [PCMUP_FACTOR_TP_FB_LR] = tp_fb_lr,
+    [PCMUP_FACTOR_WIDTH_RATIO] = width_ratio,
+};
+
+_Static_assert(sizeof factor_table / sizeof factor_table[0] == PCMUP_FACTOR_COUNT,
+               "one function per factor");
+
+double pcmup__param_factor(const pcmup_param *p, const size_t *widths, size_t layer,
+                           pcmup_factor f)
+{
+    assert(layer >= 1 && layer <= p->n_layers);
+    assert((unsigned)f < PCMUP_FACTOR_COUNT);
+    return factor_table[f](p, widths, layer);
+}
+
+pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t layer,
+                                  double *dst, size_t count, const char *func)
+{
+    if (!dst)
+        return pcmup__fail(PCMUP_ERR_NULL, func, "dst is NULL");
+    PCMUP_TRY(check_layer_number(p, layer, func));
+    if (count > PCMUP_FACTOR_COUNT)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "count %zu exceeds the %d factors", count,
+                           PCMUP_FACTOR_COUNT);
+    for (size_t k = 0; k < count; k++)
+        dst[k] = factor_table[k](p, widths, layer);
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup__check_widths(size_t n_layers, const size_t *widths, const char *func)
+{
+    for (size_t i = 0; i <= n_layers; i++) {
+        if (widths[i] < 1 || widths[i] > PCMUP_MAX_DIM)
+            return pcmup__fail(PCMUP_ERR_INVALID, func, "widths[%zu] = %zu is outside [1, %zu]",
+                               i, widths[i], PCMUP_MAX_DIM);
+    }
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_param_layer_factors(const pcmup_param *param, const size_t *widths,
+                                       size_t n_widths, size_t layer, double *dst,
+                                       size_t count)
+{
+    PCMUP_CHECK_NULL(param);
+    PCMUP_CHECK_NULL(widths);
+    if (n_widths != param->n_layers + 1)
+        return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
+                           "n_widths %zu does not match L + 1 = %zu for L = %zu", n_widths,
+                           param->n_layers + 1, param->n_layers);
+    PCMUP_TRY(pcmup__check_widths(param->n_layers, widths, __func__));
+    return pcmup__param_factors(param, widths, layer, dst, count, __func__);
 }
 
 pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer, const size_t *widths)
 {
     assert(layer >= 1 && layer <= p->n_layers);
-    size_t i = layer - 1;
-    double width = layer_width(layer, p->n_layers, widths);
-    double r = width > 0.0 ? width / p->keys[PCMUP_PARAM_BASE_WIDTH] : 1.0;
-    double fan_in = (double)widths[layer - 1];
-    /* A layer whose fan-in grows with width already gets 1/sqrt(M) from the
-     * fan-in factor, which is b = 1/2; b measures the excess over that. */
-    double b_ref = (layer == 1) ? 0.0 : 0.5;
-    pcmup_layer_scale s;
-    s.ratio = r;
-    s.multiplier = pow(r, -p->a[i]);
-    s.init_std = p->sigma[i] / sqrt(fan_in) * pow(r, -(p->b[i] - b_ref));
-    s.lr_factor = pow(r, -p->c[i]);
+    pcmup_layer_scale s = {multiplier(p, widths, layer), init_std(p, widths, layer),
+                           lr_factor(p, widths, layer)};
     return s;
 }
 
@@ -324,9 +479,4 @@ void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src)
     assert(dst->n_layers == src->n_layers);
     memcpy(dst->keys, src->keys, sizeof dst->keys);
     memcpy(dst->a, src->a, 4 * src->n_layers * sizeof(double));
-}
-
-double pcmup__param_key(const pcmup_param *p, pcmup_param_key key)
-{
-    return p->keys[key];
 }

@@ -1,25 +1,36 @@
 /*
- * param.h -- what the network and the algorithms read from a
- * parameterization: the abc recipe evaluated at a given width.
+ * param.h -- what the network and the rules read from a parameterization:
+ * every width-dependent factor, evaluated at the network's widths.
  */
 #ifndef PCMUP_PARAM_H
 #define PCMUP_PARAM_H
 
 #include "internal.h"
 
-/* What layer l (1-based) gets at the network widths `widths` (M_0..M_L). */
+/* Factor f of layer l (1-based) at the network widths widths[0..L], which
+ * the caller has checked (pcmup__check_widths). A rule's width-scaled
+ * setting is its base setting times this (pcmup.h, pcmup_factor). */
+double pcmup__param_factor(const pcmup_param *p, const size_t *widths, size_t layer,
+                           pcmup_factor f);
+
+/* The first `count` factors of layer l into dst, after checking layer,
+ * dst and count; failures name `func`, the public function called. */
+pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t layer,
+                                  double *dst, size_t count, const char *func);
+
+/* What the network needs to build layer l: its forward multiplier, the
+ * std its weights are drawn with and eta_l / eta. */
 typedef struct {
-    double ratio;       /* r_l = M / M_base for this layer (1 when L = 1)  */
-    double multiplier;  /* r_l^-a_l                                        */
-    double init_std;    /* std of w_l at init                              */
-    double lr_factor;   /* eta_l / eta = r_l^-c_l                           */
+    double multiplier; /* r_l^-a_l            */
+    double init_std;   /* std of w_l at init  */
+    double lr_factor;  /* eta_l / eta = r^-c_l */
 } pcmup_layer_scale;
 
 pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer,
                                      const size_t *widths);
 
-/* A whole-parameterization value (key already valid). */
-double pcmup__param_key(const pcmup_param *p, pcmup_param_key key);
+/* widths[0..n_layers] each in [1, PCMUP_MAX_DIM]. */
+pcmup_status pcmup__check_widths(size_t n_layers, const size_t *widths, const char *func);
 
 /* Copies every value of src into dst; both have the same number of layers. */
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src);

@@ -154,9 +154,9 @@ START_TEST(optional_pointers)
 {
     double m = -1, loss = -1, acc = -1;
     size_t n = 0, dim = 0, classes = 0;
-    TU_OK(pcmup_net_layer_scales(w.net, 2, NULL, NULL, NULL));
-    TU_OK(pcmup_net_layer_scales(w.net, 2, &m, NULL, NULL));
-    ck_assert_double_eq(m, 1.0); /* a = 0 */
+    /* Fewer factor slots than the library has: the first ones. */
+    TU_OK(pcmup_net_layer_factors(w.net, 2, &m, 1));
+    ck_assert_double_eq(m, 1.0); /* the multiplier, a = 0 */
     TU_OK(pcmup_dataset_info(w.data, NULL, NULL, NULL));
     TU_OK(pcmup_dataset_info(w.data, NULL, &dim, NULL));
     TU_OK(pcmup_dataset_info(w.data, &n, NULL, &classes));
@@ -204,8 +204,8 @@ END_TEST
 
 START_TEST(outputs_untouched_getters)
 {
-    double v = SENTINEL_D, lo = SENTINEL_D, hi = SENTINEL_D, m = SENTINEL_D, s = SENTINEL_D,
-           lr = SENTINEL_D;
+    double v = SENTINEL_D, lo = SENTINEL_D, hi = SENTINEL_D, f[3] = {SENTINEL_D, SENTINEL_D,
+                                                                   SENTINEL_D};
     size_t out = SENTINEL_Z, in = SENTINEL_Z;
     (void)pcmup_param_get_layer(w.param, NL + 1, PCMUP_LAYER_B, &v);
     (void)pcmup_param_get_layer(w.param, 1, (pcmup_layer_key)BAD_ENUM, &v);
@@ -216,13 +216,12 @@ START_TEST(outputs_untouched_getters)
     (void)pcmup_algo_bounds((pcmup_rule)BAD_ENUM, PCMUP_SET_LR, &lo, &hi);
     (void)pcmup_algo_bounds(PCMUP_RULE_BP, (pcmup_setting)BAD_ENUM, &lo, &hi);
     (void)pcmup_net_layer_shape(w.net, 0, &out, &in);
-    (void)pcmup_net_layer_scales(w.net, NL + 1, &m, &s, &lr);
+    (void)pcmup_net_layer_factors(w.net, NL + 1, f, 3);
     ck_assert_double_eq(v, SENTINEL_D);
     ck_assert_double_eq(lo, SENTINEL_D);
     ck_assert_double_eq(hi, SENTINEL_D);
-    ck_assert_double_eq(m, SENTINEL_D);
-    ck_assert_double_eq(s, SENTINEL_D);
-    ck_assert_double_eq(lr, SENTINEL_D);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_double_eq(f[k], SENTINEL_D);
     ck_assert_uint_eq(out, SENTINEL_Z);
     ck_assert_uint_eq(in, SENTINEL_Z);
 }

@@ -26,6 +26,7 @@ START_TEST(null_net_queries)
 {
     const pcmup_param *p;
     size_t n, out, in;
+    double f[PCMUP_FACTOR_COUNT];
     FAILS(PCMUP_ERR_NULL, pcmup_net_init_weights, NULL, 1);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param, NULL, &p);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param, w.net, NULL);
@@ -36,7 +37,8 @@ START_TEST(null_net_queries)
     FAILS(PCMUP_ERR_NULL, pcmup_net_layer_shape, w.net, 1, &out, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param_count, NULL, &n);
     FAILS(PCMUP_ERR_NULL, pcmup_net_param_count, w.net, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_scales, NULL, 1, NULL, NULL, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors, NULL, 1, f, PCMUP_FACTOR_COUNT);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors, w.net, 1, NULL, PCMUP_FACTOR_COUNT);
 }
 END_TEST
 
@@ -126,11 +128,11 @@ START_TEST(invalid_net_layer)
     const size_t bad[] = {0, NL + 1, (size_t)-1};
     float buf[64] = {0};
     size_t out, in;
-    double m;
+    double f[PCMUP_FACTOR_COUNT];
     for (size_t i = 0; i < 3; i++) {
         size_t l = bad[i];
         FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_shape, w.net, l, &out, &in);
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_scales, w.net, l, &m, &m, &m);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_factors, w.net, l, f, PCMUP_FACTOR_COUNT);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_get_weights, w.net, l, buf, 35);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_set_weights, w.net, l, buf, 35);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_get_bias, w.net, l, buf, 7);
@@ -196,7 +198,7 @@ START_TEST(set_weights_overflow)
     TU_OK(pcmup_param_set_layer(w.p2, 2, PCMUP_LAYER_A, -2.0));
     TU_OK(pcmup_net_create(&w.net2, 2, (size_t[]){4, 1, 3}, PCMUP_ACT_TANH, 0, w.p2, 1, NULL));
     double m;
-    TU_OK(pcmup_net_layer_scales(w.net2, 2, &m, NULL, NULL));
+    TU_OK(pcmup_net_layer_factors(w.net2, 2, &m, 1));
     ck_assert_double_eq(m, 0x1.0p-12);
     float before[3], v[3] = {1e35f, -1e35f, 1.0f}, back[3];
     TU_OK(pcmup_net_get_weights(w.net2, 2, before, 3));

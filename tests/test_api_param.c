@@ -36,7 +36,7 @@ START_TEST(null_param)
     FAILS(PCMUP_ERR_NULL, pcmup_param_create, NULL, 2, PCMUP_PRESET_SP, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_param_clone, NULL, w.param);
     FAILS(PCMUP_ERR_NULL, pcmup_param_clone, &p, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_param_apply_preset, NULL, PCMUP_PRESET_SP);
+    FAILS(PCMUP_ERR_NULL, pcmup_param_apply_preset, NULL, PCMUP_PRESET_SP, 0.0, 1.0);
     FAILS(PCMUP_ERR_NULL, pcmup_param_n_layers, NULL, &n);
     FAILS(PCMUP_ERR_NULL, pcmup_param_n_layers, w.param, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_param_set_layer, NULL, 1, PCMUP_LAYER_A, 0.0);
@@ -64,7 +64,7 @@ START_TEST(invalid_param_create)
     FAILS(PCMUP_ERR_INVALID, pcmup_param_create, &p, 2, (pcmup_preset)-1, NULL);
     for (int i = 0; i < 3; i++)
         FAILS(PCMUP_ERR_INVALID, pcmup_param_create, &p, 2, PCMUP_PRESET_SP, &broken[i]);
-    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM);
+    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM, 0.0, 1.0);
     ck_assert_ptr_null(p);
     /* The limits themselves are valid. */
     TU_OK(pcmup_param_create(&p, 1024, PCMUP_PRESET_MUP_SGD, NULL));
@@ -126,7 +126,7 @@ START_TEST(unchanged_param)
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set_layer, w.param, 2, PCMUP_LAYER_THETA, 1.0);
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set_layer, w.param, 3, PCMUP_LAYER_SIGMA, 0.0);
     FAILS(PCMUP_ERR_INVALID, pcmup_param_set, w.param, PCMUP_PARAM_BASE_WIDTH, 0.0);
-    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM);
+    FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset, w.param, (pcmup_preset)BAD_ENUM, 0.0, 1.0);
     assert_param_is(w.param, before, "failing setters");
 }
 END_TEST

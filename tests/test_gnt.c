@@ -37,9 +37,7 @@ static size_t layer_size(const tu_rig *r, size_t l)
 
 static double lr_factor(const tu_rig *r, size_t l)
 {
-    double f;
-    TU_OK(pcmup_net_layer_scales(r->net, l, NULL, NULL, &f));
-    return f;
+    return tu_net_factor(r->net, l, PCMUP_FACTOR_LR);
 }
 
 /* Labels out of class order: (7 i + 1) mod c. */
@@ -848,8 +846,7 @@ START_TEST(mup_gnt_preset_row)
     /* gammabar_L -1 makes MUP_PC the same row (paper's Table 1). */
     pcmup_param *q;
     TU_OK(pcmup_param_create(&q, 4, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(q, PCMUP_PARAM_GAMMA_BAR, -1));
-    TU_OK(pcmup_param_apply_preset(q, PCMUP_PRESET_MUP_PC));
+    TU_OK(pcmup_param_apply_preset(q, PCMUP_PRESET_MUP_PC, -1, 1.0));
     for (size_t l = 1; l <= 4; l++) {
         double u, v;
         TU_OK(pcmup_param_get_layer(p, l, PCMUP_LAYER_C, &u));

@@ -81,8 +81,7 @@ START_TEST(forward_matches_direct_computation)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_TANH, PCMUP_NET_BIAS, p, 5, NULL));
     pcmup_param_free(p);
-    double m;
-    TU_OK(pcmup_net_layer_scales(net, 2, &m, NULL, NULL));
+    double m = tu_net_factor(net, 2, PCMUP_FACTOR_MULTIPLIER);
     ck_assert_double_eq_tol(m, 0.5, 1e-15);
     const float b1[4] = {0.1f, -0.2f, 0.3f, 0.0f}, b2[2] = {0.05f, -0.5f};
     TU_OK(pcmup_net_set_bias(net, 1, b1, 4));

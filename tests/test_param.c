@@ -70,6 +70,20 @@ static void assert_close(double got, double want, const char *what, size_t l)
                   l, what, got, want);
 }
 
+/* The network's multiplier, init std and eta_l / eta (any pointer may be
+ * NULL), read through pcmup_net_layer_factors. */
+static void layer_scales(const pcmup_net *net, size_t l, double *mult, double *std, double *lr)
+{
+    double f[PCMUP_FACTOR_COUNT];
+    TU_OK(pcmup_net_layer_factors(net, l, f, PCMUP_FACTOR_COUNT));
+    if (mult)
+        *mult = f[PCMUP_FACTOR_MULTIPLIER];
+    if (std)
+        *std = f[PCMUP_FACTOR_INIT_STD];
+    if (lr)
+        *lr = f[PCMUP_FACTOR_LR];
+}
+
 static pcmup_net *make_net(size_t n_layers, const size_t *widths, const pcmup_param *p,
                            uint64_t seed)
 {
@@ -170,7 +184,7 @@ START_TEST(apply_preset_keeps_base)
     pcmup_param *p = make_param(4, PCMUP_PRESET_SP, 100.0);
     for (size_t l = 1; l <= 4; l++)
         set_exps(p, l, (exps){0.75, -1.5, 3.0, 2.5});
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD, 0.0, 1.0));
     for (size_t l = 1; l <= 4; l++) {
         exps want = preset_row(PCMUP_PRESET_MUP_SGD, l, 4), got = get_exps(p, l);
         ck_assert(memcmp(&got, &want, sizeof got) == 0);
@@ -178,7 +192,7 @@ START_TEST(apply_preset_keeps_base)
     double base;
     TU_OK(pcmup_param_get(p, PCMUP_PARAM_BASE_WIDTH, &base));
     ck_assert_double_eq(base, 100.0);
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP, 0.0, 1.0));
     ck_assert_double_eq(get_layer(p, 4, PCMUP_LAYER_B), 0.5);
     pcmup_param_free(p);
 }
@@ -224,10 +238,10 @@ START_TEST(net_copies_param)
     pcmup_param *p = make_param(2, PCMUP_PRESET_MUP_SGD, 64.0);
     pcmup_net *net = make_net(2, widths, p, 1);
     double std_before, std_after;
-    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_before, NULL));
+    layer_scales(net, 2, NULL, &std_before, NULL);
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_B, 0.0));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, 8.0));
-    TU_OK(pcmup_net_layer_scales(net, 2, NULL, &std_after, NULL));
+    layer_scales(net, 2, NULL, &std_after, NULL);
     ck_assert_double_eq(std_before, std_after);
     const pcmup_param *own;
     TU_OK(pcmup_net_param(net, &own));
@@ -346,7 +360,7 @@ static void check_scales(const size_t *widths, size_t n_layers, const pcmup_para
     for (size_t l = 1; l <= n_layers; l++) {
         scales want = recipe(widths, n_layers, l, get_exps(p, l), base);
         double m, s, lr;
-        TU_OK(pcmup_net_layer_scales(net, l, &m, &s, &lr));
+        layer_scales(net, l, &m, &s, &lr);
         assert_close(m, want.mult, "multiplier", l);
         assert_close(s, want.std, "init std", l);
         assert_close(lr, want.lr, "lr factor", l);
@@ -388,11 +402,11 @@ START_TEST(scales_mlp_closed_form)
         const double sp_std[] = {1.0 / 28.0, 1.0 / sqrt(M), 1.0 / sqrt(M)};
         for (size_t l = 1; l <= 3; l++) {
             double m, s, lr;
-            TU_OK(pcmup_net_layer_scales(nm, l, &m, &s, &lr));
+            layer_scales(nm, l, &m, &s, &lr);
             assert_close(m, 1.0, "muP multiplier", l);
             assert_close(s, mup_std[l - 1], "muP init std", l);
             assert_close(lr, mup_lr[l - 1], "muP lr factor", l);
-            TU_OK(pcmup_net_layer_scales(ns, l, &m, &s, &lr));
+            layer_scales(ns, l, &m, &s, &lr);
             assert_close(m, 1.0, "SP multiplier", l);
             assert_close(s, sp_std[l - 1], "SP init std", l);
             assert_close(lr, 1.0, "SP lr factor", l);
@@ -428,7 +442,7 @@ START_TEST(scales_unequal_widths)
     set_exps(p, 3, custom[2]);
     pcmup_net *net = make_net(3, widths, p, 1);
     double m, s, lr;
-    TU_OK(pcmup_net_layer_scales(net, 3, &m, &s, &lr));
+    layer_scales(net, 3, &m, &s, &lr);
     assert_close(s, 1.5 / sqrt(48.0) * 0.75, "std by hand", 3);
     assert_close(m, 1.0 / (0.75 * 0.75), "multiplier by hand", 3);
     assert_close(lr, 1.0 / (0.75 * 0.75 * 0.75), "lr by hand", 3);
@@ -445,7 +459,7 @@ START_TEST(scales_single_layer)
     set_exps(p, 1, (exps){1.5, 2.0, -3.0, 4.0});
     pcmup_net *net = make_net(1, widths, p, 1);
     double m, s, lr;
-    TU_OK(pcmup_net_layer_scales(net, 1, &m, &s, &lr));
+    layer_scales(net, 1, &m, &s, &lr);
     ck_assert_double_eq(m, 1.0);
     assert_close(s, 4.0 / 28.0, "std", 1);
     ck_assert_double_eq(lr, 1.0);
@@ -465,8 +479,8 @@ START_TEST(anchor_at_base_width)
     pcmup_net *ns = make_net(4, widths, sp, 99), *nm = make_net(4, widths, mup, 99);
     for (size_t l = 1; l <= 4; l++) {
         double s1[3], s2[3];
-        TU_OK(pcmup_net_layer_scales(ns, l, &s1[0], &s1[1], &s1[2]));
-        TU_OK(pcmup_net_layer_scales(nm, l, &s2[0], &s2[1], &s2[2]));
+        layer_scales(ns, l, &s1[0], &s1[1], &s1[2]);
+        layer_scales(nm, l, &s2[0], &s2[1], &s2[2]);
         ck_assert_msg(memcmp(s1, s2, sizeof s1) == 0, "layer %zu scales differ", l);
         size_t n = widths[l] * widths[l - 1];
         float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
@@ -848,8 +862,8 @@ START_TEST(multiplier_scales_effective_weights)
     TU_OK(pcmup_param_set_layer(p1, 2, PCMUP_LAYER_A, 1.0));
     pcmup_net *n0 = make_net(3, widths, p0, SEED), *n1 = make_net(3, widths, p1, SEED);
     double m0, s0, lr0, m1, s1, lr1;
-    TU_OK(pcmup_net_layer_scales(n0, 2, &m0, &s0, &lr0));
-    TU_OK(pcmup_net_layer_scales(n1, 2, &m1, &s1, &lr1));
+    layer_scales(n0, 2, &m0, &s0, &lr0);
+    layer_scales(n1, 2, &m1, &s1, &lr1);
     ck_assert_double_eq(m0, 1.0);
     assert_close(m1, 0.25, "multiplier", 2);
     ck_assert_double_eq(s1, s0);
@@ -917,8 +931,8 @@ START_TEST(forward_uses_multiplier)
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_IDENTITY, 0, p, 8, NULL));
     double m1, m2;
-    TU_OK(pcmup_net_layer_scales(net, 1, &m1, NULL, NULL));
-    TU_OK(pcmup_net_layer_scales(net, 2, &m2, NULL, NULL));
+    layer_scales(net, 1, &m1, NULL, NULL);
+    layer_scales(net, 2, &m2, NULL, NULL);
     assert_close(m1, 0.5, "multiplier", 1);
     assert_close(m2, sqrt(2.0), "multiplier", 2);
     float w1[48], w2[32], x[3 * 6], f[3 * 4];
@@ -941,6 +955,452 @@ START_TEST(forward_uses_multiplier)
             ck_assert_msg(fabs(f[b * 4 + k] - want) <= 1e-5 * scale + 1e-12,
                           "f[%zu][%zu] = %.8g, want %.8g", b, k, f[b * 4 + k], want);
         }
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* ======================================================================
+ * 6. Presets with their arguments, and every width-dependent factor
+ * ====================================================================== */
+
+/* A preset and its arguments gammabar_L (g) and e_B (e). */
+typedef struct {
+    pcmup_preset preset;
+    double g, e;
+} preset_args;
+
+/* What pcmup.h's preset table says, by role (input, hidden, output), with
+ * the feedback exponents. */
+typedef struct {
+    double b[3], c[3], fb_damping, fb_lr;
+} closed_row;
+
+static closed_row closed_form_row(preset_args a)
+{
+    const double g = a.g, e = a.e;
+    switch (a.preset) {
+    case PCMUP_PRESET_SP: return (closed_row){{0, 0.5, 0.5}, {0, 0, 0}, 0, 0};
+    case PCMUP_PRESET_MUP_SGD: return (closed_row){{0, 0.5, 1}, {-1, 0, 1}, 0, 0};
+    case PCMUP_PRESET_MUP_PC: return (closed_row){{0, 0.5, 1}, {-1 - g, -g, 1}, 0, 0};
+    case PCMUP_PRESET_MUP_PC_B: return (closed_row){{0, 0.5, 1}, {-1 - g, -g, 1 - g}, 0, 0};
+    case PCMUP_PRESET_MUP_GNT: return (closed_row){{0, 0.5, 1}, {e - 1, e, 1}, 0, 0};
+    case PCMUP_PRESET_MUP_TP: return (closed_row){{0, 0.5, 0.5}, {0, 1, 1}, 1, 1};
+    }
+    ck_abort_msg("unknown preset %d", (int)a.preset);
+    return (closed_row){{0}, {0}, 0, 0};
+}
+
+static int role(size_t l, size_t n_layers)
+{
+    return l == 1 ? 0 : l == n_layers ? 2 : 1;
+}
+
+/* SP and every muP preset, the PC ones at three gammabar_L, GNT at three
+ * powers; SP with gammabar_L = -1 (PC's gamma_L then scales under SP). */
+static const preset_args all_presets[] = {
+    {PCMUP_PRESET_SP, 0, 1},        {PCMUP_PRESET_SP, -1, 1},
+    {PCMUP_PRESET_MUP_SGD, 0, 1},   {PCMUP_PRESET_MUP_PC, 0, 1},
+    {PCMUP_PRESET_MUP_PC, -0.5, 1}, {PCMUP_PRESET_MUP_PC, -1, 1},
+    {PCMUP_PRESET_MUP_PC_B, 0, 1},  {PCMUP_PRESET_MUP_PC_B, -0.5, 1},
+    {PCMUP_PRESET_MUP_PC_B, -1, 1}, {PCMUP_PRESET_MUP_GNT, 0, 1},
+    {PCMUP_PRESET_MUP_GNT, 0, 0},   {PCMUP_PRESET_MUP_GNT, 0, 0.5},
+    {PCMUP_PRESET_MUP_GNT, -1, 0.25}, {PCMUP_PRESET_MUP_TP, 0, 1},
+};
+#define N_ALL_PRESETS (sizeof all_presets / sizeof all_presets[0])
+
+static pcmup_param *preset_param(size_t n_layers, preset_args a, double base)
+{
+    pcmup_param *p = make_param(n_layers, PCMUP_PRESET_SP, base);
+    TU_OK(pcmup_param_apply_preset(p, a.preset, a.g, a.e));
+    return p;
+}
+
+static double get_key(const pcmup_param *p, pcmup_param_key key)
+{
+    double v;
+    TU_OK(pcmup_param_get(p, key, &v));
+    return v;
+}
+
+/* Every layer value and key of two parameterizations, exactly. */
+static void assert_same_param(const pcmup_param *p, const pcmup_param *q, const char *what)
+{
+    size_t n;
+    TU_OK(pcmup_param_n_layers(p, &n));
+    for (size_t l = 1; l <= n; l++) {
+        exps a = get_exps(p, l), b = get_exps(q, l);
+        ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "%s: layer %zu differs", what, l);
+    }
+    for (int key = PCMUP_PARAM_BASE_WIDTH; key <= PCMUP_PARAM_FB_LR_EXP; key++)
+        ck_assert_msg(get_key(p, (pcmup_param_key)key) == get_key(q, (pcmup_param_key)key),
+                      "%s: key %d differs", what, key);
+}
+
+/* The rows of pcmup.h, gammabar_L kept as PCMUP_PARAM_GAMMA_BAR for every
+ * preset, and the feedback exponents. */
+START_TEST(preset_rows_with_arguments)
+{
+    for (size_t i = 0; i < N_ALL_PRESETS; i++)
+        for (size_t n_layers = 1; n_layers <= 4; n_layers++) {
+            preset_args a = all_presets[i];
+            closed_row want = closed_form_row(a);
+            pcmup_param *p = preset_param(n_layers, a, 64);
+            for (size_t l = 1; l <= n_layers; l++) {
+                exps got = get_exps(p, l);
+                int k = role(l, n_layers);
+                ck_assert_msg(got.a == 0 && got.sigma == 1 && got.b == want.b[k]
+                                  && got.c == want.c[k],
+                              "preset %d (g %g, e %g), L = %zu, layer %zu: b %g c %g, want %g %g",
+                              (int)a.preset, a.g, a.e, n_layers, l, got.b, got.c, want.b[k],
+                              want.c[k]);
+            }
+            ck_assert_double_eq(get_key(p, PCMUP_PARAM_GAMMA_BAR), a.g);
+            ck_assert_double_eq(get_key(p, PCMUP_PARAM_FB_DAMPING_EXP), want.fb_damping);
+            ck_assert_double_eq(get_key(p, PCMUP_PARAM_FB_LR_EXP), want.fb_lr);
+            pcmup_param_free(p);
+        }
+}
+END_TEST
+
+/* The paper's Table 1 caption: PC's muP is SGD's at gammabar_L = 0 and
+ * GNT's at -1; GNT's at e_B = 0 (plain SGD) is SGD's. */
+START_TEST(preset_identities)
+{
+    const preset_args same[][2] = {
+        {{PCMUP_PRESET_MUP_PC, 0, 1}, {PCMUP_PRESET_MUP_SGD, 0, 1}},
+        {{PCMUP_PRESET_MUP_PC, -1, 1}, {PCMUP_PRESET_MUP_GNT, -1, 1}},
+        {{PCMUP_PRESET_MUP_GNT, 0, 0}, {PCMUP_PRESET_MUP_SGD, 0, 0}},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        pcmup_param *p = preset_param(5, same[i][0], 64), *q = preset_param(5, same[i][1], 64);
+        assert_same_param(p, q, "Table 1 identity");
+        pcmup_param_free(p);
+        pcmup_param_free(q);
+    }
+}
+END_TEST
+
+/* A state reached by every setter: exponents, feedback exponents and an
+ * earlier preset with other arguments. */
+static pcmup_param *scribbled_param(size_t n_layers, double base)
+{
+    pcmup_param *p = make_param(n_layers, PCMUP_PRESET_MUP_TP, base);
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC_B, -0.75, 0.3));
+    for (size_t l = 1; l <= n_layers; l++)
+        set_exps(p, l, (exps){0.25 * (double)l, -1.0, 3.5, 7.0});
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_DAMPING_EXP, 1.75));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_LR_EXP, -1.25));
+    return p;
+}
+
+/* A preset's result depends on its arguments (and the base width) only:
+ * the same from a fresh parameterization, from one every setter has
+ * touched, and applied twice. */
+START_TEST(preset_independent_of_history)
+{
+    for (size_t i = 0; i < N_ALL_PRESETS; i++) {
+        preset_args a = all_presets[i];
+        pcmup_param *fresh = preset_param(4, a, 48.0);
+        pcmup_param *used = scribbled_param(4, 48.0);
+        TU_OK(pcmup_param_apply_preset(used, a.preset, a.g, a.e));
+        assert_same_param(fresh, used, "after other calls");
+        TU_OK(pcmup_param_apply_preset(used, a.preset, a.g, a.e));
+        assert_same_param(fresh, used, "applied twice");
+        pcmup_param_free(fresh);
+        pcmup_param_free(used);
+    }
+}
+END_TEST
+
+/* gammabar_L is given with the preset: setting it alone is refused loudly
+ * before and after a preset, and changes nothing, so "set gammabar_L, then
+ * apply the preset" and "apply, then set" cannot silently differ. */
+START_TEST(gamma_bar_only_with_preset)
+{
+    pcmup_param *before = make_param(3, PCMUP_PRESET_SP, 64.0);
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(before, PCMUP_PARAM_GAMMA_BAR, -1.0));
+    ck_assert_double_eq(get_key(before, PCMUP_PARAM_GAMMA_BAR), 0.0);
+    TU_OK(pcmup_param_apply_preset(before, PCMUP_PRESET_MUP_PC, -1.0, 1.0));
+
+    pcmup_param *after = make_param(3, PCMUP_PRESET_SP, 64.0);
+    TU_OK(pcmup_param_apply_preset(after, PCMUP_PRESET_MUP_PC, -1.0, 1.0));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(after, PCMUP_PARAM_GAMMA_BAR, -0.5));
+    ck_assert_str_eq(pcmup_last_error(),
+                     "pcmup_param_set: gammabar_L is an argument of pcmup_param_apply_preset");
+
+    assert_same_param(before, after, "either order");
+    ck_assert_double_eq(get_key(after, PCMUP_PARAM_GAMMA_BAR), -1.0);
+    ck_assert_double_eq(get_layer(after, 2, PCMUP_LAYER_C), 1.0);
+    /* Its bounds are still reported: they are the argument's. */
+    double lo, hi;
+    TU_OK(pcmup_param_bounds(PCMUP_PARAM_GAMMA_BAR, &lo, &hi));
+    ck_assert(lo == -1.0 && hi == 0.0);
+    pcmup_param_free(before);
+    pcmup_param_free(after);
+}
+END_TEST
+
+/* gammabar_L outside [-1, 0] or e_B outside [0, 1], for any preset, and
+ * unknown presets are refused with the parameterization unchanged. */
+START_TEST(preset_argument_checks)
+{
+    pcmup_param *p = scribbled_param(3, 32.0), *copy;
+    TU_OK(pcmup_param_clone(&copy, p));
+    const double bad_g[] = {-1.5, nextafter(-1.0, -2.0), nextafter(0.0, 1.0), 0.5, NAN, INFINITY};
+    const double bad_e[] = {-0.1, nextafter(1.0, 2.0), 2.0, NAN, -INFINITY};
+    for (int preset = PCMUP_PRESET_SP; preset <= PCMUP_PRESET_MUP_TP; preset++) {
+        for (size_t i = 0; i < 6; i++)
+            TU_FAILS(PCMUP_ERR_INVALID,
+                     pcmup_param_apply_preset(p, (pcmup_preset)preset, bad_g[i], 1.0));
+        for (size_t i = 0; i < 5; i++)
+            TU_FAILS(PCMUP_ERR_INVALID,
+                     pcmup_param_apply_preset(p, (pcmup_preset)preset, 0.0, bad_e[i]));
+    }
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)6, 0.0, 1.0));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)-1, 0.0, 1.0));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_param_apply_preset(NULL, PCMUP_PRESET_SP, 0.0, 1.0));
+    assert_same_param(p, copy, "after refused presets");
+    /* The ends of both ranges are accepted. */
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_GNT, -1.0, 0.0));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC, 0.0, 1.0));
+    pcmup_param_free(p);
+    pcmup_param_free(copy);
+}
+END_TEST
+
+/* The factors of pcmup.h at equal hidden widths M (r = M / 64 for every
+ * layer), from the preset's closed-form row. */
+static void closed_form_factors(preset_args a, size_t n_layers, size_t l, double m,
+                                double f[PCMUP_FACTOR_COUNT])
+{
+    const closed_row row = closed_form_row(a);
+    const double r = m / 64.0, b = row.b[role(l, n_layers)], c = row.c[role(l, n_layers)];
+    const int hidden_feedback = l >= 2 && l < n_layers;
+    f[PCMUP_FACTOR_MULTIPLIER] = 1.0;
+    f[PCMUP_FACTOR_INIT_STD] = l == 1 ? 1.0 / 28.0 : pow(r, -(b - 0.5)) / sqrt(m);
+    f[PCMUP_FACTOR_LR] = pow(r, -c);
+    f[PCMUP_FACTOR_PC_GAMMA] = l == n_layers ? pow(r, -a.g) : 1.0;
+    f[PCMUP_FACTOR_GNT_DAMPING] = l < n_layers ? pow(r, -(2.0 * row.b[2] - 1.0)) : 1.0;
+    f[PCMUP_FACTOR_TP_FB_DAMPING] = hidden_feedback ? pow(r, row.fb_damping) : 1.0;
+    f[PCMUP_FACTOR_TP_FB_LR] = hidden_feedback ? pow(r, -row.fb_lr) : 1.0;
+    f[PCMUP_FACTOR_WIDTH_RATIO] = r;
+}
+
+static const char *const factor_names[PCMUP_FACTOR_COUNT] = {
+    "multiplier", "init std", "lr", "pc gamma", "gnt damping", "tp fb damping", "tp fb lr",
+    "width ratio",
+};
+
+/* {784, M, ..., M, 10}, L = 3 and 4, base 64, every preset and width. */
+START_TEST(factors_closed_form)
+{
+    const size_t ms[] = {16, 64, 256, 1000};
+    for (size_t i = 0; i < N_ALL_PRESETS; i++)
+        for (size_t n_layers = 3; n_layers <= 4; n_layers++)
+            for (size_t j = 0; j < 4; j++) {
+                size_t widths[5] = {784, ms[j], ms[j], ms[j], 10};
+                widths[n_layers] = 10;
+                pcmup_param *p = preset_param(n_layers, all_presets[i], 64.0);
+                for (size_t l = 1; l <= n_layers; l++) {
+                    double got[PCMUP_FACTOR_COUNT], want[PCMUP_FACTOR_COUNT];
+                    TU_OK(pcmup_param_layer_factors(p, widths, n_layers + 1, l, got,
+                                                    PCMUP_FACTOR_COUNT));
+                    closed_form_factors(all_presets[i], n_layers, l, (double)ms[j], want);
+                    for (int k = 0; k < PCMUP_FACTOR_COUNT; k++)
+                        assert_close(got[k], want[k], factor_names[k], l);
+                }
+                pcmup_param_free(p);
+            }
+}
+END_TEST
+
+/* A few numbers by hand at M = 256 (r = 4), L = 4: muP's GNT damping
+ * rho' / 4, TP's feedback damping 4 mu' and learning rate eta^V / 4 on
+ * the hidden feedback layers, PC's gamma_L 4 gamma'_L at gammabar_L = -1
+ * and 2 gamma'_L at -1/2. */
+START_TEST(factors_by_hand)
+{
+    const size_t widths[] = {784, 256, 256, 256, 10};
+    double f[PCMUP_FACTOR_COUNT];
+    pcmup_param *gnt = preset_param(4, (preset_args){PCMUP_PRESET_MUP_GNT, 0, 1}, 64);
+    for (size_t l = 1; l <= 4; l++) {
+        TU_OK(pcmup_param_layer_factors(gnt, widths, 5, l, f, PCMUP_FACTOR_COUNT));
+        ck_assert_double_eq(f[PCMUP_FACTOR_GNT_DAMPING], l < 4 ? 0.25 : 1.0);
+        ck_assert_double_eq(f[PCMUP_FACTOR_TP_FB_DAMPING], 1.0);
+    }
+    pcmup_param *tp = preset_param(4, (preset_args){PCMUP_PRESET_MUP_TP, 0, 1}, 64);
+    for (size_t l = 1; l <= 4; l++) {
+        TU_OK(pcmup_param_layer_factors(tp, widths, 5, l, f, PCMUP_FACTOR_COUNT));
+        int hidden = l == 2 || l == 3;
+        ck_assert_double_eq(f[PCMUP_FACTOR_TP_FB_DAMPING], hidden ? 4.0 : 1.0);
+        ck_assert_double_eq(f[PCMUP_FACTOR_TP_FB_LR], hidden ? 0.25 : 1.0);
+        ck_assert_double_eq(f[PCMUP_FACTOR_GNT_DAMPING], 1.0); /* b_L = 1/2 */
+        ck_assert_double_eq(f[PCMUP_FACTOR_PC_GAMMA], 1.0);
+    }
+    const double gbar[] = {-1.0, -0.5}, gamma[] = {4.0, 2.0};
+    for (size_t i = 0; i < 2; i++) {
+        pcmup_param *pc = preset_param(4, (preset_args){PCMUP_PRESET_MUP_PC, gbar[i], 1}, 64);
+        TU_OK(pcmup_param_layer_factors(pc, widths, 5, 4, f, PCMUP_FACTOR_COUNT));
+        ck_assert_double_eq(f[PCMUP_FACTOR_PC_GAMMA], gamma[i]);
+        TU_OK(pcmup_param_layer_factors(pc, widths, 5, 3, f, PCMUP_FACTOR_COUNT));
+        ck_assert_double_eq(f[PCMUP_FACTOR_PC_GAMMA], 1.0);
+        pcmup_param_free(pc);
+    }
+    pcmup_param_free(gnt);
+    pcmup_param_free(tp);
+}
+END_TEST
+
+/* Unequal widths {10, 32, 48, 24, 3}, base 16, show which width each
+ * factor reads: r_L = 24 / 16 for PC and GNT, M_l / 16 (48 / 16 for layer
+ * 2, 24 / 16 for layer 3) for TP's feedback. b_L = 3/4, gammabar_L =
+ * -1/2, feedback exponents 1/2 and 3/2. */
+START_TEST(factors_unequal_widths)
+{
+    const size_t widths[] = {10, 32, 48, 24, 3};
+    pcmup_param *p = preset_param(4, (preset_args){PCMUP_PRESET_SP, -0.5, 1}, 16);
+    TU_OK(pcmup_param_set_layer(p, 4, PCMUP_LAYER_B, 0.75));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_DAMPING_EXP, 0.5));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_LR_EXP, 1.5));
+    const double ratio[] = {2.0, 2.0, 3.0, 1.5};
+    const double gnt[] = {1 / sqrt(1.5), 1 / sqrt(1.5), 1 / sqrt(1.5), 1.0};
+    const double pc[] = {1.0, 1.0, 1.0, sqrt(1.5)};
+    const double fb_damping[] = {1.0, sqrt(3.0), sqrt(1.5), 1.0};
+    const double fb_lr[] = {1.0, 1 / (3.0 * sqrt(3.0)), 1 / (1.5 * sqrt(1.5)), 1.0};
+    for (size_t l = 1; l <= 4; l++) {
+        double f[PCMUP_FACTOR_COUNT];
+        TU_OK(pcmup_param_layer_factors(p, widths, 5, l, f, PCMUP_FACTOR_COUNT));
+        assert_close(f[PCMUP_FACTOR_WIDTH_RATIO], ratio[l - 1], "ratio", l);
+        assert_close(f[PCMUP_FACTOR_GNT_DAMPING], gnt[l - 1], "gnt damping", l);
+        assert_close(f[PCMUP_FACTOR_PC_GAMMA], pc[l - 1], "pc gamma", l);
+        assert_close(f[PCMUP_FACTOR_TP_FB_DAMPING], fb_damping[l - 1], "tp fb damping", l);
+        assert_close(f[PCMUP_FACTOR_TP_FB_LR], fb_lr[l - 1], "tp fb lr", l);
+    }
+    pcmup_param_free(p);
+}
+END_TEST
+
+/* L = 1 has no width: every factor is 1 but the init std, sigma / sqrt(D). */
+START_TEST(factors_single_layer)
+{
+    const size_t widths[] = {784, 10};
+    for (size_t i = 0; i < N_ALL_PRESETS; i++) {
+        pcmup_param *p = preset_param(1, all_presets[i], 2.0);
+        double f[PCMUP_FACTOR_COUNT];
+        TU_OK(pcmup_param_layer_factors(p, widths, 2, 1, f, PCMUP_FACTOR_COUNT));
+        for (int k = 0; k < PCMUP_FACTOR_COUNT; k++)
+            ck_assert_double_eq(f[k], k == PCMUP_FACTOR_INIT_STD ? 1.0 / 28.0 : 1.0);
+        pcmup_param_free(p);
+    }
+}
+END_TEST
+
+/* The network's query is the parameterization's at the network's widths,
+ * bit for bit, for every preset and slot. */
+START_TEST(net_factors_are_param_factors)
+{
+    const size_t widths[] = {30, 96, 40, 72, 5};
+    for (size_t i = 0; i < N_ALL_PRESETS; i++) {
+        pcmup_param *p = preset_param(4, all_presets[i], 24.0);
+        pcmup_net *net = make_net(4, widths, p, 3);
+        for (size_t l = 1; l <= 4; l++) {
+            double a[PCMUP_FACTOR_COUNT], b[PCMUP_FACTOR_COUNT];
+            TU_OK(pcmup_param_layer_factors(p, widths, 5, l, a, PCMUP_FACTOR_COUNT));
+            TU_OK(pcmup_net_layer_factors(net, l, b, PCMUP_FACTOR_COUNT));
+            ck_assert_msg(memcmp(a, b, sizeof a) == 0, "preset %zu layer %zu", i, l);
+        }
+        pcmup_net_free(net);
+        pcmup_param_free(p);
+    }
+}
+END_TEST
+
+/* The rules use exactly the base setting times the factor: PC's gamma_L
+ * and GNT's rho_l at a width, with non-trivial base settings. */
+START_TEST(rules_use_the_factors)
+{
+    const size_t widths[] = {12, 320, 320, 4};
+    pcmup_param *p = preset_param(3, (preset_args){PCMUP_PRESET_MUP_PC, -0.7, 1}, 64.0);
+    pcmup_net *net = make_net(3, widths, p, 5);
+    double f[3][PCMUP_FACTOR_COUNT];
+    for (size_t l = 1; l <= 3; l++)
+        TU_OK(pcmup_param_layer_factors(p, widths, 4, l, f[l - 1], PCMUP_FACTOR_COUNT));
+
+    pcmup_algo *pc;
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, NULL));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_GAMMA_OUT_BASE, 0.3));
+    double gamma_out;
+    TU_OK(pcmup_pc_gamma_out(pc, &gamma_out));
+    ck_assert_double_eq(gamma_out, 0.3 * f[2][PCMUP_FACTOR_PC_GAMMA]);
+    pcmup_algo_free(pc);
+
+    pcmup_algo *gnt;
+    TU_OK(pcmup_algo_create(&gnt, PCMUP_RULE_GNT, net, 1, NULL));
+    TU_OK(pcmup_algo_set(gnt, PCMUP_SET_GNT_DAMPING, 0.07));
+    double rho[3];
+    TU_OK(pcmup_gnt_damping(gnt, rho, 3));
+    for (size_t l = 1; l <= 3; l++)
+        ck_assert_double_eq(rho[l - 1], 0.07 * f[l - 1][PCMUP_FACTOR_GNT_DAMPING]);
+    ck_assert_double_eq_tol(rho[0], 0.07 / 5.0, 1e-15); /* r = 320 / 64 = 5 */
+    pcmup_algo_free(gnt);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+}
+END_TEST
+
+static const double SENTINEL = -12345.0;
+
+static void fill_sentinel(double *f, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        f[k] = SENTINEL;
+}
+
+static void assert_sentinel(const double *f, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(f[k] == SENTINEL, "slot %zu written", k);
+}
+
+/* NULL pointers, a widths array of the wrong length or with a width out
+ * of range, a bad layer and too many slots are refused with dst
+ * untouched; fewer slots write only those. */
+START_TEST(factors_argument_checks)
+{
+    pcmup_param *p = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
+    const size_t widths[] = {8, 128, 128, 4};
+    double f[PCMUP_FACTOR_COUNT + 1];
+    fill_sentinel(f, PCMUP_FACTOR_COUNT + 1);
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_param_layer_factors(NULL, widths, 4, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_param_layer_factors(p, NULL, 4, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_param_layer_factors(p, widths, 4, 1, NULL, 1));
+    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_param_layer_factors(p, widths, 3, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_param_layer_factors(p, widths, 5, 1, f, 1));
+    const size_t zero[] = {8, 0, 128, 4}, huge[] = {8, 128, (size_t)1 << 31, 4};
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_layer_factors(p, zero, 4, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_layer_factors(p, huge, 4, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_layer_factors(p, widths, 4, 0, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_layer_factors(p, widths, 4, 4, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_layer_factors(p, widths, 4, 1, f,
+                                                          PCMUP_FACTOR_COUNT + 1));
+    assert_sentinel(f, PCMUP_FACTOR_COUNT + 1);
+
+    /* An older program asks for fewer slots: the first ones, nothing more. */
+    TU_OK(pcmup_param_layer_factors(p, widths, 4, 3, f, 3));
+    ck_assert_double_eq(f[PCMUP_FACTOR_MULTIPLIER], 1.0);
+    assert_close(f[PCMUP_FACTOR_LR], 0.5, "lr", 3); /* c_L = 1, r = 2 */
+    assert_sentinel(f + 3, PCMUP_FACTOR_COUNT - 2);
+    TU_OK(pcmup_param_layer_factors(p, widths, 4, 3, f, 0));
+
+    pcmup_net *net = make_net(3, widths, p, 1);
+    fill_sentinel(f, PCMUP_FACTOR_COUNT + 1);
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors(NULL, 1, f, 1));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_net_layer_factors(net, 1, NULL, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_factors(net, 0, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_factors(net, 4, f, 1));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_net_layer_factors(net, 1, f, PCMUP_FACTOR_COUNT + 1));
+    assert_sentinel(f, PCMUP_FACTOR_COUNT + 1);
     pcmup_net_free(net);
     pcmup_param_free(p);
 }
@@ -991,5 +1451,20 @@ int main(void)
     tcase_add_test(custom, set_get_effective_weights);
     tcase_add_test(custom, forward_uses_multiplier);
     suite_add_tcase(s, custom);
+
+    TCase *factors = tcase_create("factors");
+    tcase_add_test(factors, preset_rows_with_arguments);
+    tcase_add_test(factors, preset_identities);
+    tcase_add_test(factors, preset_independent_of_history);
+    tcase_add_test(factors, gamma_bar_only_with_preset);
+    tcase_add_test(factors, preset_argument_checks);
+    tcase_add_test(factors, factors_closed_form);
+    tcase_add_test(factors, factors_by_hand);
+    tcase_add_test(factors, factors_unequal_widths);
+    tcase_add_test(factors, factors_single_layer);
+    tcase_add_test(factors, net_factors_are_param_factors);
+    tcase_add_test(factors, rules_use_the_factors);
+    tcase_add_test(factors, factors_argument_checks);
+    suite_add_tcase(s, factors);
     return tu_run_suite(s);
 }

@@ -410,8 +410,9 @@ START_TEST(invalid_settings_are_rejected)
     tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 8, 16, 3, 1);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_PC_KAPPA, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_gamma_out(bp.algo, &kappa));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, -1.5));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_set(r.param, PCMUP_PARAM_GAMMA_BAR, 0.5));
+    TU_FAILS(PCMUP_ERR_INVALID,
+             pcmup_param_apply_preset(r.param, PCMUP_PRESET_MUP_PC, -1.5, 1.0));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(r.param, PCMUP_PRESET_MUP_PC, 0.5, 1.0));
     tu_rig_free(&bp);
 
     /* Cache timing needs the sequential schedule: the step refuses and the
@@ -437,15 +438,14 @@ START_TEST(pc_presets_follow_gammabar)
         double g = gbars[k], c1, c2, c3;
         pcmup_param *p;
         TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
-        TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, g));
-        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC, g, 1.0));
         TU_OK(pcmup_param_get_layer(p, 1, PCMUP_LAYER_C, &c1));
         TU_OK(pcmup_param_get_layer(p, 2, PCMUP_LAYER_C, &c2));
         TU_OK(pcmup_param_get_layer(p, 3, PCMUP_LAYER_C, &c3));
         ck_assert_double_eq(c1, -1 - g);
         ck_assert_double_eq(c2, -g);
         ck_assert_double_eq(c3, 1);
-        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC_B));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC_B, g, 1.0));
         TU_OK(pcmup_param_get_layer(p, 3, PCMUP_LAYER_C, &c3));
         ck_assert_double_eq(c3, 1 - g);
         pcmup_param_free(p);

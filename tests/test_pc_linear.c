@@ -262,8 +262,7 @@ static pcmup_net *odd_net(pcmup_activation act, unsigned flags)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, ODD_L, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, 3));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, -0.5));
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC_B));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC_B, -0.5, 1.0));
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, 0.5));
     TU_OK(pcmup_param_set_layer(p, 4, PCMUP_LAYER_A, -0.25));
     pcmup_net *net;
@@ -473,8 +472,7 @@ static pcmup_net *mup_net(size_t m, size_t n_classes, double gbar)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, MUP_BASE));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, gbar));
-    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC));
+    TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC, gbar, 1.0));
     const size_t widths[] = {MUP_D, m, m, n_classes};
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_IDENTITY, 0, p, 2024, NULL));

@@ -866,7 +866,7 @@ START_TEST(mup_tp_preset)
         ck_assert_double_eq(x, 1.0);
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
         ck_assert_double_eq(x, 1.0);
-        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_SGD, 0.0, 1.0));
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_DAMPING_EXP, &x));
         ck_assert_double_eq(x, 0.0);
         TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
@@ -886,7 +886,7 @@ START_TEST(mup_tp_preset)
     TU_OK(pcmup_param_get(p, PCMUP_PARAM_FB_LR_EXP, &x));
     ck_assert_double_eq(x, 0.0);
     /* Past the last preset. */
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)6));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(p, (pcmup_preset)6, 0.0, 1.0));
     pcmup_param_free(p);
 }
 END_TEST

@@ -25,8 +25,7 @@ static void run_case(const char *name)
 
     /* The per-layer learning rates the case lists follow from b, c, M_base. */
     for (size_t l = 1; l <= (size_t)tu_case_num(c, "L"); l++) {
-        double lr_factor;
-        TU_OK(pcmup_net_layer_scales(r.net, l, NULL, NULL, &lr_factor));
+        double lr_factor = tu_net_factor(r.net, l, PCMUP_FACTOR_LR);
         double want = tu_case_list(c, "eta_l", l - 1);
         ck_assert_msg(fabs(lr_factor * tu_case_num(c, "eta") - want) < 1e-12 * want,
                       "%s: eta_%zu", name, l);
@@ -55,8 +54,7 @@ START_TEST(init_std_matches_reference)
     tu_case *c = tu_case_load("bp_mup_L4");
     pcmup_net *net = tu_case_net(c);
     for (size_t l = 1; l <= 4; l++) {
-        double std;
-        TU_OK(pcmup_net_layer_scales(net, l, NULL, &std, NULL));
+        double std = tu_net_factor(net, l, PCMUP_FACTOR_INIT_STD);
         double want = tu_case_list(c, "init_std_l", l - 1);
         ck_assert_msg(fabs(std - want) < 1e-12 * want, "layer %zu std %g vs %g", l, std, want);
     }

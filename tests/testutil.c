@@ -124,9 +124,8 @@ int32_t *tu_cyclic_labels(size_t n, size_t n_classes)
 pcmup_param *tu_param(size_t n_layers, pcmup_preset preset, double gamma_bar)
 {
     pcmup_param *p;
-    TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, gamma_bar));
-    TU_OK(pcmup_param_apply_preset(p, preset));
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    TU_OK(pcmup_param_apply_preset(p, preset, gamma_bar, 1.0));
     return p;
 }
 
@@ -217,6 +216,13 @@ double *tu_layer_update_f64(const tu_rig *r, size_t l)
     size_t n;
     float *v = tu_layer_update(r, l, &n);
     return to_f64(v, n);
+}
+
+double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor)
+{
+    double f[PCMUP_FACTOR_COUNT];
+    TU_OK(pcmup_net_layer_factors(net, layer, f, PCMUP_FACTOR_COUNT));
+    return f[factor];
 }
 
 double tu_cosine(const float *a, const float *b, size_t n, double *ratio)
@@ -445,9 +451,10 @@ pcmup_net *tu_case_net(const tu_case *c)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, tu_case_num(c, "M_base")));
-    /* PC cases: gamma_L = gamma'_L r^-gammabar_L when width scaling is on. */
+    /* PC cases: gamma_L = gamma'_L r^-gammabar_L when width scaling is on;
+     * b and c are the case's own, set below. */
     if (tu_case_has(c, "gammabar_L") && tu_case_num(c, "gamma_L_width_scaling") != 0)
-        TU_OK(pcmup_param_set(p, PCMUP_PARAM_GAMMA_BAR, tu_case_num(c, "gammabar_L")));
+        TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_SP, tu_case_num(c, "gammabar_L"), 1.0));
     for (size_t l = 1; l <= n_layers; l++) {
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_B, tu_case_list(c, "b", l - 1)));
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));

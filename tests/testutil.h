@@ -103,8 +103,8 @@ typedef struct {
     pcmup_activation act;
 } tu_rig;
 
-/* `preset` for n_layers layers with gammabar_L = gamma_bar, set before the
- * preset is applied since PC's presets read it; the caller frees it. */
+/* `preset` for n_layers layers at gammabar_L = gamma_bar (and e_B = 1);
+ * the caller frees it. */
 pcmup_param *tu_param(size_t n_layers, pcmup_preset preset, double gamma_bar);
 /* A network of widths[0..L] (L: the parameterization's) with activation
  * `act`, drawn from `net_seed`, on `param` (which the rig takes over), and
@@ -121,6 +121,8 @@ float *tu_layer_weights(const pcmup_net *net, size_t l, size_t *n);
 double *tu_layer_weights_f64(const pcmup_net *net, size_t l);
 float *tu_layer_update(const tu_rig *r, size_t l, size_t *n);
 double *tu_layer_update_f64(const tu_rig *r, size_t l);
+/* One width-dependent factor of a network's layer (pcmup_net_layer_factors). */
+double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor);
 
 /* cos(a, b) over n floats, in double; *ratio (may be NULL) receives
  * |a| / |b|. */
@@ -214,7 +216,7 @@ void tu_case_end(tu_case_run *r);
 typedef struct {
     pcmup_rule kind;
     pcmup_preset preset;
-    double gamma_bar;   /* set on the parameterization before the preset */
+    double gamma_bar;   /* the preset's gammabar_L argument */
     double lr;
 } tu_coord_config;
 

@@ -296,21 +296,38 @@ static void coord_table(const coord_options *c, size_t L, const double *dh, cons
 }
 
 /* PC's output precision gamma_L at a width, which its rows report (0 for
- * the other rules, whose rows do not have it). The library computes it
- * from a network of that width, so PC builds one, with a tiny input. */
+ * the other rules, whose rows do not have it): gamma'_L times the
+ * parameterization's factor, which depends on the hidden width alone. */
 static int width_gamma_L(const train_options *o, size_t width, double *gamma_L)
 {
-    train_model m;
-    train_error e;
     *gamma_L = 0.0;
     if (o->algo != PCMUP_RULE_PC)
         return 0;
-    if (train_model_build(&m, o, 1, 1, width, &e) != 0) {
+    pcmup_param *param;
+    train_error e;
+    if (train_build_param(&param, o, &e) != 0) {
         train_error_report(PROG, &e);
         return 1;
     }
-    *gamma_L = m.gamma_L;
-    train_model_free(&m);
+    size_t *widths = malloc((o->depth + 1) * sizeof *widths);
+    if (widths == NULL) {
+        pcmup_param_free(param);
+        fprintf(stderr, PROG ": out of memory\n");
+        return 1;
+    }
+    for (size_t l = 0; l <= o->depth; l++)
+        widths[l] = l == 0 || l == o->depth ? 1 : width;
+    double factors[PCMUP_FACTOR_COUNT];
+    pcmup_status st = pcmup_param_layer_factors(param, widths, o->depth + 1, o->depth,
+                                                 factors, PCMUP_FACTOR_COUNT);
+    free(widths);
+    pcmup_param_free(param);
+    if (st != PCMUP_OK) {
+        fprintf(stderr, PROG ": gamma_L at width %zu: %s (%s)\n", width, pcmup_last_error(),
+                pcmup_status_name(st));
+        return 1;
+    }
+    *gamma_L = o->gamma_out * factors[PCMUP_FACTOR_PC_GAMMA];
     return 0;
 }
 

@@ -188,34 +188,17 @@ fail:
 
 /* ---- model --------------------------------------------------------------- */
 
-/* GNT's muP learning-rate exponents for a fractional power (paper-spec
- * 2.2): c = (e_B - 1, e_B, ..., e_B, 1); MUP_GNT is the e_B = 1 row. */
-static pcmup_status set_gnt_mup_exponents(pcmup_param *p, const train_options *o)
-{
-    pcmup_status st = PCMUP_OK;
-    for (size_t l = 1; l <= o->depth && st == PCMUP_OK; l++) {
-        double c = l == 1 ? o->gnt_power - 1.0 : (l == o->depth ? 1.0 : o->gnt_power);
-        st = pcmup_param_set_layer(p, l, PCMUP_LAYER_C, c);
-    }
-    return st;
-}
-
-/* A PC muP row depends on gammabar_L when it is applied, so gammabar_L is
- * set first and the preset applied again. */
+/* The preset's PC and GNT rows depend on gammabar_L and e_B, which the
+ * options hold for every rule (at their defaults where unused). */
 int train_build_param(pcmup_param **out, const train_options *o, train_error *e)
 {
     pcmup_preset preset = train_effective_preset(o);
+    *out = NULL;
     pcmup_status st = pcmup_param_create(out, o->depth, preset, NULL);
     if (st == PCMUP_OK)
+        st = pcmup_param_apply_preset(*out, preset, o->gamma_bar, o->gnt_power);
+    if (st == PCMUP_OK)
         st = pcmup_param_set(*out, PCMUP_PARAM_BASE_WIDTH, (double)o->base_width);
-    if (st == PCMUP_OK
-        && (preset == PCMUP_PRESET_MUP_PC || preset == PCMUP_PRESET_MUP_PC_B)) {
-        st = pcmup_param_set(*out, PCMUP_PARAM_GAMMA_BAR, o->gamma_bar);
-        if (st == PCMUP_OK)
-            st = pcmup_param_apply_preset(*out, preset);
-    }
-    if (st == PCMUP_OK && preset == PCMUP_PRESET_MUP_GNT && o->gnt_power != 1.0)
-        st = set_gnt_mup_exponents(*out, o);
     if (st == PCMUP_OK)
         return 0;
     pcmup_param_free(*out);

@@ -64,8 +64,8 @@ typedef struct {
 } train_model;
 
 /* The parameterization of the options (the width does not enter it): the
- * preset of train_effective_preset, with base width, PC's gammabar_L and
- * GNT's fractional-power exponents applied. */
+ * preset of train_effective_preset at the options' gammabar_L and e_B,
+ * with their base width. */
 int train_build_param(pcmup_param **out, const train_options *o, train_error *e);
 
 /* A network of widths {dim, width, ..., width, n_classes} (o->depth

@@ -181,21 +181,14 @@ static float *layer_update(const gnt_run *r, size_t l)
 
 /* ---- damping ------------------------------------------------------------------------ */
 
-/* rho_l = rho' r^-(2 b_L - 1) for l < L and rho' at the output, with
- * r = M_{L-1} / M_base (paper-spec 2.2: rho' M_base / M under muP). */
+/* rho_l = rho' times the parameterization's factor: r^-(2 b_L - 1) for
+ * l < L and 1 at the output, with r = M_{L-1} / M_base (Proposition 3.3:
+ * rho' M_base / M under muP). */
 static double damping(const pcmup_algo *algo, size_t l)
 {
     const pcmup_net *net = algo->net;
-    const size_t n_layers = net->n_layers;
-    const double rho = algo->settings[PCMUP_SET_GNT_DAMPING];
-    if (l == n_layers)
-        return rho;
-    double b_out;
-    pcmup_status s = pcmup_param_get_layer(net->param, n_layers, PCMUP_LAYER_B, &b_out);
-    assert(s == PCMUP_OK);
-    (void)s;
-    const double ratio = pcmup__param_scale(net->param, n_layers, net->widths).ratio;
-    return rho * pow(ratio, -(2.0 * b_out - 1.0));
+    return algo->settings[PCMUP_SET_GNT_DAMPING]
+           * pcmup__param_factor(net->param, net->widths, l, PCMUP_FACTOR_GNT_DAMPING);
 }
 
 /* ---- Jacobian rows ---------------------------------------------------------------------- */

@@ -326,9 +326,8 @@ static void infer(pc_run *r)
 static double gamma_out_of(const pcmup_algo *algo)
 {
     const pcmup_net *net = algo->net;
-    double r_out = pcmup__param_scale(net->param, net->n_layers, net->widths).ratio;
-    double gbar = pcmup__param_key(net->param, PCMUP_PARAM_GAMMA_BAR);
-    return algo->settings[PCMUP_SET_PC_GAMMA_OUT_BASE] * pow(r_out, -gbar);
+    return algo->settings[PCMUP_SET_PC_GAMMA_OUT_BASE]
+           * pcmup__param_factor(net->param, net->widths, net->n_layers, PCMUP_FACTOR_PC_GAMMA);
 }
 
 /* Feedforward pass keeping pre-activations (pre_ff) and post-activations

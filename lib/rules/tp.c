@@ -172,29 +172,20 @@ static void to_float(const double *src, float *dst, size_t n)
         dst[i] = (float)src[i];
 }
 
-/* r = M_l / M_base of the width feedback layer l < L reads (layer l + 1's
- * fan-in ratio in the parameterization's recipe). */
-static double fb_ratio(const pcmup_net *net, size_t l)
-{
-    return pcmup__param_scale(net->param, l + 1, net->widths).ratio;
-}
-
+/* mu_l and eta^V_l: the base setting times the parameterization's factor
+ * (mu_L, FB_DAMPING_TOP, and eta^V_L get a factor of 1). */
 static double damping(const tp_run *r, size_t l)
 {
-    const pcmup_algo *algo = r->algo;
-    if (l == r->n_layers)
-        return algo->settings[PCMUP_SET_TP_FB_DAMPING_TOP];
-    double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_DAMPING_EXP);
-    return algo->settings[PCMUP_SET_TP_FB_DAMPING] * pow(fb_ratio(r->net, l), x);
+    pcmup_setting base = l == r->n_layers ? PCMUP_SET_TP_FB_DAMPING_TOP
+                                          : PCMUP_SET_TP_FB_DAMPING;
+    return r->algo->settings[base]
+           * pcmup__param_factor(r->net->param, r->net->widths, l, PCMUP_FACTOR_TP_FB_DAMPING);
 }
 
 static double fb_rate(const tp_run *r, size_t l)
 {
-    const pcmup_algo *algo = r->algo;
-    if (l == r->n_layers)
-        return algo->settings[PCMUP_SET_TP_FB_LR];
-    double x = pcmup__param_key(r->net->param, PCMUP_PARAM_FB_LR_EXP);
-    return algo->settings[PCMUP_SET_TP_FB_LR] * pow(fb_ratio(r->net, l), -x);
+    return r->algo->settings[PCMUP_SET_TP_FB_LR]
+           * pcmup__param_factor(r->net->param, r->net->widths, l, PCMUP_FACTOR_TP_FB_LR);
 }
 
 /* y = m * A B^T for row-major A (rows, k) and B (cols, k). */
