@@ -12,7 +12,7 @@ const size_t WIDTHS[NL + 2] = {D, 7, 6, C, 0};
 api_world w;
 
 /* Inputs uniform in (-1, 1) from `seed` and cyclic labels. */
-static void fill_samples(float *x, int32_t *labels, size_t n, uint64_t seed)
+static void fill_samples(float *x, int32_t *labels, size_t n, uint32_t seed)
 {
     tu_fill_uniform(x, n * D, seed);
     for (size_t i = 0; i < n; i++)

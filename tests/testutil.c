@@ -73,22 +73,25 @@ void tu_prime_message(const char *fn)
 
 /* ---- test data ---------------------------------------------------------- */
 
+/* The next 24 random bits. */
+static uint32_t rng_bits(tu_rng *rng)
+{
+    rng->state = rng->state * 1103515245u + 12345u;
+    return rng->state >> 8;
+}
+
 double tu_rng_uniform(tu_rng *rng)
 {
-    uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) * 0x1.0p-53;
+    return (rng_bits(rng) + 1.0) / 16777217.0;
 }
 
 double tu_rng_normal(tu_rng *rng)
 {
-    double u1 = tu_rng_uniform(rng), u2 = tu_rng_uniform(rng);
+    double u1 = tu_rng_uniform(rng), u2 = rng_bits(rng) / 16777216.0;
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-float *tu_gaussian(size_t n, uint64_t seed)
+float *tu_gaussian(size_t n, uint32_t seed)
 {
     float *x = malloc(n * sizeof *x);
     tu_rng rng = {seed};
@@ -97,14 +100,14 @@ float *tu_gaussian(size_t n, uint64_t seed)
     return x;
 }
 
-void tu_fill_uniform(float *x, size_t n, uint64_t seed)
+void tu_fill_uniform(float *x, size_t n, uint32_t seed)
 {
     tu_rng rng = {seed};
     for (size_t i = 0; i < n; i++)
         x[i] = (float)(2.0 * tu_rng_uniform(&rng) - 1.0);
 }
 
-float *tu_uniform(size_t n, uint64_t seed)
+float *tu_uniform(size_t n, uint32_t seed)
 {
     float *x = malloc(n * sizeof *x);
     tu_fill_uniform(x, n, seed);
