@@ -8,11 +8,11 @@ set(CMAKE_REQUIRED_LIBRARIES ${OPENBLAS_LINK_LIBRARIES})
 check_symbol_exists(openblas_set_num_threads "cblas.h" PCMUP_HAVE_OPENBLAS_THREADS)
 cmake_pop_check_state()
 
-# LAPACK inside the BLAS library (OpenBLAS ships it): the Gauss-Newton
-# rule factorises and eigendecomposes Gram matrices of hundreds of rows with
-# dpotrf and dsyevd when they are there, and with the written-out kernels of
-# lib/linalg.c otherwise (see the timings there). PCMUP_USE_LAPACK=OFF
-# forces the fallback.
+# LAPACK inside the BLAS library (OpenBLAS ships it): the dense solves of
+# lib/kernel/linalg.c (Cholesky, symmetric eigendecomposition; the
+# Gauss-Newton rule's Gram matrices have hundreds of rows) use dpotrf and
+# dsyevd when they are there, and written-out kernels otherwise (see the
+# timings there). PCMUP_USE_LAPACK=OFF forces the fallback.
 if(PCMUP_USE_LAPACK)
   include(CheckFunctionExists)
   cmake_push_check_state(RESET)
@@ -26,7 +26,7 @@ if(PCMUP_USE_LAPACK AND PCMUP_HAVE_DPOTRF AND PCMUP_HAVE_DSYEVD)
   message(STATUS "LAPACK (dpotrf, dsyevd) found in the BLAS library")
 else()
   set(PCMUP_HAVE_LAPACK OFF)
-  message(STATUS "LAPACK not used: the Gauss-Newton rule uses the written-out kernels")
+  message(STATUS "LAPACK not used: the dense solves use the written-out kernels")
 endif()
 
 # libpcmup passes 32-bit ints to CBLAS. An ILP64 BLAS (64-bit integers)

@@ -4,10 +4,10 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
 #include "layers/activation.h"
 #include "loss.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -74,6 +74,7 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->acts);
     pcmup__free(&alloc, algo->velocity);
     pcmup__free(&alloc, algo->update);
+    pcmup__free(&alloc, algo->gemm_log);
     pcmup__free(&alloc, algo->layer_gamma);
     pcmup__free(&alloc, algo->pc.energy);
     pcmup__free(&alloc, algo->pc.error_norms);
@@ -81,7 +82,6 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->pc_bufs);
     /* ---- Gauss-Newton target ---- */
     pcmup__free(&alloc, algo->gnt.work);
-    pcmup__free(&alloc, algo->gnt.iwork);
     /* ---- end Gauss-Newton target ---- */
     pcmup__free(&alloc, algo->tp.distances);
     pcmup__free(&alloc, algo->tp.work);
@@ -177,7 +177,7 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
     const float mu = (float)algo->settings[PCMUP_SET_MOMENTUM];
     const float wd = (float)algo->settings[PCMUP_SET_WEIGHT_DECAY];
     const size_t offset = (size_t)(ly->params - net->params);
-    const int n = (int)ly->n_params;
+    const size_t n = ly->n_params;
     float *record = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0 ? algo->update + offset
                                                                     : NULL;
     if (mu == 0.0f && wd == 0.0f) {
@@ -187,19 +187,19 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
             return;
         }
         ly->ops->param_grad(ly, err, in, batch, -eta * inv_b, 0.0f, record);
-        cblas_saxpy(n, 1.0f, record, 1, ly->params, 1);
+        pcmup__k_saxpy(n, 1.0f, record, ly->params);
         return;
     }
     /* v = mu v + (g / B + wd w);  w -= eta v */
     float *v = algo->velocity + offset;
     ly->ops->param_grad(ly, err, in, batch, inv_b, mu, v);
     if (wd != 0.0f)
-        cblas_saxpy(n, wd, ly->params, 1, v, 1);
+        pcmup__k_saxpy(n, wd, ly->params, v);
     if (record) {
-        memset(record, 0, (size_t)n * sizeof *record);
-        cblas_saxpy(n, -eta, v, 1, record, 1);
+        memset(record, 0, n * sizeof *record);
+        pcmup__k_saxpy(n, -eta, v, record);
     }
-    cblas_saxpy(n, -eta, v, 1, ly->params, 1);
+    pcmup__k_saxpy(n, -eta, v, ly->params);
 }
 
 /* ---- alignment ratio (paper-spec 4.3) ----------------------------------------
@@ -207,14 +207,6 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
  * forward pass, still in acts[L - 2]) on the step's batch, and W_L before
  * the step = m (w_now - recorded change). Uses the two delta buffers, free
  * once the rule's step is over, so it allocates nothing. */
-static double sum_sq(const float *v, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)v[i] * (double)v[i];
-    return s;
-}
-
 static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
 {
     const pcmup_net *net = algo->net;
@@ -238,18 +230,17 @@ static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
         dh[i] -= h_before[i];
     /* y = dh W_before^T with W_before = mult (w - rec). */
     const float *rec = algo->update + (top->params - net->params);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)c, (int)m,
-                top->multiplier, dh, (int)m, top->params, (int)m, 0.0f, y, (int)c);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)c, (int)m,
-                -top->multiplier, dh, (int)m, rec, (int)m, 1.0f, y, (int)c);
+    pcmup__k_sgemm(algo->gemm_log, 'N', 'T', batch, c, m, top->multiplier, dh, top->params,
+                   0.0f, y);
+    pcmup__k_sgemm(algo->gemm_log, 'N', 'T', batch, c, m, -top->multiplier, dh, rec, 1.0f, y);
     double w_sq = 0.0;
     for (size_t i = 0; i < m * c; i++) {
         double w = (double)top->multiplier * ((double)top->params[i] - (double)rec[i]);
         w_sq += w * w;
     }
     const double rms_w = sqrt(w_sq / (double)(m * c));
-    const double rms_dh = sqrt(sum_sq(dh, n_dh) / (double)n_dh);
-    const double rms_y = sqrt(sum_sq(y, batch * c) / (double)(batch * c));
+    const double rms_dh = sqrt(pcmup__k_sum_sq(dh, n_dh) / (double)n_dh);
+    const double rms_y = sqrt(pcmup__k_sum_sq(y, batch * c) / (double)(batch * c));
     if (!(rms_w > 0.0) || !(rms_dh > 0.0) || !isfinite(rms_y))
         return;
     algo->alignment = rms_y / (rms_w * rms_dh);
@@ -278,6 +269,8 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     if (algo->rule->prepare)
         PCMUP_TRY(algo->rule->prepare(algo, func));
     int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
+    pcmup__gemm_log_clear(algo->gemm_log);
+    pcmup__net_set_gemm_log(algo->net, algo->gemm_log);
     pcmup_status s = algo->rule->step(algo, x, labels, batch, loss, func);
     if (s == PCMUP_OK) {
         algo->update_valid = recording;
@@ -285,7 +278,32 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
         if (recording)
             record_alignment(algo, x, batch);
     }
+    pcmup__net_set_gemm_log(algo->net, NULL);
     return s;
+}
+
+pcmup_status pcmup__algo_count_gemms(pcmup_algo *algo, size_t capacity, const char *func)
+{
+    pcmup__gemm_log *log = NULL;
+    if (capacity > 0) {
+        /* One block: the log, then its shapes. */
+        int overflow = 0;
+        size_t bytes = pcmup__mul(capacity, sizeof(pcmup__gemm_shape), &overflow);
+        overflow |= bytes > SIZE_MAX - sizeof *log;
+        log = overflow ? NULL : pcmup__alloc(&algo->alloc, 1, sizeof *log + bytes);
+        if (!log)
+            return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate a log of %zu GEMMs",
+                               capacity);
+        pcmup__gemm_log_init(log, (pcmup__gemm_shape *)(log + 1), capacity);
+    }
+    pcmup__free(&algo->alloc, algo->gemm_log);
+    algo->gemm_log = log;
+    return PCMUP_OK;
+}
+
+const pcmup__gemm_log *pcmup__algo_last_step_gemms(const pcmup_algo *algo)
+{
+    return algo->gemm_log;
 }
 
 pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *labels,

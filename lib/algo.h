@@ -10,6 +10,7 @@
 #define PCMUP_ALGO_H
 
 #include "internal.h"
+#include "kernel/kernel.h"
 #include "net.h"
 #include "rng.h"
 
@@ -70,8 +71,6 @@ typedef struct {
 typedef struct {
     double *work;       /* work_cap doubles */
     size_t work_cap;
-    int *iwork;         /* the eigensolver's integers, iwork_cap of them */
-    size_t iwork_cap;
 } pcmup_gnt_record;
 /* ---- end Gauss-Newton target ---- */
 /* ---- target propagation: diagnostics and double scratch (algo_tp.c) ---- */
@@ -134,6 +133,10 @@ struct pcmup_algo {
     int32_t *batch_labels;
     size_t batch_x_cap;
     float *snapshot;    /* 2 * n_params: params, then velocity */
+
+    /* The GEMMs of the last step, for benchmarks; NULL (not counting)
+     * unless pcmup__algo_count_gemms made one. */
+    pcmup__gemm_log *gemm_log;
 };
 
 /* The rule of `kind`, or PCMUP_ERR_INVALID for a kind this build lacks. */
@@ -151,6 +154,17 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
 /* A step on data already checked (finite, labels in range). */
 pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
                                       size_t batch, double *loss, const char *func);
+
+/* Counts the GEMMs of every step from now on, in a log of `capacity`
+ * shapes owned by the handle (0: frees it and stops counting). Each step
+ * clears the log, then records every GEMM it issues: its layers', its
+ * rule's and, with update recording, the alignment ratio's. For the
+ * benchmarks, which time a step against its own GEMMs. */
+pcmup_status pcmup__algo_count_gemms(pcmup_algo *algo, size_t capacity, const char *func);
+
+/* The log of the last step (NULL when not counting): log->count GEMMs and
+ * log->flops flops; the first min(count, capacity) shapes are kept. */
+const pcmup__gemm_log *pcmup__algo_last_step_gemms(const pcmup_algo *algo);
 
 /* Batch-mean loss of f = acts[L - 1] and, into grad (B, C), the per-sample
  * dl/df of the algorithm's loss. */

@@ -338,6 +338,12 @@ void pcmup__net_forward_all(const pcmup_net *net, const float *x, size_t batch,
     }
 }
 
+void pcmup__net_set_gemm_log(pcmup_net *net, pcmup__gemm_log *log)
+{
+    for (size_t l = 1; l <= net->n_layers; l++)
+        net->layers[l - 1].gemm_log = log;
+}
+
 /* Two ping-pong buffers of batch * max width floats. */
 static pcmup_status reserve_work(pcmup_net *net, size_t batch, const char *func)
 {

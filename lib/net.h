@@ -41,6 +41,9 @@ size_t pcmup__net_max_width(const pcmup_net *net);
 void pcmup__net_forward_all(const pcmup_net *net, const float *x, size_t batch,
                             float *const *acts);
 
+/* Points every layer's GEMM log at `log` (NULL: stop counting). */
+void pcmup__net_set_gemm_log(pcmup_net *net, pcmup__gemm_log *log);
+
 /* Validates a batch for this net: x non-NULL, 1 <= batch, batch * width
  * sizes fit BLAS integers, every value finite. */
 pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t batch,

@@ -2,10 +2,7 @@
  * version.c -- runtime version queries and the BLAS thread control.
  */
 #include "internal.h"
-
-#ifdef PCMUP_HAVE_OPENBLAS_THREADS
-#include <cblas.h>
-#endif
+#include "kernel/kernel.h"
 
 #define PCMUP_STR_(x) #x
 #define PCMUP_STR(x) PCMUP_STR_(x)
@@ -25,11 +22,8 @@ pcmup_status pcmup_set_blas_threads(int n)
 {
     if (n < 1)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "thread count %d is below 1", n);
-#ifdef PCMUP_HAVE_OPENBLAS_THREADS
-    openblas_set_num_threads(n);
+    if (pcmup__k_set_threads(n) != 0)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
+                           "the BLAS library libpcmup was built with has no thread control");
     return PCMUP_OK;
-#else
-    return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
-                       "the BLAS library libpcmup was built with has no thread control");
-#endif
 }

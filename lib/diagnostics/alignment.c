@@ -11,6 +11,8 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -211,12 +213,8 @@ static void update_sets_free(const pcmup_algo *algo, update_sets *u)
  * pcmup.h for zero updates (never NaN). */
 static void compare(const float *a, const float *b, size_t n, double *cosine, double *ratio)
 {
-    double ab = 0.0, aa = 0.0, bb = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
+    const double ab = pcmup__k_dot(a, b, n), aa = pcmup__k_sum_sq(a, n),
+                 bb = pcmup__k_sum_sq(b, n);
     if (cosine)
         *cosine = aa > 0.0 && bb > 0.0 ? ab / sqrt(aa * bb) : 0.0;
     if (ratio)

@@ -1,20 +1,16 @@
 /*
- * linalg.c -- Cholesky and symmetric eigendecompositions on dense double
- * matrices: written-out kernels for small matrices, and LAPACK (from the
- * BLAS library) for the Gauss-Newton rule's larger ones.
+ * linalg.c -- Cholesky factorisation, solves against it, and symmetric
+ * eigendecompositions of dense double matrices (kernel.h): LAPACK from the
+ * BLAS library when the build found it, written-out kernels otherwise.
  *
- * Why hand-written kernels at all: the matrices predictive coding needs
- * (M_L x M_L, the number of outputs) are small. At that size the O(n^3)
- * loops below cost microseconds, less than the GEMMs around them. Jacobi
- * is chosen for the eigenproblem because it is short, needs no workspace
- * beyond the matrix and its eigenvectors, and is robust: every rotation is
- * orthogonal, it computes small eigenvalues to high relative accuracy, and
- * it needs no tridiagonal reduction or shifts to converge.
+ * Who needs them: the ridge systems of target propagation's closed-form
+ * feedback (B x B or C x C), the M_L x M_L matrix I + C_gamma of linear
+ * predictive coding at equilibrium, and the damped Gauss-Newton matrices
+ * (B C x B C or M_l x M_l: 640 rows for a batch of 64 and 10 classes).
  *
- * Why LAPACK for the Gauss-Newton rule: its Gram matrices have B C rows
- * (640 for a batch of 64 and 10 classes) or M_l rows, and there the
- * written-out kernels are far too slow. Measured on this project's build
- * machine (2 cores, OpenBLAS 0.3.21), per factorisation:
+ * Why LAPACK: at the Gauss-Newton sizes the written-out kernels are far
+ * too slow. Measured on this project's build machine (2 cores, OpenBLAS
+ * 0.3.21), per factorisation:
  *
  *   order   Cholesky by hand   dpotrf   Jacobi    dsyevd
  *     256        1.3 ms        0.8 ms    1.4 s    12 ms
@@ -26,13 +22,25 @@
  * written-out kernels remain the fallback (-DPCMUP_USE_LAPACK=OFF forces
  * it). dsyevd (divide and conquer) rather than dsyevr: equally fast here,
  * and it needs no second n x n matrix for the eigenvectors.
+ *
+ * Why Jacobi for the fallback eigensolver: it is short, needs no workspace
+ * beyond the eigenvectors, and is robust: every rotation is orthogonal, it
+ * computes small eigenvalues to high relative accuracy, and it needs no
+ * tridiagonal reduction or shifts to converge.
  */
-#include "kernel/linalg.h"
+#include "kernel/kernel.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <string.h>
 
-/* ---- Cholesky ------------------------------------------------------------- */
+void pcmup__k_add_diagonal(double *a, size_t n, double v)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i * n + i] += v;
+}
+
+/* ---- Cholesky by hand ------------------------------------------------------------ */
 
 /* sum_{k < m} x[k] y[k] */
 static double dot(const double *x, const double *y, size_t m)
@@ -43,7 +51,7 @@ static double dot(const double *x, const double *y, size_t m)
     return s;
 }
 
-size_t pcmup__chol_factor(double *a, size_t n)
+size_t pcmup__k_chol_unblocked(double *a, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         double *row_j = a + j * n;
@@ -61,26 +69,12 @@ size_t pcmup__chol_factor(double *a, size_t n)
     return 0;
 }
 
-/* Forward substitution G y = b, then back substitution G^T z = y. */
-static void chol_solve_one(const double *g, size_t n, double *b)
-{
-    for (size_t i = 0; i < n; i++)
-        b[i] = (b[i] - dot(g + i * n, b, i)) / g[i * n + i];
-    for (size_t i = n; i-- > 0;) {
-        double s = b[i];
-        for (size_t k = i + 1; k < n; k++)
-            s -= g[k * n + i] * b[k];
-        b[i] = s / g[i * n + i];
-    }
-}
+/* ---- cyclic Jacobi ------------------------------------------------------------------ */
 
-void pcmup__chol_solve(const double *g, size_t n, double *b, size_t n_rhs)
-{
-    for (size_t r = 0; r < n_rhs; r++)
-        chol_solve_one(g, n, b + r * n);
-}
-
-/* ---- cyclic Jacobi ------------------------------------------------------------ */
+/* Largest number of sweeps before Jacobi gives up. Cyclic Jacobi converges
+ * quadratically once the off-diagonal part is small; 6 to 12 sweeps reach
+ * rounding level for the sizes used here. */
+#define JACOBI_MAX_SWEEPS 64
 
 static double off_diagonal_sq(const double *a, size_t n)
 {
@@ -99,21 +93,22 @@ static double frobenius_sq(const double *a, size_t n)
     return s;
 }
 
-/* Columns p and q of the n x n matrix m become c m_p - s m_q and
- * s m_p + c m_q. */
-static void rotate_columns(double *m, size_t n, size_t p, size_t q, double c, double s)
+/* Rows p and q of the n x n matrix m become c m_p - s m_q and s m_p + c m_q:
+ * V^T <- J^T V^T, so that V accumulates the rotations as columns. */
+static void rotate_rows(double *m, size_t n, size_t p, size_t q, double c, double s)
 {
+    double *mp = m + p * n, *mq = m + q * n;
     for (size_t k = 0; k < n; k++) {
-        double mp = m[k * n + p], mq = m[k * n + q];
-        m[k * n + p] = c * mp - s * mq;
-        m[k * n + q] = s * mp + c * mq;
+        const double x = mp[k], y = mq[k];
+        mp[k] = c * x - s * y;
+        mq[k] = s * x + c * y;
     }
 }
 
 /* a <- J^T a J with the plane rotation J that zeroes a[p][q]: the angle
  * from t = tan(phi), the smaller root of t^2 + 2 theta t - 1 = 0, so that
  * |phi| <= pi/4 and the rotation disturbs the rest of a least. */
-static void jacobi_rotate(double *a, double *v, size_t n, size_t p, size_t q)
+static void jacobi_rotate(double *a, double *vt, size_t n, size_t p, size_t q)
 {
     const double apq = a[p * n + q];
     if (apq == 0.0)
@@ -133,19 +128,28 @@ static void jacobi_rotate(double *a, double *v, size_t n, size_t p, size_t q)
     a[p * n + p] -= t * apq;
     a[q * n + q] += t * apq;
     a[p * n + q] = a[q * n + p] = 0.0;
-    if (v)
-        rotate_columns(v, n, p, q, c, s);
+    if (vt)
+        rotate_rows(vt, n, p, q, c, s);
 }
 
-static void sweep(double *a, double *v, size_t n)
+static void sweep(double *a, double *vt, size_t n)
 {
     for (size_t p = 0; p + 1 < n; p++)
         for (size_t q = p + 1; q < n; q++)
-            jacobi_rotate(a, v, n, p, q);
+            jacobi_rotate(a, vt, n, p, q);
 }
 
-/* Selection sort of w ascending, carrying v's columns along. */
-static void sort_ascending(double *w, double *v, size_t n)
+static void swap_rows(double *m, size_t n, size_t i, size_t j)
+{
+    for (size_t k = 0; k < n; k++) {
+        const double t = m[i * n + k];
+        m[i * n + k] = m[j * n + k];
+        m[j * n + k] = t;
+    }
+}
+
+/* Selection sort of w ascending, carrying vt's rows along. */
+static void sort_ascending(double *w, double *vt, size_t n)
 {
     for (size_t i = 0; i + 1 < n; i++) {
         size_t best = i;
@@ -154,42 +158,47 @@ static void sort_ascending(double *w, double *v, size_t n)
                 best = j;
         if (best == i)
             continue;
-        double tmp = w[i];
+        const double t = w[i];
         w[i] = w[best];
-        w[best] = tmp;
-        for (size_t k = 0; v && k < n; k++) {
-            tmp = v[k * n + i];
-            v[k * n + i] = v[k * n + best];
-            v[k * n + best] = tmp;
-        }
+        w[best] = t;
+        if (vt)
+            swap_rows(vt, n, i, best);
     }
 }
 
-int pcmup__sym_eig(double *a, size_t n, double *w, double *v)
+/* Rotates a (both triangles) to diagonal, accumulating V^T in vt (NULL:
+ * none), and leaves the diagonal in w. 0 once converged, -1 otherwise. */
+static int jacobi(double *a, size_t n, double *w, double *vt)
 {
-    for (size_t i = 0; v && i < n * n; i++)
-        v[i] = (i % (n + 1) == 0) ? 1.0 : 0.0;
+    for (size_t i = 0; vt && i < n * n; i++)
+        vt[i] = (i % (n + 1) == 0) ? 1.0 : 0.0;
     /* The Frobenius norm is invariant under the rotations: one target. */
     const double norm_sq = frobenius_sq(a, n);
     const double tol_sq = 1e-30 * norm_sq;
     int converged = isfinite(norm_sq);
-    if (converged) {
-        int sweeps = 0;
-        while (off_diagonal_sq(a, n) > tol_sq && sweeps < PCMUP_JACOBI_MAX_SWEEPS) {
-            sweep(a, v, n);
-            sweeps++;
-        }
-        converged = off_diagonal_sq(a, n) <= tol_sq;
+    for (int sweeps = 0; converged && off_diagonal_sq(a, n) > tol_sq; sweeps++) {
+        if (sweeps == JACOBI_MAX_SWEEPS)
+            converged = 0;
+        else
+            sweep(a, vt, n);
     }
     for (size_t i = 0; i < n; i++)
         w[i] = a[i * n + i];
-    if (!converged)
+    return converged ? 0 : -1;
+}
+
+int pcmup__k_sym_eig_jacobi(double *a, size_t n, double *w, int vectors, double *work)
+{
+    double *vt = vectors ? work : NULL;
+    if (jacobi(a, n, w, vt) != 0)
         return -1;
-    sort_ascending(w, v, n);
+    sort_ascending(w, vt, n);
+    if (vt)
+        memcpy(a, vt, n * n * sizeof *a);
     return 0;
 }
 
-/* ---- the Gauss-Newton kernels ------------------------------------------------ */
+/* ---- the dispatching kernels ----------------------------------------------------- */
 
 #ifdef PCMUP_HAVE_LAPACK
 /* The Fortran LAPACK interface (LP64, like the CBLAS the build checked),
@@ -203,7 +212,7 @@ extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
                     const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
 #endif
 
-int pcmup__linalg_has_lapack(void)
+int pcmup__k_has_lapack(void)
 {
 #ifdef PCMUP_HAVE_LAPACK
     return 1;
@@ -212,12 +221,23 @@ int pcmup__linalg_has_lapack(void)
 #endif
 }
 
-size_t pcmup__spd_factor(double *a, size_t n)
-{
 #ifdef PCMUP_HAVE_LAPACK
+/* 0, or k + 1 for the first non-finite diagonal element a[k][k]. */
+static size_t first_nonfinite_diagonal(const double *a, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         if (!isfinite(a[i * n + i]))
             return i + 1;
+    return 0;
+}
+#endif
+
+size_t pcmup__k_chol(double *a, size_t n)
+{
+#ifdef PCMUP_HAVE_LAPACK
+    size_t bad = first_nonfinite_diagonal(a, n);
+    if (bad)
+        return bad;
     const int ni = (int)n;
     int info = 0;
     dpotrf_("U", &ni, a, &ni, &info, 1);
@@ -225,16 +245,13 @@ size_t pcmup__spd_factor(double *a, size_t n)
      * off the diagonal shows up as a non-finite factor. */
     if (info != 0)
         return info > 0 ? (size_t)info : 1;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(a[i * n + i]))
-            return i + 1;
-    return 0;
+    return first_nonfinite_diagonal(a, n);
 #else
-    return pcmup__chol_factor(a, n);
+    return pcmup__k_chol_unblocked(a, n);
 #endif
 }
 
-void pcmup__spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs)
+void pcmup__k_spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs)
 {
     /* Z G G^T = B: first W G^T = B, then Z G = W. */
     const int ni = (int)n, nr = (int)n_rhs;
@@ -244,21 +261,30 @@ void pcmup__spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs)
                 g, ni, b, ni);
 }
 
-size_t pcmup__sym_eigvec_work(size_t n, size_t *n_int)
+#ifdef PCMUP_HAVE_LAPACK
+/* dsyevd's real and integer workspace sizes (its documented minimums). */
+static void dsyevd_sizes(size_t n, int vectors, size_t *n_real, size_t *n_int)
 {
-    *n_int = 0;
+    *n_real = vectors ? 1 + 6 * n + 2 * n * n : 1 + 2 * n;
+    *n_int = vectors ? 3 + 5 * n : 1;
+}
+#endif
+
+size_t pcmup__k_sym_eig_work(size_t n, int vectors)
+{
     if (n == 0 || n > 30000)
         return 0; /* 2 n^2 must fit an int */
 #ifdef PCMUP_HAVE_LAPACK
-    *n_int = 3 + 5 * n;
-    return 1 + 6 * n + 2 * n * n;
+    /* The ints go after the doubles, in the same buffer. */
+    size_t n_real, n_int;
+    dsyevd_sizes(n, vectors, &n_real, &n_int);
+    return n_real + (n_int * sizeof(int) + sizeof(double) - 1) / sizeof(double);
 #else
-    *n_int = 1;
-    return n * n; /* Jacobi's eigenvectors */
+    return vectors ? n * n : 1; /* Jacobi's eigenvectors */
 #endif
 }
 
-static int all_finite(const double *a, size_t n)
+static int lower_finite(const double *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j <= i; j++)
@@ -267,30 +293,25 @@ static int all_finite(const double *a, size_t n)
     return 1;
 }
 
-int pcmup__sym_eigvec(double *a, size_t n, double *w, double *work, int *iwork)
+int pcmup__k_sym_eig(double *a, size_t n, double *w, int vectors, double *work)
 {
     /* LAPACK gives no promise on NaN input; refuse it here. */
-    if (!all_finite(a, n))
+    if (!lower_finite(a, n))
         return -1;
 #ifdef PCMUP_HAVE_LAPACK
-    size_t n_int;
-    const int ni = (int)n, lwork = (int)pcmup__sym_eigvec_work(n, &n_int),
-              liwork = (int)n_int;
-    int info = 0;
+    size_t n_real, n_int;
+    dsyevd_sizes(n, vectors, &n_real, &n_int);
+    const int ni = (int)n, lwork = (int)n_real, liwork = (int)n_int;
+    /* malloc'd memory takes the type it is used as: ints after the doubles. */
+    int *iwork = (int *)(work + n_real), info = 0;
     /* Column-major eigenvectors as columns are row-major rows. */
-    dsyevd_("V", "U", &ni, a, &ni, w, work, &lwork, iwork, &liwork, &info, 1, 1);
+    dsyevd_(vectors ? "V" : "N", "U", &ni, a, &ni, w, work, &lwork, iwork, &liwork, &info, 1,
+            1);
     return info == 0 ? 0 : -1;
 #else
-    (void)iwork;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             a[i * n + j] = a[j * n + i];
-    if (pcmup__sym_eig(a, n, w, work) != 0)
-        return -1;
-    /* Jacobi's eigenvectors are the columns of work: transpose into a. */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++)
-            a[j * n + i] = work[i * n + j];
-    return 0;
+    return pcmup__k_sym_eig_jacobi(a, n, w, vectors, work);
 #endif
 }

@@ -1,48 +1,45 @@
 /*
- * layer_dense.c -- the fully connected layer: every product over a batch
- * is one CBLAS GEMM on row-major, batch-major arrays (docs/architecture.md).
+ * dense.c -- the fully connected layer: every product over a batch
+ * is one GEMM on row-major, batch-major arrays (docs/architecture.md).
  */
 #include "layers/layer.h"
 
-#include <cblas.h>
-
 static void dense_forward(const pcmup_layer *layer, const float *in, size_t batch, float *pre)
 {
-    const int b = (int)batch, n_in = (int)layer->n_in, n_out = (int)layer->n_out;
+    const size_t n_in = layer->n_in, n_out = layer->n_out;
     const float *w = layer->params;
     /* pre (B, out) = m * in (B, in) . W^T (in, out) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, n_out, n_in, layer->multiplier,
-                in, n_in, w, n_in, 0.0f, pre, n_out);
+    pcmup__k_sgemm(layer->gemm_log, 'N', 'T', batch, n_out, n_in, layer->multiplier, in, w,
+                   0.0f, pre);
     if (layer->has_bias) {
-        const float *bias = w + layer->n_in * layer->n_out;
+        const float *bias = w + n_in * n_out;
         for (size_t i = 0; i < batch; i++)
-            cblas_saxpy(n_out, 1.0f, bias, 1, pre + i * layer->n_out, 1);
+            pcmup__k_saxpy(n_out, 1.0f, bias, pre + i * n_out);
     }
 }
 
 static void dense_input_vjp(const pcmup_layer *layer, const float *dpre, size_t batch,
                             float *din)
 {
-    const int b = (int)batch, n_in = (int)layer->n_in, n_out = (int)layer->n_out;
     /* din (B, in) = m * dpre (B, out) . W (out, in) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, n_in, n_out, layer->multiplier,
-                dpre, n_out, layer->params, n_in, 0.0f, din, n_in);
+    pcmup__k_sgemm(layer->gemm_log, 'N', 'N', batch, layer->n_in, layer->n_out,
+                   layer->multiplier, dpre, layer->params, 0.0f, din);
 }
 
 static void dense_param_grad(const pcmup_layer *layer, const float *dpre, const float *in,
                              size_t batch, float scale, float beta, float *grad)
 {
-    const int b = (int)batch, n_in = (int)layer->n_in, n_out = (int)layer->n_out;
+    const size_t n_in = layer->n_in, n_out = layer->n_out;
     /* dW (out, in) = m * dpre^T (out, B) . in (B, in): the chain rule through
      * W = m w puts one factor m on the gradient with respect to w. */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, n_in, b,
-                scale * layer->multiplier, dpre, n_out, in, n_in, beta, grad, n_in);
+    pcmup__k_sgemm(layer->gemm_log, 'T', 'N', n_out, n_in, batch, scale * layer->multiplier,
+                   dpre, in, beta, grad);
     if (layer->has_bias) {
-        float *gbias = grad + layer->n_in * layer->n_out;
+        float *gbias = grad + n_in * n_out;
         if (beta != 1.0f)
-            cblas_sscal(n_out, beta, gbias, 1);
+            pcmup__k_sscal(n_out, beta, gbias);
         for (size_t i = 0; i < batch; i++)
-            cblas_saxpy(n_out, scale, dpre + i * layer->n_out, 1, gbias, 1);
+            pcmup__k_saxpy(n_out, scale, dpre + i * n_out, gbias);
     }
 }
 
@@ -67,4 +64,5 @@ void pcmup__dense_init(pcmup_layer *layer, size_t n_in, size_t n_out, float mult
     layer->multiplier = multiplier;
     layer->has_bias = has_bias;
     layer->params = params;
+    layer->gemm_log = NULL;
 }

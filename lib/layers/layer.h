@@ -22,6 +22,8 @@
 #ifndef PCMUP_LAYER_H
 #define PCMUP_LAYER_H
 
+#include "kernel/kernel.h"
+
 #include <stddef.h>
 
 typedef struct pcmup_layer pcmup_layer;
@@ -40,6 +42,9 @@ struct pcmup_layer {
     float multiplier;  /* forward multiplier r^-a of the abc-parameterization */
     int has_bias;
     float *params;     /* owned by the network's single parameter block */
+    /* Where the layer's GEMMs are counted: the stepping algorithm's log
+     * during a step (pcmup__net_set_gemm_log), NULL otherwise. */
+    pcmup__gemm_log *gemm_log;
 };
 
 /* A dense layer: pre = multiplier * in W^T (+ bias). Parameters: W (out, in)

@@ -44,11 +44,10 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
 #include "layers/activation.h"
-#include "kernel/linalg.h"
 #include "param.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -107,19 +106,17 @@ static size_t gnt_scratch_floats(const pcmup_net *net, size_t batch)
     return total;
 }
 
-/* Doubles (and eigensolver ints) one layer's problem of order n needs:
- * the matrix, its eigenvalues, two B x n (batch) or n (sample) right-hand
- * sides, and the eigensolver's workspace for a fractional power. */
-static size_t layer_doubles(size_t n, size_t batch, int sample, int fractional,
-                            size_t *n_int)
+/* Doubles one layer's problem of order n needs: the matrix, its
+ * eigenvalues, two B x n (batch) or n (sample) right-hand sides, and the
+ * eigensolver's workspace for a fractional power. */
+static size_t layer_doubles(size_t n, size_t batch, int sample, int fractional)
 {
-    *n_int = 0;
     if (n == 0)
         return 0;
     size_t rhs = sample ? n : sat_mul(batch, n);
     size_t total = sat_add(sat_add(sat_mul(n, n), n), sat_mul(2, rhs));
     if (fractional) {
-        size_t eig = pcmup__sym_eigvec_work(n, n_int);
+        size_t eig = pcmup__k_sym_eig_work(n, 1);
         total = eig ? sat_add(total, eig) : SIZE_MAX;
     }
     return total;
@@ -139,7 +136,6 @@ typedef struct {
     float *coef;      /* B x n push-through coefficients (or C for a sample) */
     float *grad;      /* B x C: dl/df of every sample */
     double *work;
-    int *iwork;
 } gnt_run;
 
 static gnt_run make_run(pcmup_algo *algo, size_t batch)
@@ -167,7 +163,6 @@ static gnt_run make_run(pcmup_algo *algo, size_t batch)
     r.coef = p, p += cap * n;
     r.grad = p;
     r.work = algo->gnt.work;
-    r.iwork = algo->gnt.iwork;
     return r;
 }
 
@@ -254,32 +249,6 @@ static double push_weight(double s, double rho, double e)
     return x > 0.0 ? scale * expm1(-e * log1p(x)) / x : -e * scale;
 }
 
-/* The lower triangle of the n x n float matrix into a double one. */
-static void widen_lower(const float *src, double *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j <= i; j++)
-            dst[i * n + j] = src[i * n + j];
-}
-
-static void widen(const float *src, double *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = src[i];
-}
-
-static void narrow(const double *src, float *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i];
-}
-
-static void add_diagonal(double *a, size_t n, double v)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i * n + i] += v;
-}
-
 /* How a function of the symmetric S (eigenvalues s >= 0) is applied. */
 typedef enum {
     APPLY_POWER, /* (S + rho)^-e                          */
@@ -294,27 +263,25 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
                           double *tmp, double rho, apply_kind kind)
 {
     if (kind == APPLY_POWER && r->power == 1.0) {
-        add_diagonal(mat, n, rho);
-        if (pcmup__spd_factor(mat, n) != 0)
+        pcmup__k_add_diagonal(mat, n, rho);
+        if (pcmup__k_chol(mat, n) != 0)
             return -1;
-        pcmup__spd_solve_rows(mat, n, rhs, k);
+        pcmup__k_spd_solve_rows(mat, n, rhs, k);
         return 0;
     }
     if (kind == APPLY_PUSH && r->power == 1.0) {
         /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
-        add_diagonal(mat, n, rho);
-        if (pcmup__spd_factor(mat, n) != 0)
+        pcmup__k_add_diagonal(mat, n, rho);
+        if (pcmup__k_chol(mat, n) != 0)
             return -1;
-        pcmup__spd_solve_rows(mat, n, rhs, k);
-        cblas_dscal((int)(k * n), -1.0 / rho, rhs, 1);
+        pcmup__k_spd_solve_rows(mat, n, rhs, k);
+        pcmup__k_dscal(k * n, -1.0 / rho, rhs);
         return 0;
     }
     double *w = mat + n * n, *eig_work = tmp + k * n;
-    if (pcmup__sym_eigvec(mat, n, w, eig_work, r->iwork) != 0)
+    if (pcmup__k_sym_eig(mat, n, w, 1, eig_work) != 0)
         return -1;
-    const int ni = (int)n, ki = (int)k;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ki, ni, ni, 1.0, rhs, ni, mat, ni, 0.0,
-                tmp, ni);
+    pcmup__k_dgemm(r->algo->gemm_log, 'N', 'T', k, n, n, 1.0, rhs, mat, 0.0, tmp);
     for (size_t j = 0; j < n; j++) {
         const double s = w[j] > 0.0 ? w[j] : 0.0; /* rounding below 0 */
         const double f = kind == APPLY_PUSH ? push_weight(s, rho, r->power)
@@ -322,8 +289,7 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
         for (size_t i = 0; i < k; i++)
             tmp[i * n + j] *= f;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ki, ni, ni, 1.0, tmp, ni, mat, ni,
-                0.0, rhs, ni);
+    pcmup__k_dgemm(r->algo->gemm_log, 'N', 'N', k, n, n, 1.0, tmp, mat, 0.0, rhs);
     return 0;
 }
 
@@ -333,14 +299,12 @@ static int solve_direct(const gnt_run *r, const float *delta, const float *a, si
 {
     const size_t batch = r->batch, rows = batch * r->c;
     double *mat = r->work, *rhs = mat + m * m + m, *tmp = rhs + batch * m;
-    const int mi = (int)m;
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, mi, (int)rows, 1.0f / (float)batch, a,
-                mi, 0.0f, r->fmat, mi);
-    widen_lower(r->fmat, mat, m);
-    widen(delta, rhs, batch * m);
+    pcmup__k_ssyrk_lower('T', m, rows, 1.0f / (float)batch, a, r->fmat);
+    pcmup__k_f32_to_f64_lower(mat, r->fmat, m);
+    pcmup__k_f32_to_f64(rhs, delta, batch * m);
     if (apply_function(r, mat, m, rhs, batch, tmp, rho, APPLY_POWER) != 0)
         return -1;
-    narrow(rhs, y, batch * m);
+    pcmup__k_f64_to_f32(y, rhs, batch * m);
     return 0;
 }
 
@@ -359,33 +323,29 @@ static int solve_gram(const gnt_run *r, const float *delta, const float *a, size
                       double rho, float *y)
 {
     const size_t batch = r->batch, c = r->c, n = batch * c;
-    const int mi = (int)m, ni = (int)n, bi = (int)batch;
     const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + n * n + n, *tmp = rhs + batch * n;
-    cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ni, mi, 1.0f / (float)batch, a, mi,
-                0.0f, r->fmat, ni);
-    widen_lower(r->fmat, mat, n);
+    pcmup__k_ssyrk_lower('N', n, m, 1.0f / (float)batch, a, r->fmat);
+    pcmup__k_f32_to_f64_lower(mat, r->fmat, n);
     double c0 = 0.0;
     if (mse) {
         memset(rhs, 0, batch * n * sizeof *rhs);
         for (size_t b = 0; b < batch; b++)
-            widen(r->grad + b * c, rhs + b * n + b * c, c);
+            pcmup__k_f32_to_f64(rhs + b * n + b * c, r->grad + b * c, c);
         if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_POWER) != 0)
             return -1;
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, ni, mi, 1.0f, delta, mi, a, mi,
-                    0.0f, r->coef, ni);
-        widen(r->coef, rhs, batch * n);
+        pcmup__k_sgemm(r->algo->gemm_log, 'N', 'T', batch, n, m, 1.0f, delta, a, 0.0f, r->coef);
+        pcmup__k_f32_to_f64(rhs, r->coef, batch * n);
         if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_PUSH) != 0)
             return -1;
-        cblas_dscal(bi * ni, 1.0 / (double)batch, rhs, 1);
+        pcmup__k_dscal(batch * n, 1.0 / (double)batch, rhs);
         c0 = pow(rho, -r->power);
     }
-    narrow(rhs, r->coef, batch * n);
+    pcmup__k_f64_to_f32(r->coef, rhs, batch * n);
     for (size_t i = 0; i < batch * m; i++)
         y[i] = (float)(c0 * delta[i]);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bi, mi, ni, 1.0f, r->coef, ni, a, mi,
-                1.0f, y, mi);
+    pcmup__k_sgemm(r->algo->gemm_log, 'N', 'N', batch, m, n, 1.0f, r->coef, a, 1.0f, y);
     return 0;
 }
 
@@ -397,31 +357,28 @@ static int solve_samples(const gnt_run *r, const float *delta, const float *a, s
                          double rho, float *y)
 {
     const size_t c = r->c;
-    const int mi = (int)m, ci = (int)c;
     const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + c * c + c, *tmp = rhs + c;
     const double c0 = mse ? 0.0 : pow(rho, -r->power);
     for (size_t b = 0; b < r->batch; b++) {
         const float *ab = a + b * c * m, *db = delta + b * m;
         float *yb = y + b * m;
-        cblas_ssyrk(CblasRowMajor, CblasLower, CblasNoTrans, ci, mi, 1.0f, ab, mi, 0.0f,
-                    r->fmat, ci);
-        widen_lower(r->fmat, mat, c);
+        pcmup__k_ssyrk_lower('N', c, m, 1.0f, ab, r->fmat);
+        pcmup__k_f32_to_f64_lower(mat, r->fmat, c);
         if (mse) {
-            widen(r->grad + b * c, rhs, c);
+            pcmup__k_f32_to_f64(rhs, r->grad + b * c, c);
         } else {
             /* v = A_b delta_b (C). */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, ci, mi, 1.0f, ab, mi, db, 1, 0.0f,
-                        r->coef, 1);
-            widen(r->coef, rhs, c);
+            pcmup__k_sgemv('N', c, m, 1.0f, ab, db, 0.0f, r->coef);
+            pcmup__k_f32_to_f64(rhs, r->coef, c);
         }
         if (apply_function(r, mat, c, rhs, 1, tmp, rho, mse ? APPLY_POWER : APPLY_PUSH) != 0)
             return -1;
-        narrow(rhs, r->coef, c);
+        pcmup__k_f64_to_f32(r->coef, rhs, c);
         for (size_t i = 0; i < m; i++)
             yb[i] = (float)(c0 * db[i]);
         /* y_b += A_b^T z. */
-        cblas_sgemv(CblasRowMajor, CblasTrans, ci, mi, 1.0f, ab, mi, r->coef, 1, 1.0f, yb, 1);
+        pcmup__k_sgemv('T', c, m, 1.0f, ab, r->coef, 1.0f, yb);
     }
     return 0;
 }
@@ -508,13 +465,10 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
                            "batch %zu times %zu outputs + 1 exceeds the BLAS dimension limit",
                            batch, n_classes(net));
     const int sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
-    size_t need = n_classes(net), need_int = 0; /* seed_output_rows' softmax */
+    size_t need = n_classes(net); /* seed_output_rows' softmax */
     for (size_t l = 1; l <= net->n_layers; l++) {
-        size_t n_int;
-        size_t d = layer_doubles(system_order(algo, l, batch), batch, sample, power != 1.0,
-                                 &n_int);
+        size_t d = layer_doubles(system_order(algo, l, batch), batch, sample, power != 1.0);
         need = d > need ? d : need;
-        need_int = n_int > need_int ? n_int : need_int;
     }
     if (need == SIZE_MAX)
         return pcmup__fail(PCMUP_ERR_NOMEM, func,
@@ -527,15 +481,6 @@ static pcmup_status gnt_prepare(pcmup_algo *algo, const char *func)
         pcmup__free(&algo->alloc, algo->gnt.work);
         algo->gnt.work = work;
         algo->gnt.work_cap = need;
-    }
-    if (need_int > algo->gnt.iwork_cap) {
-        int *iwork = pcmup__alloc(&algo->alloc, need_int, sizeof *iwork);
-        if (!iwork)
-            return pcmup__fail(PCMUP_ERR_NOMEM, func,
-                               "cannot allocate the eigensolver's workspace");
-        pcmup__free(&algo->alloc, algo->gnt.iwork);
-        algo->gnt.iwork = iwork;
-        algo->gnt.iwork_cap = need_int;
     }
     return PCMUP_OK;
 }

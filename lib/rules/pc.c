@@ -18,11 +18,11 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
 #include "layers/activation.h"
 #include "loss.h"
 #include "param.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -170,20 +170,12 @@ static void ensure_all_errors(pc_run *r)
         ensure_error(r, l);
 }
 
-static double sum_squares(const float *v, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)v[i] * (double)v[i];
-    return s;
-}
-
 /* F / B from the current errors (all of them up to date). */
 static double energy(const pc_run *r)
 {
     double e = r->gamma_out * r->loss;
     for (size_t l = 1; l < r->n_layers; l++)
-        e += 0.5 * gamma_of(r, l) * sum_squares(err(r, l), r->batch * width(r, l)) /
+        e += 0.5 * gamma_of(r, l) * pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) /
              (double)r->batch;
     return e;
 }
@@ -351,7 +343,7 @@ static void record_error_norms(const pc_run *r)
 {
     for (size_t l = 1; l <= r->n_layers; l++)
         r->algo->pc.error_norms[l - 1] =
-            sqrt(sum_squares(err(r, l), r->batch * width(r, l)) / (double)r->batch);
+            sqrt(pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) / (double)r->batch);
 }
 
 /* W_l += eta_l gamma_l (1/B) eps_l^T a_{l-1} (l < L), W_L += eta_L s (1/B)
@@ -364,7 +356,7 @@ static void update_weights(pc_run *r)
     for (size_t l = 1; l <= r->n_layers; l++) {
         double scale = l < r->n_layers ? gamma_of(r, l) : (conv_b ? r->gamma_out : 1.0);
         const size_t n = r->batch * width(r, l);
-        cblas_sscal((int)n, (float)-scale, err(r, l), 1);
+        pcmup__k_sscal(n, (float)-scale, err(r, l));
         const float *in;
         if (r->fpa)
             in = post_ff(r, l - 1);

@@ -14,10 +14,10 @@
  * Everything is computed in double from double copies of the effective
  * weights; the C x C system is solved by Cholesky (I + C_gamma >= I, so it
  * is always positive definite and well conditioned) and the spectral norm
- * of C_gamma comes from a Jacobi eigendecomposition (linalg.c). The
- * (B x M) x (M x M) products go through cblas_dgemm so that wide networks
- * stay fast. Scratch comes from the algorithm's allocator and is released
- * before returning; outputs are written only once everything succeeded.
+ * of C_gamma comes from its eigenvalues (kernel/linalg.c). The
+ * (B x M) x (M x M) products are double GEMMs so that wide networks stay
+ * fast (not a step: the GEMM log does not count them). Scratch comes from
+ * the algorithm's allocator and is released before returning; outputs are written only once everything succeeded.
  *
  * The updates are what a PC step whose inference has converged would
  * apply to the effective weights W_l (as pcmup_algo_last_update reports
@@ -27,10 +27,9 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
 #include "layers/activation.h"
-#include "kernel/linalg.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -45,8 +44,9 @@ typedef struct {
     double *gamma;  /* [l - 1]: gamma_l, l = 1..L                    */
     double *e;      /* (B, C): y - f                                  */
     double *cg;     /* (C, C): C_gamma                                */
-    double *mat;    /* (C, C): Cholesky factor, then Jacobi's matrix  */
+    double *mat;    /* (C, C): Cholesky factor, then the eigensolver's */
     double *eig;    /* (C): eigenvalues of C_gamma                    */
+    double *eig_work; /* the eigensolver's workspace                  */
     double *upd;    /* (max M_l M_{l-1}): one layer's update         */
     double **ptrs;  /* the pointer block, 4 L                          */
     double *block;  /* the double block                               */
@@ -91,6 +91,7 @@ static size_t doubles_needed(const pcmup_net *net, size_t batch, int *overflow)
     const size_t n_layers = net->n_layers, c = net->widths[n_layers];
     size_t total = n_layers + c, widest = 0; /* gamma, eig */
     count(&total, 2 * c, c, overflow);       /* cg, mat */
+    count(&total, pcmup__k_sym_eig_work(c, 0), 1, overflow); /* eig_work */
     count(&total, batch, c, overflow);       /* e */
     for (size_t l = 1; l <= n_layers; l++) {
         size_t m_in = net->widths[l - 1], m = pcmup__mul(net->widths[l], m_in, overflow);
@@ -131,6 +132,7 @@ static void carve(eq_work *k)
     k->cg = take(&cur, c * c);
     k->mat = take(&cur, c * c);
     k->eig = take(&cur, c);
+    k->eig_work = take(&cur, pcmup__k_sym_eig_work(c, 0));
     k->upd = take(&cur, widest);
 }
 
@@ -157,15 +159,6 @@ static void release(eq_work *k, const pcmup_algo *pc)
 
 /* ---- the closed form -------------------------------------------------------- */
 
-/* C = alpha A op(B) + beta C on row-major doubles, A (m x kk). */
-static void gemm(int trans_b, size_t m, size_t n, size_t kk, double alpha, const double *a,
-                 const double *b, double beta, double *c)
-{
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m,
-                (int)n, (int)kk, alpha, a, (int)kk, b, trans_b ? (int)kk : (int)n, beta, c,
-                (int)n);
-}
-
 /* W_l = multiplier * w_l, and the precisions gamma_1..gamma_L. */
 static void load_model(eq_work *k, const pcmup_algo *pc)
 {
@@ -189,10 +182,12 @@ static void products(eq_work *k)
     const double g_out = k->gamma[n_layers - 1];
     memcpy(k->wp[n_layers - 1], k->w[n_layers - 1], c * width(k, n_layers - 1) * sizeof(double));
     for (size_t l = n_layers - 1; l >= 1; l--)
-        gemm(0, c, width(k, l - 1), width(k, l), 1.0, k->wp[l], k->w[l - 1], 0.0, k->wp[l - 1]);
+        pcmup__k_dgemm(NULL, 'N', 'N', c, width(k, l - 1), width(k, l), 1.0, k->wp[l],
+                       k->w[l - 1], 0.0, k->wp[l - 1]);
     memset(k->cg, 0, c * c * sizeof(double));
     for (size_t l = 1; l < n_layers; l++)
-        gemm(1, c, c, width(k, l), g_out / k->gamma[l - 1], k->wp[l], k->wp[l], 1.0, k->cg);
+        pcmup__k_dgemm(NULL, 'N', 'T', c, c, width(k, l), g_out / k->gamma[l - 1], k->wp[l],
+                       k->wp[l], 1.0, k->cg);
     for (size_t i = 0; i < c; i++)
         for (size_t j = i + 1; j < c; j++)
             k->cg[i * c + j] = k->cg[j * c + i] = 0.5 * (k->cg[i * c + j] + k->cg[j * c + i]);
@@ -209,21 +204,21 @@ static void output_error(eq_work *k, const pcmup_algo *pc, const float *x,
     for (size_t b = 0; b < k->batch; b++)
         for (size_t j = 0; j < c; j++)
             k->e[b * c + j] = (j == (size_t)labels[b] ? 1.0 : 0.0) - offset;
-    gemm(1, k->batch, c, d, -1.0, k->state[0], k->wp[0], 1.0, k->e);
+    pcmup__k_dgemm(NULL, 'N', 'T', k->batch, c, d, -1.0, k->state[0], k->wp[0], 1.0, k->e);
 }
 
 /* eps_L = e (I + C_gamma)^-1 and the energy gamma_L/(2B) sum_b e_b . eps_L,b. */
 static pcmup_status solve_output(eq_work *k, double *energy, const char *func)
 {
     const size_t c = k->n_out, n = k->batch * c;
-    for (size_t i = 0; i < c * c; i++)
-        k->mat[i] = k->cg[i] + (i % (c + 1) == 0 ? 1.0 : 0.0);
-    if (pcmup__chol_factor(k->mat, c) != 0)
+    memcpy(k->mat, k->cg, c * c * sizeof(double));
+    pcmup__k_add_diagonal(k->mat, c, 1.0);
+    if (pcmup__k_chol(k->mat, c) != 0)
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "I + C_gamma is not finite: the weights are too large");
     double *eps_out = k->eps[k->n_layers - 1];
     memcpy(eps_out, k->e, n * sizeof(double));
-    pcmup__chol_solve(k->mat, c, eps_out, k->batch);
+    pcmup__k_spd_solve_rows(k->mat, c, eps_out, k->batch);
     double sum = 0.0;
     for (size_t i = 0; i < n; i++)
         sum += k->e[i] * eps_out[i];
@@ -240,11 +235,11 @@ static void hidden_layers(eq_work *k)
     const double g_out = k->gamma[n_layers - 1];
     for (size_t l = 1; l < n_layers; l++) {
         const size_t m = width(k, l), n = k->batch * m;
-        gemm(0, k->batch, m, c, g_out / k->gamma[l - 1], k->eps[n_layers - 1], k->wp[l], 0.0,
-             k->eps[l - 1]);
+        pcmup__k_dgemm(NULL, 'N', 'N', k->batch, m, c, g_out / k->gamma[l - 1],
+                       k->eps[n_layers - 1], k->wp[l], 0.0, k->eps[l - 1]);
         memcpy(k->state[l], k->eps[l - 1], n * sizeof(double));
-        gemm(1, k->batch, m, width(k, l - 1), 1.0, k->state[l - 1], k->w[l - 1], 1.0,
-             k->state[l]);
+        pcmup__k_dgemm(NULL, 'N', 'T', k->batch, m, width(k, l - 1), 1.0, k->state[l - 1],
+                       k->w[l - 1], 1.0, k->state[l]);
     }
 }
 
@@ -253,7 +248,7 @@ static pcmup_status spectral_norm(eq_work *k, double *norm, const char *func)
 {
     const size_t c = k->n_out;
     memcpy(k->mat, k->cg, c * c * sizeof(double));
-    if (pcmup__sym_eig(k->mat, c, k->eig, NULL) != 0)
+    if (pcmup__k_sym_eig(k->mat, c, k->eig, 0, k->eig_work) != 0)
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the eigenvalues of C_gamma did not converge");
     *norm = fmax(fabs(k->eig[0]), fabs(k->eig[c - 1]));
@@ -261,12 +256,6 @@ static pcmup_status spectral_norm(eq_work *k, double *norm, const char *func)
 }
 
 /* ---- outputs ------------------------------------------------------------------ */
-
-static void to_float(float *dst, const double *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i];
-}
 
 /* The change of W_l a converged PC step applies: pcmup__algo_descend moves
  * w_l by eta_l m (scale / B) eps_l^T S_{l-1} (one factor m = r^-a from the
@@ -279,10 +268,10 @@ static void write_update(const eq_work *k, const pcmup_algo *pc, size_t l, float
     const int conv_b = pc->settings[PCMUP_SET_PC_LAST_LAYER] == PCMUP_PC_LAST_LAYER_B;
     double scale = l < n_layers ? k->gamma[l - 1] : (conv_b ? k->gamma[n_layers - 1] : 1.0);
     double eta_l = pc->settings[PCMUP_SET_LR] * k->net->lr_factor[l - 1];
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m_out, (int)m_in, (int)k->batch,
-                eta_l * m * m * scale / (double)k->batch, k->eps[l - 1], (int)m_out,
-                k->state[l - 1], (int)m_in, 0.0, k->upd, (int)m_in);
-    to_float(dst, k->upd, m_out * m_in);
+    pcmup__k_dgemm(NULL, 'T', 'N', m_out, m_in, k->batch,
+                   eta_l * m * m * scale / (double)k->batch, k->eps[l - 1], k->state[l - 1],
+                   0.0, k->upd);
+    pcmup__k_f64_to_f32(dst, k->upd, m_out * m_in);
 }
 
 static void write_outputs(const eq_work *k, const pcmup_algo *pc, float *const *eps,
@@ -290,14 +279,14 @@ static void write_outputs(const eq_work *k, const pcmup_algo *pc, float *const *
 {
     for (size_t l = 1; l <= k->n_layers; l++) {
         if (eps && eps[l - 1])
-            to_float(eps[l - 1], k->eps[l - 1], k->batch * width(k, l));
+            pcmup__k_f64_to_f32(eps[l - 1], k->eps[l - 1], k->batch * width(k, l));
         if (states && l < k->n_layers && states[l - 1])
-            to_float(states[l - 1], k->state[l], k->batch * width(k, l));
+            pcmup__k_f64_to_f32(states[l - 1], k->state[l], k->batch * width(k, l));
         if (updates && updates[l - 1])
             write_update(k, pc, l, updates[l - 1]);
     }
     if (c_gamma)
-        to_float(c_gamma, k->cg, k->n_out * k->n_out);
+        pcmup__k_f64_to_f32(c_gamma, k->cg, k->n_out * k->n_out);
 }
 
 static pcmup_status equilibrium(eq_work *k, const pcmup_algo *pc, const float *x,

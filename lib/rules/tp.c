@@ -37,11 +37,10 @@
  */
 #include "algo.h"
 
+#include "kernel/kernel.h"
 #include "layers/activation.h"
-#include "kernel/linalg.h"
 #include "param.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -152,26 +151,6 @@ static const float *h_of(const tp_run *r, size_t l)
 
 static float *diff(const tp_run *r, size_t l) { return r->b.diff[l - 1]; }
 
-static double sum_squares(const float *v, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)v[i] * (double)v[i];
-    return s;
-}
-
-static void to_double(const float *src, double *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (double)src[i];
-}
-
-static void to_float(const double *src, float *dst, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i];
-}
-
 /* mu_l and eta^V_l: the base setting times the parameterization's factor
  * (mu_L, FB_DAMPING_TOP, and eta^V_L get a factor of 1). */
 static double damping(const tp_run *r, size_t l)
@@ -188,36 +167,12 @@ static double fb_rate(const tp_run *r, size_t l)
            * pcmup__param_factor(r->net->param, r->net->widths, l, PCMUP_FACTOR_TP_FB_LR);
 }
 
-/* y = m * A B^T for row-major A (rows, k) and B (cols, k). */
-static void gemm_nt(size_t rows, size_t cols, size_t k, float m, const float *a,
-                    const float *b, float beta, float *y)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)k, m, a,
-                (int)k, b, (int)k, beta, y, (int)cols);
-}
-
-/* y = A B for row-major A (rows, k) and B (k, cols). */
-static void gemm_nn(size_t rows, size_t cols, size_t k, const float *a, const float *b,
-                    float beta, float *y)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)k, 1.0f,
-                a, (int)k, b, (int)cols, beta, y, (int)cols);
-}
-
-/* rows of x (rows, n) <- x (G G^T)^-1, G the n x n lower Cholesky factor:
- * X G^T = K, then S G = X. */
-static void solve_right(const double *g, size_t n, double *x, size_t rows)
-{
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, (int)rows,
-                (int)n, 1.0, g, (int)n, x, (int)n);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, (int)rows,
-                (int)n, 1.0, g, (int)n, x, (int)n);
-}
+static pcmup__gemm_log *gemm_log(const tp_run *r) { return r->algo->gemm_log; }
 
 /* (1/2B) ||R||^2 */
 static double recon_loss(const tp_run *r, const float *res, size_t l)
 {
-    return 0.5 * sum_squares(res, r->batch * width(r, l - 1)) / (double)r->batch;
+    return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1)) / (double)r->batch;
 }
 
 /* ---- closed-form feedback ---------------------------------------------------- */
@@ -227,12 +182,10 @@ static double recon_loss(const tp_run *r, const float *res, size_t l)
 static size_t factor_hidden(tp_run *r, size_t l, double mu)
 {
     const size_t n = r->batch, m = width(r, l);
-    to_double(h_of(r, l), r->d.hd, n * m);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)m, 1.0, r->d.hd, (int)m,
-                0.0, r->d.gram, (int)n);
-    for (size_t i = 0; i < n; i++)
-        r->d.gram[i * n + i] += mu;
-    return pcmup__chol_factor(r->d.gram, n);
+    pcmup__k_f32_to_f64(r->d.hd, h_of(r, l), n * m);
+    pcmup__k_dsyrk_lower('N', n, m, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_add_diagonal(r->d.gram, n, mu);
+    return pcmup__k_chol(r->d.gram, n);
 }
 
 /* Hidden layer 2 <= l < L: R_l and E_{l-1} from E_l. */
@@ -240,32 +193,30 @@ static void closed_hidden(tp_run *r, size_t l, double mu)
 {
     const size_t n = r->batch, m = width(r, l), m_below = width(r, l - 1);
     /* coefficients of G_l(E_l): E_l H_l^T (Gram + mu I)^-1 */
-    to_double(diff(r, l), r->d.ad, n * m);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)m, 1.0, r->d.ad,
-                (int)m, r->d.hd, (int)m, 0.0, r->d.kd, (int)n);
-    solve_right(r->d.gram, n, r->d.kd, n);
+    pcmup__k_f32_to_f64(r->d.ad, diff(r, l), n * m);
+    pcmup__k_dgemm(gemm_log(r), 'N', 'T', n, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
+    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.kd, n);
     /* coefficients of R_l: -mu (Gram + mu I)^-1 */
     memset(r->d.sres, 0, n * n * sizeof(double));
-    for (size_t i = 0; i < n; i++)
-        r->d.sres[i * n + i] = -mu;
-    solve_right(r->d.gram, n, r->d.sres, n);
-    to_float(r->d.kd, r->b.coef, n * n);
-    to_float(r->d.sres, r->b.coef2, n * n);
+    pcmup__k_add_diagonal(r->d.sres, n, -mu);
+    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.sres, n);
+    pcmup__k_f64_to_f32(r->b.coef, r->d.kd, n * n);
+    pcmup__k_f64_to_f32(r->b.coef2, r->d.sres, n * n);
     const float *h_below = h_of(r, l - 1);
-    gemm_nn(n, m_below, n, r->b.coef2, h_below, 0.0f, r->b.res);
-    gemm_nn(n, m_below, n, r->b.coef, h_below, 0.0f, diff(r, l - 1));
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0f, r->b.coef2, h_below, 0.0f,
+                   r->b.res);
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0f, r->b.coef, h_below, 0.0f,
+                   diff(r, l - 1));
 }
 
 /* The top layer: (F^T F + mu_L I_C), C x C (0 on success). */
 static size_t factor_top(tp_run *r, double mu)
 {
     const size_t n = r->batch, c = width(r, r->n_layers);
-    to_double(h_of(r, r->n_layers), r->d.hd, n * c);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)c, (int)n, 1.0, r->d.hd, (int)c,
-                0.0, r->d.gram, (int)c);
-    for (size_t i = 0; i < c; i++)
-        r->d.gram[i * c + i] += mu;
-    return pcmup__chol_factor(r->d.gram, c);
+    pcmup__k_f32_to_f64(r->d.hd, h_of(r, r->n_layers), n * c);
+    pcmup__k_dsyrk_lower('T', c, n, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_add_diagonal(r->d.gram, c, mu);
+    return pcmup__k_chol(r->d.gram, c);
 }
 
 /* R_L = F (F^T F + mu I)^-1 P - H_{L-1} and E_{L-1} = E_L (..)^-1 P, with
@@ -274,19 +225,19 @@ static void closed_top(tp_run *r)
 {
     const size_t n = r->batch, top = r->n_layers, c = width(r, top), m = width(r, top - 1);
     const float *f = h_of(r, top), *h_below = h_of(r, top - 1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c, (int)m, (int)n, 1.0f, f,
-                (int)c, h_below, (int)m, 0.0f, r->b.p, (int)m);
+    pcmup__k_sgemm(gemm_log(r), 'T', 'N', c, m, n, 1.0f, f, h_below, 0.0f, r->b.p);
     /* F (..)^-1: hd still holds F in double */
-    solve_right(r->d.gram, c, r->d.hd, n);
-    to_double(diff(r, top), r->d.ad, n * c);
-    solve_right(r->d.gram, c, r->d.ad, n);
-    to_float(r->d.hd, r->b.coef2, n * c);
-    to_float(r->d.ad, r->b.coef, n * c);
+    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.hd, n);
+    pcmup__k_f32_to_f64(r->d.ad, diff(r, top), n * c);
+    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.ad, n);
+    pcmup__k_f64_to_f32(r->b.coef2, r->d.hd, n * c);
+    pcmup__k_f64_to_f32(r->b.coef, r->d.ad, n * c);
     const size_t nm = n * m;
     for (size_t i = 0; i < nm; i++)
         r->b.res[i] = -h_below[i];
-    gemm_nn(n, m, c, r->b.coef2, r->b.p, 1.0f, r->b.res);
-    gemm_nn(n, m, c, r->b.coef, r->b.p, 0.0f, diff(r, top - 1));
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m, c, 1.0f, r->b.coef2, r->b.p, 1.0f, r->b.res);
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m, c, 1.0f, r->b.coef, r->b.p, 0.0f,
+                   diff(r, top - 1));
 }
 
 /* ---- trained feedback --------------------------------------------------------- */
@@ -295,7 +246,8 @@ static void closed_top(tp_run *r)
 static void feedback_map(const tp_run *r, size_t l, const float *in, float *out)
 {
     const float *v = pcmup__net_feedback(r->net, l);
-    gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, in, v, 0.0f, out);
+    pcmup__k_sgemm(gemm_log(r), 'N', 'T', r->batch, width(r, l - 1), width(r, l), 1.0f, in, v,
+                   0.0f, out);
     if (r->psi_tanh)
         pcmup__act_forward(PCMUP_ACT_TANH, out, out, r->batch * width(r, l - 1));
 }
@@ -367,9 +319,8 @@ static double train_feedback(tp_run *r, size_t l)
             if (sigma == 0.0 && k == 0)
                 before += 0.5 * (double)resid * (double)resid;
         }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)width(r, l - 1),
-                    (int)width(r, l), (int)r->batch, -rate, y, (int)width(r, l - 1), r->b.z,
-                    (int)width(r, l), 1.0f, v, (int)width(r, l));
+        pcmup__k_sgemm(gemm_log(r), 'T', 'N', width(r, l - 1), width(r, l), r->batch, -rate, y,
+                       r->b.z, 1.0f, v);
     }
     return sigma > 0.0 ? before : before / (double)r->batch;
 }
@@ -383,9 +334,10 @@ static void trained_targets(tp_run *r, size_t l)
     if (!r->psi_tanh) {
         /* G_l(E_l), plus R_l for TP */
         const float *v = pcmup__net_feedback(r->net, l);
-        gemm_nt(r->batch, width(r, l - 1), width(r, l), 1.0f, e, v, 0.0f, e_below);
+        pcmup__k_sgemm(gemm_log(r), 'N', 'T', r->batch, width(r, l - 1), width(r, l), 1.0f, e,
+                       v, 0.0f, e_below);
         if (!r->dtp)
-            cblas_saxpy((int)n_below, 1.0f, r->b.res, 1, e_below, 1);
+            pcmup__k_saxpy(n_below, 1.0f, r->b.res, e_below);
         return;
     }
     for (size_t i = 0; i < n_here; i++)
@@ -394,7 +346,7 @@ static void trained_targets(tp_run *r, size_t l)
     for (size_t i = 0; i < n_below; i++)
         e_below[i] -= h_below[i];
     if (r->dtp)
-        cblas_saxpy((int)n_below, -1.0f, r->b.res, 1, e_below, 1);
+        pcmup__k_saxpy(n_below, -1.0f, r->b.res, e_below);
 }
 
 /* ---- the step ----------------------------------------------------------------- */
@@ -427,7 +379,7 @@ static pcmup_status propagate(tp_run *r, const char *func)
             closed_hidden(r, l, mu);
         *before = *after = recon_loss(r, r->b.res, l);
         if (!r->dtp)
-            cblas_saxpy((int)(r->batch * width(r, l - 1)), 1.0f, r->b.res, 1, diff(r, l - 1), 1);
+            pcmup__k_saxpy(r->batch * width(r, l - 1), 1.0f, r->b.res, diff(r, l - 1));
     }
     return PCMUP_OK;
 }
@@ -440,10 +392,10 @@ static void update_weights(tp_run *r)
     for (size_t l = 1; l <= r->n_layers; l++) {
         const size_t n = r->batch * width(r, l);
         float *e = diff(r, l);
-        algo->tp.distances[l - 1] = sqrt(sum_squares(e, n) / (double)r->batch);
+        algo->tp.distances[l - 1] = sqrt(pcmup__k_sum_sq(e, n) / (double)r->batch);
         if (l < r->n_layers)
             pcmup__act_backward_from_post(r->net->activation, h_of(r, l), e, n);
-        cblas_sscal((int)n, -1.0f, e, 1);
+        pcmup__k_sscal(n, -1.0f, e);
         pcmup__algo_descend(algo, l, e, h_of(r, l - 1), r->batch);
     }
 }
@@ -468,8 +420,8 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     if (!isfinite(loss))
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the loss is %g before the step; weights left unchanged", loss);
-    cblas_sscal((int)(batch * width(&r, r.n_layers)), (float)-algo->settings[PCMUP_SET_TP_BETA],
-                e_top, 1);
+    pcmup__k_sscal(batch * width(&r, r.n_layers), (float)-algo->settings[PCMUP_SET_TP_BETA],
+                   e_top);
     if (r.trained)
         pcmup__net_feedback_draw(net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
     PCMUP_TRY(propagate(&r, func));
