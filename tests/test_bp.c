@@ -13,21 +13,6 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
-/* Deterministic pseudo-random numbers for test data (not the library's). */
-static double test_rand(unsigned *state)
-{
-    *state = *state * 1103515245u + 12345u;
-    return ((*state >> 8) & 0xffff) / 65536.0 * 2.0 - 1.0;
-}
-
-static float *random_batch(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)test_rand(&seed);
-    return x;
-}
-
 /* A net whose parameterization is neutral: SP (a = 0, c = 0), so every
  * multiplier and learning-rate factor is 1 whatever the widths. */
 static pcmup_net *neutral_net(size_t n_layers, const size_t *widths, pcmup_activation act,
@@ -128,11 +113,28 @@ static double loss_of(pcmup_algo *algo, const pcmup_dataset *ds)
     return loss;
 }
 
+/* Central differences hold only where the loss is smooth: under ReLU no
+ * hidden pre-activation may lie within reach of a step (a weight moved by h
+ * moves it by about h times an O(1) signal), or the difference straddles a
+ * kink. 10 h keeps every one clear. */
+static void assert_away_from_kinks(pcmup_net *net, const float *x, size_t batch,
+                                   const size_t *widths, double margin)
+{
+    for (size_t l = 1; l < 3; l++) {
+        float *u = malloc(batch * widths[l] * sizeof *u);
+        TU_OK(pcmup_net_forward_layer(net, x, batch, l, PCMUP_SIGNAL_PRE, u));
+        for (size_t i = 0; i < batch * widths[l]; i++)
+            ck_assert_msg(fabs(u[i]) > margin, "layer %zu: pre-activation %g at a ReLU kink", l,
+                          u[i]);
+        free(u);
+    }
+}
+
 static void check_fd(pcmup_activation act, pcmup_loss loss_kind, int centred, unsigned flags)
 {
     const size_t widths[] = {5, 7, 6, 4}, batch = 6;
     pcmup_net *net = neutral_net(3, widths, act, flags, 11);
-    float *x = random_batch(batch * widths[0], 3);
+    float *x = tu_uniform(batch * widths[0], 4); /* clear of ReLU kinks */
     const int32_t labels[6] = {0, 3, 1, 2, 2, 0};
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, batch, widths[0], 4, x, labels, NULL));
@@ -141,13 +143,15 @@ static void check_fd(pcmup_activation act, pcmup_loss loss_kind, int centred, un
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, loss_kind));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_MSE_CENTRED, centred));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, 1.0));
+    const float h = 1e-3f;
+    if (act == PCMUP_ACT_RELU)
+        assert_away_from_kinks(net, x, batch, widths, 10.0 * h);
 
     for (size_t l = 1; l <= 3; l++) {
         size_t n = widths[l] * widths[l - 1];
         float *w = malloc(n * sizeof *w), *after = malloc(n * sizeof *after);
         double *fd = malloc(n * sizeof *fd), *bp = malloc(n * sizeof *bp);
         TU_OK(pcmup_net_get_weights(net, l, w, n));
-        const float h = 1e-3f;
         for (size_t i = 0; i < n; i++) {
             float keep = w[i];
             w[i] = keep + h;
@@ -216,7 +220,7 @@ START_TEST(fd_bias)
 {
     const size_t widths[] = {4, 6, 3}, batch = 5;
     pcmup_net *net = neutral_net(2, widths, PCMUP_ACT_TANH, PCMUP_NET_BIAS, 5);
-    float *x = random_batch(batch * 4, 9);
+    float *x = tu_uniform(batch * 4, 9);
     const int32_t labels[5] = {0, 1, 2, 1, 0};
     pcmup_dataset *ds;
     TU_OK(pcmup_dataset_from_arrays(&ds, batch, 4, 3, x, labels, NULL));
@@ -267,7 +271,7 @@ END_TEST
 START_TEST(update_scales_with_theta)
 {
     const size_t widths[] = {6, 16, 3}, batch = 4;
-    float *x = random_batch(batch * 6, 21);
+    float *x = tu_uniform(batch * 6, 21);
     const int32_t labels[4] = {2, 0, 1, 1};
     pcmup_net *ref = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 3);
     pcmup_param *p;
@@ -340,7 +344,7 @@ static pcmup_net *shifted_mup_net(const size_t *widths, double t)
 START_TEST(abc_shift_gives_same_trajectory)
 {
     const size_t widths[] = {12, 64, 64, 5}, batch = 16;
-    float *x = random_batch(batch * 12, 8);
+    float *x = tu_uniform(batch * 12, 8);
     int32_t labels[16];
     for (size_t i = 0; i < batch; i++)
         labels[i] = (int32_t)(i % 5);
@@ -397,7 +401,7 @@ END_TEST
 START_TEST(momentum_closed_form)
 {
     const size_t widths[] = {5, 8, 3}, batch = 6;
-    float *x = random_batch(batch * 5, 4);
+    float *x = tu_uniform(batch * 5, 4);
     const int32_t labels[6] = {0, 1, 2, 0, 1, 2};
     pcmup_net *nm = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_net *np = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
@@ -435,7 +439,7 @@ END_TEST
 START_TEST(weight_decay_closed_form)
 {
     const size_t widths[] = {5, 8, 3}, batch = 6;
-    float *x = random_batch(batch * 5, 4);
+    float *x = tu_uniform(batch * 5, 4);
     const int32_t labels[6] = {0, 1, 2, 0, 1, 2};
     pcmup_net *nd = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
     pcmup_net *np = neutral_net(2, widths, PCMUP_ACT_TANH, 0, 9);
@@ -478,7 +482,7 @@ START_TEST(no_allocation_after_first_step)
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &alloc));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_MOMENTUM, 0.5));
-    float *x = random_batch(batch * 20, 2);
+    float *x = tu_uniform(batch * 20, 2);
     int32_t labels[16];
     for (size_t i = 0; i < batch; i++)
         labels[i] = (int32_t)(i % 4);
@@ -511,7 +515,7 @@ END_TEST
 START_TEST(divergence_is_reported_and_harmless)
 {
     const size_t widths[] = {5, 8, 3}, batch = 6;
-    float *x = random_batch(batch * 5, 4);
+    float *x = tu_uniform(batch * 5, 4);
     const int32_t labels[6] = {0, 1, 2, 0, 1, 2};
     pcmup_net *net = neutral_net(2, widths, PCMUP_ACT_IDENTITY, 0, 9);
     pcmup_algo *algo;
@@ -559,7 +563,7 @@ END_TEST
 static float *train_two_epochs(uint64_t net_seed, uint64_t algo_seed, size_t *n)
 {
     const size_t widths[] = {10, 24, 24, 3}, count = 50;
-    float *x = random_batch(count * 10, 5);
+    float *x = tu_uniform(count * 10, 5);
     int32_t labels[50];
     for (size_t i = 0; i < count; i++)
         labels[i] = (int32_t)(i % 3);
@@ -600,7 +604,7 @@ END_TEST
 START_TEST(full_batch_epoch_is_one_step)
 {
     const size_t widths[] = {6, 10, 3}, count = 12;
-    float *x = random_batch(count * 6, 13);
+    float *x = tu_uniform(count * 6, 13);
     int32_t labels[12];
     for (size_t i = 0; i < count; i++)
         labels[i] = (int32_t)((i * 7) % 3);
@@ -635,7 +639,7 @@ END_TEST
 START_TEST(evaluate_matches_forward)
 {
     const size_t widths[] = {6, 10, 4}, count = 300; /* > one evaluation chunk */
-    float *x = random_batch(count * 6, 17);
+    float *x = tu_uniform(count * 6, 17);
     int32_t *labels = malloc(count * sizeof *labels);
     for (size_t i = 0; i < count; i++)
         labels[i] = (int32_t)((i * 5) % 4);

@@ -13,19 +13,12 @@
 #include <math.h>
 #include <stdio.h>
 
-#define N_WIDTHS 4
-
-static const size_t test_widths[N_WIDTHS] = {64, 256, 1024, 2048};
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 static void sweep(pcmup_preset preset, double res[N_WIDTHS][3])
 {
     const tu_coord_config cfg = {PCMUP_RULE_BP, preset, 0.0, 0.5};
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run(&cfg, test_widths[k], 5, res[k]);
-        printf("%s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n",
-               preset == PCMUP_PRESET_SP ? "SP " : "muP", test_widths[k], res[k][0],
-               res[k][1], res[k][2]);
-    }
+    tu_coord_sweep(&cfg, NAN, preset == PCMUP_PRESET_SP ? "SP" : "muP", res);
 }
 
 /* muP: every layer's feature update stays within a constant band. The spec's
@@ -66,11 +59,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("coord");
-    TCase *tc = tcase_create("coordinate_check");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, mup_feature_updates_are_width_independent);
-    tcase_add_test(tc, sp_feature_updates_grow_with_width);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        mup_feature_updates_are_width_independent,
+        sp_feature_updates_grow_with_width,
+    };
+    return tu_run_tests("coord", 600, NULL, NULL, tests, TU_COUNT(tests));
 }

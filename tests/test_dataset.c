@@ -1,7 +1,8 @@
 /*
  * test_dataset.c -- datasets: arrays, IDX files (plain and gzip, valid and
- * malformed), FashionMNIST, standardisation, batches, one-hot targets, and
- * memory accounting under injected allocation failures.
+ * malformed), FashionMNIST's file layout, standardisation, batches,
+ * one-hot targets, and memory accounting under injected allocation
+ * failures. The installed FashionMNIST is test_dataset_installed.c's.
  *
  * IDX files are generated in a fresh directory under /tmp per test.
  */
@@ -644,50 +645,6 @@ START_TEST(fashion_bad_split)
 }
 END_TEST
 
-/* ---- the installed FashionMNIST --------------------------------------- */
-
-/* Checks one split: shape, 10 classes, pixels in [0, 1] reaching both
- * ends, and the balanced classes FashionMNIST has. */
-static void check_fashion_split(pcmup_split split, size_t n_expected)
-{
-    pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_load_fashion_mnist(&ds, NULL, split, NULL));
-    check_info(ds, n_expected, 784, 10);
-    enum { CHUNK = 1000 };
-    float *x = malloc((size_t)CHUNK * 784 * sizeof *x);
-    int32_t labels[CHUNK];
-    size_t per_class[10] = {0};
-    float lo = 1, hi = 0;
-    for (size_t start = 0; start < n_expected; start += CHUNK) {
-        TU_OK(pcmup_dataset_get_batch(ds, start, CHUNK, x, labels));
-        for (size_t i = 0; i < (size_t)CHUNK * 784; i++) {
-            lo = fminf(lo, x[i]);
-            hi = fmaxf(hi, x[i]);
-        }
-        for (size_t i = 0; i < CHUNK; i++) {
-            ck_assert(labels[i] >= 0 && labels[i] < 10);
-            per_class[labels[i]]++;
-        }
-    }
-    ck_assert(lo == 0.0f && hi == 1.0f);
-    for (int k = 0; k < 10; k++)
-        ck_assert_uint_eq(per_class[k], n_expected / 10);
-    free(x);
-    pcmup_dataset_free(ds);
-}
-
-START_TEST(installed_fashion_mnist)
-{
-    if (access(PCMUP_FASHION_MNIST_DIR, R_OK) != 0) {
-        fprintf(stderr, "installed_fashion_mnist: skipped: dataset package absent (%s)\n",
-                PCMUP_FASHION_MNIST_DIR);
-        return;
-    }
-    check_fashion_split(PCMUP_SPLIT_TRAIN, 60000);
-    check_fashion_split(PCMUP_SPLIT_TEST, 10000);
-}
-END_TEST
-
 /* ---- from_arrays -------------------------------------------------------- */
 
 static const float arr_x[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* 4 samples of 2 */
@@ -1146,11 +1103,6 @@ static Suite *dataset_suite(void)
     tcase_add_test(fashion, fashion_bad_split);
     tcase_add_test(fashion, loaders_reject_broken_allocator);
     suite_add_tcase(s, fashion);
-
-    TCase *installed = tcase_create("installed");
-    tcase_set_timeout(installed, 600); /* slow under valgrind */
-    tcase_add_test(installed, installed_fashion_mnist);
-    suite_add_tcase(s, installed);
 
     TCase *arrays = files_case("arrays");
     tcase_add_test(arrays, from_arrays_copies);

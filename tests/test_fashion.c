@@ -1,7 +1,8 @@
 /*
  * test_fashion.c -- end to end on real data: BP, PC, GNT, TP and DTP under
  * their muP learn FashionMNIST (Debian's dataset-fashion-mnist package) far
- * above chance (10%). Skipped, with a message, when the package is absent.
+ * above chance (10%). Skipped (exit status 77, TU_SKIPPED) when the
+ * package is absent.
  *
  * Every run has the same budget: the first 4000 training images, 3 epochs
  * of batch 64, a 784 -> 256 -> 256 -> 10 tanh network, accuracy on the
@@ -22,7 +23,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 /* One run: the rule, its muP preset (gammabar_L set first for PC), the
  * learning rate, and the settings beyond the defaults (up to three). */
@@ -38,12 +38,6 @@ typedef struct {
     double want;      /* accuracy it must beat */
 } run_spec;
 
-static int have_dataset(void)
-{
-    return access(PCMUP_FASHION_MNIST_DIR "/train-labels-idx1-ubyte.gz", R_OK) == 0 ||
-           access(PCMUP_FASHION_MNIST_DIR "/train-labels-idx1-ubyte", R_OK) == 0;
-}
-
 #define N_SEEDS 3
 
 /* Test loss and accuracy of one rule's run with one seed, before and after. */
@@ -55,9 +49,7 @@ static run_result train_one(const run_spec *r, const pcmup_dataset *train,
                             const pcmup_dataset *test, uint64_t seed)
 {
     const size_t widths[] = {784, 256, 256, 10};
-    pcmup_param *p;
-    TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_apply_preset(p, r->preset, r->gamma_bar, 1.0));
+    pcmup_param *p = tu_param(3, r->preset, r->gamma_bar);
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, seed, NULL));
     pcmup_algo *algo;
@@ -87,11 +79,6 @@ static int by_accuracy(const void *a, const void *b)
 
 static void check_run(const run_spec *r)
 {
-    if (!have_dataset()) {
-        fprintf(stderr, "skipped: %s is absent (install dataset-fashion-mnist)\n",
-                PCMUP_FASHION_MNIST_DIR);
-        return;
-    }
     pcmup_dataset *train, *test;
     TU_OK(pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL));
     TU_OK(pcmup_dataset_load_fashion_mnist(&test, NULL, PCMUP_SPLIT_TEST, NULL));
@@ -144,6 +131,8 @@ END_TEST
 
 int main(void)
 {
+    if (!tu_have_fashion_mnist())
+        return TU_SKIPPED;
     Suite *s = suite_create("fashion");
     TCase *tc = tcase_create("end_to_end");
     tcase_set_timeout(tc, 600);

@@ -19,74 +19,28 @@
 
 /* ---- a network and its algorithm ------------------------------------------- */
 
-typedef struct {
-    pcmup_param *param;
-    pcmup_net *net;
-    pcmup_algo *algo;
-    size_t n_layers;
-    size_t widths[MAXL + 1];
-    pcmup_activation act;
-} rig;
-
 /* A tanh (or `act`) net of widths[0..n_layers] under `preset` with base
  * width `base`, and an algorithm of `kind` that records its updates. */
-static rig make_rig(pcmup_rule kind, pcmup_preset preset, double base, size_t n_layers,
-                    const size_t *widths, pcmup_activation act, uint64_t seed)
+static tu_rig make_rig(pcmup_rule kind, pcmup_preset preset, double base, size_t n_layers,
+                       const size_t *widths, pcmup_activation act, uint64_t seed)
 {
-    rig r;
-    memset(&r, 0, sizeof r);
-    r.n_layers = n_layers;
-    r.act = act;
-    memcpy(r.widths, widths, (n_layers + 1) * sizeof *widths);
-    TU_OK(pcmup_param_create(&r.param, n_layers, preset, NULL));
-    TU_OK(pcmup_param_set(r.param, PCMUP_PARAM_BASE_WIDTH, base));
-    TU_OK(pcmup_net_create(&r.net, n_layers, widths, act, 0, r.param, seed, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
-    return r;
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, base));
+    return tu_rig_make(kind, p, widths, act, seed, 1);
 }
 
-static void free_rig(rig *r)
-{
-    pcmup_algo_free(r->algo);
-    pcmup_net_free(r->net);
-    pcmup_param_free(r->param);
-}
-
-static size_t layer_size(const rig *r, size_t l)
+static size_t layer_size(const tu_rig *r, size_t l)
 {
     return r->widths[l] * r->widths[l - 1];
 }
 
-static double *recorded_update(const rig *r, size_t l)
-{
-    size_t n = layer_size(r, l);
-    float *u = malloc(n * sizeof *u);
-    double *d = malloc(n * sizeof *d);
-    TU_OK(pcmup_algo_last_update(r->algo, l, u, n));
-    for (size_t i = 0; i < n; i++)
-        d[i] = u[i];
-    free(u);
-    return d;
-}
-
-static double *weights(const rig *r, size_t l)
-{
-    size_t n = layer_size(r, l);
-    float *w = malloc(n * sizeof *w);
-    double *d = malloc(n * sizeof *d);
-    TU_OK(pcmup_net_get_weights(r->net, l, w, n));
-    for (size_t i = 0; i < n; i++)
-        d[i] = w[i];
-    free(w);
-    return d;
-}
-
-static double lr_factor(const rig *r, size_t l)
+static double lr_factor(const tu_rig *r, size_t l)
 {
     return tu_net_factor(r->net, l, PCMUP_FACTOR_LR);
 }
 
+/* Labels out of class order: (7 i + 1) mod c. */
 static int32_t *cyclic_labels(size_t n, size_t c)
 {
     int32_t *labels = malloc(n * sizeof *labels);
@@ -236,7 +190,7 @@ static double act_apply(pcmup_activation act, double u)
     return u;
 }
 
-static reference reference_pass(const rig *r, const float *x, const int32_t *labels,
+static reference reference_pass(const tu_rig *r, const float *x, const int32_t *labels,
                                 size_t batch, pcmup_loss loss)
 {
     reference ref;
@@ -250,7 +204,7 @@ static reference reference_pass(const rig *r, const float *x, const int32_t *lab
     ref.act = act;
     double *w[MAXL + 1];
     for (size_t l = 1; l <= n_layers; l++)
-        w[l] = weights(r, l);
+        w[l] = tu_layer_weights_f64(r->net, l);
     ref.h[0] = malloc(batch * r->widths[0] * sizeof(double));
     for (size_t i = 0; i < batch * r->widths[0]; i++)
         ref.h[0][i] = x[i];
@@ -409,8 +363,8 @@ static void check_power_zero_is_bp(pcmup_loss loss, pcmup_gnt_variant variant)
     const size_t widths[] = {12, 48, 48, 5}, batch = 9;
     float *x = tu_gaussian(batch * 12, 3);
     int32_t *labels = cyclic_labels(batch, 5);
-    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
+    tu_rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 4);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_POWER, 0));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_VARIANT, variant));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_LOSS, loss));
@@ -425,15 +379,15 @@ static void check_power_zero_is_bp(pcmup_loss loss, pcmup_gnt_variant variant)
         TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, &loss_bp));
         ck_assert_double_eq(loss_gnt, loss_bp);
         for (size_t l = 1; l <= 3; l++) {
-            double *a = recorded_update(&gnt, l), *b = recorded_update(&bp, l);
+            double *a = tu_layer_update_f64(&gnt, l), *b = tu_layer_update_f64(&bp, l);
             double err = max_abs_diff_rel(a, b, layer_size(&gnt, l));
             ck_assert_msg(err < 1e-6, "step %d layer %zu: %g", step, l, err);
             free(a);
             free(b);
         }
     }
-    free_rig(&gnt);
-    free_rig(&bp);
+    tu_rig_free(&gnt);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -467,7 +421,7 @@ static void check_explicit(const explicit_case *ec)
     float *x = tu_gaussian(batch * ec->widths[0], 5);
     int32_t *labels = cyclic_labels(batch, c);
     /* Base width 8 < M: the muP damping and learning rates are not 1. */
-    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, n_layers, ec->widths,
+    tu_rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, n_layers, ec->widths,
                      PCMUP_ACT_TANH, 11);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LOSS, ec->loss));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_POWER, ec->power));
@@ -491,7 +445,7 @@ static void check_explicit(const explicit_case *ec)
         double *want = malloc(n * sizeof *want);
         reference_update(&ref, l, ec->variant == PCMUP_GNT_SAMPLE, ec->power, rho,
                          0.1 * lr_factor(&r, l), want);
-        double *got = recorded_update(&r, l);
+        double *got = tu_layer_update_f64(&r, l);
         double err = max_abs_diff_rel(got, want, n);
         printf("%s %s e_B %.2f widths %zu-%zu-%zu-%zu B %zu layer %zu (system %zu): rel err "
                "%.2e\n",
@@ -503,7 +457,7 @@ static void check_explicit(const explicit_case *ec)
         free(got);
     }
     reference_free(&ref);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -557,7 +511,7 @@ END_TEST
 /* ---- the Jacobian against finite differences ----------------------------------- */
 
 /* f as a function of u_l: the layers above l evaluated in double. */
-static void forward_from(const rig *r, double *const *w, size_t l, const double *u, double *f)
+static void forward_from(const tu_rig *r, double *const *w, size_t l, const double *u, double *f)
 {
     double cur[256], next[256];
     size_t m = r->widths[l];
@@ -592,11 +546,11 @@ START_TEST(jacobian_matches_finite_differences)
     const size_t widths[] = {7, 24, 20, 3}, c = 3;
     float *x = tu_gaussian(7, 9);
     int32_t label = 2;
-    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 5);
+    tu_rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 5);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     double *w[4];
     for (size_t l = 1; l <= 3; l++)
-        w[l] = weights(&r, l);
+        w[l] = tu_layer_weights_f64(r.net, l);
     /* u_1, u_2 and f of the float network, in double. */
     double u[3][64], h[3][64], f[3];
     for (size_t i = 0; i < 7; i++)
@@ -646,7 +600,7 @@ START_TEST(jacobian_matches_finite_differences)
         for (size_t j = 0; j < m; j++)
             y_fd[j] = jac[0][j] * z[0] + jac[1][j] * z[1] + jac[2][j] * z[2];
         /* y from the rank-one update. */
-        double *dw = recorded_update(&r, l), hh = 0;
+        double *dw = tu_layer_update_f64(&r, l), hh = 0;
         const double eta_l = 0.1 * lr_factor(&r, l);
         for (size_t j = 0; j < in; j++)
             hh += h[l - 1][j] * h[l - 1][j];
@@ -664,7 +618,7 @@ START_TEST(jacobian_matches_finite_differences)
     }
     for (size_t l = 1; l <= 3; l++)
         free(w[l]);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
 }
 END_TEST
@@ -687,13 +641,13 @@ START_TEST(linear_sample_targets_are_min_norm_gauss_newton)
     const size_t widths[] = {6, 12, 9, 3}, batch = 4, c = 3;
     float *x = tu_gaussian(batch * 6, 13);
     int32_t *labels = cyclic_labels(batch, c);
-    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 64, 3, widths, PCMUP_ACT_IDENTITY, 3);
+    tu_rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 64, 3, widths, PCMUP_ACT_IDENTITY, 3);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_VARIANT, PCMUP_GNT_SAMPLE));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e-7));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     double *w[4], *h[4];
     for (size_t l = 1; l <= 3; l++)
-        w[l] = weights(&r, l);
+        w[l] = tu_layer_weights_f64(r.net, l);
     h[0] = malloc(batch * 6 * sizeof(double));
     for (size_t i = 0; i < batch * 6; i++)
         h[0][i] = x[i];
@@ -722,7 +676,7 @@ START_TEST(linear_sample_targets_are_min_norm_gauss_newton)
     for (size_t l = 1; l <= 3; l++) {
         const size_t m = widths[l], in = widths[l - 1];
         const double eta_l = 0.1 * lr_factor(&r, l);
-        double *dw = recorded_update(&r, l);
+        double *dw = tu_layer_update_f64(&r, l);
         /* dU^T = (B / eta) dW H^T (H H^T)^-1, column by column of dU^T. */
         double hht[16], dwht[12 * 4];
         for (size_t a = 0; a < batch; a++)
@@ -786,7 +740,7 @@ START_TEST(linear_sample_targets_are_min_norm_gauss_newton)
         if (l)
             free(w[l]);
     }
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -803,8 +757,8 @@ static void check_output_layer(int precondition)
     const size_t widths[] = {10, 32, 32, 4}, batch = 8;
     float *x = tu_gaussian(batch * 10, 21);
     int32_t *labels = cyclic_labels(batch, 4);
-    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
+    tu_rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 16, 3, widths, PCMUP_ACT_TANH, 2);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_OUTPUT, precondition));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, 0.25));
     size_t sizes[3];
@@ -812,7 +766,7 @@ static void check_output_layer(int precondition)
     ck_assert_uint_eq(sizes[2], precondition ? 4 : 0);
     TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
-    double *a = recorded_update(&gnt, 3), *b = recorded_update(&bp, 3);
+    double *a = tu_layer_update_f64(&gnt, 3), *b = tu_layer_update_f64(&bp, 3);
     const size_t n = layer_size(&gnt, 3);
     for (size_t i = 0; i < n; i++)
         b[i] /= precondition ? 1.25 : 1.0;
@@ -820,8 +774,8 @@ static void check_output_layer(int precondition)
     ck_assert_msg(err < 1e-5, "output layer: rel err %g", err);
     free(a);
     free(b);
-    free_rig(&gnt);
-    free_rig(&bp);
+    tu_rig_free(&gnt);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -841,8 +795,8 @@ START_TEST(damping_follows_the_output_exponent)
     const size_t ms[] = {64, 256, 1024};
     for (size_t k = 0; k < 3; k++) {
         const size_t widths[] = {8, ms[k], ms[k], ms[k], 5};
-        rig mup = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 32, 4, widths, PCMUP_ACT_TANH, 1);
-        rig sp = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 32, 4, widths, PCMUP_ACT_TANH, 1);
+        tu_rig mup = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 32, 4, widths, PCMUP_ACT_TANH, 1);
+        tu_rig sp = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_SP, 32, 4, widths, PCMUP_ACT_TANH, 1);
         TU_OK(pcmup_algo_set(mup.algo, PCMUP_SET_GNT_DAMPING, 0.03));
         double rho[4], rho_sp[4];
         TU_OK(pcmup_gnt_damping(mup.algo, rho, 4));
@@ -868,8 +822,8 @@ START_TEST(damping_follows_the_output_exponent)
         pcmup_algo_free(a);
         pcmup_net_free(net);
         pcmup_param_free(p);
-        free_rig(&mup);
-        free_rig(&sp);
+        tu_rig_free(&mup);
+        tu_rig_free(&sp);
     }
 }
 END_TEST
@@ -914,13 +868,13 @@ static void cosines(double rho, double out[3])
     const size_t widths[] = {64, 256, 256, 10}, batch = 32;
     float *x = tu_gaussian(batch * 64, 1);
     int32_t *labels = cyclic_labels(batch, 10);
-    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
+    tu_rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, rho));
     TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
-        double *a = recorded_update(&gnt, l), *b = recorded_update(&bp, l), ab = 0, aa = 0, bb = 0;
+        double *a = tu_layer_update_f64(&gnt, l), *b = tu_layer_update_f64(&bp, l), ab = 0, aa = 0, bb = 0;
         for (size_t i = 0; i < layer_size(&gnt, l); i++) {
             ab += a[i] * b[i];
             aa += a[i] * a[i];
@@ -931,8 +885,8 @@ static void cosines(double rho, double out[3])
         free(b);
     }
     printf("rho' %g: cos(GNT, BP) W1 %.3f W2 %.3f W3 %.3f\n", rho, out[0], out[1], out[2]);
-    free_rig(&gnt);
-    free_rig(&bp);
+    tu_rig_free(&gnt);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -957,18 +911,13 @@ END_TEST
 
 /* ---- coordinate check --------------------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 static void coord_sweep(pcmup_preset preset, const char *name, double res[N_WIDTHS][3])
 {
     /* Spec 8.1: eta = 0.05, rho' = 1e-2 (the default damping). */
     const tu_coord_config cfg = {PCMUP_RULE_GNT, preset, 0.0, 0.05};
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run(&cfg, coord_widths[k], 5, res[k]);
-        printf("%-8s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k], res[k][0],
-               res[k][1], res[k][2]);
-    }
+    tu_coord_sweep(&cfg, NAN, name, res);
 }
 
 /* GNT's muP (spec 8.1: dh2 .24/.21/.21/.19, df .31/.23/.21/.16 for M = 64
@@ -1016,7 +965,7 @@ END_TEST
 START_TEST(invalid_settings_are_rejected)
 {
     const size_t widths[] = {8, 16, 16, 3};
-    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
+    tu_rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
     const struct {
         pcmup_setting key;
         double value;
@@ -1061,8 +1010,8 @@ START_TEST(invalid_settings_are_rejected)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e6));
     /* GNT keys are not BP's or PC's, PC's are not GNT's; not per layer. */
     const size_t w2[] = {8, 16, 16, 3};
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 8, 3, w2, PCMUP_ACT_TANH, 1);
-    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 8, 3, w2, PCMUP_ACT_TANH, 1);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 8, 3, w2, PCMUP_ACT_TANH, 1);
+    tu_rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 8, 3, w2, PCMUP_ACT_TANH, 1);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_GNT_DAMPING, 0.1));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(pc.algo, PCMUP_SET_GNT_POWER, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.5));
@@ -1081,13 +1030,13 @@ START_TEST(invalid_settings_are_rejected)
     TU_FAILS(PCMUP_ERR_NULL, pcmup_gnt_damping(r.algo, NULL, 3));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_gnt_system_size(r.algo, 4, NULL, 3));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_gnt_system_size(r.algo, 0, sizes, 3));
-    free_rig(&bp);
-    free_rig(&pc);
-    free_rig(&r);
+    tu_rig_free(&bp);
+    tu_rig_free(&pc);
+    tu_rig_free(&r);
 }
 END_TEST
 
-static int same_weights(const rig *r, float *const *saved)
+static int same_weights(const tu_rig *r, float *const *saved)
 {
     for (size_t l = 1; l <= r->n_layers; l++) {
         size_t n = layer_size(r, l);
@@ -1110,7 +1059,7 @@ static int same_weights(const rig *r, float *const *saved)
 START_TEST(failed_step_changes_nothing)
 {
     const size_t widths[] = {4, 16, 16, 2}, batch = 3;
-    rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_RELU, 1);
+    tu_rig r = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_RELU, 1);
     float w1[64], x[12];
     for (int i = 0; i < 64; i++)
         w1[i] = -0.5f;
@@ -1128,7 +1077,7 @@ START_TEST(failed_step_changes_nothing)
     ck_assert(same_weights(&r, saved));
     /* An output that overflows: tanh features all positive, output
      * weights near FLT_MAX. */
-    rig t = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
+    tu_rig t = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 8, 3, widths, PCMUP_ACT_TANH, 1);
     float w2[256], w3[32];
     for (int i = 0; i < 64; i++)
         w1[i] = 0.5f;
@@ -1143,10 +1092,10 @@ START_TEST(failed_step_changes_nothing)
         TU_OK(pcmup_net_get_weights(t.net, l, saved[l - 1], layer_size(&t, l)));
     TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(t.algo, x, labels, batch, NULL));
     ck_assert(same_weights(&t, saved));
-    free_rig(&t);
+    tu_rig_free(&t);
     for (int l = 0; l < 3; l++)
         free(saved[l]);
-    free_rig(&r);
+    tu_rig_free(&r);
 }
 END_TEST
 

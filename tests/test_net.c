@@ -122,11 +122,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("net");
-    TCase *tc = tcase_create("forward");
-    tcase_add_test(tc, tanh_is_accurate);
-    tcase_add_test(tc, relu_and_identity_are_exact);
-    tcase_add_test(tc, forward_matches_direct_computation);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        tanh_is_accurate,
+        relu_and_identity_are_exact,
+        forward_matches_direct_computation,
+    };
+    return tu_run_tests("net", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

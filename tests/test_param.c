@@ -505,16 +505,6 @@ static const size_t sweep[] = {64, 256, 1024, 2048};
 #define N_SWEEP 4
 #define SEED 2024
 
-static float *weights_of(const pcmup_net *net, size_t l, size_t *n)
-{
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
-    *n = out * in;
-    float *v = malloc(*n * sizeof *v);
-    TU_OK(pcmup_net_get_weights(net, l, v, *n));
-    return v;
-}
-
 static double mean_of(const float *v, size_t n)
 {
     double s = 0;
@@ -540,7 +530,7 @@ static double rms_of(const float *v, size_t n)
 static void check_layer_draws(const pcmup_net *net, size_t l, double want_std, size_t m)
 {
     size_t n;
-    float *v = weights_of(net, l, &n);
+    float *v = tu_layer_weights(net, l, &n);
     double rms = rms_of(v, n), mean = mean_of(v, n);
     double tol = 6.0 / sqrt(2.0 * (double)n);
     ck_assert_msg(fabs(rms / want_std - 1.0) < tol,
@@ -581,7 +571,7 @@ START_TEST(mup_output_is_scaled_sp)
     pcmup_param *mup = make_param(3, PCMUP_PRESET_MUP_SGD, 64.0);
     pcmup_net *ns = make_net(3, widths, sp, SEED), *nm = make_net(3, widths, mup, SEED);
     size_t n;
-    float *a = weights_of(ns, 3, &n), *b = weights_of(nm, 3, &n);
+    float *a = tu_layer_weights(ns, 3, &n), *b = tu_layer_weights(nm, 3, &n);
     const double ratio = sqrt(64.0 / 1024.0);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(fabs(b[i] - ratio * a[i]) <= 2.5e-7 * fabs(b[i]) + 1e-30,
@@ -600,30 +590,10 @@ END_TEST
 #define SB 64   /* samples */
 #define SD 784  /* input dimension */
 
-/* Standard normal input drawn here (xorshift64* and Box-Muller): fixed,
- * independent of the library's generator. */
-static uint64_t xs_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static double xs_uniform(uint64_t *s)
-{
-    return ((double)(xs_next(s) >> 11) + 0.5) * 0x1.0p-53;
-}
-
+/* Standard normal input, the test's own (testutil's generator). */
 static float *gaussian_batch(void)
 {
-    float *x = malloc(SB * SD * sizeof *x);
-    uint64_t s = 0x9E3779B97F4A7C15ULL;
-    for (size_t i = 0; i < SB * SD; i++) {
-        double u1 = xs_uniform(&s), u2 = xs_uniform(&s);
-        x[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-    }
-    return x;
+    return tu_gaussian(SB * SD, 2654435769u);
 }
 
 /* E[tanh(s Z)^2] for Z ~ N(0, 1), by Simpson's rule on [-12, 12] (the
@@ -890,7 +860,7 @@ START_TEST(multiplier_scales_effective_weights)
     ck_assert_double_eq(lr1, lr0);
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
-        float *w0 = weights_of(n0, l, &n), *w1 = weights_of(n1, l, &n);
+        float *w0 = tu_layer_weights(n0, l, &n), *w1 = tu_layer_weights(n1, l, &n);
         float k = l == 2 ? 0.25f : 1.0f; /* a power of two: exact in float */
         for (size_t i = 0; i < n; i++)
             ck_assert_msg(w1[i] == k * w0[i], "layer %zu weight %zu", l, i);

@@ -14,51 +14,14 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-typedef struct {
-    pcmup_param *param;
-    pcmup_net *net;
-    pcmup_algo *algo;
-} rig;
-
 /* A 3-layer tanh net D -> M -> M -> C from `seed` under `preset` with
  * gamma bar `gbar` (base width 64), and an algorithm of `kind` that records
  * its updates. */
-static rig make_rig(pcmup_rule kind, pcmup_preset preset, double gbar, size_t d,
-                    size_t m, size_t c, uint64_t seed)
+static tu_rig make_rig(pcmup_rule kind, pcmup_preset preset, double gbar, size_t d,
+                       size_t m, size_t c, uint64_t seed)
 {
-    rig r;
     const size_t widths[4] = {d, m, m, c};
-    TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_apply_preset(r.param, preset, gbar, 1.0));
-    TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, seed, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
-    return r;
-}
-
-static void free_rig(rig *r)
-{
-    pcmup_algo_free(r->algo);
-    pcmup_net_free(r->net);
-    pcmup_param_free(r->param);
-}
-
-static float *layer_update(const rig *r, size_t l, size_t *n)
-{
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(r->net, l, &out, &in));
-    *n = out * in;
-    float *u = malloc(*n * sizeof *u);
-    TU_OK(pcmup_algo_last_update(r->algo, l, u, *n));
-    return u;
-}
-
-static int32_t *cyclic_labels(size_t n, size_t c)
-{
-    int32_t *labels = malloc(n * sizeof *labels);
-    for (size_t i = 0; i < n; i++)
-        labels[i] = (int32_t)(i % c);
-    return labels;
+    return tu_rig_make(kind, tu_param(3, preset, gbar), widths, PCMUP_ACT_TANH, seed, 1);
 }
 
 /* ---- FPA: PC is BP ------------------------------------------------------------- */
@@ -71,10 +34,10 @@ static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
 {
     const size_t d = 20, m = 256, c = 5, batch = 16;
     float *x = tu_gaussian(batch * d, 7);
-    int32_t *labels = cyclic_labels(batch, c);
+    int32_t *labels = tu_cyclic_labels(batch, c);
     pcmup_preset preset = conv == PCMUP_PC_LAST_LAYER_A ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_PC_B;
-    rig pc = make_rig(PCMUP_RULE_PC, preset, gbar, d, m, c, 3);
-    rig bp = make_rig(PCMUP_RULE_BP, preset, gbar, d, m, c, 3);
+    tu_rig pc = make_rig(PCMUP_RULE_PC, preset, gbar, d, m, c, 3);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, preset, gbar, d, m, c, 3);
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_FPA, 1));
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_LAST_LAYER, conv));
     double gamma_out;
@@ -84,7 +47,7 @@ static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
-        float *u_pc = layer_update(&pc, l, &n), *u_bp = layer_update(&bp, l, &n);
+        float *u_pc = tu_layer_update(&pc, l, &n), *u_bp = tu_layer_update(&bp, l, &n);
         double factor = (l < 3 || conv == PCMUP_PC_LAST_LAYER_B) ? gamma_out : 1.0;
         double diff = 0, scale = 0;
         for (size_t i = 0; i < n; i++) {
@@ -96,8 +59,8 @@ static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
         free(u_pc);
         free(u_bp);
     }
-    free_rig(&pc);
-    free_rig(&bp);
+    tu_rig_free(&pc);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -116,8 +79,8 @@ START_TEST(forward_init_energy_is_output_loss)
 {
     const size_t batch = 8;
     float *x = tu_gaussian(batch * 12, 3);
-    int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 12, 128, 4, 5);
+    int32_t *labels = tu_cyclic_labels(batch, 4);
+    tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 12, 128, 4, 5);
     double loss, gamma_out, trace[2];
     size_t count;
     TU_OK(pcmup_algo_step(r.algo, x, labels, batch, &loss));
@@ -127,7 +90,7 @@ START_TEST(forward_init_energy_is_output_loss)
     ck_assert_double_eq_tol(trace[0], gamma_out * loss, 1e-6 * trace[0]);
     /* One sweep lowers the energy (kappa = 1 is inside the bound here). */
     ck_assert_double_lt(trace[1], trace[0]);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -140,9 +103,9 @@ START_TEST(epoch_energy_is_mean_final_energy)
 {
     const size_t n = 8;
     float *x = tu_gaussian(n * 12, 4);
-    int32_t *labels = cyclic_labels(n, 4);
-    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 12, 64, 4, 6);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 12, 64, 4, 6);
+    int32_t *labels = tu_cyclic_labels(n, 4);
+    tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 12, 64, 4, 6);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 12, 64, 4, 6);
     pcmup_dataset *ds;
     double mean, trace[2];
     size_t count;
@@ -158,8 +121,8 @@ START_TEST(epoch_energy_is_mean_final_energy)
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(bp.algo, &mean));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_pc_epoch_energy(r.algo, NULL));
     pcmup_dataset_free(ds);
-    free_rig(&r);
-    free_rig(&bp);
+    tu_rig_free(&r);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -175,8 +138,8 @@ static void check_energy_descends(pcmup_pc_schedule schedule, pcmup_pc_init init
 {
     const size_t batch = 16, t_max = 40;
     float *x = tu_gaussian(batch * 16, 11);
-    int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 16, 64, 4, 9);
+    int32_t *labels = tu_cyclic_labels(batch, 4);
+    tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 16, 64, 4, 9);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_SCHEDULE, schedule));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_INIT, init));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, kappa));
@@ -191,7 +154,7 @@ static void check_energy_descends(pcmup_pc_schedule schedule, pcmup_pc_init init
                       "energy rose at iteration %zu: %.9g -> %.9g", t, trace[t - 1], trace[t]);
     ck_assert_msg(trace[count - 1] < 0.9 * trace[0], "energy barely moved: %g -> %g", trace[0],
                   trace[count - 1]);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -218,8 +181,8 @@ START_TEST(tolerance_stops_inference_early)
 {
     const size_t batch = 16;
     float *x = tu_gaussian(batch * 16, 11);
-    int32_t *labels = cyclic_labels(batch, 4);
-    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    int32_t *labels = tu_cyclic_labels(batch, 4);
+    tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_ITERATIONS, 500));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_TOLERANCE, 1e-3));
@@ -233,7 +196,7 @@ START_TEST(tolerance_stops_inference_early)
     ck_assert_double_lt(last, 1e-3);
     for (size_t t = 1; t + 1 < count; t++)
         ck_assert_double_ge((trace[t - 1] - trace[t]) / trace[t - 1], 1e-3);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -245,9 +208,9 @@ START_TEST(cache_timing_survives_early_stop)
 {
     const size_t batch = 16;
     float *x = tu_gaussian(batch * 16, 11);
-    int32_t *labels = cyclic_labels(batch, 4);
-    rig early = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
-    rig fixed = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    int32_t *labels = tu_cyclic_labels(batch, 4);
+    tu_rig early = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
+    tu_rig fixed = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 16, 64, 4, 9);
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_TIMING, PCMUP_PC_TIMING_CACHE));
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_ITERATIONS, 500));
@@ -263,13 +226,13 @@ START_TEST(cache_timing_survives_early_stop)
     TU_OK(pcmup_algo_step(fixed.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
-        float *a = layer_update(&early, l, &n), *b = layer_update(&fixed, l, &n);
+        float *a = tu_layer_update(&early, l, &n), *b = tu_layer_update(&fixed, l, &n);
         ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "layer %zu differs", l);
         free(a);
         free(b);
     }
-    free_rig(&early);
-    free_rig(&fixed);
+    tu_rig_free(&early);
+    tu_rig_free(&fixed);
     free(x);
     free(labels);
 }
@@ -291,7 +254,7 @@ START_TEST(no_allocation_after_first_step)
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_ITERATIONS, 4));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(batch * 12, 5);
-    int32_t *labels = cyclic_labels(batch, 4);
+    int32_t *labels = tu_cyclic_labels(batch, 4);
     TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     const double inits[] = {PCMUP_PC_INIT_ZERO, PCMUP_PC_INIT_RANDOM, PCMUP_PC_INIT_FORWARD};
@@ -322,24 +285,24 @@ static void cosines(double gbar, size_t m, double cos_out[3])
 {
     const size_t d = 64, c = 10, batch = 32;
     float *x = tu_gaussian(batch * d, 1);
-    int32_t *labels = cyclic_labels(batch, c);
-    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
+    int32_t *labels = tu_cyclic_labels(batch, c);
+    tu_rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_ITERATIONS, 50));
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_step(pc.algo, x, labels, batch, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
-        float *a = layer_update(&pc, l, &n), *b = layer_update(&bp, l, &n);
+        float *a = tu_layer_update(&pc, l, &n), *b = tu_layer_update(&bp, l, &n);
         cos_out[l - 1] = tu_cosine(a, b, n, NULL);
         free(a);
         free(b);
     }
     printf("gbar %4.1f M=%5zu  cos W1 %.4f  W2 %.4f  W3 %.4f\n", gbar, m, cos_out[0],
            cos_out[1], cos_out[2]);
-    free_rig(&pc);
-    free_rig(&bp);
+    tu_rig_free(&pc);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -369,17 +332,7 @@ END_TEST
 
 /* ---- coordinate check --------------------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
-
-static void coord_sweep(const tu_coord_config *cfg, const char *name, double res[N_WIDTHS][3])
-{
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run(cfg, coord_widths[k], 5, res[k]);
-        printf("%-22s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k],
-               res[k][0], res[k][1], res[k][2]);
-    }
-}
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 /* muP for PC (spec 8.1: .089/.053/.041/.039 for gbar 0, .089/.060/.049/.046
  * for gbar -1): the same band as BP's check, 3x over 64..2048. */
@@ -387,7 +340,7 @@ static void check_flat(double gbar)
 {
     const tu_coord_config cfg = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&cfg, gbar == 0.0 ? "PC muP gbar 0" : "PC muP gbar -1", res);
+    tu_coord_sweep(&cfg, NAN, gbar == 0.0 ? "PC muP gbar 0" : "PC muP gbar -1", res);
     for (int j = 0; j < 3; j++) {
         double lo = INFINITY, hi = 0;
         for (int k = 0; k < N_WIDTHS; k++) {
@@ -411,10 +364,10 @@ START_TEST(pc_wrong_exponents_grow)
     const tu_coord_config sp = {PCMUP_RULE_PC, PCMUP_PRESET_SP, 0.0, 0.5};
     const tu_coord_config wrong = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_SGD, -1.0, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&sp, "PC SP", res);
+    tu_coord_sweep(&sp, NAN, "PC SP", res);
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 100, "SP df grows only %g x",
                   res[N_WIDTHS - 1][2] / res[0][2]);
-    coord_sweep(&wrong, "PC gbar -1, SGD c", res);
+    tu_coord_sweep(&wrong, NAN, "PC gbar -1, SGD c", res);
     ck_assert_msg(res[N_WIDTHS - 1][1] / res[0][1] > 4, "dh2 grows only %g x",
                   res[N_WIDTHS - 1][1] / res[0][1]);
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 10, "df grows only %g x",
@@ -426,7 +379,7 @@ END_TEST
 
 START_TEST(invalid_settings_are_rejected)
 {
-    rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 8, 16, 3, 1);
+    tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 8, 16, 3, 1);
     const struct {
         pcmup_setting key;
         double value;
@@ -454,13 +407,13 @@ START_TEST(invalid_settings_are_rejected)
     TU_OK(pcmup_algo_get_layer(r.algo, 1, PCMUP_SET_PC_KAPPA, &kappa));
     ck_assert_double_eq(kappa, 1.0);
     /* PC settings do not exist for BP; gamma bar outside [-1, 0] is refused. */
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 8, 16, 3, 1);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 8, 16, 3, 1);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_PC_KAPPA, 0.5));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_gamma_out(bp.algo, &kappa));
     TU_FAILS(PCMUP_ERR_INVALID,
              pcmup_param_apply_preset(r.param, PCMUP_PRESET_MUP_PC, -1.5, 1.0));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_param_apply_preset(r.param, PCMUP_PRESET_MUP_PC, 0.5, 1.0));
-    free_rig(&bp);
+    tu_rig_free(&bp);
 
     /* Cache timing needs the sequential schedule: the step refuses and the
      * weights stay. */
@@ -473,7 +426,7 @@ START_TEST(invalid_settings_are_rejected)
     TU_OK(pcmup_net_get_weights(r.net, 1, w_after, 128));
     ck_assert(memcmp(w, w_after, sizeof w) == 0);
     free(x);
-    free_rig(&r);
+    tu_rig_free(&r);
 }
 END_TEST
 

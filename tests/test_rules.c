@@ -24,33 +24,32 @@
 
 static const size_t widths[4] = {D, H, H, C};
 
-/* A 3-layer tanh net (seed 3) and a rule of `kind` (seed 1). */
+/* A 3-layer tanh net (seed 3) and a rule of `kind` (seed 1), with a
+ * batch x and its labels. */
 typedef struct {
-    pcmup_param *param;
+    tu_rig rig;
     pcmup_net *net;
     pcmup_algo *algo;
     float *x;
-    int32_t labels[B];
+    int32_t *labels;
 } rig;
 
 static rig make_rig(pcmup_rule kind)
 {
     rig r;
-    TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 3, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
+    r.rig = tu_rig_make(kind, tu_param(3, PCMUP_PRESET_SP, 0.0), widths, PCMUP_ACT_TANH, 3, 0);
+    r.net = r.rig.net;
+    r.algo = r.rig.algo;
     r.x = tu_gaussian(B * D, 4);
-    for (int i = 0; i < B; i++)
-        r.labels[i] = i % C;
+    r.labels = tu_cyclic_labels(B, C);
     return r;
 }
 
 static void free_rig(rig *r)
 {
-    pcmup_algo_free(r->algo);
-    pcmup_net_free(r->net);
-    pcmup_param_free(r->param);
+    tu_rig_free(&r->rig);
     free(r->x);
+    free(r->labels);
 }
 
 /* A DTP rule with trained feedback, after one step (every V_l drawn and

@@ -18,65 +18,14 @@
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-typedef struct {
-    pcmup_param *param;
-    pcmup_net *net;
-    pcmup_algo *algo;
-} rig;
-
 /* A net of widths[0..n_layers] under `preset` (base width 64) and an
  * algorithm of `kind` recording its updates. */
-static rig make_rig(pcmup_rule kind, pcmup_preset preset, size_t n_layers,
-                    const size_t *widths, pcmup_activation act, uint64_t seed)
+static tu_rig make_rig(pcmup_rule kind, pcmup_preset preset, size_t n_layers,
+                       const size_t *widths, pcmup_activation act, uint64_t seed)
 {
-    rig r;
-    TU_OK(pcmup_param_create(&r.param, n_layers, preset, NULL));
-    TU_OK(pcmup_net_create(&r.net, n_layers, widths, act, 0, r.param, seed, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
-    TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
-    return r;
-}
-
-static void free_rig(rig *r)
-{
-    pcmup_algo_free(r->algo);
-    pcmup_net_free(r->net);
-    pcmup_param_free(r->param);
-}
-
-static int32_t *cyclic_labels(size_t n, size_t c)
-{
-    int32_t *labels = malloc(n * sizeof *labels);
-    for (size_t i = 0; i < n; i++)
-        labels[i] = (int32_t)(i % c);
-    return labels;
-}
-
-/* Layer l's recorded update as doubles (out x in). */
-static double *update_of(const rig *r, size_t l)
-{
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(r->net, l, &out, &in));
-    float *u = malloc(out * in * sizeof *u);
-    TU_OK(pcmup_algo_last_update(r->algo, l, u, out * in));
-    double *d = malloc(out * in * sizeof *d);
-    for (size_t i = 0; i < out * in; i++)
-        d[i] = u[i];
-    free(u);
-    return d;
-}
-
-static double *weights_of(const pcmup_net *net, size_t l)
-{
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
-    float *w = malloc(out * in * sizeof *w);
-    TU_OK(pcmup_net_get_weights(net, l, w, out * in));
-    double *d = malloc(out * in * sizeof *d);
-    for (size_t i = 0; i < out * in; i++)
-        d[i] = w[i];
-    free(w);
-    return d;
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    return tu_rig_make(kind, p, widths, act, seed, 1);
 }
 
 /* ---- small dense double algebra, row-major ------------------------------------- */
@@ -178,12 +127,12 @@ static void check_gauss_newton(pcmup_rule kind)
     const size_t n = 6, b = 10, L = 3;
     const size_t widths[4] = {n, n, n, n};
     const double beta = 0.5, eta = 0.1;
-    rig r = make_rig(kind, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
+    tu_rig r = make_rig(kind, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
     for (size_t l = 1; l <= L; l++)
         set_near_identity(r.net, l, n, 1.0, 10 + (unsigned)l);
     double *w[4] = {NULL}, *winv[4] = {NULL};
     for (size_t l = 1; l <= L; l++) {
-        w[l] = weights_of(r.net, l);
+        w[l] = tu_layer_weights_f64(r.net, l);
         winv[l] = malloc(n * n * sizeof(double));
         memcpy(winv[l], w[l], n * n * sizeof(double));
         invert(winv[l], n);
@@ -199,7 +148,7 @@ static void check_gauss_newton(pcmup_rule kind)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
     float *xf = tu_gaussian(b * n, 5);
-    int32_t *labels = cyclic_labels(b, n);
+    int32_t *labels = tu_cyclic_labels(b, n);
     TU_OK(pcmup_algo_step(r.algo, xf, labels, b, NULL));
 
     /* Reference, in double: H_l = H_{l-1} W_l^T, E_L = -beta (F - Y),
@@ -225,7 +174,7 @@ static void check_gauss_newton(pcmup_rule kind)
     double worst = 0.0, distances[3];
     TU_OK(pcmup_tp_target_distances(r.algo, distances, 3));
     for (size_t l = 1; l <= L; l++) {
-        double want[36], *got = update_of(&r, l);
+        double want[36], *got = tu_layer_update_f64(&r, l);
         mat_mul(e[l], h[l - 1], want, n, b, n, 1, 0);
         for (size_t i = 0; i < n * n; i++)
             want[i] *= eta / (double)b;
@@ -271,7 +220,7 @@ static void check_gauss_newton(pcmup_rule kind)
     }
     free(xf);
     free(labels);
-    free_rig(&r);
+    tu_rig_free(&r);
 }
 
 START_TEST(dtp_inverse_feedback_is_gauss_newton) { check_gauss_newton(PCMUP_RULE_DTP); }
@@ -295,7 +244,7 @@ START_TEST(closed_form_satisfies_normal_equations)
     const size_t n = 6, L = 3;
     const size_t widths[4] = {n, n, n, n};
     const double eta = 0.1, beta = 1.0, mu = 0.3, mu_top = 0.7;
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
+    tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, L, widths, PCMUP_ACT_IDENTITY, 1);
     for (size_t l = 1; l <= L; l++)
         set_near_identity(r.net, l, n, 0.5, 20 + (unsigned)l);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, eta));
@@ -305,15 +254,15 @@ START_TEST(closed_form_satisfies_normal_equations)
     float xf[36] = {0};
     for (size_t i = 0; i < n; i++)
         xf[i * n + i] = 1.0f;
-    int32_t *labels = cyclic_labels(n, n);
+    int32_t *labels = tu_cyclic_labels(n, n);
     TU_OK(pcmup_algo_step(r.algo, xf, labels, n, NULL));
 
     double *w[4], h[4][36], e[4][36];
     for (size_t i = 0; i < n * n; i++)
         h[0][i] = xf[i];
     for (size_t l = 1; l <= L; l++) {
-        w[l] = weights_of(r.net, l);
-        double *u = update_of(&r, l);
+        w[l] = tu_layer_weights_f64(r.net, l);
+        double *u = tu_layer_update_f64(&r, l);
         for (size_t i = 0; i < n * n; i++)
             w[l][i] -= u[i]; /* the weights of the step's forward pass */
         mat_mul(h[l - 1], w[l], h[l], n, n, n, 0, 1);
@@ -359,7 +308,7 @@ START_TEST(closed_form_satisfies_normal_equations)
     for (size_t l = 1; l <= L; l++)
         free(w[l]);
     free(labels);
-    free_rig(&r);
+    tu_rig_free(&r);
 }
 END_TEST
 
@@ -374,10 +323,10 @@ START_TEST(closed_form_reconstructs_as_damping_vanishes)
     const size_t b = 16, widths[4] = {20, 64, 64, 10};
     const double mus[3] = {1e-1, 1e-3, 1e-6};
     float *x = tu_gaussian(b * widths[0], 3);
-    int32_t *labels = cyclic_labels(b, 10);
+    int32_t *labels = tu_cyclic_labels(b, 10);
     double hidden[3], top[3], scale = 0.0;
     for (int k = 0; k < 3; k++) {
-        rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, 3, widths, PCMUP_ACT_TANH, 4);
+        tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_SP, 3, widths, PCMUP_ACT_TANH, 4);
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.0));
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING, mus[k]));
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING_TOP, mus[k]));
@@ -396,7 +345,7 @@ START_TEST(closed_form_reconstructs_as_damping_vanishes)
         }
         printf("mu %g: hidden reconstruction loss %.3g, top %.3g (h scale %.3g)\n", mus[k],
                hidden[k], top[k], scale);
-        free_rig(&r);
+        tu_rig_free(&r);
     }
     ck_assert(hidden[0] > hidden[1] && hidden[1] > hidden[2]);
     /* (mu / lambda_min)^2 relative: far below float rounding of h itself */
@@ -418,8 +367,8 @@ static void check_feedback_descends(pcmup_activation psi, double noise, size_t k
 {
     const size_t b = 32, widths[4] = {20, 64, 64, 10};
     float *x = tu_gaussian(b * widths[0], 8);
-    int32_t *labels = cyclic_labels(b, 10);
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 6);
+    int32_t *labels = tu_cyclic_labels(b, 10);
+    tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 6);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_ACTIVATION, psi));
@@ -446,7 +395,7 @@ static void check_feedback_descends(pcmup_activation psi, double noise, size_t k
            prev[1]);
     for (int l = 0; l < 2; l++)
         ck_assert_msg(prev[l] < 0.5 * first[l], "layer %d: %g -> %g", l + 2, first[l], prev[l]);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -471,15 +420,15 @@ static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_ru
     const size_t b = 12;
     const double beta = 2.5;
     float *x = tu_gaussian(b * widths[0], 9);
-    int32_t *labels = cyclic_labels(b, widths[n_layers]);
-    rig tp = make_rig(kind, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
+    int32_t *labels = tu_cyclic_labels(b, widths[n_layers]);
+    tu_rig tp = make_rig(kind, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
     TU_OK(pcmup_algo_set(tp.algo, PCMUP_SET_TP_BETA, beta));
     TU_OK(pcmup_algo_step(tp.algo, x, labels, b, NULL));
     TU_OK(pcmup_algo_step(bp.algo, x, labels, b, NULL));
     size_t out, in;
     TU_OK(pcmup_net_layer_shape(tp.net, n_layers, &out, &in));
-    double *a = update_of(&tp, n_layers), *c = update_of(&bp, n_layers);
+    double *a = tu_layer_update_f64(&tp, n_layers), *c = tu_layer_update_f64(&bp, n_layers);
     double diff = 0.0, scale = 0.0;
     for (size_t i = 0; i < out * in; i++) {
         diff = fmax(diff, fabs(a[i] - beta * c[i]));
@@ -488,8 +437,8 @@ static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_ru
     ck_assert_msg(diff < 1e-5 * scale, "L = %zu: rel diff %g", n_layers, diff / scale);
     free(a);
     free(c);
-    free_rig(&tp);
-    free_rig(&bp);
+    tu_rig_free(&tp);
+    tu_rig_free(&bp);
     free(x);
     free(labels);
 }
@@ -505,19 +454,7 @@ END_TEST
 
 /* ---- coordinate checks (spec 8.1) ------------------------------------------------- */
 
-#define N_WIDTHS 4
-static const size_t coord_widths[N_WIDTHS] = {64, 256, 1024, 2048};
-
-/* b_out NaN: the preset's b_L. */
-static void coord_sweep(const tu_coord_config *cfg, double b_out, const char *name,
-                        double res[N_WIDTHS][3])
-{
-    for (int k = 0; k < N_WIDTHS; k++) {
-        tu_coord_run_b_out(cfg, b_out, coord_widths[k], 5, res[k]);
-        printf("%-18s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, coord_widths[k], res[k][0],
-               res[k][1], res[k][2]);
-    }
-}
+#define N_WIDTHS TU_COORD_N_WIDTHS
 
 /* muP (b_L = 1/2, c = (0, 1, 1), mu_l = mu' r) at eta = 0.5, the BP
  * check's rate: the spec's numpy run (its TP/DTP row: dh2 .155/.113/.105/
@@ -528,7 +465,7 @@ static void check_mup_flat(pcmup_rule kind, const char *name)
 {
     const tu_coord_config cfg = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
     double res[N_WIDTHS][3];
-    coord_sweep(&cfg, NAN, name, res);
+    tu_coord_sweep(&cfg, NAN, name, res);
     for (int j = 0; j < 3; j++) {
         double lo = INFINITY, hi = 0;
         for (int k = 0; k < N_WIDTHS; k++) {
@@ -559,14 +496,14 @@ static void check_wrong_scalings(pcmup_rule kind, const char *name)
     double res[N_WIDTHS][3];
     const tu_coord_config lazy = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
     snprintf(label, sizeof label, "%s b_L = 1", name);
-    coord_sweep(&lazy, 1.0, label, res);
+    tu_coord_sweep(&lazy, 1.0, label, res);
     ck_assert_msg(res[N_WIDTHS - 1][2] < (2.0 / 3.0) * res[0][2], "df %g -> %g", res[0][2],
                   res[N_WIDTHS - 1][2]);
     for (int k = 1; k < N_WIDTHS; k++)
-        ck_assert_msg(res[k][2] < res[k - 1][2] * 1.05, "df rises at M = %zu", coord_widths[k]);
+        ck_assert_msg(res[k][2] < res[k - 1][2] * 1.05, "df rises at M = %zu", tu_coord_widths[k]);
     const tu_coord_config sp = {kind, PCMUP_PRESET_SP, 0.0, 0.5};
     snprintf(label, sizeof label, "%s SP", name);
-    coord_sweep(&sp, NAN, label, res);
+    tu_coord_sweep(&sp, NAN, label, res);
     ck_assert(isfinite(res[0][2]));
     ck_assert_msg(res[N_WIDTHS - 1][2] / res[0][2] > 100, "SP df grows only %g x",
                   res[N_WIDTHS - 1][2] / res[0][2]);
@@ -594,12 +531,11 @@ static void top_signals(size_t m, double b_out, double *target, double *unrecons
 {
     const size_t widths[4] = {64, m, m, 10};
     float *x = tu_gaussian(32 * 64, 1);
-    int32_t *labels = cyclic_labels(32, 10);
-    rig r;
-    TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_MUP_TP, NULL));
-    TU_OK(pcmup_param_set_layer(r.param, 3, PCMUP_LAYER_B, b_out));
-    TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1234, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, PCMUP_RULE_DTP, r.net, 1, NULL));
+    int32_t *labels = tu_cyclic_labels(32, 10);
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_TP, NULL));
+    TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_B, b_out));
+    tu_rig r = tu_rig_make(PCMUP_RULE_DTP, p, widths, PCMUP_ACT_TANH, 1234, 0);
     float *h = malloc(32 * m * sizeof *h);
     TU_OK(pcmup_net_forward_layer(r.net, x, 32, 2, PCMUP_SIGNAL_POST, h));
     double scale = 0.0;
@@ -611,7 +547,7 @@ static void top_signals(size_t m, double b_out, double *target, double *unrecons
     TU_OK(pcmup_tp_feedback_loss(r.algo, NULL, loss, 2));
     *target = d[1] / sqrt((double)m);
     *unreconstructed = loss[1] / scale;
-    free_rig(&r);
+    tu_rig_free(&r);
     free(h);
     free(x);
     free(labels);
@@ -653,14 +589,9 @@ static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gb
         for (int k = 0; k < 4; k++) {
             const size_t widths[4] = {64, ms[k], ms[k], 10};
             float *x = tu_gaussian(32 * 64, seed);
-            int32_t *labels = cyclic_labels(32, 10);
-            rig r;
-            TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-            TU_OK(pcmup_param_apply_preset(r.param, preset, gbar, 1.0));
-            TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1000 + seed,
-                                   NULL));
-            TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
-            TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
+            int32_t *labels = tu_cyclic_labels(32, 10);
+            tu_rig r = tu_rig_make(kind, tu_param(3, preset, gbar), widths, PCMUP_ACT_TANH,
+                                   1000 + seed, 1);
             TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.5));
             TU_OK(pcmup_algo_step(r.algo, x, labels, 32, NULL));
             double ratio;
@@ -669,7 +600,7 @@ static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gb
                 printf("%s M=%5zu  R %.4g\n", names[kind], ms[k], ratio);
             double lx = log((double)ms[k]), ly = log(ratio);
             sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly;
-            free_rig(&r);
+            tu_rig_free(&r);
             free(x);
             free(labels);
         }
@@ -705,7 +636,7 @@ START_TEST(alignment_needs_a_recorded_step)
     const size_t widths[4] = {8, 16, 16, 3};
     float *x = tu_gaussian(4 * 8, 1);
     int32_t labels[4] = {0, 1, 2, 0};
-    rig r = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
+    tu_rig r = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
     double ratio;
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_alignment_ratio(r.algo, &ratio));
     TU_OK(pcmup_algo_step(r.algo, x, labels, 4, NULL));
@@ -716,7 +647,7 @@ START_TEST(alignment_needs_a_recorded_step)
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_alignment_ratio(r.algo, &ratio));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_alignment_ratio(r.algo, NULL));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_alignment_ratio(NULL, &ratio));
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
 }
 END_TEST
@@ -738,8 +669,8 @@ START_TEST(feedback_weights_live_in_the_algorithm)
 {
     const size_t widths[4] = {10, 256, 256, 10}, b = 8;
     float *x = tu_gaussian(b * 10, 2);
-    int32_t *labels = cyclic_labels(b, 10);
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
+    int32_t *labels = tu_cyclic_labels(b, 10);
+    tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
     const size_t n2 = 256 * 256, n3 = 256 * 10;
     float *v = malloc(n2 * sizeof *v);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, n2));
@@ -759,7 +690,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     ck_assert_double_eq_tol(sqrt(s3 / n3), 2.0 / sqrt(10.0), 0.05 * 2.0 / sqrt(10.0));
 
     /* The same seed elsewhere draws the same V. */
-    rig twin = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
+    tu_rig twin = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 77);
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_LR, 0.0));
@@ -767,7 +698,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     float *t2 = feedback_of(twin.algo, 2, n2);
     ck_assert(memcmp(t2, v2, n2 * sizeof *v2) == 0);
     free(t2);
-    free_rig(&twin);
+    tu_rig_free(&twin);
 
     /* Round trip, and a set layer is kept by the next step (lr 0). */
     for (size_t i = 0; i < n3; i++)
@@ -810,7 +741,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     free(v);
     free(v2);
     free(v3);
-    free_rig(&r);
+    tu_rig_free(&r);
     free(x);
     free(labels);
 }
@@ -827,7 +758,7 @@ typedef struct {
 static epoch_problem make_epoch_problem(void)
 {
     const size_t n = 64;
-    epoch_problem e = {tu_gaussian(n * 6, 12), cyclic_labels(n, 3), NULL};
+    epoch_problem e = {tu_gaussian(n * 6, 12), tu_cyclic_labels(n, 3), NULL};
     TU_OK(pcmup_dataset_from_arrays(&e.ds, n, 6, 3, e.x, e.labels, NULL));
     return e;
 }
@@ -839,10 +770,10 @@ static void free_epoch_problem(epoch_problem *e)
     free(e->labels);
 }
 
-static rig trained_dtp_rig(void)
+static tu_rig trained_dtp_rig(void)
 {
     const size_t widths[4] = {6, 16, 16, 3};
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
+    tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 3);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     return r;
 }
@@ -852,7 +783,7 @@ static rig trained_dtp_rig(void)
 START_TEST(failed_epoch_restores_feedback)
 {
     epoch_problem e = make_epoch_problem();
-    rig r = trained_dtp_rig();
+    tu_rig r = trained_dtp_rig();
     TU_OK(pcmup_algo_train_epoch(r.algo, e.ds, 16, NULL)); /* draws and trains V */
     float *v_start = feedback_of(r.algo, 2, 16 * 16), w_start[96], w_now[96];
     TU_OK(pcmup_net_get_weights(r.net, 1, w_start, 96));
@@ -865,7 +796,7 @@ START_TEST(failed_epoch_restores_feedback)
     ck_assert(memcmp(w_start, w_now, sizeof w_now) == 0);
     free(v_start);
     free(v_now);
-    free_rig(&r);
+    tu_rig_free(&r);
     free_epoch_problem(&e);
 }
 END_TEST
@@ -876,7 +807,7 @@ END_TEST
 START_TEST(undone_steps_forget_a_first_draw)
 {
     epoch_problem e = make_epoch_problem();
-    rig r = trained_dtp_rig(), twin = trained_dtp_rig();
+    tu_rig r = trained_dtp_rig(), twin = trained_dtp_rig();
     float v[16 * 16];
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 1e6));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 1e6));
@@ -898,8 +829,8 @@ START_TEST(undone_steps_forget_a_first_draw)
         free(mine);
         free(theirs);
     }
-    free_rig(&r);
-    free_rig(&twin);
+    tu_rig_free(&r);
+    tu_rig_free(&twin);
     free_epoch_problem(&e);
 }
 END_TEST
@@ -909,7 +840,7 @@ END_TEST
 START_TEST(invalid_settings_are_rejected)
 {
     const size_t widths[4] = {8, 16, 16, 3};
-    rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
+    tu_rig r = make_rig(PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
     const struct {
         pcmup_setting key;
         double value;
@@ -957,7 +888,7 @@ START_TEST(invalid_settings_are_rejected)
     }
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_ACTIVATION, PCMUP_ACT_TANH));
     /* TP settings do not exist for BP or PC; GNT's numbers are not known here. */
-    rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 3, widths, PCMUP_ACT_TANH, 1);
+    tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 3, widths, PCMUP_ACT_TANH, 1);
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set(bp.algo, PCMUP_SET_TP_BETA, 1));
     int accepts = 1;
     TU_OK(pcmup_setting_accepts(PCMUP_SET_TP_FB_LR, PCMUP_RULE_PC, &accepts));
@@ -979,8 +910,8 @@ START_TEST(invalid_settings_are_rejected)
     TU_OK(pcmup_tp_feedback_loss(r.algo, NULL, d, 2));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_tp_target_distances(r.algo, NULL, 3));
     free(x);
-    free_rig(&bp);
-    free_rig(&r);
+    tu_rig_free(&bp);
+    tu_rig_free(&r);
 }
 END_TEST
 
@@ -1049,7 +980,7 @@ static void check_no_allocation(pcmup_rule kind, pcmup_tp_feedback fb, pcmup_act
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FB_STEPS, 2));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(b * 20, 4);
-    int32_t *labels = cyclic_labels(b, 10);
+    int32_t *labels = tu_cyclic_labels(b, 10);
     TU_OK(pcmup_algo_step(algo, x, labels, b, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     for (int t = 0; t < 5; t++)
@@ -1078,7 +1009,7 @@ START_TEST(allocation_failure_changes_nothing)
 {
     const size_t widths[4] = {10, 24, 24, 4}, b = 8;
     float *x = tu_gaussian(b * 10, 4);
-    int32_t *labels = cyclic_labels(b, 4);
+    int32_t *labels = tu_cyclic_labels(b, 4);
     for (size_t k = 1; k <= 12; k++) {
         tu_counter counter;
         pcmup_allocator a = tu_counting_allocator(&counter);

@@ -46,30 +46,13 @@ static void free_problem(problem *p)
 
 /* A 3-layer tanh network of width M with `preset` (gammabar set first),
  * seed 1234, and a rule of `kind` at learning rate lr. */
-typedef struct {
-    pcmup_param *param;
-    pcmup_net *net;
-    pcmup_algo *algo;
-} rig;
-
-static rig make_rig(pcmup_rule kind, pcmup_preset preset, double gamma_bar, size_t width,
-                    double lr)
+static tu_rig make_rig(pcmup_rule kind, pcmup_preset preset, double gamma_bar, size_t width,
+                       double lr)
 {
     const size_t widths[4] = {D, width, width, C};
-    rig r;
-    TU_OK(pcmup_param_create(&r.param, 3, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_param_apply_preset(r.param, preset, gamma_bar, 1.0));
-    TU_OK(pcmup_net_create(&r.net, 3, widths, PCMUP_ACT_TANH, 0, r.param, 1234, NULL));
-    TU_OK(pcmup_algo_create(&r.algo, kind, r.net, 1, NULL));
+    tu_rig r = tu_rig_make(kind, tu_param(3, preset, gamma_bar), widths, PCMUP_ACT_TANH, 1234, 0);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, lr));
     return r;
-}
-
-static void free_rig(rig *r)
-{
-    pcmup_algo_free(r->algo);
-    pcmup_net_free(r->net);
-    pcmup_param_free(r->param);
 }
 
 /* ---- coordinate check ---------------------------------------------------- */
@@ -93,7 +76,7 @@ START_TEST(coord_check_matches_direct_loop)
     const size_t widths[2] = {64, 256}, steps[1] = {5};
     problem p = make_problem();
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        rig proto = make_rig(cases[c].kind, cases[c].preset, cases[c].gamma_bar, 32,
+        tu_rig proto = make_rig(cases[c].kind, cases[c].preset, cases[c].gamma_bar, 32,
                              cases[c].lr);
         double dh[2 * 3];
         TU_OK(pcmup_coord_check(proto.algo, widths, 2, p.x, p.labels, B, p.probe, PROBE,
@@ -108,7 +91,7 @@ START_TEST(coord_check_matches_direct_loop)
                               "case %zu width %zu layer %d: api %.9g direct %.9g", c,
                               widths[i], l + 1, dh[i * 3 + l], direct[l]);
         }
-        free_rig(&proto);
+        tu_rig_free(&proto);
     }
     free_problem(&p);
 }
@@ -120,7 +103,7 @@ END_TEST
 START_TEST(coord_check_step_zero_and_cumulative_steps)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.5);
+    tu_rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.5);
     const size_t widths[1] = {128}, steps3[3] = {0, 2, 5}, steps1[1] = {5};
     double dh[3 * 3], h[3 * 3], dh1[3];
     TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps3,
@@ -128,7 +111,7 @@ START_TEST(coord_check_step_zero_and_cumulative_steps)
     TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps1,
                             1, 99, dh1, NULL));
 
-    rig twin = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 128, 0.5);
+    tu_rig twin = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 128, 0.5);
     TU_OK(pcmup_net_init_weights(twin.net, 99));
     const size_t out_w[3] = {128, 128, C};
     for (size_t l = 1; l <= 3; l++) {
@@ -147,8 +130,8 @@ START_TEST(coord_check_step_zero_and_cumulative_steps)
                       dh[6 + l - 1], dh1[l - 1]);
         free(sig);
     }
-    free_rig(&twin);
-    free_rig(&proto);
+    tu_rig_free(&twin);
+    tu_rig_free(&proto);
     free_problem(&p);
 }
 END_TEST
@@ -161,8 +144,8 @@ START_TEST(coord_check_mup_flat_sp_grows)
 {
     problem p = make_problem();
     const size_t widths[3] = {64, 256, 1024}, steps[1] = {5};
-    rig mup = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 64, 0.5);
-    rig sp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 0.5);
+    tu_rig mup = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 64, 0.5);
+    tu_rig sp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 0.5);
     double dm[9], ds[9];
     TU_OK(pcmup_coord_check(mup.algo, widths, 3, p.x, p.labels, B, p.probe, PROBE, steps, 1,
                             1234, dm, NULL));
@@ -177,8 +160,8 @@ START_TEST(coord_check_mup_flat_sp_grows)
     }
     ck_assert_msg(ds[6 + 2] > 100 * ds[2], "SP df %g -> %g", ds[2], ds[6 + 2]);
     ck_assert_msg(ds[6 + 1] > 4 * ds[1], "SP dh2 %g -> %g", ds[1], ds[6 + 1]);
-    free_rig(&mup);
-    free_rig(&sp);
+    tu_rig_free(&mup);
+    tu_rig_free(&sp);
     free_problem(&p);
 }
 END_TEST
@@ -189,7 +172,7 @@ END_TEST
 START_TEST(coord_check_reports_divergence_as_infinity)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 1e5);
+    tu_rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 1e5);
     const size_t widths[1] = {512}, steps[2] = {0, 30};
     float before[D * 64], after[D * 64];
     TU_OK(pcmup_net_get_weights(proto.net, 1, before, D * 64));
@@ -202,7 +185,7 @@ START_TEST(coord_check_reports_divergence_as_infinity)
     }
     TU_OK(pcmup_net_get_weights(proto.net, 1, after, D * 64));
     ck_assert(memcmp(before, after, sizeof before) == 0);
-    free_rig(&proto);
+    tu_rig_free(&proto);
     free_problem(&p);
 }
 END_TEST
@@ -215,7 +198,7 @@ END_TEST
 START_TEST(coord_check_copies_per_layer_settings)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 32, 0.5);
+    tu_rig proto = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 32, 0.5);
     const size_t widths[1] = {64}, steps[1] = {3};
     double dh[3], moving[3];
     TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps, 1,
@@ -227,7 +210,7 @@ START_TEST(coord_check_copies_per_layer_settings)
     ck_assert_msg(moving[0] > 0 && moving[1] > 0, "kappa 1: %g %g", moving[0], moving[1]);
     ck_assert_msg(dh[0] == 0.0 && dh[1] == 0.0, "kappa 0: %g %g", dh[0], dh[1]);
     ck_assert_msg(dh[2] > 0, "the output layer still learns");
-    free_rig(&proto);
+    tu_rig_free(&proto);
     free_problem(&p);
 }
 END_TEST
@@ -235,7 +218,7 @@ END_TEST
 START_TEST(coord_check_rejects_bad_arguments)
 {
     problem p = make_problem();
-    rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
+    tu_rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     const size_t widths[2] = {16, 0}, steps[2] = {3, 3};
     double dh[6] = {42, 42, 42, 42, 42, 42};
     TU_FAILS(PCMUP_ERR_NULL, pcmup_coord_check(NULL, widths, 1, p.x, p.labels, B, NULL, 0,
@@ -267,7 +250,7 @@ START_TEST(coord_check_rejects_bad_arguments)
     pcmup_algo_free(a1);
     pcmup_net_free(n1);
     pcmup_param_free(p1);
-    free_rig(&proto);
+    tu_rig_free(&proto);
     free_problem(&p);
 }
 END_TEST
@@ -310,8 +293,8 @@ START_TEST(trial_update_is_the_step_and_leaves_no_trace)
                                      PCMUP_PRESET_MUP_GNT};
     problem p = make_problem();
     for (int k = 0; k < 3; k++) {
-        rig a = make_rig(kinds[k], presets[k], 0.0, 48, 0.1);
-        rig twin = make_rig(kinds[k], presets[k], 0.0, 48, 0.1);
+        tu_rig a = make_rig(kinds[k], presets[k], 0.0, 48, 0.1);
+        tu_rig twin = make_rig(kinds[k], presets[k], 0.0, 48, 0.1);
         pcmup_algo *both[2] = {a.algo, twin.algo};
         for (int j = 0; j < 2; j++) {
             TU_OK(pcmup_algo_set(both[j], PCMUP_SET_MOMENTUM, 0.9));
@@ -342,8 +325,8 @@ START_TEST(trial_update_is_the_step_and_leaves_no_trace)
         }
         free_updates(trial);
         free_updates(real);
-        free_rig(&a);
-        free_rig(&twin);
+        tu_rig_free(&a);
+        tu_rig_free(&twin);
     }
     free_problem(&p);
 }
@@ -352,13 +335,13 @@ END_TEST
 /* The reference updates of `caller` equal the recorded steps of a BP and
  * a GNT twin set up by hand (the caller's preset, learning rate 0.2,
  * cross-entropy, GNT's damping rho) from the same weights. */
-static void check_references_are_twin_steps(const rig *caller, pcmup_preset preset, double rho,
-                                            const problem *p)
+static void check_references_are_twin_steps(const tu_rig *caller, pcmup_preset preset,
+                                            double rho, const problem *p)
 {
     const pcmup_rule kinds[2] = {PCMUP_RULE_BP, PCMUP_RULE_GNT};
     const pcmup_reference refs[2] = {PCMUP_REFERENCE_BP, PCMUP_REFERENCE_GN};
     for (int k = 0; k < 2; k++) {
-        rig twin = make_rig(kinds[k], preset, 0.0, 40, 0.2);
+        tu_rig twin = make_rig(kinds[k], preset, 0.0, 40, 0.2);
         TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
         if (kinds[k] == PCMUP_RULE_GNT)
             TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_GNT_DAMPING, rho));
@@ -375,7 +358,7 @@ static void check_references_are_twin_steps(const rig *caller, pcmup_preset pres
             free(real);
         }
         free_updates(ref);
-        free_rig(&twin);
+        tu_rig_free(&twin);
     }
 }
 
@@ -385,10 +368,10 @@ static void check_references_are_twin_steps(const rig *caller, pcmup_preset pres
 START_TEST(reference_updates_are_bp_and_gnt_steps)
 {
     problem p = make_problem();
-    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 40, 0.2);
+    tu_rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 40, 0.2);
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     check_references_are_twin_steps(&pc, PCMUP_PRESET_MUP_PC, 1e-2, &p);
-    free_rig(&pc);
+    tu_rig_free(&pc);
     free_problem(&p);
 }
 END_TEST
@@ -401,7 +384,7 @@ END_TEST
 START_TEST(reference_takes_the_callers_settings)
 {
     problem p = make_problem();
-    rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0.0, 40, 0.2);
+    tu_rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0.0, 40, 0.2);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, 0.3));
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_POWER, 0.5));
@@ -411,7 +394,7 @@ START_TEST(reference_takes_the_callers_settings)
     double v;
     TU_OK(pcmup_algo_get(gnt.algo, PCMUP_SET_GNT_POWER, &v));
     ck_assert(v == 0.5);
-    free_rig(&gnt);
+    tu_rig_free(&gnt);
     free_problem(&p);
 }
 END_TEST
@@ -423,7 +406,7 @@ END_TEST
 START_TEST(alignment_is_cosine_of_trial_and_references)
 {
     problem p = make_problem();
-    rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 96, 0.1);
+    tu_rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 96, 0.1);
     double cb[3], cg[3], rb[3], rg[3];
     TU_OK(pcmup_algo_update_alignment(pc.algo, p.x, p.labels, B, cb, cg, rb, rg, 3));
     float **own = alloc_updates(pc.net), **bp = alloc_updates(pc.net),
@@ -461,7 +444,7 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
     free_updates(own);
     free_updates(bp);
     free_updates(gn);
-    free_rig(&pc);
+    tu_rig_free(&pc);
     free_problem(&p);
 }
 END_TEST
@@ -486,7 +469,7 @@ START_TEST(alignment_identities)
         {PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_SET_GNT_POWER, 0, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        rig r = make_rig(cases[c].kind, cases[c].preset, 0.0, 64, 0.1);
+        tu_rig r = make_rig(cases[c].kind, cases[c].preset, 0.0, 64, 0.1);
         TU_OK(pcmup_algo_set(r.algo, cases[c].key, cases[c].value));
         double cb[3], cg[3], rb[3], rg[3];
         TU_OK(pcmup_algo_update_alignment(r.algo, p.x, p.labels, B, cb, cg, rb, rg, 3));
@@ -494,7 +477,7 @@ START_TEST(alignment_identities)
         for (int l = 0; l < 3; l++)
             ck_assert_msg(fabs(cs[l] - 1) < 1e-5 && fabs(rs[l] - 1) < 1e-4,
                           "case %zu layer %d: cos %.8f ratio %.8f", c, l + 1, cs[l], rs[l]);
-        free_rig(&r);
+        tu_rig_free(&r);
     }
     free_problem(&p);
 }
@@ -503,7 +486,7 @@ END_TEST
 START_TEST(alignment_rejects_bad_arguments)
 {
     problem p = make_problem();
-    rig r = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
+    tu_rig r = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     double cb[3] = {5, 5, 5};
     TU_FAILS(PCMUP_ERR_SHAPE,
              pcmup_algo_update_alignment(r.algo, p.x, p.labels, B, cb, NULL, NULL, NULL, 2));
@@ -520,7 +503,7 @@ START_TEST(alignment_rejects_bad_arguments)
     TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_trial_update(r.algo, p.x, p.labels, B, NULL));
     /* NULL entries skip layers. */
     TU_OK(pcmup_algo_trial_update(r.algo, p.x, p.labels, B, u));
-    free_rig(&r);
+    tu_rig_free(&r);
     free_problem(&p);
 }
 END_TEST

@@ -37,39 +37,24 @@ static void configure(pcmup_algo *gnt, const tu_case *c)
 
 static void run_case(const char *name)
 {
-    tu_case *c = tu_case_load(name);
-    pcmup_net *net = tu_case_net(c);
-    size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
-    int32_t *labels = tu_case_i32(c, "labels", &n_labels);
-    pcmup_algo *gnt;
-    TU_OK(pcmup_algo_create(&gnt, PCMUP_RULE_GNT, net, 1, NULL));
-    configure(gnt, c);
+    tu_case_run r = tu_case_begin(name);
+    const tu_case *c = r.c;
+    TU_OK(pcmup_algo_create(&r.algo, PCMUP_RULE_GNT, r.net, 1, NULL));
+    configure(r.algo, c);
 
     /* The damping the step uses is the case's rho_l. */
     size_t n_layers = (size_t)tu_case_num(c, "L");
     double rho[16];
-    TU_OK(pcmup_gnt_damping(gnt, rho, n_layers));
+    TU_OK(pcmup_gnt_damping(r.algo, rho, n_layers));
     for (size_t l = 1; l <= n_layers; l++) {
         double want = tu_case_list(c, "rho_l", l - 1);
         ck_assert_msg(fabs(rho[l - 1] - want) < 1e-12 * want, "%s: rho_%zu %g vs %g", name, l,
                       rho[l - 1], want);
     }
 
-    double loss;
-    TU_OK(pcmup_algo_step(gnt, x, labels, batch, &loss));
-    double want_loss = tu_case_num(c, "loss_before");
-    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "%s: loss %.9g vs %.9g", name,
-                  loss, want_loss);
-    double err = tu_case_recorded_error(c, gnt);
-    printf("%s: update error %.3g\n", name, err);
-    ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
-    ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
-    pcmup_algo_free(gnt);
-    pcmup_net_free(net);
-    free(x);
-    free(labels);
-    tu_case_free(c);
+    tu_case_step(&r);
+    printf("%s: update error %.3g\n", name, tu_case_check_recorded(&r, UPDATE_TOL));
+    tu_case_end(&r);
 }
 
 START_TEST(gnt_batch_eB1_mse) { run_case("gnt_batch_eB1_mse"); }
@@ -81,11 +66,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("vectors_gnt");
-    TCase *tc = tcase_create("reference");
-    tcase_add_test(tc, gnt_batch_eB1_mse);
-    tcase_add_test(tc, gnt_batch_eBhalf_ce);
-    tcase_add_test(tc, gnt_sample_eB1_mse);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        gnt_batch_eB1_mse,
+        gnt_batch_eBhalf_ce,
+        gnt_sample_eB1_mse,
+    };
+    return tu_run_tests("vectors_gnt", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

@@ -55,48 +55,35 @@ static void configure(pcmup_algo *pc, const tu_case *c)
 
 static void run_case(const char *name)
 {
-    tu_case *c = tu_case_load(name);
-    pcmup_net *net = tu_case_net(c);
-    size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
-    int32_t *labels = tu_case_i32(c, "labels", &n_labels);
-    pcmup_algo *pc;
-    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, NULL));
-    configure(pc, c);
+    tu_case_run r = tu_case_begin(name);
+    const tu_case *c = r.c;
+    TU_OK(pcmup_algo_create(&r.algo, PCMUP_RULE_PC, r.net, 1, NULL));
+    configure(r.algo, c);
 
     size_t n_layers = (size_t)tu_case_num(c, "L");
     double gamma_out;
-    TU_OK(pcmup_pc_gamma_out(pc, &gamma_out));
+    TU_OK(pcmup_pc_gamma_out(r.algo, &gamma_out));
     double want_gamma = tu_case_list(c, "gamma_l", n_layers - 1);
     ck_assert_msg(fabs(gamma_out - want_gamma) < 1e-12 * want_gamma, "%s: gamma_L %g vs %g",
                   name, gamma_out, want_gamma);
 
-    double loss;
-    TU_OK(pcmup_algo_step(pc, x, labels, batch, &loss));
-    double want_loss = tu_case_num(c, "loss_before");
-    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "%s: loss %.9g vs %.9g", name,
-                  loss, want_loss);
-    double err = tu_case_recorded_error(c, pc);
-    ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
-    /* The weights moved by exactly the recorded update (up to rounding). */
-    ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
+    tu_case_step(&r);
+    /* The recorded update, and the weights moved by exactly it (up to
+     * rounding). */
+    tu_case_check_recorded(&r, UPDATE_TOL);
 
     if (tu_case_num(c, "fpa") == 0) {
         size_t n_trace, count;
         double *trace = tu_case_f64(c, "energy_trace", &n_trace);
         double got[16];
-        TU_OK(pcmup_pc_energy_trace(pc, got, 16, &count));
+        TU_OK(pcmup_pc_energy_trace(r.algo, got, 16, &count));
         ck_assert_uint_eq(count, n_trace);
         for (size_t t = 0; t < n_trace; t++)
             ck_assert_msg(fabs(got[t] - trace[t]) < 1e-5 * fabs(trace[0]) + 1e-7,
                           "%s: energy[%zu] %.9g vs %.9g", name, t, got[t], trace[t]);
         free(trace);
     }
-    pcmup_algo_free(pc);
-    pcmup_net_free(net);
-    free(x);
-    free(labels);
-    tu_case_free(c);
+    tu_case_end(&r);
 }
 
 START_TEST(pc_default) { run_case("pc_default"); }
@@ -120,17 +107,16 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("vectors_pc");
-    TCase *tc = tcase_create("reference");
-    tcase_add_test(tc, pc_default);
-    tcase_add_test(tc, pc_gbar_m1);
-    tcase_add_test(tc, pc_fpa);
-    tcase_add_test(tc, pc_sim_T5);
-    tcase_add_test(tc, pc_cache);
-    tcase_add_test(tc, pc_zero_init_T5);
-    tcase_add_test(tc, pc_convB_gbar_m1);
-    tcase_add_test(tc, pc_ce);
-    tcase_add_test(tc, pc_L4);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        pc_default,
+        pc_gbar_m1,
+        pc_fpa,
+        pc_sim_T5,
+        pc_cache,
+        pc_zero_init_T5,
+        pc_convB_gbar_m1,
+        pc_ce,
+        pc_L4,
+    };
+    return tu_run_tests("vectors_pc", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

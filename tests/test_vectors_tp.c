@@ -59,11 +59,11 @@ static void check_case_is_mup(const tu_case *c)
     }
 }
 
-/* tu_case_net's network (the case's b, c, M_base and weights), rebuilt
- * from a copy of its parameterization with the muP feedback exponents. */
-static pcmup_net *case_net(const tu_case *c)
+/* tu_case_net's network `ref` (the case's b, c, M_base and weights),
+ * rebuilt from a copy of its parameterization with the muP feedback
+ * exponents; ref is freed. */
+static pcmup_net *case_net(const tu_case *c, pcmup_net *ref)
 {
-    pcmup_net *ref = tu_case_net(c);
     size_t n_layers = (size_t)tu_case_num(c, "L");
     size_t widths[16];
     for (size_t i = 0; i <= n_layers; i++)
@@ -99,52 +99,34 @@ static void load_feedback(pcmup_algo *tp, const tu_case *c)
         char name[16];
         snprintf(name, sizeof name, "V%zu", l);
         size_t n;
-        double *v = tu_case_f64(c, name, &n);
-        float *vf = malloc(n * sizeof *vf);
-        for (size_t i = 0; i < n; i++)
-            vf[i] = (float)v[i];
-        TU_OK(pcmup_tp_set_feedback(tp, l, vf, n));
+        float *v = tu_case_f32(c, name, &n);
+        TU_OK(pcmup_tp_set_feedback(tp, l, v, n));
         free(v);
-        free(vf);
     }
 }
 
 static void run_case(const char *name)
 {
-    tu_case *c = tu_case_load(name);
-    pcmup_net *net = case_net(c);
-    size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
-    int32_t *labels = tu_case_i32(c, "labels", &n_labels);
+    tu_case_run r = tu_case_begin(name);
+    const tu_case *c = r.c;
+    r.net = case_net(c, r.net);
     const char *alg = tu_case_str(c, "alg");
-    pcmup_algo *tp;
-    TU_OK(pcmup_algo_create(&tp, strcmp(alg, "dtp") == 0 ? PCMUP_RULE_DTP : PCMUP_RULE_TP, net,
-                            1, NULL));
-    configure(tp, c);
+    TU_OK(pcmup_algo_create(&r.algo, strcmp(alg, "dtp") == 0 ? PCMUP_RULE_DTP : PCMUP_RULE_TP,
+                            r.net, 1, NULL));
+    configure(r.algo, c);
     int trained = strcmp(tu_case_str(c, "feedback"), "trained") == 0;
     if (trained)
-        load_feedback(tp, c);
+        load_feedback(r.algo, c);
 
-    double loss;
-    TU_OK(pcmup_algo_step(tp, x, labels, batch, &loss));
-    double want_loss = tu_case_num(c, "loss_before");
-    ck_assert_msg(fabs(loss - want_loss) < 1e-5 * want_loss, "%s: loss %.9g vs %.9g", name,
-                  loss, want_loss);
-    double err = tu_case_recorded_error(c, tp);
-    printf("%-20s update error %.3g", name, err);
-    ck_assert_msg(err < UPDATE_TOL, "%s: update error %.3g", name, err);
-    ck_assert_msg(tu_case_update_error(c, net) < 10 * UPDATE_TOL, "%s: weights", name);
+    tu_case_step(&r);
+    printf("%-20s update error %.3g", name, tu_case_check_recorded(&r, UPDATE_TOL));
     if (trained) {
-        double fb = tu_case_feedback_error(c, tp);
+        double fb = tu_case_feedback_error(c, r.algo);
         printf("  feedback error %.3g", fb);
         ck_assert_msg(fb < UPDATE_TOL, "%s: feedback error %.3g", name, fb);
     }
     printf("\n");
-    pcmup_algo_free(tp);
-    pcmup_net_free(net);
-    free(x);
-    free(labels);
-    tu_case_free(c);
+    tu_case_end(&r);
 }
 
 START_TEST(tp_closed) { run_case("tp_closed"); }
@@ -158,12 +140,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("vectors_tp");
-    TCase *tc = tcase_create("reference");
-    tcase_add_test(tc, tp_closed);
-    tcase_add_test(tc, dtp_closed);
-    tcase_add_test(tc, dtp_closed_L4);
-    tcase_add_test(tc, dtp_trained_linear);
-    suite_add_tcase(s, tc);
-    return tu_run_suite(s);
+    const TTest *tests[] = {
+        tp_closed,
+        dtp_closed,
+        dtp_closed_L4,
+        dtp_trained_linear,
+    };
+    return tu_run_tests("vectors_tp", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

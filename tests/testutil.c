@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* ---- running a suite ---------------------------------------------------- */
 
 int tu_run_suite(Suite *suite)
 {
@@ -13,6 +16,239 @@ int tu_run_suite(Suite *suite)
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int tu_run_tests(const char *name, double timeout, void (*setup)(void), void (*teardown)(void),
+                 const TTest *const *tests, size_t n)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create(name);
+    if (timeout > 0)
+        tcase_set_timeout(tc, timeout);
+    if (setup || teardown)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
+
+int tu_have_fashion_mnist(void)
+{
+    if (access(PCMUP_FASHION_MNIST_DIR "/train-labels-idx1-ubyte.gz", R_OK) == 0 ||
+        access(PCMUP_FASHION_MNIST_DIR "/train-labels-idx1-ubyte", R_OK) == 0)
+        return 1;
+    fprintf(stderr, "skipped: FashionMNIST is absent from %s (install dataset-fashion-mnist)\n",
+            PCMUP_FASHION_MNIST_DIR);
+    return 0;
+}
+
+/* ---- checking statuses -------------------------------------------------- */
+
+void tu_check_failure(pcmup_status want, pcmup_status got, const char *fn, const char *call,
+                      const char *file, int line)
+{
+    const char *msg = pcmup_last_error();
+    ck_assert_msg(got == want, "%s:%d: %s -> %s, expected %s (%s)", file, line, call,
+                  pcmup_status_name(got), pcmup_status_name(want), msg);
+    if (!fn) {
+        ck_assert_msg(msg[0] != '\0', "%s:%d: %s left no message", file, line, call);
+        return;
+    }
+    size_t len = strlen(fn);
+    ck_assert_msg(strncmp(msg, fn, len) == 0 && strncmp(msg + len, ": ", 2) == 0 &&
+                      msg[len + 2] != '\0',
+                  "%s:%d: %s: message \"%s\" does not name the function", file, line, call, msg);
+}
+
+void tu_prime_message(const char *fn)
+{
+    double lo, hi;
+    if (strcmp(fn, "pcmup_param_bounds") != 0)
+        (void)pcmup_param_bounds((pcmup_param_key)99, &lo, &hi);
+    else
+        (void)pcmup_set_blas_threads(0);
+    ck_assert_msg(pcmup_last_error()[0] != '\0', "priming left no message");
+}
+
+/* ---- test data ---------------------------------------------------------- */
+
+/* The next 24 random bits. */
+static uint32_t rng_bits(tu_rng *rng)
+{
+    rng->state = rng->state * 1103515245u + 12345u;
+    return rng->state >> 8;
+}
+
+double tu_rng_uniform(tu_rng *rng)
+{
+    return (rng_bits(rng) + 1.0) / 16777217.0;
+}
+
+double tu_rng_normal(tu_rng *rng)
+{
+    double u1 = tu_rng_uniform(rng), u2 = rng_bits(rng) / 16777216.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+float *tu_gaussian(size_t n, uint32_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    tu_rng rng = {seed};
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)tu_rng_normal(&rng);
+    return x;
+}
+
+void tu_fill_uniform(float *x, size_t n, uint32_t seed)
+{
+    tu_rng rng = {seed};
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(2.0 * tu_rng_uniform(&rng) - 1.0);
+}
+
+float *tu_uniform(size_t n, uint32_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    tu_fill_uniform(x, n, seed);
+    return x;
+}
+
+int32_t *tu_cyclic_labels(size_t n, size_t n_classes)
+{
+    int32_t *labels = malloc(n * sizeof *labels);
+    for (size_t i = 0; i < n; i++)
+        labels[i] = (int32_t)(i % n_classes);
+    return labels;
+}
+
+/* ---- the rig ------------------------------------------------------------ */
+
+pcmup_param *tu_param(size_t n_layers, pcmup_preset preset, double gamma_bar)
+{
+    pcmup_param *p;
+    TU_OK(pcmup_param_create(&p, n_layers, preset, NULL));
+    TU_OK(pcmup_param_apply_preset(p, preset, gamma_bar, 1.0));
+    return p;
+}
+
+tu_rig tu_rig_make(pcmup_rule rule, pcmup_param *param, const size_t *widths,
+                   pcmup_activation act, uint64_t net_seed, int record_updates)
+{
+    tu_rig r;
+    memset(&r, 0, sizeof r);
+    r.param = param;
+    r.act = act;
+    TU_OK(pcmup_param_n_layers(param, &r.n_layers));
+    ck_assert_uint_le(r.n_layers, TU_MAX_LAYERS);
+    memcpy(r.widths, widths, (r.n_layers + 1) * sizeof *widths);
+    TU_OK(pcmup_net_create(&r.net, r.n_layers, widths, act, 0, param, net_seed, NULL));
+    TU_OK(pcmup_algo_create(&r.algo, rule, r.net, 1, NULL));
+    if (record_updates)
+        TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
+    return r;
+}
+
+void tu_rig_free(tu_rig *r)
+{
+    pcmup_algo_free(r->algo);
+    pcmup_net_free(r->net);
+    pcmup_param_free(r->param);
+}
+
+/* Reads layer l's array (weights, feedback or a recorded update). */
+typedef pcmup_status (*layer_reader)(const void *obj, size_t layer, float *dst, size_t n);
+
+static pcmup_status read_weights(const void *net, size_t l, float *dst, size_t n)
+{
+    return pcmup_net_get_weights(net, l, dst, n);
+}
+
+static pcmup_status read_feedback(const void *algo, size_t l, float *dst, size_t n)
+{
+    return pcmup_tp_get_feedback(algo, l, dst, n);
+}
+
+static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n)
+{
+    return pcmup_algo_last_update(algo, l, dst, n);
+}
+
+/* Layer l's array of net's shape, read from obj, malloc'd. */
+static float *read_layer(layer_reader read, const void *obj, const pcmup_net *net, size_t l,
+                         size_t *n)
+{
+    size_t out, in;
+    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
+    float *v = malloc(out * in * sizeof *v);
+    TU_OK(read(obj, l, v, out * in));
+    if (n)
+        *n = out * in;
+    return v;
+}
+
+/* A double copy of v[0..n); frees v. */
+static double *to_f64(float *v, size_t n)
+{
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = v[i];
+    free(v);
+    return d;
+}
+
+float *tu_layer_weights(const pcmup_net *net, size_t l, size_t *n)
+{
+    return read_layer(read_weights, net, net, l, n);
+}
+
+double *tu_layer_weights_f64(const pcmup_net *net, size_t l)
+{
+    size_t n;
+    float *v = tu_layer_weights(net, l, &n);
+    return to_f64(v, n);
+}
+
+float *tu_layer_update(const tu_rig *r, size_t l, size_t *n)
+{
+    return read_layer(read_update, r->algo, r->net, l, n);
+}
+
+double *tu_layer_update_f64(const tu_rig *r, size_t l)
+{
+    size_t n;
+    float *v = tu_layer_update(r, l, &n);
+    return to_f64(v, n);
+}
+
+double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor)
+{
+    double f[PCMUP_FACTOR_COUNT];
+    TU_OK(pcmup_net_layer_factors(net, layer, f, PCMUP_FACTOR_COUNT));
+    return f[factor];
+}
+
+double tu_cosine(const float *a, const float *b, size_t n, double *ratio)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < n; i++) {
+        ab += (double)a[i] * b[i];
+        aa += (double)a[i] * a[i];
+        bb += (double)b[i] * b[i];
+    }
+    if (ratio)
+        *ratio = sqrt(aa / bb);
+    return ab / sqrt(aa * bb);
+}
+
+double tu_rel_err(const double *a, const double *b, size_t n)
+{
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs(a[i] - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+    }
+    return scale > 0 ? diff / scale : diff;
 }
 
 /* ---- counting allocator ------------------------------------------------ */
@@ -180,41 +416,21 @@ double *tu_case_f64(const tu_case *c, const char *file, size_t *n)
     return read_raw(c, name, sizeof(double), n);
 }
 
+float *tu_case_f32(const tu_case *c, const char *file, size_t *n)
+{
+    double *d = tu_case_f64(c, file, n);
+    float *f = malloc(*n * sizeof *f);
+    for (size_t i = 0; i < *n; i++)
+        f[i] = (float)d[i];
+    free(d);
+    return f;
+}
+
 int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n)
 {
     char name[128];
     snprintf(name, sizeof name, "%s.i32", file);
     return read_raw(c, name, sizeof(int32_t), n);
-}
-
-double tu_cosine(const float *a, const float *b, size_t n, double *ratio)
-{
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    if (ratio)
-        *ratio = sqrt(aa / bb);
-    return ab / sqrt(aa * bb);
-}
-
-double tu_rel_err(const double *a, const double *b, size_t n)
-{
-    double diff = 0, scale = 0;
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs(a[i] - b[i]));
-        scale = fmax(scale, fabs(b[i]));
-    }
-    return scale > 0 ? diff / scale : diff;
-}
-
-double tu_net_factor(const pcmup_net *net, size_t layer, pcmup_factor factor)
-{
-    double f[PCMUP_FACTOR_COUNT];
-    TU_OK(pcmup_net_layer_factors(net, layer, f, PCMUP_FACTOR_COUNT));
-    return f[factor];
 }
 
 /* ---- building a reference case's network ------------------------------- */
@@ -254,13 +470,9 @@ pcmup_net *tu_case_net(const tu_case *c)
         char name[16];
         snprintf(name, sizeof name, "W%zu", l);
         size_t n;
-        double *w = tu_case_f64(c, name, &n);
-        float *wf = malloc(n * sizeof *wf);
-        for (size_t i = 0; i < n; i++)
-            wf[i] = (float)w[i];
-        TU_OK(pcmup_net_set_weights(net, l, wf, n));
+        float *w = tu_case_f32(c, name, &n);
+        TU_OK(pcmup_net_set_weights(net, l, w, n));
         free(w);
-        free(wf);
     }
     return net;
 }
@@ -268,31 +480,9 @@ pcmup_net *tu_case_net(const tu_case *c)
 float *tu_case_x(const tu_case *c, size_t *batch)
 {
     size_t n;
-    double *x = tu_case_f64(c, "X", &n);
-    float *xf = malloc(n * sizeof *xf);
-    for (size_t i = 0; i < n; i++)
-        xf[i] = (float)x[i];
-    free(x);
+    float *x = tu_case_f32(c, "X", &n);
     *batch = (size_t)tu_case_num(c, "B");
-    return xf;
-}
-
-/* Reads layer l's array (weights, feedback or a recorded update). */
-typedef pcmup_status (*layer_reader)(const void *obj, size_t layer, float *dst, size_t n);
-
-static pcmup_status read_weights(const void *net, size_t l, float *dst, size_t n)
-{
-    return pcmup_net_get_weights(net, l, dst, n);
-}
-
-static pcmup_status read_feedback(const void *algo, size_t l, float *dst, size_t n)
-{
-    return pcmup_tp_get_feedback(algo, l, dst, n);
-}
-
-static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n)
-{
-    return pcmup_algo_last_update(algo, l, dst, n);
+    return x;
 }
 
 /* max over layers first..L of the relative error of our change of array
@@ -344,26 +534,52 @@ double tu_case_feedback_error(const tu_case *c, const pcmup_algo *algo)
     return case_change_error(c, 'V', 2, read_feedback, algo, 0);
 }
 
+
+tu_case_run tu_case_begin(const char *name)
+{
+    tu_case_run r;
+    memset(&r, 0, sizeof r);
+    r.c = tu_case_load(name);
+    r.net = tu_case_net(r.c);
+    r.x = tu_case_x(r.c, &r.batch);
+    size_t n_labels;
+    r.labels = tu_case_i32(r.c, "labels", &n_labels);
+    ck_assert_uint_eq(n_labels, r.batch);
+    return r;
+}
+
+void tu_case_step(tu_case_run *r)
+{
+    double loss;
+    TU_OK(pcmup_algo_step(r->algo, r->x, r->labels, r->batch, &loss));
+    double want = tu_case_num(r->c, "loss_before");
+    ck_assert_msg(fabs(loss - want) < 1e-5 * want, "%s: loss %.9g, reference %.9g", r->c->name,
+                  loss, want);
+}
+
+double tu_case_check_recorded(const tu_case_run *r, double tol)
+{
+    double err = tu_case_recorded_error(r->c, r->algo);
+    ck_assert_msg(err < tol, "%s: update error %.3g", r->c->name, err);
+    ck_assert_msg(tu_case_update_error(r->c, r->net) < 10 * tol, "%s: weights", r->c->name);
+    return err;
+}
+
+void tu_case_end(tu_case_run *r)
+{
+    pcmup_algo_free(r->algo);
+    pcmup_net_free(r->net);
+    free(r->x);
+    free(r->labels);
+    tu_case_free(r->c);
+}
+
 /* ---- coordinate checks ------------------------------------------------- */
 
 #define COORD_D 64
 #define COORD_C 10
 #define COORD_TRAIN_B 32
 #define COORD_PROBE_B 64
-
-float *tu_gaussian(size_t n, unsigned seed)
-{
-    float *x = malloc(n * sizeof *x);
-    unsigned state = seed;
-    for (size_t i = 0; i < n; i++) {
-        state = state * 1103515245u + 12345u;
-        double u1 = ((state >> 8) + 1.0) / 16777217.0;
-        state = state * 1103515245u + 12345u;
-        double u2 = (state >> 8) / 16777216.0;
-        x[i] = (float)(sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
-    }
-    return x;
-}
 
 static double mean_abs_diff(const float *a, const float *b, size_t n)
 {
@@ -385,18 +601,13 @@ void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, 
     const size_t widths[4] = {COORD_D, width, width, COORD_C};
     float *x = tu_gaussian(COORD_TRAIN_B * COORD_D, 1);
     float *probe = tu_gaussian(COORD_PROBE_B * COORD_D, 2);
-    int32_t labels[COORD_TRAIN_B];
-    for (int i = 0; i < COORD_TRAIN_B; i++)
-        labels[i] = i % COORD_C;
-    pcmup_param *p;
-    TU_OK(pcmup_param_create(&p, 3, cfg->preset, NULL));
-    TU_OK(pcmup_param_apply_preset(p, cfg->preset, cfg->gamma_bar, 1.0));
+    int32_t *labels = tu_cyclic_labels(COORD_TRAIN_B, COORD_C);
+    pcmup_param *p = tu_param(3, cfg->preset, cfg->gamma_bar);
     if (!isnan(b_out))
         TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_B, b_out));
-    pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1234, NULL));
-    pcmup_algo *algo;
-    TU_OK(pcmup_algo_create(&algo, cfg->kind, net, 1, NULL));
+    tu_rig r = tu_rig_make(cfg->kind, p, widths, PCMUP_ACT_TANH, 1234, 0);
+    pcmup_net *net = r.net;
+    pcmup_algo *algo = r.algo;
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, cfg->lr));
 
     float *before[3], *after[3];
@@ -421,9 +632,20 @@ void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, 
         free(before[l - 1]);
         free(after[l - 1]);
     }
-    pcmup_algo_free(algo);
-    pcmup_net_free(net);
-    pcmup_param_free(p);
+    tu_rig_free(&r);
     free(x);
     free(probe);
+    free(labels);
+}
+
+const size_t tu_coord_widths[TU_COORD_N_WIDTHS] = {64, 256, 1024, 2048};
+
+void tu_coord_sweep(const tu_coord_config *cfg, double b_out, const char *name,
+                    double res[TU_COORD_N_WIDTHS][3])
+{
+    for (int k = 0; k < TU_COORD_N_WIDTHS; k++) {
+        tu_coord_run_b_out(cfg, b_out, tu_coord_widths[k], 5, res[k]);
+        printf("%-22s M=%5zu  dh1 %.4g  dh2 %.4g  df %.4g\n", name, tu_coord_widths[k],
+               res[k][0], res[k][1], res[k][2]);
+    }
 }

@@ -1,0 +1,396 @@
+/*
+ * test_api_memory.c -- allocators at the edges of the API (api_fixture.h).
+ *
+ * A whole life cycle runs with the k-th allocation failing, for every k
+ * until a run has no failure left. The first call that meets the failure
+ * must return PCMUP_ERR_NOMEM with a message naming it; retried with a
+ * working allocator it must then succeed (the failure left a usable
+ * object); at the end, freeing everything returns every block. Every byte
+ * a handle owns goes through its allocator.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "api_fixture.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#define LB 3 /* life-cycle batch */
+
+typedef struct {
+    tu_counter cnt;
+    pcmup_allocator counting; /* counts and injects failures */
+    pcmup_allocator a;        /* checks the contract, then calls counting */
+    size_t null_frees;        /* free_fn(NULL) calls: the header rules them out */
+    pcmup_param *p, *clone;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    pcmup_dataset *ds, *idx;
+    float out[2 * N * C];
+    const char *idx_images, *idx_labels;
+} life;
+
+/* The allocator handed to the library: the counting one, plus a record of
+ * free_fn(NULL) calls ("free_fn is never called with NULL"). */
+static void *strict_malloc(void *user, size_t size)
+{
+    life *s = user;
+    return s->counting.malloc_fn(s->counting.user, size);
+}
+
+static void *strict_realloc(void *user, void *ptr, size_t size)
+{
+    life *s = user;
+    return s->counting.realloc_fn(s->counting.user, ptr, size);
+}
+
+static void strict_free(void *user, void *ptr)
+{
+    life *s = user;
+    if (!ptr)
+        s->null_frees++;
+    s->counting.free_fn(s->counting.user, ptr);
+}
+
+static pcmup_status st_param(life *s)
+{
+    return pcmup_param_create(&s->p, NL, PCMUP_PRESET_MUP_SGD, &s->a);
+}
+static pcmup_status st_clone(life *s) { return pcmup_param_clone(&s->clone, s->p); }
+static pcmup_status st_net(life *s)
+{
+    return pcmup_net_create(&s->net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, s->clone, 3,
+                            &s->a);
+}
+static pcmup_status st_algo(life *s)
+{
+    return pcmup_algo_create(&s->algo, PCMUP_RULE_BP, s->net, 4, &s->a);
+}
+static pcmup_status st_momentum(life *s)
+{
+    return pcmup_algo_set(s->algo, PCMUP_SET_MOMENTUM, 0.9);
+}
+static pcmup_status st_step(life *s)
+{
+    return pcmup_algo_step(s->algo, w.x, w.labels, LB, NULL);
+}
+static pcmup_status st_forward(life *s) { return pcmup_net_forward(s->net, w.x, LB, s->out); }
+/* A larger batch grows the forward scratch (realloc of a live block). */
+static pcmup_status st_forward_grow(life *s)
+{
+    float x[N * D];
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, NULL));
+    return pcmup_net_forward_layer(s->net, x, N, 2, PCMUP_SIGNAL_POST, s->out);
+}
+static pcmup_status st_dataset(life *s)
+{
+    float x[N * D];
+    int32_t labels[N];
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, labels));
+    return pcmup_dataset_from_arrays(&s->ds, N, D, C, x, labels, &s->a);
+}
+static pcmup_status st_epoch(life *s) { return pcmup_algo_train_epoch(s->algo, s->ds, 5, NULL); }
+static pcmup_status st_evaluate(life *s)
+{
+    return pcmup_algo_evaluate(s->algo, s->ds, NULL, NULL);
+}
+static pcmup_status st_truncate(life *s) { return pcmup_dataset_truncate(s->ds, N / 2); }
+static pcmup_status st_load_idx(life *s)
+{
+    return pcmup_dataset_load_idx(&s->idx, s->idx_images, s->idx_labels, &s->a);
+}
+
+typedef struct {
+    const char *fn;
+    pcmup_status (*run)(life *);
+    int allocates; /* must meet an injected failure for some k */
+    int tolerant;  /* may absorb a failed allocation and succeed */
+} life_step;
+
+static const life_step life_steps[] = {
+    {"pcmup_param_create", st_param, 1, 0},
+    {"pcmup_param_clone", st_clone, 1, 0},
+    {"pcmup_net_create", st_net, 1, 0},
+    {"pcmup_algo_create", st_algo, 1, 0},
+    {"pcmup_algo_set", st_momentum, 0, 0},
+    {"pcmup_algo_step", st_step, 1, 0},
+    {"pcmup_net_forward", st_forward, 1, 0},
+    {"pcmup_net_forward_layer", st_forward_grow, 1, 0},
+    {"pcmup_dataset_from_arrays", st_dataset, 1, 0},
+    {"pcmup_algo_train_epoch", st_epoch, 1, 0},
+    {"pcmup_algo_evaluate", st_evaluate, 1, 0},
+    /* Shrinking is best effort: a failed realloc keeps the larger block. */
+    {"pcmup_dataset_truncate", st_truncate, 0, 1},
+    {"pcmup_dataset_load_idx", st_load_idx, 1, 0},
+};
+#define N_LIFE_STEPS (sizeof life_steps / sizeof life_steps[0])
+
+static void life_free(life *s)
+{
+    pcmup_algo_free(s->algo);
+    pcmup_net_free(s->net);
+    pcmup_param_free(s->clone);
+    pcmup_param_free(s->p);
+    pcmup_dataset_free(s->ds);
+    pcmup_dataset_free(s->idx);
+}
+
+/* Runs one step; returns 1 if it met the injected failure. */
+static int life_run_step(life *s, const life_step *st, size_t k)
+{
+    size_t pending = s->cnt.fail_after;
+    pcmup_status got = st->run(s);
+    int met = pending != 0 && s->cnt.fail_after == 0;
+    if (!met || (st->tolerant && got == PCMUP_OK)) {
+        ck_assert_msg(got == PCMUP_OK, "k = %zu: %s -> %s (%s)", k, st->fn,
+                      pcmup_status_name(got), pcmup_last_error());
+        return met;
+    }
+    ck_assert_msg(got == PCMUP_ERR_NOMEM, "k = %zu: %s -> %s after a failed allocation", k,
+                  st->fn, pcmup_status_name(got));
+    ck_assert_msg(strncmp(pcmup_last_error(), st->fn, strlen(st->fn)) == 0,
+                  "k = %zu: message \"%s\" does not name %s", k, pcmup_last_error(), st->fn);
+    got = st->run(s); /* the allocator works again */
+    ck_assert_msg(got == PCMUP_OK, "k = %zu: %s failed again after NOMEM: %s (%s)", k, st->fn,
+                  pcmup_status_name(got), pcmup_last_error());
+    return 1;
+}
+
+/* One life cycle with the k-th allocation failing; returns the index of the
+ * step that met the failure, or -1 if none did. */
+static int life_cycle(size_t k, const char *images, const char *labels)
+{
+    life s;
+    memset(&s, 0, sizeof s);
+    s.counting = tu_counting_allocator(&s.cnt);
+    s.a = (pcmup_allocator){strict_malloc, strict_realloc, strict_free, &s};
+    s.cnt.fail_after = k;
+    s.idx_images = images;
+    s.idx_labels = labels;
+    int failed_at = -1;
+    for (size_t i = 0; i < N_LIFE_STEPS; i++)
+        if (life_run_step(&s, &life_steps[i], k) && failed_at < 0)
+            failed_at = (int)i;
+    life_free(&s);
+    ck_assert_msg(s.cnt.live == 0, "k = %zu: %ld blocks leaked", k, s.cnt.live);
+    ck_assert_msg(s.null_frees == 0, "k = %zu: free_fn called %zu times with NULL", k,
+                  s.null_frees);
+    return failed_at;
+}
+
+/* A tiny IDX pair: 4 images of 2 x 3 bytes and their labels. */
+static void write_file(const char *path, const unsigned char *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+}
+static void write_idx_pair(const char *images, const char *labels)
+{
+    unsigned char img[4 + 12 + 24] = {0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0, 3};
+    for (int i = 0; i < 24; i++)
+        img[16 + i] = (unsigned char)(i * 10);
+    const unsigned char lab[] = {0, 0, 8, 1, 0, 0, 0, 4, 0, 1, 2, 1};
+    write_file(images, img, 16 + 24);
+    write_file(labels, lab, sizeof lab);
+}
+
+START_TEST(nomem_injection)
+{
+    char images[64], labels[64];
+    snprintf(images, sizeof images, "/tmp/pcmup_api_%ld_img", (long)getpid());
+    snprintf(labels, sizeof labels, "/tmp/pcmup_api_%ld_lab", (long)getpid());
+    write_idx_pair(images, labels);
+    int met[N_LIFE_STEPS] = {0};
+    size_t k = 1;
+    for (;; k++) {
+        ck_assert_msg(k < 1000, "the life cycle never ran without failure");
+        int at = life_cycle(k, images, labels);
+        if (at < 0)
+            break;
+        met[at] = 1;
+    }
+    unlink(images);
+    unlink(labels);
+    for (size_t i = 0; i < N_LIFE_STEPS; i++)
+        ck_assert_msg(!life_steps[i].allocates || met[i],
+                      "%s never met an allocation failure: does it use the allocator?",
+                      life_steps[i].fn);
+    ck_assert_uint_gt(k, N_LIFE_STEPS);
+}
+END_TEST
+
+/* Every handle's memory goes through its allocator: counted, and all of it
+ * returned on free. */
+START_TEST(allocator_sees_everything)
+{
+    tu_counter cnt;
+    pcmup_allocator a = tu_counting_allocator(&cnt);
+    pcmup_param *p;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    float out[B * C];
+    TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
+    size_t after_param = cnt.n_malloc + cnt.n_realloc;
+    ck_assert_uint_gt(after_param, 0);
+    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
+    size_t after_net = cnt.n_malloc + cnt.n_realloc;
+    ck_assert_uint_gt(after_net, after_param);
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
+    size_t after_algo = cnt.n_malloc + cnt.n_realloc;
+    ck_assert_uint_gt(after_algo, after_net);
+    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    ck_assert_uint_gt(cnt.n_malloc + cnt.n_realloc, after_algo);
+    TU_OK(pcmup_net_forward(net, w.x, B, out));
+    /* "after the first step at a given batch size, steps allocate nothing" */
+    size_t before = cnt.n_malloc + cnt.n_realloc;
+    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B - 1, NULL));
+    TU_OK(pcmup_net_forward(net, w.x, B, out));
+    ck_assert_uint_eq(cnt.n_malloc + cnt.n_realloc, before);
+    ck_assert_int_gt(cnt.live, 0);
+    pcmup_algo_free(algo);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    ck_assert_int_eq(cnt.live, 0);
+}
+END_TEST
+
+/* "The struct is copied at creation": the caller's struct may change or
+ * die right after; the handles keep using the functions and `user` they
+ * were given. */
+START_TEST(allocator_struct_copied)
+{
+    tu_counter cnt;
+    pcmup_allocator a = tu_counting_allocator(&cnt);
+    pcmup_param *p;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
+    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
+    TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
+    memset(&a, 0, sizeof a);
+    size_t before = cnt.n_malloc + cnt.n_realloc;
+    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    ck_assert_uint_gt(cnt.n_malloc + cnt.n_realloc, before);
+    pcmup_algo_free(algo);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    ck_assert_int_eq(cnt.live, 0);
+}
+END_TEST
+
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 33)
+#define HAVE_MALLINFO2 1
+#endif
+#endif
+
+#ifdef HAVE_MALLINFO2
+/* A bump allocator on a static arena: no byte of it comes from malloc. */
+static unsigned char arena[1 << 20];
+static size_t arena_used;
+static long arena_live;
+
+static void *arena_malloc(void *user, size_t size)
+{
+    (void)user;
+    size_t need = 16 + ((size + 15) & ~(size_t)15);
+    if (arena_used + need > sizeof arena)
+        return NULL;
+    unsigned char *p = arena + arena_used;
+    arena_used += need;
+    memcpy(p, &size, sizeof size);
+    arena_live++;
+    return p + 16;
+}
+
+static void *arena_realloc(void *user, void *ptr, size_t size)
+{
+    void *q = arena_malloc(user, size);
+    if (q && ptr) {
+        size_t old;
+        memcpy(&old, (unsigned char *)ptr - 16, sizeof old);
+        memcpy(q, ptr, old < size ? old : size);
+        arena_live--;
+    }
+    return q;
+}
+
+static void arena_free(void *user, void *ptr)
+{
+    (void)user;
+    if (ptr)
+        arena_live--;
+}
+
+/* Creates, trains and evaluates with `a`; leaves the handles alive. */
+static void exercise(const pcmup_allocator *a, pcmup_param **p, pcmup_net **net,
+                     pcmup_algo **algo, pcmup_dataset **ds)
+{
+    float x[N * D];
+    int32_t labels[N];
+    float out[N * C];
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, labels));
+    TU_OK(pcmup_param_create(p, NL, PCMUP_PRESET_SP, a));
+    TU_OK(pcmup_net_create(net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, *p, 1, a));
+    TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 1, a));
+    TU_OK(pcmup_algo_set(*algo, PCMUP_SET_MOMENTUM, 0.5));
+    TU_OK(pcmup_dataset_from_arrays(ds, N, D, C, x, labels, a));
+    TU_OK(pcmup_algo_step(*algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_train_epoch(*algo, *ds, 5, NULL));
+    TU_OK(pcmup_algo_evaluate(*algo, *ds, NULL, NULL));
+    TU_OK(pcmup_net_forward(*net, x, N, out));
+}
+
+static void release(pcmup_param *p, pcmup_net *net, pcmup_algo *algo, pcmup_dataset *ds)
+{
+    pcmup_algo_free(algo);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    pcmup_dataset_free(ds);
+}
+
+
+/* With handles living in a static arena, the process heap does not grow:
+ * nothing a handle owns bypasses its allocator. A first run with the
+ * default allocator lets BLAS set up its own buffers beforehand. */
+START_TEST(no_byte_bypasses_allocator)
+{
+    pcmup_param *p;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    pcmup_dataset *ds;
+    exercise(NULL, &p, &net, &algo, &ds);
+    release(p, net, algo, ds);
+    pcmup_allocator a = {arena_malloc, arena_realloc, arena_free, NULL};
+    size_t heap_before = mallinfo2().uordblks;
+    exercise(&a, &p, &net, &algo, &ds);
+    size_t heap_during = mallinfo2().uordblks;
+    ck_assert_int_gt(arena_live, 0);
+    release(p, net, algo, ds);
+    ck_assert_int_eq(arena_live, 0);
+    ck_assert_msg(heap_during == heap_before, "heap grew by %zd bytes outside the allocator",
+                  (ssize_t)(heap_during - heap_before));
+}
+END_TEST
+
+#endif
+
+int main(void)
+{
+    const TTest *tests[] = {
+        nomem_injection,
+        allocator_sees_everything,
+        allocator_struct_copied,
+#ifdef HAVE_MALLINFO2
+        no_byte_bypasses_allocator,
+#endif
+    };
+    return api_run("api_memory", 120, tests, TU_COUNT(tests));
+}
