@@ -137,13 +137,25 @@ PCMUP_API const char *pcmup_last_error(void);
  * allocation failed. Outside libpcmup's control: the BLAS library's own
  * internal buffers, and zlib's and stdio's temporary buffers while a data
  * file is read (freed before the loading call returns).
- * The struct is copied at creation; `user` is passed back on every call. */
+ *
+ * `size` must be sizeof(pcmup_allocator) as the caller's header declares
+ * it: it lets later releases add members after `user` without breaking
+ * programs built against this one (the library reads only the members the
+ * caller's size covers). Initialise with PCMUP_ALLOCATOR_INIT, which sets
+ * it. The struct is copied at creation; `user` is passed back on every
+ * call. A size smaller than this release's members is PCMUP_ERR_INVALID. */
 typedef struct pcmup_allocator {
+    size_t size;
     void *(*malloc_fn)(void *user, size_t size);
     void *(*realloc_fn)(void *user, void *ptr, size_t size);
     void (*free_fn)(void *user, void *ptr);
     void *user;
 } pcmup_allocator;
+
+/* An initialiser (C and C++):
+ *     pcmup_allocator a = PCMUP_ALLOCATOR_INIT(my_malloc, my_realloc, my_free, ctx); */
+#define PCMUP_ALLOCATOR_INIT(malloc_fn, realloc_fn, free_fn, user)             \
+    { sizeof(pcmup_allocator), (malloc_fn), (realloc_fn), (free_fn), (user) }
 
 /* Sets the number of threads of the BLAS library (process-wide; OpenBLAS
  * only). PCMUP_ERR_UNSUPPORTED when the library was built against a BLAS

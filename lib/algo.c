@@ -18,8 +18,7 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
     PCMUP_CHECK_NULL(net);
     const pcmup_rule_ops *rule = NULL;
     PCMUP_TRY(pcmup__algo_rule_of(kind, &rule, __func__));
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator alloc;
     pcmup__allocator_init(&alloc, allocator);
     pcmup_algo *algo = pcmup__alloc_zero(&alloc, 1, sizeof *algo);

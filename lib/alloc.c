@@ -3,6 +3,7 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +26,37 @@ static void default_free(void *user, void *ptr)
     free(ptr);
 }
 
-int pcmup__allocator_valid(const pcmup_allocator *a)
+/* The members every caller's struct has: those of the first release with
+ * a size field. Later releases add members after `user`. */
+#define ALLOCATOR_MIN_SIZE (offsetof(pcmup_allocator, user) + sizeof(void *))
+
+pcmup_status pcmup__allocator_check(const pcmup_allocator *a, const char *func)
 {
-    return a == NULL || (a->malloc_fn && a->realloc_fn && a->free_fn);
+    if (a == NULL)
+        return PCMUP_OK;
+    if (a->size < ALLOCATOR_MIN_SIZE)
+        return pcmup__fail(PCMUP_ERR_INVALID, func,
+                           "allocator->size is %zu, less than the %zu bytes of its members "
+                           "(set it to sizeof(pcmup_allocator), or use PCMUP_ALLOCATOR_INIT)",
+                           a->size, (size_t)ALLOCATOR_MIN_SIZE);
+    if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "allocator has a NULL function");
+    return PCMUP_OK;
 }
 
 void pcmup__allocator_init(pcmup_allocator *dst, const pcmup_allocator *src)
 {
     if (src) {
-        *dst = *src;
+        /* A caller built against a newer header may pass a larger struct:
+         * keep the members this release knows. An older, smaller one
+         * leaves the members it lacks zero. */
+        size_t n = src->size < sizeof *dst ? src->size : sizeof *dst;
+        memset(dst, 0, sizeof *dst);
+        memcpy(dst, src, n);
+        dst->size = sizeof *dst;
         return;
     }
+    dst->size = sizeof *dst;
     dst->malloc_fn = default_malloc;
     dst->realloc_fn = default_realloc;
     dst->free_fn = default_free;

@@ -27,9 +27,10 @@ void pcmup__allocator_init(pcmup_allocator *dst, const pcmup_allocator *src);
 void *pcmup__alloc(const pcmup_allocator *a, size_t n, size_t size);
 void *pcmup__alloc_zero(const pcmup_allocator *a, size_t n, size_t size);
 void pcmup__free(const pcmup_allocator *a, void *p);
-/* Valid allocator: all three functions set (a NULL allocator pointer is
- * valid and means the default). */
-int pcmup__allocator_valid(const pcmup_allocator *a);
+/* PCMUP_OK for a usable allocator: NULL (the default), or a struct whose
+ * size covers this release's members and whose three functions are set;
+ * else PCMUP_ERR_INVALID reported under `func`. */
+pcmup_status pcmup__allocator_check(const pcmup_allocator *a, const char *func);
 /* Makes *buf hold n elements of `size` bytes unless it holds *cap >= n
  * already; the contents are not kept, and *cap becomes n. On failure
  * (PCMUP_ERR_NOMEM naming `what`) *buf and *cap are as they were. */

@@ -77,8 +77,7 @@ pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers, const size_t *wi
     if (flags & ~PCMUP_NET_BIAS)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown flags 0x%x",
                            flags & ~PCMUP_NET_BIAS);
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     PCMUP_TRY(pcmup__check_widths(n_layers, widths, __func__));
     size_t n_params = 0;
     PCMUP_TRY(count_params(n_layers, widths, (flags & PCMUP_NET_BIAS) != 0, &n_params,

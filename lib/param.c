@@ -151,8 +151,7 @@ pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers, pcmup_preset
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "n_layers %zu is outside [1, %d]",
                            n_layers, MAX_LAYERS);
     PCMUP_TRY(check_preset(preset, __func__));
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator alloc;
     pcmup__allocator_init(&alloc, allocator);
     pcmup_param *p = param_new(&alloc, n_layers);

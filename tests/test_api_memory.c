@@ -167,7 +167,8 @@ static int life_cycle(size_t k, const char *images, const char *labels)
     life s;
     memset(&s, 0, sizeof s);
     s.counting = tu_counting_allocator(&s.cnt);
-    s.a = (pcmup_allocator){strict_malloc, strict_realloc, strict_free, &s};
+    pcmup_allocator strict = PCMUP_ALLOCATOR_INIT(strict_malloc, strict_realloc, strict_free, &s);
+    s.a = strict;
     s.cnt.fail_after = k;
     s.idx_images = images;
     s.idx_labels = labels;
@@ -285,6 +286,40 @@ START_TEST(allocator_struct_copied)
 }
 END_TEST
 
+/* The size field: a struct too small for this release's members is
+ * refused by every create function, and a larger one (a caller built
+ * against a later header that added members after `user`) is accepted,
+ * its known members used and the rest ignored. */
+START_TEST(allocator_size_field)
+{
+    tu_counter cnt;
+    pcmup_allocator a = tu_counting_allocator(&cnt);
+    ck_assert_uint_eq(a.size, sizeof(pcmup_allocator));
+    pcmup_param *p = NULL;
+    const size_t too_small[] = {0, 1, sizeof(pcmup_allocator) - 1};
+    for (size_t i = 0; i < TU_COUNT(too_small); i++) {
+        a.size = too_small[i];
+        FAILS(PCMUP_ERR_INVALID, pcmup_param_create, &p, NL, PCMUP_PRESET_SP, &a);
+        ck_assert_ptr_null(p);
+        ck_assert_ptr_nonnull(strstr(pcmup_last_error(), "size"));
+    }
+    struct {
+        pcmup_allocator known;
+        void *later_member[4]; /* what a later release might add */
+    } newer;
+    memset(&newer, 0xA5, sizeof newer);
+    newer.known = tu_counting_allocator(&cnt);
+    newer.known.size = sizeof newer;
+    pcmup_net *net;
+    TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &newer.known));
+    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &newer.known));
+    ck_assert_int_gt(cnt.live, 0);
+    pcmup_net_free(net);
+    pcmup_param_free(p);
+    ck_assert_int_eq(cnt.live, 0);
+}
+END_TEST
+
 #if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
 #if __GLIBC_PREREQ(2, 33)
 #define HAVE_MALLINFO2 1
@@ -368,7 +403,7 @@ START_TEST(no_byte_bypasses_allocator)
     pcmup_dataset *ds;
     exercise(NULL, &p, &net, &algo, &ds);
     release(p, net, algo, ds);
-    pcmup_allocator a = {arena_malloc, arena_realloc, arena_free, NULL};
+    pcmup_allocator a = PCMUP_ALLOCATOR_INIT(arena_malloc, arena_realloc, arena_free, NULL);
     size_t heap_before = mallinfo2().uordblks;
     exercise(&a, &p, &net, &algo, &ds);
     size_t heap_during = mallinfo2().uordblks;
@@ -388,6 +423,7 @@ int main(void)
         nomem_injection,
         allocator_sees_everything,
         allocator_struct_copied,
+        allocator_size_field,
 #ifdef HAVE_MALLINFO2
         no_byte_bypasses_allocator,
 #endif

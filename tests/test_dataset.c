@@ -477,7 +477,7 @@ START_TEST(huge_claimed_count)
         for (int g = 0; g < 2; g++) {
             write_file(names[g], idx_bytes(0x08, 3, cases[c], small_pixels, 10));
             size_t max = 0;
-            pcmup_allocator a = {max_malloc, max_realloc, max_free, &max};
+            pcmup_allocator a = PCMUP_ALLOCATOR_INIT(max_malloc, max_realloc, max_free, &max);
             pcmup_dataset *ds = SENTINEL;
             TU_FAILS(PCMUP_ERR_FORMAT,
                      pcmup_dataset_load_idx(&ds, tmp_path(names[g]), tmp_path("lab"), &a));
@@ -624,7 +624,8 @@ START_TEST(loaders_reject_broken_allocator)
 {
     write_small_images("img");
     write_small_labels("lab");
-    pcmup_allocator broken = {NULL, realloc_never_called, free_never_called, NULL};
+    pcmup_allocator broken =
+        PCMUP_ALLOCATOR_INIT(NULL, realloc_never_called, free_never_called, NULL);
     pcmup_dataset *ds = SENTINEL;
     TU_FAILS(PCMUP_ERR_INVALID,
              pcmup_dataset_load_idx(&ds, tmp_path("img"), tmp_path("lab"), &broken));
@@ -715,7 +716,7 @@ START_TEST(from_arrays_validates)
     expect_arrays_fail(PCMUP_ERR_NULL, 4, 2, 3, x, NULL, NULL);
     TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, x, labels, NULL));
 
-    pcmup_allocator broken = {NULL, NULL, NULL, NULL};
+    pcmup_allocator broken = PCMUP_ALLOCATOR_INIT(NULL, NULL, NULL, NULL);
     expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, &broken);
 
     /* Labels may leave classes unused. */

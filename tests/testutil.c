@@ -296,7 +296,7 @@ static void count_free(void *user, void *ptr)
 pcmup_allocator tu_counting_allocator(tu_counter *counter)
 {
     memset(counter, 0, sizeof *counter);
-    pcmup_allocator a = {count_malloc, count_realloc, count_free, counter};
+    pcmup_allocator a = PCMUP_ALLOCATOR_INIT(count_malloc, count_realloc, count_free, counter);
     return a;
 }
 

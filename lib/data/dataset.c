@@ -91,8 +91,7 @@ pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(x);
     PCMUP_CHECK_NULL(labels);
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     PCMUP_TRY(check_sizes(n, dim, n_classes, __func__));
     PCMUP_TRY(check_values(x, n * dim, dim, __func__));
     PCMUP_TRY(pcmup__check_labels(labels, n, n_classes, __func__));
@@ -184,8 +183,7 @@ pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(images_path);
     PCMUP_CHECK_NULL(labels_path);
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
     return load_pair(out, images_path, labels_path, 0, &a, __func__);
@@ -240,8 +238,7 @@ pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *d
     PCMUP_CHECK_NULL(out);
     if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown split %d", (int)split);
-    if (!pcmup__allocator_valid(allocator))
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "allocator has a NULL function");
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
     int train = split == PCMUP_SPLIT_TRAIN;
