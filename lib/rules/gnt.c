@@ -431,8 +431,11 @@ static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *la
                              size_t batch, double *loss_out, const char *func)
 {
     /* e_B = 0: no preconditioner at all, exactly BP's step. */
-    if (algo->settings[PCMUP_SET_GNT_POWER] == 0.0)
-        return pcmup__rule_bp.step(algo, x, labels, batch, loss_out, func);
+    if (algo->settings[PCMUP_SET_GNT_POWER] == 0.0) {
+        const pcmup_rule_ops *bp = NULL;
+        PCMUP_TRY(pcmup__algo_rule_of(PCMUP_RULE_BP, &bp, func));
+        return bp->step(algo, x, labels, batch, loss_out, func);
+    }
     pcmup_net *net = algo->net;
     gnt_run r = make_run(algo, batch);
     pcmup__net_forward_all(net, x, batch, algo->acts);
@@ -532,7 +535,7 @@ const pcmup_rule_ops pcmup__rule_gnt = {
 
 static pcmup_status check_gnt(const pcmup_algo *algo, size_t count, const char *func)
 {
-    if (algo->rule != &pcmup__rule_gnt)
+    if (algo->rule->id != PCMUP_RULE_GNT)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not the Gauss-Newton target",
                            algo->rule->name);
     if (count != algo->net->n_layers)

@@ -490,7 +490,7 @@ const pcmup_rule_ops pcmup__rule_pc = {
 
 static pcmup_status check_pc(const pcmup_algo *algo, const char *func)
 {
-    if (algo->rule != &pcmup__rule_pc)
+    if (algo->rule->id != PCMUP_RULE_PC)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            algo->rule->name);
     return PCMUP_OK;

@@ -59,7 +59,7 @@ static size_t width(const eq_work *k, size_t l) { return k->net->widths[l]; }
 static pcmup_status check_model(const pcmup_algo *pc, const char *func)
 {
     const pcmup_net *net = pc->net;
-    if (pc->rule != &pcmup__rule_pc)
+    if (pc->rule->id != PCMUP_RULE_PC)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            pc->rule->name);
     if (net->activation != PCMUP_ACT_IDENTITY)

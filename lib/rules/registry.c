@@ -4,6 +4,10 @@
  */
 #include "rules/rule.h"
 
+/* Each defined in its own file of lib/rules/. */
+extern const pcmup_rule_ops pcmup__rule_bp, pcmup__rule_pc, pcmup__rule_gnt, pcmup__rule_tp,
+    pcmup__rule_dtp;
+
 /* Indexed by pcmup_rule. */
 static const pcmup_rule_ops *const rules[] = {
     [PCMUP_RULE_BP] = &pcmup__rule_bp,

@@ -2,7 +2,8 @@
  * rule.h -- the interface every learning rule implements.
  *
  * A learning rule is one file in lib/rules/ that defines one
- * `pcmup_rule_ops` and one line in the table of registry.c. Everything
+ * `const pcmup_rule_ops pcmup__rule_NAME`, and one line in the table of
+ * registry.c, the only file that names it. Everything
  * else -- the algorithm handle, settings, the optimizer, the epoch loop,
  * rollback of a failed epoch, trial updates, alignment and the coordinate
  * check -- is generic code that reaches the rule only through this table.
@@ -107,13 +108,6 @@ typedef struct pcmup_rule_ops {
     pcmup_status (*load_persistent)(pcmup_algo *algo, const pcmup_rule_entry *src,
                                     size_t count, const char *func);
 } pcmup_rule_ops;
-
-/* The rules, each defined in its own file of lib/rules/. */
-extern const pcmup_rule_ops pcmup__rule_bp;
-extern const pcmup_rule_ops pcmup__rule_pc;
-extern const pcmup_rule_ops pcmup__rule_gnt;
-extern const pcmup_rule_ops pcmup__rule_tp;
-extern const pcmup_rule_ops pcmup__rule_dtp;
 
 /* The rule with this id (registry.c), or PCMUP_ERR_INVALID for an id this
  * build lacks. */

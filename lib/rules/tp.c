@@ -559,7 +559,7 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
                 x,
                 batch,
                 net->n_layers,
-                algo->rule == &pcmup__rule_dtp,
+                algo->rule->id == PCMUP_RULE_DTP,
                 algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED,
                 algo->settings[PCMUP_SET_TP_FB_ACTIVATION] == PCMUP_ACT_TANH};
     pcmup__net_forward_all(net, x, batch, algo->acts);
@@ -652,7 +652,7 @@ const pcmup_rule_ops pcmup__rule_dtp = TP_OPS(PCMUP_RULE_DTP, "dtp");
 
 static pcmup_status check_rule(const pcmup_algo *algo, const char *func)
 {
-    if (algo->rule != &pcmup__rule_tp && algo->rule != &pcmup__rule_dtp)
+    if (algo->rule->id != PCMUP_RULE_TP && algo->rule->id != PCMUP_RULE_DTP)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not target propagation",
                            algo->rule->name);
     return PCMUP_OK;
