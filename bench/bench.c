@@ -300,7 +300,7 @@ static int step_gemms_run(void *ctx)
 /* One learning rule's step to time; the fields of other rules are
  * ignored. Everything not named here keeps the library's default. */
 typedef struct {
-    pcmup_rule kind;
+    pcmup_rule rule;
     size_t t;                      /* PC: inference iterations; T > 1 runs
                                       the simultaneous schedule, kappa 0.2 */
     double gnt_power;              /* GNT: e_B                             */
@@ -314,7 +314,7 @@ typedef struct {
     step_config config;
 } named_config;
 
-static const step_config bp_config = {.kind = PCMUP_RULE_BP};
+static const step_config bp_config = {.rule = PCMUP_RULE_BP};
 
 typedef struct {
     pcmup_param *param;
@@ -344,9 +344,9 @@ static void step_bench_free(step_bench *b)
 
 /* Each rule under its muP; PC's with gamma bar 0 has BP's exponents, and
  * GNT's preset is its e_B = 1 row (the exponents do not change the cost). */
-static pcmup_preset mup_preset(pcmup_rule kind)
+static pcmup_preset mup_preset(pcmup_rule rule)
 {
-    switch (kind) {
+    switch (rule) {
     case PCMUP_RULE_PC: return PCMUP_PRESET_MUP_PC;
     case PCMUP_RULE_GNT: return PCMUP_PRESET_MUP_GNT;
     case PCMUP_RULE_TP:
@@ -363,7 +363,7 @@ static int algo_set(pcmup_algo *a, pcmup_setting key, double value)
 /* The settings of c's rule beyond the shared ones. */
 static int configure_rule(pcmup_algo *a, const step_config *c)
 {
-    switch (c->kind) {
+    switch (c->rule) {
     case PCMUP_RULE_PC:
         return algo_set(a, PCMUP_SET_PC_ITERATIONS, (double)c->t)
             || (c->t > 1
@@ -392,12 +392,12 @@ static int step_bench_init(step_bench *b, const step_config *c, const size_t *wi
     b->labels = xmalloc(batch * sizeof *b->labels);
     for (size_t i = 0; i < batch; i++)
         b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
-    return report(pcmup_param_create(&b->param, DEPTH, mup_preset(c->kind), NULL),
+    return report(pcmup_param_create(&b->param, DEPTH, mup_preset(c->rule), NULL),
                   "pcmup_param_create")
-        || report(pcmup_net_create(&b->net, DEPTH, widths, PCMUP_ACT_TANH, 0, b->param,
+        || report(pcmup_net_create(&b->net, widths, DEPTH + 1, PCMUP_ACT_TANH, 0, b->param,
                                    1, NULL),
                   "pcmup_net_create")
-        || report(pcmup_algo_create(&b->algo, c->kind, b->net, 2, NULL), "pcmup_algo_create")
+        || report(pcmup_algo_create(&b->algo, c->rule, b->net, 2, NULL), "pcmup_algo_create")
         || algo_set(b->algo, PCMUP_SET_LR, 0.001)
         || configure_rule(b->algo, c);
 }
@@ -405,7 +405,7 @@ static int step_bench_init(step_bench *b, const step_config *c, const size_t *wi
 static int step_bench_step(void *ctx)
 {
     step_bench *b = ctx;
-    return report(pcmup_algo_step(b->algo, b->x, b->labels, b->batch, NULL),
+    return report(pcmup_algo_step(b->algo, b->x, b->batch * INPUTS, b->labels, b->batch, NULL),
                   "pcmup_algo_step");
 }
 
@@ -475,7 +475,7 @@ static int time_steps(const step_config *c, const size_t *widths, size_t batch,
     step_bench b;
     size_t orders[DEPTH];
     int rc = step_bench_init(&b, c, widths, batch);
-    if (rc == 0 && order != NULL && c->kind == PCMUP_RULE_GNT) {
+    if (rc == 0 && order != NULL && c->rule == PCMUP_RULE_GNT) {
         rc = report(pcmup_gnt_system_size(b.algo, batch, orders, DEPTH),
                     "pcmup_gnt_system_size");
         *order = orders[1];
@@ -501,7 +501,7 @@ static int measure_pc_row(size_t width, size_t batch, const bench_options *o, pc
     if (time_steps(&bp_config, widths, batch, o, &r->bp_best, NULL) != 0)
         return 1;
     for (size_t ti = 0; ti < N_PC_T; ti++) {
-        step_config pc = {.kind = PCMUP_RULE_PC, .t = pc_iterations[ti]};
+        step_config pc = {.rule = PCMUP_RULE_PC, .t = pc_iterations[ti]};
         if (time_steps(&pc, widths, batch, o, &r->pc_best[ti], NULL) != 0)
             return 1;
     }
@@ -549,11 +549,11 @@ static void print_pc_table(pc_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 
 static const named_config gnt_configs[] = {
     {"batch e_B=1",
-     {.kind = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_BATCH}},
+     {.rule = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_BATCH}},
     {"batch e_B=1/2",
-     {.kind = PCMUP_RULE_GNT, .gnt_power = 0.5, .gnt_variant = PCMUP_GNT_BATCH}},
+     {.rule = PCMUP_RULE_GNT, .gnt_power = 0.5, .gnt_variant = PCMUP_GNT_BATCH}},
     {"sample e_B=1",
-     {.kind = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_SAMPLE}},
+     {.rule = PCMUP_RULE_GNT, .gnt_power = 1.0, .gnt_variant = PCMUP_GNT_SAMPLE}},
 };
 #define N_GNT_CONFIGS (sizeof gnt_configs / sizeof gnt_configs[0])
 
@@ -602,10 +602,10 @@ static void print_gnt_table(gnt_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 /* Target propagation */
 
 static const named_config tp_configs[] = {
-    {"TP closed", {.kind = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
-    {"TP trained", {.kind = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
-    {"DTP closed", {.kind = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
-    {"DTP trained", {.kind = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
+    {"TP closed", {.rule = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
+    {"TP trained", {.rule = PCMUP_RULE_TP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
+    {"DTP closed", {.rule = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_CLOSED}},
+    {"DTP trained", {.rule = PCMUP_RULE_DTP, .feedback = PCMUP_TP_FEEDBACK_TRAINED}},
 };
 #define N_TP_CONFIGS (sizeof tp_configs / sizeof tp_configs[0])
 

@@ -18,7 +18,7 @@ int main(void)
     pcmup_status status;
 
     CHECK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL));
-    CHECK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 42, NULL));
+    CHECK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 42, NULL));
     CHECK(pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 7, NULL));
     CHECK(pcmup_algo_set(bp, PCMUP_SET_LR, 0.05));
     CHECK(pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL));

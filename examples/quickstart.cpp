@@ -4,6 +4,7 @@
 #include <pcmup.h>
 
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 
@@ -50,7 +51,8 @@ int main()
         Dataset train, test;
         double loss, acc;
         check(pcmup_param_create(out(p), 3, PCMUP_PRESET_MUP_SGD, nullptr));
-        check(pcmup_net_create(out(net), 3, widths, PCMUP_ACT_TANH, 0, p.get(), 42, nullptr));
+        check(pcmup_net_create(out(net), widths, std::size(widths), PCMUP_ACT_TANH, 0, p.get(),
+                               42, nullptr));
         check(pcmup_algo_create(out(bp), PCMUP_RULE_BP, net.get(), 7, nullptr));
         check(pcmup_algo_set(bp.get(), PCMUP_SET_LR, 0.05));
         check(pcmup_dataset_load_fashion_mnist(out(train), nullptr, PCMUP_SPLIT_TRAIN, nullptr));

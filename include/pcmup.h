@@ -21,22 +21,12 @@
  *   8. Target propagation and difference target propagation.
  *   9. Width transfer: coordinate checks and update alignment.
  *
- * A complete program (error checks elided; every call returns a status):
- *
- *     pcmup_param *p;   pcmup_net *net;   pcmup_algo *bp;
- *     pcmup_dataset *train, *test;
- *     size_t widths[] = {784, 256, 256, 10};          // 3 weight layers
- *     pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL);
- *     pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 42, NULL);
- *     pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 7, NULL);
- *     pcmup_algo_set(bp, PCMUP_SET_LR, 0.05);
- *     pcmup_dataset_load_fashion_mnist(&train, NULL, PCMUP_SPLIT_TRAIN, NULL);
- *     pcmup_dataset_load_fashion_mnist(&test,  NULL, PCMUP_SPLIT_TEST,  NULL);
- *     double loss, acc;
- *     pcmup_algo_train_epoch(bp, train, 64, &loss);
- *     pcmup_algo_evaluate(bp, test, &loss, &acc);
- *     pcmup_algo_free(bp); pcmup_net_free(net); pcmup_param_free(p);
- *     pcmup_dataset_free(train); pcmup_dataset_free(test);
+ * A complete program, with its error checks, is examples/quickstart.c
+ * (the README's Usage section; the tests build and run it): it creates a
+ * parameterization, a network from it and an algorithm for the network,
+ * sets the learning rate, loads FashionMNIST, trains one epoch, evaluates,
+ * and frees everything. examples/quickstart.cpp makes the same calls from
+ * C++.
  *
  * Conventions used throughout:
  *   - Layers are numbered 1..L as in the paper: layer l maps width M_{l-1}
@@ -47,12 +37,47 @@
  *     row-major (B, D) float array, row b = sample b.
  *   - Losses are means over the batch.
  *   - Floats are IEEE single precision; BLAS is CBLAS with 32-bit integers.
+ *   - A caller's array comes with its element count, the argument right
+ *     after the pointer (const float *x, size_t x_count). A count that is
+ *     not what the other arguments make the array's shape is
+ *     PCMUP_ERR_SHAPE, with a message giving the expected and the given
+ *     count ("x_count is 783, expected 784 (1 x 784)"), and is checked
+ *     before the array is read or anything is written. Where an array's
+ *     length is the batch size (labels), the batch argument is its count.
+ *     An array of per-layer pointers comes with its number of pointers
+ *     (L, or L - 1); the arrays they point to must have the shapes the
+ *     function lists, which the library cannot check. The count of an
+ *     optional array left NULL is not looked at.
  *
- * Thread safety: a handle may be used by one thread at a time. Distinct
- * handles may be used concurrently from distinct threads, with one
- * exception: an algorithm handle uses the network it was created for, so
- * the two count as one handle. The last-error message is per thread.
- * pcmup_set_blas_threads() changes process-wide state of the BLAS library.
+ * Thread safety. The library keeps no global mutable state, and:
+ *   - Calls on different handles may run at the same time in different
+ *     threads.
+ *   - A handle is not safe to use from two threads at once, except by
+ *     readers: a function that takes a handle through a const pointer
+ *     only reads it (pcmup_net_get_weights, pcmup_algo_get, the
+ *     prototype of pcmup_coord_check, ...), so any number of such calls
+ *     may run at once on one handle while no call that changes it runs.
+ *     A non-const pointer means the call writes the handle, also where
+ *     nothing visible changes: pcmup_net_forward changes no weight but
+ *     writes the network's forward-pass work area, so two forward passes
+ *     through one network must not overlap.
+ *   - An algorithm uses the network it was created for. A call that
+ *     changes an algorithm may change its network (a step trains it), so
+ *     it counts as changing both: two algorithms on one network must not
+ *     step at the same time, and nothing else may use the network
+ *     meanwhile. A call that reads an algorithm reads its network too.
+ *     The calls that touch less than this say so ("Threads:").
+ *   - Process-wide: pcmup_set_blas_threads, the BLAS library's thread
+ *     count. The last-error message (pcmup_last_error) is per thread.
+ *     Version, status names and the settings' descriptions are constant
+ *     data: any thread may read them at any time.
+ *   - A handle calls its allocator from the thread using it; handles that
+ *     share an allocator, used at once, and readers of one handle that
+ *     allocate (they say so), need an allocator that is thread-safe, as
+ *     malloc is.
+ *   - Calls running at once call the BLAS library at once, which it must
+ *     allow: OpenBLAS's multithreaded builds do, a single-threaded
+ *     OpenBLAS (0.3.7 and later) only when built with USE_LOCKING=1.
  *
  * The library never prints, never calls abort() or exit(), and a call that
  * fails leaves the objects passed to it as they were. Every *_free function
@@ -157,9 +182,11 @@ typedef struct pcmup_allocator {
 #define PCMUP_ALLOCATOR_INIT(malloc_fn, realloc_fn, free_fn, user)             \
     { sizeof(pcmup_allocator), (malloc_fn), (realloc_fn), (free_fn), (user) }
 
-/* Sets the number of threads of the BLAS library (process-wide; OpenBLAS
- * only). PCMUP_ERR_UNSUPPORTED when the library was built against a BLAS
- * without that control. n must be >= 1. */
+/* Sets the number of threads of the BLAS library (OpenBLAS only).
+ * PCMUP_ERR_UNSUPPORTED when the library was built against a BLAS without
+ * that control. n must be >= 1.
+ * Threads: process-wide, for every handle and the program's own BLAS
+ * calls; call it while no other thread is inside libpcmup or BLAS. */
 PCMUP_API pcmup_status pcmup_set_blas_threads(int n);
 
 /* ======================================================================
@@ -271,7 +298,8 @@ typedef enum {
 PCMUP_API pcmup_status pcmup_param_create(pcmup_param **out, size_t n_layers,
                                           pcmup_preset preset,
                                           const pcmup_allocator *allocator);
-/* A deep copy, owned by the caller, using the same allocator. */
+/* A deep copy, owned by the caller, using the same allocator.
+ * Threads: reads param, and allocates through its allocator. */
 PCMUP_API pcmup_status pcmup_param_clone(pcmup_param **out, const pcmup_param *param);
 /* Releases the parameterization (NULL: no-op). Networks made from it keep
  * their own copies. */
@@ -351,8 +379,7 @@ typedef enum {
  * count at most the library's PCMUP_FACTOR_COUNT (a program built against
  * an older header asks for fewer slots and gets them). For example PC's
  * gamma_L at these widths is PCMUP_SET_PC_GAMMA_OUT_BASE times
- * dst[PCMUP_FACTOR_PC_GAMMA] of layer L. It only reads: threads may call
- * it on one parameterization at once while none changes it. */
+ * dst[PCMUP_FACTOR_PC_GAMMA] of layer L. */
 PCMUP_API pcmup_status pcmup_param_layer_factors(const pcmup_param *param,
                                                  const size_t *widths, size_t n_widths,
                                                  size_t layer, double *dst, size_t count);
@@ -376,15 +403,15 @@ typedef enum {
 /* Flags for pcmup_net_create. */
 #define PCMUP_NET_BIAS 1u   /* every layer gets a bias, initialised to zero */
 
-/* Creates a network with n_layers weight layers and widths[0..n_layers]
- * (widths[0] = input dimension, widths[n_layers] = outputs; each in
- * [1, 2^31 - 1]). `param` must have n_layers layers; it is copied. The
- * weights are drawn from `seed` by the parameterization's init rule. */
-PCMUP_API pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers,
-                                        const size_t *widths,
-                                        pcmup_activation activation, unsigned flags,
-                                        const pcmup_param *param, uint64_t seed,
-                                        const pcmup_allocator *allocator);
+/* Creates a network of L weight layers, L the parameterization's layer
+ * count, with widths[0..L]: n_widths must be L + 1 (PCMUP_ERR_SHAPE
+ * otherwise), widths[0] is the input dimension, widths[L] the number of
+ * outputs, each in [1, 2^31 - 1]. `param` is copied. The weights are drawn
+ * from `seed` by the parameterization's init rule. */
+PCMUP_API pcmup_status pcmup_net_create(pcmup_net **out, const size_t *widths,
+                                        size_t n_widths, pcmup_activation activation,
+                                        unsigned flags, const pcmup_param *param,
+                                        uint64_t seed, const pcmup_allocator *allocator);
 /* Releases the network (NULL: no-op). Free its algorithms first. */
 PCMUP_API void pcmup_net_free(pcmup_net *net);
 
@@ -423,9 +450,13 @@ PCMUP_API pcmup_status pcmup_net_get_bias(const pcmup_net *net, size_t layer,
 PCMUP_API pcmup_status pcmup_net_set_bias(pcmup_net *net, size_t layer,
                                           const float *src, size_t count);
 
-/* Forward pass on a batch: x is (batch, M_0), out is (batch, M_L). */
-PCMUP_API pcmup_status pcmup_net_forward(pcmup_net *net, const float *x, size_t batch,
-                                         float *out);
+/* Forward pass on a batch: x is (batch, M_0), x_count = batch * M_0
+ * floats; out is (batch, M_L), out_count = batch * M_L floats.
+ * Threads: writes the network's forward-pass work area, so it changes the
+ * network as far as threads go although no weight changes: no other call
+ * may use the network meanwhile, another forward pass included. */
+PCMUP_API pcmup_status pcmup_net_forward(pcmup_net *net, const float *x, size_t x_count,
+                                         size_t batch, float *out, size_t out_count);
 
 /* Which signal of a layer to read. */
 typedef enum {
@@ -433,11 +464,14 @@ typedef enum {
     PCMUP_SIGNAL_POST = 1   /* h_l = phi(u_l); for l = L this is f = u_L */
 } pcmup_signal;
 
-/* Forward pass up to layer l; writes u_l or h_l, (batch, M_l), into out.
- * Used for coordinate checks (how much does h_l move as training goes?). */
+/* Forward pass up to layer l; writes u_l or h_l, (batch, M_l), into out
+ * (out_count = batch * M_l floats); x as for pcmup_net_forward. Used for
+ * coordinate checks (how much does h_l move as training goes?).
+ * Threads: as pcmup_net_forward. */
 PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
-                                               size_t batch, size_t layer,
-                                               pcmup_signal signal, float *out);
+                                               size_t x_count, size_t batch, size_t layer,
+                                               pcmup_signal signal, float *out,
+                                               size_t out_count);
 
 /* ======================================================================
  * 4. Datasets
@@ -475,11 +509,13 @@ PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out,
                                                         const char *dir,
                                                         pcmup_split split,
                                                         const pcmup_allocator *allocator);
-/* A dataset copied from caller arrays: x is (n, dim), labels in
- * [0, n_classes). Values of x must be finite. */
+/* A dataset copied from caller arrays: x is (n, dim), x_count = n * dim
+ * finite floats; labels holds n values (n is its count) in
+ * [0, n_classes). */
 PCMUP_API pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n,
                                                  size_t dim, size_t n_classes,
-                                                 const float *x, const int32_t *labels,
+                                                 const float *x, size_t x_count,
+                                                 const int32_t *labels,
                                                  const pcmup_allocator *allocator);
 /* Releases the dataset (NULL: no-op). */
 PCMUP_API void pcmup_dataset_free(pcmup_dataset *dataset);
@@ -496,16 +532,18 @@ PCMUP_API pcmup_status pcmup_dataset_truncate(pcmup_dataset *dataset, size_t n);
  * a float, is rejected. */
 PCMUP_API pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
                                                  const pcmup_dataset *reference);
-/* Copies samples [start, start + count) into x (count, dim) and labels
- * (count); either may be NULL. A range past the end is PCMUP_ERR_INVALID;
- * count 0 copies nothing. */
+/* Copies samples [start, start + n) into x (n, dim), x_count = n * dim
+ * floats, and labels (n values: n is its count); either may be NULL. A
+ * range past the end is PCMUP_ERR_INVALID; n = 0 copies nothing. */
 PCMUP_API pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset,
-                                               size_t start, size_t count, float *x,
-                                               int32_t *labels);
-/* One-hot targets of samples [start, start + count) into y (count, n_classes):
- * e_k, or the centred e_k - 1/C when `centred` is non-zero. */
+                                               size_t start, size_t n, float *x,
+                                               size_t x_count, int32_t *labels);
+/* One-hot targets of samples [start, start + n) into y (n, n_classes),
+ * y_count = n * n_classes floats: e_k, or the centred e_k - 1/C when
+ * `centred` is non-zero. */
 PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start,
-                                             size_t count, int centred, float *y);
+                                             size_t n, int centred, float *y,
+                                             size_t y_count);
 
 /* ======================================================================
  * 5. Algorithms
@@ -528,11 +566,9 @@ typedef struct pcmup_algo pcmup_algo;
 typedef enum {
     PCMUP_RULE_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
     PCMUP_RULE_PC = 1,  /* predictive coding (section 6 below)            */
-    /* ---- Gauss-Newton target (section 7) ---- */
     PCMUP_RULE_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation (section 8 below) ---- */
-    PCMUP_RULE_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
+    PCMUP_RULE_TP = 3,  /* target propagation (section 8):
+                           t_{l-1} = G_l(t_l)                            */
     PCMUP_RULE_DTP = 4  /* difference target propagation:
                            t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)       */
 } pcmup_rule;
@@ -700,12 +736,15 @@ PCMUP_API pcmup_status pcmup_setting_value_name(pcmup_setting key, double value,
 PCMUP_API pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name,
                                                 double *value);
 
-/* Creates an algorithm of `kind` for `net`; `seed` seeds its own random
- * stream (used to shuffle epochs). Every setting starts at its default. */
-PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind,
+/* Creates an algorithm of `rule` for `net`; `seed` seeds its own random
+ * stream (used to shuffle epochs). Every setting starts at its default.
+ * Threads: only reads the network (the algorithm keeps a pointer to it,
+ * and from then on uses it). */
+PCMUP_API pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule rule,
                                          pcmup_net *net, uint64_t seed,
                                          const pcmup_allocator *allocator);
-/* Releases the algorithm and its scratch (NULL: no-op); the net stays. */
+/* Releases the algorithm and its scratch (NULL: no-op); the net stays.
+ * Threads: touches only the algorithm, not its network. */
 PCMUP_API void pcmup_algo_free(pcmup_algo *algo);
 
 /* The rule the algorithm was created with. */
@@ -717,7 +756,10 @@ PCMUP_API pcmup_status pcmup_algo_rule(const pcmup_algo *algo, pcmup_rule *rule)
  * enum-valued setting's values is PCMUP_ERR_INVALID. For a per-layer
  * setting, set applies the value to every hidden layer and get returns the
  * value last set that way (the default if none), whatever
- * pcmup_algo_set_layer did since. */
+ * pcmup_algo_set_layer did since.
+ * Threads: these four touch only the algorithm (of its network they read
+ * the depth, which never changes): settings may change while another
+ * algorithm on the same network steps. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
@@ -729,15 +771,15 @@ PCMUP_API pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer,
 PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer,
                                             pcmup_setting key, double *value);
 
-/* One training step on a batch: x (batch, M_0), labels in [0, M_L).
+/* One training step on a batch: x (batch, M_0), x_count = batch * M_0
+ * floats; labels holds batch values (batch is its count) in [0, M_L).
  * *loss (may be NULL) receives the batch-mean loss before the step. A
  * non-finite loss gives PCMUP_ERR_DIVERGED and leaves the weights as they
  * were; since divergence is seen in the loss, the step before may already
  * have left non-finite weights (pcmup_algo_train_epoch undoes its whole
  * epoch instead). */
-PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x,
-                                       const int32_t *labels, size_t batch,
-                                       double *loss);
+PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
+                                       const int32_t *labels, size_t batch, double *loss);
 
 /* One pass over the dataset in a random order (drawn from the algorithm's
  * seed) in batches of `batch` (the last one may be smaller; a batch larger
@@ -751,7 +793,11 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
 
 /* Mean loss (the algorithm's loss setting) and accuracy (fraction of
  * samples whose largest output is the label) over the dataset. Either
- * pointer may be NULL. */
+ * pointer may be NULL.
+ * Threads: writes the algorithm's scratch but only reads its network and
+ * the dataset, so readers of the network (pcmup_net_get_weights, the
+ * evaluation of another algorithm on it) may run meanwhile; a step of any
+ * algorithm on the network may not. */
 PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
                                            const pcmup_dataset *dataset,
                                            double *loss, double *accuracy);
@@ -763,7 +809,8 @@ PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
 PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer,
                                               float *dst, size_t count);
 
-/* The alignment ratio of the last step (paper-spec 4.3), for any rule:
+/* The alignment ratio of the last step, for any rule (the paper's section
+ * 5; docs/tp.md sections 6 and 7):
  *
  *   R = rms(W_L dh) / (rms(W_L) rms(dh)),
  *
@@ -774,7 +821,8 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  * (B, M_L) products. dh is aligned with W_L when it was sent through
  * W_L^T (BP, PC: R grows like M, omega_L = 1) and not when it comes from
  * a regression on f (TP: R grows like sqrt(M), omega_L = 1/2). After one
- * step from the initial weights this is the spec's R(M) at k = 1.
+ * step from the initial weights, its growth with the width M gives the
+ * paper's alignment exponent omega_L (the slope of log R against log M).
  * Computed at the end of every step taken with PCMUP_SET_RECORD_UPDATES =
  * 1 (it costs a forward pass through layers 1..L-1); PCMUP_ERR_UNSUPPORTED
  * before such a step, for a single-layer network, or when the step left
@@ -786,7 +834,8 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  *
  * Value nodes x_l (l = 1..L-1) are pre-activation states; x_0 = x is
  * clamped and the output is clamped to the label through the loss. The
- * energy (paper-spec 3.1; per sample, averaged over the batch) is
+ * energy (the paper's section 4; docs/pc.md section 1; per sample,
+ * averaged over the batch) is
  *
  *   F = sum_{l<L} gamma_l/2 ||x_l - W_l phi(x_{l-1})||^2
  *       + gamma_L loss(W_L phi(x_{L-1}), y),   phi(x_0) := x_0,
@@ -864,8 +913,9 @@ PCMUP_API pcmup_status pcmup_pc_epoch_energy(const pcmup_algo *pc, double *mean)
 PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
                                             size_t count);
 
-/* Deep linear networks: the exact inference equilibrium (paper-spec 3.6,
- * Theorem 4.2) of this PC algorithm's energy on one batch, for a network
+/* Deep linear networks: the exact inference equilibrium (the paper's
+ * Theorem 4.2 and Corollary 4.3; docs/pc.md section 12) of this PC
+ * algorithm's energy on one batch, for a network
  * with the identity activation, no biases, and the MSE loss (targets as the
  * PCMUP_SET_MSE_CENTRED setting says). With Wp_l = W_L ... W_{l+1}
  * (Wp_L = I), e = y - f and
@@ -874,14 +924,17 @@ PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
  *   eps_L* = (I + C_gamma)^-1 e,  eps_l* = (gamma_L / gamma_l) Wp_l^T eps_L*,
  *   x_l* = W_l x*_{l-1} + eps_l*  (x_0* = x),
  *
- * per sample. Outputs (each pointer may be NULL; arrays of arrays hold one
- * row-major array per layer, [l - 1] for layer l):
- *   eps[l - 1]      (batch, M_l), l = 1..L
- *   states[l - 1]   (batch, M_l), l = 1..L-1
- *   updates[l - 1]  (M_l, M_{l-1}): the weight update PC makes at the
- *                   equilibrium, eta_l gamma_l (1/B) eps_l*^T x*_{l-1}
+ * per sample. x is (batch, M_0), x_count = batch * M_0 floats; labels
+ * holds batch values (batch is its count). Outputs (each pointer may be
+ * NULL; arrays of arrays hold one row-major array per layer, [l - 1] for
+ * layer l, and come with their number of pointers):
+ *   eps[l - 1]      (batch, M_l), l = 1..L; eps_count = L
+ *   states[l - 1]   (batch, M_l), l = 1..L-1; states_count = L - 1
+ *   updates[l - 1]  (M_l, M_{l-1}), l = 1..L; updates_count = L: the
+ *                   weight update PC makes at the equilibrium,
+ *                   eta_l gamma_l (1/B) eps_l*^T x*_{l-1}
  *                   (l = L: eta_L s, with the last-layer convention)
- *   c_gamma         (M_L, M_L)
+ *   c_gamma         (M_L, M_L); c_gamma_count = M_L * M_L floats
  *   c_gamma_norm    its spectral norm (largest eigenvalue)
  *   energy          F* / B = gamma_L / (2B) sum_b e_b^T (I + C_gamma)^-1 e_b
  * A NULL entry inside eps, states or updates skips that layer. updates
@@ -889,19 +942,24 @@ PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
  * reports (with the forward multiplier's square when a_l != 0; momentum and
  * weight decay are not included). Nothing is trained. PCMUP_ERR_UNSUPPORTED
  * for a nonlinear network, a network with biases or the cross-entropy loss;
- * PCMUP_ERR_DIVERGED when I + C_gamma or the energy is not finite. */
-PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
-                                                   const int32_t *labels, size_t batch,
-                                                   float *const *eps, float *const *states,
-                                                   float *const *updates, float *c_gamma,
+ * PCMUP_ERR_DIVERGED when I + C_gamma or the energy is not finite.
+ * Threads: reads the algorithm and its network, and allocates its
+ * scratch through the algorithm's allocator for the call. */
+PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(const pcmup_algo *pc, const float *x,
+                                                   size_t x_count, const int32_t *labels,
+                                                   size_t batch, float *const *eps,
+                                                   size_t eps_count, float *const *states,
+                                                   size_t states_count,
+                                                   float *const *updates, size_t updates_count,
+                                                   float *c_gamma, size_t c_gamma_count,
                                                    double *c_gamma_norm, double *energy);
 
 /* ======================================================================
  * 7. Gauss-Newton target (PCMUP_RULE_GNT)
  *
  * SGD preconditioned, on the output side of every layer, by the damped
- * Gauss-Newton matrix in pre-activation space (paper-spec 2.0-2.2, the
- * paper's Proposition 3.3; docs/gnt.md):
+ * Gauss-Newton matrix in pre-activation space (the paper's section 3 and
+ * Proposition 3.3; docs/gnt.md):
  *
  *   W_l -= eta_l P_l^(-e_B) g_l,
  *   P_l  = (1/B) sum_b J_l[b]^T K_b J_l[b] + rho_l I        (M_l x M_l)
@@ -911,7 +969,8 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  * Hessian in f (I for MSE, diag(p) - p p^T with p = softmax(f_b) for
  * cross-entropy) and e_B = PCMUP_SET_GNT_POWER. P^(-e_B) is the symmetric
  * matrix power. The 1/B belongs to P_l (without it rho would act as rho/B).
- * The damping follows the muP scaling of paper-spec 2.2:
+ * The damping follows the muP scaling of Proposition 3.3 (docs/gnt.md
+ * section 3):
  *
  *   rho_l = rho' r^-(2 b_L - 1)  (l < L),   rho_L = rho',
  *
@@ -969,7 +1028,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  *
  * Each layer gets a target and moves toward it by a local loss; the
  * targets are sent down by feedback maps G_l from layer l to layer l-1
- * (paper-spec 4.1, 4.4; docs/tp.md). With h_L := f, a step is:
+ * (the paper's section 5; docs/tp.md). With h_L := f, a step is:
  *
  *   forward pass u_l, h_l, f
  *   (trained feedback) K_fb SGD steps on every V_l, l = L..2
@@ -1007,7 +1066,8 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * r = M_l / M_base is the ratio of the width feedback layer l reads from
  * (see PCMUP_PARAM_FB_DAMPING_EXP). Under PCMUP_PRESET_MUP_TP: b = (0,
  * 1/2, 1/2), c = (0, 1, 1), mu_l = mu' M_l / M_base, eta^V_l = eta^V M_base
- * / M_l; the output layer keeps b_L = 1/2 (paper-spec 4.2).
+ * / M_l; the output layer keeps b_L = 1/2 (Theorem 5.1; docs/tp.md
+ * section 6).
  *
  * A step fails with PCMUP_ERR_DIVERGED, weights and feedback unchanged,
  * when the loss is not finite or a ridge system is not positive definite
@@ -1071,8 +1131,9 @@ PCMUP_API pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const
 /* ======================================================================
  * 9. Width transfer: coordinate checks and update alignment
  *
- * The two measurements behind the paper's claims (paper-spec 6.3 E6-E8,
- * 7; docs/reproduction.md uses them):
+ * The two measurements behind the paper's claims (its coordinate checks
+ * and Figure 2; docs/transfer.md describes them, docs/reproduction.md
+ * uses them):
  *
  *   - the coordinate check: under muP every layer's features move by
  *     Theta(1) as training goes, at every width; under SP they grow with
@@ -1087,38 +1148,51 @@ PCMUP_API pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const
  * setting (per-layer ones included). For each hidden width widths[i], a
  * fresh network {M_0, M, ..., M, M_L} is drawn from `seed`, a fresh rule
  * (random stream seed + 1) gets the prototype's settings, and it trains
- * on the batch (x, labels) -- the same batch every step. The probe batch
- * (NULL: x itself; probe_batch is then ignored) is sent through the
- * network at step 0 and after steps[k] steps (steps[] strictly increasing;
- * 0 allowed), giving for every layer l = 1..L (l = L is the output f):
+ * on the batch (x, labels) -- the same batch every step: x is (batch, M_0),
+ * x_count = batch * M_0 floats, labels holds batch values (batch is its
+ * count). The probe batch, (probe_batch, M_0) with probe_count =
+ * probe_batch * M_0 floats (NULL: x itself; probe_count and probe_batch
+ * are then ignored), is sent through the network at step 0 and after
+ * steps[k] steps (steps[] strictly increasing; 0 allowed), giving for
+ * every layer l = 1..L (l = L is the output f):
  *
  *   dh[(i * n_steps + k) * L + l - 1]    = mean |h_l(t) - h_l(0)|
  *   h_abs[(i * n_steps + k) * L + l - 1] = mean |h_l(t)|
  *
  * means over the probe batch and the layer's units, h_l post-activation.
- * Either output may be NULL. A step that diverges (PCMUP_ERR_DIVERGED)
+ * count, the length of each output, must be n_widths * n_steps * L;
+ * either output may be NULL. A step that diverges (PCMUP_ERR_DIVERGED)
  * is not an error here: that width's values from then on are +infinity,
  * as are means that overflowed. The prototype and its network are not
  * changed; the networks built use the prototype's allocator. Outputs are
- * written only when every width has run. */
+ * written only when every width has run.
+ * Threads: reads the prototype and its network, and allocates through the
+ * prototype's allocator; the networks it trains are its own. */
 PCMUP_API pcmup_status pcmup_coord_check(const pcmup_algo *prototype, const size_t *widths,
-                                         size_t n_widths, const float *x,
+                                         size_t n_widths, const float *x, size_t x_count,
                                          const int32_t *labels, size_t batch,
-                                         const float *probe, size_t probe_batch,
-                                         const size_t *steps, size_t n_steps, uint64_t seed,
-                                         double *dh, double *h_abs);
+                                         const float *probe, size_t probe_count,
+                                         size_t probe_batch, const size_t *steps,
+                                         size_t n_steps, uint64_t seed, double *dh,
+                                         double *h_abs, size_t count);
 
 /* The rule's weight update on one batch, without applying it: a real step
  * is taken with update recording and then undone (parameters, momentum,
  * the random stream and trained feedback weights are put back), so
  * updates[l - 1] (M_l x M_{l-1}, the change of the effective W_l, as
  * pcmup_algo_last_update reports it; NULL skips a layer) is exactly what
- * pcmup_algo_step would do. The rule's diagnostics (last update, PC's
- * energy trace, TP's distances, ...) describe this trial step afterwards.
- * A diverging step returns PCMUP_ERR_DIVERGED. */
+ * pcmup_algo_step would do. x, x_count and labels are as for
+ * pcmup_algo_step; updates holds updates_count = L pointers. The rule's
+ * diagnostics (last update, PC's energy trace, TP's distances, ...)
+ * describe this trial step afterwards. A diverging step returns
+ * PCMUP_ERR_DIVERGED.
+ * Threads: the network's weights change during the call (they are put
+ * back before it returns), so nothing else may use the network meanwhile;
+ * the same holds for the three functions below. */
 PCMUP_API pcmup_status pcmup_algo_trial_update(pcmup_algo *algo, const float *x,
-                                               const int32_t *labels, size_t batch,
-                                               float *const *updates);
+                                               size_t x_count, const int32_t *labels,
+                                               size_t batch, float *const *updates,
+                                               size_t updates_count);
 
 /* Reference directions for update alignment. */
 typedef enum {
@@ -1134,33 +1208,40 @@ typedef enum {
  * learning rate, loss and MSE targets; for GN also the damping rho' when
  * algo is a GNT rule) except those that define the reference: no
  * momentum or weight decay, and for GN e_B = 1, the batch variant and the
- * output layer preconditioned. updates as for pcmup_algo_trial_update. */
+ * output layer preconditioned. x, labels and updates as for
+ * pcmup_algo_trial_update.
+ * Threads: algo itself is only read, but its network is trained and put
+ * back (the reference rule steps it), hence the non-const pointer. */
 PCMUP_API pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
-                                                   const float *x, const int32_t *labels,
-                                                   size_t batch, float *const *updates);
+                                                   const float *x, size_t x_count,
+                                                   const int32_t *labels, size_t batch,
+                                                   float *const *updates,
+                                                   size_t updates_count);
 
 /* Per layer l = 1..L ([l - 1]), on one batch: the cosine similarity of the
  * rule's trial update dW_l with BP's (cos_bp) and GN's (cos_gn) reference
  * update, and the norm ratios |dW_l| / |dW_l^ref| (Frobenius). Any output
  * may be NULL (the GN step is skipped when both GN outputs are). A cosine
  * with a zero update is 0; a ratio over a zero reference is +infinity (1
- * when both are zero). count must be L. Nothing is trained. */
+ * when both are zero). count, the length of each output, must be L. x
+ * and labels as for pcmup_algo_trial_update. Nothing is trained. */
 PCMUP_API pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x,
-                                                   const int32_t *labels, size_t batch,
-                                                   double *cos_bp, double *cos_gn,
-                                                   double *ratio_bp, double *ratio_gn,
-                                                   size_t count);
+                                                   size_t x_count, const int32_t *labels,
+                                                   size_t batch, double *cos_bp,
+                                                   double *cos_gn, double *ratio_bp,
+                                                   double *ratio_gn, size_t count);
 
 /* The same summary for updates the caller computed: updates[l - 1] (M_l x
- * M_{l-1} finite floats, every layer given) against the references of
- * this algorithm on this batch, for example PC's update at the linear
- * equilibrium from pcmup_pc_linear_equilibrium. Nothing is trained. */
+ * M_{l-1} finite floats, every layer given, updates_count = L pointers)
+ * against the references of this algorithm on this batch, for example
+ * PC's update at the linear equilibrium from pcmup_pc_linear_equilibrium.
+ * Nothing is trained. Threads: as pcmup_algo_reference_update. */
 PCMUP_API pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x,
-                                                  const int32_t *labels, size_t batch,
-                                                  const float *const *updates,
-                                                  double *cos_bp, double *cos_gn,
-                                                  double *ratio_bp, double *ratio_gn,
-                                                  size_t count);
+                                                  size_t x_count, const int32_t *labels,
+                                                  size_t batch, const float *const *updates,
+                                                  size_t updates_count, double *cos_bp,
+                                                  double *cos_gn, double *ratio_bp,
+                                                  double *ratio_gn, size_t count);
 
 #ifdef __cplusplus
 }

@@ -11,13 +11,13 @@
 #include <math.h>
 #include <string.h>
 
-pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net,
+pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule rule, pcmup_net *net,
                                uint64_t seed, const pcmup_allocator *allocator)
 {
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(net);
-    const pcmup_rule_ops *rule = NULL;
-    PCMUP_TRY(pcmup__algo_rule_of(kind, &rule, __func__));
+    const pcmup_rule_ops *ops = NULL;
+    PCMUP_TRY(pcmup__algo_rule_of(rule, &ops, __func__));
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator alloc;
     pcmup__allocator_init(&alloc, allocator);
@@ -25,7 +25,7 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
     if (!algo)
         return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the algorithm");
     algo->alloc = alloc;
-    algo->rule = rule;
+    algo->rule = ops;
     algo->net = net;
     pcmup__rng_seed(&algo->rng, seed);
     pcmup_status s = pcmup__settings_init(algo, __func__);
@@ -33,8 +33,8 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule kind, pcmup_net *net
         pcmup__free(&alloc, algo);
         return s;
     }
-    if (rule->create_state)
-        s = rule->create_state(algo, &algo->state, __func__);
+    if (ops->create_state)
+        s = ops->create_state(algo, &algo->state, __func__);
     if (s != PCMUP_OK) {
         pcmup__free(&alloc, algo->layer_settings);
         pcmup__free(&alloc, algo);
@@ -279,12 +279,12 @@ const pcmup__gemm_log *pcmup__algo_last_step_gemms(const pcmup_algo *algo)
     return algo->gemm_log;
 }
 
-pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, const int32_t *labels,
-                             size_t batch, double *loss)
+pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
+                             const int32_t *labels, size_t batch, double *loss)
 {
     PCMUP_CHECK_NULL(algo);
     const pcmup_net *net = algo->net;
-    PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
+    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
     PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
     return pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
 }

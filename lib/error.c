@@ -72,3 +72,19 @@ pcmup_status pcmup__check_labels(const int32_t *labels, size_t n, size_t n_class
                                n_classes);
     return PCMUP_OK;
 }
+
+pcmup_status pcmup__check_count(size_t given, size_t rows, size_t cols, const char *name,
+                                const char *func)
+{
+    int overflow = 0;
+    size_t want = pcmup__mul(rows, cols, &overflow);
+    if (overflow)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func, "%s is %zu, expected %zu x %zu, which overflows",
+                           name, given, rows, cols);
+    if (given == want)
+        return PCMUP_OK;
+    if (cols == 1)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func, "%s is %zu, expected %zu", name, given, want);
+    return pcmup__fail(PCMUP_ERR_SHAPE, func, "%s is %zu, expected %zu (%zu x %zu)", name, given,
+                       want, rows, cols);
+}

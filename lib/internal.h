@@ -63,6 +63,14 @@ pcmup_status pcmup__fail(pcmup_status status, const char *func, const char *fmt,
 pcmup_status pcmup__check_labels(const int32_t *labels, size_t n, size_t n_classes,
                                  const char *func);
 
+/* The check every function that reads or writes a caller's array makes
+ * before it touches the array or anything else: PCMUP_ERR_SHAPE unless
+ * `given`, the value of the caller's count argument `name`, is rows * cols
+ * (cols = 1 for a plain count), with a message naming both counts:
+ * "x_count is 783, expected 784 (1 x 784)". */
+pcmup_status pcmup__check_count(size_t given, size_t rows, size_t cols, const char *name,
+                                const char *func);
+
 /* Largest dimension BLAS (32-bit integers) can take. */
 #define PCMUP_MAX_DIM ((size_t)2147483647)
 

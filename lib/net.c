@@ -8,6 +8,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Counts the parameters, failing if the total (in floats and in bytes)
@@ -57,7 +58,7 @@ static void wire_layers(pcmup_net *net)
     }
 }
 
-pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers, const size_t *widths,
+pcmup_status pcmup_net_create(pcmup_net **out, const size_t *widths, size_t n_widths,
                               pcmup_activation activation, unsigned flags,
                               const pcmup_param *param, uint64_t seed,
                               const pcmup_allocator *allocator)
@@ -65,12 +66,8 @@ pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers, const size_t *wi
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(widths);
     PCMUP_CHECK_NULL(param);
-    size_t param_layers;
-    PCMUP_TRY(pcmup_param_n_layers(param, &param_layers));
-    if (n_layers != param_layers)
-        return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
-                           "n_layers %zu does not match the parameterization's %zu", n_layers,
-                           param_layers);
+    PCMUP_TRY(pcmup__check_widths(param, widths, n_widths, __func__));
+    const size_t n_layers = n_widths - 1;
     if (!pcmup__act_valid(activation))
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown activation %d",
                            (int)activation);
@@ -78,7 +75,6 @@ pcmup_status pcmup_net_create(pcmup_net **out, size_t n_layers, const size_t *wi
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown flags 0x%x",
                            flags & ~PCMUP_NET_BIAS);
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
-    PCMUP_TRY(pcmup__check_widths(n_layers, widths, __func__));
     size_t n_params = 0;
     PCMUP_TRY(count_params(n_layers, widths, (flags & PCMUP_NET_BIAS) != 0, &n_params,
                            __func__));
@@ -288,14 +284,17 @@ size_t pcmup__net_max_width(const pcmup_net *net)
     return m;
 }
 
-pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t batch,
-                                    const char *func)
+pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t x_count,
+                                    size_t batch, const char *name, const char *func)
 {
     if (!x)
-        return pcmup__fail(PCMUP_ERR_NULL, func, "x is NULL");
+        return pcmup__fail(PCMUP_ERR_NULL, func, "%s is NULL", name);
     if (batch < 1 || batch > PCMUP_MAX_DIM)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "batch %zu is outside [1, %zu]", batch,
                            PCMUP_MAX_DIM);
+    char count_name[32];
+    snprintf(count_name, sizeof count_name, "%s_count", name);
+    PCMUP_TRY(pcmup__check_count(x_count, batch, net->widths[0], count_name, func));
     int overflow = 0;
     size_t widest = net->widths[0] > pcmup__net_max_width(net) ? net->widths[0]
                                                                 : pcmup__net_max_width(net);
@@ -306,7 +305,7 @@ pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t
     size_t n = batch * net->widths[0];
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
-            return pcmup__fail(PCMUP_ERR_INVALID, func, "x[%zu][%zu] is not finite",
+            return pcmup__fail(PCMUP_ERR_INVALID, func, "%s[%zu][%zu] is not finite", name,
                                i / net->widths[0], i % net->widths[0]);
     return PCMUP_OK;
 }
@@ -367,25 +366,30 @@ static void forward_to(pcmup_net *net, const float *x, size_t batch, size_t upto
     layer_forward(net, upto, in, batch, out, post);
 }
 
-pcmup_status pcmup_net_forward(pcmup_net *net, const float *x, size_t batch, float *out)
+pcmup_status pcmup_net_forward(pcmup_net *net, const float *x, size_t x_count, size_t batch,
+                               float *out, size_t out_count)
 {
     PCMUP_CHECK_NULL(net);
     PCMUP_CHECK_NULL(out);
-    PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
+    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
+    PCMUP_TRY(pcmup__check_count(out_count, batch, net->widths[net->n_layers], "out_count",
+                                 __func__));
     PCMUP_TRY(reserve_work(net, batch, __func__));
     forward_to(net, x, batch, net->n_layers, 1, out);
     return PCMUP_OK;
 }
 
-pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x, size_t batch,
-                                     size_t layer, pcmup_signal signal, float *out)
+pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x, size_t x_count,
+                                     size_t batch, size_t layer, pcmup_signal signal,
+                                     float *out, size_t out_count)
 {
     PCMUP_CHECK_NULL(net);
     PCMUP_CHECK_NULL(out);
     PCMUP_TRY(check_layer_index(net, layer, __func__));
     if (signal != PCMUP_SIGNAL_PRE && signal != PCMUP_SIGNAL_POST)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown signal %d", (int)signal);
-    PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
+    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
+    PCMUP_TRY(pcmup__check_count(out_count, batch, net->widths[layer], "out_count", __func__));
     PCMUP_TRY(reserve_work(net, batch, __func__));
     forward_to(net, x, batch, layer, signal == PCMUP_SIGNAL_POST, out);
     return PCMUP_OK;

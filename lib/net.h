@@ -41,10 +41,13 @@ void pcmup__net_forward_all(const pcmup_net *net, const float *x, size_t batch,
 /* Points every layer's GEMM log at `log` (NULL: stop counting). */
 void pcmup__net_set_gemm_log(pcmup_net *net, pcmup__gemm_log *log);
 
-/* Validates a batch for this net: x non-NULL, 1 <= batch, batch * width
- * sizes fit BLAS integers, every value finite. */
-pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t batch,
-                                    const char *func);
+/* Validates a caller's input batch for this net, in this order: x
+ * non-NULL, batch in [1, PCMUP_MAX_DIM], x_count = batch * M_0 (checked
+ * before x is read), batch * width sizes that fit the scratch, every value
+ * finite. `name` is the batch's parameter ("x", "probe"): messages name it
+ * and its count ("probe_count"). */
+pcmup_status pcmup__net_check_batch(const pcmup_net *net, const float *x, size_t x_count,
+                                    size_t batch, const char *name, const char *func);
 
 /* PCMUP_ERR_INVALID, naming layer `layer` and the first bad index, unless
  * every one of v's n values is finite. */

@@ -438,9 +438,17 @@ pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, si
     return PCMUP_OK;
 }
 
-pcmup_status pcmup__check_widths(size_t n_layers, const size_t *widths, const char *func)
+pcmup_status pcmup__check_widths(const pcmup_param *p, const size_t *widths, size_t n_widths,
+                                 const char *func)
 {
-    for (size_t i = 0; i <= n_layers; i++) {
+    if (!widths)
+        return pcmup__fail(PCMUP_ERR_NULL, func, "widths is NULL");
+    if (n_widths != p->n_layers + 1)
+        return pcmup__fail(PCMUP_ERR_SHAPE, func,
+                           "n_widths is %zu, expected L + 1 = %zu for the parameterization's "
+                           "L = %zu",
+                           n_widths, p->n_layers + 1, p->n_layers);
+    for (size_t i = 0; i < n_widths; i++) {
         if (widths[i] < 1 || widths[i] > PCMUP_MAX_DIM)
             return pcmup__fail(PCMUP_ERR_INVALID, func, "widths[%zu] = %zu is outside [1, %zu]",
                                i, widths[i], PCMUP_MAX_DIM);
@@ -453,12 +461,7 @@ pcmup_status pcmup_param_layer_factors(const pcmup_param *param, const size_t *w
                                        size_t count)
 {
     PCMUP_CHECK_NULL(param);
-    PCMUP_CHECK_NULL(widths);
-    if (n_widths != param->n_layers + 1)
-        return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
-                           "n_widths %zu does not match L + 1 = %zu for L = %zu", n_widths,
-                           param->n_layers + 1, param->n_layers);
-    PCMUP_TRY(pcmup__check_widths(param->n_layers, widths, __func__));
+    PCMUP_TRY(pcmup__check_widths(param, widths, n_widths, __func__));
     return pcmup__param_factors(param, widths, layer, dst, count, __func__);
 }
 

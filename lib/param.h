@@ -29,8 +29,10 @@ typedef struct {
 pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer,
                                      const size_t *widths);
 
-/* widths[0..n_layers] each in [1, PCMUP_MAX_DIM]. */
-pcmup_status pcmup__check_widths(size_t n_layers, const size_t *widths, const char *func);
+/* The widths of a network under p: widths non-NULL, n_widths = L + 1
+ * (PCMUP_ERR_SHAPE otherwise), each width in [1, PCMUP_MAX_DIM]. */
+pcmup_status pcmup__check_widths(const pcmup_param *p, const size_t *widths, size_t n_widths,
+                                 const char *func);
 
 /* Copies every value of src into dst; both have the same number of layers. */
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src);

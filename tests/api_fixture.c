@@ -33,15 +33,15 @@ void api_setup(void)
     fill_samples(w.x, w.labels, B, 1);
     TU_OK(pcmup_param_create(&w.param, NL, PCMUP_PRESET_MUP_SGD, NULL));
     TU_OK(pcmup_param_set(w.param, PCMUP_PARAM_BASE_WIDTH, 4.0));
-    TU_OK(pcmup_net_create(&w.net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param, 11,
+    TU_OK(pcmup_net_create(&w.net, WIDTHS, NL + 1, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param, 11,
                            NULL));
     set_biases(w.net);
-    TU_OK(pcmup_net_create(&w.plain, NL, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 12, NULL));
+    TU_OK(pcmup_net_create(&w.plain, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, w.param, 12, NULL));
     TU_OK(pcmup_algo_create(&w.algo, PCMUP_RULE_BP, w.net, 13, NULL));
     float dx[N * D];
     int32_t dl[N];
     fill_samples(dx, dl, N, 2);
-    TU_OK(pcmup_dataset_from_arrays(&w.data, N, D, C, dx, dl, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&w.data, N, D, C, dx, N * D, dl, NULL));
 }
 
 void api_teardown(void)
@@ -105,4 +105,33 @@ void assert_net_is(const pcmup_net *net, const float *before, size_t len,
     ck_assert_msg(memcmp(now, before, len * sizeof *now) == 0,
                   "the network changed after %s", after_what);
     free(now);
+}
+
+size_t off_by_one(size_t count, int k)
+{
+    return k ? count + 1 : count - 1;
+}
+
+void fill_sentinel(float *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)SENTINEL;
+}
+
+void fill_sentinel_d(double *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = SENTINEL;
+}
+
+void assert_sentinel(const float *a, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(a[i] == (float)SENTINEL, "%s wrote element %zu of an output", what, i);
+}
+
+void assert_sentinel_d(const double *a, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(a[i] == SENTINEL, "%s wrote element %zu of an output", what, i);
 }

@@ -25,7 +25,9 @@
 #define C 3  /* outputs = classes */
 #define B 4  /* batch */
 #define N 12 /* dataset samples */
-extern const size_t WIDTHS[NL + 2]; /* {D, 7, 6, C, 0}: the extra 0 is never read */
+/* {D, 7, 6, C, 0}: NL + 1 widths, and a 0 so that a count one too large
+ * (NL + 2) still points inside the array. */
+extern const size_t WIDTHS[NL + 2];
 
 #define BAD_ENUM 99
 
@@ -78,5 +80,18 @@ const pcmup_allocator *broken_allocators(void);
 float *net_snapshot(const pcmup_net *net, size_t *len);
 void assert_net_is(const pcmup_net *net, const float *before, size_t len,
                    const char *after_what);
+
+/* ---- outputs a failing call must leave as they were -------------------- */
+
+/* A count one too small (k = 0) or one too large (k = 1). */
+size_t off_by_one(size_t count, int k);
+
+/* Fills n values with SENTINEL, a value no call writes, and checks that
+ * they still hold it (`what` names the call in the failure message). */
+#define SENTINEL 12345.0
+void fill_sentinel(float *a, size_t n);
+void fill_sentinel_d(double *a, size_t n);
+void assert_sentinel(const float *a, size_t n, const char *what);
+void assert_sentinel_d(const double *a, size_t n, const char *what);
 
 #endif

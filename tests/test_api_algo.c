@@ -1,8 +1,11 @@
 /*
  * test_api_algo.c -- pcmup_algo at the edges of the API (api_fixture.h):
  * the documented settings, NULL pointers, invalid rules, settings, batches
- * and labels, datasets that do not fit the network, and a failed or
- * diverged step or epoch leaves the network and the algorithm as they were.
+ * and labels, datasets that do not fit the network, counts that do not
+ * match a shape (for the step, the trial and reference updates, the
+ * alignment summaries, the coordinate check and PC's linear equilibrium),
+ * and a failed or diverged step or epoch leaves the network and the
+ * algorithm as they were.
  */
 #include "api_fixture.h"
 
@@ -79,9 +82,9 @@ START_TEST(null_algo)
     FAILS(PCMUP_ERR_NULL, pcmup_algo_rule, w.algo, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_setting_default, PCMUP_SET_LR, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_setting_accepts, PCMUP_SET_LR, PCMUP_RULE_BP, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, NULL, w.x, w.labels, B, &v);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, NULL, w.labels, B, &v);
-    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, w.x, NULL, B, &v);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, NULL, w.x, B * D, w.labels, B, &v);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, NULL, B * D, w.labels, B, &v);
+    FAILS(PCMUP_ERR_NULL, pcmup_algo_step, w.algo, w.x, B * D, NULL, B, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_train_epoch, NULL, w.data, 4, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_train_epoch, w.algo, NULL, 4, &v);
     FAILS(PCMUP_ERR_NULL, pcmup_algo_evaluate, NULL, w.data, &v, &v);
@@ -145,19 +148,20 @@ START_TEST(invalid_step)
     float x[B * D];
     int32_t labels[B];
     double loss;
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, w.labels, 0, &loss);
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, w.labels, (size_t)1 << 31, &loss);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, 0, w.labels, 0, &loss);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, B * D, w.labels, (size_t)1 << 31,
+          &loss);
     const int32_t bad_labels[] = {-1, C, 1000, INT32_MIN};
     for (size_t i = 0; i < 4; i++) {
         memcpy(labels, w.labels, sizeof labels);
         labels[B - 1] = bad_labels[i];
-        FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, labels, B, &loss);
+        FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, B * D, labels, B, &loss);
     }
     const float bad_x[] = {NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 3; i++) {
         memcpy(x, w.x, sizeof x);
         x[B * D - 1] = bad_x[i];
-        FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, x, w.labels, B, &loss);
+        FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, x, B * D, w.labels, B, &loss);
     }
 }
 END_TEST
@@ -167,8 +171,9 @@ START_TEST(shape_dataset_vs_net)
 {
     pcmup_dataset *wide, *many;
     float x[2 * (D + 1)] = {0};
-    TU_OK(pcmup_dataset_from_arrays(&wide, 2, D + 1, C, x, (int32_t[]){0, 1}, NULL));
-    TU_OK(pcmup_dataset_from_arrays(&many, 2, D, C + 2, x, (int32_t[]){0, C + 1}, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&wide, 2, D + 1, C, x, 2 * (D + 1), (int32_t[]){0, 1},
+                                    NULL));
+    TU_OK(pcmup_dataset_from_arrays(&many, 2, D, C + 2, x, 2 * D, (int32_t[]){0, C + 1}, NULL));
     double v;
     FAILS(PCMUP_ERR_SHAPE, pcmup_algo_train_epoch, w.algo, wide, 2, &v);
     FAILS(PCMUP_ERR_SHAPE, pcmup_algo_evaluate, w.algo, wide, &v, &v);
@@ -198,7 +203,8 @@ END_TEST
 /* A twin of the fixture's net and algorithm: same seeds, same settings. */
 static void make_twin(pcmup_net **net, pcmup_algo **algo)
 {
-    TU_OK(pcmup_net_create(net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param, 11, NULL));
+    TU_OK(pcmup_net_create(net, WIDTHS, NL + 1, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param, 11,
+                           NULL));
     set_biases(*net);
     TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 13, NULL));
 }
@@ -229,27 +235,198 @@ START_TEST(unchanged_after_step)
     pcmup_algo *algo2;
     make_twin(&net2, &algo2);
     set_both(w.algo, algo2, PCMUP_SET_MOMENTUM, 0.9);
-    TU_OK(pcmup_algo_step(w.algo, w.x, w.labels, B, NULL));
-    TU_OK(pcmup_algo_step(algo2, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(w.algo, w.x, B * D, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo2, w.x, B * D, w.labels, B, NULL));
     size_t len;
     float *before = net_snapshot(w.net, &len);
     int32_t labels[B];
     memcpy(labels, w.labels, sizeof labels);
     labels[B - 1] = C;
     double loss = -7.0;
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, labels, B, &loss);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, w.x, B * D, labels, B, &loss);
     ck_assert_double_eq(loss, -7.0);
     float x[B * D];
     memcpy(x, w.x, sizeof x);
     x[B * D - 1] = NAN;
-    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, x, w.labels, B, &loss);
+    FAILS(PCMUP_ERR_INVALID, pcmup_algo_step, w.algo, x, B * D, w.labels, B, &loss);
     assert_net_is(w.net, before, len, "a failing step");
-    TU_OK(pcmup_algo_step(w.algo, w.x, w.labels, B, NULL));
-    TU_OK(pcmup_algo_step(algo2, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(w.algo, w.x, B * D, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo2, w.x, B * D, w.labels, B, NULL));
     assert_same_nets(w.net, net2, "a failing step changed the algorithm's state");
     free(before);
     pcmup_algo_free(algo2);
     pcmup_net_free(net2);
+}
+END_TEST
+
+/* ---- counts that do not match a shape --------------------------------------
+ * Every count one too small or one too large is PCMUP_ERR_SHAPE, and the
+ * call leaves its outputs as they were (SENTINEL), the network too, and
+ * the algorithm: afterwards it steps exactly like a twin. */
+
+/* Per-layer output arrays of the fixture's network, [l - 1] (M_l, M_{l-1}),
+ * filled with SENTINEL; one more pointer than layers, so that a pointer
+ * count one too large stays inside the array. */
+static const size_t LAYER_SIZE[NL] = {7 * D, 6 * 7, C * 6};
+typedef struct {
+    float block[7 * D + 6 * 7 + C * 6];
+    float *at[NL + 1];
+} layer_arrays;
+
+static void layer_arrays_init(layer_arrays *u)
+{
+    fill_sentinel(u->block, TU_COUNT(u->block));
+    float *p = u->block;
+    for (size_t l = 0; l < NL; l++) {
+        u->at[l] = p;
+        p += LAYER_SIZE[l];
+    }
+    u->at[NL] = NULL;
+}
+
+/* A twin of the fixture's algorithm steps once with it: the same result
+ * means the failing calls before left no trace in the algorithm. */
+static void assert_steps_like_twin(const char *what)
+{
+    pcmup_net *net2;
+    pcmup_algo *algo2;
+    make_twin(&net2, &algo2);
+    TU_OK(pcmup_algo_step(w.algo, w.x, B * D, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo2, w.x, B * D, w.labels, B, NULL));
+    assert_same_nets(w.net, net2, what);
+    pcmup_algo_free(algo2);
+    pcmup_net_free(net2);
+}
+
+START_TEST(shape_step_and_updates)
+{
+    size_t len;
+    float *before = net_snapshot(w.net, &len);
+    double loss = SENTINEL;
+    layer_arrays u;
+    layer_arrays_init(&u);
+    for (int k = 0; k < 2; k++) {
+        const size_t x_bad = off_by_one(B * D, k), l_bad = off_by_one(NL, k);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_step, w.algo, w.x, x_bad, w.labels, B, &loss);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_trial_update, w.algo, w.x, x_bad, w.labels, B, u.at,
+              NL);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_trial_update, w.algo, w.x, B * D, w.labels, B, u.at,
+              l_bad);
+        for (int ref = PCMUP_REFERENCE_BP; ref <= PCMUP_REFERENCE_GN; ref++) {
+            FAILS(PCMUP_ERR_SHAPE, pcmup_algo_reference_update, w.algo, (pcmup_reference)ref,
+                  w.x, x_bad, w.labels, B, u.at, NL);
+            FAILS(PCMUP_ERR_SHAPE, pcmup_algo_reference_update, w.algo, (pcmup_reference)ref,
+                  w.x, B * D, w.labels, B, u.at, l_bad);
+        }
+    }
+    ck_assert_double_eq(loss, SENTINEL);
+    assert_sentinel(u.block, TU_COUNT(u.block), "a step or trial update with a wrong count");
+    assert_net_is(w.net, before, len, "a step or trial update with a wrong count");
+    free(before);
+    assert_steps_like_twin("a step or trial update with a wrong count changed the algorithm");
+}
+END_TEST
+
+START_TEST(shape_alignment_summaries)
+{
+    size_t len;
+    float *before = net_snapshot(w.net, &len);
+    double out[4][NL + 1];
+    fill_sentinel_d(&out[0][0], 4 * (NL + 1));
+    layer_arrays mine;
+    layer_arrays_init(&mine);
+    for (size_t i = 0; i < TU_COUNT(mine.block); i++)
+        mine.block[i] = 0.5f; /* finite: compare_updates checks its entries */
+    const float *const *updates = (const float *const *)mine.at;
+    for (int k = 0; k < 2; k++) {
+        const size_t x_bad = off_by_one(B * D, k), l_bad = off_by_one(NL, k);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_update_alignment, w.algo, w.x, x_bad, w.labels, B,
+              out[0], out[1], out[2], out[3], NL);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_update_alignment, w.algo, w.x, B * D, w.labels, B,
+              out[0], out[1], out[2], out[3], l_bad);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates, w.algo, w.x, x_bad, w.labels, B,
+              updates, NL, out[0], out[1], out[2], out[3], NL);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates, w.algo, w.x, B * D, w.labels, B,
+              updates, l_bad, out[0], out[1], out[2], out[3], NL);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates, w.algo, w.x, B * D, w.labels, B,
+              updates, NL, out[0], out[1], out[2], out[3], l_bad);
+    }
+    assert_sentinel_d(&out[0][0], 4 * (NL + 1), "an alignment summary with a wrong count");
+    assert_net_is(w.net, before, len, "an alignment summary with a wrong count");
+    free(before);
+    assert_steps_like_twin("an alignment summary with a wrong count changed the algorithm");
+}
+END_TEST
+
+/* Two widths and two step counts: each output holds 2 * 2 * NL values. */
+START_TEST(shape_coord_check)
+{
+    const size_t widths[] = {4, 8}, steps[] = {0, 1}, n_out = 2 * 2 * NL;
+    double dh[2 * 2 * NL + 1], h_abs[2 * 2 * NL + 1];
+    fill_sentinel_d(dh, TU_COUNT(dh));
+    fill_sentinel_d(h_abs, TU_COUNT(h_abs));
+    const size_t probe_b = 2;
+    for (int k = 0; k < 2; k++) {
+        FAILS(PCMUP_ERR_SHAPE, pcmup_coord_check, w.algo, widths, 2, w.x, off_by_one(B * D, k),
+              w.labels, B, w.x, probe_b * D, probe_b, steps, 2, 1, dh, h_abs, n_out);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_coord_check, w.algo, widths, 2, w.x, B * D, w.labels, B,
+              w.x, off_by_one(probe_b * D, k), probe_b, steps, 2, 1, dh, h_abs, n_out);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_coord_check, w.algo, widths, 2, w.x, B * D, w.labels, B,
+              w.x, probe_b * D, probe_b, steps, 2, 1, dh, h_abs, off_by_one(n_out, k));
+    }
+    assert_sentinel_d(dh, TU_COUNT(dh), "pcmup_coord_check");
+    assert_sentinel_d(h_abs, TU_COUNT(h_abs), "pcmup_coord_check");
+    /* Without a probe its count is not looked at; the right counts run. */
+    TU_OK(pcmup_coord_check(w.algo, widths, 2, w.x, B * D, w.labels, B, NULL, 99, 99, steps, 2,
+                            1, dh, h_abs, n_out));
+    ck_assert_double_eq(dh[n_out], SENTINEL);
+}
+END_TEST
+
+/* PC on a linear network without biases (the closed form's domain). */
+START_TEST(shape_linear_equilibrium)
+{
+    TU_OK(pcmup_param_create(&w.p2, NL, PCMUP_PRESET_SP, NULL));
+    TU_OK(pcmup_net_create(&w.net2, WIDTHS, NL + 1, PCMUP_ACT_IDENTITY, 0, w.p2, 3, NULL));
+    TU_OK(pcmup_algo_create(&w.algo2, PCMUP_RULE_PC, w.net2, 4, NULL));
+    const pcmup_algo *pc = w.algo2;
+    size_t len;
+    float *before = net_snapshot(w.net2, &len);
+    /* eps_l and the states are (B, M_l); one block serves both. */
+    float acts[2][B * (7 + 6 + C)], c_gamma[C * C + 1];
+    float *eps[NL + 1] = {acts[0], acts[0] + B * 7, acts[0] + B * 13, NULL};
+    float *states[NL] = {acts[1], acts[1] + B * 7, NULL};
+    layer_arrays u;
+    layer_arrays_init(&u);
+    fill_sentinel(&acts[0][0], 2 * TU_COUNT(acts[0]));
+    fill_sentinel(c_gamma, TU_COUNT(c_gamma));
+    double norm = SENTINEL, energy = SENTINEL;
+    for (int k = 0; k < 2; k++) {
+        const size_t l_bad = off_by_one(NL, k);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_pc_linear_equilibrium, pc, w.x, off_by_one(B * D, k),
+              w.labels, B, eps, NL, states, NL - 1, u.at, NL, c_gamma, C * C, &norm, &energy);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_pc_linear_equilibrium, pc, w.x, B * D, w.labels, B, eps,
+              l_bad, states, NL - 1, u.at, NL, c_gamma, C * C, &norm, &energy);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_pc_linear_equilibrium, pc, w.x, B * D, w.labels, B, eps, NL,
+              states, off_by_one(NL - 1, k), u.at, NL, c_gamma, C * C, &norm, &energy);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_pc_linear_equilibrium, pc, w.x, B * D, w.labels, B, eps, NL,
+              states, NL - 1, u.at, l_bad, c_gamma, C * C, &norm, &energy);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_pc_linear_equilibrium, pc, w.x, B * D, w.labels, B, eps, NL,
+              states, NL - 1, u.at, NL, c_gamma, off_by_one(C * C, k), &norm, &energy);
+    }
+    assert_sentinel(&acts[0][0], 2 * TU_COUNT(acts[0]), "pcmup_pc_linear_equilibrium");
+    assert_sentinel(u.block, TU_COUNT(u.block), "pcmup_pc_linear_equilibrium");
+    assert_sentinel(c_gamma, TU_COUNT(c_gamma), "pcmup_pc_linear_equilibrium");
+    ck_assert_double_eq(norm, SENTINEL);
+    ck_assert_double_eq(energy, SENTINEL);
+    assert_net_is(w.net2, before, len, "pcmup_pc_linear_equilibrium");
+    free(before);
+    /* The count of an output left NULL is not looked at. */
+    TU_OK(pcmup_pc_linear_equilibrium(pc, w.x, B * D, w.labels, B, NULL, 0, NULL, 0, NULL, 0,
+                                      NULL, 0, &norm, &energy));
+    TU_OK(pcmup_pc_linear_equilibrium(pc, w.x, B * D, w.labels, B, eps, NL, states, NL - 1,
+                                      u.at, NL, c_gamma, C * C, &norm, &energy));
+    ck_assert_float_eq(c_gamma[C * C], (float)SENTINEL);
 }
 END_TEST
 
@@ -261,7 +438,7 @@ START_TEST(diverged_step_changes_nothing)
     pcmup_net *net;
     pcmup_algo *algo;
     TU_OK(pcmup_param_create(&p, 1, PCMUP_PRESET_SP, NULL));
-    TU_OK(pcmup_net_create(&net, 1, (size_t[]){D, C}, PCMUP_ACT_IDENTITY, 0, p, 1, NULL));
+    TU_OK(pcmup_net_create(&net, (size_t[]){D, C}, 2, PCMUP_ACT_IDENTITY, 0, p, 1, NULL));
     float big[D * C], x[B * D];
     for (size_t i = 0; i < D * C; i++)
         big[i] = 3e38f;
@@ -272,7 +449,7 @@ START_TEST(diverged_step_changes_nothing)
     size_t len;
     float *before = net_snapshot(net, &len);
     double loss = -7.0;
-    FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step, algo, x, w.labels, B, &loss);
+    FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step, algo, x, B * D, w.labels, B, &loss);
     ck_assert_double_eq(loss, -7.0);
     assert_net_is(net, before, len, "a diverged step");
     free(before);
@@ -288,7 +465,7 @@ END_TEST
  * twin's that never diverged, bit for bit. */
 static void make_linear(pcmup_param *p, pcmup_net **net, pcmup_algo **algo)
 {
-    TU_OK(pcmup_net_create(net, 2, (size_t[]){D, 16, C}, PCMUP_ACT_IDENTITY, 0, p, 5, NULL));
+    TU_OK(pcmup_net_create(net, (size_t[]){D, 16, C}, 3, PCMUP_ACT_IDENTITY, 0, p, 5, NULL));
     TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 6, NULL));
 }
 
@@ -346,6 +523,10 @@ int main(void)
         shape_dataset_vs_net,
         unchanged_settings,
         unchanged_after_step,
+        shape_step_and_updates,
+        shape_alignment_summaries,
+        shape_coord_check,
+        shape_linear_equilibrium,
         diverged_step_changes_nothing,
         diverged_epoch_restores,
         diverged_epoch_message,

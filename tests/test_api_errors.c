@@ -86,7 +86,7 @@ START_TEST(success_keeps_last_error)
     char before[512];
     snprintf(before, sizeof before, "%s", pcmup_last_error());
     TU_OK(pcmup_param_set_layer(w.param, 1, PCMUP_LAYER_A, 0.0));
-    TU_OK(pcmup_net_forward(w.net, w.x, B, (float[B * C]){0}));
+    TU_OK(pcmup_net_forward(w.net, w.x, B * D, B, (float[B * C]){0}, B * C));
     ck_assert_str_eq(pcmup_last_error(), before);
 }
 END_TEST
@@ -119,8 +119,8 @@ START_TEST(never_prints)
     memcpy(nan_x, w.x, sizeof nan_x);
     nan_x[3] = NAN;
     double lo, hi;
-    (void)pcmup_net_forward(w.net, nan_x, B, (float[B * C]){0});
-    (void)pcmup_algo_step(w.algo, nan_x, w.labels, B, NULL);
+    (void)pcmup_net_forward(w.net, nan_x, B * D, B, (float[B * C]){0}, B * C);
+    (void)pcmup_algo_step(w.algo, nan_x, B * D, w.labels, B, NULL);
     (void)pcmup_param_layer_bounds((pcmup_layer_key)BAD_ENUM, &lo, &hi);
     (void)pcmup_dataset_load_idx(&(pcmup_dataset *){NULL}, "/nonexistent/a", "/nonexistent/b",
                                  NULL);
@@ -163,8 +163,8 @@ START_TEST(optional_pointers)
     ck_assert_uint_eq(n, N);
     ck_assert_uint_eq(dim, D);
     ck_assert_uint_eq(classes, C);
-    TU_OK(pcmup_dataset_get_batch(w.data, 0, 2, NULL, NULL));
-    TU_OK(pcmup_algo_step(w.algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, 2, NULL, 0, NULL));
+    TU_OK(pcmup_algo_step(w.algo, w.x, B * D, w.labels, B, NULL));
     TU_OK(pcmup_algo_train_epoch(w.algo, w.data, 5, NULL));
     TU_OK(pcmup_algo_evaluate(w.algo, w.data, NULL, NULL));
     TU_OK(pcmup_algo_evaluate(w.algo, w.data, &loss, NULL));
@@ -189,10 +189,11 @@ START_TEST(outputs_untouched_constructors)
     (void)pcmup_param_create(&p, 0, PCMUP_PRESET_SP, NULL);
     (void)pcmup_param_create(&p, 2, (pcmup_preset)BAD_ENUM, NULL);
     (void)pcmup_param_clone(&p, NULL);
-    (void)pcmup_net_create(&net, NL + 1, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 1, NULL);
-    (void)pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 2, w.param, 1, NULL);
+    (void)pcmup_net_create(&net, WIDTHS, NL + 2, PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    (void)pcmup_net_create(&net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 2, w.param, 1, NULL);
     (void)pcmup_algo_create(&a, (pcmup_rule)BAD_ENUM, w.net, 1, NULL);
-    (void)pcmup_dataset_from_arrays(&ds, 0, D, C, w.x, w.labels, NULL);
+    (void)pcmup_dataset_from_arrays(&ds, 0, D, C, w.x, 0, w.labels, NULL);
+    (void)pcmup_dataset_from_arrays(&ds, B, D, C, w.x, B * D + 1, w.labels, NULL);
     (void)pcmup_dataset_load_idx(&ds, "/nonexistent/i", "/nonexistent/l", NULL);
     (void)pcmup_dataset_load_fashion_mnist(&ds, "/nonexistent", PCMUP_SPLIT_TEST, NULL);
     ck_assert_ptr_eq(p, SENTINEL_P);
@@ -229,46 +230,31 @@ START_TEST(outputs_untouched_getters)
 }
 END_TEST
 
-static int all_equal(const float *v, size_t n, float value)
-{
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(&v[i], &value, sizeof value) != 0)
-            return 0;
-    return 1;
-}
-
-static void fill(float *v, size_t n, float value)
-{
-    for (size_t i = 0; i < n; i++)
-        v[i] = value;
-}
-
 START_TEST(outputs_untouched_arrays)
 {
-    const float mark = -999.25f;
     float buf[64], out[B * 7], x[B * D];
-    fill(buf, 64, mark);
+    fill_sentinel(buf, 64);
     (void)pcmup_net_get_weights(w.net, 2, buf, 41);
     (void)pcmup_net_get_bias(w.net, 2, buf, 5);
     (void)pcmup_net_get_bias(w.plain, 2, buf, 6);
-    ck_assert(all_equal(buf, 64, mark));
+    assert_sentinel(buf, 64, "a failing get_weights or get_bias");
     memcpy(x, w.x, sizeof x);
     x[B * D - 1] = NAN;
-    fill(out, B * 7, mark);
-    (void)pcmup_net_forward(w.net, x, B, out);
-    (void)pcmup_net_forward_layer(w.net, x, B, 1, PCMUP_SIGNAL_POST, out);
-    (void)pcmup_net_forward_layer(w.net, w.x, B, 1, (pcmup_signal)BAD_ENUM, out);
-    ck_assert(all_equal(out, B * 7, mark));
+    fill_sentinel(out, B * 7);
+    (void)pcmup_net_forward(w.net, x, B * D, B, out, B * C);
+    (void)pcmup_net_forward_layer(w.net, x, B * D, B, 1, PCMUP_SIGNAL_POST, out, B * 7);
+    (void)pcmup_net_forward_layer(w.net, w.x, B * D, B, 1, (pcmup_signal)BAD_ENUM, out, B * 7);
+    assert_sentinel(out, B * 7, "a failing forward pass");
     float dx[N * D], y[N * C];
     int32_t dl[N];
-    fill(dx, N * D, mark);
-    fill(y, N * C, mark);
+    fill_sentinel(dx, N * D);
+    fill_sentinel(y, N * C);
     for (size_t i = 0; i < N; i++)
         dl[i] = -5;
-    (void)pcmup_dataset_get_batch(w.data, 2, N, dx, dl);
-    (void)pcmup_dataset_one_hot(w.data, 2, N, 1, y);
-    ck_assert(all_equal(dx, N * D, mark));
-    ck_assert(all_equal(y, N * C, mark));
+    (void)pcmup_dataset_get_batch(w.data, 2, N, dx, N * D, dl);
+    (void)pcmup_dataset_one_hot(w.data, 2, N, 1, y, N * C);
+    assert_sentinel(dx, N * D, "a failing get_batch");
+    assert_sentinel(y, N * C, "a failing one_hot");
     for (size_t i = 0; i < N; i++)
         ck_assert_int_eq(dl[i], -5);
 }
@@ -278,11 +264,12 @@ START_TEST(outputs_untouched_training)
 {
     double loss = SENTINEL_D, acc = SENTINEL_D;
     int32_t labels[B] = {0, 1, 2, C};
-    (void)pcmup_algo_step(w.algo, w.x, labels, B, &loss);
+    (void)pcmup_algo_step(w.algo, w.x, B * D, labels, B, &loss);
+    (void)pcmup_algo_step(w.algo, w.x, B * D - 1, w.labels, B, &loss);
     (void)pcmup_algo_train_epoch(w.algo, w.data, 0, &loss);
     pcmup_dataset *wide;
     float x[D + 1] = {0};
-    TU_OK(pcmup_dataset_from_arrays(&wide, 1, D + 1, C, x, (int32_t[]){0}, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&wide, 1, D + 1, C, x, D + 1, (int32_t[]){0}, NULL));
     (void)pcmup_algo_train_epoch(w.algo, wide, 1, &loss);
     (void)pcmup_algo_evaluate(w.algo, wide, &loss, &acc);
     pcmup_dataset_free(wide);
@@ -324,7 +311,7 @@ static void *thread_main(void *arg_)
     pcmup_net *net = NULL;
     arg->started_empty = pcmup_last_error()[0] == '\0';
     if (pcmup_param_create(&p, 1, PCMUP_PRESET_SP, NULL) != PCMUP_OK ||
-        pcmup_net_create(&net, 1, (size_t[]){4, 2}, PCMUP_ACT_TANH, 0, p, 1, NULL) != PCMUP_OK)
+        pcmup_net_create(&net, (size_t[]){4, 2}, 2, PCMUP_ACT_TANH, 0, p, 1, NULL) != PCMUP_OK)
         return NULL;
     /* In turn: 0 fails, 1 fails, then both look. */
     for (int turn = 0; turn < 2; turn++) {

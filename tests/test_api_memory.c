@@ -63,8 +63,8 @@ static pcmup_status st_param(life *s)
 static pcmup_status st_clone(life *s) { return pcmup_param_clone(&s->clone, s->p); }
 static pcmup_status st_net(life *s)
 {
-    return pcmup_net_create(&s->net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, s->clone, 3,
-                            &s->a);
+    return pcmup_net_create(&s->net, WIDTHS, NL + 1, PCMUP_ACT_TANH, PCMUP_NET_BIAS, s->clone,
+                            3, &s->a);
 }
 static pcmup_status st_algo(life *s)
 {
@@ -76,22 +76,25 @@ static pcmup_status st_momentum(life *s)
 }
 static pcmup_status st_step(life *s)
 {
-    return pcmup_algo_step(s->algo, w.x, w.labels, LB, NULL);
+    return pcmup_algo_step(s->algo, w.x, LB * D, w.labels, LB, NULL);
 }
-static pcmup_status st_forward(life *s) { return pcmup_net_forward(s->net, w.x, LB, s->out); }
+static pcmup_status st_forward(life *s)
+{
+    return pcmup_net_forward(s->net, w.x, LB * D, LB, s->out, LB * C);
+}
 /* A larger batch grows the forward scratch (realloc of a live block). */
 static pcmup_status st_forward_grow(life *s)
 {
     float x[N * D];
-    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, NULL));
-    return pcmup_net_forward_layer(s->net, x, N, 2, PCMUP_SIGNAL_POST, s->out);
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, N * D, NULL));
+    return pcmup_net_forward_layer(s->net, x, N * D, N, 2, PCMUP_SIGNAL_POST, s->out, N * 6);
 }
 static pcmup_status st_dataset(life *s)
 {
     float x[N * D];
     int32_t labels[N];
-    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, labels));
-    return pcmup_dataset_from_arrays(&s->ds, N, D, C, x, labels, &s->a);
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, N * D, labels));
+    return pcmup_dataset_from_arrays(&s->ds, N, D, C, x, N * D, labels, &s->a);
 }
 static pcmup_status st_epoch(life *s) { return pcmup_algo_train_epoch(s->algo, s->ds, 5, NULL); }
 static pcmup_status st_evaluate(life *s)
@@ -239,20 +242,20 @@ START_TEST(allocator_sees_everything)
     TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
     size_t after_param = cnt.n_malloc + cnt.n_realloc;
     ck_assert_uint_gt(after_param, 0);
-    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
+    TU_OK(pcmup_net_create(&net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, p, 1, &a));
     size_t after_net = cnt.n_malloc + cnt.n_realloc;
     ck_assert_uint_gt(after_net, after_param);
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
     size_t after_algo = cnt.n_malloc + cnt.n_realloc;
     ck_assert_uint_gt(after_algo, after_net);
-    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo, w.x, B * D, w.labels, B, NULL));
     ck_assert_uint_gt(cnt.n_malloc + cnt.n_realloc, after_algo);
-    TU_OK(pcmup_net_forward(net, w.x, B, out));
+    TU_OK(pcmup_net_forward(net, w.x, B * D, B, out, B * C));
     /* "after the first step at a given batch size, steps allocate nothing" */
     size_t before = cnt.n_malloc + cnt.n_realloc;
-    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
-    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B - 1, NULL));
-    TU_OK(pcmup_net_forward(net, w.x, B, out));
+    TU_OK(pcmup_algo_step(algo, w.x, B * D, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo, w.x, (B - 1) * D, w.labels, B - 1, NULL));
+    TU_OK(pcmup_net_forward(net, w.x, B * D, B, out, B * C));
     ck_assert_uint_eq(cnt.n_malloc + cnt.n_realloc, before);
     ck_assert_int_gt(cnt.live, 0);
     pcmup_algo_free(algo);
@@ -273,11 +276,11 @@ START_TEST(allocator_struct_copied)
     pcmup_net *net;
     pcmup_algo *algo;
     TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &a));
-    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &a));
+    TU_OK(pcmup_net_create(&net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, p, 1, &a));
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &a));
     memset(&a, 0, sizeof a);
     size_t before = cnt.n_malloc + cnt.n_realloc;
-    TU_OK(pcmup_algo_step(algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_algo_step(algo, w.x, B * D, w.labels, B, NULL));
     ck_assert_uint_gt(cnt.n_malloc + cnt.n_realloc, before);
     pcmup_algo_free(algo);
     pcmup_net_free(net);
@@ -312,7 +315,7 @@ START_TEST(allocator_size_field)
     newer.known.size = sizeof newer;
     pcmup_net *net;
     TU_OK(pcmup_param_create(&p, NL, PCMUP_PRESET_SP, &newer.known));
-    TU_OK(pcmup_net_create(&net, NL, WIDTHS, PCMUP_ACT_TANH, 0, p, 1, &newer.known));
+    TU_OK(pcmup_net_create(&net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, p, 1, &newer.known));
     ck_assert_int_gt(cnt.live, 0);
     pcmup_net_free(net);
     pcmup_param_free(p);
@@ -371,16 +374,16 @@ static void exercise(const pcmup_allocator *a, pcmup_param **p, pcmup_net **net,
     float x[N * D];
     int32_t labels[N];
     float out[N * C];
-    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, labels));
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, N * D, labels));
     TU_OK(pcmup_param_create(p, NL, PCMUP_PRESET_SP, a));
-    TU_OK(pcmup_net_create(net, NL, WIDTHS, PCMUP_ACT_TANH, PCMUP_NET_BIAS, *p, 1, a));
+    TU_OK(pcmup_net_create(net, WIDTHS, NL + 1, PCMUP_ACT_TANH, PCMUP_NET_BIAS, *p, 1, a));
     TU_OK(pcmup_algo_create(algo, PCMUP_RULE_BP, *net, 1, a));
     TU_OK(pcmup_algo_set(*algo, PCMUP_SET_MOMENTUM, 0.5));
-    TU_OK(pcmup_dataset_from_arrays(ds, N, D, C, x, labels, a));
-    TU_OK(pcmup_algo_step(*algo, w.x, w.labels, B, NULL));
+    TU_OK(pcmup_dataset_from_arrays(ds, N, D, C, x, N * D, labels, a));
+    TU_OK(pcmup_algo_step(*algo, w.x, B * D, w.labels, B, NULL));
     TU_OK(pcmup_algo_train_epoch(*algo, *ds, 5, NULL));
     TU_OK(pcmup_algo_evaluate(*algo, *ds, NULL, NULL));
-    TU_OK(pcmup_net_forward(*net, x, N, out));
+    TU_OK(pcmup_net_forward(*net, x, N * D, N, out, N * C));
 }
 
 static void release(pcmup_param *p, pcmup_net *net, pcmup_algo *algo, pcmup_dataset *ds)

@@ -1,8 +1,9 @@
 /*
  * test_api_net.c -- pcmup_net at the edges of the API (api_fixture.h): NULL
  * pointers, invalid activations, flags, widths and layers, counts that do
- * not match a shape, non-finite values, and a failed call leaves the
- * network as it was.
+ * not match a shape (one too small or too large for every array the
+ * caller passes), non-finite values, and a failed call leaves the network
+ * and its outputs as they were.
  */
 #include "api_fixture.h"
 
@@ -13,11 +14,12 @@
 START_TEST(null_net_create)
 {
     pcmup_net *net = NULL;
-    FAILS(PCMUP_ERR_NULL, pcmup_net_create, NULL, NL, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 1,
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create, NULL, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, w.param, 1,
           NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_create, &net, NL, NULL, PCMUP_ACT_TANH, 0, w.param, 1,
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create, &net, NULL, NL + 1, PCMUP_ACT_TANH, 0, w.param, 1,
           NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_create, &net, NL, WIDTHS, PCMUP_ACT_TANH, 0, NULL, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create, &net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0, NULL, 1,
+          NULL);
     ck_assert_ptr_null(net);
 }
 END_TEST
@@ -53,12 +55,15 @@ START_TEST(null_net_arrays)
     FAILS(PCMUP_ERR_NULL, pcmup_net_get_bias, w.net, 1, NULL, 7);
     FAILS(PCMUP_ERR_NULL, pcmup_net_set_bias, NULL, 1, buf, 7);
     FAILS(PCMUP_ERR_NULL, pcmup_net_set_bias, w.net, 1, NULL, 7);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, NULL, w.x, B, out);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, w.net, NULL, B, out);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, w.net, w.x, B, NULL);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, NULL, w.x, B, 1, PCMUP_SIGNAL_PRE, buf);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, w.net, NULL, B, 1, PCMUP_SIGNAL_PRE, buf);
-    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, w.net, w.x, B, 1, PCMUP_SIGNAL_PRE, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, NULL, w.x, B * D, B, out, B * C);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, w.net, NULL, B * D, B, out, B * C);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward, w.net, w.x, B * D, B, NULL, B * C);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, NULL, w.x, B * D, B, 1, PCMUP_SIGNAL_PRE,
+          buf, B * 7);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, w.net, NULL, B * D, B, 1, PCMUP_SIGNAL_PRE,
+          buf, B * 7);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_forward_layer, w.net, w.x, B * D, B, 1, PCMUP_SIGNAL_PRE,
+          NULL, B * 7);
 }
 END_TEST
 
@@ -66,24 +71,17 @@ START_TEST(invalid_net_create)
 {
     pcmup_net *net = NULL;
     const pcmup_allocator *broken = broken_allocators();
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, NL, WIDTHS, (pcmup_activation)BAD_ENUM, 0,
-          w.param, 1, NULL);
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, NL, WIDTHS, (pcmup_activation)-1, 0,
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, WIDTHS, NL + 1, (pcmup_activation)BAD_ENUM,
+          0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, WIDTHS, NL + 1, (pcmup_activation)-1, 0,
           w.param, 1, NULL);
     const unsigned bad_flags[] = {2u, 4u, PCMUP_NET_BIAS | 8u, 0x80000000u, ~0u};
     for (size_t i = 0; i < 5; i++)
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, NL, WIDTHS, PCMUP_ACT_TANH,
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, WIDTHS, NL + 1, PCMUP_ACT_TANH,
               bad_flags[i], w.param, 1, NULL);
     for (int i = 0; i < 3; i++)
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, NL, WIDTHS, PCMUP_ACT_TANH, 0, w.param,
-              1, &broken[i]);
-    /* n_layers must be the parameterization's. */
-    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, NL - 1, WIDTHS, PCMUP_ACT_TANH, 0, w.param,
-          1, NULL);
-    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, NL + 1, WIDTHS, PCMUP_ACT_TANH, 0, w.param,
-          1, NULL);
-    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, 0, WIDTHS, PCMUP_ACT_TANH, 0, w.param, 1,
-          NULL);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, WIDTHS, NL + 1, PCMUP_ACT_TANH, 0,
+              w.param, 1, &broken[i]);
     ck_assert_ptr_null(net);
 }
 END_TEST
@@ -100,7 +98,7 @@ START_TEST(invalid_net_widths)
             size_t widths[NL + 1];
             memcpy(widths, WIDTHS, sizeof widths);
             widths[pos] = bad[i];
-            FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, NL, widths, PCMUP_ACT_TANH, 0,
+            FAILS(PCMUP_ERR_INVALID, pcmup_net_create, &net, widths, NL + 1, PCMUP_ACT_TANH, 0,
                   w.param, 1, NULL);
         }
     }
@@ -114,8 +112,8 @@ START_TEST(net_too_large)
 {
     pcmup_net *net = NULL;
     const size_t huge[NL + 1] = {2147483647, 2147483647, 2147483647, 2147483647};
-    pcmup_status s = pcmup_net_create(&net, NL, huge, PCMUP_ACT_TANH, PCMUP_NET_BIAS, w.param,
-                                      1, NULL);
+    pcmup_status s = pcmup_net_create(&net, huge, NL + 1, PCMUP_ACT_TANH, PCMUP_NET_BIAS,
+                                      w.param, 1, NULL);
     ck_assert_msg(s == PCMUP_ERR_INVALID || s == PCMUP_ERR_NOMEM, "-> %s",
                   pcmup_status_name(s));
     ck_assert_ptr_null(net);
@@ -137,8 +135,8 @@ START_TEST(invalid_net_layer)
         FAILS(PCMUP_ERR_INVALID, pcmup_net_set_weights, w.net, l, buf, 35);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_get_bias, w.net, l, buf, 7);
         FAILS(PCMUP_ERR_INVALID, pcmup_net_set_bias, w.net, l, buf, 7);
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B, l, PCMUP_SIGNAL_POST,
-              buf);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B * D, B, l,
+              PCMUP_SIGNAL_POST, buf, B * 7);
     }
 }
 END_TEST
@@ -159,6 +157,51 @@ START_TEST(shape_net_counts)
     }
     TU_OK(pcmup_net_get_weights(w.net, 2, buf, 42));
     TU_OK(pcmup_net_get_bias(w.net, 2, buf, 6));
+}
+END_TEST
+
+/* n_widths must be L + 1 for the parameterization's L: one fewer or one
+ * more width is PCMUP_ERR_SHAPE, and no network is made. */
+START_TEST(shape_net_create)
+{
+    pcmup_net *net = NULL;
+    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, WIDTHS, NL, PCMUP_ACT_TANH, 0, w.param, 1,
+          NULL);
+    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, WIDTHS, NL + 2, PCMUP_ACT_TANH, 0, w.param,
+          1, NULL);
+    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create, &net, WIDTHS, 0, PCMUP_ACT_TANH, 0, w.param, 1,
+          NULL);
+    ck_assert_ptr_null(net);
+}
+END_TEST
+
+/* x_count and out_count one too small or one too large: PCMUP_ERR_SHAPE,
+ * out untouched (every float, the one past the real count included) and
+ * the network as it was. Layer 2's signal is (B, 6). */
+START_TEST(shape_forward_counts)
+{
+    size_t len;
+    float *before = net_snapshot(w.net, &len);
+    float out[B * 7 + 1];
+    fill_sentinel(out, TU_COUNT(out));
+    const size_t x_ok = B * D, f_ok = B * C, h_ok = B * 6;
+    for (int k = 0; k < 2; k++) {
+        FAILS(PCMUP_ERR_SHAPE, pcmup_net_forward, w.net, w.x, off_by_one(x_ok, k), B, out, f_ok);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_net_forward, w.net, w.x, x_ok, B, out, off_by_one(f_ok, k));
+        FAILS(PCMUP_ERR_SHAPE, pcmup_net_forward_layer, w.net, w.x, off_by_one(x_ok, k), B, 2,
+              PCMUP_SIGNAL_POST, out, h_ok);
+        FAILS(PCMUP_ERR_SHAPE, pcmup_net_forward_layer, w.net, w.x, x_ok, B, 2,
+              PCMUP_SIGNAL_POST, out, off_by_one(h_ok, k));
+    }
+    assert_sentinel(out, TU_COUNT(out), "a forward pass with a wrong count");
+    assert_net_is(w.net, before, len, "a forward pass with a wrong count");
+    free(before);
+    /* The message gives both counts. */
+    FAILS(PCMUP_ERR_SHAPE, pcmup_net_forward, w.net, w.x, x_ok - 1, B, out, f_ok);
+    ck_assert_str_eq(pcmup_last_error(),
+                     "pcmup_net_forward: x_count is 19, expected 20 (4 x 5)");
+    TU_OK(pcmup_net_forward(w.net, w.x, x_ok, B, out, f_ok));
+    TU_OK(pcmup_net_forward_layer(w.net, w.x, x_ok, B, 2, PCMUP_SIGNAL_PRE, out, h_ok));
 }
 END_TEST
 
@@ -196,7 +239,7 @@ START_TEST(set_weights_overflow)
 {
     TU_OK(pcmup_param_create(&w.p2, 2, PCMUP_PRESET_SP, NULL));
     TU_OK(pcmup_param_set_layer(w.p2, 2, PCMUP_LAYER_A, -2.0));
-    TU_OK(pcmup_net_create(&w.net2, 2, (size_t[]){4, 1, 3}, PCMUP_ACT_TANH, 0, w.p2, 1, NULL));
+    TU_OK(pcmup_net_create(&w.net2, (size_t[]){4, 1, 3}, 3, PCMUP_ACT_TANH, 0, w.p2, 1, NULL));
     double m;
     TU_OK(pcmup_net_layer_factors(w.net2, 2, &m, 1));
     ck_assert_double_eq(m, 0x1.0p-12);
@@ -218,21 +261,23 @@ START_TEST(invalid_forward)
 {
     float out[2 * B * 7];
     float x[B * D];
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, 0, out);
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, 0, 1, PCMUP_SIGNAL_PRE, out);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, 0, 0, out, 0);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, 0, 0, 1, PCMUP_SIGNAL_PRE, out,
+          0);
     /* Too large for BLAS integers: refused before x is read. */
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, (size_t)1 << 31, out);
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, (size_t)-1, out);
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B, 1,
-          (pcmup_signal)BAD_ENUM, out);
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B, 1, (pcmup_signal)-1, out);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, B * D, (size_t)1 << 31, out, B * C);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, w.x, B * D, (size_t)-1, out, B * C);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B * D, B, 1,
+          (pcmup_signal)BAD_ENUM, out, B * 7);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, w.x, B * D, B, 1, (pcmup_signal)-1,
+          out, B * 7);
     const float bad[] = {NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 3; i++) {
         memcpy(x, w.x, sizeof x);
         x[B * D - 1] = bad[i];
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, x, B, out);
-        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, x, B, 2, PCMUP_SIGNAL_POST,
-              out);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, x, B * D, B, out, B * C);
+        FAILS(PCMUP_ERR_INVALID, pcmup_net_forward_layer, w.net, x, B * D, B, 2,
+              PCMUP_SIGNAL_POST, out, B * 6);
     }
 }
 END_TEST
@@ -268,7 +313,7 @@ START_TEST(unchanged_after_forward)
     float x[B * D], out[B * C];
     memcpy(x, w.x, sizeof x);
     x[7] = NAN;
-    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, x, B, out);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_forward, w.net, x, B * D, B, out, B * C);
     assert_net_is(w.net, before, len, "a failing forward");
     free(before);
 }
@@ -285,6 +330,8 @@ int main(void)
         net_too_large,
         invalid_net_layer,
         shape_net_counts,
+        shape_net_create,
+        shape_forward_counts,
         bias_unsupported,
         nonfinite_weights_and_bias,
         set_weights_overflow,

@@ -21,7 +21,7 @@ static pcmup_net *neutral_net(size_t n_layers, const size_t *widths, pcmup_activ
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, n_layers, PCMUP_PRESET_SP, NULL));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, n_layers, widths, act, flags, p, seed, NULL));
+    TU_OK(pcmup_net_create(&net, widths, n_layers + 1, act, flags, p, seed, NULL));
     pcmup_param_free(p);
     return net;
 }
@@ -84,7 +84,7 @@ START_TEST(step_matches_hand_computation)
         }
     }
     double got_loss;
-    TU_OK(pcmup_algo_step(bp, x, labels, 2, &got_loss));
+    TU_OK(pcmup_algo_step(bp, x, 2 * widths[0], labels, 2, &got_loss));
     ck_assert_double_eq_tol(got_loss, loss, 1e-6);
     float w1n[4], w2n[2];
     TU_OK(pcmup_net_get_weights(net, 1, w1n, 4));
@@ -122,7 +122,8 @@ static void assert_away_from_kinks(pcmup_net *net, const float *x, size_t batch,
 {
     for (size_t l = 1; l < 3; l++) {
         float *u = malloc(batch * widths[l] * sizeof *u);
-        TU_OK(pcmup_net_forward_layer(net, x, batch, l, PCMUP_SIGNAL_PRE, u));
+        TU_OK(pcmup_net_forward_layer(net, x, batch * widths[0], batch, l, PCMUP_SIGNAL_PRE, u,
+                                      batch * widths[l]));
         for (size_t i = 0; i < batch * widths[l]; i++)
             ck_assert_msg(fabs(u[i]) > margin, "layer %zu: pre-activation %g at a ReLU kink", l,
                           u[i]);
@@ -137,7 +138,7 @@ static void check_fd(pcmup_activation act, pcmup_loss loss_kind, int centred, un
     float *x = tu_uniform(batch * widths[0], 4); /* clear of ReLU kinks */
     const int32_t labels[6] = {0, 3, 1, 2, 2, 0};
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, batch, widths[0], 4, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, batch, widths[0], 4, x, batch * widths[0], labels, NULL));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, loss_kind));
@@ -167,7 +168,7 @@ static void check_fd(pcmup_activation act, pcmup_loss loss_kind, int centred, un
         /* One step with eta = 1 moves every layer; undo it afterwards. */
         size_t total;
         float *all = get_all_weights(net, &total);
-        TU_OK(pcmup_algo_step(algo, x, labels, batch, NULL));
+        TU_OK(pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL));
         TU_OK(pcmup_net_get_weights(net, l, after, n));
         double gmax = 0;
         for (size_t i = 0; i < n; i++) {
@@ -223,7 +224,7 @@ START_TEST(fd_bias)
     float *x = tu_uniform(batch * 4, 9);
     const int32_t labels[5] = {0, 1, 2, 1, 0};
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 4, 3, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 4, 3, x, batch * 4, labels, NULL));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, 1.0));
@@ -248,7 +249,7 @@ START_TEST(fd_bias)
         TU_OK(pcmup_net_set_bias(net, l, b, n));
         size_t total;
         float *all = get_all_weights(net, &total);
-        TU_OK(pcmup_algo_step(algo, x, labels, batch, NULL));
+        TU_OK(pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL));
         TU_OK(pcmup_net_get_bias(net, l, after, n));
         for (size_t i = 0; i < n; i++)
             ck_assert_msg(fabs(fd[i] - (b[i] - after[i])) < 5e-4, "layer %zu bias %zu", l, i);
@@ -282,7 +283,7 @@ START_TEST(update_scales_with_theta)
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, -0.25));
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_C, 1.0)); /* theta_2 = 0.5 */
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_TANH, 0, p, 3, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 3, PCMUP_ACT_TANH, 0, p, 3, NULL));
     pcmup_param_free(p);
     /* Same effective weights in both nets. */
     float w1[96], w2[48];
@@ -293,8 +294,8 @@ START_TEST(update_scales_with_theta)
     pcmup_algo *a_ref, *a_net;
     TU_OK(pcmup_algo_create(&a_ref, PCMUP_RULE_BP, ref, 1, NULL));
     TU_OK(pcmup_algo_create(&a_net, PCMUP_RULE_BP, net, 1, NULL));
-    TU_OK(pcmup_algo_step(a_ref, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(a_net, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(a_ref, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(a_net, x, batch * widths[0], labels, batch, NULL));
     const double scale[3] = {0, 1.0, pow(4.0, -0.5)};
     const float *w0[3] = {NULL, w1, w2};
     for (size_t l = 1; l <= 2; l++) {
@@ -336,7 +337,7 @@ static pcmup_net *shifted_mup_net(const size_t *widths, double t)
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, c - 2 * t));
     }
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 77, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 77, NULL));
     pcmup_param_free(p);
     return net;
 }
@@ -362,16 +363,16 @@ START_TEST(abc_shift_gives_same_trajectory)
     }
     float f0[80], fk[80];
     for (int step = 0; step < 10; step++) {
-        TU_OK(pcmup_algo_step(a0, x, labels, batch, NULL));
+        TU_OK(pcmup_algo_step(a0, x, batch * widths[0], labels, batch, NULL));
         for (int k = 0; k < 3; k++)
-            TU_OK(pcmup_algo_step(algos[k], x, labels, batch, NULL));
+            TU_OK(pcmup_algo_step(algos[k], x, batch * widths[0], labels, batch, NULL));
     }
-    TU_OK(pcmup_net_forward(base, x, batch, f0));
+    TU_OK(pcmup_net_forward(base, x, batch * widths[0], batch, f0, batch * widths[3]));
     double fscale = 0;
     for (int i = 0; i < 80; i++)
         fscale = fmax(fscale, fabs(f0[i]));
     for (int k = 0; k < 3; k++) {
-        TU_OK(pcmup_net_forward(nets[k], x, batch, fk));
+        TU_OK(pcmup_net_forward(nets[k], x, batch * widths[0], batch, fk, batch * widths[3]));
         /* r^t and r^-t are not exact in float: a few ulps per step. */
         for (int i = 0; i < 80; i++)
             ck_assert_msg(fabs(fk[i] - f0[i]) < 1e-4 * fscale, "shift %g output %d: %g vs %g",
@@ -381,7 +382,7 @@ START_TEST(abc_shift_gives_same_trajectory)
     }
     /* And the training did move the outputs (the check is not vacuous). */
     pcmup_net *fresh = shifted_mup_net(widths, 0.0);
-    TU_OK(pcmup_net_forward(fresh, x, batch, fk));
+    TU_OK(pcmup_net_forward(fresh, x, batch * widths[0], batch, fk, batch * widths[3]));
     double moved = 0;
     for (int i = 0; i < 80; i++)
         moved = fmax(moved, fabs(fk[i] - f0[i]));
@@ -412,13 +413,13 @@ START_TEST(momentum_closed_form)
     TU_OK(pcmup_algo_set(am, PCMUP_SET_MOMENTUM, mu));
     size_t n;
     float *w0 = get_all_weights(nm, &n);
-    TU_OK(pcmup_algo_step(am, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(ap, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(am, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(ap, x, batch * widths[0], labels, batch, NULL));
     float *w1 = get_all_weights(nm, &n), *w1p = get_all_weights(np, &n);
     for (size_t i = 0; i < n; i++)
         ck_assert_float_eq_tol(w1[i], w1p[i], 1e-7f);
-    TU_OK(pcmup_algo_step(am, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(ap, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(am, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(ap, x, batch * widths[0], labels, batch, NULL));
     float *w2 = get_all_weights(nm, &n), *w2p = get_all_weights(np, &n);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(fabs(w2[i] - (w2p[i] + mu * (w1[i] - w0[i]))) < 1e-6, "entry %zu", i);
@@ -452,8 +453,8 @@ START_TEST(weight_decay_closed_form)
     TU_OK(pcmup_algo_set(ap, PCMUP_SET_LR, eta));
     size_t n;
     float *w0 = get_all_weights(nd, &n);
-    TU_OK(pcmup_algo_step(ad, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(ap, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(ad, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(ap, x, batch * widths[0], labels, batch, NULL));
     float *w1 = get_all_weights(nd, &n), *w1p = get_all_weights(np, &n);
     for (size_t i = 0; i < n; i++)
         ck_assert_msg(fabs(w1[i] - (w1p[i] - eta * wd * w0[i])) < 1e-6, "entry %zu", i);
@@ -478,7 +479,7 @@ START_TEST(no_allocation_after_first_step)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, &alloc));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, &alloc));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_MOMENTUM, 0.5));
@@ -486,16 +487,17 @@ START_TEST(no_allocation_after_first_step)
     int32_t labels[16];
     for (size_t i = 0; i < batch; i++)
         labels[i] = (int32_t)(i % 4);
-    TU_OK(pcmup_algo_step(algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     ck_assert_uint_gt(calls, 0);
     for (int i = 0; i < 20; i++)
-        TU_OK(pcmup_algo_step(algo, x, labels, batch - (size_t)(i % 3), NULL));
+        TU_OK(pcmup_algo_step(algo, x, (batch - (size_t)(i % 3)) * widths[0], labels,
+                              batch - (size_t)(i % 3), NULL));
     ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
 
     /* Epochs: the first sizes its buffers, the second allocates nothing. */
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 20, 4, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 20, 4, x, batch * 20, labels, NULL));
     TU_OK(pcmup_algo_train_epoch(algo, ds, 5, NULL));
     calls = counter.n_malloc + counter.n_realloc;
     TU_OK(pcmup_algo_train_epoch(algo, ds, 5, NULL));
@@ -527,7 +529,7 @@ START_TEST(divergence_is_reported_and_harmless)
     for (int i = 0; i < 200 && s == PCMUP_OK; i++) {
         free(before);
         before = get_all_weights(net, &n);
-        s = pcmup_algo_step(algo, x, labels, batch, NULL);
+        s = pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL);
     }
     ck_assert_int_eq(s, PCMUP_ERR_DIVERGED);
     float *after = get_all_weights(net, &n);
@@ -538,7 +540,7 @@ START_TEST(divergence_is_reported_and_harmless)
     /* A failing epoch undoes its earlier steps. */
     TU_OK(pcmup_net_init_weights(net, 9));
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 5, 3, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 5, 3, x, batch * 5, labels, NULL));
     before = NULL;
     s = PCMUP_OK;
     for (int i = 0; i < 50 && s == PCMUP_OK; i++) {
@@ -570,11 +572,11 @@ static float *train_two_epochs(uint64_t net_seed, uint64_t algo_seed, size_t *n)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, net_seed, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, net_seed, NULL));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, algo_seed, NULL));
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, count, 10, 3, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, count, 10, 3, x, count * 10, labels, NULL));
     TU_OK(pcmup_algo_train_epoch(algo, ds, 8, NULL));
     TU_OK(pcmup_algo_train_epoch(algo, ds, 8, NULL));
     float *w = get_all_weights(net, n);
@@ -614,10 +616,10 @@ START_TEST(full_batch_epoch_is_one_step)
     TU_OK(pcmup_algo_create(&a1, PCMUP_RULE_BP, n1, 1, NULL));
     TU_OK(pcmup_algo_create(&a2, PCMUP_RULE_BP, n2, 1, NULL));
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 3, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 3, x, count * 6, labels, NULL));
     double epoch_loss, step_loss;
     TU_OK(pcmup_algo_train_epoch(a1, ds, count, &epoch_loss));
-    TU_OK(pcmup_algo_step(a2, x, labels, count, &step_loss));
+    TU_OK(pcmup_algo_step(a2, x, count * widths[0], labels, count, &step_loss));
     ck_assert_double_eq_tol(epoch_loss, step_loss, 1e-6);
     size_t n;
     float *w1 = get_all_weights(n1, &n), *w2 = get_all_weights(n2, &n);
@@ -648,9 +650,9 @@ START_TEST(evaluate_matches_forward)
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_BP, net, 1, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 4, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, count, 6, 4, x, count * 6, labels, NULL));
     float *f = malloc(count * 4 * sizeof *f);
-    TU_OK(pcmup_net_forward(net, x, count, f));
+    TU_OK(pcmup_net_forward(net, x, count * widths[0], count, f, count * widths[2]));
     double loss = 0;
     size_t correct = 0;
     for (size_t i = 0; i < count; i++) {

@@ -174,7 +174,7 @@ static void check_bytes_loaded(const pcmup_dataset *ds, const unsigned char *pix
 {
     float *x = malloc(n * dim * sizeof *x);
     int32_t *lab = malloc(n * sizeof *lab);
-    TU_OK(pcmup_dataset_get_batch(ds, 0, n, x, lab));
+    TU_OK(pcmup_dataset_get_batch(ds, 0, n, x, n * dim, lab));
     for (size_t i = 0; i < n * dim; i++)
         ck_assert_msg(x[i] == (float)pixels[i] / 255.0f, "x[%zu] = %g", i, x[i]);
     for (size_t i = 0; i < n; i++)
@@ -654,7 +654,7 @@ static const int32_t arr_labels[4] = {0, 1, 2, 1};
 static pcmup_dataset *make_arrays(void)
 {
     pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, arr_labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, 8, arr_labels, NULL));
     return ds;
 }
 
@@ -664,13 +664,13 @@ START_TEST(from_arrays_copies)
     memcpy(x, arr_x, sizeof x);
     int32_t labels[4] = {0, 1, 2, 1};
     pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, x, 8, labels, NULL));
     x[0] = 99; /* the dataset holds its own copy */
     labels[0] = 2;
     check_info(ds, 4, 2, 3);
     float got[8];
     int32_t got_labels[4];
-    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, got, got_labels));
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, got, 8, got_labels));
     ck_assert_mem_eq(got, arr_x, sizeof got);
     ck_assert_mem_eq(got_labels, arr_labels, sizeof got_labels);
     pcmup_dataset_free(ds);
@@ -682,7 +682,7 @@ static void expect_arrays_fail(pcmup_status want, size_t n, size_t dim, size_t n
                                const pcmup_allocator *a)
 {
     pcmup_dataset *ds = SENTINEL;
-    TU_FAILS(want, pcmup_dataset_from_arrays(&ds, n, dim, n_classes, x, labels, a));
+    TU_FAILS(want, pcmup_dataset_from_arrays(&ds, n, dim, n_classes, x, n * dim, labels, a));
     ck_assert_ptr_eq(ds, SENTINEL);
 }
 
@@ -714,14 +714,14 @@ START_TEST(from_arrays_validates)
     expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, (size_t)1 << 31, x, labels, NULL);
     expect_arrays_fail(PCMUP_ERR_NULL, 4, 2, 3, NULL, labels, NULL);
     expect_arrays_fail(PCMUP_ERR_NULL, 4, 2, 3, x, NULL, NULL);
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, x, labels, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, x, 8, labels, NULL));
 
     pcmup_allocator broken = PCMUP_ALLOCATOR_INIT(NULL, NULL, NULL, NULL);
     expect_arrays_fail(PCMUP_ERR_INVALID, 4, 2, 3, x, labels, &broken);
 
     /* Labels may leave classes unused. */
     pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 7, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 7, x, 8, labels, NULL));
     check_info(ds, 4, 2, 7);
     pcmup_dataset_free(ds);
 }
@@ -740,10 +740,10 @@ START_TEST(truncate_keeps_first_rows)
     check_info(ds, 2, 2, 3); /* n_classes is kept */
     float x[4];
     int32_t labels[2];
-    TU_OK(pcmup_dataset_get_batch(ds, 0, 2, x, labels));
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 2, x, 4, labels));
     ck_assert_mem_eq(x, arr_x, sizeof x);
     ck_assert_mem_eq(labels, arr_labels, sizeof labels);
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 0, 3, NULL, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 0, 3, NULL, 0, NULL));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_truncate(ds, 3));
     pcmup_dataset_free(ds);
 }
@@ -757,13 +757,13 @@ START_TEST(truncate_survives_failed_shrink)
         tu_counter c;
         pcmup_allocator a = tu_counting_allocator(&c);
         pcmup_dataset *ds = NULL;
-        TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, arr_labels, &a));
+        TU_OK(pcmup_dataset_from_arrays(&ds, 4, 2, 3, arr_x, 8, arr_labels, &a));
         c.fail_after = k;
         TU_OK(pcmup_dataset_truncate(ds, 3));
         check_info(ds, 3, 2, 3);
         float x[6];
         int32_t labels[3];
-        TU_OK(pcmup_dataset_get_batch(ds, 0, 3, x, labels));
+        TU_OK(pcmup_dataset_get_batch(ds, 0, 3, x, 6, labels));
         ck_assert_mem_eq(x, arr_x, sizeof x);
         ck_assert_mem_eq(labels, arr_labels, sizeof labels);
         pcmup_dataset_free(ds);
@@ -790,7 +790,7 @@ START_TEST(standardize_self)
     pcmup_dataset *ds = make_arrays();
     TU_OK(pcmup_dataset_standardize(ds, NULL));
     float x[8];
-    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, x, NULL));
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, x, 8, NULL));
     double mean, std;
     mean_std(x, 8, &mean, &std);
     ck_assert_double_eq_tol(mean, 0.0, 1e-6);
@@ -807,15 +807,15 @@ START_TEST(standardize_with_reference)
     const float test_x[4] = {0, 4.5f, 10, -3};
     const int32_t test_labels[2] = {2, 0};
     pcmup_dataset *test = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&test, 2, 2, 3, test_x, test_labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&test, 2, 2, 3, test_x, 4, test_labels, NULL));
     TU_OK(pcmup_dataset_standardize(test, train));
     float got[4];
-    TU_OK(pcmup_dataset_get_batch(test, 0, 2, got, NULL));
+    TU_OK(pcmup_dataset_get_batch(test, 0, 2, got, 4, NULL));
     for (int i = 0; i < 4; i++)
         ck_assert_float_eq_tol(got[i], (test_x[i] - 4.5) / sqrt(5.25), 1e-6);
     /* The reference itself is untouched. */
     float train_x[8];
-    TU_OK(pcmup_dataset_get_batch(train, 0, 4, train_x, NULL));
+    TU_OK(pcmup_dataset_get_batch(train, 0, 4, train_x, 8, NULL));
     ck_assert_mem_eq(train_x, arr_x, sizeof train_x);
     pcmup_dataset_free(train);
     pcmup_dataset_free(test);
@@ -830,7 +830,7 @@ static void check_unchanged(const pcmup_dataset *ds, const float *want, size_t n
     TU_OK(pcmup_dataset_info(ds, &n, &dim, NULL));
     ck_assert_uint_eq(n * dim, n_values);
     ck_assert_uint_le(n_values, 16);
-    TU_OK(pcmup_dataset_get_batch(ds, 0, n, got, NULL));
+    TU_OK(pcmup_dataset_get_batch(ds, 0, n, got, n * dim, NULL));
     ck_assert_mem_eq(got, want, n_values * sizeof *got);
 }
 
@@ -839,14 +839,14 @@ START_TEST(standardize_rejects_zero_std)
     const float flat[4] = {3, 3, 3, 3};
     const int32_t labels[2] = {0, 1};
     pcmup_dataset *constant = NULL, *ds = make_arrays();
-    TU_OK(pcmup_dataset_from_arrays(&constant, 2, 2, 2, flat, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&constant, 2, 2, 2, flat, 4, labels, NULL));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(constant, NULL));
     check_unchanged(constant, flat, 4);
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(ds, constant));
     check_unchanged(ds, arr_x, 8);
     /* A single value has std 0 as well. */
     pcmup_dataset *one = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&one, 1, 1, 1, arr_x, arr_labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&one, 1, 1, 1, arr_x, 1, arr_labels, NULL));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(one, NULL));
     pcmup_dataset_free(one);
     pcmup_dataset_free(constant);
@@ -860,8 +860,8 @@ START_TEST(standardize_rejects_float_overflow)
     const float tiny[2] = {0, 1e-30f}, big[2] = {1e30f, -1e30f};
     const int32_t labels[2] = {0, 0};
     pcmup_dataset *ref = NULL, *ds = NULL;
-    TU_OK(pcmup_dataset_from_arrays(&ref, 2, 1, 1, tiny, labels, NULL));
-    TU_OK(pcmup_dataset_from_arrays(&ds, 2, 1, 1, big, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ref, 2, 1, 1, tiny, 2, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, 2, 1, 1, big, 2, labels, NULL));
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_standardize(ds, ref));
     check_unchanged(ds, big, 2);
     TU_OK(pcmup_dataset_standardize(ref, NULL)); /* fine on its own */
@@ -877,23 +877,23 @@ START_TEST(get_batch_ranges)
     pcmup_dataset *ds = make_arrays();
     float x[4];
     int32_t labels[2];
-    TU_OK(pcmup_dataset_get_batch(ds, 1, 2, x, labels));
+    TU_OK(pcmup_dataset_get_batch(ds, 1, 2, x, 4, labels));
     ck_assert_mem_eq(x, arr_x + 2, sizeof x);
     ck_assert_mem_eq(labels, arr_labels + 1, sizeof labels);
 
     /* Either output may be NULL. */
     memset(x, 0, sizeof x);
-    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, x, NULL));
+    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, x, 4, NULL));
     ck_assert_mem_eq(x, arr_x + 4, sizeof x);
-    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, NULL, labels));
+    TU_OK(pcmup_dataset_get_batch(ds, 2, 2, NULL, 0, labels));
     ck_assert_mem_eq(labels, arr_labels + 2, sizeof labels);
-    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, NULL, NULL));
-    TU_OK(pcmup_dataset_get_batch(ds, 4, 0, x, labels)); /* empty, at the end */
+    TU_OK(pcmup_dataset_get_batch(ds, 0, 4, NULL, 0, NULL));
+    TU_OK(pcmup_dataset_get_batch(ds, 4, 0, x, 0, labels)); /* empty, at the end */
 
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 3, 2, x, labels));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 5, 0, x, labels));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 1, SIZE_MAX, x, labels));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, SIZE_MAX, 2, x, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 3, 2, x, 4, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 5, 0, x, 0, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, 1, SIZE_MAX, x, 4, labels));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_get_batch(ds, SIZE_MAX, 2, x, 4, labels));
     pcmup_dataset_free(ds);
 }
 END_TEST
@@ -902,12 +902,12 @@ START_TEST(one_hot_plain_and_centred)
 {
     pcmup_dataset *ds = make_arrays(); /* labels 0 1 2 1, 3 classes */
     float y[4 * 3];
-    TU_OK(pcmup_dataset_one_hot(ds, 0, 4, 0, y));
+    TU_OK(pcmup_dataset_one_hot(ds, 0, 4, 0, y, 12));
     for (int b = 0; b < 4; b++)
         for (int k = 0; k < 3; k++)
             ck_assert(y[b * 3 + k] == (k == arr_labels[b] ? 1.0f : 0.0f));
 
-    TU_OK(pcmup_dataset_one_hot(ds, 1, 3, 1, y));
+    TU_OK(pcmup_dataset_one_hot(ds, 1, 3, 1, y, 9));
     for (int b = 0; b < 3; b++) {
         double row = 0;
         for (int k = 0; k < 3; k++) {
@@ -918,11 +918,11 @@ START_TEST(one_hot_plain_and_centred)
         ck_assert_double_eq_tol(row, 0.0, 1e-6);
     }
 
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 3, 2, 0, y));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 2, SIZE_MAX, 1, y));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, SIZE_MAX, 1, 1, y));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL));
-    TU_OK(pcmup_dataset_one_hot(ds, 4, 0, 0, y));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 3, 2, 0, y, 6));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, 2, SIZE_MAX, 1, y, 12));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_one_hot(ds, SIZE_MAX, 1, 1, y, 3));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL, 3));
+    TU_OK(pcmup_dataset_one_hot(ds, 4, 0, 0, y, 0));
     pcmup_dataset_free(ds);
 }
 END_TEST
@@ -941,15 +941,15 @@ START_TEST(null_arguments)
     TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx(&out, "a", NULL, NULL));
     TU_FAILS(PCMUP_ERR_NULL,
              pcmup_dataset_load_fashion_mnist(NULL, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, f, l, NULL));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, NULL, l, NULL));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, f, NULL, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(NULL, 4, 2, 3, f, 8, l, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, NULL, 8, l, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays(&out, 4, 2, 3, f, 8, NULL, NULL));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_info(NULL, &n, &n, &n));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_truncate(NULL, 1));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_standardize(NULL, ds));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_get_batch(NULL, 0, 1, f, l));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(NULL, 0, 1, 0, f));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_get_batch(NULL, 0, 1, f, 2, l));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(NULL, 0, 1, 0, f, 3));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_one_hot(ds, 0, 1, 0, NULL, 3));
     ck_assert_ptr_eq(out, SENTINEL);
     pcmup_dataset_free(NULL);
 
@@ -967,7 +967,7 @@ typedef pcmup_status (*make_fn)(pcmup_dataset **out, const pcmup_allocator *a);
 
 static pcmup_status make_from_arrays(pcmup_dataset **out, const pcmup_allocator *a)
 {
-    return pcmup_dataset_from_arrays(out, 4, 2, 3, arr_x, arr_labels, a);
+    return pcmup_dataset_from_arrays(out, 4, 2, 3, arr_x, 8, arr_labels, a);
 }
 
 static pcmup_status make_plain(pcmup_dataset **out, const pcmup_allocator *a)

@@ -26,7 +26,7 @@ static void check_fashion_split(pcmup_split split, size_t n_expected)
     size_t per_class[10] = {0};
     float lo = 1, hi = 0;
     for (size_t start = 0; start < n_expected; start += CHUNK) {
-        TU_OK(pcmup_dataset_get_batch(ds, start, CHUNK, x, labels));
+        TU_OK(pcmup_dataset_get_batch(ds, start, CHUNK, x, CHUNK * 784, labels));
         for (size_t i = 0; i < (size_t)CHUNK * 784; i++) {
             lo = fminf(lo, x[i]);
             hi = fmaxf(hi, x[i]);

@@ -51,7 +51,7 @@ static run_result train_one(const run_spec *r, const pcmup_dataset *train,
     const size_t widths[] = {784, 256, 256, 10};
     pcmup_param *p = tu_param(3, r->preset, r->gamma_bar);
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, seed, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, seed, NULL));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, r->kind, net, seed, NULL));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LR, r->lr));

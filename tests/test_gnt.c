@@ -375,8 +375,8 @@ static void check_power_zero_is_bp(pcmup_loss loss, pcmup_gnt_variant variant)
         ck_assert_uint_eq(sizes[l], 0);
     for (int step = 0; step < 3; step++) {
         double loss_gnt, loss_bp;
-        TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, &loss_gnt));
-        TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, &loss_bp));
+        TU_OK(pcmup_algo_step(gnt.algo, x, batch * widths[0], labels, batch, &loss_gnt));
+        TU_OK(pcmup_algo_step(bp.algo, x, batch * widths[0], labels, batch, &loss_bp));
         ck_assert_double_eq(loss_gnt, loss_bp);
         for (size_t l = 1; l <= 3; l++) {
             double *a = tu_layer_update_f64(&gnt, l), *b = tu_layer_update_f64(&bp, l);
@@ -429,7 +429,7 @@ static void check_explicit(const explicit_case *ec)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 0.05));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.1));
     reference ref = reference_pass(&r, x, labels, batch, ec->loss);
-    TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, batch * ec->widths[0], labels, batch, NULL));
 
     /* rho_l = rho' (M / 8)^-(2 b_L - 1) with b_L = 1; rho_L = rho'. */
     const double ratio = (double)ec->widths[2] / 8.0;
@@ -572,7 +572,7 @@ START_TEST(jacobian_matches_finite_differences)
         g[i] = f[i] - ((size_t)label == i ? 1.0 : 0.0) + 1.0 / 3.0;
     double rho[3];
     TU_OK(pcmup_gnt_damping(r.algo, rho, 3));
-    TU_OK(pcmup_algo_step(r.algo, x, &label, 1, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, widths[0], &label, 1, NULL));
     for (size_t l = 1; l <= 2; l++) {
         const size_t m = widths[l], in = widths[l - 1];
         /* J (C x m) by central differences. */
@@ -659,7 +659,7 @@ START_TEST(linear_sample_targets_are_min_norm_gauss_newton)
                     h[l][b * widths[l] + i] +=
                         w[l][i * widths[l - 1] + j] * h[l - 1][b * widths[l - 1] + j];
     }
-    TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, batch * widths[0], labels, batch, NULL));
     /* J_l = W_3 ... W_{l+1} (C x M_l): J_3 = I, J_2 = W_3, J_1 = W_3 W_2. */
     double jac[4][3 * 12];
     memset(jac, 0, sizeof jac);
@@ -764,8 +764,8 @@ static void check_output_layer(int precondition)
     size_t sizes[3];
     TU_OK(pcmup_gnt_system_size(gnt.algo, batch, sizes, 3));
     ck_assert_uint_eq(sizes[2], precondition ? 4 : 0);
-    TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(gnt.algo, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, batch * widths[0], labels, batch, NULL));
     double *a = tu_layer_update_f64(&gnt, 3), *b = tu_layer_update_f64(&bp, 3);
     const size_t n = layer_size(&gnt, 3);
     for (size_t i = 0; i < n; i++)
@@ -815,7 +815,7 @@ START_TEST(damping_follows_the_output_exponent)
         TU_OK(pcmup_param_set_layer(p, 4, PCMUP_LAYER_B, 0.75));
         pcmup_net *net;
         pcmup_algo *a;
-        TU_OK(pcmup_net_create(&net, 4, widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
+        TU_OK(pcmup_net_create(&net, widths, 5, PCMUP_ACT_TANH, 0, p, 1, NULL));
         TU_OK(pcmup_algo_create(&a, PCMUP_RULE_GNT, net, 1, NULL));
         TU_OK(pcmup_gnt_damping(a, rho, 4));
         ck_assert_double_eq_tol(rho[1], 1e-2 / sqrt(r), 1e-15);
@@ -871,8 +871,8 @@ static void cosines(double rho, double out[3])
     tu_rig gnt = make_rig(PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
     tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_GNT, 64, 3, widths, PCMUP_ACT_TANH, 8);
     TU_OK(pcmup_algo_set(gnt.algo, PCMUP_SET_GNT_DAMPING, rho));
-    TU_OK(pcmup_algo_step(gnt.algo, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(gnt.algo, x, batch * widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, batch * widths[0], labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         double *a = tu_layer_update_f64(&gnt, l), *b = tu_layer_update_f64(&bp, l), ab = 0, aa = 0, bb = 0;
         for (size_t i = 0; i < layer_size(&gnt, l); i++) {
@@ -1073,7 +1073,8 @@ START_TEST(failed_step_changes_nothing)
         TU_OK(pcmup_net_get_weights(r.net, l, saved[l - 1], layer_size(&r, l)));
     }
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_GNT_DAMPING, 1e-300));
-    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(r.algo, x, labels, batch, NULL));
+    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(r.algo, x, batch * widths[0], labels, batch,
+                                                 NULL));
     ck_assert(same_weights(&r, saved));
     /* An output that overflows: tanh features all positive, output
      * weights near FLT_MAX. */
@@ -1090,7 +1091,8 @@ START_TEST(failed_step_changes_nothing)
     TU_OK(pcmup_net_set_weights(t.net, 3, w3, 32));
     for (size_t l = 1; l <= 3; l++)
         TU_OK(pcmup_net_get_weights(t.net, l, saved[l - 1], layer_size(&t, l)));
-    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(t.algo, x, labels, batch, NULL));
+    TU_FAILS(PCMUP_ERR_DIVERGED, pcmup_algo_step(t.algo, x, batch * widths[0], labels, batch,
+                                                 NULL));
     ck_assert(same_weights(&t, saved));
     tu_rig_free(&t);
     for (int l = 0; l < 3; l++)
@@ -1110,25 +1112,26 @@ START_TEST(no_allocation_after_first_step)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_GNT, &alloc));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_GNT, net, 1, &alloc));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_POWER, 0.5));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, PCMUP_LOSS_CE));
     float *x = tu_gaussian(batch * 20, 2);
     int32_t *labels = cyclic_labels(batch, 4);
-    TU_OK(pcmup_algo_step(algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     ck_assert_uint_gt(calls, 0);
     for (int i = 0; i < 12; i++) {
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_POWER, i % 2 ? 1.0 : 0.5));
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_VARIANT, i % 3 == 0 ? 1 : 0));
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_LOSS, i % 4 < 2));
-        TU_OK(pcmup_algo_step(algo, x, labels, batch - (size_t)(i % 5), NULL));
+        TU_OK(pcmup_algo_step(algo, x, (batch - (size_t)(i % 5)) * widths[0], labels,
+                              batch - (size_t)(i % 5), NULL));
     }
     ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
     pcmup_dataset *ds;
-    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 20, 4, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, batch, 20, 4, x, batch * 20, labels, NULL));
     TU_OK(pcmup_algo_train_epoch(algo, ds, 5, NULL));
     calls = counter.n_malloc + counter.n_realloc;
     TU_OK(pcmup_algo_train_epoch(algo, ds, 5, NULL));
@@ -1156,21 +1159,21 @@ START_TEST(allocation_failures_are_clean)
         pcmup_param *p;
         TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_GNT, &alloc));
         pcmup_net *net;
-        TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
+        TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 1, &alloc));
         pcmup_algo *algo;
         TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_GNT, net, 1, &alloc));
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_GNT_POWER, 0.5));
         float before[48 * 20], after[48 * 20];
         TU_OK(pcmup_net_get_weights(net, 1, before, 48 * 20));
         counter.fail_after = k;
-        pcmup_status s = pcmup_algo_step(algo, x, labels, batch, NULL);
+        pcmup_status s = pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL);
         ck_assert(s == PCMUP_OK || s == PCMUP_ERR_NOMEM);
         if (s == PCMUP_ERR_NOMEM) {
             TU_OK(pcmup_net_get_weights(net, 1, after, 48 * 20));
             ck_assert(memcmp(before, after, sizeof before) == 0);
         }
         counter.fail_after = 0;
-        TU_OK(pcmup_algo_step(algo, x, labels, batch, NULL));
+        TU_OK(pcmup_algo_step(algo, x, batch * widths[0], labels, batch, NULL));
         pcmup_algo_free(algo);
         pcmup_net_free(net);
         pcmup_param_free(p);

@@ -535,7 +535,7 @@ START_TEST(gemm_log_counts_bp_step)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_SGD, NULL));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, bp_widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
+    TU_OK(pcmup_net_create(&net, bp_widths, 4, PCMUP_ACT_TANH, 0, p, 1, NULL));
     pcmup_algo *bp;
     TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, net, 1, NULL));
     float *x = malloc(BP_BATCH * 784 * sizeof *x);
@@ -545,7 +545,7 @@ START_TEST(gemm_log_counts_bp_step)
     TU_OK(pcmup__algo_count_gemms(bp, 16, __func__));
     /* Twice: each step starts a fresh count. */
     for (int step = 0; step < 2; step++)
-        TU_OK(pcmup_algo_step(bp, x, labels, BP_BATCH, NULL));
+        TU_OK(pcmup_algo_step(bp, x, BP_BATCH * 784, labels, BP_BATCH, NULL));
     const pcmup__gemm_log *log = pcmup__algo_last_step_gemms(bp);
     ck_assert_uint_eq(log->count, 8);
     ck_assert_uint_eq(log->flops, 7331840);
@@ -565,15 +565,15 @@ START_TEST(gemm_log_counts_bp_step)
     /* Recording updates adds the alignment ratio's products: the forward
      * pass to h_{L-1} (2) and y = dh (W - rec)^T (2). */
     TU_OK(pcmup_algo_set(bp, PCMUP_SET_RECORD_UPDATES, 1.0));
-    TU_OK(pcmup_algo_step(bp, x, labels, BP_BATCH, NULL));
+    TU_OK(pcmup_algo_step(bp, x, BP_BATCH * 784, labels, BP_BATCH, NULL));
     ck_assert_uint_eq(log->count, 12);
     /* Outside a step nothing is counted; freeing the log stops counting. */
     float out[BP_BATCH * 10];
-    TU_OK(pcmup_net_forward(net, x, BP_BATCH, out));
+    TU_OK(pcmup_net_forward(net, x, BP_BATCH * 784, BP_BATCH, out, BP_BATCH * 10));
     ck_assert_uint_eq(log->count, 12);
     TU_OK(pcmup__algo_count_gemms(bp, 0, __func__));
     ck_assert_ptr_null(pcmup__algo_last_step_gemms(bp));
-    TU_OK(pcmup_algo_step(bp, x, labels, BP_BATCH, NULL));
+    TU_OK(pcmup_algo_step(bp, x, BP_BATCH * 784, labels, BP_BATCH, NULL));
     free(x);
     pcmup_algo_free(bp);
     pcmup_net_free(net);

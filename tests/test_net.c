@@ -17,7 +17,7 @@ static pcmup_net *scalar_net(pcmup_activation act)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 2, PCMUP_PRESET_SP, NULL));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 2, widths, act, 0, p, 1, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 3, act, 0, p, 1, NULL));
     pcmup_param_free(p);
     const float one = 1.0f;
     TU_OK(pcmup_net_set_weights(net, 1, &one, 1));
@@ -36,7 +36,7 @@ START_TEST(tanh_is_accurate)
         x[i] = (float)(-12.0 + 24.0 * (double)i / 240000.0);
     for (size_t i = 0; i < 40; i++)
         x[240001 + i] = (float)((i % 2 ? -1.0 : 1.0) * pow(10.0, -(double)i / 2.0));
-    TU_OK(pcmup_net_forward_layer(net, x, n, 1, PCMUP_SIGNAL_POST, h));
+    TU_OK(pcmup_net_forward_layer(net, x, n, n, 1, PCMUP_SIGNAL_POST, h, n));
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
         double want = tanh((double)x[i]);
@@ -58,10 +58,10 @@ START_TEST(relu_and_identity_are_exact)
     pcmup_net *relu = scalar_net(PCMUP_ACT_RELU), *id = scalar_net(PCMUP_ACT_IDENTITY);
     const float x[5] = {-2.5f, -0.0f, 0.0f, 1e-30f, 3.25f};
     float h[5];
-    TU_OK(pcmup_net_forward_layer(relu, x, 5, 1, PCMUP_SIGNAL_POST, h));
+    TU_OK(pcmup_net_forward_layer(relu, x, 5, 5, 1, PCMUP_SIGNAL_POST, h, 5));
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq(h[i], x[i] > 0 ? x[i] : 0.0f);
-    TU_OK(pcmup_net_forward_layer(id, x, 5, 1, PCMUP_SIGNAL_POST, h));
+    TU_OK(pcmup_net_forward_layer(id, x, 5, 5, 1, PCMUP_SIGNAL_POST, h, 5));
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq(h[i], x[i]);
     pcmup_net_free(relu);
@@ -79,7 +79,7 @@ START_TEST(forward_matches_direct_computation)
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_BASE_WIDTH, 2)); /* r = 2 */
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, 1.0));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_TANH, PCMUP_NET_BIAS, p, 5, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 3, PCMUP_ACT_TANH, PCMUP_NET_BIAS, p, 5, NULL));
     pcmup_param_free(p);
     double m = tu_net_factor(net, 2, PCMUP_FACTOR_MULTIPLIER);
     ck_assert_double_eq_tol(m, 0.5, 1e-15);
@@ -91,9 +91,9 @@ START_TEST(forward_matches_direct_computation)
     TU_OK(pcmup_net_get_weights(net, 2, w2, 8));
     const float x[6] = {0.5f, -1.0f, 2.0f, 0.0f, 0.25f, -0.75f};
     float u1[8], h1[8], f[4];
-    TU_OK(pcmup_net_forward_layer(net, x, 2, 1, PCMUP_SIGNAL_PRE, u1));
-    TU_OK(pcmup_net_forward_layer(net, x, 2, 1, PCMUP_SIGNAL_POST, h1));
-    TU_OK(pcmup_net_forward(net, x, 2, f));
+    TU_OK(pcmup_net_forward_layer(net, x, 6, 2, 1, PCMUP_SIGNAL_PRE, u1, 8));
+    TU_OK(pcmup_net_forward_layer(net, x, 6, 2, 1, PCMUP_SIGNAL_POST, h1, 8));
+    TU_OK(pcmup_net_forward(net, x, 6, 2, f, 4));
     for (int b = 0; b < 2; b++) {
         double h[4];
         for (int j = 0; j < 4; j++) {
@@ -113,7 +113,7 @@ START_TEST(forward_matches_direct_computation)
     }
     /* The output layer's POST signal is f itself (no output nonlinearity). */
     float f2[4];
-    TU_OK(pcmup_net_forward_layer(net, x, 2, 2, PCMUP_SIGNAL_POST, f2));
+    TU_OK(pcmup_net_forward_layer(net, x, 6, 2, 2, PCMUP_SIGNAL_POST, f2, 4));
     for (int i = 0; i < 4; i++)
         ck_assert_float_eq(f2[i], f[i]);
     pcmup_net_free(net);

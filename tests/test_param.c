@@ -88,7 +88,7 @@ static pcmup_net *make_net(size_t n_layers, const size_t *widths, const pcmup_pa
                            uint64_t seed)
 {
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, n_layers, widths, PCMUP_ACT_TANH, 0, p, seed, NULL));
+    TU_OK(pcmup_net_create(&net, widths, n_layers + 1, PCMUP_ACT_TANH, 0, p, seed, NULL));
     return net;
 }
 
@@ -642,10 +642,10 @@ static signal_rms measure(pcmup_preset preset, size_t m, const float *x)
     float *buf = malloc(SB * m * sizeof *buf);
     signal_rms r;
     for (size_t l = 1; l <= 2; l++) {
-        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_POST, buf));
+        TU_OK(pcmup_net_forward_layer(net, x, SB * SD, SB, l, PCMUP_SIGNAL_POST, buf, SB * m));
         r.h[l - 1] = rms_of(buf, SB * m);
     }
-    TU_OK(pcmup_net_forward(net, x, SB, buf));
+    TU_OK(pcmup_net_forward(net, x, SB * SD, SB, buf, SB * 10));
     r.f = rms_of(buf, SB * 10);
     free(buf);
     pcmup_net_free(net);
@@ -727,15 +727,17 @@ START_TEST(signals_pre_post)
     pcmup_net *net = make_net(3, widths, p, SEED);
     float *pre = malloc(SB * 96 * sizeof *pre), *post = malloc(SB * 96 * sizeof *post);
     for (size_t l = 1; l <= 2; l++) {
-        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_PRE, pre));
-        TU_OK(pcmup_net_forward_layer(net, x, SB, l, PCMUP_SIGNAL_POST, post));
+        TU_OK(pcmup_net_forward_layer(net, x, SB * SD, SB, l, PCMUP_SIGNAL_PRE, pre,
+                                      SB * widths[l]));
+        TU_OK(pcmup_net_forward_layer(net, x, SB * SD, SB, l, PCMUP_SIGNAL_POST, post,
+                                      SB * widths[l]));
         for (size_t i = 0; i < SB * widths[l]; i++)
             ck_assert_msg(fabsf(post[i] - tanhf(pre[i])) <= 1e-6f, "layer %zu, %zu", l, i);
     }
     float f[SB * 10];
-    TU_OK(pcmup_net_forward(net, x, SB, f));
-    TU_OK(pcmup_net_forward_layer(net, x, SB, 3, PCMUP_SIGNAL_PRE, pre));
-    TU_OK(pcmup_net_forward_layer(net, x, SB, 3, PCMUP_SIGNAL_POST, post));
+    TU_OK(pcmup_net_forward(net, x, SB * SD, SB, f, SB * 10));
+    TU_OK(pcmup_net_forward_layer(net, x, SB * SD, SB, 3, PCMUP_SIGNAL_PRE, pre, SB * 10));
+    TU_OK(pcmup_net_forward_layer(net, x, SB * SD, SB, 3, PCMUP_SIGNAL_POST, post, SB * 10));
     ck_assert(memcmp(pre, f, sizeof f) == 0);
     ck_assert(memcmp(post, f, sizeof f) == 0);
     free(pre);
@@ -780,7 +782,7 @@ static pcmup_net *bias_net(const pcmup_param *p, uint64_t seed)
 {
     static const size_t widths[] = {30, 40, 50, 5};
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_RELU, PCMUP_NET_BIAS, p, seed, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_RELU, PCMUP_NET_BIAS, p, seed, NULL));
     return net;
 }
 
@@ -919,7 +921,7 @@ START_TEST(forward_uses_multiplier)
     TU_OK(pcmup_param_set_layer(p, 1, PCMUP_LAYER_A, 1.0));
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, -0.5));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 2, widths, PCMUP_ACT_IDENTITY, 0, p, 8, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 3, PCMUP_ACT_IDENTITY, 0, p, 8, NULL));
     double m1, m2;
     layer_scales(net, 1, &m1, NULL, NULL);
     layer_scales(net, 2, &m2, NULL, NULL);
@@ -930,7 +932,7 @@ START_TEST(forward_uses_multiplier)
     TU_OK(pcmup_net_get_weights(net, 2, w2, 32));
     for (size_t i = 0; i < 18; i++)
         x[i] = (float)((int)(i % 7) - 3) * 0.5f;
-    TU_OK(pcmup_net_forward(net, x, 3, f));
+    TU_OK(pcmup_net_forward(net, x, 18, 3, f, 12));
     for (size_t b = 0; b < 3; b++)
         for (size_t k = 0; k < 4; k++) {
             double want = 0, scale = 0;

@@ -43,8 +43,8 @@ static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
     double gamma_out;
     TU_OK(pcmup_pc_gamma_out(pc.algo, &gamma_out));
     ck_assert_double_eq_tol(gamma_out, pow(256.0 / 64.0, -gbar), 1e-12);
-    TU_OK(pcmup_algo_step(pc.algo, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(pc.algo, x, batch * pc.widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, batch * bp.widths[0], labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
         float *u_pc = tu_layer_update(&pc, l, &n), *u_bp = tu_layer_update(&bp, l, &n);
@@ -83,7 +83,7 @@ START_TEST(forward_init_energy_is_output_loss)
     tu_rig r = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 12, 128, 4, 5);
     double loss, gamma_out, trace[2];
     size_t count;
-    TU_OK(pcmup_algo_step(r.algo, x, labels, batch, &loss));
+    TU_OK(pcmup_algo_step(r.algo, x, batch * r.widths[0], labels, batch, &loss));
     TU_OK(pcmup_pc_gamma_out(r.algo, &gamma_out));
     TU_OK(pcmup_pc_energy_trace(r.algo, trace, 2, &count));
     ck_assert_uint_eq(count, 2);
@@ -109,9 +109,9 @@ START_TEST(epoch_energy_is_mean_final_energy)
     pcmup_dataset *ds;
     double mean, trace[2];
     size_t count;
-    TU_OK(pcmup_dataset_from_arrays(&ds, n, 12, 4, x, labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&ds, n, 12, 4, x, n * 12, labels, NULL));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(r.algo, &mean));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, n, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, n * r.widths[0], labels, n, NULL));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_pc_epoch_energy(r.algo, &mean));
     TU_OK(pcmup_algo_train_epoch(r.algo, ds, n, NULL));
     TU_OK(pcmup_pc_epoch_energy(r.algo, &mean));
@@ -144,7 +144,7 @@ static void check_energy_descends(pcmup_pc_schedule schedule, pcmup_pc_init init
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_INIT, init));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, kappa));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_ITERATIONS, (double)t_max));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, batch * r.widths[0], labels, batch, NULL));
     double trace[64];
     size_t count;
     TU_OK(pcmup_pc_energy_trace(r.algo, trace, 64, &count));
@@ -186,7 +186,7 @@ START_TEST(tolerance_stops_inference_early)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_ITERATIONS, 500));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_PC_TOLERANCE, 1e-3));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, batch * r.widths[0], labels, batch, NULL));
     double trace[501];
     size_t count;
     TU_OK(pcmup_pc_energy_trace(r.algo, trace, 501, &count));
@@ -215,7 +215,7 @@ START_TEST(cache_timing_survives_early_stop)
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_ITERATIONS, 500));
     TU_OK(pcmup_algo_set(early.algo, PCMUP_SET_PC_TOLERANCE, 1e-2));
-    TU_OK(pcmup_algo_step(early.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(early.algo, x, batch * early.widths[0], labels, batch, NULL));
     size_t count;
     TU_OK(pcmup_pc_energy_trace(early.algo, NULL, 0, &count));
     ck_assert_uint_gt(count, 2);
@@ -223,7 +223,7 @@ START_TEST(cache_timing_survives_early_stop)
     TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_TIMING, PCMUP_PC_TIMING_CACHE));
     TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_KAPPA, 0.2));
     TU_OK(pcmup_algo_set(fixed.algo, PCMUP_SET_PC_ITERATIONS, (double)(count - 1)));
-    TU_OK(pcmup_algo_step(fixed.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(fixed.algo, x, batch * fixed.widths[0], labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
         float *a = tu_layer_update(&early, l, &n), *b = tu_layer_update(&fixed, l, &n);
@@ -248,14 +248,14 @@ START_TEST(no_allocation_after_first_step)
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_PC, &alloc));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &alloc));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 1, &alloc));
     pcmup_algo *pc;
     TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, net, 1, &alloc));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_ITERATIONS, 4));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(batch * 12, 5);
     int32_t *labels = tu_cyclic_labels(batch, 4);
-    TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(pc, x, batch * widths[0], labels, batch, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     const double inits[] = {PCMUP_PC_INIT_ZERO, PCMUP_PC_INIT_RANDOM, PCMUP_PC_INIT_FORWARD};
     for (int i = 0; i < 3; i++) {
@@ -263,7 +263,8 @@ START_TEST(no_allocation_after_first_step)
         TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_SCHEDULE, i == 1 ? PCMUP_PC_SCHEDULE_SIMULTANEOUS
                                                              : PCMUP_PC_SCHEDULE_SEQUENTIAL));
         TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_TIMING, i == 2 ? PCMUP_PC_TIMING_CACHE : PCMUP_PC_TIMING_END));
-        TU_OK(pcmup_algo_step(pc, x, labels, batch - (size_t)i, NULL));
+        TU_OK(pcmup_algo_step(pc, x, (batch - (size_t)i) * widths[0], labels, batch - (size_t)i,
+                              NULL));
     }
     ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
     pcmup_algo_free(pc);
@@ -290,8 +291,8 @@ static void cosines(double gbar, size_t m, double cos_out[3])
     tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_PC, gbar, d, m, c, 21);
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_ITERATIONS, 50));
     TU_OK(pcmup_algo_set(pc.algo, PCMUP_SET_PC_KAPPA, 0.2));
-    TU_OK(pcmup_algo_step(pc.algo, x, labels, batch, NULL));
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(pc.algo, x, batch * pc.widths[0], labels, batch, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, batch * bp.widths[0], labels, batch, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n;
         float *a = tu_layer_update(&pc, l, &n), *b = tu_layer_update(&bp, l, &n);
@@ -422,7 +423,7 @@ START_TEST(invalid_settings_are_rejected)
     float *x = tu_gaussian(4 * 8, 1), w[128], w_after[128];
     int32_t labels[4] = {0, 1, 2, 0};
     TU_OK(pcmup_net_get_weights(r.net, 1, w, 128));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_step(r.algo, x, labels, 4, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_step(r.algo, x, 4 * r.widths[0], labels, 4, NULL));
     TU_OK(pcmup_net_get_weights(r.net, 1, w_after, 128));
     ck_assert(memcmp(w, w_after, sizeof w) == 0);
     free(x);

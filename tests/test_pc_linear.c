@@ -57,11 +57,20 @@ static void eq_free(eq_result *r)
     free(r->c_gamma);
 }
 
-static pcmup_status eq_run(pcmup_algo *pc, const float *x, const int32_t *labels,
+/* The closed form on `batch` samples x (batch, M_0) into r's outputs. */
+static pcmup_status eq_call(const pcmup_algo *pc, const float *x, const int32_t *labels,
+                            size_t batch, eq_result *r)
+{
+    const size_t L = r->n_layers, c = r->widths[L];
+    return pcmup_pc_linear_equilibrium(pc, x, batch * r->widths[0], labels, batch, r->eps, L,
+                                       r->states, L - 1, r->updates, L, r->c_gamma, c * c,
+                                       &r->norm, &r->energy);
+}
+
+static pcmup_status eq_run(const pcmup_algo *pc, const float *x, const int32_t *labels,
                            eq_result *r)
 {
-    return pcmup_pc_linear_equilibrium(pc, x, labels, r->batch, r->eps, r->states, r->updates,
-                                       r->c_gamma, &r->norm, &r->energy);
+    return eq_call(pc, x, labels, r->batch, r);
 }
 
 /* ---- small double helpers ---------------------------------------------------------- */
@@ -197,8 +206,8 @@ START_TEST(reference_case)
 {
     tu_case *c = tu_case_load("pc_linear_closed_form");
     pcmup_net *net = tu_case_net(c);
-    size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
+    size_t batch, n_labels, x_count;
+    float *x = tu_case_x(c, &batch, &x_count);
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     pcmup_algo *pc = reference_pc(c, net);
     eq_result r;
@@ -232,11 +241,11 @@ START_TEST(reference_case)
 
     /* Every output may be NULL; what is computed does not change. */
     double energy2 = 0;
-    TU_OK(pcmup_pc_linear_equilibrium(pc, x, labels, batch, NULL, NULL, NULL, NULL, NULL,
-                                      &energy2));
+    TU_OK(pcmup_pc_linear_equilibrium(pc, x, x_count, labels, batch, NULL, 0, NULL, 0, NULL, 0,
+                                      NULL, 0, NULL, &energy2));
     ck_assert(energy2 == r.energy);
-    TU_OK(pcmup_pc_linear_equilibrium(pc, x, labels, batch, NULL, NULL, NULL, NULL, NULL,
-                                      NULL));
+    TU_OK(pcmup_pc_linear_equilibrium(pc, x, x_count, labels, batch, NULL, 0, NULL, 0, NULL, 0,
+                                      NULL, 0, NULL, NULL));
 
     eq_free(&r);
     pcmup_algo_free(pc);
@@ -266,7 +275,7 @@ static pcmup_net *odd_net(pcmup_activation act, unsigned flags)
     TU_OK(pcmup_param_set_layer(p, 2, PCMUP_LAYER_A, 0.5));
     TU_OK(pcmup_param_set_layer(p, 4, PCMUP_LAYER_A, -0.25));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, ODD_L, odd_widths, act, flags, p, 11, NULL));
+    TU_OK(pcmup_net_create(&net, odd_widths, ODD_L + 1, act, flags, p, 11, NULL));
     pcmup_param_free(p);
     return net;
 }
@@ -342,7 +351,7 @@ START_TEST(stationarity)
     tu_case *c = tu_case_load("pc_linear_closed_form");
     pcmup_net *net = tu_case_net(c);
     size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
+    float *x = tu_case_x(c, &batch, NULL);
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     pcmup_algo *pc = reference_pc(c, net);
     eq_result r;
@@ -403,7 +412,7 @@ static void iterated_matches(pcmup_algo *pc, pcmup_net *net, const float *x,
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SEQUENTIAL));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_INIT, PCMUP_PC_INIT_FORWARD));
     TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
-    TU_OK(pcmup_algo_step(pc, x, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(pc, x, batch * r.widths[0], labels, batch, NULL));
     double worst = 0;
     for (size_t l = 1; l <= r.n_layers; l++) {
         size_t n = r.widths[l] * r.widths[l - 1];
@@ -431,7 +440,7 @@ START_TEST(iterated_inference)
     tu_case *c = tu_case_load("pc_linear_closed_form");
     pcmup_net *net = tu_case_net(c);
     size_t batch, n_labels;
-    float *x = tu_case_x(c, &batch);
+    float *x = tu_case_x(c, &batch, NULL);
     int32_t *labels = tu_case_i32(c, "labels", &n_labels);
     pcmup_algo *pc = reference_pc(c, net);
     iterated_matches(pc, net, x, labels, batch, "reference case");
@@ -475,7 +484,7 @@ static pcmup_net *mup_net(size_t m, size_t n_classes, double gbar)
     TU_OK(pcmup_param_apply_preset(p, PCMUP_PRESET_MUP_PC, gbar, 1.0));
     const size_t widths[] = {MUP_D, m, m, n_classes};
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_IDENTITY, 0, p, 2024, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_IDENTITY, 0, p, 2024, NULL));
     pcmup_param_free(p);
     return net;
 }
@@ -513,7 +522,7 @@ static mup_point mup_measure(size_t m, size_t n_classes, double gbar, const floa
     ck_assert_msg(fabs(r.norm - lambda) < 1e-5 * lambda, "||C_gamma|| %.9g vs %.9g", r.norm,
                   lambda);
     free(cg);
-    TU_OK(pcmup_algo_step(bp, x, labels, MUP_B, NULL));
+    TU_OK(pcmup_algo_step(bp, x, MUP_B * MUP_D, labels, MUP_B, NULL));
     for (size_t l = 1; l <= 3; l++) {
         size_t n = r.widths[l] * r.widths[l - 1];
         float *g = malloc(n * sizeof *g);
@@ -694,8 +703,7 @@ static void expect_failure(pcmup_status want, pcmup_algo *pc, const float *x,
                            const int32_t *labels, size_t batch, eq_result *r)
 {
     fill_sentinel(r);
-    TU_FAILS(want, pcmup_pc_linear_equilibrium(pc, x, labels, batch, r->eps, r->states,
-                                               r->updates, r->c_gamma, &r->norm, &r->energy));
+    TU_FAILS(want, eq_call(pc, x, labels, batch, r));
     assert_untouched(r);
 }
 

@@ -58,7 +58,7 @@ static rig trained_rig(void)
 {
     rig r = make_rig(PCMUP_RULE_DTP);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
-    TU_OK(pcmup_algo_step(r.algo, r.x, r.labels, B, NULL));
+    TU_OK(pcmup_algo_step(r.algo, r.x, B * D, r.labels, B, NULL));
     return r;
 }
 
@@ -91,7 +91,7 @@ START_TEST(tp_lists_its_feedback)
 {
     rig fresh = make_rig(PCMUP_RULE_TP);
     ck_assert_uint_eq(fresh.algo->rule->list_persistent(fresh.algo, NULL, 0), 0);
-    TU_OK(pcmup_algo_step(fresh.algo, fresh.x, fresh.labels, B, NULL));
+    TU_OK(pcmup_algo_step(fresh.algo, fresh.x, B * D, fresh.labels, B, NULL));
     ck_assert_uint_eq(fresh.algo->rule->list_persistent(fresh.algo, NULL, 0), 0);
     free_rig(&fresh);
 
@@ -175,15 +175,15 @@ START_TEST(snapshot_puts_back_what_steps_change)
         pcmup_algo *a = k ? twin.algo : r.algo;
         TU_OK(pcmup_algo_set(a, PCMUP_SET_MOMENTUM, 0.9));
         TU_OK(pcmup_algo_set(a, PCMUP_SET_TP_FB_NOISE, 0.5));
-        TU_OK(pcmup_algo_step(a, r.x, r.labels, B, NULL));
+        TU_OK(pcmup_algo_step(a, r.x, B * D, r.labels, B, NULL));
     }
     pcmup_snapshot snap = {0};
     TU_OK(pcmup__snapshot_save(r.algo, &snap, "test"));
-    TU_OK(pcmup_algo_step(r.algo, r.x, r.labels, B, NULL));
-    TU_OK(pcmup_algo_step(r.algo, r.x, r.labels, B, NULL));
+    TU_OK(pcmup_algo_step(r.algo, r.x, B * D, r.labels, B, NULL));
+    TU_OK(pcmup_algo_step(r.algo, r.x, B * D, r.labels, B, NULL));
     pcmup__snapshot_restore(r.algo, &snap);
-    TU_OK(pcmup_algo_step(r.algo, r.x, r.labels, B, NULL));
-    TU_OK(pcmup_algo_step(twin.algo, r.x, r.labels, B, NULL));
+    TU_OK(pcmup_algo_step(r.algo, r.x, B * D, r.labels, B, NULL));
+    TU_OK(pcmup_algo_step(twin.algo, r.x, B * D, r.labels, B, NULL));
     for (size_t l = 1; l <= 3; l++) {
         const size_t n = widths[l - 1] * widths[l];
         float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);

@@ -67,7 +67,7 @@ static void setup(void)
 {
     const size_t widths[] = {4, 6, 6, 3};
     TU_OK(pcmup_param_create(&param, 3, PCMUP_PRESET_MUP_SGD, NULL));
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, param, 1, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, param, 1, NULL));
     for (size_t r = 0; r < N_RULES; r++)
         TU_OK(pcmup_algo_create(&algos[r], rules[r], net, 2, NULL));
 }

@@ -149,7 +149,7 @@ static void check_gauss_newton(pcmup_rule kind)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
     float *xf = tu_gaussian(b * n, 5);
     int32_t *labels = tu_cyclic_labels(b, n);
-    TU_OK(pcmup_algo_step(r.algo, xf, labels, b, NULL));
+    TU_OK(pcmup_algo_step(r.algo, xf, b * r.widths[0], labels, b, NULL));
 
     /* Reference, in double: H_l = H_{l-1} W_l^T, E_L = -beta (F - Y),
      * E_l = E_L J_l^-T with J_l^-1 = W_{l+1}^-1 ... W_L^-1. */
@@ -255,7 +255,7 @@ START_TEST(closed_form_satisfies_normal_equations)
     for (size_t i = 0; i < n; i++)
         xf[i * n + i] = 1.0f;
     int32_t *labels = tu_cyclic_labels(n, n);
-    TU_OK(pcmup_algo_step(r.algo, xf, labels, n, NULL));
+    TU_OK(pcmup_algo_step(r.algo, xf, n * r.widths[0], labels, n, NULL));
 
     double *w[4], h[4][36], e[4][36];
     for (size_t i = 0; i < n * n; i++)
@@ -330,7 +330,7 @@ START_TEST(closed_form_reconstructs_as_damping_vanishes)
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.0));
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING, mus[k]));
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_DAMPING_TOP, mus[k]));
-        TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
+        TU_OK(pcmup_algo_step(r.algo, x, b * r.widths[0], labels, b, NULL));
         double before[2], after[2];
         TU_OK(pcmup_tp_feedback_loss(r.algo, before, after, 2));
         ck_assert_double_eq(before[0], after[0]);
@@ -339,7 +339,8 @@ START_TEST(closed_form_reconstructs_as_damping_vanishes)
         top[k] = after[1];
         if (k == 0) { /* (1/2B) ||H_1||^2, the loss of G = 0 */
             float h1[16 * 64];
-            TU_OK(pcmup_net_forward_layer(r.net, x, b, 1, PCMUP_SIGNAL_POST, h1));
+            TU_OK(pcmup_net_forward_layer(r.net, x, b * r.widths[0], b, 1, PCMUP_SIGNAL_POST, h1,
+                                          b * r.widths[1]));
             for (size_t i = 0; i < b * 64; i++)
                 scale += 0.5 * (double)h1[i] * h1[i] / (double)b;
         }
@@ -376,7 +377,7 @@ static void check_feedback_descends(pcmup_activation psi, double noise, size_t k
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_STEPS, (double)k_fb));
     double first[2] = {0, 0}, prev[2] = {INFINITY, INFINITY}, before[2], after[2];
     for (int t = 0; t < 30; t++) {
-        TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
+        TU_OK(pcmup_algo_step(r.algo, x, b * r.widths[0], labels, b, NULL));
         TU_OK(pcmup_tp_feedback_loss(r.algo, before, after, 2));
         for (int l = 0; l < 2; l++) {
             if (t == 0)
@@ -424,8 +425,8 @@ static void check_top_is_beta_bp(size_t n_layers, const size_t *widths, pcmup_ru
     tu_rig tp = make_rig(kind, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
     tu_rig bp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_TP, n_layers, widths, PCMUP_ACT_TANH, 2);
     TU_OK(pcmup_algo_set(tp.algo, PCMUP_SET_TP_BETA, beta));
-    TU_OK(pcmup_algo_step(tp.algo, x, labels, b, NULL));
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(tp.algo, x, b * tp.widths[0], labels, b, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, b * bp.widths[0], labels, b, NULL));
     size_t out, in;
     TU_OK(pcmup_net_layer_shape(tp.net, n_layers, &out, &in));
     double *a = tu_layer_update_f64(&tp, n_layers), *c = tu_layer_update_f64(&bp, n_layers);
@@ -537,11 +538,12 @@ static void top_signals(size_t m, double b_out, double *target, double *unrecons
     TU_OK(pcmup_param_set_layer(p, 3, PCMUP_LAYER_B, b_out));
     tu_rig r = tu_rig_make(PCMUP_RULE_DTP, p, widths, PCMUP_ACT_TANH, 1234, 0);
     float *h = malloc(32 * m * sizeof *h);
-    TU_OK(pcmup_net_forward_layer(r.net, x, 32, 2, PCMUP_SIGNAL_POST, h));
+    TU_OK(pcmup_net_forward_layer(r.net, x, 32 * r.widths[0], 32, 2, PCMUP_SIGNAL_POST, h,
+                                  32 * r.widths[2]));
     double scale = 0.0;
     for (size_t i = 0; i < 32 * m; i++)
         scale += 0.5 * (double)h[i] * h[i] / 32.0;
-    TU_OK(pcmup_algo_step(r.algo, x, labels, 32, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, 32 * r.widths[0], labels, 32, NULL));
     double d[3], loss[2];
     TU_OK(pcmup_tp_target_distances(r.algo, d, 3));
     TU_OK(pcmup_tp_feedback_loss(r.algo, NULL, loss, 2));
@@ -593,7 +595,7 @@ static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gb
             tu_rig r = tu_rig_make(kind, tu_param(3, preset, gbar), widths, PCMUP_ACT_TANH,
                                    1000 + seed, 1);
             TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.5));
-            TU_OK(pcmup_algo_step(r.algo, x, labels, 32, NULL));
+            TU_OK(pcmup_algo_step(r.algo, x, 32 * r.widths[0], labels, 32, NULL));
             double ratio;
             TU_OK(pcmup_algo_alignment_ratio(r.algo, &ratio));
             if (seed == 1)
@@ -639,11 +641,11 @@ START_TEST(alignment_needs_a_recorded_step)
     tu_rig r = make_rig(PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 3, widths, PCMUP_ACT_TANH, 1);
     double ratio;
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_alignment_ratio(r.algo, &ratio));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, 4, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, 4 * r.widths[0], labels, 4, NULL));
     TU_OK(pcmup_algo_alignment_ratio(r.algo, &ratio));
     ck_assert(isfinite(ratio) && ratio > 0);
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 0));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, 4, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, 4 * r.widths[0], labels, 4, NULL));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_algo_alignment_ratio(r.algo, &ratio));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_alignment_ratio(r.algo, NULL));
     TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_alignment_ratio(NULL, &ratio));
@@ -678,7 +680,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.0));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_NOISE, 0.0));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, b * r.widths[0], labels, b, NULL));
     float *v2 = feedback_of(r.algo, 2, n2), *v3 = feedback_of(r.algo, 3, n3);
     double s2 = 0, s3 = 0;
     for (size_t i = 0; i < n2; i++)
@@ -694,7 +696,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_INIT_STD, 2.0));
     TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_TP_FB_LR, 0.0));
-    TU_OK(pcmup_algo_step(twin.algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(twin.algo, x, b * twin.widths[0], labels, b, NULL));
     float *t2 = feedback_of(twin.algo, 2, n2);
     ck_assert(memcmp(t2, v2, n2 * sizeof *v2) == 0);
     free(t2);
@@ -704,7 +706,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     for (size_t i = 0; i < n3; i++)
         v[i] = (float)i / 1000.0f;
     TU_OK(pcmup_tp_set_feedback(r.algo, 3, v, n3));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, b * r.widths[0], labels, b, NULL));
     float *back = feedback_of(r.algo, 3, n3);
     ck_assert(memcmp(back, v, n3 * sizeof *v) == 0);
     free(back);
@@ -712,7 +714,7 @@ START_TEST(feedback_weights_live_in_the_algorithm)
     /* A new seed: forgotten, then drawn again, differently. */
     TU_OK(pcmup_net_init_weights(r.net, 78));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, n2));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, b * r.widths[0], labels, b, NULL));
     float *w2 = feedback_of(r.algo, 2, n2);
     ck_assert(memcmp(w2, v2, n2 * sizeof *v2) != 0);
     free(w2);
@@ -759,7 +761,7 @@ static epoch_problem make_epoch_problem(void)
 {
     const size_t n = 64;
     epoch_problem e = {tu_gaussian(n * 6, 12), tu_cyclic_labels(n, 3), NULL};
-    TU_OK(pcmup_dataset_from_arrays(&e.ds, n, 6, 3, e.x, e.labels, NULL));
+    TU_OK(pcmup_dataset_from_arrays(&e.ds, n, 6, 3, e.x, n * 6, e.labels, NULL));
     return e;
 }
 
@@ -816,10 +818,10 @@ START_TEST(undone_steps_forget_a_first_draw)
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_LR, 0.05));
     TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_TP_FB_LR, 0.05));
     float *skip[3] = {NULL, NULL, NULL};
-    TU_OK(pcmup_algo_trial_update(r.algo, e.x, e.labels, 16, skip));
+    TU_OK(pcmup_algo_trial_update(r.algo, e.x, 16 * r.widths[0], e.labels, 16, skip, 3));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_get_feedback(r.algo, 2, v, 16 * 16));
-    TU_OK(pcmup_algo_step(r.algo, e.x, e.labels, 16, NULL));
-    TU_OK(pcmup_algo_step(twin.algo, e.x, e.labels, 16, NULL));
+    TU_OK(pcmup_algo_step(r.algo, e.x, 16 * r.widths[0], e.labels, 16, NULL));
+    TU_OK(pcmup_algo_step(twin.algo, e.x, 16 * twin.widths[0], e.labels, 16, NULL));
     const size_t counts[2] = {16 * 16, 16 * 3};
     for (size_t l = 2; l <= 3; l++) {
         float *mine = feedback_of(r.algo, l, counts[l - 2]);
@@ -901,9 +903,9 @@ START_TEST(invalid_settings_are_rejected)
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_feedback_loss(r.algo, d, d, 2));
     float *x = tu_gaussian(4 * 8, 1);
     int32_t labels[4] = {0, 1, 2, 0};
-    TU_OK(pcmup_algo_step(bp.algo, x, labels, 4, NULL));
+    TU_OK(pcmup_algo_step(bp.algo, x, 4 * bp.widths[0], labels, 4, NULL));
     TU_FAILS(PCMUP_ERR_UNSUPPORTED, pcmup_tp_target_distances(bp.algo, d, 3));
-    TU_OK(pcmup_algo_step(r.algo, x, labels, 4, NULL));
+    TU_OK(pcmup_algo_step(r.algo, x, 4 * r.widths[0], labels, 4, NULL));
     TU_OK(pcmup_tp_target_distances(r.algo, d, 3));
     TU_FAILS(PCMUP_ERR_SHAPE, pcmup_tp_target_distances(r.algo, d, 2));
     TU_FAILS(PCMUP_ERR_SHAPE, pcmup_tp_feedback_loss(r.algo, d, d, 3));
@@ -972,7 +974,7 @@ static void check_no_allocation(pcmup_rule kind, pcmup_tp_feedback fb, pcmup_act
     pcmup_param *p;
     TU_OK(pcmup_param_create(&p, 4, PCMUP_PRESET_MUP_TP, &a));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, 4, widths, PCMUP_ACT_TANH, 0, p, 1, &a));
+    TU_OK(pcmup_net_create(&net, widths, 5, PCMUP_ACT_TANH, 0, p, 1, &a));
     pcmup_algo *algo;
     TU_OK(pcmup_algo_create(&algo, kind, net, 1, &a));
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FEEDBACK, fb));
@@ -981,10 +983,11 @@ static void check_no_allocation(pcmup_rule kind, pcmup_tp_feedback fb, pcmup_act
     TU_OK(pcmup_algo_set(algo, PCMUP_SET_RECORD_UPDATES, 1));
     float *x = tu_gaussian(b * 20, 4);
     int32_t *labels = tu_cyclic_labels(b, 10);
-    TU_OK(pcmup_algo_step(algo, x, labels, b, NULL));
+    TU_OK(pcmup_algo_step(algo, x, b * widths[0], labels, b, NULL));
     size_t calls = counter.n_malloc + counter.n_realloc;
     for (int t = 0; t < 5; t++)
-        TU_OK(pcmup_algo_step(algo, x, labels, t % 2 ? b : b / 2, NULL));
+        TU_OK(pcmup_algo_step(algo, x, (t % 2 ? b : b / 2) * widths[0], labels, t % 2 ? b : b / 2,
+                              NULL));
     ck_assert_uint_eq(counter.n_malloc + counter.n_realloc, calls);
     pcmup_algo_free(algo);
     pcmup_net_free(net);
@@ -1016,20 +1019,20 @@ START_TEST(allocation_failure_changes_nothing)
         pcmup_param *p;
         TU_OK(pcmup_param_create(&p, 3, PCMUP_PRESET_MUP_TP, NULL));
         pcmup_net *net;
-        TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, p, 1, &a));
+        TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, p, 1, &a));
         pcmup_algo *algo;
         TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_DTP, net, 1, &a));
         TU_OK(pcmup_algo_set(algo, PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
         float w[240], w2[240];
         TU_OK(pcmup_net_get_weights(net, 1, w, 240));
         counter.fail_after = k;
-        pcmup_status s = pcmup_algo_step(algo, x, labels, b, NULL);
+        pcmup_status s = pcmup_algo_step(algo, x, b * widths[0], labels, b, NULL);
         ck_assert(s == PCMUP_OK || s == PCMUP_ERR_NOMEM);
         if (s == PCMUP_ERR_NOMEM) {
             TU_OK(pcmup_net_get_weights(net, 1, w2, 240));
             ck_assert(memcmp(w, w2, sizeof w) == 0);
             counter.fail_after = 0;
-            TU_OK(pcmup_algo_step(algo, x, labels, b, NULL));
+            TU_OK(pcmup_algo_step(algo, x, b * widths[0], labels, b, NULL));
         }
         pcmup_algo_free(algo);
         pcmup_net_free(net);

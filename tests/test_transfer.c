@@ -79,8 +79,8 @@ START_TEST(coord_check_matches_direct_loop)
         tu_rig proto = make_rig(cases[c].kind, cases[c].preset, cases[c].gamma_bar, 32,
                              cases[c].lr);
         double dh[2 * 3];
-        TU_OK(pcmup_coord_check(proto.algo, widths, 2, p.x, p.labels, B, p.probe, PROBE,
-                                steps, 1, 1234, dh, NULL));
+        TU_OK(pcmup_coord_check(proto.algo, widths, 2, p.x, B * D, p.labels, B, p.probe,
+                                PROBE * D, PROBE, steps, 1, 1234, dh, NULL, 6));
         for (size_t i = 0; i < 2; i++) {
             const tu_coord_config cfg = {cases[c].kind, cases[c].preset, cases[c].gamma_bar,
                                          cases[c].lr};
@@ -106,17 +106,18 @@ START_TEST(coord_check_step_zero_and_cumulative_steps)
     tu_rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.5);
     const size_t widths[1] = {128}, steps3[3] = {0, 2, 5}, steps1[1] = {5};
     double dh[3 * 3], h[3 * 3], dh1[3];
-    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps3,
-                            3, 99, dh, h));
-    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps1,
-                            1, 99, dh1, NULL));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps3, 3, 99, dh, h, 9));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps1, 1, 99, dh1, NULL, 3));
 
     tu_rig twin = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 128, 0.5);
     TU_OK(pcmup_net_init_weights(twin.net, 99));
     const size_t out_w[3] = {128, 128, C};
     for (size_t l = 1; l <= 3; l++) {
         float *sig = malloc(PROBE * out_w[l - 1] * sizeof *sig);
-        TU_OK(pcmup_net_forward_layer(twin.net, p.probe, PROBE, l, PCMUP_SIGNAL_POST, sig));
+        TU_OK(pcmup_net_forward_layer(twin.net, p.probe, PROBE * D, PROBE, l, PCMUP_SIGNAL_POST,
+                                      sig, PROBE * out_w[l - 1]));
         double s = 0;
         for (size_t i = 0; i < PROBE * out_w[l - 1]; i++)
             s += fabs(sig[i]);
@@ -147,10 +148,10 @@ START_TEST(coord_check_mup_flat_sp_grows)
     tu_rig mup = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 64, 0.5);
     tu_rig sp = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_SP, 0.0, 64, 0.5);
     double dm[9], ds[9];
-    TU_OK(pcmup_coord_check(mup.algo, widths, 3, p.x, p.labels, B, p.probe, PROBE, steps, 1,
-                            1234, dm, NULL));
-    TU_OK(pcmup_coord_check(sp.algo, widths, 3, p.x, p.labels, B, p.probe, PROBE, steps, 1,
-                            1234, ds, NULL));
+    TU_OK(pcmup_coord_check(mup.algo, widths, 3, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps, 1, 1234, dm, NULL, 9));
+    TU_OK(pcmup_coord_check(sp.algo, widths, 3, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps, 1, 1234, ds, NULL, 9));
     for (int l = 0; l < 3; l++) {
         double lo = fmin(dm[l], fmin(dm[3 + l], dm[6 + l]));
         double hi = fmax(dm[l], fmax(dm[3 + l], dm[6 + l]));
@@ -177,8 +178,8 @@ START_TEST(coord_check_reports_divergence_as_infinity)
     float before[D * 64], after[D * 64];
     TU_OK(pcmup_net_get_weights(proto.net, 1, before, D * 64));
     double dh[6];
-    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, NULL, 0, steps, 2, 7, dh,
-                            NULL));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B, NULL, 0, 0, steps, 2,
+                            7, dh, NULL, 6));
     for (int l = 0; l < 3; l++) {
         ck_assert(dh[l] == 0.0);
         ck_assert_msg(isinf(dh[3 + l]) && dh[3 + l] > 0, "layer %d: %g", l + 1, dh[3 + l]);
@@ -201,12 +202,12 @@ START_TEST(coord_check_copies_per_layer_settings)
     tu_rig proto = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0.0, 32, 0.5);
     const size_t widths[1] = {64}, steps[1] = {3};
     double dh[3], moving[3];
-    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps, 1,
-                            5, moving, NULL));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps, 1, 5, moving, NULL, 3));
     TU_OK(pcmup_algo_set_layer(proto.algo, 1, PCMUP_SET_PC_KAPPA, 0.0));
     TU_OK(pcmup_algo_set_layer(proto.algo, 2, PCMUP_SET_PC_KAPPA, 0.0));
-    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B, p.probe, PROBE, steps, 1,
-                            5, dh, NULL));
+    TU_OK(pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B, p.probe, PROBE * D,
+                            PROBE, steps, 1, 5, dh, NULL, 3));
     ck_assert_msg(moving[0] > 0 && moving[1] > 0, "kappa 1: %g %g", moving[0], moving[1]);
     ck_assert_msg(dh[0] == 0.0 && dh[1] == 0.0, "kappa 0: %g %g", dh[0], dh[1]);
     ck_assert_msg(dh[2] > 0, "the output layer still learns");
@@ -221,19 +222,19 @@ START_TEST(coord_check_rejects_bad_arguments)
     tu_rig proto = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     const size_t widths[2] = {16, 0}, steps[2] = {3, 3};
     double dh[6] = {42, 42, 42, 42, 42, 42};
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_coord_check(NULL, widths, 1, p.x, p.labels, B, NULL, 0,
-                                               steps, 1, 1, dh, NULL));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 2, p.x, p.labels, B,
-                                                  NULL, 0, steps, 1, 1, dh, NULL));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 1, p.x, p.labels, B,
-                                                  NULL, 0, steps, 2, 1, dh, NULL));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 0, p.x, p.labels, B,
-                                                  NULL, 0, steps, 1, 1, dh, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_coord_check(NULL, widths, 1, p.x, B * D, p.labels, B, NULL, 0,
+                                               0, steps, 1, 1, dh, NULL, 3));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 2, p.x, B * D, p.labels, B,
+                                                  NULL, 0, 0, steps, 1, 1, dh, NULL, 6));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, p.labels, B,
+                                                  NULL, 0, 0, steps, 2, 1, dh, NULL, 6));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 0, p.x, B * D, p.labels, B,
+                                                  NULL, 0, 0, steps, 1, 1, dh, NULL, 0));
     int32_t bad[B];
     memcpy(bad, p.labels, sizeof bad);
     bad[3] = C;
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 1, p.x, bad, B, NULL, 0,
-                                                  steps, 1, 1, dh, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(proto.algo, widths, 1, p.x, B * D, bad, B, NULL,
+                                                  0, 0, steps, 1, 1, dh, NULL, 3));
     for (int i = 0; i < 6; i++)
         ck_assert(dh[i] == 42);
 
@@ -243,10 +244,10 @@ START_TEST(coord_check_rejects_bad_arguments)
     pcmup_algo *a1;
     const size_t w1[2] = {D, C};
     TU_OK(pcmup_param_create(&p1, 1, PCMUP_PRESET_MUP_SGD, NULL));
-    TU_OK(pcmup_net_create(&n1, 1, w1, PCMUP_ACT_TANH, 0, p1, 1, NULL));
+    TU_OK(pcmup_net_create(&n1, w1, 2, PCMUP_ACT_TANH, 0, p1, 1, NULL));
     TU_OK(pcmup_algo_create(&a1, PCMUP_RULE_BP, n1, 1, NULL));
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(a1, widths, 1, p.x, p.labels, B, NULL, 0,
-                                                  steps, 1, 1, dh, NULL));
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_coord_check(a1, widths, 1, p.x, B * D, p.labels, B, NULL, 0,
+                                                  0, steps, 1, 1, dh, NULL, 1));
     pcmup_algo_free(a1);
     pcmup_net_free(n1);
     pcmup_param_free(p1);
@@ -304,12 +305,12 @@ START_TEST(trial_update_is_the_step_and_leaves_no_trace)
             if (kinds[k] == PCMUP_RULE_TP)
                 TU_OK(pcmup_algo_set(both[j], PCMUP_SET_TP_FEEDBACK, PCMUP_TP_FEEDBACK_TRAINED));
             /* One real step first so that momentum has a velocity. */
-            TU_OK(pcmup_algo_step(both[j], p.probe, p.labels, B, NULL));
+            TU_OK(pcmup_algo_step(both[j], p.probe, B * D, p.labels, B, NULL));
         }
         float **trial = alloc_updates(a.net), **real = alloc_updates(a.net);
-        TU_OK(pcmup_algo_trial_update(a.algo, p.x, p.labels, B, trial));
-        TU_OK(pcmup_algo_step(a.algo, p.x, p.labels, B, NULL));
-        TU_OK(pcmup_algo_step(twin.algo, p.x, p.labels, B, NULL));
+        TU_OK(pcmup_algo_trial_update(a.algo, p.x, B * D, p.labels, B, trial, 3));
+        TU_OK(pcmup_algo_step(a.algo, p.x, B * D, p.labels, B, NULL));
+        TU_OK(pcmup_algo_step(twin.algo, p.x, B * D, p.labels, B, NULL));
         for (size_t l = 1; l <= 3; l++) {
             size_t n = layer_size(a.net, l);
             float *wa = malloc(n * sizeof *wa), *wt = malloc(n * sizeof *wt);
@@ -346,9 +347,10 @@ static void check_references_are_twin_steps(const tu_rig *caller, pcmup_preset p
         if (kinds[k] == PCMUP_RULE_GNT)
             TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_GNT_DAMPING, rho));
         TU_OK(pcmup_algo_set(twin.algo, PCMUP_SET_RECORD_UPDATES, 1));
-        TU_OK(pcmup_algo_step(twin.algo, p->x, p->labels, B, NULL));
+        TU_OK(pcmup_algo_step(twin.algo, p->x, B * D, p->labels, B, NULL));
         float **ref = alloc_updates(caller->net);
-        TU_OK(pcmup_algo_reference_update(caller->algo, refs[k], p->x, p->labels, B, ref));
+        TU_OK(pcmup_algo_reference_update(caller->algo, refs[k], p->x, B * D, p->labels, B, ref,
+                                          3));
         for (size_t l = 1; l <= 3; l++) {
             size_t n = layer_size(caller->net, l);
             float *real = malloc(n * sizeof *real);
@@ -408,12 +410,12 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
     problem p = make_problem();
     tu_rig pc = make_rig(PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, 96, 0.1);
     double cb[3], cg[3], rb[3], rg[3];
-    TU_OK(pcmup_algo_update_alignment(pc.algo, p.x, p.labels, B, cb, cg, rb, rg, 3));
+    TU_OK(pcmup_algo_update_alignment(pc.algo, p.x, B * D, p.labels, B, cb, cg, rb, rg, 3));
     float **own = alloc_updates(pc.net), **bp = alloc_updates(pc.net),
           **gn = alloc_updates(pc.net);
-    TU_OK(pcmup_algo_trial_update(pc.algo, p.x, p.labels, B, own));
-    TU_OK(pcmup_algo_reference_update(pc.algo, PCMUP_REFERENCE_BP, p.x, p.labels, B, bp));
-    TU_OK(pcmup_algo_reference_update(pc.algo, PCMUP_REFERENCE_GN, p.x, p.labels, B, gn));
+    TU_OK(pcmup_algo_trial_update(pc.algo, p.x, B * D, p.labels, B, own, 3));
+    TU_OK(pcmup_algo_reference_update(pc.algo, PCMUP_REFERENCE_BP, p.x, B * D, p.labels, B, bp, 3));
+    TU_OK(pcmup_algo_reference_update(pc.algo, PCMUP_REFERENCE_GN, p.x, B * D, p.labels, B, gn, 3));
     for (size_t l = 1; l <= 3; l++) {
         size_t n = layer_size(pc.net, l);
         double r1, r2, c1 = tu_cosine(own[l - 1], bp[l - 1], n, &r1),
@@ -426,20 +428,20 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
     }
     /* Given the trial update, pcmup_algo_compare_updates is the summary. */
     double cb2[3], cg2[3], rb2[3], rg2[3];
-    TU_OK(pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B, (const float *const *)own,
-                                     cb2, cg2, rb2, rg2, 3));
+    TU_OK(pcmup_algo_compare_updates(pc.algo, p.x, B * D, p.labels, B, (const float *const *)own,
+                                     3, cb2, cg2, rb2, rg2, 3));
     for (int l = 0; l < 3; l++)
         ck_assert(cb2[l] == cb[l] && cg2[l] == cg[l] && rb2[l] == rb[l] && rg2[l] == rg[l]);
-    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B,
-                                                         (const float *const *)own, cb2,
-                                                         NULL, NULL, NULL, 2));
+    TU_FAILS(PCMUP_ERR_SHAPE, pcmup_algo_compare_updates(pc.algo, p.x, B * D, p.labels, B,
+                                                         (const float *const *)own, 3, cb2, NULL,
+                                                         NULL, NULL, 2));
     own[1][7] = NAN;
-    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B,
-                                                           (const float *const *)own, cb2,
+    TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_compare_updates(pc.algo, p.x, B * D, p.labels, B,
+                                                           (const float *const *)own, 3, cb2,
                                                            NULL, NULL, NULL, 3));
     const float *missing[3] = {own[0], NULL, own[2]};
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_compare_updates(pc.algo, p.x, p.labels, B, missing,
-                                                        cb2, NULL, NULL, NULL, 3));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_compare_updates(pc.algo, p.x, B * D, p.labels, B, missing,
+                                                        3, cb2, NULL, NULL, NULL, 3));
     ck_assert(cb2[0] == cb[0]); /* failures wrote nothing */
     free_updates(own);
     free_updates(bp);
@@ -472,7 +474,7 @@ START_TEST(alignment_identities)
         tu_rig r = make_rig(cases[c].kind, cases[c].preset, 0.0, 64, 0.1);
         TU_OK(pcmup_algo_set(r.algo, cases[c].key, cases[c].value));
         double cb[3], cg[3], rb[3], rg[3];
-        TU_OK(pcmup_algo_update_alignment(r.algo, p.x, p.labels, B, cb, cg, rb, rg, 3));
+        TU_OK(pcmup_algo_update_alignment(r.algo, p.x, B * D, p.labels, B, cb, cg, rb, rg, 3));
         const double *cs = cases[c].against_gn ? cg : cb, *rs = cases[c].against_gn ? rg : rb;
         for (int l = 0; l < 3; l++)
             ck_assert_msg(fabs(cs[l] - 1) < 1e-5 && fabs(rs[l] - 1) < 1e-4,
@@ -489,20 +491,21 @@ START_TEST(alignment_rejects_bad_arguments)
     tu_rig r = make_rig(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0, 16, 0.1);
     double cb[3] = {5, 5, 5};
     TU_FAILS(PCMUP_ERR_SHAPE,
-             pcmup_algo_update_alignment(r.algo, p.x, p.labels, B, cb, NULL, NULL, NULL, 2));
+             pcmup_algo_update_alignment(r.algo, p.x, B * D, p.labels, B, cb, NULL, NULL, NULL, 2));
     TU_FAILS(PCMUP_ERR_NULL,
-             pcmup_algo_update_alignment(r.algo, NULL, p.labels, B, cb, NULL, NULL, NULL, 3));
+             pcmup_algo_update_alignment(r.algo, NULL, B * D, p.labels, B, cb, NULL, NULL, NULL,
+                                         3));
     TU_FAILS(PCMUP_ERR_NULL,
-             pcmup_algo_update_alignment(NULL, p.x, p.labels, B, cb, NULL, NULL, NULL, 3));
+             pcmup_algo_update_alignment(NULL, p.x, B * D, p.labels, B, cb, NULL, NULL, NULL, 3));
     TU_FAILS(PCMUP_ERR_INVALID,
-             pcmup_algo_update_alignment(r.algo, p.x, p.labels, 0, cb, NULL, NULL, NULL, 3));
+             pcmup_algo_update_alignment(r.algo, p.x, 0, p.labels, 0, cb, NULL, NULL, NULL, 3));
     ck_assert(cb[0] == 5 && cb[1] == 5 && cb[2] == 5);
     float *u[3] = {NULL, NULL, NULL};
     TU_FAILS(PCMUP_ERR_INVALID, pcmup_algo_reference_update(r.algo, (pcmup_reference)2, p.x,
-                                                            p.labels, B, u));
-    TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_trial_update(r.algo, p.x, p.labels, B, NULL));
+                                                            B * D, p.labels, B, u, 3));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_algo_trial_update(r.algo, p.x, B * D, p.labels, B, NULL, 3));
     /* NULL entries skip layers. */
-    TU_OK(pcmup_algo_trial_update(r.algo, p.x, p.labels, B, u));
+    TU_OK(pcmup_algo_trial_update(r.algo, p.x, B * D, p.labels, B, u, 3));
     tu_rig_free(&r);
     free_problem(&p);
 }
@@ -520,7 +523,7 @@ START_TEST(alignment_survives_allocation_failures)
     pcmup_net *net;
     pcmup_algo *algo;
     TU_OK(pcmup_param_create(&param, 3, PCMUP_PRESET_MUP_PC, NULL));
-    TU_OK(pcmup_net_create(&net, 3, widths, PCMUP_ACT_TANH, 0, param, 5, NULL));
+    TU_OK(pcmup_net_create(&net, widths, 4, PCMUP_ACT_TANH, 0, param, 5, NULL));
     TU_OK(pcmup_algo_create(&algo, PCMUP_RULE_PC, net, 1, &alloc));
     float w0[24 * D], w1[24 * D];
     TU_OK(pcmup_net_get_weights(net, 1, w0, 24 * D));
@@ -528,7 +531,7 @@ START_TEST(alignment_survives_allocation_failures)
     pcmup_status s = PCMUP_ERR_NOMEM;
     for (size_t k = 1; s == PCMUP_ERR_NOMEM && k < 200; k++) {
         counter.fail_after = k;
-        s = pcmup_algo_update_alignment(algo, p.x, p.labels, B, cb, cb, NULL, NULL, 3);
+        s = pcmup_algo_update_alignment(algo, p.x, B * D, p.labels, B, cb, cb, NULL, NULL, 3);
         TU_OK(pcmup_net_get_weights(net, 1, w1, 24 * D));
         ck_assert(memcmp(w0, w1, sizeof w0) == 0);
     }

@@ -75,7 +75,7 @@ static pcmup_net *case_net(const tu_case *c, pcmup_net *ref)
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_DAMPING_EXP, 1.0));
     TU_OK(pcmup_param_set(p, PCMUP_PARAM_FB_LR_EXP, 1.0));
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, n_layers, widths, PCMUP_ACT_TANH, 0, p, 1, NULL));
+    TU_OK(pcmup_net_create(&net, widths, n_layers + 1, PCMUP_ACT_TANH, 0, p, 1, NULL));
     ck_assert_str_eq(tu_case_str(c, "activation"), "tanh");
     for (size_t l = 1; l <= n_layers; l++) {
         size_t out, in;

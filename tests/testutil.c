@@ -142,7 +142,7 @@ tu_rig tu_rig_make(pcmup_rule rule, pcmup_param *param, const size_t *widths,
     TU_OK(pcmup_param_n_layers(param, &r.n_layers));
     ck_assert_uint_le(r.n_layers, TU_MAX_LAYERS);
     memcpy(r.widths, widths, (r.n_layers + 1) * sizeof *widths);
-    TU_OK(pcmup_net_create(&r.net, r.n_layers, widths, act, 0, param, net_seed, NULL));
+    TU_OK(pcmup_net_create(&r.net, widths, r.n_layers + 1, act, 0, param, net_seed, NULL));
     TU_OK(pcmup_algo_create(&r.algo, rule, r.net, 1, NULL));
     if (record_updates)
         TU_OK(pcmup_algo_set(r.algo, PCMUP_SET_RECORD_UPDATES, 1));
@@ -463,8 +463,8 @@ pcmup_net *tu_case_net(const tu_case *c)
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));
     }
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, n_layers, widths, activation_named(tu_case_str(c, "activation")),
-                           0, p, 1, NULL));
+    TU_OK(pcmup_net_create(&net, widths, n_layers + 1,
+                           activation_named(tu_case_str(c, "activation")), 0, p, 1, NULL));
     pcmup_param_free(p);
     for (size_t l = 1; l <= n_layers; l++) {
         char name[16];
@@ -477,11 +477,13 @@ pcmup_net *tu_case_net(const tu_case *c)
     return net;
 }
 
-float *tu_case_x(const tu_case *c, size_t *batch)
+float *tu_case_x(const tu_case *c, size_t *batch, size_t *count)
 {
     size_t n;
     float *x = tu_case_f32(c, "X", &n);
     *batch = (size_t)tu_case_num(c, "B");
+    if (count)
+        *count = n;
     return x;
 }
 
@@ -541,7 +543,7 @@ tu_case_run tu_case_begin(const char *name)
     memset(&r, 0, sizeof r);
     r.c = tu_case_load(name);
     r.net = tu_case_net(r.c);
-    r.x = tu_case_x(r.c, &r.batch);
+    r.x = tu_case_x(r.c, &r.batch, &r.x_count);
     size_t n_labels;
     r.labels = tu_case_i32(r.c, "labels", &n_labels);
     ck_assert_uint_eq(n_labels, r.batch);
@@ -551,7 +553,7 @@ tu_case_run tu_case_begin(const char *name)
 void tu_case_step(tu_case_run *r)
 {
     double loss;
-    TU_OK(pcmup_algo_step(r->algo, r->x, r->labels, r->batch, &loss));
+    TU_OK(pcmup_algo_step(r->algo, r->x, r->x_count, r->labels, r->batch, &loss));
     double want = tu_case_num(r->c, "loss_before");
     ck_assert_msg(fabs(loss - want) < 1e-5 * want, "%s: loss %.9g, reference %.9g", r->c->name,
                   loss, want);
@@ -614,18 +616,21 @@ void tu_coord_run_b_out(const tu_coord_config *cfg, double b_out, size_t width, 
     for (size_t l = 1; l <= 3; l++) {
         before[l - 1] = malloc(COORD_PROBE_B * widths[l] * sizeof(float));
         after[l - 1] = malloc(COORD_PROBE_B * widths[l] * sizeof(float));
-        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B, l, PCMUP_SIGNAL_POST,
-                                      before[l - 1]));
+        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B * COORD_D, COORD_PROBE_B, l,
+                                      PCMUP_SIGNAL_POST, before[l - 1],
+                                      COORD_PROBE_B * widths[l]));
     }
     int diverged = 0;
     for (int t = 0; t < steps && !diverged; t++) {
-        pcmup_status s = pcmup_algo_step(algo, x, labels, COORD_TRAIN_B, NULL);
+        pcmup_status s = pcmup_algo_step(algo, x, COORD_TRAIN_B * COORD_D, labels,
+                                         COORD_TRAIN_B, NULL);
         ck_assert_msg(s == PCMUP_OK || s == PCMUP_ERR_DIVERGED, "%s", pcmup_last_error());
         diverged = s == PCMUP_ERR_DIVERGED;
     }
     for (size_t l = 1; l <= 3; l++) {
-        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B, l, PCMUP_SIGNAL_POST,
-                                      after[l - 1]));
+        TU_OK(pcmup_net_forward_layer(net, probe, COORD_PROBE_B * COORD_D, COORD_PROBE_B, l,
+                                      PCMUP_SIGNAL_POST, after[l - 1],
+                                      COORD_PROBE_B * widths[l]));
         dh[l - 1] = diverged ? INFINITY
                              : mean_abs_diff(after[l - 1], before[l - 1],
                                              COORD_PROBE_B * widths[l]);

@@ -177,8 +177,9 @@ int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n);
 /* Builds the network of a reference case: widths, activation, the case's
  * b and c exponents (a = 0), M_base, and its initial weights W<l>. */
 pcmup_net *tu_case_net(const tu_case *c);
-/* The case's inputs X as floats (B, D); *batch receives B. */
-float *tu_case_x(const tu_case *c, size_t *batch);
+/* The case's inputs X as floats (B, D); *batch receives B and *count (if
+ * count is not NULL) the number of floats, B * D. */
+float *tu_case_x(const tu_case *c, size_t *batch, size_t *count);
 /* Relative error (see tu_rel_err) of the net's update W_l(now) - W<l> against
  * the reference W<l>_next - W<l>, maximised over layers. */
 double tu_case_update_error(const tu_case *c, const pcmup_net *net);
@@ -194,6 +195,7 @@ double tu_case_feedback_error(const tu_case *c, const pcmup_algo *algo);
 typedef struct {
     tu_case *c;
     float *x;
+    size_t x_count;     /* B * D floats */
     int32_t *labels;
     size_t batch;
     pcmup_net *net;

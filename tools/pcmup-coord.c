@@ -235,9 +235,10 @@ static int fashion_problem(problem *p, const train_options *o, const coord_optio
         train_data_free(&d);
         return 1;
     }
-    st = pcmup_dataset_get_batch(d.train, 0, p->batch, p->x, p->labels);
+    st = pcmup_dataset_get_batch(d.train, 0, p->batch, p->x, p->batch * p->dim, p->labels);
     if (st == PCMUP_OK)
-        st = pcmup_dataset_get_batch(d.train, p->batch, p->n_probe, p->probe, NULL);
+        st = pcmup_dataset_get_batch(d.train, p->batch, p->n_probe, p->probe,
+                                     p->n_probe * p->dim, NULL);
     train_data_free(&d);
     if (st != PCMUP_OK) {
         fprintf(stderr, PROG ": reading the batch: %s\n", pcmup_last_error());
@@ -369,8 +370,9 @@ static int run_coord(const train_options *o, const coord_options *c, const probl
         train_error_report(PROG, &e);
     } else {
         pcmup_status st = pcmup_coord_check(proto.algo, c->widths, c->n_widths, p->x,
-                                            p->labels, p->batch, p->probe, p->n_probe,
-                                            c->steps, c->n_steps, o->seed, dh, h);
+                                            p->batch * p->dim, p->labels, p->batch, p->probe,
+                                            p->n_probe * p->dim, p->n_probe, c->steps,
+                                            c->n_steps, o->seed, dh, h, n);
         train_model_free(&proto);
         if (st != PCMUP_OK)
             fprintf(stderr, PROG ": %s (%s)\n", pcmup_last_error(), pcmup_status_name(st));
@@ -427,12 +429,13 @@ static pcmup_status closed_form_alignment(train_model *m, const problem *p, size
     float **own = alloc_updates(m->net, L);
     pcmup_status st = PCMUP_ERR_NOMEM;
     if (own)
-        st = pcmup_pc_linear_equilibrium(m->algo, p->x, p->labels, p->batch, NULL, NULL, own,
-                                         NULL, &out->c_gamma_norm, &out->energy);
+        st = pcmup_pc_linear_equilibrium(m->algo, p->x, p->batch * p->dim, p->labels,
+                                         p->batch, NULL, 0, NULL, 0, own, L, NULL, 0,
+                                         &out->c_gamma_norm, &out->energy);
     if (st == PCMUP_OK)
-        st = pcmup_algo_compare_updates(m->algo, p->x, p->labels, p->batch,
-                                        (const float *const *)own, out->cos_bp, out->cos_gn,
-                                        out->ratio_bp, out->ratio_gn, L);
+        st = pcmup_algo_compare_updates(m->algo, p->x, p->batch * p->dim, p->labels, p->batch,
+                                        (const float *const *)own, L, out->cos_bp,
+                                        out->cos_gn, out->ratio_bp, out->ratio_gn, L);
     free_updates(own, L);
     return st;
 }
@@ -440,8 +443,9 @@ static pcmup_status closed_form_alignment(train_model *m, const problem *p, size
 static pcmup_status rule_alignment(train_model *m, const problem *p, size_t L,
                                    width_alignment *out)
 {
-    return pcmup_algo_update_alignment(m->algo, p->x, p->labels, p->batch, out->cos_bp,
-                                       out->cos_gn, out->ratio_bp, out->ratio_gn, L);
+    return pcmup_algo_update_alignment(m->algo, p->x, p->batch * p->dim, p->labels, p->batch,
+                                       out->cos_bp, out->cos_gn, out->ratio_bp, out->ratio_gn,
+                                       L);
 }
 
 static void alignment_row(const train_options *o, const coord_options *c, const char *config,

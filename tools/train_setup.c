@@ -125,8 +125,8 @@ static int synthetic_split(pcmup_dataset **out, size_t n, const double *teacher,
                 xs[i] = (float)rng_normal(&rng);
             labels[s] = teacher_label(xs, teacher);
         }
-        st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x, labels,
-                                       NULL);
+        st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x,
+                                       n * SYNTHETIC_DIM, labels, NULL);
     }
     free(x);
     free(labels);
@@ -220,7 +220,7 @@ int train_build_net(pcmup_net **out, const train_options *o, const pcmup_param *
     for (size_t l = 1; l < o->depth; l++)
         widths[l] = width;
     widths[o->depth] = n_classes;
-    st = pcmup_net_create(out, o->depth, widths, o->activation,
+    st = pcmup_net_create(out, widths, o->depth + 1, o->activation,
                           o->bias ? PCMUP_NET_BIAS : 0u, param, o->seed, NULL);
     free(widths);
     return st == PCMUP_OK ? 0 : set_error(e, st, "creating the network");

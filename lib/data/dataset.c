@@ -84,7 +84,7 @@ static pcmup_status check_values(const float *x, size_t count, size_t dim, const
 }
 
 pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim,
-                                       size_t n_classes, const float *x,
+                                       size_t n_classes, const float *x, size_t x_count,
                                        const int32_t *labels,
                                        const pcmup_allocator *allocator)
 {
@@ -93,6 +93,7 @@ pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim
     PCMUP_CHECK_NULL(labels);
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     PCMUP_TRY(check_sizes(n, dim, n_classes, __func__));
+    PCMUP_TRY(pcmup__check_count(x_count, n, dim, "x_count", __func__));
     PCMUP_TRY(check_values(x, n * dim, dim, __func__));
     PCMUP_TRY(pcmup__check_labels(labels, n, n_classes, __func__));
 
@@ -341,46 +342,43 @@ pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
 
 /* ---- batches ----------------------------------------------------------- */
 
-/* [start, start + count) within [0, n), without computing start + count. */
-static pcmup_status check_range(const pcmup_dataset *ds, size_t start, size_t count,
+/* [start, start + n) within the dataset, without computing start + n. */
+static pcmup_status check_range(const pcmup_dataset *ds, size_t start, size_t n,
                                 const char *func)
 {
-    if (start > ds->n || count > ds->n - start)
+    if (start > ds->n || n > ds->n - start)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "samples [%zu, %zu + %zu) are outside the dataset's %zu", start,
-                           start, count, ds->n);
+                           start, n, ds->n);
     return PCMUP_OK;
 }
 
-pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset, size_t start,
-                                     size_t count, float *x, int32_t *labels)
+pcmup_status pcmup_dataset_get_batch(const pcmup_dataset *dataset, size_t start, size_t n,
+                                     float *x, size_t x_count, int32_t *labels)
 {
     PCMUP_CHECK_NULL(dataset);
-    PCMUP_TRY(check_range(dataset, start, count, __func__));
-    if (x)
-        memcpy(x, dataset->x + start * dataset->dim, count * dataset->dim * sizeof *x);
+    PCMUP_TRY(check_range(dataset, start, n, __func__));
+    if (x) {
+        PCMUP_TRY(pcmup__check_count(x_count, n, dataset->dim, "x_count", __func__));
+        memcpy(x, dataset->x + start * dataset->dim, n * dataset->dim * sizeof *x);
+    }
     if (labels)
-        memcpy(labels, dataset->labels + start, count * sizeof *labels);
+        memcpy(labels, dataset->labels + start, n * sizeof *labels);
     return PCMUP_OK;
 }
 
-pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start,
-                                   size_t count, int centred, float *y)
+pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start, size_t n,
+                                   int centred, float *y, size_t y_count)
 {
     PCMUP_CHECK_NULL(dataset);
     PCMUP_CHECK_NULL(y);
-    PCMUP_TRY(check_range(dataset, start, count, __func__));
+    PCMUP_TRY(check_range(dataset, start, n, __func__));
     size_t c = dataset->n_classes;
-    int overflow = 0;
-    pcmup__mul(pcmup__mul(count, c, &overflow), sizeof *y, &overflow);
-    if (overflow)
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__,
-                           "count * n_classes = %zu * %zu floats does not fit in memory",
-                           count, c);
+    PCMUP_TRY(pcmup__check_count(y_count, n, c, "y_count", __func__));
     /* Centring subtracts 1/C from every entry, so each row sums to 0. */
     float off = centred ? (float)(-1.0 / (double)c) : 0.0f;
     float on = centred ? (float)(1.0 - 1.0 / (double)c) : 1.0f;
-    for (size_t b = 0; b < count; b++) {
+    for (size_t b = 0; b < n; b++) {
         float *row = y + b * c;
         for (size_t k = 0; k < c; k++)
             row[k] = off;

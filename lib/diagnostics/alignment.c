@@ -43,12 +43,19 @@ static pcmup_status trial_step(pcmup_algo *algo, const float *x, const int32_t *
     return s;
 }
 
-static pcmup_status check_step_args(const pcmup_algo *algo, const float *x,
+static pcmup_status check_step_args(const pcmup_algo *algo, const float *x, size_t x_count,
                                     const int32_t *labels, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
-    PCMUP_TRY(pcmup__net_check_batch(net, x, batch, func));
+    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", func));
     return pcmup__check_labels(labels, batch, net->widths[net->n_layers], func);
+}
+
+/* An array of per-layer pointers (updates) holds one per layer. */
+static pcmup_status check_layer_count(const pcmup_algo *algo, size_t count, const char *name,
+                                      const char *func)
+{
+    return pcmup__check_count(count, algo->net->n_layers, 1, name, func);
 }
 
 /* A reference direction is a plain step (no momentum or weight decay) of
@@ -123,24 +130,28 @@ static pcmup_status reference_update(pcmup_algo *algo, pcmup_reference ref, cons
     return s;
 }
 
-pcmup_status pcmup_algo_trial_update(pcmup_algo *algo, const float *x, const int32_t *labels,
-                                     size_t batch, float *const *updates)
+pcmup_status pcmup_algo_trial_update(pcmup_algo *algo, const float *x, size_t x_count,
+                                     const int32_t *labels, size_t batch, float *const *updates,
+                                     size_t updates_count)
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(updates);
-    PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    PCMUP_TRY(check_layer_count(algo, updates_count, "updates_count", __func__));
+    PCMUP_TRY(check_step_args(algo, x, x_count, labels, batch, __func__));
     return trial_step(algo, x, labels, batch, updates, __func__);
 }
 
 pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
-                                         const float *x, const int32_t *labels, size_t batch,
-                                         float *const *updates)
+                                         const float *x, size_t x_count, const int32_t *labels,
+                                         size_t batch, float *const *updates,
+                                         size_t updates_count)
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(updates);
     if (!pcmup__reference_rule(ref))
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown reference %d", (int)ref);
-    PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    PCMUP_TRY(check_layer_count(algo, updates_count, "updates_count", __func__));
+    PCMUP_TRY(check_step_args(algo, x, x_count, labels, batch, __func__));
     return reference_update(algo, ref, x, labels, batch, updates, __func__);
 }
 
@@ -225,22 +236,14 @@ static pcmup_status compare_with_references(pcmup_algo *algo, const float *x,
     return s;
 }
 
-static pcmup_status check_count(const pcmup_algo *algo, size_t count, const char *func)
-{
-    if (count != algo->net->n_layers)
-        return pcmup__fail(PCMUP_ERR_SHAPE, func, "count %zu is not the layer count %zu",
-                           count, algo->net->n_layers);
-    return PCMUP_OK;
-}
-
-pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x,
+pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x, size_t x_count,
                                          const int32_t *labels, size_t batch, double *cos_bp,
                                          double *cos_gn, double *ratio_bp, double *ratio_gn,
                                          size_t count)
 {
     PCMUP_CHECK_NULL(algo);
-    PCMUP_TRY(check_count(algo, count, __func__));
-    PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    PCMUP_TRY(check_layer_count(algo, count, "count", __func__));
+    PCMUP_TRY(check_step_args(algo, x, x_count, labels, batch, __func__));
     const alignment_out out = {cos_bp, cos_gn, ratio_bp, ratio_gn};
     update_sets u = {0};
     PCMUP_TRY(update_sets_alloc(&u, algo, 1, __func__));
@@ -252,17 +255,18 @@ pcmup_status pcmup_algo_update_alignment(pcmup_algo *algo, const float *x,
     return s;
 }
 
-pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x,
+pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x, size_t x_count,
                                         const int32_t *labels, size_t batch,
-                                        const float *const *updates, double *cos_bp,
-                                        double *cos_gn, double *ratio_bp, double *ratio_gn,
-                                        size_t count)
+                                        const float *const *updates, size_t updates_count,
+                                        double *cos_bp, double *cos_gn, double *ratio_bp,
+                                        double *ratio_gn, size_t count)
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(updates);
-    PCMUP_TRY(check_count(algo, count, __func__));
+    PCMUP_TRY(check_layer_count(algo, updates_count, "updates_count", __func__));
+    PCMUP_TRY(check_layer_count(algo, count, "count", __func__));
     const pcmup_net *net = algo->net;
-    for (size_t l = 0; l < count; l++) {
+    for (size_t l = 0; l < updates_count; l++) {
         if (!updates[l])
             return pcmup__fail(PCMUP_ERR_NULL, __func__, "updates[%zu] is NULL", l);
         for (size_t i = 0; i < net->layers[l].n_in * net->layers[l].n_out; i++)
@@ -270,7 +274,7 @@ pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x,
                 return pcmup__fail(PCMUP_ERR_INVALID, __func__,
                                    "layer %zu: update entry %zu is not finite", l + 1, i);
     }
-    PCMUP_TRY(check_step_args(algo, x, labels, batch, __func__));
+    PCMUP_TRY(check_step_args(algo, x, x_count, labels, batch, __func__));
     const alignment_out out = {cos_bp, cos_gn, ratio_bp, ratio_gn};
     update_sets u = {0};
     PCMUP_TRY(update_sets_alloc(&u, algo, 0, __func__));

@@ -35,7 +35,7 @@ static pcmup_status coord_model_build(coord_model *m, const pcmup_algo *proto, s
     for (size_t l = 1; l < L; l++)
         widths[l] = width;
     widths[L] = pn->widths[L];
-    pcmup_status s = pcmup_net_create(&m->net, L, widths, pn->activation, pn->flags,
+    pcmup_status s = pcmup_net_create(&m->net, widths, L + 1, pn->activation, pn->flags,
                                       pn->param, seed, &proto->alloc);
     if (s == PCMUP_OK)
         s = pcmup_algo_create(&m->algo, proto->rule->id, m->net, seed + 1u, &proto->alloc);
@@ -104,9 +104,11 @@ static pcmup_status coord_one_width(coord_model *m, const float *x, const int32_
     return PCMUP_OK;
 }
 
+/* The sweep's arguments, and `count`, the number of results per output:
+ * n_widths * n_steps * L. */
 static pcmup_status check_coord_args(const pcmup_algo *proto, const size_t *widths,
                                      size_t n_widths, const size_t *steps, size_t n_steps,
-                                     const char *func)
+                                     size_t count, const char *func)
 {
     const size_t L = proto->net->n_layers;
     if (L < 2)
@@ -114,6 +116,11 @@ static pcmup_status check_coord_args(const pcmup_algo *proto, const size_t *widt
                            "a single-layer network has no hidden width to vary");
     if (n_widths == 0 || n_steps == 0)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "no widths or no steps");
+    int overflow = 0;
+    size_t per_width = pcmup__mul(n_steps, L, &overflow);
+    if (overflow)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "%zu steps are too many", n_steps);
+    PCMUP_TRY(pcmup__check_count(count, n_widths, per_width, "count", func));
     for (size_t i = 0; i < n_widths; i++)
         if (widths[i] < 1 || widths[i] > PCMUP_MAX_DIM)
             return pcmup__fail(PCMUP_ERR_INVALID, func, "width %zu is outside [1, %zu]",
@@ -127,24 +134,27 @@ static pcmup_status check_coord_args(const pcmup_algo *proto, const size_t *widt
 }
 
 pcmup_status pcmup_coord_check(const pcmup_algo *prototype, const size_t *widths,
-                               size_t n_widths, const float *x, const int32_t *labels,
-                               size_t batch, const float *probe, size_t probe_batch,
-                               const size_t *steps, size_t n_steps, uint64_t seed, double *dh,
-                               double *h_abs)
+                               size_t n_widths, const float *x, size_t x_count,
+                               const int32_t *labels, size_t batch, const float *probe,
+                               size_t probe_count, size_t probe_batch, const size_t *steps,
+                               size_t n_steps, uint64_t seed, double *dh, double *h_abs,
+                               size_t count)
 {
     PCMUP_CHECK_NULL(prototype);
     PCMUP_CHECK_NULL(widths);
     PCMUP_CHECK_NULL(steps);
     const pcmup_net *pn = prototype->net;
     const size_t L = pn->n_layers;
-    PCMUP_TRY(check_coord_args(prototype, widths, n_widths, steps, n_steps, __func__));
-    PCMUP_TRY(pcmup__net_check_batch(pn, x, batch, __func__));
+    PCMUP_TRY(check_coord_args(prototype, widths, n_widths, steps, n_steps, count, __func__));
+    PCMUP_TRY(pcmup__net_check_batch(pn, x, x_count, batch, "x", __func__));
     PCMUP_TRY(pcmup__check_labels(labels, batch, pn->widths[L], __func__));
-    if (!probe) {
+    if (probe) {
+        PCMUP_TRY(pcmup__net_check_batch(pn, probe, probe_count, probe_batch, "probe",
+                                         __func__));
+    } else {
         probe = x;
         probe_batch = batch;
     }
-    PCMUP_TRY(pcmup__net_check_batch(pn, probe, probe_batch, __func__));
 
     /* Results go to the caller only once every width has run. */
     const pcmup_allocator *a = &prototype->alloc;

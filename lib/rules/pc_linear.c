@@ -301,10 +301,12 @@ static pcmup_status equilibrium(eq_work *k, const pcmup_algo *pc, const float *x
     return spectral_norm(k, norm, func);
 }
 
-pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
+pcmup_status pcmup_pc_linear_equilibrium(const pcmup_algo *pc, const float *x, size_t x_count,
                                          const int32_t *labels, size_t batch,
-                                         float *const *eps, float *const *states,
-                                         float *const *updates, float *c_gamma,
+                                         float *const *eps, size_t eps_count,
+                                         float *const *states, size_t states_count,
+                                         float *const *updates, size_t updates_count,
+                                         float *c_gamma, size_t c_gamma_count,
                                          double *c_gamma_norm, double *energy)
 {
     PCMUP_CHECK_NULL(pc);
@@ -312,10 +314,20 @@ pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *x,
     PCMUP_CHECK_NULL(labels);
     PCMUP_TRY(check_model(pc, __func__));
     const pcmup_net *net = pc->net;
-    PCMUP_TRY(pcmup__net_check_batch(net, x, batch, __func__));
-    PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
-    eq_work k = {.net = net, .n_layers = net->n_layers, .batch = batch,
-                 .n_out = net->widths[net->n_layers]};
+    /* Arrays of per-layer pointers hold L (eps, updates) or L - 1 (states)
+     * pointers; the count of a NULL output is not looked at. */
+    const size_t n_layers = net->n_layers, n_out = net->widths[n_layers];
+    if (eps)
+        PCMUP_TRY(pcmup__check_count(eps_count, n_layers, 1, "eps_count", __func__));
+    if (states)
+        PCMUP_TRY(pcmup__check_count(states_count, n_layers - 1, 1, "states_count", __func__));
+    if (updates)
+        PCMUP_TRY(pcmup__check_count(updates_count, n_layers, 1, "updates_count", __func__));
+    if (c_gamma)
+        PCMUP_TRY(pcmup__check_count(c_gamma_count, n_out, n_out, "c_gamma_count", __func__));
+    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
+    PCMUP_TRY(pcmup__check_labels(labels, batch, n_out, __func__));
+    eq_work k = {.net = net, .n_layers = n_layers, .batch = batch, .n_out = n_out};
     PCMUP_TRY(reserve(&k, pc, __func__));
     double norm = 0.0, f_star = 0.0;
     pcmup_status s = equilibrium(&k, pc, x, labels, &norm, &f_star, __func__);

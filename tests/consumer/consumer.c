@@ -47,12 +47,14 @@ int main(void)
     expect_ok(pcmup_param_create(&param, N_LAYERS, PCMUP_PRESET_MUP_SGD, NULL),
               "pcmup_param_create");
     if (param != NULL)
-        expect_ok(pcmup_net_create(&net, N_LAYERS, widths, PCMUP_ACT_TANH, 0, param, 42, NULL),
+        expect_ok(pcmup_net_create(&net, widths, N_LAYERS + 1, PCMUP_ACT_TANH, 0, param, 42,
+                                   NULL),
                   "pcmup_net_create");
     if (net != NULL) {
         for (i = 0; i < BATCH * 3; i++)
             out[i] = NAN;
-        expect_ok(pcmup_net_forward(net, x, BATCH, out), "pcmup_net_forward");
+        expect_ok(pcmup_net_forward(net, x, BATCH * 4, BATCH, out, BATCH * 3),
+                  "pcmup_net_forward");
         for (i = 0; i < BATCH * 3; i++)
             expect(isfinite(out[i]), "forward output is finite");
         printf("forward: [%g %g %g] [%g %g %g]\n", out[0], out[1], out[2], out[3], out[4],
@@ -60,8 +62,13 @@ int main(void)
     }
 
     /* A failing call reports a status and a message instead of crashing. */
-    expect(pcmup_net_forward(NULL, x, BATCH, out) != PCMUP_OK,
+    expect(pcmup_net_forward(NULL, x, BATCH * 4, BATCH, out, BATCH * 3) != PCMUP_OK,
            "pcmup_net_forward(NULL, ...) fails");
+    /* A count that does not match the shape is an error, not a read past x. */
+    if (net != NULL)
+        expect(pcmup_net_forward(net, x, BATCH * 4 - 1, BATCH, out, BATCH * 3)
+                   == PCMUP_ERR_SHAPE,
+               "pcmup_net_forward with a short x_count is PCMUP_ERR_SHAPE");
     expect(pcmup_last_error()[0] != '\0', "pcmup_last_error() is set after a failure");
 
     pcmup_net_free(net);

@@ -57,16 +57,16 @@ ParamPtr make_param(size_t n_layers, pcmup_preset preset)
 NetPtr make_net(const std::vector<size_t> &widths, const pcmup_param *param, uint64_t seed)
 {
     pcmup_net *n = nullptr;
-    check(pcmup_net_create(&n, widths.size() - 1, widths.data(), PCMUP_ACT_TANH, 0, param,
-                           seed, nullptr),
+    check(pcmup_net_create(&n, widths.data(), widths.size(), PCMUP_ACT_TANH, 0, param, seed,
+                           nullptr),
           "pcmup_net_create");
     return NetPtr(n);
 }
 
-AlgoPtr make_algo(pcmup_rule kind, pcmup_net *net, uint64_t seed)
+AlgoPtr make_algo(pcmup_rule rule, pcmup_net *net, uint64_t seed)
 {
     pcmup_algo *a = nullptr;
-    check(pcmup_algo_create(&a, kind, net, seed, nullptr), "pcmup_algo_create");
+    check(pcmup_algo_create(&a, rule, net, seed, nullptr), "pcmup_algo_create");
     return AlgoPtr(a);
 }
 
@@ -85,7 +85,8 @@ void run()
     NetPtr net = make_net(widths, param.get(), 42);
 
     std::vector<float> before(batch * widths.back(), NAN);
-    check(pcmup_net_forward(net.get(), x.data(), batch, before.data()), "pcmup_net_forward");
+    check(pcmup_net_forward(net.get(), x.data(), x.size(), batch, before.data(), before.size()),
+          "pcmup_net_forward");
     expect(all_finite(before), "forward output is finite");
 
     // Declared after net, so destroyed before it: the algorithm uses the net.
@@ -96,12 +97,14 @@ void run()
     expect(lr == 0.1, "learning rate reads back as set");
 
     double loss = NAN;
-    check(pcmup_algo_step(bp.get(), x.data(), labels.data(), batch, &loss), "pcmup_algo_step");
+    check(pcmup_algo_step(bp.get(), x.data(), x.size(), labels.data(), labels.size(), &loss),
+          "pcmup_algo_step");
     std::printf("BP step: loss %g\n", loss);
     expect(std::isfinite(loss) && loss >= 0, "step loss is finite and non-negative");
 
     std::vector<float> after(batch * widths.back(), NAN);
-    check(pcmup_net_forward(net.get(), x.data(), batch, after.data()), "pcmup_net_forward");
+    check(pcmup_net_forward(net.get(), x.data(), x.size(), batch, after.data(), after.size()),
+          "pcmup_net_forward");
     expect(all_finite(after), "forward output after the step is finite");
     expect(after != before, "the BP step changed the network's outputs");
 }
