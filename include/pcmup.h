@@ -66,7 +66,8 @@
  *     it counts as changing both: two algorithms on one network must not
  *     step at the same time, and nothing else may use the network
  *     meanwhile. A call that reads an algorithm reads its network too.
- *     The calls that touch less than this say so ("Threads:").
+ *   - A function that touches less or more than these rules and its
+ *     pointers say has a "Threads:" line saying what it touches.
  *   - Process-wide: pcmup_set_blas_threads, the BLAS library's thread
  *     count. The last-error message (pcmup_last_error) is per thread.
  *     Version, status names and the settings' descriptions are constant
