@@ -528,10 +528,7 @@ typedef struct pcmup_algo pcmup_algo;
 typedef enum {
     PCMUP_RULE_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
     PCMUP_RULE_PC = 1,  /* predictive coding (section 6 below)            */
-    /* ---- Gauss-Newton target (section 7) ---- */
     PCMUP_RULE_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
-    /* ---- end Gauss-Newton target ---- */
-    /* ---- target propagation (section 8 below) ---- */
     PCMUP_RULE_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
     PCMUP_RULE_DTP = 4  /* difference target propagation:
                            t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)       */
@@ -763,7 +760,7 @@ PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
 PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer,
                                               float *dst, size_t count);
 
-/* The alignment ratio of the last step (paper-spec 4.3), for any rule:
+/* The alignment ratio of the last step (docs/tp.md, section 6), for any rule:
  *
  *   R = rms(W_L dh) / (rms(W_L) rms(dh)),
  *
@@ -774,7 +771,7 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  * (B, M_L) products. dh is aligned with W_L when it was sent through
  * W_L^T (BP, PC: R grows like M, omega_L = 1) and not when it comes from
  * a regression on f (TP: R grows like sqrt(M), omega_L = 1/2). After one
- * step from the initial weights this is the spec's R(M) at k = 1.
+ * step from the initial weights this is R(M) of docs/tp.md, section 8.2.
  * Computed at the end of every step taken with PCMUP_SET_RECORD_UPDATES =
  * 1 (it costs a forward pass through layers 1..L-1); PCMUP_ERR_UNSUPPORTED
  * before such a step, for a single-layer network, or when the step left
@@ -786,7 +783,7 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  *
  * Value nodes x_l (l = 1..L-1) are pre-activation states; x_0 = x is
  * clamped and the output is clamped to the label through the loss. The
- * energy (paper-spec 3.1; per sample, averaged over the batch) is
+ * energy (docs/pc.md, section 1; per sample, averaged over the batch) is
  *
  *   F = sum_{l<L} gamma_l/2 ||x_l - W_l phi(x_{l-1})||^2
  *       + gamma_L loss(W_L phi(x_{L-1}), y),   phi(x_0) := x_0,
@@ -864,7 +861,7 @@ PCMUP_API pcmup_status pcmup_pc_epoch_energy(const pcmup_algo *pc, double *mean)
 PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
                                             size_t count);
 
-/* Deep linear networks: the exact inference equilibrium (paper-spec 3.6,
+/* Deep linear networks: the exact inference equilibrium (the paper's
  * Theorem 4.2) of this PC algorithm's energy on one batch, for a network
  * with the identity activation, no biases, and the MSE loss (targets as the
  * PCMUP_SET_MSE_CENTRED setting says). With Wp_l = W_L ... W_{l+1}
@@ -900,8 +897,8 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  * 7. Gauss-Newton target (PCMUP_RULE_GNT)
  *
  * SGD preconditioned, on the output side of every layer, by the damped
- * Gauss-Newton matrix in pre-activation space (paper-spec 2.0-2.2, the
- * paper's Proposition 3.3; docs/gnt.md):
+ * Gauss-Newton matrix in pre-activation space (the paper's section 3,
+ * Proposition 3.3; docs/gnt.md):
  *
  *   W_l -= eta_l P_l^(-e_B) g_l,
  *   P_l  = (1/B) sum_b J_l[b]^T K_b J_l[b] + rho_l I        (M_l x M_l)
@@ -911,7 +908,7 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(pcmup_algo *pc, const float *
  * Hessian in f (I for MSE, diag(p) - p p^T with p = softmax(f_b) for
  * cross-entropy) and e_B = PCMUP_SET_GNT_POWER. P^(-e_B) is the symmetric
  * matrix power. The 1/B belongs to P_l (without it rho would act as rho/B).
- * The damping follows the muP scaling of paper-spec 2.2:
+ * The damping follows the muP scaling of docs/gnt.md, section 3:
  *
  *   rho_l = rho' r^-(2 b_L - 1)  (l < L),   rho_L = rho',
  *
@@ -969,7 +966,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  *
  * Each layer gets a target and moves toward it by a local loss; the
  * targets are sent down by feedback maps G_l from layer l to layer l-1
- * (paper-spec 4.1, 4.4; docs/tp.md). With h_L := f, a step is:
+ * (the paper's section 5; docs/tp.md). With h_L := f, a step is:
  *
  *   forward pass u_l, h_l, f
  *   (trained feedback) K_fb SGD steps on every V_l, l = L..2
@@ -1007,7 +1004,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * r = M_l / M_base is the ratio of the width feedback layer l reads from
  * (see PCMUP_PARAM_FB_DAMPING_EXP). Under PCMUP_PRESET_MUP_TP: b = (0,
  * 1/2, 1/2), c = (0, 1, 1), mu_l = mu' M_l / M_base, eta^V_l = eta^V M_base
- * / M_l; the output layer keeps b_L = 1/2 (paper-spec 4.2).
+ * / M_l; the output layer keeps b_L = 1/2 (the paper's Theorem 5.1).
  *
  * A step fails with PCMUP_ERR_DIVERGED, weights and feedback unchanged,
  * when the loss is not finite or a ridge system is not positive definite
@@ -1071,8 +1068,8 @@ PCMUP_API pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const
 /* ======================================================================
  * 9. Width transfer: coordinate checks and update alignment
  *
- * The two measurements behind the paper's claims (paper-spec 6.3 E6-E8,
- * 7; docs/reproduction.md uses them):
+ * The two measurements behind the paper's claims (docs/reproduction.md
+ * uses them for the paper's Figures 2 and 4):
  *
  *   - the coordinate check: under muP every layer's features move by
  *     Theta(1) as training goes, at every width; under SP they grow with
