@@ -94,7 +94,7 @@ extern "C" {
 /* Version of this header. pcmup_version_number() gives the library's, which
  * may be newer than the header a program was compiled with. */
 #define PCMUP_VERSION_MAJOR 0
-#define PCMUP_VERSION_MINOR 1
+#define PCMUP_VERSION_MINOR 2
 #define PCMUP_VERSION_PATCH 0
 #define PCMUP_VERSION_NUMBER \
     (PCMUP_VERSION_MAJOR * 10000 + PCMUP_VERSION_MINOR * 100 + PCMUP_VERSION_PATCH)
