@@ -180,7 +180,7 @@ function status_table(    i) {
 }
 
 # The settings: key and meaning from the header, the rest from the
-# table of the library itself (settings_file: lines of tools/pcmup-settings-table,
+# table of the library itself (settings_file: lines of pcmup-settings-table,
 # "value<TAB>name<TAB>default<TAB>values<TAB>rules").
 function settings_table(    i, line, f, v) {
     while ((getline line < settings_file) > 0) {
@@ -189,7 +189,7 @@ function settings_table(    i, line, f, v) {
         s_rules[f[1]] = f[5]
     }
     close(settings_file)
-    emit("Settings (`pcmup_algo_set()`, `pcmup_algo_get()`); name, default, values and rules are the answers of the library (`pcmup_setting_name()`, `pcmup_setting_default()`, `pcmup_setting_bounds()`, `pcmup_setting_value_name()`, `pcmup_setting_accepts()`), listed by `tools/pcmup-settings-table`:")
+    emit("Settings (`pcmup_algo_set()`, `pcmup_algo_get()`); name, default, values and rules are the answers of the library (`pcmup_setting_name()`, `pcmup_setting_default()`, `pcmup_setting_bounds()`, `pcmup_setting_value_name()`, `pcmup_setting_accepts()`), listed by `pcmup-settings-table` (tools/settings_table.c):")
     emit("")
     emit("| key | value | name | meaning | default | values | rules |")
     emit("|---|---:|---|---|---|---|---|")

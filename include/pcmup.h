@@ -120,7 +120,7 @@ extern "C" {
 /* Version of this header. pcmup_version_number() gives the library's, which
  * may be newer than the header a program was compiled with. */
 #define PCMUP_VERSION_MAJOR 0
-#define PCMUP_VERSION_MINOR 1
+#define PCMUP_VERSION_MINOR 2
 #define PCMUP_VERSION_PATCH 0
 #define PCMUP_VERSION_NUMBER \
     (PCMUP_VERSION_MAJOR * 10000 + PCMUP_VERSION_MINOR * 100 + PCMUP_VERSION_PATCH)
@@ -568,8 +568,7 @@ typedef enum {
     PCMUP_RULE_BP = 0,  /* backpropagation with SGD: W_l -= eta_l dL/dW_l */
     PCMUP_RULE_PC = 1,  /* predictive coding (section 6 below)            */
     PCMUP_RULE_GNT = 2, /* Gauss-Newton preconditioned SGD (section 7)    */
-    PCMUP_RULE_TP = 3,  /* target propagation (section 8):
-                           t_{l-1} = G_l(t_l)                            */
+    PCMUP_RULE_TP = 3,  /* target propagation: t_{l-1} = G_l(t_l)         */
     PCMUP_RULE_DTP = 4  /* difference target propagation:
                            t_{l-1} = h_{l-1} + G_l(t_l) - G_l(h_l)       */
 } pcmup_rule;
@@ -810,8 +809,7 @@ PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
 PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer,
                                               float *dst, size_t count);
 
-/* The alignment ratio of the last step, for any rule (the paper's section
- * 5; docs/tp.md sections 6 and 7):
+/* The alignment ratio of the last step (docs/tp.md, section 6), for any rule:
  *
  *   R = rms(W_L dh) / (rms(W_L) rms(dh)),
  *
@@ -822,8 +820,7 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  * (B, M_L) products. dh is aligned with W_L when it was sent through
  * W_L^T (BP, PC: R grows like M, omega_L = 1) and not when it comes from
  * a regression on f (TP: R grows like sqrt(M), omega_L = 1/2). After one
- * step from the initial weights, its growth with the width M gives the
- * paper's alignment exponent omega_L (the slope of log R against log M).
+ * step from the initial weights this is R(M) of docs/tp.md, section 8.2.
  * Computed at the end of every step taken with PCMUP_SET_RECORD_UPDATES =
  * 1 (it costs a forward pass through layers 1..L-1); PCMUP_ERR_UNSUPPORTED
  * before such a step, for a single-layer network, or when the step left
@@ -835,8 +832,7 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  *
  * Value nodes x_l (l = 1..L-1) are pre-activation states; x_0 = x is
  * clamped and the output is clamped to the label through the loss. The
- * energy (the paper's section 4; docs/pc.md section 1; per sample,
- * averaged over the batch) is
+ * energy (docs/pc.md, section 1; per sample, averaged over the batch) is
  *
  *   F = sum_{l<L} gamma_l/2 ||x_l - W_l phi(x_{l-1})||^2
  *       + gamma_L loss(W_L phi(x_{L-1}), y),   phi(x_0) := x_0,
@@ -915,8 +911,7 @@ PCMUP_API pcmup_status pcmup_pc_error_norms(const pcmup_algo *pc, double *dst,
                                             size_t count);
 
 /* Deep linear networks: the exact inference equilibrium (the paper's
- * Theorem 4.2 and Corollary 4.3; docs/pc.md section 12) of this PC
- * algorithm's energy on one batch, for a network
+ * Theorem 4.2) of this PC algorithm's energy on one batch, for a network
  * with the identity activation, no biases, and the MSE loss (targets as the
  * PCMUP_SET_MSE_CENTRED setting says). With Wp_l = W_L ... W_{l+1}
  * (Wp_L = I), e = y - f and
@@ -959,7 +954,7 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(const pcmup_algo *pc, const f
  * 7. Gauss-Newton target (PCMUP_RULE_GNT)
  *
  * SGD preconditioned, on the output side of every layer, by the damped
- * Gauss-Newton matrix in pre-activation space (the paper's section 3 and
+ * Gauss-Newton matrix in pre-activation space (the paper's section 3,
  * Proposition 3.3; docs/gnt.md):
  *
  *   W_l -= eta_l P_l^(-e_B) g_l,
@@ -970,8 +965,7 @@ PCMUP_API pcmup_status pcmup_pc_linear_equilibrium(const pcmup_algo *pc, const f
  * Hessian in f (I for MSE, diag(p) - p p^T with p = softmax(f_b) for
  * cross-entropy) and e_B = PCMUP_SET_GNT_POWER. P^(-e_B) is the symmetric
  * matrix power. The 1/B belongs to P_l (without it rho would act as rho/B).
- * The damping follows the muP scaling of Proposition 3.3 (docs/gnt.md
- * section 3):
+ * The damping follows the muP scaling of docs/gnt.md, section 3:
  *
  *   rho_l = rho' r^-(2 b_L - 1)  (l < L),   rho_L = rho',
  *
@@ -1067,8 +1061,7 @@ PCMUP_API pcmup_status pcmup_gnt_system_size(const pcmup_algo *gnt, size_t batch
  * r = M_l / M_base is the ratio of the width feedback layer l reads from
  * (see PCMUP_PARAM_FB_DAMPING_EXP). Under PCMUP_PRESET_MUP_TP: b = (0,
  * 1/2, 1/2), c = (0, 1, 1), mu_l = mu' M_l / M_base, eta^V_l = eta^V M_base
- * / M_l; the output layer keeps b_L = 1/2 (Theorem 5.1; docs/tp.md
- * section 6).
+ * / M_l; the output layer keeps b_L = 1/2 (the paper's Theorem 5.1).
  *
  * A step fails with PCMUP_ERR_DIVERGED, weights and feedback unchanged,
  * when the loss is not finite or a ridge system is not positive definite
@@ -1132,9 +1125,8 @@ PCMUP_API pcmup_status pcmup_tp_set_feedback(pcmup_algo *tp, size_t layer, const
 /* ======================================================================
  * 9. Width transfer: coordinate checks and update alignment
  *
- * The two measurements behind the paper's claims (its coordinate checks
- * and Figure 2; docs/transfer.md describes them, docs/reproduction.md
- * uses them):
+ * The two measurements behind the paper's claims (docs/reproduction.md
+ * uses them for the paper's Figures 2 and 4):
  *
  *   - the coordinate check: under muP every layer's features move by
  *     Theta(1) as training goes, at every width; under SP they grow with

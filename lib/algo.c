@@ -72,7 +72,7 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo);
 }
 
-/* ---- scratch -------------------------------------------------------------- */
+/* ---- scratch ------------------------------------------------------------- */
 
 pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *func)
 {
@@ -127,7 +127,7 @@ static pcmup_status reserve_optimizer(pcmup_algo *algo, const char *func)
     return PCMUP_OK;
 }
 
-/* ---- the shared parts of a step ------------------------------------------- */
+/* ---- the shared parts of a step ------------------------------------------ */
 
 double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size_t batch,
                              float *grad)
@@ -175,11 +175,12 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
     pcmup__k_saxpy(n, -eta, v, ly->params);
 }
 
-/* ---- alignment ratio (paper-spec 4.3) ----------------------------------------
+/* ---- the alignment ratio ---------------------------------------------------
  * After a recorded step: dh = h_{L-1}(new weights) - h_{L-1}(the step's
  * forward pass, still in acts[L - 2]) on the step's batch, and W_L before
  * the step = m (w_now - recorded change). Uses the two delta buffers, free
- * once the rule's step is over, so it allocates nothing. */
+ * once the rule's step is over, so it allocates nothing. The ratio and why it
+ * separates TP from BP and PC: docs/tp.md, sections 6 and 7. */
 static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
 {
     const pcmup_net *net = algo->net;

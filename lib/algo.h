@@ -65,7 +65,7 @@ struct pcmup_algo {
     pcmup__gemm_log *gemm_log;
 };
 
-/* ---- settings (settings.c) ---- */
+/* ---- settings (settings.c) ----------------------------------------------- */
 
 /* Allocates algo->layer_settings and sets every setting, on every layer
  * for a per-layer one, to its default. */
@@ -78,6 +78,8 @@ double pcmup__setting_layer(const pcmup_algo *algo, pcmup_setting key, size_t la
  * every setting of src, per-layer values included, each checked as
  * pcmup_algo_set checks it; on failure dst is unchanged. */
 pcmup_status pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src, const char *func);
+
+/* ---- scratch, steps and the descent step (algo.c) ------------------------- */
 
 /* Grows the shared per-step scratch (activations, error buffers) to
  * `batch` samples; the rule's own buffers are its reserve hook's. */

@@ -19,7 +19,7 @@
 #  define PCMUP_PRINTF(f, a)
 #endif
 
-/* ---- allocator (alloc.c) ------------------------------------------------
+/* ---- allocator (alloc.c) ----------------------------------------------------
  * Every handle copies the caller's allocator (or the default) at creation
  * and sends all its memory through it. */
 void pcmup__allocator_init(pcmup_allocator *dst, const pcmup_allocator *src);
@@ -37,7 +37,7 @@ pcmup_status pcmup__allocator_check(const pcmup_allocator *a, const char *func);
 pcmup_status pcmup__grow(const pcmup_allocator *a, void **buf, size_t *cap, size_t n,
                          size_t size, const char *what, const char *func);
 
-/* ---- errors (error.c) ----------------------------------------------------
+/* ---- errors (error.c) -------------------------------------------------------
  * pcmup__fail records "func: message" as this thread's last error and
  * returns `status`, so a public function reports with
  *     return pcmup__fail(PCMUP_ERR_SHAPE, __func__, "layer %zu: ...", l);   */
@@ -77,12 +77,12 @@ pcmup_status pcmup__check_count(size_t given, size_t rows, size_t cols, const ch
 /* Product a*b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcmup__mul(size_t a, size_t b, int *overflow);
 
-/* ---- settings (settings.c) ----------------------------------------------
+/* ---- settings (settings.c) --------------------------------------------------
  * The check pcmup_algo_set applies to a value of `key`, for a value that
  * stands for a setting elsewhere (the parameterization's e_B). */
 pcmup_status pcmup__setting_check(pcmup_setting key, double value, const char *func);
 
-/* ---- dataset internals (dataset.c) --------------------------------------
+/* ---- dataset internals (dataset.c) ------------------------------------------
  * Read-only views used by the training loop. */
 const float *pcmup__dataset_x(const pcmup_dataset *ds);
 const int32_t *pcmup__dataset_labels(const pcmup_dataset *ds);

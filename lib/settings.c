@@ -176,7 +176,7 @@ static const setting_info table[] = {
 
 #define N_SETTINGS (sizeof table / sizeof table[0])
 
-/* ---- the table ------------------------------------------------------------- */
+/* ---- the table ----------------------------------------------------------- */
 
 /* The key's entry, or NULL for a key no setting has. */
 static const setting_info *info_of(pcmup_setting key)
@@ -394,7 +394,7 @@ pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name, doubl
                        name);
 }
 
-/* ---- a handle's settings --------------------------------------------------- */
+/* ---- a handle's settings ------------------------------------------------- */
 
 /* Where a per-layer setting's values start in algo->layer_settings: its
  * place among the per-layer settings of the table, times n_layers. */

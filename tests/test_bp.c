@@ -319,9 +319,10 @@ START_TEST(update_scales_with_theta)
 }
 END_TEST
 
-/* (a, b, c) -> (a + t, b - t, c - 2t) is the same SGD dynamics (paper-spec
- * 1.4): same effective init, same effective learning rate. Train both for
- * 10 steps from the same seed; the outputs agree to float rounding. */
+/* (a, b, c) -> (a + t, b - t, c - 2t) is the same SGD dynamics (Yang & Hu
+ * 2021; docs/parameterization.md, section 7): same effective init, same
+ * effective learning rate. Train both for 10 steps from the same seed; the
+ * outputs agree to float rounding. */
 static pcmup_net *shifted_mup_net(const size_t *widths, double t)
 {
     pcmup_param *p;

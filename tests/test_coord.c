@@ -1,12 +1,14 @@
 /*
- * test_coord.c -- the coordinate check of BP (paper-spec 1.5, 8.1): after a
- * few SGD steps at a fixed learning rate, how far have the features h_l and
- * the output f moved, per coordinate, as the width grows?
+ * test_coord.c -- the coordinate check of BP (docs/parameterization.md,
+ * section 9; muP as Yang & Hu 2021 define it): after a few SGD steps at a
+ * fixed learning rate, how far have the features h_l and the output f
+ * moved, per coordinate, as the width grows?
  *
  * Under muP the answer is Theta(1): the same at every width. Under SP the
  * output update grows with width (and the hidden features saturate), so
  * the learning rate that works at one width fails at a larger one.
- * Setup: tu_coord_run (spec section 8), eta = 0.5, 5 steps.
+ * Setup: tu_coord_run (the problem of docs/parameterization.md, section 9),
+ * eta = 0.5, 5 steps.
  */
 #include "testutil.h"
 
@@ -21,10 +23,11 @@ static void sweep(pcmup_preset preset, double res[N_WIDTHS][3])
     tu_coord_sweep(&cfg, NAN, preset == PCMUP_PRESET_SP ? "SP" : "muP", res);
 }
 
-/* muP: every layer's feature update stays within a constant band. The spec's
- * numpy run moves by at most 2.4x from M = 64 to 4096, settling by 1024
- * (finite-width corrections decay like 1/sqrt(M)); allow 3x over 64..2048
- * and at most 1.5x between the two largest widths. Everything must move. */
+/* muP: every layer's feature update stays within a constant band. The numpy
+ * prototype's run moves by at most 2.4x from M = 64 to 4096, settling by
+ * 1024 (finite-width corrections decay like 1/sqrt(M)); allow 3x over
+ * 64..2048 and at most 1.5x between the two largest widths. Everything must
+ * move. */
 START_TEST(mup_feature_updates_are_width_independent)
 {
     double res[N_WIDTHS][3];
@@ -43,9 +46,10 @@ START_TEST(mup_feature_updates_are_width_independent)
 }
 END_TEST
 
-/* SP at the same learning rate: the output update grows with width by
- * orders of magnitude (or the run diverges), and the last hidden layer's
- * update grows several-fold (the spec measures .097 -> 1.0). */
+/* SP at the same learning rate: the output update grows with width by orders
+ * of magnitude (or the run diverges), and the last hidden layer's update
+ * grows several-fold (the numpy prototype measures .097 -> 1.0;
+ * docs/parameterization.md, section 9). */
 START_TEST(sp_feature_updates_grow_with_width)
 {
     double res[N_WIDTHS][3];

@@ -858,11 +858,12 @@ START_TEST(mup_gnt_preset_row)
 }
 END_TEST
 
-/* ---- versus BP as damping grows (spec 8.4) -------------------------------------------- */
+/* ---- versus BP as damping grows -------------------------------------------- */
 
 /* cos(GNT update, BP update) per layer, M = 256, B = 32, e_B = 1: small
- * damping mixes samples strongly (spec 8.4: 0.26-0.74 at rho' = 1e-3),
- * large damping is GD-like (0.82-0.99 at 1e-1). */
+ * damping mixes samples strongly (the numpy prototype: 0.26-0.74 at
+ * rho' = 1e-3), large damping is GD-like (0.82-0.99 at 1e-1); docs/gnt.md,
+ * section 8. */
 static void cosines(double rho, double out[3])
 {
     const size_t widths[] = {64, 256, 256, 10}, batch = 32;
@@ -915,21 +916,23 @@ END_TEST
 
 static void coord_sweep(pcmup_preset preset, const char *name, double res[N_WIDTHS][3])
 {
-    /* Spec 8.1: eta = 0.05, rho' = 1e-2 (the default damping). */
+    /* The numpy prototype's run: eta = 0.05, rho' = 1e-2 (the default
+     * damping). */
     const tu_coord_config cfg = {PCMUP_RULE_GNT, preset, 0.0, 0.05};
     tu_coord_sweep(&cfg, NAN, name, res);
 }
 
-/* GNT's muP (spec 8.1: dh2 .24/.21/.21/.19, df .31/.23/.21/.16 for M = 64
- * to 4096, computed there before the correction of spec 2.0). Measured
- * here: dh1 .138/.119/.110/.107, dh2 .168/.138/.127/.123, df
- * .138/.066/.042/.037. The hidden features are flat (the band of BP's
- * check, 3x, and the last doubling within 1.5x). The output moves less at
- * large width: M = 64 is below the batch's B C = 320 Jacobian rows, where
- * the Gauss-Newton matrix has full rank and the step is a full damped
- * Newton step; above it df settles slowly (0.89x per doubling from 1024
- * on, like the spec's own .21 -> .16). So df gets the 3x band from 256
- * on, and the same 1.5x for the last doubling. */
+/* GNT's muP (the numpy prototype: dh2 .24/.21/.21/.19, df .31/.23/.21/.16
+ * for M = 64 to 4096, computed with the loss gradient in the preconditioner
+ * rather than the Jacobian; docs/gnt.md, section 8). Measured here: dh1
+ * .138/.119/.110/.107, dh2 .168/.138/.127/.123, df .138/.066/.042/.037. The
+ * hidden features are flat (the band of BP's check, 3x, and the last
+ * doubling within 1.5x). The output moves less at large width: M = 64 is
+ * below the batch's B C = 320 Jacobian rows, where the Gauss-Newton matrix
+ * has full rank and the step is a full damped Newton step; above it df
+ * settles slowly (0.89x per doubling from 1024 on, like the prototype's own
+ * .21 -> .16). So df gets the 3x band from 256 on, and the same 1.5x for the
+ * last doubling. */
 START_TEST(mup_is_flat)
 {
     double res[N_WIDTHS][3];

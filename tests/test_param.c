@@ -1,8 +1,8 @@
 /*
- * test_param.c -- the abc-parameterization against its closed forms
- * (pcmup.h section 2, paper-spec 1.4-1.6): the preset table, setters and
- * bounds, the per-layer scales a network derives from it, and what those
- * scales do to actual weights and signals as the width grows.
+ * test_param.c -- the abc-parameterization against its closed forms (pcmup.h
+ * section 2; docs/parameterization.md): the preset table, setters and bounds,
+ * the per-layer scales a network derives from it, and what those scales do to
+ * actual weights and signals as the width grows.
  */
 #include "testutil.h"
 
@@ -384,10 +384,10 @@ START_TEST(scales_mlp_recipe)
 }
 END_TEST
 
-/* The same numbers as closed forms (paper-spec 1.4 and 1.6): std(W_1) =
- * 1/sqrt(784) = 1/28 for both; hidden std 1/sqrt(M); output std 1/sqrt(M)
- * under SP and sqrt(M_base)/M under muP; muP learning rates M/M_base,
- * 1, M_base/M. */
+/* The same numbers as closed forms (docs/parameterization.md, section 5):
+ * std(W_1) = 1/sqrt(784) = 1/28 for both; hidden std 1/sqrt(M); output std
+ * 1/sqrt(M) under SP and sqrt(M_base)/M under muP; muP learning rates
+ * M/M_base, 1, M_base/M. */
 START_TEST(scales_mlp_closed_form)
 {
     const size_t ms[] = {64, 256, 1024};

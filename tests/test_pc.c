@@ -28,8 +28,9 @@ static tu_rig make_rig(pcmup_rule kind, pcmup_preset preset, double gbar, size_t
 
 /* With FPA, forward init, one sequential sweep and kappa gamma = 1, PC's
  * update is BP's with the hidden layers' rates times gamma_L under
- * convention A (every layer times gamma_L under B) -- the seed's Figure 1
- * (left). gammabar = -1 at M = 256 makes gamma_L = 4, so the factor shows. */
+ * convention A (every layer times gamma_L under B) -- the paper's Figure 1
+ * (left); docs/pc.md, section 6. gammabar = -1 at M = 256 makes
+ * gamma_L = 4, so the factor shows. */
 static void check_fpa_is_bp(pcmup_pc_last_layer conv, double gbar)
 {
     const size_t d = 20, m = 256, c = 5, batch = 16;
@@ -129,10 +130,11 @@ START_TEST(epoch_energy_is_mean_final_energy)
 END_TEST
 
 /* Inference is gradient descent on F with steps inside the stability bound
- * of spec 3.4 (kappa < 2 / (gamma + gamma'_L sigma^2 lambda_max(H)) = 1 for
- * MSE at the defaults; the simultaneous schedule couples layers, so it gets
- * half of that): the energy never increases, whatever the start. Allow
- * float rounding of the energy itself (1e-6 relative). */
+ * of docs/pc.md, section 3 (kappa < 2 / (gamma + gamma'_L sigma^2
+ * lambda_max(H)) = 1 for MSE at the defaults; the simultaneous schedule
+ * couples layers, so it gets half of that): the energy never increases,
+ * whatever the start. Allow float rounding of the energy itself (1e-6
+ * relative). */
 static void check_energy_descends(pcmup_pc_schedule schedule, pcmup_pc_init init, double kappa,
                                   double gbar)
 {
@@ -278,9 +280,10 @@ END_TEST
 
 /* ---- PC versus BP as width grows ----------------------------------------------------- */
 
-/* Near the inference equilibrium (T = 50, kappa = 0.2; spec 8.3), per layer
- * cos(PC update, BP update). gammabar = 0: C_gamma = O(1/M), PC -> BP; the
- * spec measures .96/.96/.91 at M = 64 and 1.00 by 4096. gammabar = -1:
+/* Near the inference equilibrium (T = 50, kappa = 0.2), per layer
+ * cos(PC update, BP update). gammabar = 0: C_gamma = O(1/M), PC -> BP
+ * (Corollary 4.3); the numpy prototype measures .96/.96/.91 at M = 64 and
+ * 1.00 by 4096 (docs/pc.md, section 13.1). gammabar = -1:
  * C_gamma = Theta(1), the output layer stays Gauss-Newton-like (~.96). */
 static void cosines(double gbar, size_t m, double cos_out[3])
 {
@@ -335,8 +338,9 @@ END_TEST
 
 #define N_WIDTHS TU_COORD_N_WIDTHS
 
-/* muP for PC (spec 8.1: .089/.053/.041/.039 for gbar 0, .089/.060/.049/.046
- * for gbar -1): the same band as BP's check, 3x over 64..2048. */
+/* muP for PC (the numpy prototype's dh2: .089/.053/.041/.039 for gbar 0,
+ * .089/.060/.049/.046 for gbar -1; docs/pc.md, section 13.1): the same
+ * band as BP's check, 3x over 64..2048. */
 static void check_flat(double gbar)
 {
     const tu_coord_config cfg = {PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, gbar, 0.5};
@@ -358,8 +362,8 @@ START_TEST(pc_mup_gammabar_minus_one_is_flat) { check_flat(-1.0); }
 END_TEST
 
 /* SP grows; so does gammabar = -1 paired with SGD's learning-rate exponents
- * (spec 8.1: dh2 .089 -> 1.00, df .27 -> 1.5e3): wrong exponents break
- * the transfer. */
+ * (the numpy prototype: dh2 .089 -> 1.00, df .27 -> 1.5e3): wrong
+ * exponents break the transfer. */
 START_TEST(pc_wrong_exponents_grow)
 {
     const tu_coord_config sp = {PCMUP_RULE_PC, PCMUP_PRESET_SP, 0.0, 0.5};

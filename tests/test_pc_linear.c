@@ -1,7 +1,7 @@
 /*
  * test_pc_linear.c -- the exact inference equilibrium of predictive coding
- * on deep linear networks (pcmup_pc_linear_equilibrium; paper-spec 3.6,
- * Theorem 4.2 and Corollary 4.3, numbers of 8.2):
+ * on deep linear networks (pcmup_pc_linear_equilibrium; the paper's
+ * Theorem 4.2 and Corollary 4.3; docs/pc.md, sections 12 and 13.2):
  *   (a) the reference case pc_linear_closed_form;
  *   (b) the stationarity equations, checked independently in double;
  *   (c) long iterated inference (a real PC step) reaches the same update;
@@ -619,10 +619,11 @@ static void check_scalar_output(const mup_point *pts)
  * a Theta(1) component along W_L from x*_{L-1} - h_{L-1} = Theta(1)
  * (with gamma_L = M / M_base the hidden errors gamma_L W_L^T eps_L do not
  * shrink). Its share is about ||E^T E||_F^2 / (16 ||E||_F^2) with E the
- * batch of eps_L*: for C = 1 that is B |eps|^2 / 16 (cos ~ 0.85-0.9, as in
- * spec 8.2; measured 0.86 at M = 1024), for C = 10 with random centred
- * one-hot labels it is ~C - 1 times smaller (cos -> ~0.98; measured 0.975
- * at 1024, 0.979 at 4096, still below 1). So: C = 1 below 0.95; C = 10 at
+ * batch of eps_L*: for C = 1 that is B |eps|^2 / 16 (cos ~ 0.85-0.9, as the
+ * numpy prototype found, docs/pc.md section 13.2; measured 0.86 at
+ * M = 1024), for C = 10 with random centred one-hot labels it is ~C - 1
+ * times smaller (cos -> ~0.98; measured 0.975 at 1024, 0.979 at 4096,
+ * still below 1). So: C = 1 below 0.95; C = 10 at
  * least 5 times as far from 1 as with gammabar = 0 (measured 36 times),
  * and below 0.99. */
 static void check_gn_limit(const mup_point *g0, const mup_point *g1, size_t n_classes)

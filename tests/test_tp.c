@@ -1,13 +1,13 @@
 /*
- * test_tp.c -- target propagation and difference target propagation
- * against what the paper and the spec derive: DTP with exact inverse
+ * test_tp.c -- target propagation and difference target propagation against
+ * what the paper states and docs/tp.md derives: DTP with exact inverse
  * feedback is the Gauss-Newton target, the closed-form feedback solves its
- * ridge normal equations and reconstructs the batch as the damping
- * vanishes, trained feedback descends its reconstruction loss, the muP
- * coordinate check (b_L = 1/2 flat, b_L = 1 shrinking, SP growing), the
- * alignment exponent (TP ~ 1/2, BP ~ 1), the feedback weights' storage in
- * the network, the validation of settings, and that steps allocate
- * nothing after the first.
+ * ridge normal equations and reconstructs the batch as the damping vanishes,
+ * trained feedback descends its reconstruction loss, the muP coordinate
+ * check (b_L = 1/2 flat, b_L = 1 shrinking, SP growing), the alignment
+ * exponent (TP ~ 1/2, BP ~ 1), the feedback weights' storage in the network,
+ * the validation of settings, and that steps allocate nothing after the
+ * first.
  */
 #include "testutil.h"
 
@@ -115,8 +115,9 @@ static void set_near_identity(pcmup_net *net, size_t l, size_t n, double s, unsi
  * V_l = W_l^-1 (so G_l inverts layer l exactly; fb_lr = 0 keeps it so).
  * DTP: t_{l-1} - h_{l-1} = W_l^-1 (t_l - h_l), hence
  *   t_l - h_l = J_l^-1 (t_L - f),   J_l = W_L ... W_{l+1} = df/dh_l.
- * The Gauss-Newton target of spec 2.0/2.1 at layer l is the minimum-norm
- * solution of J_l d = e, e = t_L - f = -beta dl/df: d = J_l^T (J_l J_l^T)^-1 e
+ * The Gauss-Newton target (docs/gnt.md, section 1; Meulemans et al. 2020)
+ * at layer l is the minimum-norm solution of J_l d = e,
+ * e = t_L - f = -beta dl/df: d = J_l^T (J_l J_l^T)^-1 e
  * (the per-sample damped form J^T (J J^T + rho)^-1 e as rho -> 0), which
  * for an invertible J_l is J_l^-1 e. So DTP's targets are the Gauss-Newton
  * targets, and its update is W_l += (eta/B) (J_l^-1 E_L)^T h_{l-1} (phi = id).
@@ -453,15 +454,15 @@ START_TEST(output_update_is_beta_times_bp)
 }
 END_TEST
 
-/* ---- coordinate checks (spec 8.1) ------------------------------------------------- */
+/* ---- coordinate checks -------------------------------------------------------- */
 
 #define N_WIDTHS TU_COORD_N_WIDTHS
 
-/* muP (b_L = 1/2, c = (0, 1, 1), mu_l = mu' r) at eta = 0.5, the BP
- * check's rate: the spec's numpy run (its TP/DTP row: dh2 .155/.113/.105/
- * .102, df .33/.26/.23/.23 over 64..4096) settles within 1.5x; allow the
- * same 3x band as BP's and PC's checks over 64..2048, and 1.5x between the
- * two largest widths. Everything must move. */
+/* muP (b_L = 1/2, c = (0, 1, 1), mu_l = mu' r) at eta = 0.5, the BP check's
+ * rate: the numpy prototype's run (its TP/DTP row: dh2 .155/.113/.105/.102,
+ * df .33/.26/.23/.23 over 64..4096; docs/tp.md, section 8.1) settles within
+ * 1.5x; allow the same 3x band as BP's and PC's checks over 64..2048, and
+ * 1.5x between the two largest widths. Everything must move. */
 static void check_mup_flat(pcmup_rule kind, const char *name)
 {
     const tu_coord_config cfg = {kind, PCMUP_PRESET_MUP_TP, 0.0, 0.5};
@@ -484,13 +485,14 @@ END_TEST
 START_TEST(dtp_mup_is_flat) { check_mup_flat(PCMUP_RULE_DTP, "DTP muP"); }
 END_TEST
 
-/* b_L = 1 (BP's muP output layer) with TP's c: f = Theta(M^-1/2) at init,
- * so the top regression Q*_L ~ h f^T / mu_L and the output's updates fade
- * with width (spec 8.1: df .33 -> .13 over 64..4096, claim 9): df must
- * shrink by at least a third from 64 to 2048 while muP's does not. SP
- * (one learning rate, width-independent damping): df grows by orders of
- * magnitude (spec: 8.7e8 at 4096) and dh2 grows too (measured 1.9x for
- * TP, 4x for DTP over 64..2048; spec 5x over 64..4096). */
+/* b_L = 1 (BP's muP output layer) with TP's c: f = Theta(M^-1/2) at init, so
+ * the top regression Q*_L ~ h f^T / mu_L and the output's updates fade with
+ * width (the numpy prototype: df .33 -> .13 over 64..4096; why TP keeps
+ * b_L = 1/2: docs/tp.md, section 6): df must shrink by at least a third from
+ * 64 to 2048 while muP's does not. SP (one learning rate, width-independent
+ * damping): df grows by orders of magnitude (the prototype: 8.7e8 at 4096)
+ * and dh2 grows too (measured 1.9x for TP, 4x for DTP over 64..2048; the
+ * prototype 5x over 64..4096). */
 static void check_wrong_scalings(pcmup_rule kind, const char *name)
 {
     char label[64];
@@ -517,17 +519,17 @@ END_TEST
 START_TEST(dtp_wrong_scalings) { check_wrong_scalings(PCMUP_RULE_DTP, "DTP"); }
 END_TEST
 
-/* The mechanism behind claim 9, on the first step (DTP, closed form).
- * With b_L = 1/2, f = Theta(1) and Q*_L = Theta(1): the top hidden target
- * difference ||t_{L-1} - h_{L-1}|| / sqrt(M) and the share of h_{L-1} that
- * G_L(f) fails to reconstruct stay put as M grows. With b_L = 1,
- * f = Theta(M^-1/2): once B |f|^2 << mu_L, Q*_L ~ h f^T / mu_L fades like
- * M^-1/2, so DTP's top target difference fades and G_L(f) -> 0, which
- * leaves TP's target t_{L-1} = G_L(t_L) at 0 (its difference from h is -h:
- * the unreconstructed share -> 1). Over 64..2048 the crossover from the
+/* Why TP needs b_L = 1/2 (docs/tp.md, section 6), on the first step (DTP,
+ * closed form). With b_L = 1/2, f = Theta(1) and Q*_L = Theta(1): the top
+ * hidden target difference ||t_{L-1} - h_{L-1}|| / sqrt(M) and the share of
+ * h_{L-1} that G_L(f) fails to reconstruct stay put as M grows. With
+ * b_L = 1, f = Theta(M^-1/2): once B |f|^2 << mu_L, Q*_L ~ h f^T / mu_L
+ * fades like M^-1/2, so DTP's top target difference fades and G_L(f) -> 0,
+ * which leaves TP's target t_{L-1} = G_L(t_L) at 0 (its difference from h is
+ * -h: the unreconstructed share -> 1). Over 64..2048 the crossover from the
  * regression regime (B |f|^2 >> mu_L at M = 64) is still under way, so the
- * fade is partial (the spec's dh2 row for b_L = 1 decays the same slow
- * way); the bounds below sit between the two regimes' measured values. */
+ * fade is partial (the numpy prototype's dh2 row for b_L = 1 decays the same
+ * slow way); the bounds below sit between the two regimes' measured values. */
 static void top_signals(size_t m, double b_out, double *target, double *unreconstructed)
 {
     const size_t widths[4] = {64, m, m, 10};
@@ -575,9 +577,9 @@ START_TEST(top_targets_fade_with_b_out_one)
 }
 END_TEST
 
-/* ---- alignment exponent (spec 4.3, 8.5) -------------------------------------------- */
+/* ---- alignment exponent (docs/tp.md, sections 6 and 8.2) --------------------- */
 
-/* R(M) after one step from init on the spec's common setup (D = 64,
+/* R(M) after one step from init on the coordinate check's setup (D = 64,
  * C = 10, B = 32, tanh, centred MSE, eta = 0.5), each algorithm under its
  * own muP. Returns the least-squares slope of log R on log M over
  * 256..2048, averaged over three seeds (net and data). */
@@ -612,15 +614,15 @@ static double alignment_exponent(pcmup_rule kind, pcmup_preset preset, double gb
 }
 
 /* BP sends dh_{L-1} through W_L^T: W_L dh sums M aligned terms, R ~ M
- * (omega 1; the spec measures 0.98), and so does PC (gammabar_L = -1,
- * spec 0.99). TP's dh_{L-1} comes from a regression on f and is not
- * aligned with W_L: R ~ sqrt(M) (omega 1/2; spec 0.54). Measured here,
- * single seeds: BP 0.967..0.985, TP 0.44..0.54 (six seeds); the
- * finite-width correction to R_BP is O(1) against O(M), to R_TP O(1)
- * against O(sqrt M) with a seed-to-seed spread of about 0.035 in the slope
- * over a factor 8 of width. The mean of three seeds has a spread near
- * 0.02, so 0.15 around 1/2 and 0.07 around 1 leave 5 standard deviations
- * while still telling 1/2 from 1 apart. */
+ * (omega 1; the numpy prototype measures 0.98), and so does PC
+ * (gammabar_L = -1, prototype 0.99). TP's dh_{L-1} comes from a regression
+ * on f and is not aligned with W_L: R ~ sqrt(M) (omega 1/2, the paper's
+ * section 5; prototype 0.54). Measured here, single seeds: BP 0.967..0.985,
+ * TP 0.44..0.54 (six seeds); the finite-width correction to R_BP is O(1)
+ * against O(M), to R_TP O(1) against O(sqrt M) with a seed-to-seed spread of
+ * about 0.035 in the slope over a factor 8 of width. The mean of three seeds
+ * has a spread near 0.02, so 0.15 around 1/2 and 0.07 around 1 leave 5
+ * standard deviations while still telling 1/2 from 1 apart. */
 START_TEST(alignment_exponents)
 {
     double bp = alignment_exponent(PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0.0);

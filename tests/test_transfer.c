@@ -4,10 +4,11 @@
  * pcmup_algo_update_alignment and pcmup_algo_compare_updates.
  *
  * Truth comes from elsewhere: the coordinate check is compared with the
- * hand-written loop of testutil (tu_coord_run, spec 8.1's setup) and with
- * the spec's muP/SP behaviour; the trial and reference updates with real
- * steps of twin networks; the alignment with cosines computed here, and
- * with identities (BP against itself, GNT against GN, PC under FPA = BP).
+ * hand-written loop of testutil (tu_coord_run, the setup of
+ * docs/parameterization.md, section 9) and with the muP/SP behaviour
+ * measured there; the trial and reference updates with real steps of twin
+ * networks; the alignment with cosines computed here, and with identities
+ * (BP against itself, GNT against GN, PC under FPA = BP).
  */
 #include "testutil.h"
 
@@ -21,8 +22,9 @@
 #define B 32
 #define PROBE 64
 
-/* The spec-8 problem: batch (x, labels) and a probe batch, as testutil's
- * coordinate check draws them. */
+/* The coordinate check's problem (docs/parameterization.md, section 9):
+ * batch (x, labels) and a probe batch, as testutil's coordinate check draws
+ * them. */
 typedef struct {
     float *x, *probe;
     int32_t labels[B];
@@ -140,7 +142,8 @@ END_TEST
 /* Through the API: under muP the features move by Theta(1) at every width
  * (within 3x from 64 to 1024, as in test_coord), under SP at the same
  * learning rate the output's update grows by orders of magnitude and the
- * last hidden layer's several-fold (spec 8.1: .097 -> 1.0). */
+ * last hidden layer's several-fold (the numpy prototype: .097 -> 1.0;
+ * docs/parameterization.md, section 9). */
 START_TEST(coord_check_mup_flat_sp_grows)
 {
     problem p = make_problem();
@@ -451,10 +454,11 @@ START_TEST(alignment_is_cosine_of_trial_and_references)
 }
 END_TEST
 
-/* Identities: BP against BP and GNT against GN are cosine 1, ratio 1;
- * PC with FPA, forward init and one sequential sweep is BP's step at the
- * base width (gamma_L = 1, convention A), so it too is cosine 1, ratio 1
- * (paper-spec 3.3, "PC = SGD"). GNT at e_B = 0 is BP. */
+/* Identities: BP against BP and GNT against GN are cosine 1, ratio 1; PC
+ * with FPA, forward init and one sequential sweep is BP's step at the base
+ * width (gamma_L = 1, convention A), so it too is cosine 1, ratio 1 (the
+ * paper's Figure 1, left: PC reduces to SGD; docs/pc.md, section 6). GNT at
+ * e_B = 0 is BP. */
 START_TEST(alignment_identities)
 {
     problem p = make_problem();

@@ -8,9 +8,10 @@
  *
  * Every pcmup-train flag describes the configuration (--algo, --param,
  * --lr, --depth, the rule's settings, --seed, --batch ...), except --width:
- * the hidden widths are --widths. The problem is paper-spec 8's: --batch
- * Gaussian inputs of dimension --inputs with labels i mod --classes, and a
- * probe batch of --probe further Gaussian inputs, all drawn from --seed;
+ * the hidden widths are --widths. The problem is that of
+ * docs/parameterization.md, section 9: --batch Gaussian inputs of
+ * dimension --inputs with labels i mod --classes, and a probe batch of
+ * --probe further Gaussian inputs, all drawn from --seed;
  * --fashion takes the first --batch FashionMNIST training images and the
  * --probe after them instead (--data DIR as for pcmup-train).
  *
@@ -192,7 +193,8 @@ static int problem_alloc(problem *p)
     return 1;
 }
 
-/* Paper-spec 8's problem: N(0, 1) inputs, labels i mod C. */
+/* The coordinate check's problem (docs/parameterization.md, section 9):
+ * N(0, 1) inputs, labels i mod C. */
 static int gaussian_problem(problem *p, const train_options *o, const coord_options *c)
 {
     uint64_t state = o->seed ^ 0x636f6f7264ull; /* a stream apart from the weights' */

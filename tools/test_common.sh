@@ -1,17 +1,28 @@
-# test_common.sh -- what the example tools' CLI tests share. Sourced by
-# test_cli.sh and test_sweep.sh after they set `prog` (the program to run)
-# and `name` (what messages call it).
+# test_common.sh -- what the tools' CLI tests share. Sourced by each
+# tools/test_*.sh that checks a program, after it sets `prog` (the
+# program to run) and `name` (what messages call it).
 #
 # run ARGS... leaves stdout in $tmp/out, stderr in $tmp/err and the exit
-# status in $status; fail records a failure; finish reports and exits.
+# status in $status; fail records a failure; skip records checks that
+# could not run; finish reports and exits.
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 failures=0
+skipped=
 
 fail() {
     echo "FAIL: $*"
     failures=$((failures + 1))
+}
+
+# skip WHAT WHY: the checks WHAT could not run here, because WHY (their
+# data is absent). The other checks still run; finish then exits 77,
+# ctest's SKIP_RETURN_CODE, so the test reports "skipped" rather than a
+# pass it did not earn.
+skip() {
+    echo "skipped: $1 ($2)"
+    skipped="${skipped:+$skipped, }$1"
 }
 
 # run ARGS...: runs the program, leaving stdout, stderr and status behind.
@@ -61,6 +72,10 @@ finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$failures check(s) failed"
         exit 1
+    fi
+    if [ -n "$skipped" ]; then
+        echo "the $name CLI checks that ran passed; skipped: $skipped"
+        exit 77
     fi
     echo "all $name CLI checks passed"
 }

@@ -21,7 +21,7 @@ struct pcmup_dataset {
     int32_t *labels; /* n */
 };
 
-/* ---- creation and destruction ----------------------------------------- */
+/* ---- creation and destruction -------------------------------------------- */
 
 /* An empty dataset with room for n samples; sizes were checked by the
  * caller. */
@@ -108,7 +108,7 @@ pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim
     return PCMUP_OK;
 }
 
-/* ---- loading IDX files -------------------------------------------------- */
+/* ---- loading IDX files --------------------------------------------------- */
 
 /* n_classes for a label file: the largest label + 1, or `fixed` (when
  * non-zero), in which case every label must be below it. */
@@ -190,7 +190,7 @@ pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path
     return load_pair(out, images_path, labels_path, 0, &a, __func__);
 }
 
-/* ---- FashionMNIST ------------------------------------------------------ */
+/* ---- FashionMNIST -------------------------------------------------------- */
 
 static int file_exists(const char *path)
 {
@@ -249,7 +249,7 @@ pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *d
                               &a, __func__);
 }
 
-/* ---- queries and edits ------------------------------------------------- */
+/* ---- queries and edits --------------------------------------------------- */
 
 pcmup_status pcmup_dataset_info(const pcmup_dataset *dataset, size_t *n, size_t *dim,
                                 size_t *n_classes)
@@ -340,7 +340,7 @@ pcmup_status pcmup_dataset_standardize(pcmup_dataset *dataset,
     return PCMUP_OK;
 }
 
-/* ---- batches ----------------------------------------------------------- */
+/* ---- batches ------------------------------------------------------------- */
 
 /* [start, start + n) within the dataset, without computing start + n. */
 static pcmup_status check_range(const pcmup_dataset *ds, size_t start, size_t n,
@@ -387,7 +387,7 @@ pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_t start, s
     return PCMUP_OK;
 }
 
-/* ---- internal views ---------------------------------------------------- */
+/* ---- internal views ------------------------------------------------------ */
 
 const float *pcmup__dataset_x(const pcmup_dataset *ds)
 {

@@ -36,7 +36,7 @@ typedef struct {
     pcmup__idx_kind kind;
 } reader;
 
-/* ---- opening ----------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------- */
 
 /* strerror() is not thread-safe and strerror_r() has two incompatible
  * signatures, so name the common causes ourselves. */
@@ -93,7 +93,7 @@ static pcmup_status open_reader(reader *r, const char *path, pcmup__idx_kind kin
     return PCMUP_OK;
 }
 
-/* ---- reading ----------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 /* A failed gzread: the system (IO) or the compressed stream (FORMAT). */
 static pcmup_status read_error(const reader *r)
@@ -128,7 +128,7 @@ static pcmup_status read_bytes(const reader *r, void *buf, size_t len, size_t *g
     return PCMUP_OK;
 }
 
-/* ---- the header -------------------------------------------------------- */
+/* ---- the header ---------------------------------------------------------- */
 
 static uint32_t be32(const unsigned char *b)
 {
@@ -218,7 +218,7 @@ static pcmup_status read_header(const reader *r, size_t *count, size_t *item)
     return check_total(r, *count, *item);
 }
 
-/* ---- the data ---------------------------------------------------------- */
+/* ---- the data ------------------------------------------------------------ */
 
 static pcmup_status truncated(const reader *r, size_t count, size_t item, size_t got)
 {

@@ -1,6 +1,7 @@
 /*
  * alignment.c -- how a learning rule's update relates to BP's and to the
- * Gauss-Newton direction on one batch (paper-spec 6.3 E7-E8, Figure 2).
+ * Gauss-Newton direction on one batch (the paper's Figure 2; docs/transfer.md,
+ * section 2).
  *
  * Every update here is a trial: the rule takes a real step with update
  * recording on, the recorded change is copied out, and the parameters,
@@ -155,7 +156,7 @@ pcmup_status pcmup_algo_reference_update(pcmup_algo *algo, pcmup_reference ref,
     return reference_update(algo, ref, x, labels, batch, updates, __func__);
 }
 
-/* ---- the summary: cosines and norm ratios per layer ---- */
+/* ---- the summary: cosines and norm ratios per layer ---------------------- */
 
 /* Per-layer update sets in one block: BP's, GN's and, when the rule's own
  * trial update is wanted too, the rule's. */

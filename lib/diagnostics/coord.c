@@ -1,6 +1,7 @@
 /*
- * coord.c -- the coordinate check (paper-spec 6.3 E6, 8.1): does training
- * move every layer's features by Theta(1) at every width?
+ * coord.c -- the coordinate check (docs/transfer.md, section 1): does
+ * training move every layer's features by Theta(1) at every width, as muP
+ * requires (the paper's section 2; Yang & Hu 2021)?
  *
  * One description -- a prototype algorithm on a network of any width --
  * is rebuilt at each requested hidden width: same depth, input and output

@@ -14,7 +14,7 @@ static enum CBLAS_TRANSPOSE cblas_trans(char trans)
     return trans == 'T' ? CblasTrans : CblasNoTrans;
 }
 
-/* ---- the GEMM log ------------------------------------------------------------- */
+/* ---- the GEMM log -------------------------------------------------------- */
 
 void pcmup__gemm_log_init(pcmup__gemm_log *log, pcmup__gemm_shape *shapes, size_t capacity)
 {
@@ -46,7 +46,7 @@ static void record(pcmup__gemm_log *log, char precision, char trans_a, char tran
     log->flops += pcmup__gemm_flops(&shape);
 }
 
-/* ---- level 3 ------------------------------------------------------------------- */
+/* ---- level 3 ------------------------------------------------------------- */
 
 void pcmup__k_sgemm(pcmup__gemm_log *log, char trans_a, char trans_b, size_t m, size_t n,
                     size_t k, float alpha, const float *a, const float *b, float beta, float *c)
@@ -85,7 +85,7 @@ void pcmup__k_dsyrk_lower(char trans, size_t n, size_t k, double alpha, const do
                 0.0, c, (int)n);
 }
 
-/* ---- levels 1 and 2 ------------------------------------------------------------ */
+/* ---- levels 1 and 2 ------------------------------------------------------ */
 
 void pcmup__k_sgemv(char trans, size_t m, size_t n, float alpha, const float *a,
                     const float *x, float beta, float *y)
@@ -109,7 +109,7 @@ void pcmup__k_dscal(size_t n, double alpha, double *x)
     cblas_dscal((int)n, alpha, x, 1);
 }
 
-/* ---- threads ------------------------------------------------------------------- */
+/* ---- threads ------------------------------------------------------------- */
 
 int pcmup__k_set_threads(int n)
 {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- counting GEMMs (blas.c) ---------------------------------------------
+/* ---- counting GEMMs (blas.c) ------------------------------------------------
  * A benchmark measures a step against the time of its own GEMMs: it needs
  * the exact list of products a step issues. A log attached to a product
  * records each one; a NULL log records nothing, so the cost when nobody
@@ -48,7 +48,7 @@ void pcmup__gemm_log_clear(pcmup__gemm_log *log);
 /* 2 m n k: one multiply and one add per term of each inner product. */
 uint64_t pcmup__gemm_flops(const pcmup__gemm_shape *shape);
 
-/* ---- BLAS (blas.c) -------------------------------------------------------- */
+/* ---- BLAS (blas.c) ------------------------------------------------------- */
 
 /* c = alpha op(a) op(b) + beta c with op(a) m x k, op(b) k x n and c m x n;
  * recorded in `log` when it is not NULL. */
@@ -80,7 +80,7 @@ void pcmup__k_saxpy(size_t n, float alpha, const float *x, float *y);
 void pcmup__k_sscal(size_t n, float alpha, float *x);
 void pcmup__k_dscal(size_t n, double alpha, double *x);
 
-/* ---- vectors (vec.c) ------------------------------------------------------
+/* ---- vectors (vec.c) --------------------------------------------------------
  * Sums over float data accumulate in double, left to right. */
 
 /* sum_i x_i^2 */
@@ -96,7 +96,7 @@ void pcmup__k_f64_to_f32(float *dst, const double *src, size_t n);
  * dst's strict upper triangle is not touched. */
 void pcmup__k_f32_to_f64_lower(double *dst, const float *src, size_t n);
 
-/* ---- dense symmetric linear algebra in double (linalg.c) -------------------
+/* ---- dense symmetric linear algebra in double (linalg.c) --------------------
  * Cholesky factorisation, solves against it, and the symmetric
  * eigendecomposition. LAPACK's dpotrf and dsyevd from the BLAS library
  * when the build found them (PCMUP_HAVE_LAPACK; OpenBLAS ships LAPACK),

@@ -40,7 +40,7 @@ void pcmup__k_add_diagonal(double *a, size_t n, double v)
         a[i * n + i] += v;
 }
 
-/* ---- Cholesky by hand ------------------------------------------------------------ */
+/* ---- Cholesky by hand ---------------------------------------------------- */
 
 /* sum_{k < m} x[k] y[k] */
 static double dot(const double *x, const double *y, size_t m)
@@ -69,7 +69,7 @@ size_t pcmup__k_chol_unblocked(double *a, size_t n)
     return 0;
 }
 
-/* ---- cyclic Jacobi ------------------------------------------------------------------ */
+/* ---- cyclic Jacobi ------------------------------------------------------- */
 
 /* Largest number of sweeps before Jacobi gives up. Cyclic Jacobi converges
  * quadratically once the off-diagonal part is small; 6 to 12 sweeps reach
@@ -198,7 +198,7 @@ int pcmup__k_sym_eig_jacobi(double *a, size_t n, double *w, int vectors, double 
     return 0;
 }
 
-/* ---- the dispatching kernels ----------------------------------------------------- */
+/* ---- the dispatching kernels --------------------------------------------- */
 
 #ifdef PCMUP_HAVE_LAPACK
 /* The Fortran LAPACK interface (LP64, like the CBLAS the build checked),

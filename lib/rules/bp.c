@@ -1,6 +1,7 @@
 /*
- * algo_bp.c -- backpropagation: the exact gradient of the batch-mean loss,
- * applied by SGD (paper-spec section 5).
+ * bp.c -- backpropagation: the exact gradient of the batch-mean loss,
+ * applied by SGD: the baseline every other rule is compared with (its muP
+ * is Yang & Hu 2021's; docs/parameterization.md, section 5).
  *
  *   delta_L = dl/df;   delta_l = phi'(u_l) * (W_{l+1}^T delta_{l+1})
  *   W_l -= eta_l (1/B) delta_l^T h_{l-1}

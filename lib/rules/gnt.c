@@ -1,7 +1,8 @@
 /*
- * algo_gnt.c -- the Gauss-Newton target: SGD preconditioned, layer by
- * layer, by the damped Gauss-Newton matrix in pre-activation space
- * (paper-spec 2.0-2.2; conventions pinned by tests/data/vectors/gnt_*).
+ * gnt.c -- the Gauss-Newton target: SGD preconditioned, layer by layer,
+ * by the damped Gauss-Newton matrix in pre-activation space (the paper's
+ * Proposition 3.3, section 3; docs/gnt.md; conventions pinned by
+ * tests/data/vectors/gnt_*).
  *
  *   W_l -= eta_l P_l^(-e_B) g_l,
  *   P_l  = (1/B) sum_b J_l[b]^T K_b J_l[b] + rho_l I      (M_l x M_l)
@@ -51,7 +52,7 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- sizes ------------------------------------------------------------------ */
+/* ---- sizes --------------------------------------------------------------- */
 
 static size_t n_classes(const pcmup_net *net)
 {
@@ -122,7 +123,7 @@ static size_t layer_doubles(size_t n, size_t batch, int sample, int fractional)
     return total;
 }
 
-/* ---- the rule's state ------------------------------------------------------------ */
+/* ---- the rule's state ---------------------------------------------------- */
 
 /* GNT's state (algo->state): the step's buffers, nothing that persists. */
 typedef struct {
@@ -138,7 +139,7 @@ static gnt_state *gnt_of(const pcmup_algo *algo)
     return algo->state;
 }
 
-/* ---- the step's buffers ---------------------------------------------------------- */
+/* ---- the step's buffers -------------------------------------------------- */
 
 typedef struct {
     pcmup_algo *algo;
@@ -191,7 +192,7 @@ static float *layer_update(const gnt_run *r, size_t l)
     return y;
 }
 
-/* ---- damping ------------------------------------------------------------------------ */
+/* ---- damping ------------------------------------------------------------- */
 
 /* rho_l = rho' times the parameterization's factor: r^-(2 b_L - 1) for
  * l < L and 1 at the output, with r = M_{L-1} / M_base (Proposition 3.3:
@@ -203,7 +204,7 @@ static double damping(const pcmup_algo *algo, size_t l)
            * pcmup__param_factor(net->param, net->widths, l, PCMUP_FACTOR_GNT_DAMPING);
 }
 
-/* ---- Jacobian rows ---------------------------------------------------------------------- */
+/* ---- Jacobian rows ------------------------------------------------------- */
 
 /* The output rows of A: R_b^T per sample (C x C), after the B rows of
  * dl/df. MSE: R_b = I. Cross-entropy: row j is sqrt(p_j) (e_j - p)^T with
@@ -254,7 +255,7 @@ static void backward(const gnt_run *r, size_t l, const float *cur, float *below)
                                           jac + (b * r->c + j) * m_in, m_in);
 }
 
-/* ---- the dense problems ------------------------------------------------------------------- */
+/* ---- the dense problems -------------------------------------------------- */
 
 /* ((s + rho)^-e - rho^-e) / s for an eigenvalue s >= 0 of a Gram matrix,
  * without the cancellation of the difference when s << rho:
@@ -425,7 +426,7 @@ static int all_finite(const float *v, size_t n)
     return 1;
 }
 
-/* ---- the step --------------------------------------------------------------------------- */
+/* ---- the step ------------------------------------------------------------ */
 
 static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *labels,
                              size_t batch, double *loss_out, const char *func)
@@ -531,7 +532,7 @@ const pcmup_rule_ops pcmup__rule_gnt = {
     .step = gnt_step,
 };
 
-/* ---- diagnostics ------------------------------------------------------------------------ */
+/* ---- diagnostics --------------------------------------------------------- */
 
 static pcmup_status check_gnt(const pcmup_algo *algo, size_t count, const char *func)
 {

@@ -1,7 +1,7 @@
 /*
- * algo_pc.c -- predictive coding: inference on the value nodes, then a
- * local weight update from the prediction errors (paper-spec section 3,
- * the algorithm of 3.5; conventions pinned by tests/data/vectors/pc_*).
+ * pc.c -- predictive coding: inference on the value nodes, then a local
+ * weight update from the prediction errors (the paper's section 4;
+ * docs/pc.md, sections 1-5; conventions pinned by tests/data/vectors/pc_*).
  *
  * States x_l (B, M_l), l = 1..L-1, are pre-activations; x_0 = X. With the
  * predictions pred_l = W_l phi(x_{l-1}) the errors are
@@ -99,7 +99,7 @@ static pc_bufs carve(pcmup_algo *algo, size_t batch)
     return b;
 }
 
-/* ---- small helpers over the buffers ------------------------------------- */
+/* ---- small helpers over the buffers -------------------------------------- */
 
 typedef struct {
     pcmup_algo *algo;
@@ -233,7 +233,7 @@ static void move_state(pc_run *r, size_t l, const float *g)
         r->fresh[l + 1] = 0;
 }
 
-/* ---- inference ------------------------------------------------------------- */
+/* ---- inference ----------------------------------------------------------- */
 
 static void fill_state(pc_run *r, size_t l, int init)
 {
@@ -334,7 +334,7 @@ static void infer(pc_run *r)
     }
 }
 
-/* ---- the step ------------------------------------------------------------------ */
+/* ---- the step ------------------------------------------------------------ */
 
 static double gamma_out_of(const pcmup_algo *algo)
 {
@@ -486,7 +486,7 @@ const pcmup_rule_ops pcmup__rule_pc = {
     .step_diagnostic = pc_final_energy,
 };
 
-/* ---- diagnostics ----------------------------------------------------------------- */
+/* ---- diagnostics --------------------------------------------------------- */
 
 static pcmup_status check_pc(const pcmup_algo *algo, const char *func)
 {

@@ -1,6 +1,7 @@
 /*
  * pc_linear.c -- the exact inference equilibrium of predictive coding on a
- * deep linear network (paper-spec 3.6, Theorem 4.2), for one batch.
+ * deep linear network (the paper's Theorem 4.2; docs/pc.md, section 12),
+ * for one batch.
  *
  * With phi = id and the MSE loss the energy is quadratic in the states, so
  * its minimiser has a closed form. Batch-major (rows are samples), with
@@ -54,7 +55,7 @@ typedef struct {
 
 static size_t width(const eq_work *k, size_t l) { return k->net->widths[l]; }
 
-/* ---- argument checks ------------------------------------------------------ */
+/* ---- argument checks ----------------------------------------------------- */
 
 static pcmup_status check_model(const pcmup_algo *pc, const char *func)
 {
@@ -75,7 +76,7 @@ static pcmup_status check_model(const pcmup_algo *pc, const char *func)
     return PCMUP_OK;
 }
 
-/* ---- scratch ---------------------------------------------------------------- */
+/* ---- scratch ------------------------------------------------------------- */
 
 /* *total += a * b, flagging overflow. */
 static void count(size_t *total, size_t a, size_t b, int *overflow)
@@ -157,7 +158,7 @@ static void release(eq_work *k, const pcmup_algo *pc)
     pcmup__free(&pc->alloc, k->ptrs);
 }
 
-/* ---- the closed form -------------------------------------------------------- */
+/* ---- the closed form ----------------------------------------------------- */
 
 /* W_l = multiplier * w_l, and the precisions gamma_1..gamma_L. */
 static void load_model(eq_work *k, const pcmup_algo *pc)
@@ -255,7 +256,7 @@ static pcmup_status spectral_norm(eq_work *k, double *norm, const char *func)
     return PCMUP_OK;
 }
 
-/* ---- outputs ------------------------------------------------------------------ */
+/* ---- outputs ------------------------------------------------------------- */
 
 /* The change of W_l a converged PC step applies: pcmup__algo_descend moves
  * w_l by eta_l m (scale / B) eps_l^T S_{l-1} (one factor m = r^-a from the

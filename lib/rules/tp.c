@@ -1,8 +1,8 @@
 /*
- * algo_tp.c -- target propagation (TP) and difference target propagation
+ * tp.c -- target propagation (TP) and difference target propagation
  * (DTP): targets sent down by feedback maps, local losses, one forward
- * pass (paper-spec 4.1 and the step of 4.4; conventions pinned by
- * tests/data/vectors/{tp,dtp}_*; docs/tp.md).
+ * pass (the paper's section 5; Bengio 2014, Lee et al. 2015; docs/tp.md,
+ * section 1; conventions pinned by tests/data/vectors/{tp,dtp}_*).
  *
  * Batch-major, H_l = acts[l - 1] (B, M_l), H_L = F, H_0 = X. The step keeps
  * the target differences E_l = t_l - H_l rather than the targets, so that
@@ -44,7 +44,7 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- buffers ------------------------------------------------------------------ */
+/* ---- buffers ------------------------------------------------------------- */
 
 /* Carved from the rule scratch (floats) for `batch` samples. */
 typedef struct {
@@ -156,7 +156,7 @@ static tp_dwork carve_doubles(pcmup_algo *algo, size_t batch)
     return d;
 }
 
-/* ---- the state ---------------------------------------------------------------- */
+/* ---- the state ----------------------------------------------------------- */
 
 static void tp_free(pcmup_algo *algo, void *state)
 {
@@ -272,7 +272,7 @@ static pcmup_status tp_reserve(pcmup_algo *algo, size_t batch, const char *func)
     return PCMUP_OK;
 }
 
-/* ---- the run ------------------------------------------------------------------ */
+/* ---- the run ------------------------------------------------------------- */
 
 typedef struct {
     pcmup_algo *algo;
@@ -321,7 +321,7 @@ static double recon_loss(const tp_run *r, const float *res, size_t l)
     return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1)) / (double)r->batch;
 }
 
-/* ---- closed-form feedback ---------------------------------------------------- */
+/* ---- closed-form feedback ------------------------------------------------ */
 
 /* Factorises the damped Gram matrix of a hidden layer, B x B (0 on
  * success). */
@@ -386,7 +386,7 @@ static void closed_top(tp_run *r)
                    diff(r, top - 1));
 }
 
-/* ---- trained feedback --------------------------------------------------------- */
+/* ---- trained feedback ---------------------------------------------------- */
 
 /* out = psi(in V_l^T) (B, M_{l-1}). */
 static void feedback_map(const tp_run *r, size_t l, const float *in, float *out)
@@ -495,7 +495,7 @@ static void trained_targets(tp_run *r, size_t l)
         pcmup__k_saxpy(n_below, -1.0f, r->b.res, e_below);
 }
 
-/* ---- the step ----------------------------------------------------------------- */
+/* ---- the step ------------------------------------------------------------ */
 
 /* For l = L..2: train V_l (trained feedback), then R_l and E_{l-1}. Fails
  * only when a ridge system is not positive definite; nothing has been
@@ -580,7 +580,7 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
     return PCMUP_OK;
 }
 
-/* ---- the persistent state: every ready V_l --------------------------------------- */
+/* ---- the persistent state: every ready V_l ------------------------------- */
 
 static const char feedback_name[] = "feedback";
 
@@ -648,7 +648,7 @@ static pcmup_status tp_load(pcmup_algo *algo, const pcmup_rule_entry *src, size_
 const pcmup_rule_ops pcmup__rule_tp = TP_OPS(PCMUP_RULE_TP, "tp");
 const pcmup_rule_ops pcmup__rule_dtp = TP_OPS(PCMUP_RULE_DTP, "dtp");
 
-/* ---- diagnostics ------------------------------------------------------------- */
+/* ---- diagnostics --------------------------------------------------------- */
 
 static pcmup_status check_rule(const pcmup_algo *algo, const char *func)
 {
