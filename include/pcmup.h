@@ -757,9 +757,10 @@ PCMUP_API pcmup_status pcmup_algo_rule(const pcmup_algo *algo, pcmup_rule *rule)
  * setting, set applies the value to every hidden layer and get returns the
  * value last set that way (the default if none), whatever
  * pcmup_algo_set_layer did since.
- * Threads: these four touch only the algorithm (of its network they read
- * the depth, which never changes): settings may change while another
- * algorithm on the same network steps. */
+ * Threads: pcmup_algo_set, _get, _set_layer and _get_layer touch only
+ * the algorithm (of its network they read the depth, which never
+ * changes): settings may change while another algorithm on the same
+ * network steps. */
 PCMUP_API pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value);
 PCMUP_API pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key,
                                       double *value);
