@@ -6,7 +6,8 @@
 #   check_abi.sh --update LIBPCMUP_SO   records LIBPCMUP_SO as the baseline
 #
 # The check passes when the library offers everything the baseline does,
-# with the same types: new functions and new enum values at the end are
+# with the same types (abidiff, and the exact signature of every public
+# function, resolved by abi/signatures.awk): new functions and new enum values at the end are
 # additive and pass. It fails on a removed or changed function or
 # variable, or any change abidiff calls incompatible, unless the SONAME
 # changed, and then it fails until the baseline is regenerated: a new
@@ -62,6 +63,20 @@ if [ "$old" != "$new" ]; then
     exit 1
 fi
 
+# Every public function of the baseline, with the same signature.
+signatures() { awk -f "$here/abi/signatures.awk" "$1" | grep '^pcmup_[a-z]' | sort -u; }
+signatures "$baseline" >"$tmp/old.sig"
+signatures "$tmp/current.abi" >"$tmp/new.sig"
+comm -23 "$tmp/old.sig" "$tmp/new.sig" >"$tmp/lost.sig"
+if [ -s "$tmp/lost.sig" ]; then
+    echo "Public functions of the baseline that are missing or changed:"
+    sed 's/^/  - /' "$tmp/lost.sig"
+    echo "Their signatures now:"
+    for name in $(sed 's/(.*//' "$tmp/lost.sig"); do
+        grep "^$name(" "$tmp/new.sig" | sed 's/^/  + /' || echo "  + $name: removed"
+    done
+fi
+
 status=0
 abidiff --headers-dir1 "$headers" --headers-dir2 "$headers" \
     "$baseline" "$tmp/current.abi" >"$tmp/report" || status=$?
@@ -76,7 +91,7 @@ broken=$(awk '/changes summary:/ {
         for (i = 1; i <= NF; i++)
             if (($(i) ~ /^Removed/ || $(i) ~ /^Changed/) && $(i - 1) + 0 > 0) n++
     } END { print n + 0 }' "$tmp/report")
-if [ $((status & 8)) -ne 0 ] || [ "$broken" -ne 0 ]; then
+if [ $((status & 8)) -ne 0 ] || [ "$broken" -ne 0 ] || [ -s "$tmp/lost.sig" ]; then
     echo "FAIL: incompatible ABI change against $old (see above). Either keep the"
     echo "      old ABI, or bump PCMUP_ABI_VERSION in CMakeLists.txt (a new SONAME),"
     echo "      regenerate the baseline and list the changes in CHANGELOG.md."
