@@ -1,91 +1,24 @@
 /*
- * settings.c -- an algorithm's settings: the one table that describes
- * every setting (name, description, group, default, bounds, per layer or
- * not, the rules that accept it, the names of its values), the public
- * functions that read it, and the ones that set and read settings on a
- * handle, which all check a value the same way (check_value).
+ * settings.c -- an algorithm's settings. Each setting is a row
+ * (settings.h): the rows every rule accepts are here, each rule's own are
+ * in its file, reached through the registry (rules/rule.h). Here: the
+ * public functions that answer from those rows by scanning them (there are
+ * a few dozen), and the ones that set and read settings on a handle, which
+ * all check a value the same way (check_value).
  */
 #include "algo.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Every key fits algo->settings: the last group's block ends at the cap. */
-_Static_assert(PCMUP_GROUP_TP + 100 <= PCMUP_SETTINGS_CAP,
-               "algo->settings has no room for the last group");
-
-/* The rules that accept a setting, one bit per pcmup_rule. */
-#define RULE(r) (1u << (r))
-#define ALL_RULES (~0u)
-#define R_PC RULE(PCMUP_RULE_PC)
-#define R_GNT RULE(PCMUP_RULE_GNT)
-#define R_TP (RULE(PCMUP_RULE_TP) | RULE(PCMUP_RULE_DTP))
-
-/* Which ends of [lo, hi] are excluded. */
-enum { LO_OPEN = 1, HI_OPEN = 2 };
-
-/* flags */
-enum {
-    WHOLE = 1,     /* whole numbers only */
-    PER_LAYER = 2  /* one value per hidden layer */
-};
-
-/* An enum-valued setting's values: names[v] names value v, NULL for a
- * value in between that the setting refuses. Its bounds are the first and
- * last named values. */
-typedef struct {
-    const char *const *names;
-    size_t count;
-} value_names;
-
-#define VALUES(array) {(array), sizeof(array) / sizeof((array)[0])}
-
-typedef struct {
-    pcmup_setting key;
-    const char *name;
-    const char *description;
-    pcmup_setting_group group;
-    double fallback;     /* the default */
-    double lo, hi;       /* bounds, unless the setting has value names */
-    unsigned open;       /* LO_OPEN, HI_OPEN */
-    unsigned flags;      /* WHOLE, PER_LAYER */
-    unsigned rules;      /* RULE(r) set: rule r accepts it */
-    value_names values;  /* {NULL, 0} unless enum-valued */
-} setting_info;
-
 static const char *const loss_names[] = {
     [PCMUP_LOSS_MSE] = "mse", [PCMUP_LOSS_CE] = "ce",
 };
-static const char *const schedule_names[] = {
-    [PCMUP_PC_SCHEDULE_SEQUENTIAL] = "sequential",
-    [PCMUP_PC_SCHEDULE_SIMULTANEOUS] = "simultaneous",
-};
-static const char *const init_names[] = {
-    [PCMUP_PC_INIT_FORWARD] = "forward", [PCMUP_PC_INIT_ZERO] = "zero",
-    [PCMUP_PC_INIT_RANDOM] = "random",
-};
-static const char *const timing_names[] = {
-    [PCMUP_PC_TIMING_END] = "end", [PCMUP_PC_TIMING_CACHE] = "cache",
-};
-static const char *const last_layer_names[] = {
-    [PCMUP_PC_LAST_LAYER_A] = "a", [PCMUP_PC_LAST_LAYER_B] = "b",
-};
-static const char *const gnt_variant_names[] = {
-    [PCMUP_GNT_BATCH] = "batch", [PCMUP_GNT_SAMPLE] = "sample",
-};
-static const char *const feedback_names[] = {
-    [PCMUP_TP_FEEDBACK_CLOSED] = "closed", [PCMUP_TP_FEEDBACK_TRAINED] = "trained",
-};
-/* Trained feedback has no relu: psi must be invertible for its targets
- * (docs/tp.md). */
-static const char *const fb_activation_names[] = {
-    [PCMUP_ACT_TANH] = "tanh", [PCMUP_ACT_IDENTITY] = "identity",
-};
 
-/* In increasing key order: pcmup_setting_at enumerates it as it stands.
- * Columns: key, name, description, group, default, lo, hi, open ends,
- * flags, rules, value names. */
-static const setting_info table[] = {
+/* The settings every rule accepts, in increasing key order. Columns: key,
+ * name, description, group, default, lo, hi, open ends, flags, value
+ * names (settings.h). */
+static const pcmup_setting_row common[] = {
     /* eta = 0.05: on raw FashionMNIST pixels (3-layer tanh, batch 64) one
      * epoch of BP diverges from about 0.085 up, and 0.05 is as good as the
      * best measured values (0.05-0.08), with a margin, at every width from
@@ -93,101 +26,106 @@ static const setting_info table[] = {
      * (gammabar_L 0 and -1) and it diverges from 0.1 or 0.14; TP and DTP
      * learn at it; GNT diverges at it and wants about 0.01 (docs/gnt.md). */
     {PCMUP_SET_LR, "lr", "base learning rate eta (layer l: eta r^-c_l)", PCMUP_GROUP_COMMON,
-     0.05, 0.0, 1e6, 0, 0, ALL_RULES, {NULL, 0}},
+     0.05, 0.0, 1e6, 0, 0, {NULL, 0}},
     {PCMUP_SET_LOSS, "loss", "loss: mean squared error or softmax cross-entropy",
-     PCMUP_GROUP_COMMON, PCMUP_LOSS_MSE, 0, 0, 0, 0, ALL_RULES, VALUES(loss_names)},
+     PCMUP_GROUP_COMMON, PCMUP_LOSS_MSE, 0, 0, 0, 0, PCMUP_VALUES(loss_names)},
     {PCMUP_SET_MSE_CENTRED, "mse_centred",
      "MSE targets: the centred one-hot e_k - 1/C (1) or the one-hot e_k (0)", PCMUP_GROUP_COMMON,
-     1.0, 0.0, 1.0, 0, WHOLE, ALL_RULES, {NULL, 0}},
+     1.0, 0.0, 1.0, 0, PCMUP_WHOLE, {NULL, 0}},
     {PCMUP_SET_MOMENTUM, "momentum", "heavy-ball momentum", PCMUP_GROUP_COMMON, 0.0, 0.0, 1.0,
-     HI_OPEN, 0, ALL_RULES, {NULL, 0}},
+     PCMUP_HI_OPEN, 0, {NULL, 0}},
     {PCMUP_SET_WEIGHT_DECAY, "weight_decay", "L2 coefficient added to the gradient",
-     PCMUP_GROUP_COMMON, 0.0, 0.0, 1e6, 0, 0, ALL_RULES, {NULL, 0}},
+     PCMUP_GROUP_COMMON, 0.0, 0.0, 1e6, 0, 0, {NULL, 0}},
     {PCMUP_SET_RECORD_UPDATES, "record_updates",
      "keep each step's weight update for pcmup_algo_last_update (1) or not (0)", PCMUP_GROUP_COMMON, 0.0,
-     0.0, 1.0, 0, WHOLE, ALL_RULES, {NULL, 0}},
-
-    {PCMUP_SET_PC_GAMMA_HIDDEN, "pc_gamma_hidden", "precision gamma_l of the hidden layers",
-     PCMUP_GROUP_PC, 1.0, 0.0, 1e6, LO_OPEN, PER_LAYER, R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_GAMMA_OUT_BASE, "pc_gamma_out_base",
-     "output precision gamma'_L at the base width", PCMUP_GROUP_PC, 1.0, 0.0, 1e6, LO_OPEN, 0,
-     R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_KAPPA, "pc_kappa", "inference step kappa_l of the hidden layers",
-     PCMUP_GROUP_PC, 1.0, 0.0, 1e3, 0, PER_LAYER, R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_ITERATIONS, "pc_iterations",
-     "inference iterations T (the most, with a tolerance)", PCMUP_GROUP_PC, 1.0, 1.0, 1e6, 0,
-     WHOLE, R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_SCHEDULE, "pc_schedule",
-     "inference: sweeps from the top layer down, or every layer from one snapshot",
-     PCMUP_GROUP_PC, PCMUP_PC_SCHEDULE_SEQUENTIAL, 0, 0, 0, 0, R_PC, VALUES(schedule_names)},
-    {PCMUP_SET_PC_INIT, "pc_init",
-     "initial states: feedforward pre-activations, zero, or random", PCMUP_GROUP_PC,
-     PCMUP_PC_INIT_FORWARD, 0, 0, 0, 0, R_PC, VALUES(init_names)},
-    {PCMUP_SET_PC_INIT_STD, "pc_init_std", "std of random initial states", PCMUP_GROUP_PC, 1.0,
-     0.0, 1e6, 0, 0, R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_FPA, "pc_fpa", "the fixed prediction assumption (1) or not (0)", PCMUP_GROUP_PC, 0.0,
-     0.0, 1.0, 0, WHOLE, R_PC, {NULL, 0}},
-    {PCMUP_SET_PC_TIMING, "pc_timing",
-     "errors of the weight update: from the final states, or cached after each layer's last "
-     "update (sequential only)",
-     PCMUP_GROUP_PC, PCMUP_PC_TIMING_END, 0, 0, 0, 0, R_PC, VALUES(timing_names)},
-    {PCMUP_SET_PC_LAST_LAYER, "pc_last_layer",
-     "output layer update: gamma_L absorbed into its learning rate (a), or the energy gradient (b)",
-     PCMUP_GROUP_PC, PCMUP_PC_LAST_LAYER_A, 0, 0, 0, 0, R_PC, VALUES(last_layer_names)},
-    {PCMUP_SET_PC_TOLERANCE, "pc_tolerance",
-     "stop inference below this relative energy decrease; 0: never", PCMUP_GROUP_PC, 0.0, 0.0,
-     1.0, 0, 0, R_PC, {NULL, 0}},
-
-    {PCMUP_SET_GNT_POWER, "gnt_power", "power e_B of the preconditioner: 0 is SGD, 1 is GNT",
-     PCMUP_GROUP_GNT, 1.0, 0.0, 1.0, 0, 0, R_GNT, {NULL, 0}},
-    /* rho' = 1e-2: the middle of the grid {1e-3, 1e-2, 1e-1} docs/gnt.md
-     * sweeps. */
-    {PCMUP_SET_GNT_DAMPING, "gnt_damping", "damping rho' at the base width", PCMUP_GROUP_GNT,
-     1e-2, 0.0, 1e6, LO_OPEN, 0, R_GNT, {NULL, 0}},
-    {PCMUP_SET_GNT_VARIANT, "gnt_variant",
-     "one Gauss-Newton matrix per batch, or one per sample (Gauss-Newton targets)",
-     PCMUP_GROUP_GNT, PCMUP_GNT_BATCH, 0, 0, 0, 0, R_GNT, VALUES(gnt_variant_names)},
-    {PCMUP_SET_GNT_OUTPUT, "gnt_output",
-     "precondition the output layer too (1), or give it the plain gradient step (0)", PCMUP_GROUP_GNT,
-     1.0, 0.0, 1.0, 0, WHOLE, R_GNT, {NULL, 0}},
-
-    {PCMUP_SET_TP_BETA, "tp_beta", "output target step beta: t_L = f - beta dloss/df",
-     PCMUP_GROUP_TP, 1.0, 0.0, 1e6, LO_OPEN, 0, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FEEDBACK, "tp_feedback",
-     "feedback: ridge regression on each batch, or trained feedback weights",
-     PCMUP_GROUP_TP, PCMUP_TP_FEEDBACK_CLOSED, 0, 0, 0, 0, R_TP, VALUES(feedback_names)},
-    {PCMUP_SET_TP_FB_DAMPING, "tp_fb_damping",
-     "hidden feedback ridge damping mu' at the base width", PCMUP_GROUP_TP, 1.0, 0.0, 1e6,
-     LO_OPEN, 0, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FB_DAMPING_TOP, "tp_fb_damping_top", "top feedback ridge damping mu_L",
-     PCMUP_GROUP_TP, 1.0, 0.0, 1e6, LO_OPEN, 0, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FB_LR, "tp_fb_lr", "trained feedback learning rate eta^V at the base width",
-     PCMUP_GROUP_TP, 0.05, 0.0, 1e6, 0, 0, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FB_STEPS, "tp_fb_steps", "trained feedback SGD steps K_fb per step",
-     PCMUP_GROUP_TP, 1.0, 1.0, 1e4, 0, WHOLE, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FB_NOISE, "tp_fb_noise", "std sigma of the noise when training feedback",
-     PCMUP_GROUP_TP, 0.1, 0.0, 1e3, 0, 0, R_TP, {NULL, 0}},
-    {PCMUP_SET_TP_FB_ACTIVATION, "tp_fb_activation", "trained feedback nonlinearity psi",
-     PCMUP_GROUP_TP, PCMUP_ACT_IDENTITY, 0, 0, 0, 0, R_TP, VALUES(fb_activation_names)},
-    {PCMUP_SET_TP_FB_INIT_STD, "tp_fb_init_std",
-     "trained feedback weights start as N(0, sigma_V^2 / M_l): sigma_V", PCMUP_GROUP_TP, 1.0,
-     0.0, 1e6, 0, 0, R_TP, {NULL, 0}},
+     0.0, 1.0, 0, PCMUP_WHOLE, {NULL, 0}},
 };
 
-#define N_SETTINGS (sizeof table / sizeof table[0])
+#define N_COMMON (sizeof common / sizeof common[0])
 
-/* ---- the table ----------------------------------------------------------- */
+/* ---- the tables ---------------------------------------------------------- */
 
-/* The key's entry, or NULL for a key no setting has. */
-static const setting_info *info_of(pcmup_setting key)
+/* Rows of rule `id` not given by a rule before it (TP and DTP share
+ * theirs): NULL when it has none of its own. */
+static const pcmup_setting_row *own_rows(size_t id, size_t *n)
 {
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        if (table[i].key == key)
-            return &table[i];
+    const pcmup_rule_ops *rule = pcmup__rule_at(id);
+    if (!rule || !rule->settings)
+        return NULL;
+    for (size_t before = 0; before < id; before++) {
+        const pcmup_rule_ops *other = pcmup__rule_at(before);
+        if (other && other->settings == rule->settings)
+            return NULL;
+    }
+    *n = rule->n_settings;
+    return rule->settings;
+}
+
+/* A walk over every row, each once: the common rows, then each rule's
+ * (registry order). Start it at {0, 0}. */
+typedef struct {
+    size_t table;  /* 0: common; id + 1: rule id's */
+    size_t row;
+} row_walk;
+
+static const pcmup_setting_row *next_row(row_walk *w)
+{
+    for (; w->table <= pcmup__rule_count(); w->table++, w->row = 0) {
+        size_t n = N_COMMON;
+        const pcmup_setting_row *rows = w->table ? own_rows(w->table - 1, &n) : common;
+        if (rows && w->row < n)
+            return &rows[w->row++];
+    }
     return NULL;
 }
 
-static pcmup_status find_info(pcmup_setting key, const setting_info **info, const char *func)
+/* The key's row, or NULL for a key no setting has. */
+static const pcmup_setting_row *info_of(pcmup_setting key)
+{
+    row_walk w = {0, 0};
+    for (const pcmup_setting_row *s; (s = next_row(&w));)
+        if (s->key == key)
+            return s;
+    return NULL;
+}
+
+/* How many rows, or per-layer rows when `per_layer`, have a key below
+ * `key`: the place of key's row in increasing key order. */
+static size_t rows_below(pcmup_setting key, int per_layer)
+{
+    size_t n = 0;
+    row_walk w = {0, 0};
+    for (const pcmup_setting_row *s; (s = next_row(&w));)
+        n += s->key < key && (!per_layer || (s->flags & PCMUP_PER_LAYER));
+    return n;
+}
+
+static size_t n_rows(void)
+{
+    size_t n = 0;
+    row_walk w = {0, 0};
+    while (next_row(&w))
+        n++;
+    return n;
+}
+
+/* Whether rows[0..n) holds the row s. */
+static int holds(const pcmup_setting_row *rows, size_t n, const pcmup_setting_row *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (&rows[i] == s)
+            return 1;
+    return 0;
+}
+
+/* Whether `rule` accepts the row: a common row, or one of its own. */
+static int rule_accepts(const pcmup_rule_ops *rule, const pcmup_setting_row *s)
+{
+    return holds(common, N_COMMON, s) || holds(rule->settings, rule->n_settings, s);
+}
+
+static pcmup_status find_info(pcmup_setting key, const pcmup_setting_row **info,
+                              const char *func)
 {
     *info = info_of(key);
     if (!*info)
@@ -195,10 +133,10 @@ static pcmup_status find_info(pcmup_setting key, const setting_info **info, cons
     return PCMUP_OK;
 }
 
-static pcmup_bounds bounds_of(const setting_info *s)
+static pcmup_bounds bounds_of(const pcmup_setting_row *s)
 {
-    pcmup_bounds b = {PCMUP_OK, s->lo, s->hi, (s->open & LO_OPEN) != 0,
-                      (s->open & HI_OPEN) != 0, (s->flags & WHOLE) != 0};
+    pcmup_bounds b = {PCMUP_OK, s->lo, s->hi, (s->open & PCMUP_LO_OPEN) != 0,
+                      (s->open & PCMUP_HI_OPEN) != 0, (s->flags & PCMUP_WHOLE) != 0};
     if (s->values.names) {
         size_t first = 0;
         while (!s->values.names[first])
@@ -212,7 +150,7 @@ static pcmup_bounds bounds_of(const setting_info *s)
 
 /* The value's name; NULL for a value the setting refuses, or any value
  * of a setting without names. */
-static const char *name_of_value(const setting_info *s, double value)
+static const char *name_of_value(const pcmup_setting_row *s, double value)
 {
     if (!s->values.names || !(value >= 0.0) || value >= (double)s->values.count ||
         value != floor(value))
@@ -221,7 +159,7 @@ static const char *name_of_value(const setting_info *s, double value)
 }
 
 /* The one check of a value, wherever a setting is set. */
-static pcmup_status check_value(const setting_info *s, double value, const char *func)
+static pcmup_status check_value(const pcmup_setting_row *s, double value, const char *func)
 {
     const pcmup_bounds b = bounds_of(s);
     int above_lo = b.lo_open ? value > b.lo : value >= b.lo;
@@ -240,22 +178,19 @@ static pcmup_status check_value(const setting_info *s, double value, const char 
 
 pcmup_status pcmup__setting_check(pcmup_setting key, double value, const char *func)
 {
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, func));
     return check_value(s, value, func);
 }
 
-/* The key's entry if `kind` accepts it. */
-static pcmup_status check_key(pcmup_rule kind, pcmup_setting key, const setting_info **info,
-                              const char *func)
+/* The key's row if `rule` accepts it. */
+static pcmup_status check_key(const pcmup_rule_ops *rule, pcmup_setting key,
+                              const pcmup_setting_row **info, const char *func)
 {
     PCMUP_TRY(find_info(key, info, func));
-    if (!((*info)->rules & RULE(kind))) {
-        const pcmup_rule_ops *rule = NULL;
-        PCMUP_TRY(pcmup__algo_rule_of(kind, &rule, func));
+    if (!rule_accepts(rule, *info))
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s does not use the %s setting",
                            rule->name, (*info)->name);
-    }
     return PCMUP_OK;
 }
 
@@ -263,23 +198,28 @@ static pcmup_status check_key(pcmup_rule kind, pcmup_setting key, const setting_
 
 size_t pcmup_setting_count(void)
 {
-    return N_SETTINGS;
+    return n_rows();
 }
 
 pcmup_status pcmup_setting_at(size_t index, pcmup_setting *key)
 {
     PCMUP_CHECK_NULL(key);
-    if (index >= N_SETTINGS)
+    const size_t count = n_rows();
+    if (index >= count)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "index %zu is not below the count %zu",
-                           index, (size_t)N_SETTINGS);
-    *key = table[index].key;
+                           index, count);
+    row_walk w = {0, 0};
+    const pcmup_setting_row *s = next_row(&w);
+    while (rows_below(s->key, 0) != index)
+        s = next_row(&w);
+    *key = s->key;
     return PCMUP_OK;
 }
 
 pcmup_status pcmup_setting_name(pcmup_setting key, const char **name)
 {
     PCMUP_CHECK_NULL(name);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, __func__));
     *name = s->name;
     return PCMUP_OK;
@@ -289,9 +229,10 @@ pcmup_status pcmup_setting_find(const char *name, pcmup_setting *key)
 {
     PCMUP_CHECK_NULL(name);
     PCMUP_CHECK_NULL(key);
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        if (strcmp(table[i].name, name) == 0) {
-            *key = table[i].key;
+    row_walk w = {0, 0};
+    for (const pcmup_setting_row *s; (s = next_row(&w));) {
+        if (strcmp(s->name, name) == 0) {
+            *key = s->key;
             return PCMUP_OK;
         }
     }
@@ -301,7 +242,7 @@ pcmup_status pcmup_setting_find(const char *name, pcmup_setting *key)
 pcmup_status pcmup_setting_description(pcmup_setting key, const char **text)
 {
     PCMUP_CHECK_NULL(text);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, __func__));
     *text = s->description;
     return PCMUP_OK;
@@ -310,7 +251,7 @@ pcmup_status pcmup_setting_description(pcmup_setting key, const char **text)
 pcmup_status pcmup_setting_group_of(pcmup_setting key, pcmup_setting_group *group)
 {
     PCMUP_CHECK_NULL(group);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, __func__));
     *group = s->group;
     return PCMUP_OK;
@@ -319,7 +260,7 @@ pcmup_status pcmup_setting_group_of(pcmup_setting key, pcmup_setting_group *grou
 pcmup_status pcmup_setting_default(pcmup_setting key, double *value)
 {
     PCMUP_CHECK_NULL(value);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, __func__));
     *value = s->fallback;
     return PCMUP_OK;
@@ -327,7 +268,7 @@ pcmup_status pcmup_setting_default(pcmup_setting key, double *value)
 
 pcmup_bounds pcmup_setting_bounds(pcmup_setting key)
 {
-    const setting_info *s;
+    const pcmup_setting_row *s;
     pcmup_status status = find_info(key, &s, __func__);
     if (status != PCMUP_OK) {
         pcmup_bounds none = {status, 0.0, 0.0, 0, 0, 0};
@@ -339,9 +280,9 @@ pcmup_bounds pcmup_setting_bounds(pcmup_setting key)
 pcmup_status pcmup_setting_per_layer(pcmup_setting key, int *per_layer)
 {
     PCMUP_CHECK_NULL(per_layer);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_info(key, &s, __func__));
-    *per_layer = (s->flags & PER_LAYER) != 0;
+    *per_layer = (s->flags & PCMUP_PER_LAYER) != 0;
     return PCMUP_OK;
 }
 
@@ -349,15 +290,15 @@ pcmup_status pcmup_setting_accepts(pcmup_setting key, pcmup_rule rule, int *acce
 {
     PCMUP_CHECK_NULL(accepts);
     const pcmup_rule_ops *ops = NULL;
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(pcmup__algo_rule_of(rule, &ops, __func__));
     PCMUP_TRY(find_info(key, &s, __func__));
-    *accepts = (s->rules & RULE(rule)) != 0;
+    *accepts = rule_accepts(ops, s);
     return PCMUP_OK;
 }
 
 /* The entry of an enum-valued setting. */
-static pcmup_status find_named(pcmup_setting key, const setting_info **info, const char *func)
+static pcmup_status find_named(pcmup_setting key, const pcmup_setting_row **info, const char *func)
 {
     PCMUP_TRY(find_info(key, info, func));
     if (!(*info)->values.names)
@@ -369,7 +310,7 @@ static pcmup_status find_named(pcmup_setting key, const setting_info **info, con
 pcmup_status pcmup_setting_value_name(pcmup_setting key, double value, const char **name)
 {
     PCMUP_CHECK_NULL(name);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_named(key, &s, __func__));
     const char *found = name_of_value(s, value);
     if (!found)
@@ -382,7 +323,7 @@ pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name, doubl
 {
     PCMUP_CHECK_NULL(name);
     PCMUP_CHECK_NULL(value);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(find_named(key, &s, __func__));
     for (size_t v = 0; v < s->values.count; v++) {
         if (s->values.names[v] && strcmp(s->values.names[v], name) == 0) {
@@ -397,28 +338,23 @@ pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name, doubl
 /* ---- a handle's settings ------------------------------------------------- */
 
 /* Where a per-layer setting's values start in algo->layer_settings: its
- * place among the per-layer settings of the table, times n_layers. */
-static double *layer_values(const pcmup_algo *algo, const setting_info *s)
+ * place among the per-layer settings in key order, times n_layers. */
+static double *layer_values(const pcmup_algo *algo, const pcmup_setting_row *s)
 {
-    size_t slot = 0;
-    for (const setting_info *t = table; t < s; t++)
-        slot += (t->flags & PER_LAYER) != 0;
-    return algo->layer_settings + slot * algo->net->n_layers;
+    return algo->layer_settings + rows_below(s->key, 1) * algo->net->n_layers;
 }
 
 static size_t n_per_layer(void)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        n += (table[i].flags & PER_LAYER) != 0;
-    return n;
+    return rows_below((pcmup_setting)PCMUP_SETTINGS_CAP, 1);
 }
 
 /* Stores a checked value: a per-layer setting's on every layer too. */
-static void store(pcmup_algo *algo, const setting_info *s, double value)
+static void store(pcmup_algo *algo, const pcmup_setting_row *s, double value)
 {
+    assert((unsigned)s->key < PCMUP_SETTINGS_CAP);
     algo->settings[s->key] = value;
-    if (s->flags & PER_LAYER) {
+    if (s->flags & PCMUP_PER_LAYER) {
         double *v = layer_values(algo, s);
         for (size_t i = 0; i < algo->net->n_layers; i++)
             v[i] = value;
@@ -431,23 +367,24 @@ pcmup_status pcmup__settings_init(pcmup_algo *algo, const char *func)
     algo->layer_settings = pcmup__alloc(&algo->alloc, n ? n : 1, sizeof(double));
     if (!algo->layer_settings)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the per-layer settings");
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        store(algo, &table[i], table[i].fallback);
+    row_walk w = {0, 0};
+    for (const pcmup_setting_row *s; (s = next_row(&w));)
+        store(algo, s, s->fallback);
     return PCMUP_OK;
 }
 
 double pcmup__setting_layer(const pcmup_algo *algo, pcmup_setting key, size_t layer)
 {
-    const setting_info *s = info_of(key);
-    assert(s && (s->flags & PER_LAYER) && layer >= 1 && layer <= algo->net->n_layers);
+    const pcmup_setting_row *s = info_of(key);
+    assert(s && (s->flags & PCMUP_PER_LAYER) && layer >= 1 && layer <= algo->net->n_layers);
     return layer_values(algo, s)[layer - 1];
 }
 
 pcmup_status pcmup_algo_set(pcmup_algo *algo, pcmup_setting key, double value)
 {
     PCMUP_CHECK_NULL(algo);
-    const setting_info *s;
-    PCMUP_TRY(check_key(algo->rule->id, key, &s, __func__));
+    const pcmup_setting_row *s;
+    PCMUP_TRY(check_key(algo->rule, key, &s, __func__));
     PCMUP_TRY(check_value(s, value, __func__));
     store(algo, s, value);
     return PCMUP_OK;
@@ -457,18 +394,18 @@ pcmup_status pcmup_algo_get(const pcmup_algo *algo, pcmup_setting key, double *v
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(value);
-    const setting_info *s;
-    PCMUP_TRY(check_key(algo->rule->id, key, &s, __func__));
+    const pcmup_setting_row *s;
+    PCMUP_TRY(check_key(algo->rule, key, &s, __func__));
     *value = algo->settings[key];
     return PCMUP_OK;
 }
 
 /* A per-layer key of this rule, and a hidden layer 1 <= l < L. */
 static pcmup_status check_layer_key(const pcmup_algo *algo, size_t layer, pcmup_setting key,
-                                    const setting_info **info, const char *func)
+                                    const pcmup_setting_row **info, const char *func)
 {
-    PCMUP_TRY(check_key(algo->rule->id, key, info, func));
-    if (!((*info)->flags & PER_LAYER))
+    PCMUP_TRY(check_key(algo->rule, key, info, func));
+    if (!((*info)->flags & PCMUP_PER_LAYER))
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "the %s setting is not per layer",
                            (*info)->name);
     if (layer < 1 || layer >= algo->net->n_layers)
@@ -482,7 +419,7 @@ pcmup_status pcmup_algo_set_layer(pcmup_algo *algo, size_t layer, pcmup_setting 
                                   double value)
 {
     PCMUP_CHECK_NULL(algo);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(check_layer_key(algo, layer, key, &s, __func__));
     PCMUP_TRY(check_value(s, value, __func__));
     layer_values(algo, s)[layer - 1] = value;
@@ -494,7 +431,7 @@ pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer, pcmup_se
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(value);
-    const setting_info *s;
+    const pcmup_setting_row *s;
     PCMUP_TRY(check_layer_key(algo, layer, key, &s, __func__));
     *value = layer_values(algo, s)[layer - 1];
     return PCMUP_OK;
@@ -508,10 +445,10 @@ pcmup_status pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src, const 
     if (dst->rule != src->rule || dst->net->n_layers != n_layers)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "settings are copied between algorithms of one rule and depth");
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const setting_info *s = &table[i];
+    row_walk w = {0, 0};
+    for (const pcmup_setting_row *s; (s = next_row(&w));) {
         PCMUP_TRY(check_value(s, src->settings[s->key], func));
-        for (size_t l = 0; (s->flags & PER_LAYER) && l + 1 < n_layers; l++)
+        for (size_t l = 0; (s->flags & PCMUP_PER_LAYER) && l + 1 < n_layers; l++)
             PCMUP_TRY(check_value(s, layer_values(src, s)[l], func));
     }
     memcpy(dst->settings, src->settings, sizeof dst->settings);

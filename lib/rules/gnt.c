@@ -523,6 +523,31 @@ static pcmup_status gnt_reserve(pcmup_algo *algo, size_t batch, const char *func
                        "the Gauss-Newton workspace", func);
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+static const char *const gnt_variant_names[] = {
+    [PCMUP_GNT_BATCH] = "batch", [PCMUP_GNT_SAMPLE] = "sample",
+};
+
+_Static_assert(PCMUP_GROUP_GNT + 100 <= PCMUP_SETTINGS_CAP,
+               "algo->settings has no room for GNT's");
+
+/* GNT's settings (pcmup.h, section 7), in increasing key order. */
+static const pcmup_setting_row gnt_settings[] = {
+    {PCMUP_SET_GNT_POWER, "gnt_power", "power e_B of the preconditioner: 0 is SGD, 1 is GNT",
+     PCMUP_GROUP_GNT, 1.0, 0.0, 1.0, 0, 0, {NULL, 0}},
+    /* rho' = 1e-2: the middle of the grid {1e-3, 1e-2, 1e-1} docs/gnt.md
+     * sweeps. */
+    {PCMUP_SET_GNT_DAMPING, "gnt_damping", "damping rho' at the base width", PCMUP_GROUP_GNT,
+     1e-2, 0.0, 1e6, PCMUP_LO_OPEN, 0, {NULL, 0}},
+    {PCMUP_SET_GNT_VARIANT, "gnt_variant",
+     "one Gauss-Newton matrix per batch, or one per sample (Gauss-Newton targets)",
+     PCMUP_GROUP_GNT, PCMUP_GNT_BATCH, 0, 0, 0, 0, PCMUP_VALUES(gnt_variant_names)},
+    {PCMUP_SET_GNT_OUTPUT, "gnt_output",
+     "precondition the output layer too (1), or give it the plain gradient step (0)", PCMUP_GROUP_GNT,
+     1.0, 0.0, 1.0, 0, PCMUP_WHOLE, {NULL, 0}},
+};
+
 const pcmup_rule_ops pcmup__rule_gnt = {
     .id = PCMUP_RULE_GNT,
     .name = "gnt",
@@ -530,6 +555,8 @@ const pcmup_rule_ops pcmup__rule_gnt = {
     .free_state = gnt_free,
     .reserve = gnt_reserve,
     .step = gnt_step,
+    .settings = gnt_settings,
+    .n_settings = sizeof gnt_settings / sizeof gnt_settings[0],
 };
 
 /* ---- diagnostics --------------------------------------------------------- */

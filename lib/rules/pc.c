@@ -476,6 +476,58 @@ static double pc_final_energy(const pcmup_algo *algo)
     return st->energy[st->energy_count - 1];
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+static const char *const schedule_names[] = {
+    [PCMUP_PC_SCHEDULE_SEQUENTIAL] = "sequential",
+    [PCMUP_PC_SCHEDULE_SIMULTANEOUS] = "simultaneous",
+};
+static const char *const init_names[] = {
+    [PCMUP_PC_INIT_FORWARD] = "forward", [PCMUP_PC_INIT_ZERO] = "zero",
+    [PCMUP_PC_INIT_RANDOM] = "random",
+};
+static const char *const timing_names[] = {
+    [PCMUP_PC_TIMING_END] = "end", [PCMUP_PC_TIMING_CACHE] = "cache",
+};
+static const char *const last_layer_names[] = {
+    [PCMUP_PC_LAST_LAYER_A] = "a", [PCMUP_PC_LAST_LAYER_B] = "b",
+};
+
+_Static_assert(PCMUP_GROUP_PC + 100 <= PCMUP_SETTINGS_CAP, "algo->settings has no room for PC's");
+
+/* PC's settings (pcmup.h, section 6), in increasing key order. */
+static const pcmup_setting_row pc_settings[] = {
+    {PCMUP_SET_PC_GAMMA_HIDDEN, "pc_gamma_hidden", "precision gamma_l of the hidden layers",
+     PCMUP_GROUP_PC, 1.0, 0.0, 1e6, PCMUP_LO_OPEN, PCMUP_PER_LAYER, {NULL, 0}},
+    {PCMUP_SET_PC_GAMMA_OUT_BASE, "pc_gamma_out_base",
+     "output precision gamma'_L at the base width", PCMUP_GROUP_PC, 1.0, 0.0, 1e6, PCMUP_LO_OPEN, 0, {NULL, 0}},
+    {PCMUP_SET_PC_KAPPA, "pc_kappa", "inference step kappa_l of the hidden layers",
+     PCMUP_GROUP_PC, 1.0, 0.0, 1e3, 0, PCMUP_PER_LAYER, {NULL, 0}},
+    {PCMUP_SET_PC_ITERATIONS, "pc_iterations",
+     "inference iterations T (the most, with a tolerance)", PCMUP_GROUP_PC, 1.0, 1.0, 1e6, 0,
+     PCMUP_WHOLE, {NULL, 0}},
+    {PCMUP_SET_PC_SCHEDULE, "pc_schedule",
+     "inference: sweeps from the top layer down, or every layer from one snapshot",
+     PCMUP_GROUP_PC, PCMUP_PC_SCHEDULE_SEQUENTIAL, 0, 0, 0, 0, PCMUP_VALUES(schedule_names)},
+    {PCMUP_SET_PC_INIT, "pc_init",
+     "initial states: feedforward pre-activations, zero, or random", PCMUP_GROUP_PC,
+     PCMUP_PC_INIT_FORWARD, 0, 0, 0, 0, PCMUP_VALUES(init_names)},
+    {PCMUP_SET_PC_INIT_STD, "pc_init_std", "std of random initial states", PCMUP_GROUP_PC, 1.0,
+     0.0, 1e6, 0, 0, {NULL, 0}},
+    {PCMUP_SET_PC_FPA, "pc_fpa", "the fixed prediction assumption (1) or not (0)", PCMUP_GROUP_PC, 0.0,
+     0.0, 1.0, 0, PCMUP_WHOLE, {NULL, 0}},
+    {PCMUP_SET_PC_TIMING, "pc_timing",
+     "errors of the weight update: from the final states, or cached after each layer's last "
+     "update (sequential only)",
+     PCMUP_GROUP_PC, PCMUP_PC_TIMING_END, 0, 0, 0, 0, PCMUP_VALUES(timing_names)},
+    {PCMUP_SET_PC_LAST_LAYER, "pc_last_layer",
+     "output layer update: gamma_L absorbed into its learning rate (a), or the energy gradient (b)",
+     PCMUP_GROUP_PC, PCMUP_PC_LAST_LAYER_A, 0, 0, 0, 0, PCMUP_VALUES(last_layer_names)},
+    {PCMUP_SET_PC_TOLERANCE, "pc_tolerance",
+     "stop inference below this relative energy decrease; 0: never", PCMUP_GROUP_PC, 0.0, 0.0,
+     1.0, 0, 0, {NULL, 0}},
+};
+
 const pcmup_rule_ops pcmup__rule_pc = {
     .id = PCMUP_RULE_PC,
     .name = "pc",
@@ -484,6 +536,8 @@ const pcmup_rule_ops pcmup__rule_pc = {
     .reserve = pc_reserve,
     .step = pc_step,
     .step_diagnostic = pc_final_energy,
+    .settings = pc_settings,
+    .n_settings = sizeof pc_settings / sizeof pc_settings[0],
 };
 
 /* ---- diagnostics --------------------------------------------------------- */

@@ -18,13 +18,24 @@ static const pcmup_rule_ops *const rules[] = {
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
+size_t pcmup__rule_count(void)
+{
+    return N_RULES;
+}
+
+const pcmup_rule_ops *pcmup__rule_at(size_t id)
+{
+    return id < N_RULES ? rules[id] : NULL;
+}
+
 pcmup_status pcmup__algo_rule_of(pcmup_rule id, const pcmup_rule_ops **rule,
                                  const char *func)
 {
-    if ((unsigned)id >= N_RULES || !rules[id])
+    const pcmup_rule_ops *found = pcmup__rule_at((unsigned)id);
+    if (!found)
         return pcmup__fail(PCMUP_ERR_INVALID, func, "unknown rule %d", (int)id);
-    assert(rules[id]->id == id);
-    *rule = rules[id];
+    assert(found->id == id);
+    *rule = found;
     return PCMUP_OK;
 }
 

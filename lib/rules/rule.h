@@ -9,6 +9,13 @@
  * check -- is generic code that reaches the rule only through this table.
  * docs/architecture.md (section 7) walks through a complete rule.
  *
+ * Settings. A rule with settings of its own defines their rows
+ * (pcmup_setting_row, settings.h: name, description, default, bounds, per
+ * layer or not, value names) in its file and points `settings` at them;
+ * settings.c finds them through the registry, so every pcmup_setting_*
+ * function, pcmup_algo_set and the docs' settings table know them without
+ * another edit. Their keys are new pcmup_setting values in pcmup.h.
+ *
  * Read the table in the order the library calls it:
  *
  *   pcmup_algo_create   create_state                  once
@@ -34,6 +41,7 @@
 #define PCMUP_RULE_H
 
 #include "internal.h"
+#include "settings.h"
 
 /* One entry of a rule's persistent state: a tensor (rank 1 or 2, floats)
  * or a scalar (rank 0, a double). `name` and `layer` together are its key,
@@ -55,11 +63,17 @@ static inline size_t pcmup__entry_floats(const pcmup_rule_entry *e)
 
 typedef struct pcmup_rule_ops {
     /* The public id of the rule (pcmup_algo_rule reports it) and its short
-     * name, used in error messages: "gnt does not use the ... setting".
-     * Which settings the rule accepts is the rules column of the settings
-     * table (settings.c). */
+     * name, used in error messages: "gnt does not use the ... setting". */
     pcmup_rule id;
     const char *name;
+
+    /* The rule's own settings: n_settings rows (settings.h), defined in
+     * the rule's file, keys in the rule's group of pcmup.h. The rule
+     * accepts these and the common rows of settings.c, nothing else.
+     * Rules that share settings point at the same rows (TP and DTP).
+     * NULL, 0: only the common settings (BP). */
+    const pcmup_setting_row *settings;
+    size_t n_settings;
 
     /* Allocates the rule's state into *state at pcmup_algo_create; algo is
      * complete (net, settings at their defaults, allocator). Allocate only
@@ -113,6 +127,12 @@ typedef struct pcmup_rule_ops {
  * build lacks. */
 pcmup_status pcmup__algo_rule_of(pcmup_rule id, const pcmup_rule_ops **rule,
                                  const char *func);
+
+/* The registry's ids run from 0 to pcmup__rule_count() - 1;
+ * pcmup__rule_at(id) is that rule, or NULL for an id this build lacks.
+ * For walking every rule without failing on a missing one. */
+size_t pcmup__rule_count(void);
+const pcmup_rule_ops *pcmup__rule_at(size_t id);
 
 /* A reference direction of pcmup_algo_reference_update: the rule that
  * takes it, and the settings that define the direction, which keep the

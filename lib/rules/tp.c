@@ -636,6 +636,45 @@ static pcmup_status tp_load(pcmup_algo *algo, const pcmup_rule_entry *src, size_
     return PCMUP_OK;
 }
 
+/* ---- settings ------------------------------------------------------------ */
+
+static const char *const feedback_names[] = {
+    [PCMUP_TP_FEEDBACK_CLOSED] = "closed", [PCMUP_TP_FEEDBACK_TRAINED] = "trained",
+};
+/* Trained feedback has no relu: psi must be invertible for its targets
+ * (docs/tp.md). */
+static const char *const fb_activation_names[] = {
+    [PCMUP_ACT_TANH] = "tanh", [PCMUP_ACT_IDENTITY] = "identity",
+};
+
+_Static_assert(PCMUP_GROUP_TP + 100 <= PCMUP_SETTINGS_CAP, "algo->settings has no room for TP's");
+
+/* The settings of TP and DTP (pcmup.h, section 8), in increasing key
+ * order: both rules point at these rows. */
+static const pcmup_setting_row tp_settings[] = {
+    {PCMUP_SET_TP_BETA, "tp_beta", "output target step beta: t_L = f - beta dloss/df",
+     PCMUP_GROUP_TP, 1.0, 0.0, 1e6, PCMUP_LO_OPEN, 0, {NULL, 0}},
+    {PCMUP_SET_TP_FEEDBACK, "tp_feedback",
+     "feedback: ridge regression on each batch, or trained feedback weights",
+     PCMUP_GROUP_TP, PCMUP_TP_FEEDBACK_CLOSED, 0, 0, 0, 0, PCMUP_VALUES(feedback_names)},
+    {PCMUP_SET_TP_FB_DAMPING, "tp_fb_damping",
+     "hidden feedback ridge damping mu' at the base width", PCMUP_GROUP_TP, 1.0, 0.0, 1e6,
+     PCMUP_LO_OPEN, 0, {NULL, 0}},
+    {PCMUP_SET_TP_FB_DAMPING_TOP, "tp_fb_damping_top", "top feedback ridge damping mu_L",
+     PCMUP_GROUP_TP, 1.0, 0.0, 1e6, PCMUP_LO_OPEN, 0, {NULL, 0}},
+    {PCMUP_SET_TP_FB_LR, "tp_fb_lr", "trained feedback learning rate eta^V at the base width",
+     PCMUP_GROUP_TP, 0.05, 0.0, 1e6, 0, 0, {NULL, 0}},
+    {PCMUP_SET_TP_FB_STEPS, "tp_fb_steps", "trained feedback SGD steps K_fb per step",
+     PCMUP_GROUP_TP, 1.0, 1.0, 1e4, 0, PCMUP_WHOLE, {NULL, 0}},
+    {PCMUP_SET_TP_FB_NOISE, "tp_fb_noise", "std sigma of the noise when training feedback",
+     PCMUP_GROUP_TP, 0.1, 0.0, 1e3, 0, 0, {NULL, 0}},
+    {PCMUP_SET_TP_FB_ACTIVATION, "tp_fb_activation", "trained feedback nonlinearity psi",
+     PCMUP_GROUP_TP, PCMUP_ACT_IDENTITY, 0, 0, 0, 0, PCMUP_VALUES(fb_activation_names)},
+    {PCMUP_SET_TP_FB_INIT_STD, "tp_fb_init_std",
+     "trained feedback weights start as N(0, sigma_V^2 / M_l): sigma_V", PCMUP_GROUP_TP, 1.0,
+     0.0, 1e6, 0, 0, {NULL, 0}},
+};
+
 /* TP and DTP share everything but the target formula (tp_step reads which
  * of the two it is). */
 #define TP_OPS(rule_id, rule_name)                                                 \
@@ -643,6 +682,8 @@ static pcmup_status tp_load(pcmup_algo *algo, const pcmup_rule_entry *src, size_
         .id = rule_id, .name = rule_name, .create_state = tp_create,               \
         .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
         .list_persistent = tp_list, .load_persistent = tp_load,                    \
+        .settings = tp_settings,                                                   \
+        .n_settings = sizeof tp_settings / sizeof tp_settings[0],                  \
     }
 
 const pcmup_rule_ops pcmup__rule_tp = TP_OPS(PCMUP_RULE_TP, "tp");
