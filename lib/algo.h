@@ -16,9 +16,11 @@
 #include "rules/rule.h"
 #include "snapshot.h"
 
-/* algo->settings[key] holds setting `key`: room for every group of keys
- * (pcmup.h numbers them from 0, 100, 200 and 300). */
-#define PCMUP_SETTINGS_CAP 400
+/* algo->settings[key] holds setting `key`: room for ten groups of keys
+ * (pcmup.h numbers them from 0, 100, 200, ...; 400 is the next free), so
+ * a new rule's settings need no change here. A rule's file asserts that
+ * its group fits. */
+#define PCMUP_SETTINGS_CAP 1000
 
 struct pcmup_algo {
     pcmup_allocator alloc;
