@@ -28,10 +28,11 @@ struct pcmup_algo {
     void *state;        /* the rule's own (rule->create_state), or NULL */
     pcmup_net *net;
     pcmup_rng rng;
-    /* Every setting, by key; a per-layer one as last set for all layers. */
+    /* Every setting the rule accepts, by key (the others stay 0); a
+     * per-layer one as last set for all layers. */
     double settings[PCMUP_SETTINGS_CAP];
-    /* n_layers values for each per-layer setting (settings.c lays them
-     * out; read them with pcmup__setting_layer). */
+    /* n_layers values for each per-layer setting the rule accepts
+     * (settings.c lays them out; read them with pcmup__setting_layer). */
     double *layer_settings;
 
     /* Per-step scratch, sized for batch_cap samples (one block). */

@@ -45,14 +45,19 @@ static const pcmup_setting_row common[] = {
 
 /* ---- the tables ---------------------------------------------------------- */
 
-/* Rows of rule `id` not given by a rule before it (TP and DTP share
- * theirs): NULL when it has none of its own. */
-static const pcmup_setting_row *own_rows(size_t id, size_t *n)
+/* The rows of table t: 0 the common rows, id + 1 rule id's own rows,
+ * unless a rule before it gives the same rows (TP and DTP share theirs):
+ * then, or for a rule without settings, none. */
+static const pcmup_setting_row *table_rows(size_t t, size_t *n)
 {
-    const pcmup_rule_ops *rule = pcmup__rule_at(id);
+    *n = N_COMMON;
+    if (t == 0)
+        return common;
+    *n = 0;
+    const pcmup_rule_ops *rule = pcmup__rule_at(t - 1);
     if (!rule || !rule->settings)
         return NULL;
-    for (size_t before = 0; before < id; before++) {
+    for (size_t before = 0; before + 1 < t; before++) {
         const pcmup_rule_ops *other = pcmup__rule_at(before);
         if (other && other->settings == rule->settings)
             return NULL;
@@ -62,66 +67,77 @@ static const pcmup_setting_row *own_rows(size_t id, size_t *n)
 }
 
 /* A walk over every row, each once: the common rows, then each rule's
- * (registry order). Start it at {0, 0}. */
+ * (registry order). Start it at {0}. */
 typedef struct {
-    size_t table;  /* 0: common; id + 1: rule id's */
-    size_t row;
+    size_t next_table;
+    const pcmup_setting_row *rows;  /* the table being walked, n rows */
+    size_t n, row;
 } row_walk;
 
 static const pcmup_setting_row *next_row(row_walk *w)
 {
-    for (; w->table <= pcmup__rule_count(); w->table++, w->row = 0) {
-        size_t n = N_COMMON;
-        const pcmup_setting_row *rows = w->table ? own_rows(w->table - 1, &n) : common;
-        if (rows && w->row < n)
-            return &rows[w->row++];
+    while (w->row == w->n) {
+        if (w->next_table > pcmup__rule_count())
+            return NULL;
+        w->rows = table_rows(w->next_table++, &w->n);
+        w->row = 0;
     }
-    return NULL;
+    return &w->rows[w->row++];
 }
 
 /* The key's row, or NULL for a key no setting has. */
 static const pcmup_setting_row *info_of(pcmup_setting key)
 {
-    row_walk w = {0, 0};
+    row_walk w = {0};
     for (const pcmup_setting_row *s; (s = next_row(&w));)
         if (s->key == key)
             return s;
     return NULL;
 }
 
-/* How many rows, or per-layer rows when `per_layer`, have a key below
- * `key`: the place of key's row in increasing key order. */
-static size_t rows_below(pcmup_setting key, int per_layer)
+/* How many rows have a key below `key`: the place of key's row in
+ * increasing key order. */
+static size_t rows_below(pcmup_setting key)
 {
     size_t n = 0;
-    row_walk w = {0, 0};
+    row_walk w = {0};
     for (const pcmup_setting_row *s; (s = next_row(&w));)
-        n += s->key < key && (!per_layer || (s->flags & PCMUP_PER_LAYER));
+        n += s->key < key;
     return n;
 }
 
 static size_t n_rows(void)
 {
     size_t n = 0;
-    row_walk w = {0, 0};
+    row_walk w = {0};
     while (next_row(&w))
         n++;
     return n;
 }
 
-/* Whether rows[0..n) holds the row s. */
-static int holds(const pcmup_setting_row *rows, size_t n, const pcmup_setting_row *s)
+/* Row i of the rows `rule` accepts: the common rows, then its own; NULL
+ * past the last. */
+static const pcmup_setting_row *rule_row(const pcmup_rule_ops *rule, size_t i)
 {
-    for (size_t i = 0; i < n; i++)
-        if (&rows[i] == s)
-            return 1;
-    return 0;
+    if (i < N_COMMON)
+        return &common[i];
+    return i - N_COMMON < rule->n_settings ? &rule->settings[i - N_COMMON] : NULL;
 }
 
-/* Whether `rule` accepts the row: a common row, or one of its own. */
+/* The row of `key` among the rows `rule` accepts, or NULL. */
+static const pcmup_setting_row *rule_row_of(const pcmup_rule_ops *rule, pcmup_setting key)
+{
+    const pcmup_setting_row *t;
+    for (size_t i = 0; (t = rule_row(rule, i)); i++)
+        if (t->key == key)
+            return t;
+    return NULL;
+}
+
+/* Whether `rule` accepts the row. */
 static int rule_accepts(const pcmup_rule_ops *rule, const pcmup_setting_row *s)
 {
-    return holds(common, N_COMMON, s) || holds(rule->settings, rule->n_settings, s);
+    return rule_row_of(rule, s->key) == s;
 }
 
 static pcmup_status find_info(pcmup_setting key, const pcmup_setting_row **info,
@@ -208,9 +224,9 @@ pcmup_status pcmup_setting_at(size_t index, pcmup_setting *key)
     if (index >= count)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "index %zu is not below the count %zu",
                            index, count);
-    row_walk w = {0, 0};
+    row_walk w = {0};
     const pcmup_setting_row *s = next_row(&w);
-    while (rows_below(s->key, 0) != index)
+    while (rows_below(s->key) != index)
         s = next_row(&w);
     *key = s->key;
     return PCMUP_OK;
@@ -229,7 +245,7 @@ pcmup_status pcmup_setting_find(const char *name, pcmup_setting *key)
 {
     PCMUP_CHECK_NULL(name);
     PCMUP_CHECK_NULL(key);
-    row_walk w = {0, 0};
+    row_walk w = {0};
     for (const pcmup_setting_row *s; (s = next_row(&w));) {
         if (strcmp(s->name, name) == 0) {
             *key = s->key;
@@ -337,16 +353,28 @@ pcmup_status pcmup_setting_value_find(pcmup_setting key, const char *name, doubl
 
 /* ---- a handle's settings ------------------------------------------------- */
 
-/* Where a per-layer setting's values start in algo->layer_settings: its
- * place among the per-layer settings in key order, times n_layers. */
-static double *layer_values(const pcmup_algo *algo, const pcmup_setting_row *s)
+/* How many per-layer rows of the algorithm's rule have a key below `key`.
+ * algo->layer_settings holds n_layers values for each per-layer setting
+ * the rule accepts, in key order: the rule's hot loops read them
+ * (pcmup__setting_layer), so this scans only the rule's rows. */
+static size_t per_layer_below(const pcmup_algo *algo, pcmup_setting key)
 {
-    return algo->layer_settings + rows_below(s->key, 1) * algo->net->n_layers;
+    size_t n = 0;
+    const pcmup_setting_row *t;
+    for (size_t i = 0; (t = rule_row(algo->rule, i)); i++)
+        n += t->key < key && (t->flags & PCMUP_PER_LAYER);
+    return n;
 }
 
-static size_t n_per_layer(void)
+/* Where a per-layer setting's values start in algo->layer_settings. */
+static double *layer_values(const pcmup_algo *algo, const pcmup_setting_row *s)
 {
-    return rows_below((pcmup_setting)PCMUP_SETTINGS_CAP, 1);
+    return algo->layer_settings + per_layer_below(algo, s->key) * algo->net->n_layers;
+}
+
+static size_t n_per_layer(const pcmup_algo *algo)
+{
+    return per_layer_below(algo, (pcmup_setting)PCMUP_SETTINGS_CAP);
 }
 
 /* Stores a checked value: a per-layer setting's on every layer too. */
@@ -363,19 +391,19 @@ static void store(pcmup_algo *algo, const pcmup_setting_row *s, double value)
 
 pcmup_status pcmup__settings_init(pcmup_algo *algo, const char *func)
 {
-    const size_t n = n_per_layer() * algo->net->n_layers;
+    const size_t n = n_per_layer(algo) * algo->net->n_layers;
     algo->layer_settings = pcmup__alloc(&algo->alloc, n ? n : 1, sizeof(double));
     if (!algo->layer_settings)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the per-layer settings");
-    row_walk w = {0, 0};
-    for (const pcmup_setting_row *s; (s = next_row(&w));)
+    const pcmup_setting_row *s;
+    for (size_t i = 0; (s = rule_row(algo->rule, i)); i++)
         store(algo, s, s->fallback);
     return PCMUP_OK;
 }
 
 double pcmup__setting_layer(const pcmup_algo *algo, pcmup_setting key, size_t layer)
 {
-    const pcmup_setting_row *s = info_of(key);
+    const pcmup_setting_row *s = rule_row_of(algo->rule, key);
     assert(s && (s->flags & PCMUP_PER_LAYER) && layer >= 1 && layer <= algo->net->n_layers);
     return layer_values(algo, s)[layer - 1];
 }
@@ -445,14 +473,14 @@ pcmup_status pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src, const 
     if (dst->rule != src->rule || dst->net->n_layers != n_layers)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "settings are copied between algorithms of one rule and depth");
-    row_walk w = {0, 0};
-    for (const pcmup_setting_row *s; (s = next_row(&w));) {
+    const pcmup_setting_row *s;
+    for (size_t i = 0; (s = rule_row(src->rule, i)); i++) {
         PCMUP_TRY(check_value(s, src->settings[s->key], func));
         for (size_t l = 0; (s->flags & PCMUP_PER_LAYER) && l + 1 < n_layers; l++)
             PCMUP_TRY(check_value(s, layer_values(src, s)[l], func));
     }
     memcpy(dst->settings, src->settings, sizeof dst->settings);
     memcpy(dst->layer_settings, src->layer_settings,
-           n_per_layer() * n_layers * sizeof(double));
+           n_per_layer(src) * n_layers * sizeof(double));
     return PCMUP_OK;
 }
