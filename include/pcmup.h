@@ -125,7 +125,7 @@ extern "C" {
 #define PCMUP_VERSION_NUMBER \
     (PCMUP_VERSION_MAJOR * 10000 + PCMUP_VERSION_MINOR * 100 + PCMUP_VERSION_PATCH)
 
-/* "0.1.0" */
+/* MAJOR.MINOR.PATCH of the library at run time, such as "0.2.0". */
 PCMUP_API const char *pcmup_version_string(void);
 /* MAJOR*10000 + MINOR*100 + PATCH of the library at run time. */
 PCMUP_API unsigned pcmup_version_number(void);
