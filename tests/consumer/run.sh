@@ -28,6 +28,10 @@
 #   --make-program PATH the generator's build tool
 #   --static            the installed pcmup::pcmup is the static library:
 #                       link (a) with `pkg-config --static`
+#   --sanitize LIST     the library was built with -fsanitize=LIST
+#                       (PCMUP_SANITIZE): build (a) and (b) with it too, as
+#                       a user of such a build must (the sanitizer's runtime
+#                       has to come first in the program, not in the library)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +48,7 @@ cmakedir_rel=
 generator=
 make_program=
 static=
+sanitize=
 
 die() {
     echo "FAIL: $*" >&2
@@ -69,6 +74,7 @@ while [ $# -gt 0 ]; do
     --cmakedir) cmakedir_rel=$2 ;;
     --generator) generator=$2 ;;
     --make-program) make_program=$2 ;;
+    --sanitize) sanitize=-fsanitize=$2 ;;
     *) die "unknown option $1" ;;
     esac
     shift 2
@@ -111,7 +117,7 @@ pc_prefix=$("$pkg_config" --variable=prefix libpcmup)
 flags=$("$pkg_config" $static --cflags --libs libpcmup)
 # The public API is C99: compile the consumer as strict C99.
 set -- "$cc" -std=c99 -pedantic -Wall -Wextra -Werror "$here/consumer.c" \
-    -o "$tmp/consumer_c" $flags
+    -o "$tmp/consumer_c" $flags $sanitize
 echo "$*"
 "$@" || die "consumer.c did not build"
 env "$run_env" "$tmp/consumer_c" || die "consumer.c failed"
@@ -125,6 +131,8 @@ set -- -S "$here/cxx" -B "$tmp/cxx-build" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix"
 [ -z "$generator" ] || set -- "$@" -G "$generator"
 [ -z "$make_program" ] || set -- "$@" -DCMAKE_MAKE_PROGRAM="$make_program"
+[ -z "$sanitize" ] || set -- "$@" -DCMAKE_CXX_FLAGS="$sanitize" \
+    -DCMAKE_EXE_LINKER_FLAGS="$sanitize"
 "$cmake" "$@" || die "cxx/ did not configure"
 found=$(sed -n 's/^pcmup_DIR:[A-Z]*=//p' "$tmp/cxx-build/CMakeCache.txt")
 [ "$found" = "$prefix/$cmakedir_rel" ] ||
