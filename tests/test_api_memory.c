@@ -5,8 +5,10 @@
  * until a run has no failure left. The first call that meets the failure
  * must return PCMUP_ERR_NOMEM with a message naming it; retried with a
  * working allocator it must then succeed (the failure left a usable
- * object); at the end, freeing everything returns every block. Every byte
- * a handle owns goes through its allocator.
+ * object); at the end, freeing everything returns every block. Then the
+ * same for a create-train-evaluate sequence of every rule, which also
+ * checks that the failing call changed nothing, seen or unseen (see
+ * nomem_every_rule). Every byte a handle owns goes through its allocator.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "api_fixture.h"
@@ -229,6 +231,332 @@ START_TEST(nomem_injection)
 }
 END_TEST
 
+/* ---- every rule: create, train and evaluate with one allocation failing ----
+ *
+ * For each rule, and the settings that make a rule allocate more (momentum,
+ * recorded updates, PC's schedules and its deep-linear closed form, GNT's
+ * per-sample variant, trained feedback), a create-train-evaluate sequence
+ * runs with the k-th allocation failing, for every k until a run meets no
+ * failure. The call that meets it must return PCMUP_ERR_NOMEM, naming
+ * itself, and leave the caller's objects as they were: weights and biases,
+ * trained feedback and the recorded last update byte-identical, its
+ * out-parameters unwritten, a create function's handle still NULL. What
+ * the API does not show (momentum, the random stream, a rule's inner
+ * state) must be unchanged too: the call is retried with a working
+ * allocator, and at the end the weights, the feedback and every loss must
+ * be bitwise those of the run where nothing failed. Freeing everything
+ * returns every block. */
+
+typedef struct {
+    const char *name;
+    pcmup_rule rule;
+    pcmup_preset preset;
+    pcmup_activation act;
+    unsigned net_flags;
+    int n_settings;
+    pcmup_setting keys[4];
+    double values[4];
+    int linear; /* also solves PC's deep-linear equilibrium */
+} rule_config;
+
+static const rule_config rule_configs[] = {
+    {"BP", PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, PCMUP_ACT_TANH, PCMUP_NET_BIAS, 3,
+     {PCMUP_SET_MOMENTUM, PCMUP_SET_WEIGHT_DECAY, PCMUP_SET_RECORD_UPDATES}, {0.9, 1e-3, 1}, 0},
+    {"PC, cached errors", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, PCMUP_ACT_TANH, PCMUP_NET_BIAS,
+     4, {PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_TIMING, PCMUP_SET_MOMENTUM,
+         PCMUP_SET_RECORD_UPDATES}, {3, PCMUP_PC_TIMING_CACHE, 0.9, 1}, 0},
+    {"PC simultaneous, random init, FPA", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, PCMUP_ACT_TANH,
+     0, 4, {PCMUP_SET_PC_SCHEDULE, PCMUP_SET_PC_INIT, PCMUP_SET_PC_FPA, PCMUP_SET_PC_ITERATIONS},
+     {PCMUP_PC_SCHEDULE_SIMULTANEOUS, PCMUP_PC_INIT_RANDOM, 1, 2}, 0},
+    {"PC deep linear, closed form", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, PCMUP_ACT_IDENTITY, 0,
+     2, {PCMUP_SET_PC_ITERATIONS, PCMUP_SET_MOMENTUM}, {2, 0.5}, 1},
+    {"GNT", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, PCMUP_ACT_TANH, PCMUP_NET_BIAS, 2,
+     {PCMUP_SET_MOMENTUM, PCMUP_SET_RECORD_UPDATES}, {0.9, 1}, 0},
+    {"GNT per sample, hidden layers only", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT,
+     PCMUP_ACT_TANH, 0, 3, {PCMUP_SET_GNT_VARIANT, PCMUP_SET_GNT_OUTPUT, PCMUP_SET_MOMENTUM},
+     {PCMUP_GNT_SAMPLE, 0, 0.5}, 0},
+    {"TP", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, PCMUP_ACT_TANH, PCMUP_NET_BIAS, 1,
+     {PCMUP_SET_MOMENTUM}, {0.9}, 0},
+    {"TP trained feedback", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, PCMUP_ACT_TANH, 0, 3,
+     {PCMUP_SET_TP_FEEDBACK, PCMUP_SET_TP_FB_STEPS, PCMUP_SET_MOMENTUM},
+     {PCMUP_TP_FEEDBACK_TRAINED, 2, 0.5}, 0},
+    {"DTP", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, PCMUP_ACT_TANH, PCMUP_NET_BIAS, 1,
+     {PCMUP_SET_RECORD_UPDATES}, {1}, 0},
+    {"DTP trained tanh feedback", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, PCMUP_ACT_TANH, 0, 3,
+     {PCMUP_SET_TP_FEEDBACK, PCMUP_SET_TP_FB_ACTIVATION, PCMUP_SET_MOMENTUM},
+     {PCMUP_TP_FEEDBACK_TRAINED, PCMUP_ACT_TANH, 0.9}, 0},
+};
+
+#define N_OUTS 5 /* the doubles the sequence's calls report */
+#define UPDATE_FLOATS (7 * 5 + 6 * 7 + 3 * 6) /* every layer's W_l of WIDTHS */
+
+typedef struct {
+    const rule_config *cfg;
+    tu_counter cnt;
+    pcmup_allocator a;
+    pcmup_param *p;
+    pcmup_net *net;
+    pcmup_algo *algo;
+    pcmup_dataset *ds;
+    /* The calls' outputs: losses, accuracy, PC's equilibrium energy and
+     * its updates. */
+    double outs[N_OUTS];
+    float eq_updates[UPDATE_FLOATS];
+} rule_run;
+
+/* The fixture's base width: the layers' factors near 1 at these widths. */
+static pcmup_status rr_param(rule_run *r)
+{
+    pcmup_status s = pcmup_param_create(&r->p, NL, r->cfg->preset, &r->a);
+    return s == PCMUP_OK ? pcmup_param_set(r->p, PCMUP_PARAM_BASE_WIDTH, 4.0) : s;
+}
+static pcmup_status rr_net(rule_run *r)
+{
+    return pcmup_net_create(&r->net, WIDTHS, NL + 1, r->cfg->act, r->cfg->net_flags, r->p, 3,
+                            &r->a);
+}
+static pcmup_status rr_algo(rule_run *r)
+{
+    return pcmup_algo_create(&r->algo, r->cfg->rule, r->net, 4, &r->a);
+}
+static pcmup_status rr_settings(rule_run *r)
+{
+    pcmup_status s = pcmup_algo_set(r->algo, PCMUP_SET_LR, 0.05);
+    for (int i = 0; i < r->cfg->n_settings && s == PCMUP_OK; i++)
+        s = pcmup_algo_set(r->algo, r->cfg->keys[i], r->cfg->values[i]);
+    return s;
+}
+static pcmup_status rr_dataset(rule_run *r)
+{
+    float x[N * D];
+    int32_t labels[N];
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, N * D, labels));
+    return pcmup_dataset_from_arrays(&r->ds, N, D, C, x, N * D, labels, &r->a);
+}
+static pcmup_status rr_step(rule_run *r)
+{
+    return pcmup_algo_step(r->algo, w.x, B * D, w.labels, B, &r->outs[0]);
+}
+static pcmup_status rr_epoch(rule_run *r)
+{
+    return pcmup_algo_train_epoch(r->algo, r->ds, 5, &r->outs[1]);
+}
+/* A batch larger than any before grows the scratch while momentum,
+ * feedback and the last update exist. */
+static pcmup_status rr_step_grow(rule_run *r)
+{
+    float x[N * D];
+    int32_t labels[N];
+    TU_OK(pcmup_dataset_get_batch(w.data, 0, N, x, N * D, labels));
+    return pcmup_algo_step(r->algo, x, N * D, labels, N, &r->outs[2]);
+}
+static pcmup_status rr_evaluate(rule_run *r)
+{
+    return pcmup_algo_evaluate(r->algo, r->ds, &r->outs[3], &r->outs[4]);
+}
+/* PC's closed form (deep-linear configuration only): scratch for the call. */
+static pcmup_status rr_linear(rule_run *r)
+{
+    if (!r->cfg->linear)
+        return PCMUP_OK;
+    float *updates[NL];
+    for (size_t l = 1, at = 0; l <= NL; at += WIDTHS[l] * WIDTHS[l - 1], l++)
+        updates[l - 1] = r->eq_updates + at;
+    double energy;
+    pcmup_status s = pcmup_pc_linear_equilibrium(r->algo, w.x, B * D, w.labels, B, NULL, 0,
+                                                 NULL, 0, updates, NL, NULL, 0, NULL, &energy);
+    if (s == PCMUP_OK)
+        r->outs[2] += energy; /* kept among the compared outputs */
+    return s;
+}
+
+typedef struct {
+    const char *fn;
+    pcmup_status (*run)(rule_run *);
+    void *(*out)(rule_run *); /* the handle a create function makes, or NULL */
+    int must_meet;            /* must meet an injected failure for some k */
+} rule_call;
+
+static void *out_param(rule_run *r) { return r->p; }
+static void *out_net(rule_run *r) { return r->net; }
+static void *out_algo(rule_run *r) { return r->algo; }
+static void *out_ds(rule_run *r) { return r->ds; }
+
+static const rule_call rule_calls[] = {
+    {"pcmup_param_create", rr_param, out_param, 1},
+    {"pcmup_net_create", rr_net, out_net, 1},
+    {"pcmup_algo_create", rr_algo, out_algo, 1},
+    {"pcmup_algo_set", rr_settings, NULL, 0},
+    {"pcmup_dataset_from_arrays", rr_dataset, out_ds, 1},
+    {"pcmup_algo_step", rr_step, NULL, 1},
+    {"pcmup_algo_train_epoch", rr_epoch, NULL, 1},
+    {"pcmup_algo_step", rr_step_grow, NULL, 1},
+    {"pcmup_algo_evaluate", rr_evaluate, NULL, 0},
+    {"pcmup_pc_linear_equilibrium", rr_linear, NULL, 0},
+};
+#define N_RULE_CALLS (sizeof rule_calls / sizeof rule_calls[0])
+
+/* What the API shows of the objects: weights and biases, trained
+ * feedback, the last recorded update; each array NULL while absent. */
+typedef struct {
+    float *net;
+    size_t net_len;
+    float fb[UPDATE_FLOATS], upd[UPDATE_FLOATS];
+    int have_fb, have_upd;
+} rule_state;
+
+static int read_layers(const pcmup_algo *algo, float *dst, int feedback)
+{
+    for (size_t l = feedback ? 2 : 1; l <= NL; l++) {
+        size_t n = WIDTHS[l] * WIDTHS[l - 1];
+        pcmup_status s = feedback ? pcmup_tp_get_feedback(algo, l, dst, n)
+                                  : pcmup_algo_last_update(algo, l, dst, n);
+        if (s == PCMUP_ERR_UNSUPPORTED)
+            return 0; /* not made yet (or not this rule's) */
+        TU_OK(s);
+        dst += n;
+    }
+    return 1;
+}
+
+static void state_take(const rule_run *r, rule_state *st)
+{
+    memset(st, 0, sizeof *st);
+    if (r->net)
+        st->net = net_snapshot(r->net, &st->net_len);
+    if (r->algo) {
+        st->have_fb = read_layers(r->algo, st->fb, 1);
+        st->have_upd = read_layers(r->algo, st->upd, 0);
+    }
+}
+
+static void state_assert_same(const rule_state *a, const rule_state *b, const char *what)
+{
+    ck_assert_msg(a->net_len == b->net_len &&
+                      (a->net_len == 0 || memcmp(a->net, b->net, a->net_len * sizeof(float)) == 0),
+                  "%s: the weights differ", what);
+    ck_assert_msg(a->have_fb == b->have_fb &&
+                      memcmp(a->fb, b->fb, sizeof a->fb) == 0,
+                  "%s: the trained feedback differs", what);
+    ck_assert_msg(a->have_upd == b->have_upd && memcmp(a->upd, b->upd, sizeof a->upd) == 0,
+                  "%s: the last recorded update differs", what);
+}
+
+/* The bytes a failing call must leave unwritten. */
+typedef struct {
+    double outs[N_OUTS];
+    float eq_updates[UPDATE_FLOATS];
+} rule_outs;
+
+/* Runs one call; returns 1 if it met the injected failure. */
+static int rule_run_call(rule_run *r, const rule_call *c, size_t k)
+{
+    char what[160];
+    snprintf(what, sizeof what, "%s, k = %zu: %s", r->cfg->name, k, c->fn);
+    rule_state before, after;
+    rule_outs outs_before;
+    state_take(r, &before);
+    memcpy(outs_before.outs, r->outs, sizeof r->outs);
+    memcpy(outs_before.eq_updates, r->eq_updates, sizeof r->eq_updates);
+    size_t pending = r->cnt.fail_after;
+    pcmup_status got = c->run(r);
+    int met = pending != 0 && r->cnt.fail_after == 0;
+    if (!met) {
+        ck_assert_msg(got == PCMUP_OK, "%s -> %s (%s)", what, pcmup_status_name(got),
+                      pcmup_last_error());
+    } else {
+        ck_assert_msg(got == PCMUP_ERR_NOMEM, "%s -> %s after a failed allocation", what,
+                      pcmup_status_name(got));
+        ck_assert_msg(strncmp(pcmup_last_error(), c->fn, strlen(c->fn)) == 0,
+                      "%s: message \"%s\" does not name it", what, pcmup_last_error());
+        ck_assert_msg(!c->out || c->out(r) == NULL, "%s: made a handle", what);
+        ck_assert_msg(memcmp(outs_before.outs, r->outs, sizeof r->outs) == 0 &&
+                          memcmp(outs_before.eq_updates, r->eq_updates,
+                                 sizeof r->eq_updates) == 0,
+                      "%s: wrote an output", what);
+        state_take(r, &after);
+        state_assert_same(&before, &after, what);
+        free(after.net);
+        got = c->run(r); /* the allocator works again */
+        ck_assert_msg(got == PCMUP_OK, "%s failed again after NOMEM: %s (%s)", what,
+                      pcmup_status_name(got), pcmup_last_error());
+    }
+    free(before.net);
+    return met;
+}
+
+static void rule_run_free(rule_run *r)
+{
+    pcmup_algo_free(r->algo);
+    pcmup_net_free(r->net);
+    pcmup_param_free(r->p);
+    pcmup_dataset_free(r->ds);
+}
+
+/* The sequence with the k-th allocation failing (k = 0: none); *met[i]
+ * is set for the call that met the failure. Returns whether one did, and
+ * the final state and outputs in *end / *outs. */
+static int rule_sequence(const rule_config *cfg, size_t k, int met[N_RULE_CALLS],
+                         rule_state *end, rule_outs *outs)
+{
+    rule_run r;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    r.a = tu_counting_allocator(&r.cnt);
+    r.cnt.fail_after = k;
+    fill_sentinel_d(r.outs, N_OUTS);
+    fill_sentinel(r.eq_updates, UPDATE_FLOATS);
+    int any = 0;
+    for (size_t i = 0; i < N_RULE_CALLS; i++)
+        if (rule_run_call(&r, &rule_calls[i], k)) {
+            met[i] = 1;
+            any = 1;
+        }
+    state_take(&r, end);
+    memcpy(outs->outs, r.outs, sizeof r.outs);
+    memcpy(outs->eq_updates, r.eq_updates, sizeof r.eq_updates);
+    rule_run_free(&r);
+    ck_assert_msg(r.cnt.live == 0, "%s, k = %zu: %ld blocks leaked", cfg->name, k, r.cnt.live);
+    return any;
+}
+
+static void nomem_rule(const rule_config *cfg)
+{
+    int met[N_RULE_CALLS] = {0};
+    rule_state want, got;
+    rule_outs want_outs, got_outs;
+    ck_assert_int_eq(rule_sequence(cfg, 0, met, &want, &want_outs), 0);
+    ck_assert_msg(want.net_len > 0, "%s: no weights to compare", cfg->name);
+    size_t k = 1;
+    for (;; k++) {
+        ck_assert_msg(k < 2000, "%s: the sequence never ran without failure", cfg->name);
+        int failed = rule_sequence(cfg, k, met, &got, &got_outs);
+        char what[128];
+        snprintf(what, sizeof what, "%s, k = %zu, at the end", cfg->name, k);
+        state_assert_same(&want, &got, what);
+        ck_assert_msg(memcmp(want_outs.outs, got_outs.outs, sizeof want_outs.outs) == 0 &&
+                          memcmp(want_outs.eq_updates, got_outs.eq_updates,
+                                 sizeof want_outs.eq_updates) == 0,
+                      "%s: the losses differ from the run without failure", what);
+        free(got.net);
+        if (!failed)
+            break;
+    }
+    free(want.net);
+    for (size_t i = 0; i < N_RULE_CALLS; i++)
+        ck_assert_msg(!rule_calls[i].must_meet || met[i],
+                      "%s: call %zu (%s) never met an allocation failure", cfg->name, i,
+                      rule_calls[i].fn);
+    printf("%s: %zu allocations failed in turn\n", cfg->name, k - 1);
+}
+
+START_TEST(nomem_every_rule)
+{
+    for (size_t i = 0; i < TU_COUNT(rule_configs); i++)
+        nomem_rule(&rule_configs[i]);
+}
+END_TEST
+
 /* Every handle's memory goes through its allocator: counted, and all of it
  * returned on free. */
 START_TEST(allocator_sees_everything)
@@ -323,7 +651,9 @@ START_TEST(allocator_size_field)
 }
 END_TEST
 
-#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+/* Not under AddressSanitizer: its malloc is not glibc's, whose mallinfo2
+ * would then see no change whatever the library did. */
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ) && !defined(__SANITIZE_ADDRESS__)
 #if __GLIBC_PREREQ(2, 33)
 #define HAVE_MALLINFO2 1
 #endif
@@ -424,6 +754,7 @@ int main(void)
 {
     const TTest *tests[] = {
         nomem_injection,
+        nomem_every_rule,
         allocator_sees_everything,
         allocator_struct_copied,
         allocator_size_field,
