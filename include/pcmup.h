@@ -495,21 +495,59 @@ typedef enum {
  * sample count, the others, if any, are flattened into one sample of at
  * most 2^31 - 1 values) and an IDX label file (unsigned bytes, one
  * dimension). Either may be gzip-compressed: a name ending in ".gz" must be
- * gzip data. Pixels are scaled to [0, 1]; n_classes is the largest label
- * + 1. Malformed files (bad magic or type, truncated, dimensions that
- * overflow, bytes after the data, label count mismatch) give
- * PCMUP_ERR_FORMAT with a message; a file that cannot be opened or read,
- * PCMUP_ERR_IO. */
+ * gzip data. Gzip data is one or more gzip members (members written one
+ * after another read as one stream, as gzip(1) reads them) and nothing
+ * after the last member. Pixels are scaled to [0, 1]; n_classes is the
+ * largest label + 1. Malformed files (bad magic or type, truncated,
+ * dimensions that overflow, bytes after the data or after the gzip
+ * stream, label count mismatch) give PCMUP_ERR_FORMAT with a message; a
+ * file that cannot be opened or read, PCMUP_ERR_IO.
+ * The dataset may hold at most PCMUP_DATASET_MAX_BYTES_DEFAULT bytes (see
+ * pcmup_dataset_load_idx_limited). */
 PCMUP_API pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out,
                                               const char *images_path,
                                               const char *labels_path,
                                               const pcmup_allocator *allocator);
 /* FashionMNIST from `dir` (NULL = PCMUP_FASHION_MNIST_DIR): the split's
- * files, uncompressed if present, else with ".gz". n_classes is 10. */
+ * files, uncompressed if present, else with ".gz". n_classes is 10. The
+ * limit is PCMUP_DATASET_MAX_BYTES_DEFAULT, as for pcmup_dataset_load_idx. */
 PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out,
                                                         const char *dir,
                                                         pcmup_split split,
                                                         const pcmup_allocator *allocator);
+
+/* The loaders' limit: the bytes the loaded dataset may hold, its floats and
+ * its labels, n * dim * sizeof(float) + n * sizeof(int32_t). The limit is
+ * in bytes, not samples, because memory is what it protects and a sample
+ * may be 1 value or 2^31 - 1 of them. It is checked against the sizes the
+ * headers declare before any data is read, decompressed or allocated, so a
+ * small gzip file declaring a huge dataset costs nothing; and no file is
+ * decompressed past the size its header declares (the rest is trailing
+ * data, PCMUP_ERR_FORMAT). While loading, the files' bytes are held as well
+ * (n * dim + n bytes, a quarter more), then freed.
+ * The default, 1 GiB, holds FashionMNIST's or MNIST's training split
+ * (60000 x 784: 188 MB) five times over and refuses, for example, a file
+ * declaring 400000 images of 28 x 28 (1.25 GB). */
+#define PCMUP_DATASET_MAX_BYTES_DEFAULT ((size_t)1 << 30)
+
+/* pcmup_dataset_load_idx with a limit of max_bytes (>= 1; SIZE_MAX: none
+ * beyond what the allocator gives). A dataset the headers declare larger
+ * is PCMUP_ERR_FORMAT, with a message giving its size and the limit:
+ * FORMAT, like a file too large to hold at all, because the file is
+ * refused as input and repeating the call will refuse it again, whereas
+ * PCMUP_ERR_NOMEM means an allocator failed. max_bytes = 0 is
+ * PCMUP_ERR_INVALID. */
+PCMUP_API pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out,
+                                                      const char *images_path,
+                                                      const char *labels_path,
+                                                      size_t max_bytes,
+                                                      const pcmup_allocator *allocator);
+/* pcmup_dataset_load_fashion_mnist with a limit of max_bytes, as
+ * pcmup_dataset_load_idx_limited. */
+PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist_limited(
+    pcmup_dataset **out, const char *dir, pcmup_split split, size_t max_bytes,
+    const pcmup_allocator *allocator);
+
 /* A dataset copied from caller arrays: x is (n, dim), x_count = n * dim
  * finite floats; labels holds n values (n is its count) in
  * [0, n_classes). */
