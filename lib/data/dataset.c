@@ -183,9 +183,11 @@ static pcmup_status check_headers(const pcmup__idx_reader *img,
     if (bytes > max_bytes)
         return pcmup__fail(PCMUP_ERR_FORMAT, caller,
                            "%s: the header declares %zu samples of dimension %zu, a dataset "
-                           "of %zu bytes, over the limit of %zu bytes (the _limited loaders "
-                           "take another)",
-                           img->name, img->count, img->item_size, bytes, max_bytes);
+                           "of %zu bytes, over the limit of %zu bytes%s",
+                           img->name, img->count, img->item_size, bytes, max_bytes,
+                           max_bytes == PCMUP_DATASET_MAX_BYTES_DEFAULT
+                               ? " (the default, PCMUP_DATASET_MAX_BYTES_DEFAULT)"
+                               : "");
     return PCMUP_OK;
 }
 
