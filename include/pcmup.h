@@ -161,8 +161,9 @@ PCMUP_API const char *pcmup_last_error(void);
  * malloc's, realloc_fn(user, NULL, n) allocates and realloc_fn may be asked
  * to shrink a block, free_fn is never called with NULL, and NULL means the
  * allocation failed. Outside libpcmup's control: the BLAS library's own
- * internal buffers, and zlib's and stdio's temporary buffers while a data
- * file is read (freed before the loading call returns).
+ * internal buffers, and stdio's buffers while a data file is read (freed
+ * before the loading call returns; zlib's state and window do go through
+ * the allocator).
  *
  * `size` must be sizeof(pcmup_allocator) as the caller's header declares
  * it: it lets later releases add members after `user` without breaking
@@ -527,7 +528,7 @@ PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out,
  * (n * dim + n bytes, a quarter more), then freed.
  * The default, 1 GiB, holds FashionMNIST's or MNIST's training split
  * (60000 x 784: 188 MB) five times over and refuses, for example, a file
- * declaring 400000 images of 28 x 28 (1.25 GB). */
+ * declaring 400000 images of 28 x 28 (1.26 GB). */
 #define PCMUP_DATASET_MAX_BYTES_DEFAULT ((size_t)1 << 30)
 
 /* pcmup_dataset_load_idx with a limit of max_bytes (>= 1; SIZE_MAX: none
