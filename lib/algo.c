@@ -315,7 +315,6 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     pcmup__net_set_gemm_log(algo->net, algo->gemm_log);
     double step_loss = 0.0;
     pcmup_status s = algo->rule->step(algo, x, labels, batch, &step_loss, func);
-    pcmup__net_set_gemm_log(algo->net, NULL);
     if (s == PCMUP_OK)
         s = check_finite(algo, func);
     if (s == PCMUP_OK) {
@@ -326,6 +325,7 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
         if (recording)
             record_alignment(algo, x, batch);
     }
+    pcmup__net_set_gemm_log(algo->net, NULL);
     return s;
 }
 

@@ -25,12 +25,12 @@ double pcmup__k_sum_sq(const float *x, size_t n)
  * are all ones, so when |x| as an integer is at least that of infinity. */
 int pcmup__k_all_finite(const float *x, size_t n)
 {
-    const uint32_t inf_bits = 0x7f800000u;
-    uint32_t largest = 0;
+    const int32_t inf_bits = 0x7f800000;
+    int32_t largest = 0; /* signed: |x|'s bits fit, and SSE2 compares signed */
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits;
+        int32_t bits;
         memcpy(&bits, &x[i], sizeof bits);
-        bits &= 0x7fffffffu;
+        bits &= 0x7fffffff;
         largest = bits > largest ? bits : largest;
     }
     return largest < inf_bits;
