@@ -140,7 +140,7 @@ typedef enum {
     PCMUP_ERR_NOMEM = 4,       /* the allocator returned NULL              */
     PCMUP_ERR_IO = 5,          /* a file could not be opened or read       */
     PCMUP_ERR_FORMAT = 6,      /* a data file is malformed                 */
-    PCMUP_ERR_DIVERGED = 7,    /* training produced a non-finite loss      */
+    PCMUP_ERR_DIVERGED = 7,    /* a non-finite loss, weight or state       */
     PCMUP_ERR_UNSUPPORTED = 8  /* valid request this object does not serve */
 } pcmup_status;
 
@@ -813,11 +813,17 @@ PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer
 
 /* One training step on a batch: x (batch, M_0), x_count = batch * M_0
  * floats; labels holds batch values (batch is its count) in [0, M_L).
- * *loss (may be NULL) receives the batch-mean loss before the step. A
- * non-finite loss gives PCMUP_ERR_DIVERGED and leaves the weights as they
- * were; since divergence is seen in the loss, the step before may already
- * have left non-finite weights (pcmup_algo_train_epoch undoes its whole
- * epoch instead). */
+ * *loss (may be NULL) receives the batch-mean loss before the step.
+ * Divergence: a non-finite loss before the step, or a step that leaves
+ * any weight, bias, momentum value or persistent rule state (TP's trained
+ * feedback) NaN or infinite, gives PCMUP_ERR_DIVERGED with a message
+ * naming what and which layer, and puts back everything the step changed:
+ * the algorithm is exactly as before the call. So PCMUP_OK always means
+ * finite weights. The check costs one pass over the parameters; the copy
+ * the undo needs, one more (pcmup_algo_train_epoch makes it once per
+ * epoch). Any other failure leaves everything as it was too. The rules'
+ * own diagnostics of the last step (the PC energy trace, for example)
+ * describe the step attempted, also one that diverged. */
 PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
                                        const int32_t *labels, size_t batch, double *loss);
 
@@ -825,15 +831,18 @@ PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t 
  * seed) in batches of `batch` (the last one may be smaller; a batch larger
  * than the dataset is the whole dataset). *mean_loss (may be NULL)
  * receives the mean of the batch losses, weighted by batch size. Stops at
- * the first failing step, restores the parameters, momentum and random
- * stream the epoch started from, and returns the step's status. */
+ * the first failing step (a divergence as pcmup_algo_step defines it,
+ * the last step included), restores the parameters, momentum, random
+ * stream and rule state the epoch started from, and returns the step's
+ * status: PCMUP_OK means every weight is finite. */
 PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
                                               const pcmup_dataset *dataset,
                                               size_t batch, double *mean_loss);
 
 /* Mean loss (the algorithm's loss setting) and accuracy (fraction of
  * samples whose largest output is the label) over the dataset. Either
- * pointer may be NULL.
+ * pointer may be NULL. A loss that is not finite (outputs that overflow
+ * or are NaN) gives PCMUP_ERR_DIVERGED and writes neither.
  * Threads: writes the algorithm's scratch but only reads its network and
  * the dataset, so readers of the network (pcmup_net_get_weights, the
  * evaluation of another algorithm on it) may run meanwhile; a step of any

@@ -529,7 +529,20 @@ test_fpa_run_equals_bp() {
     cmp -s "$tmp/bp" "$tmp/pc" || fail "PC with FPA differs from BP: $(cat "$tmp/bp" "$tmp/pc")"
 }
 
+# A run whose weights overflow (issue 10's example) fails with exit 1 and
+# a last line naming the divergence and its epoch, never "test loss inf".
+test_divergence_exits_1() {
+    expect 1 --synthetic --algo pc --param sp --lr 100 --activation relu --batch 100000 \
+        --epochs 5 --width 32 || return
+    tail -n 1 "$tmp/err" | grep -Eq '^pcmup-train: epoch [0-9]+: .*diverged' ||
+        fail "the divergence message names no epoch: $(tail -n 1 "$tmp/err")"
+    if grep -Eq 'loss (-?inf|-?nan)' "$tmp/err"; then
+        fail "a non-finite loss was printed as a result: $(cat "$tmp/err")"
+    fi
+}
+
 test_help
+test_divergence_exits_1
 test_usage_errors
 test_synthetic
 test_fpa_run_equals_bp
