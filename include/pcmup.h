@@ -139,7 +139,7 @@ typedef enum {
     PCMUP_ERR_SHAPE = 3,       /* sizes or widths do not match             */
     PCMUP_ERR_NOMEM = 4,       /* the allocator returned NULL              */
     PCMUP_ERR_IO = 5,          /* a file could not be opened or read       */
-    PCMUP_ERR_FORMAT = 6,      /* a data file is malformed                 */
+    PCMUP_ERR_FORMAT = 6,      /* a data file is malformed or over a limit */
     PCMUP_ERR_DIVERGED = 7,    /* a non-finite loss, weight or state       */
     PCMUP_ERR_UNSUPPORTED = 8  /* valid request this object does not serve */
 } pcmup_status;
