@@ -139,8 +139,8 @@ typedef enum {
     PCMUP_ERR_SHAPE = 3,       /* sizes or widths do not match             */
     PCMUP_ERR_NOMEM = 4,       /* the allocator returned NULL              */
     PCMUP_ERR_IO = 5,          /* a file could not be opened or read       */
-    PCMUP_ERR_FORMAT = 6,      /* a data file is malformed                 */
-    PCMUP_ERR_DIVERGED = 7,    /* training produced a non-finite loss      */
+    PCMUP_ERR_FORMAT = 6,      /* a data file is malformed or over a limit */
+    PCMUP_ERR_DIVERGED = 7,    /* a non-finite loss, weight or state       */
     PCMUP_ERR_UNSUPPORTED = 8  /* valid request this object does not serve */
 } pcmup_status;
 
@@ -161,8 +161,9 @@ PCMUP_API const char *pcmup_last_error(void);
  * malloc's, realloc_fn(user, NULL, n) allocates and realloc_fn may be asked
  * to shrink a block, free_fn is never called with NULL, and NULL means the
  * allocation failed. Outside libpcmup's control: the BLAS library's own
- * internal buffers, and zlib's and stdio's temporary buffers while a data
- * file is read (freed before the loading call returns).
+ * internal buffers, and stdio's buffers while a data file is read (freed
+ * before the loading call returns; zlib's state and window do go through
+ * the allocator).
  *
  * `size` must be sizeof(pcmup_allocator) as the caller's header declares
  * it: it lets later releases add members after `user` without breaking
@@ -495,21 +496,59 @@ typedef enum {
  * sample count, the others, if any, are flattened into one sample of at
  * most 2^31 - 1 values) and an IDX label file (unsigned bytes, one
  * dimension). Either may be gzip-compressed: a name ending in ".gz" must be
- * gzip data. Pixels are scaled to [0, 1]; n_classes is the largest label
- * + 1. Malformed files (bad magic or type, truncated, dimensions that
- * overflow, bytes after the data, label count mismatch) give
- * PCMUP_ERR_FORMAT with a message; a file that cannot be opened or read,
- * PCMUP_ERR_IO. */
+ * gzip data. Gzip data is one or more gzip members (members written one
+ * after another read as one stream, as gzip(1) reads them) and nothing
+ * after the last member. Pixels are scaled to [0, 1]; n_classes is the
+ * largest label + 1. Malformed files (bad magic or type, truncated,
+ * dimensions that overflow, bytes after the data or after the gzip
+ * stream, label count mismatch) give PCMUP_ERR_FORMAT with a message; a
+ * file that cannot be opened or read, PCMUP_ERR_IO.
+ * The dataset may hold at most PCMUP_DATASET_MAX_BYTES_DEFAULT bytes (see
+ * pcmup_dataset_load_idx_limited). */
 PCMUP_API pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out,
                                               const char *images_path,
                                               const char *labels_path,
                                               const pcmup_allocator *allocator);
 /* FashionMNIST from `dir` (NULL = PCMUP_FASHION_MNIST_DIR): the split's
- * files, uncompressed if present, else with ".gz". n_classes is 10. */
+ * files, uncompressed if present, else with ".gz". n_classes is 10. The
+ * limit is PCMUP_DATASET_MAX_BYTES_DEFAULT, as for pcmup_dataset_load_idx. */
 PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out,
                                                         const char *dir,
                                                         pcmup_split split,
                                                         const pcmup_allocator *allocator);
+
+/* The loaders' limit: the bytes the loaded dataset may hold, its floats and
+ * its labels, n * dim * sizeof(float) + n * sizeof(int32_t). The limit is
+ * in bytes, not samples, because memory is what it protects and a sample
+ * may be 1 value or 2^31 - 1 of them. It is checked against the sizes the
+ * headers declare before any data is read, decompressed or allocated, so a
+ * small gzip file declaring a huge dataset costs nothing; and no file is
+ * decompressed past the size its header declares (the rest is trailing
+ * data, PCMUP_ERR_FORMAT). While loading, the files' bytes are held as well
+ * (n * dim + n bytes, a quarter more), then freed.
+ * The default, 1 GiB, holds FashionMNIST's or MNIST's training split
+ * (60000 x 784: 188 MB) five times over and refuses, for example, a file
+ * declaring 400000 images of 28 x 28 (1.26 GB). */
+#define PCMUP_DATASET_MAX_BYTES_DEFAULT ((size_t)1 << 30)
+
+/* pcmup_dataset_load_idx with a limit of max_bytes (>= 1; SIZE_MAX: none
+ * beyond what the allocator gives). A dataset the headers declare larger
+ * is PCMUP_ERR_FORMAT, with a message giving its size and the limit:
+ * FORMAT, like a file too large to hold at all, because the file is
+ * refused as input and repeating the call will refuse it again, whereas
+ * PCMUP_ERR_NOMEM means an allocator failed. max_bytes = 0 is
+ * PCMUP_ERR_INVALID. */
+PCMUP_API pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out,
+                                                      const char *images_path,
+                                                      const char *labels_path,
+                                                      size_t max_bytes,
+                                                      const pcmup_allocator *allocator);
+/* pcmup_dataset_load_fashion_mnist with a limit of max_bytes, as
+ * pcmup_dataset_load_idx_limited. */
+PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist_limited(
+    pcmup_dataset **out, const char *dir, pcmup_split split, size_t max_bytes,
+    const pcmup_allocator *allocator);
+
 /* A dataset copied from caller arrays: x is (n, dim), x_count = n * dim
  * finite floats; labels holds n values (n is its count) in
  * [0, n_classes). */
@@ -774,11 +813,17 @@ PCMUP_API pcmup_status pcmup_algo_get_layer(const pcmup_algo *algo, size_t layer
 
 /* One training step on a batch: x (batch, M_0), x_count = batch * M_0
  * floats; labels holds batch values (batch is its count) in [0, M_L).
- * *loss (may be NULL) receives the batch-mean loss before the step. A
- * non-finite loss gives PCMUP_ERR_DIVERGED and leaves the weights as they
- * were; since divergence is seen in the loss, the step before may already
- * have left non-finite weights (pcmup_algo_train_epoch undoes its whole
- * epoch instead). */
+ * *loss (may be NULL) receives the batch-mean loss before the step.
+ * Divergence: a non-finite loss before the step, or a step that leaves
+ * any weight, bias, momentum value or persistent rule state (TP's trained
+ * feedback) NaN or infinite, gives PCMUP_ERR_DIVERGED with a message
+ * naming what and which layer, and puts back everything the step changed:
+ * the algorithm is exactly as before the call. So PCMUP_OK always means
+ * finite weights. The check costs one pass over the parameters; the copy
+ * the undo needs, one more (pcmup_algo_train_epoch makes it once per
+ * epoch). Any other failure leaves everything as it was too. The rules'
+ * own diagnostics of the last step (the PC energy trace, for example)
+ * describe the step attempted, also one that diverged. */
 PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
                                        const int32_t *labels, size_t batch, double *loss);
 
@@ -786,15 +831,18 @@ PCMUP_API pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t 
  * seed) in batches of `batch` (the last one may be smaller; a batch larger
  * than the dataset is the whole dataset). *mean_loss (may be NULL)
  * receives the mean of the batch losses, weighted by batch size. Stops at
- * the first failing step, restores the parameters, momentum and random
- * stream the epoch started from, and returns the step's status. */
+ * the first failing step (a divergence as pcmup_algo_step defines it,
+ * the last step included), restores the parameters, momentum, random
+ * stream and rule state the epoch started from, and returns the step's
+ * status: PCMUP_OK means every weight is finite. */
 PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
                                               const pcmup_dataset *dataset,
                                               size_t batch, double *mean_loss);
 
 /* Mean loss (the algorithm's loss setting) and accuracy (fraction of
  * samples whose largest output is the label) over the dataset. Either
- * pointer may be NULL.
+ * pointer may be NULL. A loss that is not finite (outputs that overflow
+ * or are NaN) gives PCMUP_ERR_DIVERGED and writes neither.
  * Threads: writes the algorithm's scratch but only reads its network and
  * the dataset, so readers of the network (pcmup_net_get_weights, the
  * evaluation of another algorithm on it) may run meanwhile; a step of any

@@ -66,6 +66,7 @@ void pcmup_algo_free(pcmup_algo *algo)
     if (algo->state)
         algo->rule->free_state(algo, algo->state);
     pcmup__snapshot_free(algo, &algo->snapshot);
+    pcmup__free(&alloc, algo->entry_list);
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);
@@ -234,19 +235,91 @@ pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio)
     return PCMUP_OK;
 }
 
-/* Steps without re-validating: used by the epoch loop on checked data. */
-pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
-                                      size_t batch, double *loss, const char *func)
+/* ---- divergence ----------------------------------------------------------
+ * The loss a rule checks before updating is finite, yet the update can
+ * still overflow (a large learning rate times a large error), and relu
+ * or a saturated tanh would then hide the NaN from every later loss. So
+ * after every step the whole trained state is checked: one pass over the
+ * parameters, far cheaper than the step's GEMMs. */
+
+/* The rule's persistent entries as they are now, in algo->entry_list.
+ * It grows only when a step creates state (TP's first trained feedback). */
+static pcmup_status list_entries(pcmup_algo *algo, size_t *count, const char *func)
+{
+    size_t n = algo->rule->list_persistent(algo, algo->entry_list, algo->entry_list_cap);
+    if (n > algo->entry_list_cap) {
+        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&algo->entry_list, &algo->entry_list_cap,
+                              n, sizeof *algo->entry_list, "the persistent state's list",
+                              func));
+        algo->rule->list_persistent(algo, algo->entry_list, n);
+    }
+    *count = n;
+    return PCMUP_OK;
+}
+
+static pcmup_status diverged(const char *func, const char *what, size_t layer)
+{
+    return pcmup__fail(PCMUP_ERR_DIVERGED, func,
+                       "the step left %s of layer %zu not finite (learning rate too large?)",
+                       what, layer);
+}
+
+/* PCMUP_OK when the parameters, the momentum and the rule's persistent
+ * state are all finite; else PCMUP_ERR_DIVERGED naming the first that is
+ * not. */
+static pcmup_status check_finite(pcmup_algo *algo, const char *func)
+{
+    const pcmup_net *net = algo->net;
+    for (size_t l = 1; l <= net->n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l - 1];
+        const size_t offset = (size_t)(ly->params - net->params);
+        if (!pcmup__k_all_finite(ly->params, ly->n_params))
+            return diverged(func, "the weights", l);
+        if (algo->velocity && !pcmup__k_all_finite(algo->velocity + offset, ly->n_params))
+            return diverged(func, "the momentum", l);
+    }
+    if (!algo->rule->list_persistent)
+        return PCMUP_OK;
+    size_t n;
+    PCMUP_TRY(list_entries(algo, &n, func));
+    for (size_t i = 0; i < n; i++) {
+        const pcmup_rule_entry *e = &algo->entry_list[i];
+        int finite = e->rank ? pcmup__k_all_finite(e->data, pcmup__entry_floats(e))
+                             : isfinite(e->value);
+        if (!finite)
+            return diverged(func, e->name, e->layer);
+    }
+    return PCMUP_OK;
+}
+
+/* ---- the step ------------------------------------------------------------ */
+
+/* Steps without re-validating: used by the epoch loop on checked data.
+ * A failure may leave the state changed (PCMUP_ERR_DIVERGED does): the
+ * caller puts back the snapshot it took. */
+pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func)
 {
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
     PCMUP_TRY(reserve_optimizer(algo, func));
     if (algo->rule->reserve)
         PCMUP_TRY(algo->rule->reserve(algo, batch, func));
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
+                                      size_t batch, double *loss, const char *func)
+{
+    PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, func));
     int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
     pcmup__gemm_log_clear(algo->gemm_log);
     pcmup__net_set_gemm_log(algo->net, algo->gemm_log);
-    pcmup_status s = algo->rule->step(algo, x, labels, batch, loss, func);
+    double step_loss = 0.0;
+    pcmup_status s = algo->rule->step(algo, x, labels, batch, &step_loss, func);
+    if (s == PCMUP_OK)
+        s = check_finite(algo, func);
     if (s == PCMUP_OK) {
+        if (loss)
+            *loss = step_loss;
         algo->update_valid = recording;
         algo->alignment_valid = 0;
         if (recording)
@@ -254,6 +327,13 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     }
     pcmup__net_set_gemm_log(algo->net, NULL);
     return s;
+}
+
+void pcmup__algo_reserve_next_snapshot(pcmup_algo *algo)
+{
+    /* Not this call's failure: the next save meets it again and reports
+     * it, before that step changes anything. */
+    (void)pcmup__snapshot_reserve(algo, &algo->snapshot, __func__);
 }
 
 pcmup_status pcmup__algo_count_gemms(pcmup_algo *algo, size_t capacity, const char *func)
@@ -287,7 +367,17 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
     const pcmup_net *net = algo->net;
     PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
     PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
-    return pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
+    /* Reserved first, so that the snapshot has room for all the step
+     * touches (the momentum, say, when it was just switched on). */
+    PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
+    PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
+    pcmup_status s = pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
+    if (s != PCMUP_OK) {
+        pcmup__snapshot_restore(algo, &algo->snapshot);
+        return s;
+    }
+    pcmup__algo_reserve_next_snapshot(algo);
+    return PCMUP_OK;
 }
 
 pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer, float *dst,

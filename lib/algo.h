@@ -60,8 +60,12 @@ struct pcmup_algo {
     float *batch_x;
     int32_t *batch_labels;
     size_t batch_x_cap;
-    /* What an epoch that fails, or a trial step, puts back. */
+    /* What a step or an epoch that fails, or a trial step, puts back. */
     pcmup_snapshot snapshot;
+    /* Room for the rule's persistent entries, listed after every step to
+     * check that they are finite. */
+    pcmup_rule_entry *entry_list;
+    size_t entry_list_cap;
 
     /* The GEMMs of the last step, for benchmarks; NULL (not counting)
      * unless pcmup__algo_count_gemms made one. */
@@ -88,7 +92,21 @@ pcmup_status pcmup__settings_copy(pcmup_algo *dst, const pcmup_algo *src, const 
  * `batch` samples; the rule's own buffers are its reserve hook's. */
 pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *func);
 
-/* A step on data already checked (finite, labels in range). */
+/* Everything a step on `batch` samples needs: the scratch above, the
+ * optimizer's buffers and the rule's (its reserve hook). Done before a
+ * snapshot is saved, so that the snapshot covers what the step changes. */
+pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func);
+
+/* After a step or an epoch that succeeded: grows the snapshot's buffers
+ * to the state the step left (TP's first trained feedback), so that the
+ * next step allocates nothing. A failure to allocate is left for the next
+ * snapshot save to report. */
+void pcmup__algo_reserve_next_snapshot(pcmup_algo *algo);
+
+/* A step on data already checked (finite, labels in range). It ends by
+ * checking that the weights, momentum and persistent rule state are
+ * finite (else PCMUP_ERR_DIVERGED). A failure may leave the state changed:
+ * the caller puts back the snapshot it took (snapshot.h). */
 pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
                                       size_t batch, double *loss, const char *func);
 

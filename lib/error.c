@@ -21,8 +21,8 @@ static const struct {
     [PCMUP_ERR_SHAPE] = {"PCMUP_ERR_SHAPE", "sizes or widths do not match"},
     [PCMUP_ERR_NOMEM] = {"PCMUP_ERR_NOMEM", "the allocator returned NULL (out of memory)"},
     [PCMUP_ERR_IO] = {"PCMUP_ERR_IO", "a file could not be opened or read"},
-    [PCMUP_ERR_FORMAT] = {"PCMUP_ERR_FORMAT", "a data file is malformed"},
-    [PCMUP_ERR_DIVERGED] = {"PCMUP_ERR_DIVERGED", "training produced a non-finite loss"},
+    [PCMUP_ERR_FORMAT] = {"PCMUP_ERR_FORMAT", "a data file is malformed or over a limit"},
+    [PCMUP_ERR_DIVERGED] = {"PCMUP_ERR_DIVERGED", "training produced a non-finite loss, weight or state"},
     [PCMUP_ERR_UNSUPPORTED] = {"PCMUP_ERR_UNSUPPORTED",
                                "a valid request this object does not serve"},
 };

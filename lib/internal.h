@@ -86,5 +86,12 @@ pcmup_status pcmup__setting_check(pcmup_setting key, double value, const char *f
  * Read-only views used by the training loop. */
 const float *pcmup__dataset_x(const pcmup_dataset *ds);
 const int32_t *pcmup__dataset_labels(const pcmup_dataset *ds);
+/* pcmup_dataset_load_idx_limited on two files' contents in memory (messages
+ * call them "images" and "labels"): the same reader, for the fuzz targets
+ * (tests/fuzz/). */
+pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images,
+                                         size_t images_len, const void *labels,
+                                         size_t labels_len, size_t max_bytes,
+                                         const pcmup_allocator *allocator);
 
 #endif /* PCMUP_INTERNAL_H */

@@ -5,11 +5,13 @@
 
 #include <string.h>
 
-/* The rule's persistent entries, their tensors copied into snap->data. */
-static pcmup_status save_rule(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
+/* Room for the rule's persistent entries as they are now: the entry list
+ * and the floats of their tensors. *count receives the number of entries. */
+static pcmup_status reserve_rule(pcmup_algo *algo, pcmup_snapshot *snap, size_t *count,
+                                 const char *func)
 {
     const pcmup_rule_ops *rule = algo->rule;
-    snap->n_entries = 0;
+    *count = 0;
     if (!rule->list_persistent)
         return PCMUP_OK;
     size_t n = rule->list_persistent(algo, NULL, 0), floats = 0;
@@ -20,6 +22,13 @@ static pcmup_status save_rule(pcmup_algo *algo, pcmup_snapshot *snap, const char
         floats += pcmup__entry_floats(&snap->entries[i]);
     PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->data, &snap->data_cap, floats,
                           sizeof(float), "a snapshot", func));
+    *count = n;
+    return PCMUP_OK;
+}
+
+/* The entries reserve_rule listed, their tensors copied into snap->data. */
+static void save_rule(pcmup_snapshot *snap, size_t n)
+{
     float *at = snap->data;
     for (size_t i = 0; i < n; i++) {
         pcmup_rule_entry *e = &snap->entries[i];
@@ -31,7 +40,6 @@ static pcmup_status save_rule(pcmup_algo *algo, pcmup_snapshot *snap, const char
         }
     }
     snap->n_entries = n;
-    return PCMUP_OK;
 }
 
 /* A copy of n_params floats, allocated once. */
@@ -42,18 +50,45 @@ static pcmup_status reserve_params(pcmup_algo *algo, float **copy, const char *f
                        "a snapshot", func);
 }
 
-pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
+static pcmup_status reserve_all(pcmup_algo *algo, pcmup_snapshot *snap, size_t *n_entries,
+                                const char *func)
 {
-    const size_t n = algo->net->n_params;
     PCMUP_TRY(reserve_params(algo, &snap->params, func));
     if (algo->velocity)
         PCMUP_TRY(reserve_params(algo, &snap->velocity, func));
-    PCMUP_TRY(save_rule(algo, snap, func));
+    if (algo->update)
+        PCMUP_TRY(reserve_params(algo, &snap->update, func));
+    return reserve_rule(algo, snap, n_entries, func);
+}
+
+pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
+{
+    size_t n_entries;
+    pcmup_status s = reserve_all(algo, snap, &n_entries, func);
+    snap->n_entries = 0; /* the list reserve_rule wrote is not a saved state */
+    return s;
+}
+
+pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
+{
+    const size_t n = algo->net->n_params;
+    size_t n_entries;
+    pcmup_status s = reserve_all(algo, snap, &n_entries, func);
+    if (s != PCMUP_OK) {
+        snap->n_entries = 0;
+        return s;
+    }
+    save_rule(snap, n_entries);
     memcpy(snap->params, algo->net->params, n * sizeof(float));
     snap->had_velocity = algo->velocity != NULL;
     if (algo->velocity)
         memcpy(snap->velocity, algo->velocity, n * sizeof(float));
     snap->rng = algo->rng;
+    snap->update_valid = algo->update_valid;
+    if (algo->update_valid)
+        memcpy(snap->update, algo->update, n * sizeof(float));
+    snap->alignment = algo->alignment;
+    snap->alignment_valid = algo->alignment_valid;
     return PCMUP_OK;
 }
 
@@ -66,6 +101,11 @@ void pcmup__snapshot_restore(pcmup_algo *algo, const pcmup_snapshot *snap)
     else if (algo->velocity)
         memset(algo->velocity, 0, n * sizeof(float));
     algo->rng = snap->rng;
+    algo->update_valid = snap->update_valid;
+    if (snap->update_valid)
+        memcpy(algo->update, snap->update, n * sizeof(float));
+    algo->alignment = snap->alignment;
+    algo->alignment_valid = snap->alignment_valid;
     if (algo->rule->load_persistent) {
         /* The algorithm held every entry's storage when it listed them. */
         pcmup_status s = algo->rule->load_persistent(algo, snap->entries, snap->n_entries,
@@ -79,6 +119,7 @@ void pcmup__snapshot_free(pcmup_algo *algo, pcmup_snapshot *snap)
 {
     pcmup__free(&algo->alloc, snap->params);
     pcmup__free(&algo->alloc, snap->velocity);
+    pcmup__free(&algo->alloc, snap->update);
     pcmup__free(&algo->alloc, snap->entries);
     pcmup__free(&algo->alloc, snap->data);
     memset(snap, 0, sizeof *snap);

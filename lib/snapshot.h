@@ -1,9 +1,15 @@
 /*
  * snapshot.h -- what a step changes, copied so that it can be undone: the
- * network's parameters, the momentum, the algorithm's random stream and
- * the rule's persistent state. One path serves every undo: a failed
- * epoch (train.c), trial updates and the alignment references
+ * network's parameters, the momentum, the algorithm's random stream, the
+ * rule's persistent state and the record of the last update (with its
+ * alignment ratio). One path serves every undo: a failed step (algo.c),
+ * a failed epoch (train.c), trial updates and the alignment references
  * (diagnostics/alignment.c).
+ *
+ * Not restored: the rules' diagnostics of the last step (PC's energy
+ * trace, GNT's solve statistics). They describe the last step attempted,
+ * which after a divergence is the step that diverged: what one wants to
+ * look at.
  */
 #ifndef PCMUP_SNAPSHOT_H
 #define PCMUP_SNAPSHOT_H
@@ -20,12 +26,22 @@ typedef struct {
     size_t n_entries, entries_cap;
     float *data;
     size_t data_cap;
+    float *update;             /* n_params, when the algorithm had a valid record */
+    int update_valid;
+    double alignment;
+    int alignment_valid;
 } pcmup_snapshot;
 
 /* Copies the algorithm's state into snap, growing snap's buffers as
  * needed (a zeroed snap starts empty; its buffers are kept for the next
  * save). Fails only to allocate, and then changes nothing but snap. */
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
+
+/* Grows snap's buffers to hold the algorithm's state as it is now,
+ * without saving it (snap then holds nothing to restore). After a step
+ * that created state (TP's first trained feedback), this moves the
+ * allocation the next save would make into the step that caused it. */
+pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
 
 /* Puts back what snap holds. A velocity the algorithm allocated since
  * (momentum switched on meanwhile) starts from zero, as it would have. */

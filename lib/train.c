@@ -5,6 +5,7 @@
 
 #include "loss.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Samples per forward pass when evaluating. */
@@ -90,7 +91,7 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
     if (batch > n)
         batch = n;
     PCMUP_TRY(reserve_epoch(algo, n, batch, __func__));
-    PCMUP_TRY(pcmup__algo_reserve(algo, batch, __func__));
+    PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
     /* A failing epoch puts back what it started from (snapshot.h). */
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     shuffle(&algo->rng, algo->order, n);
@@ -109,6 +110,7 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         if (algo->rule->step_diagnostic)
             diagnostic_total += algo->rule->step_diagnostic(algo) * (double)count;
     }
+    pcmup__algo_reserve_next_snapshot(algo);
     if (algo->rule->step_diagnostic) {
         algo->epoch_diagnostic = diagnostic_total / (double)n;
         algo->epoch_diagnostic_valid = 1;
@@ -145,6 +147,12 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
                                labels + start, count, n_out, NULL);
         correct += pcmup__count_correct(f, labels + start, count, n_out);
     }
+    /* An overflowing network has no meaningful loss or accuracy. */
+    if (!isfinite(sum))
+        return pcmup__fail(PCMUP_ERR_DIVERGED, __func__,
+                           "the loss over the dataset is not finite (%g): the network's "
+                           "outputs overflow, its weights have diverged",
+                           sum / (double)n);
     if (loss)
         *loss = sum / (double)n;
     if (accuracy)

@@ -20,6 +20,14 @@ START_TEST(null_dataset)
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx, &ds, "/nonexistent/i", NULL, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_fashion_mnist, NULL, "/nonexistent",
           PCMUP_SPLIT_TEST, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_limited, NULL, "/nonexistent/i",
+          "/nonexistent/l", 1000, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_limited, &ds, NULL, "/nonexistent/l", 1000,
+          NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_limited, &ds, "/nonexistent/i", NULL, 1000,
+          NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_fashion_mnist_limited, NULL, "/nonexistent",
+          PCMUP_SPLIT_TEST, 1000, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, NULL, 1, D, C, x, D, &label, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, &ds, 1, D, C, NULL, D, &label, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, &ds, 1, D, C, x, D, NULL, NULL);
@@ -63,6 +71,21 @@ START_TEST(invalid_dataset)
     FAILS(PCMUP_ERR_IO, pcmup_dataset_load_idx, &ds, "/nonexistent/i", "/nonexistent/l", NULL);
     FAILS(PCMUP_ERR_IO, pcmup_dataset_load_fashion_mnist, &ds, "/nonexistent", PCMUP_SPLIT_TRAIN,
           NULL);
+    /* The limited loaders: a limit of 0 bytes, then the same checks. */
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_idx_limited, &ds, "/nonexistent/i",
+          "/nonexistent/l", 0, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_fashion_mnist_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, 0, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_fashion_mnist_limited, &ds, "/nonexistent",
+          (pcmup_split)BAD_ENUM, 1000, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_idx_limited, &ds, "/nonexistent/i",
+          "/nonexistent/l", 1000, &broken[1]);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_fashion_mnist_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, 1000, &broken[0]);
+    FAILS(PCMUP_ERR_IO, pcmup_dataset_load_idx_limited, &ds, "/nonexistent/i",
+          "/nonexistent/l", SIZE_MAX, NULL);
+    FAILS(PCMUP_ERR_IO, pcmup_dataset_load_fashion_mnist_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TRAIN, SIZE_MAX, NULL);
     ck_assert_ptr_null(ds);
 }
 END_TEST

@@ -4,7 +4,9 @@
  * one-hot targets, and memory accounting under injected allocation
  * failures. The installed FashionMNIST is test_dataset_installed.c's.
  *
- * IDX files are generated in a fresh directory under /tmp per test.
+ * IDX files are generated in a fresh directory under /tmp per test; gzip
+ * files by zlib's gzwrite, or member by member with deflate where a test
+ * needs members, trailing bytes or a stream cut short.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
@@ -350,7 +352,8 @@ START_TEST(truncated_data)
     static unsigned char big[MEDIUM_N * MEDIUM_DIM];
     const uint32_t mdims[3] = {MEDIUM_N, 28, 28};
     write_file("mi", idx_bytes(0x08, 3, mdims, big, sizeof big - 1));
-    expect_load_fails(PCMUP_ERR_FORMAT, "mi", "lab", "truncated");
+    write_file("ml", idx_bytes(0x08, 1, (const uint32_t[]){MEDIUM_N}, big, MEDIUM_N));
+    expect_load_fails(PCMUP_ERR_FORMAT, "mi", "ml", "truncated");
 
     write_small_images("img");
     const uint32_t ldims[1] = {3};
@@ -466,30 +469,36 @@ static void max_free(void *user, void *p)
     free(p);
 }
 
-/* A header claiming 2^32 - 1 samples in a tiny file must fail as truncated
- * without asking for memory in proportion to the claim. */
+/* A header claiming 2^32 - 1 samples in a tiny file: over the default
+ * limit; without a limit it must fail as truncated without asking for
+ * memory in proportion to the claim. */
 START_TEST(huge_claimed_count)
 {
-    write_small_labels("lab");
     const uint32_t cases[][3] = {{0xffffffffu, 1, 1}, {0xffffffffu, 28, 28}, {0xffffffffu, 2, 2}};
     const char *names[] = {"img", "img.gz"};
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){0xffffffffu}, small_labels, 3));
     for (size_t c = 0; c < 3; c++) {
         for (int g = 0; g < 2; g++) {
             write_file(names[g], idx_bytes(0x08, 3, cases[c], small_pixels, 10));
+            expect_load_fails(PCMUP_ERR_FORMAT, names[g], "lab", "over the limit");
             size_t max = 0;
             pcmup_allocator a = PCMUP_ALLOCATOR_INIT(max_malloc, max_realloc, max_free, &max);
             pcmup_dataset *ds = SENTINEL;
             TU_FAILS(PCMUP_ERR_FORMAT,
-                     pcmup_dataset_load_idx(&ds, tmp_path(names[g]), tmp_path("lab"), &a));
+                     pcmup_dataset_load_idx_limited(&ds, tmp_path(names[g]), tmp_path("lab"),
+                                                    SIZE_MAX, &a));
             ck_assert_ptr_eq(ds, SENTINEL);
             assert_message_has("truncated");
             ck_assert_msg(max <= (1u << 20), "asked for %zu bytes", max);
         }
     }
     /* The same for a label file. */
-    write_small_images("img");
-    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){0xffffffffu}, small_labels, 3));
-    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "truncated: expected 4294967295 labels");
+    write_file("img", idx_bytes(0x08, 1, (const uint32_t[]){0xffffffffu}, small_pixels, 12));
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_limited(&ds, tmp_path("img"),
+                                                              tmp_path("lab"), SIZE_MAX, NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    assert_message_has("truncated: expected 4294967295 samples of 1 bytes, got 12");
 }
 END_TEST
 
@@ -530,9 +539,259 @@ END_TEST
 
 START_TEST(trailing_data_rejected)
 {
-    write_small_labels("lab");
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){2}, small_labels, 2));
     write_file("img", idx_bytes(0x08, 3, (const uint32_t[]){2, 2, 2}, small_pixels, 12));
-    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "trailing data");
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "trailing data after the samples");
+    /* The same inside a gzip stream, and in a label file. */
+    write_file("img.gz", idx_bytes(0x08, 3, (const uint32_t[]){2, 2, 2}, small_pixels, 12));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "img.gz: trailing data");
+    write_small_images("img");
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){3}, small_pixels, 4));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "trailing data after the labels");
+}
+END_TEST
+
+/* ---- gzip streams: members and what follows them ------------------------ */
+
+/* The gzip member of `b` (one member, with its trailer), in memory. */
+static bytes gzip_member(const unsigned char *p, size_t len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    bytes out = {NULL, 0};
+    unsigned char chunk[4096];
+    z.next_in = (Bytef *)(uintptr_t)p;
+    z.avail_in = (uInt)len;
+    int rc;
+    do {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        rc = deflate(&z, Z_FINISH);
+        ck_assert(rc == Z_OK || rc == Z_STREAM_END);
+        put(&out, chunk, sizeof chunk - z.avail_out);
+    } while (rc != Z_STREAM_END);
+    deflateEnd(&z);
+    return out;
+}
+
+/* Writes the gzip member of `b` followed by `tail` (tail_len bytes), under
+ * `name`, and frees b. */
+static void write_gz_then(const char *name, bytes b, const void *tail, size_t tail_len)
+{
+    bytes gz = gzip_member(b.p, b.len);
+    if (tail_len)
+        put(&gz, tail, tail_len);
+    write_plain(name, gz);
+    free(gz.p);
+    free(b.p);
+}
+
+static bytes small_images_bytes(void)
+{
+    return idx_bytes(0x08, 3, (const uint32_t[]){3, 2, 2}, small_pixels, sizeof small_pixels);
+}
+
+/* zlib's gzread ignores bytes after a gzip stream that do not start
+ * another member; pcmup.h promises PCMUP_ERR_FORMAT for them. */
+START_TEST(gzip_trailing_junk_rejected)
+{
+    write_small_labels("lab");
+    const struct {
+        const char *tail;
+        size_t len;
+    } tails[] = {{"JUNK", 4}, {"\0", 1}, {"\0\0\0\0\0\0\0\0", 8}, {"\x1f", 1}, {"\n", 1}};
+    const char *names[] = {"img.gz", "img"}; /* gzip data without the name too */
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+        for (int n = 0; n < 2; n++) {
+            write_gz_then(names[n], small_images_bytes(), tails[t].tail, tails[t].len);
+            expect_load_fails(PCMUP_ERR_FORMAT, names[n], "lab",
+                              "trailing bytes after the end of the gzip data");
+        }
+    }
+    /* A label file too. */
+    write_small_images("img");
+    write_gz_then("lab.gz",
+                  idx_bytes(0x08, 1, (const uint32_t[]){3}, small_labels, sizeof small_labels),
+                  "x", 1);
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab.gz",
+                      "lab.gz: trailing bytes after the end of the gzip data");
+    /* Junk that starts like a gzip member but is not one. */
+    write_gz_then("img.gz", small_images_bytes(), "\x1f\x8b\x08\0junk", 8);
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "img.gz");
+}
+END_TEST
+
+/* Members written one after another are one stream (RFC 1952, gzip(1)),
+ * wherever the boundary falls; an empty member adds nothing; a member
+ * carrying bytes past the data is trailing data. */
+START_TEST(gzip_members_concatenate)
+{
+    write_small_labels("lab");
+    bytes all = small_images_bytes();
+    for (size_t cut = 0; cut <= all.len; cut += 5) {
+        bytes first = gzip_member(all.p, cut), second = gzip_member(all.p + cut, all.len - cut);
+        put(&first, second.p, second.len);
+        write_plain("img.gz", first);
+        free(first.p);
+        free(second.p);
+        pcmup_dataset *ds = NULL;
+        TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img.gz"), tmp_path("lab"), NULL));
+        check_small(ds);
+        pcmup_dataset_free(ds);
+    }
+    bytes empty = gzip_member(NULL, 0), extra = gzip_member((const unsigned char *)"x", 1);
+    write_gz_then("img.gz", small_images_bytes(), empty.p, empty.len);
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_idx(&ds, tmp_path("img.gz"), tmp_path("lab"), NULL));
+    check_small(ds);
+    pcmup_dataset_free(ds);
+    write_gz_then("img.gz", small_images_bytes(), extra.p, extra.len);
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "trailing data after the samples");
+    free(empty.p);
+    free(extra.p);
+    free(all.p);
+}
+END_TEST
+
+/* ---- the size limit ------------------------------------------------------ */
+
+/* A gzip stream of `prefix` followed by mib MiB of zeros, without its
+ * last block and trailer (a reader that decompressed all of it would call
+ * it truncated). Each MiB after a full flush compresses to the same bytes,
+ * so a gigabyte costs a megabyte of file and no time to make. */
+static void write_zero_bomb(const char *name, bytes prefix, size_t mib)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+    static unsigned char zeros[1 << 20], out[1 << 20];
+    bytes head = {NULL, 0}, block = {NULL, 0};
+    const unsigned char *src[2] = {prefix.p, zeros};
+    size_t len[2] = {prefix.len, sizeof zeros};
+    bytes *dst[2] = {&head, &block};
+    for (int i = 0; i < 2; i++) {
+        z.next_in = (Bytef *)(uintptr_t)src[i];
+        z.avail_in = (uInt)len[i];
+        z.next_out = out;
+        z.avail_out = sizeof out;
+        ck_assert(deflate(&z, Z_FULL_FLUSH) == Z_OK);
+        ck_assert(z.avail_in == 0 && z.avail_out > 0);
+        put(dst[i], out, sizeof out - z.avail_out);
+    }
+    deflateEnd(&z);
+    FILE *f = fopen(tmp_path(name), "wb");
+    ck_assert(f != NULL);
+    ck_assert(fwrite(head.p, 1, head.len, f) == head.len);
+    for (size_t i = 0; i < mib; i++)
+        ck_assert(fwrite(block.p, 1, block.len, f) == block.len);
+    fclose(f);
+    free(head.p);
+    free(block.p);
+    free(prefix.p);
+}
+
+/* A file of a few hundred KB declaring 400000 images of 28 x 28 (a
+ * 1.25 GB dataset) is refused by the default limit from its header:
+ * nothing like its size is allocated, and the message gives both sizes. */
+START_TEST(limit_refuses_declared_size)
+{
+    const uint32_t dims[3] = {400000, 28, 28};
+    write_zero_bomb("img.gz", idx_bytes(0x08, 3, dims, NULL, 0), 300);
+    write_zero_bomb("lab.gz", idx_bytes(0x08, 1, dims, NULL, 0), 1);
+    struct stat st;
+    ck_assert_int_eq(stat(tmp_path("img.gz"), &st), 0);
+    ck_assert_int_lt(st.st_size, 400 * 1000);
+    size_t max = 0;
+    pcmup_allocator a = PCMUP_ALLOCATOR_INIT(max_malloc, max_realloc, max_free, &max);
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT,
+             pcmup_dataset_load_idx(&ds, tmp_path("img.gz"), tmp_path("lab.gz"), &a));
+    ck_assert_ptr_eq(ds, SENTINEL);
+    /* 400000 * 784 * 4 + 400000 * 4 bytes; the limit is 2^30. */
+    assert_message_has("400000 samples of dimension 784, a dataset of 1256000000 bytes");
+    assert_message_has("over the limit of 1073741824 bytes");
+    ck_assert_msg(max <= (1u << 20), "asked for %zu bytes", max);
+
+    /* The FashionMNIST loader applies the same default. */
+    ck_assert_int_eq(rename(tmp_path("img.gz"), tmp_path("train-images-idx3-ubyte.gz")), 0);
+    ck_assert_int_eq(rename(tmp_path("lab.gz"), tmp_path("train-labels-idx1-ubyte.gz")), 0);
+    TU_FAILS(PCMUP_ERR_FORMAT,
+             pcmup_dataset_load_fashion_mnist(&ds, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
+    assert_message_has("over the limit of 1073741824 bytes");
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_fashion_mnist_limited(
+                                   &ds, tmpdir, PCMUP_SPLIT_TRAIN, 1255999999, NULL));
+    assert_message_has("over the limit of 1255999999 bytes");
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+END_TEST
+
+/* FashionMNIST's training split (60000 x 784) is within the default: a
+ * header declaring it gets past the limit to the data (which is missing
+ * here, so the load fails as truncated, not as too large). */
+START_TEST(limit_default_admits_fashion_mnist)
+{
+    write_file("img", idx_bytes(0x08, 3, (const uint32_t[]){60000, 28, 28}, small_pixels, 12));
+    write_file("lab", idx_bytes(0x08, 1, (const uint32_t[]){60000}, small_labels, 3));
+    expect_load_fails(PCMUP_ERR_FORMAT, "img", "lab", "truncated: expected 60000 samples");
+    /* 60000 * 785 * 4 bytes is the exact limit that admits it. */
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_limited(&ds, tmp_path("img"),
+                                                              tmp_path("lab"), 188400000, NULL));
+    assert_message_has("truncated");
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_limited(&ds, tmp_path("img"),
+                                                              tmp_path("lab"), 188399999, NULL));
+    assert_message_has("a dataset of 188400000 bytes, over the limit of 188399999 bytes");
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+END_TEST
+
+/* The small files (3 samples of 4 values: 3 * 4 * 4 + 3 * 4 = 60 bytes)
+ * load with a limit of 60 and not 59, plain and gzip. */
+START_TEST(limit_just_under_and_over)
+{
+    const char *names[2][2] = {{"img", "lab"}, {"img.gz", "lab.gz"}};
+    for (int g = 0; g < 2; g++) {
+        write_small_images(names[g][0]);
+        write_small_labels(names[g][1]);
+        const char *img = tmp_path(names[g][0]), *lab = tmp_path(names[g][1]);
+        const size_t ok_limits[] = {60, 61, SIZE_MAX};
+        for (size_t i = 0; i < 3; i++) {
+            pcmup_dataset *ds = NULL;
+            TU_OK(pcmup_dataset_load_idx_limited(&ds, img, lab, ok_limits[i], NULL));
+            check_small(ds);
+            pcmup_dataset_free(ds);
+        }
+        const size_t bad_limits[] = {59, 1};
+        for (size_t i = 0; i < 2; i++) {
+            pcmup_dataset *ds = SENTINEL;
+            TU_FAILS(PCMUP_ERR_FORMAT,
+                     pcmup_dataset_load_idx_limited(&ds, img, lab, bad_limits[i], NULL));
+            ck_assert_ptr_eq(ds, SENTINEL);
+            assert_message_has("3 samples of dimension 4, a dataset of 60 bytes");
+            assert_message_has(bad_limits[i] == 1 ? "limit of 1 bytes" : "limit of 59 bytes");
+        }
+        pcmup_dataset *ds = SENTINEL;
+        TU_FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_idx_limited(&ds, img, lab, 0, NULL));
+        ck_assert_ptr_eq(ds, SENTINEL);
+    }
+}
+END_TEST
+
+/* A small header followed by a gigabyte of compressed zeros: the reader
+ * stops one byte past the declared data and calls the rest trailing data.
+ * Had it decompressed the stream to its end, it would have found it cut
+ * short instead (write_zero_bomb leaves out the end). */
+START_TEST(limit_stops_decompression)
+{
+    write_small_labels("lab");
+    write_zero_bomb("img.gz", small_images_bytes(), 1024);
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "img.gz: trailing data after the samples");
+    /* With the last pixel byte missing, the first zero completes the data
+     * and the second is trailing. */
+    write_zero_bomb("img.gz",
+                    idx_bytes(0x08, 3, (const uint32_t[]){3, 2, 2}, small_pixels, 11), 1024);
+    expect_load_fails(PCMUP_ERR_FORMAT, "img.gz", "lab", "trailing data after the samples");
 }
 END_TEST
 
@@ -1094,8 +1353,17 @@ static Suite *dataset_suite(void)
     tcase_add_test(bad, label_file_ndims);
     tcase_add_test(bad, plain_data_named_gz);
     tcase_add_test(bad, trailing_data_rejected);
+    tcase_add_test(bad, gzip_trailing_junk_rejected);
+    tcase_add_test(bad, gzip_members_concatenate);
     tcase_add_test(bad, missing_files);
     suite_add_tcase(s, bad);
+
+    TCase *limit = files_case("limit");
+    tcase_add_test(limit, limit_refuses_declared_size);
+    tcase_add_test(limit, limit_default_admits_fashion_mnist);
+    tcase_add_test(limit, limit_just_under_and_over);
+    tcase_add_test(limit, limit_stops_decompression);
+    suite_add_tcase(s, limit);
 
     TCase *fashion = files_case("fashion");
     tcase_add_test(fashion, fashion_layout);

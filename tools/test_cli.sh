@@ -36,7 +36,7 @@ test_help() {
         --standardize --bias --momentum --weight-decay --centred --gamma-bar --gamma-out \
         --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
         --last-layer --tolerance --eB --rho --gn --gnt-output --beta --feedback --fb-mu \
-        --fb-lr --fb-steps --fb-noise --fb-activation --synthetic; do
+        --fb-lr --fb-steps --fb-noise --fb-activation --synthetic --max-data-bytes; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -262,6 +262,84 @@ test_runtime_errors() {
     expect 1 --data /nonexistent --train-limit 16 --test-limit 16 || return
     expect_one_line_error --data /nonexistent
     grep -q 'pcmup-train: .*: .' "$tmp/err" || fail "no library message for a missing data dir"
+    # The library's own message for NOMEM, not only the status's sentence:
+    # no machine has the 400 TB of weights width 10^7 asks for (under
+    # AddressSanitizer, the allocator must return NULL too).
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1" \
+        expect_error 1 --synthetic --width 10000000 --threads 1 || return
+    grep -q '^pcmup-train: creating the network: pcmup_net_create: cannot allocate .*(PCMUP_ERR_NOMEM)$' \
+        "$tmp/err" || fail "NOMEM without the library's message: $(cat "$tmp/err")"
+}
+
+# be32 N: N as 4 big-endian bytes.
+be32() {
+    local b
+    for b in 24 16 8 0; do
+        # shellcheck disable=SC2059 # the format is the byte's escape
+        printf "\\x$(printf %02x $(($1 >> b & 255)))"
+    done
+}
+
+# write_idx FILE COUNT [DIM...]: an IDX file of COUNT samples of DIM... bytes
+# (a label file without DIMs), every byte 1.
+write_idx() {
+    local file=$1 n=$2 d
+    shift
+    {
+        # shellcheck disable=SC2059
+        printf "\\x00\\x00\\x08\\x$(printf %02x $#)"
+        for d in "$@"; do be32 "$d"; done
+        for d in "${@:2}"; do n=$((n * d)); done
+        head -c "$n" /dev/zero | tr '\0' '\1'
+    } >"$file"
+}
+
+# write_fashion DIR TEST_DIMS...: FashionMNIST's four files in DIR, the
+# training set 3 samples of 2 x 2, the test set 3 samples of TEST_DIMS.
+write_fashion() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    write_idx "$dir/train-images-idx3-ubyte" 3 2 2
+    write_idx "$dir/train-labels-idx1-ubyte" 3
+    write_idx "$dir/t10k-images-idx3-ubyte" 3 "$@"
+    write_idx "$dir/t10k-labels-idx1-ubyte" 3
+}
+
+# The data's flags, and data that cannot be trained on, reported before
+# any training.
+test_data_errors() {
+    expect_usage --data ""
+    grep -q -- '--data: expected a directory, got an empty string' "$tmp/err" \
+        || fail "--data '' message: $(cat "$tmp/err")"
+    expect_usage --data=
+    expect_usage --max-data-bytes 0
+    expect_usage --max-data-bytes -1
+    expect_usage --max-data-bytes 1e9
+    expect_usage --max-data-bytes
+    local tiny=(--width 4 --threads 1 --batch 3 --json)
+    write_fashion "$tmp/same" 2 2
+    expect 0 --data "$tmp/same" "${tiny[@]}" || return
+    has_train_samples() { tail -n 1 "$tmp/out" >"$tmp/last" && has_key train_samples 3; }
+    has_train_samples
+    # 3 samples of 4 floats and a label: 60 bytes.
+    expect 0 --data "$tmp/same" "${tiny[@]}" --max-data-bytes 60 || return
+    has_train_samples
+    expect_error 1 --data "$tmp/same" "${tiny[@]}" --max-data-bytes=59 || return
+    grep -q 'loading the training set: .*a dataset of 60 bytes, over the limit of 59 bytes (PCMUP_ERR_FORMAT)$' \
+        "$tmp/err" || fail "--max-data-bytes 59 message: $(cat "$tmp/err")"
+    # A test set of another dimension: before the first epoch.
+    write_fashion "$tmp/other" 1 3
+    expect_error 1 --data "$tmp/other" "${tiny[@]}" || return
+    grep -q '^pcmup-train: checking the test set: the test set has samples of dimension 3 and 10 classes, the training set 4 and 10 (PCMUP_ERR_SHAPE)$' \
+        "$tmp/err" || fail "test set dimension message: $(cat "$tmp/err")"
+    # Trailing bytes after a gzip stream.
+    gzip -n -c "$tmp/same/train-images-idx3-ubyte" >"$tmp/same/train-images-idx3-ubyte.gz"
+    printf 'junk' >>"$tmp/same/train-images-idx3-ubyte.gz"
+    rm "$tmp/same/train-images-idx3-ubyte"
+    expect_error 1 --data "$tmp/same" "${tiny[@]}" || return
+    grep -q 'train-images-idx3-ubyte.gz: trailing bytes after the end of the gzip data (PCMUP_ERR_FORMAT)$' \
+        "$tmp/err" || fail "trailing gzip junk message: $(cat "$tmp/err")"
 }
 
 # has_key KEY REGEX: the JSON line has "KEY":<something matching REGEX>.
@@ -451,7 +529,20 @@ test_fpa_run_equals_bp() {
     cmp -s "$tmp/bp" "$tmp/pc" || fail "PC with FPA differs from BP: $(cat "$tmp/bp" "$tmp/pc")"
 }
 
+# A run whose weights overflow (issue 10's example) fails with exit 1 and
+# a last line naming the divergence and its epoch, never "test loss inf".
+test_divergence_exits_1() {
+    expect 1 --synthetic --algo pc --param sp --lr 100 --activation relu --batch 100000 \
+        --epochs 5 --width 32 || return
+    tail -n 1 "$tmp/err" | grep -Eq '^pcmup-train: epoch [0-9]+: .*diverged' ||
+        fail "the divergence message names no epoch: $(tail -n 1 "$tmp/err")"
+    if grep -Eq 'loss (-?inf|-?nan)' "$tmp/err"; then
+        fail "a non-finite loss was printed as a result: $(cat "$tmp/err")"
+    fi
+}
+
 test_help
+test_divergence_exits_1
 test_usage_errors
 test_synthetic
 test_fpa_run_equals_bp
@@ -463,6 +554,7 @@ test_gnt_tp_flags_parse
 test_table_flags
 test_new_setting_json
 test_runtime_errors
+test_data_errors
 test_tiny_runs
 test_tiny_pc_runs
 test_tiny_gnt_runs

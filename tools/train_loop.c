@@ -55,7 +55,8 @@ static int run_epoch(train_model *m, const train_data *d, const train_options *o
     st = pcmup_algo_evaluate(m->algo, d->test, &r->test_loss, &r->test_acc);
     if (st != PCMUP_OK) {
         e->status = st;
-        snprintf(e->what, sizeof e->what, "evaluating on the test set");
+        snprintf(e->what, sizeof e->what, "epoch %zu: evaluating on the test set%s", epoch,
+                 st == PCMUP_ERR_DIVERGED ? ": training diverged" : " failed");
         return -1;
     }
     if (report)

@@ -18,7 +18,9 @@
  * every epoch and prints one progress line per epoch on stderr ("epoch
  * 1/3  train loss ..."); without, evaluates once at the end and prints
  * nothing. Returns 0, or -1 with *e filled: e->status is
- * PCMUP_ERR_DIVERGED when training produced a non-finite loss. */
+ * PCMUP_ERR_DIVERGED when an epoch diverged (a non-finite loss or
+ * weight) or the evaluation's loss is not finite, and e->what names the
+ * epoch. */
 int train_loop_run(train_model *m, const train_data *d, const train_options *o,
                    int report_epochs, train_results *r, train_error *e);
 

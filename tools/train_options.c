@@ -349,6 +349,7 @@ void train_options_default(train_options *opts)
     opts->batch = 64;
     opts->seed = 1;
     opts->data_dir = PCMUP_FASHION_MNIST_DIR;
+    opts->max_data_bytes = PCMUP_DATASET_MAX_BYTES_DEFAULT;
     opts->gamma_bar = 0.0;
     for (size_t i = 0; i < n_settings(); i++)
         (void)pcmup_setting_default(key_at(i), &opts->value[i]);
@@ -601,6 +602,11 @@ void train_options_print_config_help(void)
 "Data:\n"
 "  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
 "                       or .gz) [" PCMUP_FASHION_MNIST_DIR "]\n"
+"  --max-data-bytes N   refuse a training or test set that would take more\n"
+"                       than N bytes of memory (its floats and labels),\n"
+"                       judged from the files' headers before reading them\n"
+"                       [1073741824, the library's default; FashionMNIST's\n"
+"                       training set takes 188400000]\n"
 "  --train-limit N      train on the first N training samples only\n"
 "                       (all of them if N is larger than the set)\n"
 "  --test-limit N       evaluate on the first N test samples only\n"
@@ -617,6 +623,10 @@ void train_options_print_config_help(void)
 "                       reported as 0 in the JSON]\n"
 "\n", stdout);
 }
+
+/* --help states the loaders' default limit in digits. */
+_Static_assert(PCMUP_DATASET_MAX_BYTES_DEFAULT == 1073741824,
+               "--max-data-bytes's default in --help is not the library's");
 
 static void print_help(void)
 {
@@ -701,6 +711,18 @@ static int parse_size(const char *flag, const char *text, unsigned long long lo,
     return 0;
 }
 
+/* A directory name: not empty, which the library would take for the
+ * root (as it takes "dir" + "/" + file name). */
+static int parse_dir(const char *flag, const char *text, const char **out)
+{
+    if (text[0] == '\0') {
+        usage_error("%s: expected a directory, got an empty string", flag);
+        return -1;
+    }
+    *out = text;
+    return 0;
+}
+
 /* A finite decimal number; the range is checked later against the
  * library's own bounds (see check_settings). */
 static int parse_real(const char *flag, const char *text, double *out)
@@ -777,7 +799,7 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
-    OPT_GAMMA_BAR,
+    OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES,
     OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
 
@@ -800,6 +822,7 @@ static const option_spec option_table[] = {
     {"-h", OPT_HELP, 0},                 {"--version", OPT_VERSION, 0},
     /* gammabar_L belongs to the parameterization, not to a setting. */
     {"--gamma-bar", OPT_GAMMA_BAR, 1},
+    {"--max-data-bytes", OPT_MAX_DATA_BYTES, 1},
 };
 
 /* What a command-line word names. */
@@ -912,7 +935,8 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_BATCH: return parse_size(f, v, 1, MAX_DIM, &o->batch);
     case OPT_TRAIN_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->train_limit);
     case OPT_TEST_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->test_limit);
-    case OPT_DATA: o->data_dir = v; return 0;
+    case OPT_DATA: return parse_dir(f, v, &o->data_dir);
+    case OPT_MAX_DATA_BYTES: return parse_size(f, v, 1, UINT64_MAX, &o->max_data_bytes);
     case OPT_GAMMA_BAR: o->gamma_bar_given = 1; return parse_real(f, v, &o->gamma_bar);
     default: return -1; /* every option with a value is handled above */
     }

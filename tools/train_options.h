@@ -44,6 +44,7 @@ typedef struct {
     int synthetic;       /* the --synthetic problem instead of FashionMNIST */
     int json;
     const char *data_dir;
+    size_t max_data_bytes; /* the loaders' limit (pcmup_dataset_load_*_limited) */
     double gamma_bar;    /* gammabar_L of the parameterization (pc only)   */
 
     /* The library's settings, by their place in its enumeration

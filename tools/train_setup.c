@@ -15,21 +15,33 @@
 
 #include "rng.h"
 
-/* Fills *e and returns -1, so a failing step is one line. */
+/* Fills *e after a failed library call and returns -1, so a failing step
+ * is one line. */
 static int set_error(train_error *e, pcmup_status status, const char *fmt, ...)
 {
     va_list ap;
     e->status = status;
+    e->detail[0] = '\0';
     va_start(ap, fmt);
     vsnprintf(e->what, sizeof e->what, fmt, ap);
     va_end(ap);
     return -1;
 }
 
+/* set_error for a failure the tool found itself, which `detail` explains
+ * (the library's last message is about something else). */
+static int set_own_error(train_error *e, pcmup_status status, const char *what,
+                         const char *detail)
+{
+    set_error(e, status, "%s", what);
+    snprintf(e->detail, sizeof e->detail, "%s", detail);
+    return -1;
+}
+
 void train_error_report(const char *prog, const train_error *e)
 {
-    const char *detail = pcmup_last_error();
-    if (e->status == PCMUP_ERR_NOMEM || detail[0] == '\0')
+    const char *detail = e->detail[0] != '\0' ? e->detail : pcmup_last_error();
+    if (detail[0] == '\0')
         detail = pcmup_status_message(e->status);
     fprintf(stderr, "%s: %s: %s (%s)\n", prog, e->what, detail,
             pcmup_status_name(e->status));
@@ -54,10 +66,12 @@ static int apply_limit(pcmup_dataset *ds, size_t limit, const char *what, train_
     return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
 }
 
-static int load_split(pcmup_dataset **out, const char *dir, pcmup_split split,
+static int load_split(pcmup_dataset **out, const train_options *o, pcmup_split split,
                       train_error *e)
 {
-    pcmup_status st = pcmup_dataset_load_fashion_mnist(out, dir, split, NULL);
+    pcmup_status st =
+        pcmup_dataset_load_fashion_mnist_limited(out, o->data_dir, split, o->max_data_bytes,
+                                                 NULL);
     if (st == PCMUP_OK)
         return 0;
     return set_error(e, st, "loading the %s set",
@@ -66,8 +80,8 @@ static int load_split(pcmup_dataset **out, const char *dir, pcmup_split split,
 
 static int load_fashion_mnist(train_data *d, const train_options *o, train_error *e)
 {
-    if (load_split(&d->train, o->data_dir, PCMUP_SPLIT_TRAIN, e) != 0
-        || load_split(&d->test, o->data_dir, PCMUP_SPLIT_TEST, e) != 0
+    if (load_split(&d->train, o, PCMUP_SPLIT_TRAIN, e) != 0
+        || load_split(&d->test, o, PCMUP_SPLIT_TEST, e) != 0
         || apply_limit(d->train, o->train_limit, "--train-limit", e) != 0
         || apply_limit(d->test, o->test_limit, "--test-limit", e) != 0)
         return -1;
@@ -116,18 +130,20 @@ static int synthetic_split(pcmup_dataset **out, size_t n, const double *teacher,
 {
     float *x = malloc(n * SYNTHETIC_DIM * sizeof *x);
     int32_t *labels = malloc(n * sizeof *labels);
-    pcmup_status st = PCMUP_ERR_NOMEM;
 
-    if (x != NULL && labels != NULL) {
-        for (size_t s = 0; s < n; s++) {
-            float *xs = x + s * SYNTHETIC_DIM;
-            for (size_t i = 0; i < SYNTHETIC_DIM; i++)
-                xs[i] = (float)rng_normal(&rng);
-            labels[s] = teacher_label(xs, teacher);
-        }
-        st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x,
-                                       n * SYNTHETIC_DIM, labels, NULL);
+    if (x == NULL || labels == NULL) {
+        free(x);
+        free(labels);
+        return set_own_error(e, PCMUP_ERR_NOMEM, what, "out of memory");
     }
+    for (size_t s = 0; s < n; s++) {
+        float *xs = x + s * SYNTHETIC_DIM;
+        for (size_t i = 0; i < SYNTHETIC_DIM; i++)
+            xs[i] = (float)rng_normal(&rng);
+        labels[s] = teacher_label(xs, teacher);
+    }
+    pcmup_status st = pcmup_dataset_from_arrays(out, n, SYNTHETIC_DIM, SYNTHETIC_CLASSES, x,
+                                                n * SYNTHETIC_DIM, labels, NULL);
     free(x);
     free(labels);
     return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
@@ -150,14 +166,26 @@ static int load_synthetic(train_data *d, const train_options *o, train_error *e)
     return 0;
 }
 
-/* The shapes every later step reads. */
+/* The shapes every later step reads. The network is built for the
+ * training set, so a test set of another shape would fail only at the
+ * first evaluation, after an epoch of training: say so now. */
 static int read_shapes(train_data *d, train_error *e)
 {
+    size_t test_dim, test_classes;
     pcmup_status st = pcmup_dataset_info(d->train, &d->train_samples, &d->dim,
                                          &d->n_classes);
     if (st == PCMUP_OK)
-        st = pcmup_dataset_info(d->test, &d->test_samples, NULL, NULL);
-    return st == PCMUP_OK ? 0 : set_error(e, st, "reading the dataset sizes");
+        st = pcmup_dataset_info(d->test, &d->test_samples, &test_dim, &test_classes);
+    if (st != PCMUP_OK)
+        return set_error(e, st, "reading the dataset sizes");
+    if (test_dim == d->dim && test_classes == d->n_classes)
+        return 0;
+    char detail[160];
+    snprintf(detail, sizeof detail,
+             "the test set has samples of dimension %zu and %zu classes, the training set "
+             "%zu and %zu",
+             test_dim, test_classes, d->dim, d->n_classes);
+    return set_own_error(e, PCMUP_ERR_SHAPE, "checking the test set", detail);
 }
 
 /* Truncation comes first so that --standardize uses the statistics of the
@@ -215,7 +243,7 @@ int train_build_net(pcmup_net **out, const train_options *o, const pcmup_param *
 
     *out = NULL;
     if (widths == NULL)
-        return set_error(e, PCMUP_ERR_NOMEM, "creating the network");
+        return set_own_error(e, PCMUP_ERR_NOMEM, "creating the network", "out of memory");
     widths[0] = dim;
     for (size_t l = 1; l < o->depth; l++)
         widths[l] = width;

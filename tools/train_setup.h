@@ -26,15 +26,20 @@
 #include "pcmup.h"
 #include "train_options.h"
 
-/* What failed: the library's status and the step, e.g. "creating the
- * network". status is PCMUP_ERR_NOMEM for the tools' own allocations. */
+/* What failed: the status and the step, e.g. "creating the network".
+ * detail is the tool's own account of a failure it found itself (its own
+ * allocations: PCMUP_ERR_NOMEM; data that do not fit together); it is ""
+ * when a library call failed, whose message tells more. */
 typedef struct {
     pcmup_status status;
     char what[96];
+    char detail[160];
 } train_error;
 
 /* Prints "PROG: WHAT: DETAIL (STATUS_NAME)" as one line on stderr, DETAIL
- * being the library's last error message (or the status's sentence). */
+ * being e->detail, else the library's last error message (for
+ * PCMUP_ERR_NOMEM too: it says what could not be allocated), else the
+ * status's sentence. */
 void train_error_report(const char *prog, const train_error *e);
 
 /* ---- data ---------------------------------------------------------------- */
@@ -49,7 +54,9 @@ typedef struct {
 } train_data;
 
 /* The training and test sets the options ask for, limited and (with
- * --standardize) standardised. 0, or -1 with *e filled and *d empty. */
+ * --standardize) standardised; a test set whose samples or classes do not
+ * match the training set's is an error here, before any training. 0, or
+ * -1 with *e filled and *d empty. */
 int train_data_load(train_data *d, const train_options *o, train_error *e);
 void train_data_free(train_data *d);
 

@@ -146,35 +146,118 @@ static pcmup_status dataset_from_idx(const pcmup_allocator *a, const pcmup__idx 
     return PCMUP_OK;
 }
 
-/* Builds the dataset once both files are read: the counts must agree and
- * the labels fit n_classes (`fixed`, or max + 1 when 0). */
+/* Builds the dataset once both files are read: the labels fit n_classes
+ * (`fixed`, or max + 1 when 0). */
 static pcmup_status combine(const pcmup_allocator *a, const pcmup__idx *img,
-                            const pcmup__idx *lab, const char *images_path,
-                            const char *labels_path, size_t fixed, const char *caller,
-                            pcmup_dataset **out)
+                            const pcmup__idx *lab, const char *labels_name, size_t fixed,
+                            const char *caller, pcmup_dataset **out)
 {
-    if (img->count != lab->count)
-        return pcmup__fail(PCMUP_ERR_FORMAT, caller, "%s has %zu samples but %s has %zu labels",
-                           images_path, img->count, labels_path, lab->count);
     size_t n_classes = 0;
-    PCMUP_TRY(label_classes(lab, fixed, labels_path, caller, &n_classes));
+    PCMUP_TRY(label_classes(lab, fixed, labels_name, caller, &n_classes));
     return dataset_from_idx(a, img, lab, n_classes, caller, out);
 }
 
-/* Shared by both loaders; the byte buffers are freed whatever happens. */
-static pcmup_status load_pair(pcmup_dataset **out, const char *images_path,
-                              const char *labels_path, size_t fixed_classes,
-                              const pcmup_allocator *a, const char *caller)
+/* The bytes a dataset of n samples of dimension dim holds (its x and its
+ * labels), or SIZE_MAX when that does not fit in size_t. */
+static size_t dataset_bytes(size_t n, size_t dim)
 {
+    int overflow = 0;
+    size_t x = pcmup__mul(pcmup__mul(n, dim, &overflow), sizeof(float), &overflow);
+    size_t labels = pcmup__mul(n, sizeof(int32_t), &overflow);
+    return overflow || x > SIZE_MAX - labels ? SIZE_MAX : x + labels;
+}
+
+/* What the two headers declare, judged before any data is read or
+ * decompressed: the counts must agree and the dataset fit the caller's
+ * limit. A limit refusal is PCMUP_ERR_FORMAT, the status of a file too
+ * large to hold at all (check_total in idx.c): the file is refused as
+ * input, and PCMUP_ERR_NOMEM keeps meaning that an allocator said no. */
+static pcmup_status check_headers(const pcmup__idx_reader *img,
+                                  const pcmup__idx_reader *lab, size_t max_bytes,
+                                  const char *caller)
+{
+    if (img->count != lab->count)
+        return pcmup__fail(PCMUP_ERR_FORMAT, caller, "%s has %zu samples but %s has %zu labels",
+                           img->name, img->count, lab->name, lab->count);
+    size_t bytes = dataset_bytes(img->count, img->item_size);
+    if (bytes > max_bytes)
+        return pcmup__fail(PCMUP_ERR_FORMAT, caller,
+                           "%s: the header declares %zu samples of dimension %zu, a dataset "
+                           "of %zu bytes, over the limit of %zu bytes%s",
+                           img->name, img->count, img->item_size, bytes, max_bytes,
+                           max_bytes == PCMUP_DATASET_MAX_BYTES_DEFAULT
+                               ? " (the default, PCMUP_DATASET_MAX_BYTES_DEFAULT)"
+                               : "");
+    return PCMUP_OK;
+}
+
+/* Both files open: their data, then the dataset. */
+static pcmup_status load_opened(pcmup__idx_reader *img_r, pcmup__idx_reader *lab_r,
+                                size_t fixed_classes, size_t max_bytes,
+                                const pcmup_allocator *a, const char *caller,
+                                pcmup_dataset **out)
+{
+    PCMUP_TRY(check_headers(img_r, lab_r, max_bytes, caller));
     pcmup__idx img, lab;
-    PCMUP_TRY(pcmup__idx_read(a, images_path, PCMUP__IDX_IMAGES, caller, &img));
-    pcmup_status s = pcmup__idx_read(a, labels_path, PCMUP__IDX_LABELS, caller, &lab);
+    PCMUP_TRY(pcmup__idx_read_data(img_r, &img));
+    pcmup_status s = pcmup__idx_read_data(lab_r, &lab);
     if (s == PCMUP_OK) {
-        s = combine(a, &img, &lab, images_path, labels_path, fixed_classes, caller, out);
+        s = combine(a, &img, &lab, lab_r->name, fixed_classes, caller, out);
         pcmup__free(a, lab.data);
     }
     pcmup__free(a, img.data);
     return s;
+}
+
+/* Shared by every loader: both headers are read before either file's data,
+ * so a count mismatch or a size over the limit costs no decompression. */
+static pcmup_status load_pair(pcmup_dataset **out, const pcmup__idx_input *images,
+                              const pcmup__idx_input *labels, size_t fixed_classes,
+                              size_t max_bytes, const pcmup_allocator *a, const char *caller)
+{
+    pcmup__idx_reader img, lab;
+    PCMUP_TRY(pcmup__idx_open(&img, a, images, PCMUP__IDX_IMAGES, caller));
+    pcmup_status s = pcmup__idx_open(&lab, a, labels, PCMUP__IDX_LABELS, caller);
+    if (s == PCMUP_OK) {
+        s = load_opened(&img, &lab, fixed_classes, max_bytes, a, caller, out);
+        pcmup__idx_close(&lab);
+    }
+    pcmup__idx_close(&img);
+    return s;
+}
+
+static pcmup_status check_max_bytes(size_t max_bytes, const char *caller)
+{
+    if (max_bytes == 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, caller,
+                           "max_bytes is 0 (PCMUP_DATASET_MAX_BYTES_DEFAULT is the default, "
+                           "SIZE_MAX no limit)");
+    return PCMUP_OK;
+}
+
+/* What pcmup_dataset_load_idx and its _limited twin share after their NULL
+ * checks. */
+static pcmup_status load_idx(pcmup_dataset **out, const char *images_path,
+                             const char *labels_path, size_t max_bytes,
+                             const pcmup_allocator *allocator, const char *caller)
+{
+    PCMUP_TRY(check_max_bytes(max_bytes, caller));
+    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
+    pcmup_allocator a;
+    pcmup__allocator_init(&a, allocator);
+    const pcmup__idx_input images = {images_path, NULL, 0, images_path};
+    const pcmup__idx_input labels = {labels_path, NULL, 0, labels_path};
+    return load_pair(out, &images, &labels, 0, max_bytes, &a, caller);
+}
+
+pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out, const char *images_path,
+                                            const char *labels_path, size_t max_bytes,
+                                            const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(images_path);
+    PCMUP_CHECK_NULL(labels_path);
+    return load_idx(out, images_path, labels_path, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path,
@@ -184,10 +267,26 @@ pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(images_path);
     PCMUP_CHECK_NULL(labels_path);
+    return load_idx(out, images_path, labels_path, PCMUP_DATASET_MAX_BYTES_DEFAULT,
+                    allocator, __func__);
+}
+
+/* The fuzz targets' way in (internal.h): the same code as the files'. */
+pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images,
+                                         size_t images_len, const void *labels,
+                                         size_t labels_len, size_t max_bytes,
+                                         const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(images);
+    PCMUP_CHECK_NULL(labels);
+    PCMUP_TRY(check_max_bytes(max_bytes, __func__));
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
-    return load_pair(out, images_path, labels_path, 0, &a, __func__);
+    const pcmup__idx_input img = {NULL, images, images_len, "images"};
+    const pcmup__idx_input lab = {NULL, labels, labels_len, "labels"};
+    return load_pair(out, &img, &lab, 0, max_bytes, &a, __func__);
 }
 
 /* ---- FashionMNIST -------------------------------------------------------- */
@@ -219,17 +318,48 @@ static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const 
 
 static pcmup_status load_fashion_files(pcmup_dataset **out, const char *dir,
                                        const char *images_name, const char *labels_name,
-                                       const pcmup_allocator *a, const char *caller)
+                                       size_t max_bytes, const pcmup_allocator *a,
+                                       const char *caller)
 {
     char *images_path = NULL, *labels_path = NULL;
     pcmup_status s = split_path(a, dir, images_name, caller, &images_path);
     if (s == PCMUP_OK)
         s = split_path(a, dir, labels_name, caller, &labels_path);
-    if (s == PCMUP_OK)
-        s = load_pair(out, images_path, labels_path, 10, a, caller);
+    if (s == PCMUP_OK) {
+        const pcmup__idx_input images = {images_path, NULL, 0, images_path};
+        const pcmup__idx_input labels = {labels_path, NULL, 0, labels_path};
+        s = load_pair(out, &images, &labels, 10, max_bytes, a, caller);
+    }
     pcmup__free(a, images_path);
     pcmup__free(a, labels_path);
     return s;
+}
+
+/* What pcmup_dataset_load_fashion_mnist and its _limited twin share after
+ * their NULL check. */
+static pcmup_status load_fashion(pcmup_dataset **out, const char *dir, pcmup_split split,
+                                 size_t max_bytes, const pcmup_allocator *allocator,
+                                 const char *caller)
+{
+    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
+        return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
+    PCMUP_TRY(check_max_bytes(max_bytes, caller));
+    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
+    pcmup_allocator a;
+    pcmup__allocator_init(&a, allocator);
+    int train = split == PCMUP_SPLIT_TRAIN;
+    return load_fashion_files(out, dir ? dir : PCMUP_FASHION_MNIST_DIR,
+                              train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte",
+                              train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte",
+                              max_bytes, &a, caller);
+}
+
+pcmup_status pcmup_dataset_load_fashion_mnist_limited(pcmup_dataset **out, const char *dir,
+                                                      pcmup_split split, size_t max_bytes,
+                                                      const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    return load_fashion(out, dir, split, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *dir,
@@ -237,16 +367,8 @@ pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *d
                                               const pcmup_allocator *allocator)
 {
     PCMUP_CHECK_NULL(out);
-    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "unknown split %d", (int)split);
-    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
-    pcmup_allocator a;
-    pcmup__allocator_init(&a, allocator);
-    int train = split == PCMUP_SPLIT_TRAIN;
-    return load_fashion_files(out, dir ? dir : PCMUP_FASHION_MNIST_DIR,
-                              train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte",
-                              train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte",
-                              &a, __func__);
+    return load_fashion(out, dir, split, PCMUP_DATASET_MAX_BYTES_DEFAULT, allocator,
+                        __func__);
 }
 
 /* ---- queries and edits --------------------------------------------------- */

@@ -1,23 +1,27 @@
 /*
- * idx.c -- reads IDX files (MNIST / FashionMNIST), plain or gzip.
+ * idx.c -- reads IDX files (MNIST / FashionMNIST), plain or gzip, from a
+ * file or from memory.
  *
- * Every file goes through zlib's gz* functions, which read plain files
- * transparently. The header is distrusted: its sizes are checked for
- * overflow and plausibility, and the data buffer grows with the bytes that
- * actually arrive rather than being allocated from the claimed size, so a
- * 100-byte file claiming 2^32 samples fails as truncated after a small
- * allocation.
+ * Bytes come from a source (a file read in chunks, or a caller's buffer;
+ * the rest of the reader cannot tell them apart) through a decoder: a copy
+ * for plain data, zlib's inflate for gzip data, recognised by its magic
+ * 1f 8b (an IDX file starts with 00 00). The reader asks the decoder for
+ * exactly the bytes it needs, so decompression never runs ahead of the
+ * header's sizes.
  *
- * zlib's own stream buffers (allocated inside gzopen/gzread and freed by
- * gzclose) do not go through the caller's allocator; gzopen offers no hook.
+ * The header is distrusted: its sizes are checked for overflow and
+ * plausibility, and the data buffer grows with the bytes that actually
+ * arrive rather than being allocated from the claimed size, so a 100-byte
+ * file claiming 2^32 samples fails as truncated after a small allocation.
+ *
+ * zlib's state and window are allocated through the caller's allocator
+ * (zalloc / zfree), like every other byte the loaders use.
  */
 #include "data/idx.h"
 
 #include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_DIMS 255 /* ndims is a single byte */
@@ -25,18 +29,16 @@
 /* Size of the first data buffer; it doubles while data keeps arriving, so
  * memory stays within about twice what the file really holds. */
 #define FIRST_CHUNK ((size_t)1 << 16)
-/* gzread takes an unsigned and returns an int: read at most this per call. */
-#define MAX_READ ((size_t)1 << 30)
+/* Bytes read from a file at a time. */
+#define IN_CHUNK ((size_t)1 << 16)
+/* zlib counts in unsigned ints: hand it at most this per call. */
+#define MAX_INFLATE ((size_t)1 << 30)
+/* 15-bit window, +16: a gzip wrapper (not zlib's own, not raw deflate). */
+#define GZIP_WINDOW_BITS (15 + 16)
 
-/* An open file being parsed, with what its error messages need. */
-typedef struct {
-    gzFile gz;
-    const char *path;
-    const char *caller;
-    pcmup__idx_kind kind;
-} reader;
+typedef pcmup__idx_reader reader;
 
-/* ---- opening ------------------------------------------------------------- */
+/* ---- the source: a file or a buffer -------------------------------------- */
 
 /* strerror() is not thread-safe and strerror_r() has two incompatible
  * signatures, so name the common causes ourselves. */
@@ -51,81 +53,194 @@ static const char *errno_text(int err)
     }
 }
 
+static pcmup_status open_source(reader *r, const pcmup__idx_input *in)
+{
+    if (!in->path) {
+        r->in = in->bytes;
+        r->in_len = in->len;
+        r->in_end = 1;
+        return PCMUP_OK;
+    }
+    errno = 0;
+    r->file = fopen(in->path, "rb");
+    if (!r->file)
+        return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: %s", r->name, errno_text(errno));
+    r->buf = pcmup__alloc(r->alloc, IN_CHUNK, 1);
+    if (!r->buf)
+        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
+                           r->name, IN_CHUNK);
+    r->in = r->buf;
+    return PCMUP_OK;
+}
+
+/* Makes at least `want` (<= IN_CHUNK) unconsumed bytes available, unless
+ * the source ends first. A buffer source has everything already. */
+static pcmup_status source_fill(reader *r, size_t want)
+{
+    if (r->in_len >= want || r->in_end)
+        return PCMUP_OK;
+    memmove(r->buf, r->in, r->in_len);
+    r->in = r->buf;
+    while (r->in_len < want && !r->in_end) {
+        size_t ask = IN_CHUNK - r->in_len;
+        errno = 0;
+        size_t got = fread(r->buf + r->in_len, 1, ask, r->file);
+        r->in_len += got;
+        if (got < ask) {
+            if (ferror(r->file)) /* a directory, for one */
+                return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: %s", r->name,
+                                   errno_text(errno));
+            r->in_end = 1;
+        }
+    }
+    return PCMUP_OK;
+}
+
+static void consume(reader *r, size_t n)
+{
+    r->in += n;
+    r->in_len -= n;
+}
+
+/* ---- the plain decoder --------------------------------------------------- */
+
+/* Copies up to len bytes; *got < len only at the end of the source. */
+static pcmup_status plain_read(reader *r, unsigned char *out, size_t len, size_t *got)
+{
+    *got = 0;
+    while (*got < len) {
+        PCMUP_TRY(source_fill(r, 1));
+        if (r->in_len == 0)
+            break;
+        size_t n = r->in_len < len - *got ? r->in_len : len - *got;
+        memcpy(out + *got, r->in, n);
+        consume(r, n);
+        *got += n;
+    }
+    return PCMUP_OK;
+}
+
+/* ---- the gzip decoder ---------------------------------------------------- */
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    return pcmup__alloc(opaque, items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    pcmup__free(opaque, p);
+}
+
+static pcmup_status gzip_start(reader *r)
+{
+    r->z.zalloc = z_alloc;
+    r->z.zfree = z_free;
+    r->z.opaque = (voidpf)r->alloc;
+    int rc = inflateInit2(&r->z, GZIP_WINDOW_BITS);
+    if (rc == Z_MEM_ERROR)
+        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: zlib out of memory", r->name);
+    if (rc != Z_OK)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, r->caller,
+                           "%s: zlib cannot start (error %d, version %s)", r->name, rc,
+                           zlibVersion());
+    r->z_ready = 1;
+    return PCMUP_OK;
+}
+
+static pcmup_status inflate_error(const reader *r, int rc)
+{
+    if (rc == Z_MEM_ERROR)
+        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: zlib out of memory", r->name);
+    return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: corrupt gzip data: %s", r->name,
+                       r->z.msg ? r->z.msg : "unknown zlib error");
+}
+
+/* After a member's end: the file ends, or another member starts (gzip(1)
+ * reads concatenated members as one stream, and so do we). Anything else
+ * is junk after the gzip data, which zlib's gzread would silently ignore
+ * but which means the file is not what its writer meant. */
+static pcmup_status next_member(reader *r)
+{
+    PCMUP_TRY(source_fill(r, 2));
+    if (r->in_len == 0) {
+        r->gzip_done = 1;
+        return PCMUP_OK;
+    }
+    if (r->in_len < 2 || r->in[0] != 0x1f || r->in[1] != 0x8b)
+        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
+                           "%s: trailing bytes after the end of the gzip data", r->name);
+    if (inflateReset(&r->z) != Z_OK)
+        return inflate_error(r, Z_STREAM_ERROR);
+    r->member_ended = 0;
+    return PCMUP_OK;
+}
+
+/* One inflate call from the pending input into out[0..len); adds what it
+ * wrote to *got. */
+static pcmup_status inflate_some(reader *r, unsigned char *out, size_t len, size_t *got)
+{
+    size_t in_n = r->in_len < MAX_INFLATE ? r->in_len : MAX_INFLATE;
+    size_t out_n = len < MAX_INFLATE ? len : MAX_INFLATE;
+    r->z.next_in = (Bytef *)(uintptr_t)r->in; /* zlib does not write it */
+    r->z.avail_in = (uInt)in_n;
+    r->z.next_out = out;
+    r->z.avail_out = (uInt)out_n;
+    int rc = inflate(&r->z, Z_NO_FLUSH);
+    consume(r, in_n - r->z.avail_in);
+    *got += out_n - r->z.avail_out;
+    if (rc == Z_STREAM_END)
+        r->member_ended = 1;
+    else if (rc != Z_OK && rc != Z_BUF_ERROR)
+        return inflate_error(r, rc);
+    return PCMUP_OK;
+}
+
+/* Decompresses up to len bytes; *got < len only where the last member
+ * ends. A stream cut short is an error here (zlib would report it like an
+ * end), so a file whose gzip trailer, and with it the CRC check, is
+ * missing does not pass. */
+static pcmup_status gzip_read(reader *r, unsigned char *out, size_t len, size_t *got)
+{
+    *got = 0;
+    while (*got < len && !r->gzip_done) {
+        if (r->member_ended) {
+            PCMUP_TRY(next_member(r));
+            continue;
+        }
+        PCMUP_TRY(source_fill(r, 1));
+        if (r->in_len == 0)
+            return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
+                               "%s: truncated: the gzip stream ends early", r->name);
+        PCMUP_TRY(inflate_some(r, out + *got, len - *got, got));
+    }
+    return PCMUP_OK;
+}
+
+/* Reads up to len bytes; *got < len only at the end of the data. */
+static pcmup_status read_bytes(reader *r, void *buf, size_t len, size_t *got)
+{
+    return r->gzip ? gzip_read(r, buf, len, got) : plain_read(r, buf, len, got);
+}
+
 static int has_gz_suffix(const char *path)
 {
     size_t len = strlen(path);
     return len >= 3 && strcmp(path + len - 3, ".gz") == 0;
 }
 
-/* zlib would happily read a plain file named *.gz as plain data; a file
- * claiming to be compressed but not being so is more likely a mistake (a
- * half-written download, a renamed file) than intended. */
-static pcmup_status check_gzip_magic(const char *path, const char *caller)
+/* Gzip data whatever the name; a name ending in ".gz" must be gzip data,
+ * because a file claiming to be compressed but not being so is more likely
+ * a mistake (a half-written download, a renamed file) than intended. */
+static pcmup_status choose_decoder(reader *r, const pcmup__idx_input *in)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pcmup__fail(PCMUP_ERR_IO, caller, "%s: %s", path, errno_text(errno));
-    unsigned char magic[2] = {0, 0};
-    size_t got = fread(magic, 1, sizeof magic, f);
-    int read_failed = ferror(f), err = errno;
-    fclose(f);
-    if (read_failed) /* a directory, for one */
-        return pcmup__fail(PCMUP_ERR_IO, caller, "%s: %s", path, errno_text(err));
-    if (got != 2 || magic[0] != 0x1f || magic[1] != 0x8b)
-        return pcmup__fail(PCMUP_ERR_FORMAT, caller,
+    PCMUP_TRY(source_fill(r, 2));
+    r->gzip = r->in_len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b;
+    if (!r->gzip && in->path && has_gz_suffix(in->path))
+        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                            "%s: name ends in \".gz\" but the file is not gzip data",
-                           path);
-    return PCMUP_OK;
-}
-
-static pcmup_status open_reader(reader *r, const char *path, pcmup__idx_kind kind,
-                                const char *caller)
-{
-    r->path = path;
-    r->caller = caller;
-    r->kind = kind;
-    if (has_gz_suffix(path))
-        PCMUP_TRY(check_gzip_magic(path, caller));
-    errno = 0;
-    r->gz = gzopen(path, "rb");
-    if (!r->gz)
-        return pcmup__fail(PCMUP_ERR_IO, caller, "%s: %s", path, errno_text(errno));
-    return PCMUP_OK;
-}
-
-/* ---- reading ------------------------------------------------------------- */
-
-/* A failed gzread: the system (IO) or the compressed stream (FORMAT). */
-static pcmup_status read_error(const reader *r)
-{
-    int code = Z_OK;
-    const char *msg = gzerror(r->gz, &code);
-    if (code == Z_ERRNO)
-        return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: read error: %s", r->path,
-                           errno_text(errno));
-    if (code == Z_MEM_ERROR)
-        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: zlib out of memory", r->path);
-    return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: corrupt gzip data: %s", r->path,
-                       msg ? msg : "unknown zlib error");
-}
-
-/* Reads up to len bytes; *got < len only at the end of the data, which
- * for a gzip stream cut short is where the stream stops (check_at_end
- * tells the two apart). */
-static pcmup_status read_bytes(const reader *r, void *buf, size_t len, size_t *got)
-{
-    unsigned char *p = buf;
-    *got = 0;
-    while (*got < len) {
-        size_t want = len - *got < MAX_READ ? len - *got : MAX_READ;
-        int n = gzread(r->gz, p + *got, (unsigned)want);
-        if (n < 0)
-            return read_error(r);
-        if (n == 0)
-            break;
-        *got += (size_t)n;
-    }
-    return PCMUP_OK;
+                           r->name);
+    return r->gzip ? gzip_start(r) : PCMUP_OK;
 }
 
 /* ---- the header ---------------------------------------------------------- */
@@ -139,19 +254,19 @@ static pcmup_status check_magic(const reader *r, const unsigned char magic[4])
 {
     if (magic[0] != 0 || magic[1] != 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: bad magic 0x%02x%02x%02x%02x: not an IDX file", r->path,
+                           "%s: bad magic 0x%02x%02x%02x%02x: not an IDX file", r->name,
                            magic[0], magic[1], magic[2], magic[3]);
     if (magic[2] != IDX_TYPE_UBYTE)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                            "%s: element type 0x%02x not supported (only 0x08, unsigned byte)",
-                           r->path, magic[2]);
+                           r->name, magic[2]);
     unsigned ndims = magic[3];
     if (ndims == 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: 0 dimensions (no sample count)",
-                           r->path);
+                           r->name);
     if (r->kind == PCMUP__IDX_LABELS && ndims != 1)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: a label file has 1 dimension, this one has %u", r->path,
+                           "%s: a label file has 1 dimension, this one has %u", r->name,
                            ndims);
     return PCMUP_OK;
 }
@@ -165,11 +280,11 @@ static pcmup_status sample_size(const reader *r, const uint32_t *dims, unsigned 
     for (unsigned i = 1; i < ndims; i++) {
         if (dims[i] == 0)
             return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: dimension %u is 0",
-                               r->path, i);
+                               r->name, i);
         if (product > PCMUP_MAX_DIM / dims[i])
             return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                                "%s: sample size (product of dimensions 1..%u) exceeds %zu",
-                               r->path, ndims - 1, PCMUP_MAX_DIM);
+                               r->name, ndims - 1, PCMUP_MAX_DIM);
         product *= dims[i];
     }
     *item = (size_t)product;
@@ -186,18 +301,18 @@ static pcmup_status check_total(const reader *r, size_t count, size_t item)
     if (overflow)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                            "%s: %zu samples of %zu bytes is too large to hold in memory",
-                           r->path, count, item);
+                           r->name, count, item);
     return PCMUP_OK;
 }
 
-static pcmup_status read_header(const reader *r, size_t *count, size_t *item)
+static pcmup_status read_header(reader *r)
 {
     unsigned char magic[4];
     size_t got;
     PCMUP_TRY(read_bytes(r, magic, sizeof magic, &got));
     if (got < sizeof magic)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: truncated header: %zu of 4 magic bytes", r->path, got);
+                           "%s: truncated header: %zu of 4 magic bytes", r->name, got);
     PCMUP_TRY(check_magic(r, magic));
 
     unsigned ndims = magic[3];
@@ -206,28 +321,63 @@ static pcmup_status read_header(const reader *r, size_t *count, size_t *item)
     if (got < (size_t)ndims * 4)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                            "%s: truncated header: expected %u dimensions, got %zu bytes of them",
-                           r->path, ndims, got);
+                           r->name, ndims, got);
     uint32_t dims[IDX_MAX_DIMS] = {0};
     for (unsigned i = 0; i < ndims; i++)
         dims[i] = be32(raw + 4 * i);
 
     if (dims[0] == 0)
-        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: 0 samples", r->path);
-    *count = dims[0];
-    PCMUP_TRY(sample_size(r, dims, ndims, item));
-    return check_total(r, *count, *item);
+        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller, "%s: 0 samples", r->name);
+    r->count = dims[0];
+    PCMUP_TRY(sample_size(r, dims, ndims, &r->item_size));
+    return check_total(r, r->count, r->item_size);
+}
+
+/* ---- opening and closing ------------------------------------------------- */
+
+pcmup_status pcmup__idx_open(pcmup__idx_reader *r, const pcmup_allocator *a,
+                             const pcmup__idx_input *in, pcmup__idx_kind kind,
+                             const char *caller)
+{
+    assert(r && a && in && caller && (in->path || in->bytes || in->len == 0));
+    memset(r, 0, sizeof *r);
+    r->alloc = a;
+    r->name = in->path ? in->path : in->name;
+    r->caller = caller;
+    r->kind = kind;
+    pcmup_status s = open_source(r, in);
+    if (s == PCMUP_OK)
+        s = choose_decoder(r, in);
+    if (s == PCMUP_OK)
+        s = read_header(r);
+    if (s != PCMUP_OK)
+        pcmup__idx_close(r);
+    return s;
+}
+
+void pcmup__idx_close(pcmup__idx_reader *r)
+{
+    if (r->z_ready)
+        inflateEnd(&r->z);
+    if (r->file)
+        fclose(r->file);
+    pcmup__free(r->alloc, r->buf);
+    r->z_ready = 0;
+    r->file = NULL;
+    r->buf = NULL;
 }
 
 /* ---- the data ------------------------------------------------------------ */
 
-static pcmup_status truncated(const reader *r, size_t count, size_t item, size_t got)
+static pcmup_status truncated(const reader *r, size_t got)
 {
     if (r->kind == PCMUP__IDX_LABELS)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: truncated: expected %zu labels, got %zu", r->path, count, got);
+                           "%s: truncated: expected %zu labels, got %zu", r->name, r->count,
+                           got);
     return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
                        "%s: truncated: expected %zu samples of %zu bytes, got %zu bytes",
-                       r->path, count, item, got);
+                       r->name, r->count, r->item_size, got);
 }
 
 /* Resizes *buf to `size` bytes; on failure *buf is still valid. */
@@ -240,13 +390,12 @@ static int grow(const pcmup_allocator *a, unsigned char **buf, size_t size)
     return 1;
 }
 
-/* Fills *buf (cap bytes so far) with the count * item data bytes,
+/* Fills *buf (cap bytes so far) with the count * item_size data bytes,
  * doubling it as long as data keeps arriving. *buf stays valid (and
  * owned by the caller) whatever happens. */
-static pcmup_status fill(const reader *r, const pcmup_allocator *a, unsigned char **buf,
-                         size_t cap, size_t count, size_t item)
+static pcmup_status fill(reader *r, unsigned char **buf, size_t cap)
 {
-    size_t total = count * item, have = 0;
+    size_t total = r->count * r->item_size, have = 0;
     for (;;) {
         size_t got;
         PCMUP_TRY(read_bytes(r, *buf + have, cap - have, &got));
@@ -254,83 +403,49 @@ static pcmup_status fill(const reader *r, const pcmup_allocator *a, unsigned cha
         if (have == total)
             return PCMUP_OK;
         if (have < cap)
-            return truncated(r, count, item, have);
+            return truncated(r, have);
         size_t next = cap <= total / 2 ? cap * 2 : total;
-        if (!grow(a, buf, next))
+        if (!grow(r->alloc, buf, next))
             return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
-                               r->path, next);
+                               r->name, next);
         cap = next;
     }
 }
 
-/* Reads the count * item data bytes (a size check_total accepted) into a
- * new buffer; on failure nothing is left allocated. */
-static pcmup_status read_data(const reader *r, const pcmup_allocator *a, size_t count,
-                              size_t item, unsigned char **out)
-{
-    size_t total = count * item;
-    size_t cap = total < FIRST_CHUNK ? total : FIRST_CHUNK;
-    unsigned char *buf = pcmup__alloc(a, cap, 1);
-    if (!buf)
-        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
-                           r->path, cap);
-    pcmup_status s = fill(r, a, &buf, cap, count, item);
-    if (s != PCMUP_OK) {
-        pcmup__free(a, buf);
-        return s;
-    }
-    *out = buf;
-    return PCMUP_OK;
-}
-
 /* Bytes after the data mean the header's dimensions do not describe the
  * file (a wrong count, a different layout), so they are an error rather
- * than silently dropped. */
-static pcmup_status check_at_end(const reader *r)
+ * than silently dropped. Asking for one byte decodes at most one byte
+ * past the data, however much a gzip stream would give. */
+static pcmup_status check_at_end(reader *r)
 {
     unsigned char extra;
     size_t got;
     PCMUP_TRY(read_bytes(r, &extra, 1, &got));
     if (got != 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: trailing data after the %s the header describes", r->path,
+                           "%s: trailing data after the %s the header describes", r->name,
                            r->kind == PCMUP__IDX_LABELS ? "labels" : "samples");
-    /* zlib ends a gzip stream cut short like a normal end of file, only
-     * noting Z_BUF_ERROR; without this check a file whose data is complete
-     * but whose gzip trailer (and so its CRC check) is missing would pass. */
-    int code = Z_OK;
-    gzerror(r->gz, &code);
-    if (code == Z_BUF_ERROR)
-        return pcmup__fail(PCMUP_ERR_FORMAT, r->caller,
-                           "%s: truncated: the gzip stream ends early", r->path);
     return PCMUP_OK;
 }
 
-static pcmup_status read_contents(const reader *r, const pcmup_allocator *a,
-                                  pcmup__idx *out)
+pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out)
 {
-    size_t count, item;
-    PCMUP_TRY(read_header(r, &count, &item));
-    unsigned char *data = NULL;
-    PCMUP_TRY(read_data(r, a, count, item, &data));
-    pcmup_status s = check_at_end(r);
+    assert(r && out);
+    size_t total = r->count * r->item_size;
+    size_t cap = total < FIRST_CHUNK ? total : FIRST_CHUNK;
+    unsigned char *buf = pcmup__alloc(r->alloc, cap, 1);
+    if (!buf)
+        return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
+                           r->name, cap);
+    pcmup_status s = fill(r, &buf, cap);
+    if (s == PCMUP_OK)
+        s = check_at_end(r);
     if (s != PCMUP_OK) {
-        pcmup__free(a, data);
+        pcmup__free(r->alloc, buf);
         return s;
     }
-    out->count = count;
-    out->item_size = item;
-    out->data = data;
+    out->count = r->count;
+    out->item_size = r->item_size;
+    out->data = buf;
     return PCMUP_OK;
-}
-
-pcmup_status pcmup__idx_read(const pcmup_allocator *a, const char *path,
-                             pcmup__idx_kind kind, const char *caller, pcmup__idx *out)
-{
-    assert(a && path && caller && out);
-    reader r;
-    PCMUP_TRY(open_reader(&r, path, kind, caller));
-    pcmup_status s = read_contents(&r, a, out);
-    gzclose(r.gz);
-    return s;
 }

@@ -85,6 +85,8 @@ void pcmup__k_dscal(size_t n, double alpha, double *x);
 
 /* sum_i x_i^2 */
 double pcmup__k_sum_sq(const float *x, size_t n);
+/* 1 when every x_i is finite (no NaN, no infinity), else 0. */
+int pcmup__k_all_finite(const float *x, size_t n);
 /* sum_i x_i y_i */
 double pcmup__k_dot(const float *x, const float *y, size_t n);
 

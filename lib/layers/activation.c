@@ -62,8 +62,10 @@ void pcmup__act_forward(pcmup_activation act, const float *u, float *h, size_t n
             h[i] = tanh_float(u[i]);
         break;
     case PCMUP_ACT_RELU:
+        /* Written so that NaN passes through (NaN < 0 is false): mapping
+         * it to 0 would hide a diverged layer from everything after it. */
         for (size_t i = 0; i < n; i++)
-            h[i] = u[i] > 0.0f ? u[i] : 0.0f;
+            h[i] = u[i] < 0.0f ? 0.0f : u[i];
         break;
     case PCMUP_ACT_IDENTITY:
         if (h != u)
@@ -80,9 +82,10 @@ void pcmup__act_backward_from_post(pcmup_activation act, const float *h, float *
             d[i] *= 1.0f - h[i] * h[i];
         break;
     case PCMUP_ACT_RELU:
-        /* phi'(0) = 0, and relu(u) > 0 exactly when u > 0. */
+        /* phi'(0) = 0, and relu(u) > 0 exactly when u > 0. Where h is
+         * NaN, h * 0 keeps it NaN instead of zeroing the error. */
         for (size_t i = 0; i < n; i++)
-            d[i] = h[i] > 0.0f ? d[i] : 0.0f;
+            d[i] = h[i] > 0.0f ? d[i] : h[i] * 0.0f;
         break;
     case PCMUP_ACT_IDENTITY:
         break;

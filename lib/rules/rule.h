@@ -95,10 +95,14 @@ typedef struct pcmup_rule_ops {
     pcmup_status (*reserve)(pcmup_algo *algo, size_t batch, const char *func);
 
     /* One training step on `batch` samples, arguments validated and
-     * `reserve` done. Ends each layer's work with pcmup__algo_descend.
-     * Must leave the weights (and persistent state) untouched when it
-     * fails, so it detects divergence before the first update, and it
-     * reports failures under `func`, the public function the user called. */
+     * `reserve` done; `loss` is never NULL. Ends each layer's work with
+     * pcmup__algo_descend. It reports failures under `func`, the public
+     * function the user called. When it fails, its caller puts back the
+     * state from before the step (snapshot.h), so a rule may stop
+     * anywhere; it checks the loss before updating all the same, so that
+     * a divergence is reported where it starts. When it succeeds, the
+     * caller checks that the weights, momentum and persistent state it
+     * left are finite (algo.c). */
     pcmup_status (*step)(pcmup_algo *algo, const float *x, const int32_t *labels,
                          size_t batch, double *loss, const char *func);
 

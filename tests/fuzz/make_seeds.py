@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seeds of corpus/<target>/ (seed-*; files the
+fuzzers found are named by their SHA-1, as libFuzzer names them).
+
+    python3 tests/fuzz/make_seeds.py        # from the repository root
+
+Rerunning rewrites the same bytes (gzip headers carry no time stamp)."""
+import gzip
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def idx(dims, data, typ=8):
+    return bytes([0, 0, typ, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + data
+
+
+def gz(data):
+    return gzip.compress(data, mtime=0)
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+PIX = bytes([0, 255, 17, 128, 1, 2, 3, 4, 250, 251, 252, 253])
+images = idx([3, 2, 2], PIX)
+labels = idx([3], bytes([0, 2, 1]))
+
+# fuzz_idx: raw files, plain and gzip, valid and broken.
+idx_seeds = {
+    "images": images,
+    "labels": labels,
+    "images-4d": idx([3, 1, 2, 2], PIX),
+    "images-1d": idx([12], PIX),
+    "images.gz": gz(images),
+    "labels.gz": gz(labels),
+    "members.gz": gz(images[:7]) + gz(images[7:]),
+    "empty-member.gz": gz(images) + gz(b""),
+    "junk.gz": gz(images) + b"JUNK",
+    "zero-pad.gz": gz(labels) + b"\0" * 8,
+    "truncated": images[:-1],
+    "truncated.gz": gz(images)[:-5],
+    "trailing": images + b"\x07",
+    "header-only": idx([3, 2, 2], b""),
+    "huge-count": idx([0xFFFFFFFF, 28, 28], PIX),
+    "dims-overflow": idx([3, 65536, 65536, 1], PIX),
+    "type-float": idx([3, 2, 2], PIX, typ=0x0D),
+    "empty": b"",
+}
+for name, data in idx_seeds.items():
+    write("idx", name, data)
+
+# fuzz_idx_gzip: mode byte, parameter byte, payload.
+gzip_seeds = {
+    "one-member": bytes([0, 0]) + images,
+    "labels-one-member": bytes([0, 0]) + labels,
+    "two-members": bytes([1, 100]) + images,
+    "two-members-at-end": bytes([1, 255]) + labels,
+    "junk": bytes([2, ord("J")]) + images,
+    "zero-junk": bytes([2, 0]) + labels,
+    "raw-stream": bytes([3, 0]) + gz(images),
+    "raw-members": bytes([3, 0]) + gz(labels[:5]) + gz(labels[5:]),
+    "raw-deflate": bytes([3, 0]) + gz(images)[2:],
+    "truncated-payload": bytes([0, 0]) + images[:-2],
+}
+for name, data in gzip_seeds.items():
+    write("idx_gzip", name, data)
+
+# fuzz_jsonl: lines like the tools' files, and lines they refuse.
+jsonl_seeds = {
+    "train": b'{"epoch":1,"train_loss":0.5123,"test_loss":0.49,"test_acc":0.8312,"seconds":2.5}',
+    "sweep": b'{"algo":"pc","param":"mup","width":256,"lr":0.05,"seed":3,"diverged":false,"loss":null}',
+    "escapes": b'{"s":"a\\"b\\\\c\\/d\\b\\f\\n\\r\\t","u":"\\u00e9\\u20ac\\u0041\\u0000x"}',
+    "numbers": b'{"a":-0,"b":1e-320,"c":1.7976931348623157e308,"d":-2.5E+3,"e":0.1,"f":9007199254740993}',
+    "blanks": b' \t{ "k" : true , "k" : "dup" }\r\n ',
+    "empty-object": b"{}",
+    "nested": b'{"a":[1,2]}',
+    "unterminated": b'{"a":"abc',
+    "bad-escape": b'{"a":"\\q"}',
+    "bad-unicode": b'{"a":"\\u12"}',
+    "inf": b'{"a":1e999}',
+    "trailing": b'{"a":1} x',
+    "hex-number": b'{"a":0x1p3}',
+    "control": b'{"a":"\x01\x1f\x7f\xff"}',
+}
+for name, data in jsonl_seeds.items():
+    write("jsonl", name, data)
