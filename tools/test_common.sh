@@ -29,6 +29,12 @@ skip() {
 run() {
     "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
     status=$?
+    # Under AddressSanitizer (docs/testing.md), with allocator_may_return_null=1,
+    # a request over its 1 TiB maximum returns NULL as malloc would, but
+    # announces it on a line of its own whatever the options: the
+    # sanitizer's line, not the program's. A real report ends the program
+    # with status 86 and stays.
+    sed -i '/^==[0-9]*==WARNING: AddressSanitizer failed to allocate 0x[0-9a-f]* bytes$/d' "$tmp/err"
 }
 
 # expect CODE ARGS...: the exit status is CODE.
