@@ -242,8 +242,8 @@ pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio)
  * after every step the whole trained state is checked: one pass over the
  * parameters, far cheaper than the step's GEMMs. */
 
-/* The rule's persistent entries as they are now, in algo->entry_list.
- * It grows only when a step creates state (TP's first trained feedback). */
+/* The rule's persistent entries as they are now, in algo->entry_list,
+ * which reserve_entry_list sized for the most a step can create. */
 static pcmup_status list_entries(pcmup_algo *algo, size_t *count, const char *func)
 {
     size_t n = algo->rule->list_persistent(algo, algo->entry_list, algo->entry_list_cap);
@@ -297,13 +297,28 @@ static pcmup_status check_finite(pcmup_algo *algo, const char *func)
 /* Steps without re-validating: used by the epoch loop on checked data.
  * A failure may leave the state changed (PCMUP_ERR_DIVERGED does): the
  * caller puts back the snapshot it took. */
+/* Room to list the rule's persistent entries after the step, as many as
+ * the step can create (rule.h, persistent_bound). */
+static pcmup_status reserve_entry_list(pcmup_algo *algo, const char *func)
+{
+    const pcmup_rule_ops *rule = algo->rule;
+    if (!rule->list_persistent)
+        return PCMUP_OK;
+    size_t n = rule->list_persistent(algo, NULL, 0), bound = n, floats;
+    if (rule->persistent_bound)
+        rule->persistent_bound(algo, &bound, &floats);
+    return pcmup__grow(&algo->alloc, (void **)&algo->entry_list, &algo->entry_list_cap,
+                       n > bound ? n : bound, sizeof *algo->entry_list,
+                       "the persistent state's list", func);
+}
+
 pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func)
 {
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
     PCMUP_TRY(reserve_optimizer(algo, func));
     if (algo->rule->reserve)
         PCMUP_TRY(algo->rule->reserve(algo, batch, func));
-    return PCMUP_OK;
+    return reserve_entry_list(algo, func);
 }
 
 pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
@@ -327,13 +342,6 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     }
     pcmup__net_set_gemm_log(algo->net, NULL);
     return s;
-}
-
-void pcmup__algo_reserve_next_snapshot(pcmup_algo *algo)
-{
-    /* Not this call's failure: the next save meets it again and reports
-     * it, before that step changes anything. */
-    (void)pcmup__snapshot_reserve(algo, &algo->snapshot, __func__);
 }
 
 pcmup_status pcmup__algo_count_gemms(pcmup_algo *algo, size_t capacity, const char *func)
@@ -372,12 +380,9 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
     PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     pcmup_status s = pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
-    if (s != PCMUP_OK) {
+    if (s != PCMUP_OK)
         pcmup__snapshot_restore(algo, &algo->snapshot);
-        return s;
-    }
-    pcmup__algo_reserve_next_snapshot(algo);
-    return PCMUP_OK;
+    return s;
 }
 
 pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer, float *dst,

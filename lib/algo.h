@@ -97,12 +97,6 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
  * snapshot is saved, so that the snapshot covers what the step changes. */
 pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func);
 
-/* After a step or an epoch that succeeded: grows the snapshot's buffers
- * to the state the step left (TP's first trained feedback), so that the
- * next step allocates nothing. A failure to allocate is left for the next
- * snapshot save to report. */
-void pcmup__algo_reserve_next_snapshot(pcmup_algo *algo);
-
 /* A step on data already checked (finite, labels in range). It ends by
  * checking that the weights, momentum and persistent rule state are
  * finite (else PCMUP_ERR_DIVERGED). A failure may leave the state changed:

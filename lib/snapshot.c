@@ -5,8 +5,9 @@
 
 #include <string.h>
 
-/* Room for the rule's persistent entries as they are now: the entry list
- * and the floats of their tensors. *count receives the number of entries. */
+/* Room for the rule's persistent entries, as many as they can come to be
+ * before the rule's next reserve (persistent_bound), and the list of
+ * those there are now, whose number *count receives. */
 static pcmup_status reserve_rule(pcmup_algo *algo, pcmup_snapshot *snap, size_t *count,
                                  const char *func)
 {
@@ -15,13 +16,18 @@ static pcmup_status reserve_rule(pcmup_algo *algo, pcmup_snapshot *snap, size_t 
     if (!rule->list_persistent)
         return PCMUP_OK;
     size_t n = rule->list_persistent(algo, NULL, 0), floats = 0;
-    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->entries, &snap->entries_cap, n,
-                          sizeof *snap->entries, "a snapshot", func));
+    size_t room_entries = n, room_floats = 0;
+    if (rule->persistent_bound)
+        rule->persistent_bound(algo, &room_entries, &room_floats);
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->entries, &snap->entries_cap,
+                          n > room_entries ? n : room_entries, sizeof *snap->entries,
+                          "a snapshot", func));
     rule->list_persistent(algo, snap->entries, n);
     for (size_t i = 0; i < n; i++)
         floats += pcmup__entry_floats(&snap->entries[i]);
-    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->data, &snap->data_cap, floats,
-                          sizeof(float), "a snapshot", func));
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->data, &snap->data_cap,
+                          floats > room_floats ? floats : room_floats, sizeof(float),
+                          "a snapshot", func));
     *count = n;
     return PCMUP_OK;
 }
@@ -59,14 +65,6 @@ static pcmup_status reserve_all(pcmup_algo *algo, pcmup_snapshot *snap, size_t *
     if (algo->update)
         PCMUP_TRY(reserve_params(algo, &snap->update, func));
     return reserve_rule(algo, snap, n_entries, func);
-}
-
-pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
-{
-    size_t n_entries;
-    pcmup_status s = reserve_all(algo, snap, &n_entries, func);
-    snap->n_entries = 0; /* the list reserve_rule wrote is not a saved state */
-    return s;
 }
 
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)

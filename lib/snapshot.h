@@ -37,12 +37,6 @@ typedef struct {
  * save). Fails only to allocate, and then changes nothing but snap. */
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
 
-/* Grows snap's buffers to hold the algorithm's state as it is now,
- * without saving it (snap then holds nothing to restore). After a step
- * that created state (TP's first trained feedback), this moves the
- * allocation the next save would make into the step that caused it. */
-pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
-
 /* Puts back what snap holds. A velocity the algorithm allocated since
  * (momentum switched on meanwhile) starts from zero, as it would have. */
 void pcmup__snapshot_restore(pcmup_algo *algo, const pcmup_snapshot *snap);

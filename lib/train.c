@@ -110,7 +110,6 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         if (algo->rule->step_diagnostic)
             diagnostic_total += algo->rule->step_diagnostic(algo) * (double)count;
     }
-    pcmup__algo_reserve_next_snapshot(algo);
     if (algo->rule->step_diagnostic) {
         algo->epoch_diagnostic = diagnostic_total / (double)n;
         algo->epoch_diagnostic_valid = 1;

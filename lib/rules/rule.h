@@ -117,6 +117,13 @@ typedef struct pcmup_rule_ops {
      * the next call that changes the algorithm. NULL: nothing persistent. */
     size_t (*list_persistent)(const pcmup_algo *algo, pcmup_rule_entry *dst,
                                size_t capacity);
+    /* The most persistent state the rule can come to hold before its next
+     * `reserve` without allocating: *n_entries entries whose tensors hold
+     * *n_floats floats in all, at least what list_persistent gives now.
+     * The snapshot taken before a step reserves that much, so that a step
+     * that creates state (TP's first trained feedback) leaves nothing for
+     * the next snapshot to allocate. NULL: what list_persistent gives. */
+    void (*persistent_bound)(const pcmup_algo *algo, size_t *n_entries, size_t *n_floats);
     /* Makes the persistent state exactly `src` (count entries, in the form
      * list_persistent gives; what is not listed is forgotten, as if never
      * learned). Checks every entry before it changes anything. It may need

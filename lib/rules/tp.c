@@ -600,6 +600,14 @@ static size_t tp_list(const pcmup_algo *algo, pcmup_rule_entry *dst, size_t capa
     return n;
 }
 
+/* Every V_l, once their block exists: the most a step can make ready. */
+static void tp_bound(const pcmup_algo *algo, size_t *n_entries, size_t *n_floats)
+{
+    const tp_state *st = tp_of(algo);
+    *n_entries = st->feedback ? algo->net->n_layers - 1 : 0;
+    *n_floats = st->feedback ? st->n_feedback : 0;
+}
+
 static pcmup_status check_feedback_entry(const pcmup_algo *algo, const pcmup_rule_entry *e,
                                          const char *func)
 {
@@ -681,7 +689,7 @@ static const pcmup_setting_row tp_settings[] = {
     {                                                                              \
         .id = rule_id, .name = rule_name, .create_state = tp_create,               \
         .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
-        .list_persistent = tp_list, .load_persistent = tp_load,                    \
+        .list_persistent = tp_list, .load_persistent = tp_load, .persistent_bound = tp_bound,                    \
         .settings = tp_settings,                                                   \
         .n_settings = sizeof tp_settings / sizeof tp_settings[0],                  \
     }
