@@ -4,6 +4,8 @@
  */
 #include "layers/layer.h"
 
+#include <string.h>
+
 static void dense_forward(const pcmup_layer *layer, const float *in, size_t batch, float *pre)
 {
     const size_t n_in = layer->n_in, n_out = layer->n_out;
@@ -11,11 +13,8 @@ static void dense_forward(const pcmup_layer *layer, const float *in, size_t batc
     /* pre (B, out) = m * in (B, in) . W^T (in, out) */
     pcmup__k_sgemm(layer->gemm_log, 'N', 'T', batch, n_out, n_in, layer->multiplier, in, w,
                    0.0f, pre);
-    if (layer->has_bias) {
-        const float *bias = w + n_in * n_out;
-        for (size_t i = 0; i < batch; i++)
-            pcmup__k_saxpy(n_out, 1.0f, bias, pre + i * n_out);
-    }
+    if (layer->has_bias)
+        pcmup__bias_add(w + n_in * n_out, n_out, 1, batch, pre);
 }
 
 static void dense_input_vjp(const pcmup_layer *layer, const float *dpre, size_t batch,
@@ -34,13 +33,8 @@ static void dense_param_grad(const pcmup_layer *layer, const float *dpre, const 
      * W = m w puts one factor m on the gradient with respect to w. */
     pcmup__k_sgemm(layer->gemm_log, 'T', 'N', n_out, n_in, batch, scale * layer->multiplier,
                    dpre, in, beta, grad);
-    if (layer->has_bias) {
-        float *gbias = grad + n_in * n_out;
-        if (beta != 1.0f)
-            pcmup__k_sscal(n_out, beta, gbias);
-        for (size_t i = 0; i < batch; i++)
-            pcmup__k_saxpy(n_out, scale, dpre + i * n_out, gbias);
-    }
+    if (layer->has_bias)
+        pcmup__bias_grad(dpre, n_out, 1, batch, scale, beta, grad + n_in * n_out);
 }
 
 static const pcmup_layer_ops dense_ops = {
@@ -65,4 +59,6 @@ void pcmup__dense_init(pcmup_layer *layer, size_t n_in, size_t n_out, float mult
     layer->has_bias = has_bias;
     layer->params = params;
     layer->gemm_log = NULL;
+    memset(&layer->conv, 0, sizeof layer->conv);
+    layer->workspace = NULL;
 }

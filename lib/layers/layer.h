@@ -17,7 +17,16 @@
  *
  * Parameters live in one contiguous float array per layer, in the order the
  * layer documents (dense: weights (out, in) row-major, then the bias), so
- * param_grad with grad = params and beta = 1 applies an SGD step in place.
+ * param_grad with grad = params and beta = 1 applies an SGD step in place:
+ * param_grad never reads params.
+ *
+ * Convolutions see a (B, C, H, W) activation as B rows of C*H*W values
+ * (NCHW, row-major), so n_in = C_in H_in W_in and n_out = C_out H_out W_out
+ * and the three ops keep their signatures. A convolution also needs
+ * scratch memory for its im2col matrices; the ops never allocate, so the
+ * layer's OWNER allocates `workspace` once, pcmup__conv_workspace_floats
+ * floats, and hands it to pcmup__conv_init. The ops of one layer use it in
+ * turn, so two threads must not run ops of the same conv layer at once.
  */
 #ifndef PCMUP_LAYER_H
 #define PCMUP_LAYER_H
@@ -27,6 +36,15 @@
 #include <stddef.h>
 
 typedef struct pcmup_layer pcmup_layer;
+
+/* The geometry of a 2-D convolution: input (c_in, h_in, w_in), a square
+ * k x k kernel moved by `stride`, `pad` zeros on every side of both spatial
+ * axes, output (c_out, h_out, w_out). All zero for a dense layer. */
+typedef struct {
+    size_t c_in, h_in, w_in;
+    size_t c_out, h_out, w_out;
+    size_t k, stride, pad;
+} pcmup__conv_geom;
 
 typedef struct {
     void (*forward)(const pcmup_layer *layer, const float *in, size_t batch, float *pre);
@@ -45,6 +63,11 @@ struct pcmup_layer {
     /* Where the layer's GEMMs are counted: the stepping algorithm's log
      * during a step (pcmup__net_set_gemm_log), NULL otherwise. */
     pcmup__gemm_log *gemm_log;
+    /* Convolutions only (zero / NULL for dense): the geometry, and scratch
+     * of pcmup__conv_workspace_floats floats owned by whoever owns the
+     * layer (the ops only borrow it). */
+    pcmup__conv_geom conv;
+    float *workspace;
 };
 
 /* A dense layer: pre = multiplier * in W^T (+ bias). Parameters: W (out, in)
@@ -52,5 +75,44 @@ struct pcmup_layer {
 void pcmup__dense_init(pcmup_layer *layer, size_t n_in, size_t n_out, float multiplier,
                        int has_bias, float *params);
 size_t pcmup__dense_param_count(size_t n_in, size_t n_out, int has_bias);
+
+/* ---- 2-D convolution (conv.c) ------------------------------------------------
+ * pre[b, o, i, j] = multiplier * sum_{c, s, t} W[o, c, s, t]
+ *                   * in_p[b, c, i*stride + s, j*stride + t]  (+ bias[o])
+ * with in_p the input padded by `pad` zeros: cross-correlation (the kernel
+ * is not flipped). Parameters: W (c_out, c_in, k, k) row-major, then bias
+ * (c_out) if has_bias; the bias is not multiplied, as dense's. */
+
+/* The output size along one spatial axis, (n + 2 pad - k) / stride + 1,
+ * or 0 when the geometry is invalid (k or stride 0, or k > n + 2 pad). */
+size_t pcmup__conv_out_size(size_t n, size_t k, size_t stride, size_t pad);
+/* 1 when a convolution of this geometry exists and every size its GEMMs
+ * see fits BLAS's integers (PCMUP_MAX_DIM), else 0. Never aborts: the
+ * caller turns 0 into its own error. */
+int pcmup__conv_geometry_valid(size_t c_in, size_t h_in, size_t w_in, size_t c_out, size_t k,
+                               size_t stride, size_t pad);
+size_t pcmup__conv_param_count(size_t c_in, size_t c_out, size_t k, int has_bias);
+/* Requires a valid geometry (pcmup__conv_geometry_valid) and `workspace`
+ * of pcmup__conv_workspace_floats(layer) floats, which the caller may
+ * allocate after this call (set layer->workspace then) since the size
+ * depends on the geometry only. */
+void pcmup__conv_init(pcmup_layer *layer, size_t c_in, size_t h_in, size_t w_in, size_t c_out,
+                      size_t k, size_t stride, size_t pad, float multiplier, int has_bias,
+                      float *params, float *workspace);
+/* The floats of workspace a conv layer needs: one sample's im2col matrix,
+ * (c_in k^2) x (h_out w_out). The ops treat a batch one sample at a time
+ * (one GEMM per sample and op), so the size does not depend on the batch. */
+size_t pcmup__conv_workspace_floats(const pcmup_layer *layer);
+
+/* ---- biases shared by the layer kinds (bias.c) -------------------------------
+ * A bias has one value per channel, added at each of `spatial` positions of
+ * every channel (dense: spatial = 1). x is (batch, channels, spatial). */
+
+/* x[b, c, j] += bias[c] */
+void pcmup__bias_add(const float *bias, size_t channels, size_t spatial, size_t batch,
+                     float *x);
+/* gbias = beta gbias + scale sum_{b, j} d[b, c, j] */
+void pcmup__bias_grad(const float *d, size_t channels, size_t spatial, size_t batch,
+                      float scale, float beta, float *gbias);
 
 #endif
