@@ -36,12 +36,22 @@ static const geometry geometries[] = {
     {2, 4, 4, 2, 3, 1, 0, 1, 1.0f, 5},  {1, 5, 5, 3, 5, 2, 2, 1, 3.0f, 1},
 };
 
+/* One product of the convolution's definition: pre[out] gets
+ * W[weight] * in[in] (indices into the batch's arrays and W). */
+typedef struct {
+    size_t out, weight, in;
+} term;
+
 typedef struct {
     geometry g;
     pcmup_layer layer;
     float *params, *work, *x;
     size_t n_in, n_out, n_params, h_out, w_out;
+    term *terms; /* every product that reads the image, not the padding */
+    size_t n_terms;
 } rig;
+
+static void list_terms(rig *r);
 
 /* A layer of geometry g, uniform parameters and inputs in (-1, 1); the
  * workspace has 16 guard floats past its end set to 12345. */
@@ -65,6 +75,7 @@ static rig rig_make(geometry g, uint32_t seed)
     ck_assert_uint_eq(r.layer.n_in, r.n_in);
     ck_assert_uint_eq(r.layer.n_out, r.n_out);
     r.x = tu_uniform(g.batch * r.n_in, seed + 1);
+    list_terms(&r);
     return r;
 }
 
@@ -77,6 +88,7 @@ static void rig_free(rig *r)
     free(r->params);
     free(r->work);
     free(r->x);
+    free(r->terms);
 }
 
 static double *widen(const float *x, size_t n)
@@ -89,13 +101,31 @@ static double *widen(const float *x, size_t n)
 
 /* ---- the direct convolution in double ---------------------------------------- */
 
-/* in[b, c, y - pad, x - pad], 0 outside (the padded image). */
-static double padded(const geometry *g, const double *in, size_t b, size_t c, size_t y,
-                     size_t x)
+/* The terms of the README's definition, written out by nested loops:
+ * pre[b, o, i, j] = sum_{c, u, v} W[o, c, u, v] in_p[b, c, i stride + u,
+ * j stride + v], in_p the input padded with zeros (those terms vanish and
+ * are left out). The three direct maps below each walk this list. */
+static void list_terms(rig *r)
 {
-    if (y < g->pad || x < g->pad || y - g->pad >= g->h || x - g->pad >= g->w)
-        return 0.0;
-    return in[((b * g->c_in + c) * g->h + (y - g->pad)) * g->w + (x - g->pad)];
+    const geometry *g = &r->g;
+    r->terms = malloc(g->batch * r->n_out * g->c_in * g->k * g->k * sizeof *r->terms);
+    r->n_terms = 0;
+    for (size_t b = 0; b < g->batch; b++)
+        for (size_t o = 0; o < g->c_out; o++)
+            for (size_t i = 0; i < r->h_out; i++)
+                for (size_t j = 0; j < r->w_out; j++)
+                    for (size_t c = 0; c < g->c_in; c++)
+                        for (size_t u = 0; u < g->k; u++)
+                            for (size_t v = 0; v < g->k; v++) {
+                                size_t y = i * g->stride + u, x = j * g->stride + v;
+                                if (y < g->pad || x < g->pad || y - g->pad >= g->h ||
+                                    x - g->pad >= g->w)
+                                    continue;
+                                r->terms[r->n_terms++] = (term){
+                                    ((b * g->c_out + o) * r->h_out + i) * r->w_out + j,
+                                    ((o * g->c_in + c) * g->k + u) * g->k + v,
+                                    ((b * g->c_in + c) * g->h + y - g->pad) * g->w + x - g->pad};
+                            }
 }
 
 /* pre = mult * conv(in, W) (+ bias), by the definition. */
@@ -103,21 +133,11 @@ static double *direct_forward(const rig *r, const double *w, const double *in)
 {
     const geometry *g = &r->g;
     double *pre = calloc(g->batch * r->n_out, sizeof *pre);
-    for (size_t b = 0; b < g->batch; b++)
-        for (size_t o = 0; o < g->c_out; o++)
-            for (size_t i = 0; i < r->h_out; i++)
-                for (size_t j = 0; j < r->w_out; j++) {
-                    double s = 0.0;
-                    for (size_t c = 0; c < g->c_in; c++)
-                        for (size_t u = 0; u < g->k; u++)
-                            for (size_t v = 0; v < g->k; v++)
-                                s += w[((o * g->c_in + c) * g->k + u) * g->k + v] *
-                                     padded(g, in, b, c, i * g->stride + u, j * g->stride + v);
-                    s *= g->mult;
-                    if (g->bias)
-                        s += w[g->c_out * g->c_in * g->k * g->k + o];
-                    pre[((b * g->c_out + o) * r->h_out + i) * r->w_out + j] = s;
-                }
+    for (size_t q = 0; q < r->n_terms; q++)
+        pre[r->terms[q].out] += w[r->terms[q].weight] * in[r->terms[q].in];
+    const size_t hw = r->h_out * r->w_out, n_w = g->c_out * g->c_in * g->k * g->k;
+    for (size_t i = 0; i < g->batch * r->n_out; i++)
+        pre[i] = g->mult * pre[i] + (g->bias ? w[n_w + i / hw % g->c_out] : 0.0);
     return pre;
 }
 
@@ -161,6 +181,21 @@ static double max_abs(const double *a, size_t n)
     return m;
 }
 
+/* |lhs - rhs| small against |lhs|: the two sides of an adjoint identity. */
+static void assert_adjoint(double lhs, double rhs, size_t gi)
+{
+    ck_assert_msg(fabs(lhs - rhs) < 1e-5 * (1.0 + fabs(lhs)), "geometry %zu: %g vs %g", gi, lhs,
+                  rhs);
+}
+
+/* tu_rel_err(got, want) below tol. */
+static void assert_close(const double *got, const double *want, size_t n, double tol,
+                         const char *what, size_t gi)
+{
+    double err = tu_rel_err(got, want, n);
+    ck_assert_msg(err < tol, "geometry %zu, %s: rel err %g", gi, what, err);
+}
+
 /* ---- convolution: forward ------------------------------------------------------ */
 
 START_TEST(conv_forward_matches_direct)
@@ -172,8 +207,7 @@ START_TEST(conv_forward_matches_direct)
         r.layer.ops->forward(&r.layer, r.x, r.g.batch, pre);
         double *w = widen(r.params, r.n_params), *x = widen(r.x, r.g.batch * r.n_in);
         double *want = direct_forward(&r, w, x), *got = widen(pre, n);
-        double err = tu_rel_err(got, want, n);
-        ck_assert_msg(err < 1e-6, "geometry %zu: rel err %g", gi, err);
+        assert_close(got, want, n, 1e-6, "forward", gi);
         free(pre), free(w), free(x), free(want), free(got);
         rig_free(&r);
     }
@@ -229,24 +263,9 @@ END_TEST
  * j stride + t - p = j'. */
 static double *direct_input_vjp(const rig *r, const double *w, const double *dpre)
 {
-    const geometry *g = &r->g;
-    double *din = calloc(g->batch * r->n_in, sizeof *din);
-    for (size_t b = 0; b < g->batch; b++)
-        for (size_t o = 0; o < g->c_out; o++)
-            for (size_t i = 0; i < r->h_out; i++)
-                for (size_t j = 0; j < r->w_out; j++)
-                    for (size_t c = 0; c < g->c_in; c++)
-                        for (size_t u = 0; u < g->k; u++)
-                            for (size_t v = 0; v < g->k; v++) {
-                                size_t y = i * g->stride + u, x = j * g->stride + v;
-                                if (y < g->pad || x < g->pad || y - g->pad >= g->h ||
-                                    x - g->pad >= g->w)
-                                    continue;
-                                din[((b * g->c_in + c) * g->h + y - g->pad) * g->w + x -
-                                    g->pad] +=
-                                    g->mult * w[((o * g->c_in + c) * g->k + u) * g->k + v] *
-                                    dpre[((b * g->c_out + o) * r->h_out + i) * r->w_out + j];
-                            }
+    double *din = calloc(r->g.batch * r->n_in, sizeof *din);
+    for (size_t q = 0; q < r->n_terms; q++)
+        din[r->terms[q].in] += r->g.mult * w[r->terms[q].weight] * dpre[r->terms[q].out];
     return din;
 }
 
@@ -263,12 +282,9 @@ START_TEST(conv_input_vjp_adjoint_and_direct)
         r.layer.ops->input_vjp(&r.layer, y, g.batch, din);
         double *pre_d = widen(pre, n_out), *y_d = widen(y, n_out), *x_d = widen(r.x, n_in),
                *din_d = widen(din, n_in), *w_d = widen(r.params, r.n_params);
-        double lhs = dot(pre_d, y_d, n_out), rhs = dot(x_d, din_d, n_in);
-        ck_assert_msg(fabs(lhs - rhs) < 1e-5 * (1.0 + fabs(lhs)), "geometry %zu: %g vs %g", gi,
-                      lhs, rhs);
+        assert_adjoint(dot(pre_d, y_d, n_out), dot(x_d, din_d, n_in), gi);
         double *want = direct_input_vjp(&r, w_d, y_d);
-        double err = tu_rel_err(din_d, want, n_in);
-        ck_assert_msg(err < 1e-6, "geometry %zu: rel err %g", gi, err);
+        assert_close(din_d, want, n_in, 1e-6, "input_vjp", gi);
         free(y), free(pre), free(din), free(pre_d), free(y_d), free(x_d), free(din_d);
         free(w_d), free(want);
         rig_free(&r);
@@ -299,8 +315,8 @@ START_TEST(conv_vjps_match_finite_differences)
         for (size_t i = 0; i < r.n_params; i++)
             fd_w[i] = central_difference(&r, w, x, w, i, t);
         double *din_d = widen(din, n_in), *grad_d = widen(grad, r.n_params);
-        double ex = tu_rel_err(din_d, fd_x, n_in), ew = tu_rel_err(grad_d, fd_w, r.n_params);
-        ck_assert_msg(ex < 1e-5 && ew < 1e-5, "geometry %zu: input %g, params %g", gi, ex, ew);
+        assert_close(din_d, fd_x, n_in, 1e-5, "input_vjp vs differences", gi);
+        assert_close(grad_d, fd_w, r.n_params, 1e-5, "param_grad vs differences", gi);
         ck_assert(max_abs(fd_w, r.n_params) > 0.1); /* a real gradient, not zeros */
         free(t), free(tf), free(pre), free(din), free(grad), free(w), free(x), free(fd_x);
         free(fd_w), free(din_d), free(grad_d);
@@ -309,9 +325,19 @@ START_TEST(conv_vjps_match_finite_differences)
 }
 END_TEST
 
-/* The README's weight gradient grad[o, c, s, t] = mult sum E[b, o, i, j]
- * Ap[b, c, i stride + s, j stride + t], and <conv_W(x), y> = <W, grad(y, x)>
- * for the map W -> conv_W(x) (no bias). */
+/* The README's weight gradient, times the multiplier: grad[o, c, s, t] =
+ * mult sum_{b, i, j} E[b, o, i, j] Ap[b, c, i stride + s, j stride + t]
+ * (Ap: A padded), without bias. */
+static double *direct_param_grad(const rig *r, const double *e, const double *a)
+{
+    double *grad = calloc(r->n_params, sizeof *grad);
+    for (size_t q = 0; q < r->n_terms; q++)
+        grad[r->terms[q].weight] += r->g.mult * e[r->terms[q].out] * a[r->terms[q].in];
+    return grad;
+}
+
+/* param_grad against direct_param_grad, and <conv_W(x), y> = <W, grad(y, x)>
+ * for the linear map W -> conv_W(x) (no bias). */
 START_TEST(conv_param_grad_adjoint_and_direct)
 {
     for (size_t gi = 0; gi < TU_COUNT(geometries); gi++) {
@@ -325,24 +351,9 @@ START_TEST(conv_param_grad_adjoint_and_direct)
         r.layer.ops->param_grad(&r.layer, y, r.x, g.batch, 1.0f, 0.0f, grad);
         double *pre_d = widen(pre, n_out), *y_d = widen(y, n_out), *x_d = widen(r.x, n_in),
                *w_d = widen(r.params, r.n_params), *grad_d = widen(grad, r.n_params);
-        double lhs = dot(pre_d, y_d, n_out), rhs = dot(w_d, grad_d, r.n_params);
-        ck_assert_msg(fabs(lhs - rhs) < 1e-5 * (1.0 + fabs(lhs)), "geometry %zu: %g vs %g", gi,
-                      lhs, rhs);
-        double *want = calloc(r.n_params, sizeof *want);
-        for (size_t b = 0; b < g.batch; b++)
-            for (size_t o = 0; o < g.c_out; o++)
-                for (size_t i = 0; i < r.h_out; i++)
-                    for (size_t j = 0; j < r.w_out; j++)
-                        for (size_t c = 0; c < g.c_in; c++)
-                            for (size_t u = 0; u < g.k; u++)
-                                for (size_t v = 0; v < g.k; v++)
-                                    want[((o * g.c_in + c) * g.k + u) * g.k + v] +=
-                                        g.mult *
-                                        y_d[((b * g.c_out + o) * r.h_out + i) * r.w_out + j] *
-                                        padded(&g, x_d, b, c, i * g.stride + u,
-                                               j * g.stride + v);
-        double err = tu_rel_err(grad_d, want, r.n_params);
-        ck_assert_msg(err < 1e-6, "geometry %zu: rel err %g", gi, err);
+        assert_adjoint(dot(pre_d, y_d, n_out), dot(w_d, grad_d, r.n_params), gi);
+        double *want = direct_param_grad(&r, y_d, x_d);
+        assert_close(grad_d, want, r.n_params, 1e-6, "param_grad", gi);
         free(y), free(pre), free(grad), free(pre_d), free(y_d), free(x_d), free(w_d);
         free(grad_d), free(want);
         rig_free(&r);

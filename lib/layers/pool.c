@@ -44,15 +44,32 @@ static int window_argmax(const float *x, const size_t off[4])
     return best;
 }
 
-void pcmup__maxpool2_forward(const float *in, size_t batch, size_t c, size_t h, size_t w,
-                             float *out)
+/* The window reductions the forwards apply. */
+static float window_max(const float *x, const size_t off[4])
+{
+    return x[off[window_argmax(x, off)]];
+}
+
+static float window_mean(const float *x, const size_t off[4])
+{
+    return ((x[off[0]] + x[off[1]]) + (x[off[2]] + x[off[3]])) * 0.25f;
+}
+
+/* out[q] = reduce(window q): both forwards. Static, so that each caller's
+ * reduce is inlined rather than called through the pointer. */
+static void pool_forward(const float *in, size_t n_windows, size_t h, size_t w,
+                         float (*reduce)(const float *, const size_t *), float *out)
 {
     size_t off[4];
     window_offsets(w, off);
-    for (size_t q = 0; q < batch * c * h * w / 4; q++) {
-        const float *x = in + window_origin(q, h, w);
-        out[q] = x[off[window_argmax(x, off)]];
-    }
+    for (size_t q = 0; q < n_windows; q++)
+        out[q] = reduce(in + window_origin(q, h, w), off);
+}
+
+void pcmup__maxpool2_forward(const float *in, size_t batch, size_t c, size_t h, size_t w,
+                             float *out)
+{
+    pool_forward(in, batch * c * h * w / 4, h, w, window_max, out);
 }
 
 void pcmup__maxpool2_vjp(const float *in, const float *dout, size_t batch, size_t c, size_t h,
@@ -71,12 +88,7 @@ void pcmup__maxpool2_vjp(const float *in, const float *dout, size_t batch, size_
 void pcmup__avgpool2_forward(const float *in, size_t batch, size_t c, size_t h, size_t w,
                              float *out)
 {
-    size_t off[4];
-    window_offsets(w, off);
-    for (size_t q = 0; q < batch * c * h * w / 4; q++) {
-        const float *x = in + window_origin(q, h, w);
-        out[q] = ((x[off[0]] + x[off[1]]) + (x[off[2]] + x[off[3]])) * 0.25f;
-    }
+    pool_forward(in, batch * c * h * w / 4, h, w, window_mean, out);
 }
 
 void pcmup__avgpool2_vjp(const float *dout, size_t batch, size_t c, size_t h, size_t w,
