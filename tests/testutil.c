@@ -435,8 +435,9 @@ int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n)
 
 /* ---- building a reference case's network ------------------------------- */
 
-static pcmup_activation activation_named(const char *name)
+pcmup_activation tu_case_activation(const tu_case *c)
 {
+    const char *name = tu_case_str(c, "activation");
     if (strcmp(name, "tanh") == 0)
         return PCMUP_ACT_TANH;
     if (strcmp(name, "relu") == 0)
@@ -464,7 +465,7 @@ pcmup_net *tu_case_net(const tu_case *c)
     }
     pcmup_net *net;
     TU_OK(pcmup_net_create(&net, widths, n_layers + 1,
-                           activation_named(tu_case_str(c, "activation")), 0, p, 1, NULL));
+                           tu_case_activation(c), 0, p, 1, NULL));
     pcmup_param_free(p);
     for (size_t l = 1; l <= n_layers; l++) {
         char name[16];
@@ -487,36 +488,58 @@ float *tu_case_x(const tu_case *c, size_t *batch, size_t *count)
     return x;
 }
 
-/* max over layers first..L of the relative error of our change of array
- * <prefix>l against the reference <prefix>l_next - <prefix>l. `read` gives
- * either the array after the step (is_change = 0: the change is measured
- * from the float-rounded start we were given) or the change itself. */
+/* The relative error of array <prefix>l as `got` holds it against the
+ * reference change <prefix>l_next - <prefix>l; `got` is the change itself
+ * (is_change) or the array after the step, whose change is then measured
+ * from the float-rounded start we were given. `count` must be the
+ * array's size. */
+static double layer_change_error(const tu_case *c, char prefix, size_t l, const float *got,
+                                 size_t count, int is_change)
+{
+    char name[16], next[24];
+    snprintf(name, sizeof name, "%c%zu", prefix, l);
+    snprintf(next, sizeof next, "%c%zu_next", prefix, l);
+    size_t n, n2;
+    double *a0 = tu_case_f64(c, name, &n), *a1 = tu_case_f64(c, next, &n2);
+    ck_assert_uint_eq(n, n2);
+    ck_assert_uint_eq(n, count);
+    double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
+    for (size_t i = 0; i < n; i++) {
+        mine[i] = is_change ? (double)got[i] : (double)got[i] - (double)(float)a0[i];
+        ref[i] = a1[i] - a0[i];
+    }
+    double e = tu_rel_err(mine, ref, n);
+    free(a0);
+    free(a1);
+    free(mine);
+    free(ref);
+    return e;
+}
+
+double tu_case_change_error(const tu_case *c, char prefix, size_t layer, const float *change,
+                            size_t count)
+{
+    return layer_change_error(c, prefix, layer, change, count, 1);
+}
+
+/* max over layers first..L of layer_change_error, the arrays read by
+ * `read` from obj. */
 static double case_change_error(const tu_case *c, char prefix, size_t first,
                                 layer_reader read, const void *obj, int is_change)
 {
     size_t n_layers = (size_t)tu_case_num(c, "L");
     double worst = 0.0;
     for (size_t l = first; l <= n_layers; l++) {
-        char name[16], next[24];
+        char name[16];
         snprintf(name, sizeof name, "%c%zu", prefix, l);
-        snprintf(next, sizeof next, "%c%zu_next", prefix, l);
-        size_t n, n2;
-        double *a0 = tu_case_f64(c, name, &n), *a1 = tu_case_f64(c, next, &n2);
-        ck_assert_uint_eq(n, n2);
+        size_t n;
+        double *a0 = tu_case_f64(c, name, &n);
+        free(a0);
         float *got = malloc(n * sizeof *got);
         TU_OK(read(obj, l, got, n));
-        double *mine = malloc(n * sizeof *mine), *ref = malloc(n * sizeof *ref);
-        for (size_t i = 0; i < n; i++) {
-            mine[i] = is_change ? (double)got[i] : (double)got[i] - (double)(float)a0[i];
-            ref[i] = a1[i] - a0[i];
-        }
-        double e = tu_rel_err(mine, ref, n);
+        double e = layer_change_error(c, prefix, l, got, n, is_change);
         worst = e > worst ? e : worst;
-        free(a0);
-        free(a1);
         free(got);
-        free(mine);
-        free(ref);
     }
     return worst;
 }

@@ -174,6 +174,9 @@ double *tu_case_f64(const tu_case *c, const char *file, size_t *n);
 float *tu_case_f32(const tu_case *c, const char *file, size_t *n);
 int32_t *tu_case_i32(const tu_case *c, const char *file, size_t *n);
 
+/* The case's `activation` (tanh, relu or identity). */
+pcmup_activation tu_case_activation(const tu_case *c);
+
 /* Builds the network of a reference case: widths, activation, the case's
  * b and c exponents (a = 0), M_base, and its initial weights W<l>. */
 pcmup_net *tu_case_net(const tu_case *c);
@@ -183,6 +186,10 @@ float *tu_case_x(const tu_case *c, size_t *batch, size_t *count);
 /* Relative error (see tu_rel_err) of the net's update W_l(now) - W<l> against
  * the reference W<l>_next - W<l>, maximised over layers. */
 double tu_case_update_error(const tu_case *c, const pcmup_net *net);
+/* The same measure for one array, <prefix><layer> (prefix 'W' or 'V'),
+ * from its change as the caller computed it (count floats). */
+double tu_case_change_error(const tu_case *c, char prefix, size_t layer, const float *change,
+                            size_t count);
 /* The same measure from the update the algorithm recorded (it must have
  * had PCMUP_SET_RECORD_UPDATES on): free of the rounding of W + dW. */
 double tu_case_recorded_error(const tu_case *c, const pcmup_algo *algo);
