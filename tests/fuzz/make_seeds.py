@@ -90,3 +90,34 @@ jsonl_seeds = {
 }
 for name, data in jsonl_seeds.items():
     write("jsonl", name, data)
+
+# fuzz_netdesc: descriptions, valid, presets, and one of each error.
+netdesc_seeds = {
+    "simplecnn": b"simplecnn",
+    "vgg5": b"vgg5",
+    "written-simplecnn": b"conv5p2:M tanh maxpool2 conv5p2:2M tanh maxpool2 dense:10",
+    "cnn-case": b"conv3p1:4 tanh maxpool2 conv3p1:8 tanh maxpool2 dense:3",
+    "every-token": b"  conv3p1s2:2M relu avgpool2 conv5p0:7 identity maxpool2 dense:M tanh dense:10 ",
+    "mlp": b"dense:M dense:M dense:10",
+    "leading-zeros": b"conv03p01s1:1M dense:010",
+    "largest-numbers": b"conv2147483647p2147483647s2147483647:2147483647M dense:2147483647",
+    "empty": b"",
+    "unknown": b"conv3p1:4 tanh dense:3 maxpool3",
+    "kernel-zero": b"conv0p1:4 dense:3",
+    "stride-zero": b"conv3p1s0:4 dense:3",
+    "no-pad-number": b"conv3p dense:3",
+    "overflow": b"conv3p1:4 dense:99999999999999999999999",
+    "dense-no-channels": b"dense:",
+    "zero-m": b"dense:0M",
+    "act-first": b"tanh dense:3",
+    "act-twice": b"dense:3 relu tanh",
+    "pool-after-dense": b"dense:8 avgpool2 dense:3",
+    "pool-twice": b"conv3p1:4 maxpool2 avgpool2 dense:3",
+    "conv-after-dense": b"dense:8 conv3p1:4 dense:3",
+    "no-output": b"conv3p1:4 tanh maxpool2",
+    "preset-not-alone": b"simplecnn dense:10",
+    "odd-pool": b"conv3p0:4 maxpool2 dense:3",
+    "nul-inside": b"dense:3\0conv3p1:4",
+}
+for name, data in netdesc_seeds.items():
+    write("netdesc", name, data)
