@@ -300,11 +300,15 @@ pcmup_status pcmup__netdesc_parse(const char *text, pcmup__netdesc *out, const c
 
 /* The failure of a layer that does not exist at the resolved sizes,
  * naming the token (and the preset whose expansion holds it). */
-static pcmup_status shape_fail(const pcmup__netdesc *d, size_t index, const char *text,
-                               const char *func, const char *why, size_t a, size_t b)
+static pcmup_status PCMUP_PRINTF(5, 6) shape_fail(const pcmup__netdesc *d, size_t index,
+                                                  const char *text, const char *func,
+                                                  const char *fmt, ...)
 {
     char detail[160];
-    snprintf(detail, sizeof detail, why, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
     return pcmup__fail(PCMUP_ERR_SHAPE, func, "token %zu '%s'%s%s: %s", index, text,
                        d->preset ? " of preset " : "", d->preset ? d->preset : "", detail);
 }
