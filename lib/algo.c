@@ -242,21 +242,6 @@ pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio)
  * after every step the whole trained state is checked: one pass over the
  * parameters, far cheaper than the step's GEMMs. */
 
-/* The rule's persistent entries as they are now, in algo->entry_list,
- * which reserve_entry_list sized for the most a step can create. */
-static pcmup_status list_entries(pcmup_algo *algo, size_t *count, const char *func)
-{
-    size_t n = algo->rule->list_persistent(algo, algo->entry_list, algo->entry_list_cap);
-    if (n > algo->entry_list_cap) {
-        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&algo->entry_list, &algo->entry_list_cap,
-                              n, sizeof *algo->entry_list, "the persistent state's list",
-                              func));
-        algo->rule->list_persistent(algo, algo->entry_list, n);
-    }
-    *count = n;
-    return PCMUP_OK;
-}
-
 static pcmup_status diverged(const char *func, const char *what, size_t layer)
 {
     return pcmup__fail(PCMUP_ERR_DIVERGED, func,
@@ -280,8 +265,10 @@ static pcmup_status check_finite(pcmup_algo *algo, const char *func)
     }
     if (!algo->rule->list_persistent)
         return PCMUP_OK;
-    size_t n;
-    PCMUP_TRY(list_entries(algo, &n, func));
+    /* reserve_entry_list made room for the most a step can create. */
+    size_t n = algo->rule->list_persistent(algo, algo->entry_list, algo->entry_list_cap);
+    assert(n <= algo->entry_list_cap);
+    n = n < algo->entry_list_cap ? n : algo->entry_list_cap;
     for (size_t i = 0; i < n; i++) {
         const pcmup_rule_entry *e = &algo->entry_list[i];
         int finite = e->rank ? pcmup__k_all_finite(e->data, pcmup__entry_floats(e))
@@ -294,22 +281,16 @@ static pcmup_status check_finite(pcmup_algo *algo, const char *func)
 
 /* ---- the step ------------------------------------------------------------ */
 
-/* Steps without re-validating: used by the epoch loop on checked data.
- * A failure may leave the state changed (PCMUP_ERR_DIVERGED does): the
- * caller puts back the snapshot it took. */
 /* Room to list the rule's persistent entries after the step, as many as
  * the step can create (rule.h, persistent_bound). */
 static pcmup_status reserve_entry_list(pcmup_algo *algo, const char *func)
 {
-    const pcmup_rule_ops *rule = algo->rule;
-    if (!rule->list_persistent)
+    if (!algo->rule->list_persistent)
         return PCMUP_OK;
-    size_t n = rule->list_persistent(algo, NULL, 0), bound = n, floats;
-    if (rule->persistent_bound)
-        rule->persistent_bound(algo, &bound, &floats);
-    return pcmup__grow(&algo->alloc, (void **)&algo->entry_list, &algo->entry_list_cap,
-                       n > bound ? n : bound, sizeof *algo->entry_list,
-                       "the persistent state's list", func);
+    size_t n, floats;
+    algo->rule->persistent_bound(algo, &n, &floats);
+    return pcmup__grow(&algo->alloc, (void **)&algo->entry_list, &algo->entry_list_cap, n,
+                       sizeof *algo->entry_list, "the persistent state's list", func);
 }
 
 pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func)
@@ -321,6 +302,9 @@ pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char
     return reserve_entry_list(algo, func);
 }
 
+/* Steps without re-validating: used by the epoch loop on checked data.
+ * A failure may leave the state changed (PCMUP_ERR_DIVERGED does): the
+ * caller puts back the snapshot it took. */
 pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const int32_t *labels,
                                       size_t batch, double *loss, const char *func)
 {

@@ -15,19 +15,16 @@ static pcmup_status reserve_rule(pcmup_algo *algo, pcmup_snapshot *snap, size_t 
     *count = 0;
     if (!rule->list_persistent)
         return PCMUP_OK;
-    size_t n = rule->list_persistent(algo, NULL, 0), floats = 0;
-    size_t room_entries = n, room_floats = 0;
-    if (rule->persistent_bound)
-        rule->persistent_bound(algo, &room_entries, &room_floats);
+    size_t room_entries, room_floats, floats = 0;
+    rule->persistent_bound(algo, &room_entries, &room_floats);
     PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->entries, &snap->entries_cap,
-                          n > room_entries ? n : room_entries, sizeof *snap->entries,
-                          "a snapshot", func));
-    rule->list_persistent(algo, snap->entries, n);
+                          room_entries, sizeof *snap->entries, "a snapshot", func));
+    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->data, &snap->data_cap, room_floats,
+                          sizeof(float), "a snapshot", func));
+    size_t n = rule->list_persistent(algo, snap->entries, room_entries);
     for (size_t i = 0; i < n; i++)
         floats += pcmup__entry_floats(&snap->entries[i]);
-    PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&snap->data, &snap->data_cap,
-                          floats > room_floats ? floats : room_floats, sizeof(float),
-                          "a snapshot", func));
+    assert(n <= room_entries && floats <= room_floats); /* rule.h: the bound holds */
     *count = n;
     return PCMUP_OK;
 }

@@ -77,6 +77,7 @@ START_TEST(registry_keeps_the_contract)
         ck_assert_ptr_nonnull(ops->step);
         ck_assert(!ops->create_state == !ops->free_state);
         ck_assert(!ops->list_persistent == !ops->load_persistent);
+        ck_assert(!ops->list_persistent == !ops->persistent_bound);
     }
     const pcmup_rule_ops *ops = NULL;
     TU_FAILS(PCMUP_ERR_INVALID, pcmup__algo_rule_of((pcmup_rule)99, &ops, "test"));

@@ -122,7 +122,8 @@ typedef struct pcmup_rule_ops {
      * *n_floats floats in all, at least what list_persistent gives now.
      * The snapshot taken before a step reserves that much, so that a step
      * that creates state (TP's first trained feedback) leaves nothing for
-     * the next snapshot to allocate. NULL: what list_persistent gives. */
+     * the next snapshot to allocate, and the step nothing to allocate for
+     * its finiteness check. NULL exactly when list_persistent is NULL. */
     void (*persistent_bound)(const pcmup_algo *algo, size_t *n_entries, size_t *n_floats);
     /* Makes the persistent state exactly `src` (count entries, in the form
      * list_persistent gives; what is not listed is forgotten, as if never
