@@ -14,34 +14,23 @@
  * (batch variant at e_B = 1 and 1/2, sample variant at e_B = 1); TP and DTP
  * with closed-form and trained feedback.
  *
- *   pcmup-bench [--threads N] [--quick] [--no-gnt]
+ * With --cnn it measures convolution layers instead (cnn.c).
+ *
+ *   pcmup-bench [--threads N] [--quick] [--no-gnt] [--cnn]
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
-
 #include <cblas.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "pcmup.h"
 
-#define PROG "pcmup-bench"
 #define DEPTH 3
 #define INPUTS 784
 #define CLASSES 10
-
-typedef struct {
-    int threads;        /* 0 = BLAS default */
-    int quick;
-    int no_gnt;         /* skip the Gauss-Newton table */
-    size_t peak_n;      /* side of the square sgemm */
-    int peak_reps;
-    int warmup;         /* untimed repetitions before each measurement */
-    double min_seconds; /* time at least this long per measurement */
-} bench_options;
 
 static const size_t bench_widths[] = {256, 1024, 4096};
 static const size_t bench_batches[] = {64, 256};
@@ -58,134 +47,6 @@ static const size_t vs_batches[] = {64, 256};
  * bound; the cost does not depend on kappa). */
 static const size_t pc_iterations[] = {1, 20};
 #define N_PC_T (sizeof pc_iterations / sizeof pc_iterations[0])
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* xorshift64*: the benchmark needs arbitrary data, not good randomness. */
-static uint64_t rng_next(uint64_t *state)
-{
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 0x2545F4914F6CDD1Dull;
-}
-
-static void fill_uniform(float *a, size_t n, uint64_t *state)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i] = (float)(rng_next(state) >> 40) / (float)(1u << 24);
-}
-
-/* The benchmark cannot do anything useful without its buffers. */
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes);
-    if (p == NULL) {
-        fprintf(stderr, PROG ": out of memory (%zu bytes)\n", bytes);
-        exit(1);
-    }
-    return p;
-}
-
-static float *alloc_floats(size_t n, uint64_t *state)
-{
-    float *a = xmalloc(n * sizeof *a);
-    fill_uniform(a, n, state);
-    return a;
-}
-
-/* ---- timing -------------------------------------------------------------- */
-
-/* One repetition of the measured work; non-zero on failure. */
-typedef int (*work_fn)(void *ctx);
-
-typedef struct {
-    double best;  /* seconds of the fastest repetition        */
-    double mean;  /* seconds per repetition over the whole run */
-} timing;
-
-/* `warmup` untimed runs, then repetitions until at least min_seconds have
- * passed (and at least two ran). Other processes can only add time, so
- * on a shared machine the fastest repetition is the faithful measure of
- * the work's cost; the mean is what a user waits. -1 on failure. */
-static int time_work(work_fn fn, void *ctx, const bench_options *o, timing *t)
-{
-    long reps = 0;
-    double start, elapsed;
-
-    for (int i = 0; i < o->warmup; i++)
-        if (fn(ctx) != 0)
-            return -1;
-    t->best = 1e300;
-    start = now_seconds();
-    do {
-        double t0 = now_seconds(), dt;
-        if (fn(ctx) != 0)
-            return -1;
-        dt = now_seconds() - t0;
-        if (dt < t->best)
-            t->best = dt;
-        reps++;
-        elapsed = now_seconds() - start;
-    } while (elapsed < o->min_seconds || reps < 2);
-    t->mean = elapsed / (double)reps;
-    return 0;
-}
-
-/* ---- sgemm peak ---------------------------------------------------------- */
-
-/* The square product, and the best rate seen on it so far. */
-typedef struct {
-    int n;
-    float *a, *b, *c;
-    double best_gflops;
-    int runs;
-} peak_probe;
-
-static void peak_probe_init(peak_probe *p, size_t n)
-{
-    uint64_t rng = 12345;
-    p->n = (int)n;
-    p->a = alloc_floats(n * n, &rng);
-    p->b = alloc_floats(n * n, &rng);
-    p->c = alloc_floats(n * n, &rng);
-    p->best_gflops = 0.0;
-    p->runs = 0;
-}
-
-static void peak_probe_free(peak_probe *p)
-{
-    free(p->a);
-    free(p->b);
-    free(p->c);
-}
-
-static void peak_probe_gemm(const peak_probe *p)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->n, p->n, p->n, 1.0f, p->a,
-                p->n, p->b, p->n, 0.0f, p->c, p->n);
-}
-
-/* The peak is what the machine can do, so it is the fastest of all runs;
- * the runs are spread over the whole benchmark because on a shared
- * machine the neighbours' load comes and goes. */
-static void peak_probe_run(peak_probe *p, int reps)
-{
-    double flops = 2.0 * (double)p->n * (double)p->n * (double)p->n;
-    for (int r = 0; r < reps; r++) {
-        double t0 = now_seconds(), gflops;
-        peak_probe_gemm(p);
-        gflops = flops / (now_seconds() - t0) * 1e-9;
-        if (gflops > p->best_gflops)
-            p->best_gflops = gflops;
-        p->runs++;
-    }
-}
 
 /* ---- FLOP count of a BP step --------------------------------------------- */
 
@@ -650,10 +511,12 @@ static void print_tp_table(tp_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: " PROG " [--threads N] [--quick] [--no-gnt]\n"
+    fprintf(f, "Usage: " PROG " [--threads N] [--quick] [--no-gnt] [--cnn]\n"
                "  --threads N  BLAS threads (default: the BLAS library's choice)\n"
                "  --quick      smaller sgemm, shorter timings (a smoke run)\n"
-               "  --no-gnt     skip the Gauss-Newton target table\n");
+               "  --no-gnt     skip the Gauss-Newton target table\n"
+               "  --cnn        the convolution cases (SimpleCNN's and a VGG5-sized\n"
+               "               layer) instead of the MLP tables\n");
 }
 
 static int parse_threads(const char *text, int *out)
@@ -671,12 +534,14 @@ static int parse_threads(const char *text, int *out)
 /* 0 ok, 1 exit 0 (help), 2 usage error. */
 static int parse_args(bench_options *o, int argc, char **argv)
 {
-    *o = (bench_options){0, 0, 0, 2048, 5, 2, 0.5};
+    *o = (bench_options){0, 0, 0, 0, 2048, 5, 2, 0.5};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             o->quick = 1;
         } else if (strcmp(argv[i], "--no-gnt") == 0) {
             o->no_gnt = 1;
+        } else if (strcmp(argv[i], "--cnn") == 0) {
+            o->cnn = 1;
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if (parse_threads(argv[++i], &o->threads) != 0) {
                 fprintf(stderr, PROG ": --threads: expected 1..1024, got '%s'\n", argv[i]);
@@ -692,7 +557,7 @@ static int parse_args(bench_options *o, int argc, char **argv)
         }
     }
     if (o->quick)
-        *o = (bench_options){o->threads, 1, o->no_gnt, 1024, 2, 1, 0.1};
+        *o = (bench_options){o->threads, 1, o->no_gnt, o->cnn, 1024, 2, 1, 0.1};
     return 0;
 }
 
@@ -726,6 +591,8 @@ int main(int argc, char **argv)
         return rc == 1 ? 0 : 2;
     if (o.threads > 0 && report(pcmup_set_blas_threads(o.threads), "--threads"))
         return 1;
+    if (o.cnn)
+        return bench_cnn(&o);
     peak_probe_init(&peak, o.peak_n);
     peak_probe_gemm(&peak); /* warm-up: thread start, page faults */
     peak_probe_run(&peak, o.peak_reps);

@@ -25,15 +25,18 @@ typedef struct {
     int bias;
     float mult;
     size_t batch;
+    size_t chunk; /* samples per GEMM; 0: the layer's own choice */
 } geometry;
 
 /* Several geometries: k 1/3/5, stride 1/2, pad 0/1/2, channels > 1, odd and
- * non-square images, bias on and off, multipliers != 1, batches > 1. */
+ * non-square images, bias on and off, multipliers != 1, batches > 1; each
+ * batch is one chunk of the layer's own size (conv_chunk_boundaries
+ * below splits batches). */
 static const geometry geometries[] = {
-    {1, 8, 8, 4, 3, 1, 1, 0, 1.0f, 4},  {3, 7, 6, 2, 3, 2, 1, 1, 0.5f, 3},
-    {2, 9, 9, 3, 5, 1, 2, 1, 2.0f, 2},  {4, 5, 6, 5, 1, 1, 0, 1, 0.25f, 2},
-    {2, 6, 5, 3, 1, 2, 0, 0, 1.5f, 3},  {3, 10, 7, 2, 5, 2, 0, 0, 0.75f, 2},
-    {2, 4, 4, 2, 3, 1, 0, 1, 1.0f, 5},  {1, 5, 5, 3, 5, 2, 2, 1, 3.0f, 1},
+    {1, 8, 8, 4, 3, 1, 1, 0, 1.0f, 4, 0}, {3, 7, 6, 2, 3, 2, 1, 1, 0.5f, 3, 0},
+    {2, 9, 9, 3, 5, 1, 2, 1, 2.0f, 2, 0}, {4, 5, 6, 5, 1, 1, 0, 1, 0.25f, 2, 0},
+    {2, 6, 5, 3, 1, 2, 0, 0, 1.5f, 3, 0}, {3, 10, 7, 2, 5, 2, 0, 0, 0.75f, 2, 0},
+    {2, 4, 4, 2, 3, 1, 0, 1, 1.0f, 5, 0}, {1, 5, 5, 3, 5, 2, 2, 1, 3.0f, 1, 0},
 };
 
 /* One product of the convolution's definition: pre[out] gets
@@ -63,6 +66,9 @@ static rig rig_make(geometry g, uint32_t seed)
     r.params = tu_uniform(r.n_params, seed);
     pcmup__conv_init(&r.layer, g.c_in, g.h, g.w, g.c_out, g.k, g.stride, g.pad, g.mult, g.bias,
                      r.params, NULL);
+    ck_assert_uint_ge(r.layer.conv.chunk, 1);
+    if (g.chunk != 0)
+        r.layer.conv.chunk = g.chunk; /* before sizing the workspace, as layer.h says */
     size_t n_work = pcmup__conv_workspace_floats(&r.layer);
     r.work = malloc((n_work + 16) * sizeof *r.work);
     for (size_t i = 0; i < n_work + 16; i++)
@@ -218,7 +224,7 @@ END_TEST
  * against the 1x1 closed form with hand-made numbers. */
 START_TEST(conv_forward_one_by_one_closed_form)
 {
-    geometry g = {2, 1, 2, 1, 1, 1, 0, 1, 2.0f, 1};
+    geometry g = {2, 1, 2, 1, 1, 1, 0, 1, 2.0f, 1, 0};
     rig r = rig_make(g, 3);
     const float w[3] = {3.0f, -1.0f, 0.5f}; /* W (1, 2, 1, 1), bias */
     const float x[4] = {1.0f, 2.0f, 4.0f, 8.0f}; /* channel 0: 1 2; channel 1: 4 8 */
@@ -231,28 +237,36 @@ START_TEST(conv_forward_one_by_one_closed_form)
 }
 END_TEST
 
+/* One GEMM per chunk and op: with batch 5, chunks of 1, 2, 5 and the
+ * layer's own (at least 5 for this small geometry) issue 5, 3, 1 and 1
+ * per op; the flops are the batch's whatever the chunking, and the first
+ * forward GEMM covers the first chunk's samples side by side. */
 START_TEST(conv_gemm_log_counts)
 {
-    geometry g = geometries[1];
-    rig r = rig_make(g, 5);
-    pcmup__gemm_shape shapes[16];
-    pcmup__gemm_log log;
-    pcmup__gemm_log_init(&log, shapes, TU_COUNT(shapes));
-    r.layer.gemm_log = &log;
-    float *pre = malloc(g.batch * r.n_out * sizeof *pre);
-    float *grad = calloc(r.n_params, sizeof *grad), *din = malloc(g.batch * r.n_in * 4);
-    r.layer.ops->forward(&r.layer, r.x, g.batch, pre);
-    r.layer.ops->input_vjp(&r.layer, pre, g.batch, din);
-    r.layer.ops->param_grad(&r.layer, pre, r.x, g.batch, 1.0f, 0.0f, grad);
-    /* one GEMM per sample and op */
-    ck_assert_uint_eq(log.count, 3 * g.batch);
-    const size_t ckk = g.c_in * g.k * g.k, hw = r.h_out * r.w_out;
-    ck_assert_uint_eq(shapes[0].m, g.c_out);
-    ck_assert_uint_eq(shapes[0].n, hw);
-    ck_assert_uint_eq(shapes[0].k, ckk);
-    ck_assert_uint_eq(log.flops, 3 * g.batch * 2 * (uint64_t)(g.c_out * hw * ckk));
-    free(pre), free(grad), free(din);
-    rig_free(&r);
+    const size_t chunks[] = {1, 2, 5, 0}, per_op[] = {5, 3, 1, 1}, first_n[] = {1, 2, 5, 5};
+    for (size_t ci = 0; ci < TU_COUNT(chunks); ci++) {
+        geometry g = geometries[1];
+        g.batch = 5;
+        g.chunk = chunks[ci];
+        rig r = rig_make(g, 5);
+        pcmup__gemm_shape shapes[16];
+        pcmup__gemm_log log;
+        pcmup__gemm_log_init(&log, shapes, TU_COUNT(shapes));
+        r.layer.gemm_log = &log;
+        float *pre = malloc(g.batch * r.n_out * sizeof *pre);
+        float *grad = calloc(r.n_params, sizeof *grad), *din = malloc(g.batch * r.n_in * 4);
+        r.layer.ops->forward(&r.layer, r.x, g.batch, pre);
+        r.layer.ops->input_vjp(&r.layer, pre, g.batch, din);
+        r.layer.ops->param_grad(&r.layer, pre, r.x, g.batch, 1.0f, 0.0f, grad);
+        ck_assert_uint_eq(log.count, 3 * per_op[ci]);
+        const size_t ckk = g.c_in * g.k * g.k, hw = r.h_out * r.w_out;
+        ck_assert_uint_eq(shapes[0].m, g.c_out);
+        ck_assert_uint_eq(shapes[0].n, first_n[ci] * hw);
+        ck_assert_uint_eq(shapes[0].k, ckk);
+        ck_assert_uint_eq(log.flops, 3 * g.batch * 2 * (uint64_t)(g.c_out * hw * ckk));
+        free(pre), free(grad), free(din);
+        rig_free(&r);
+    }
 }
 END_TEST
 
@@ -432,8 +446,79 @@ START_TEST(conv_geometry_validation)
     ck_assert_uint_eq(pcmup__conv_param_count(3, 4, 5, 1), 4 * 3 * 25 + 4);
     pcmup_layer layer;
     pcmup__conv_init(&layer, 3, 7, 6, 2, 3, 2, 1, 1.0f, 0, NULL, NULL);
-    /* one sample's im2col: (3 * 9) x (4 * 3) */
+    /* per sample of a chunk: its im2col block (3 * 9) x (4 * 3) and its
+     * (2 channels) x (4 * 3) outputs; a chunk of one: the im2col alone */
+    const size_t n = layer.conv.chunk;
+    ck_assert_uint_gt(n, 1); /* a small layer: several samples per GEMM */
+    ck_assert_uint_eq(pcmup__conv_workspace_floats(&layer), n * 12 * (27 + 2));
+    layer.conv.chunk = 1;
     ck_assert_uint_eq(pcmup__conv_workspace_floats(&layer), 27 * 12);
+    /* a sample whose im2col alone is 4608 x 1024 floats (18 MiB): one per
+     * GEMM, nothing more than that matrix */
+    pcmup__conv_init(&layer, 512, 32, 32, 512, 3, 1, 1, 1.0f, 0, NULL, NULL);
+    ck_assert_uint_eq(layer.conv.chunk, 1);
+    ck_assert_uint_eq(pcmup__conv_workspace_floats(&layer), 4608 * 1024);
+    /* SimpleCNN's layers at M = 8 .. 128: a few MiB at most, whatever the
+     * batch later is (the size is the geometry's alone) */
+    for (size_t m = 8; m <= 128; m *= 2) {
+        pcmup__conv_init(&layer, 1, 28, 28, m, 5, 1, 2, 1.0f, 0, NULL, NULL);
+        ck_assert_uint_le(pcmup__conv_workspace_floats(&layer) * sizeof(float), 4u << 20);
+        pcmup__conv_init(&layer, m, 14, 14, 2 * m, 5, 1, 2, 1.0f, 0, NULL, NULL);
+        ck_assert_uint_le(pcmup__conv_workspace_floats(&layer) * sizeof(float), 4u << 20);
+    }
+}
+END_TEST
+
+/* ---- chunks of samples ------------------------------------------------------------- */
+
+/* The three ops for chunks of 1, 2, 3 and the layer's own against the
+ * direct maps (the README's definition, independent of im2col), at
+ * batches 1, 2 (one chunk of 2), 5 (not a multiple of 2 or 3), 11 (four
+ * chunks of 3, the last short): every sample lands in its own rows,
+ * whichever chunk and place in it. param_grad with beta != 0 checks that
+ * beta applies once, not once per chunk. Stride 1 and 2, bias on and off. */
+START_TEST(conv_chunk_boundaries)
+{
+    const geometry base[] = {{3, 7, 6, 4, 3, 2, 1, 1, 0.5f, 0, 0},
+                             {2, 6, 6, 3, 5, 1, 2, 0, 1.5f, 0, 0}};
+    const size_t chunks[] = {1, 2, 3, 0}, batches[] = {1, 2, 5, 11};
+    const float scale = -2.0f, beta = 0.5f;
+    for (size_t gi = 0; gi < TU_COUNT(base); gi++)
+        for (size_t ci = 0; ci < TU_COUNT(chunks); ci++)
+            for (size_t bi = 0; bi < TU_COUNT(batches); bi++) {
+                geometry g = base[gi];
+                g.chunk = chunks[ci];
+                g.batch = batches[bi];
+                const size_t tag = (gi * 10 + ci) * 10 + bi;
+                rig r = rig_make(g, 200 + (uint32_t)tag);
+                const size_t n_out = g.batch * r.n_out, n_in = g.batch * r.n_in;
+                float *e = tu_uniform(n_out, 300 + (uint32_t)tag), *pre = malloc(n_out * 4),
+                      *din = malloc(n_in * 4), *grad = tu_uniform(r.n_params, 7);
+                double *g0 = widen(grad, r.n_params);
+                r.layer.ops->forward(&r.layer, r.x, g.batch, pre);
+                r.layer.ops->input_vjp(&r.layer, e, g.batch, din);
+                r.layer.ops->param_grad(&r.layer, e, r.x, g.batch, scale, beta, grad);
+                double *w = widen(r.params, r.n_params), *x = widen(r.x, n_in),
+                       *e_d = widen(e, n_out);
+                double *want_pre = direct_forward(&r, w, x);
+                double *want_din = direct_input_vjp(&r, w, e_d);
+                double *want_grad = direct_param_grad(&r, e_d, x);
+                /* the bias's gradient: the sum of e over positions, per channel */
+                const size_t n_w = g.c_out * g.c_in * g.k * g.k, hw = r.h_out * r.w_out;
+                for (size_t i = 0; g.bias && i < n_out; i++)
+                    want_grad[n_w + i / hw % g.c_out] += e_d[i];
+                for (size_t i = 0; i < r.n_params; i++)
+                    want_grad[i] = beta * g0[i] + scale * want_grad[i];
+                double *got_pre = widen(pre, n_out), *got_din = widen(din, n_in),
+                       *got_grad = widen(grad, r.n_params);
+                assert_close(got_pre, want_pre, n_out, 1e-6, "chunked forward", tag);
+                assert_close(got_din, want_din, n_in, 1e-6, "chunked input_vjp", tag);
+                assert_close(got_grad, want_grad, r.n_params, 1e-6, "chunked param_grad", tag);
+                free(e), free(pre), free(din), free(grad), free(g0), free(w), free(x);
+                free(e_d), free(want_pre), free(want_din), free(want_grad), free(got_pre);
+                free(got_din), free(got_grad);
+                rig_free(&r);
+            }
 }
 END_TEST
 
@@ -593,6 +678,7 @@ int main(void)
     tcase_add_test(conv, conv_param_grad_scale_beta);
     tcase_add_test(conv, conv_param_grad_empty_batch);
     tcase_add_test(conv, conv_geometry_validation);
+    tcase_add_test(conv, conv_chunk_boundaries);
     suite_add_tcase(s, conv);
     TCase *pool = tcase_create("pool");
     tcase_add_test(pool, pool_forward_and_vjp_match_direct);

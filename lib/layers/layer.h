@@ -39,11 +39,16 @@ typedef struct pcmup_layer pcmup_layer;
 
 /* The geometry of a 2-D convolution: input (c_in, h_in, w_in), a square
  * k x k kernel moved by `stride`, `pad` zeros on every side of both spatial
- * axes, output (c_out, h_out, w_out). All zero for a dense layer. */
+ * axes, output (c_out, h_out, w_out). All zero for a dense layer.
+ * `chunk` is how many samples one GEMM of the ops covers, chosen by
+ * pcmup__conv_init from the rest of the geometry; it sizes the workspace.
+ * Tests lower it (before sizing the workspace) to reach chunk boundaries;
+ * any value >= 1 gives the same results up to float rounding. */
 typedef struct {
     size_t c_in, h_in, w_in;
     size_t c_out, h_out, w_out;
     size_t k, stride, pad;
+    size_t chunk;
 } pcmup__conv_geom;
 
 typedef struct {
@@ -99,9 +104,14 @@ size_t pcmup__conv_param_count(size_t c_in, size_t c_out, size_t k, int has_bias
 void pcmup__conv_init(pcmup_layer *layer, size_t c_in, size_t h_in, size_t w_in, size_t c_out,
                       size_t k, size_t stride, size_t pad, float multiplier, int has_bias,
                       float *params, float *workspace);
-/* The floats of workspace a conv layer needs: one sample's im2col matrix,
- * (c_in k^2) x (h_out w_out). The ops treat a batch one sample at a time
- * (one GEMM per sample and op), so the size does not depend on the batch. */
+/* The floats of workspace a conv layer needs. The ops treat a batch in
+ * chunks of conv.chunk samples, one GEMM per chunk and op, so the size
+ * depends on the geometry only, never on the batch: with chunk = n and
+ * hw = h_out w_out, the chunk's im2col matrix (c_in k^2) x (n hw) and, when
+ * n > 1, the chunk's outputs or output gradients (c_out) x (n hw), that is
+ * n hw (c_in k^2 + c_out); with n = 1, (c_in k^2) hw. pcmup__conv_init
+ * picks n so that this stays near 4 MiB or below (n = 1 when one sample
+ * alone needs more). */
 size_t pcmup__conv_workspace_floats(const pcmup_layer *layer);
 
 /* ---- biases shared by the layer kinds (bias.c) -------------------------------
