@@ -21,6 +21,7 @@
 #include "bench.h"
 
 #include "layers/layer.h"
+#include "pcmup.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -285,7 +286,8 @@ int bench_cnn(const bench_options *o)
     peak_probe_run(&peak, o->peak_reps);
     peak_probe_free(&peak);
 
-    printf("OpenBLAS %d thread(s)\n", openblas_get_num_threads());
+    printf("libpcmup %s, OpenBLAS %d thread(s)\n", pcmup_version_string(),
+           openblas_get_num_threads());
     printf("sgemm peak (%zu^3, best of %d runs spread over the benchmark): %.2f GFLOP/s\n\n",
            o->peak_n, peak.runs, peak.best_gflops);
     print_table(rows, peak.best_gflops);

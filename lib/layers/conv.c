@@ -37,6 +37,7 @@
 #define WORKSPACE_BUDGET ((size_t)1 << 20)
 /* More columns than this per GEMM gain nothing measurable. */
 #define TARGET_COLUMNS ((size_t)8192)
+
 /* ---- geometry ----------------------------------------------------------- */
 
 size_t pcmup__conv_out_size(size_t n, size_t k, size_t stride, size_t pad)
