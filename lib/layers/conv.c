@@ -113,7 +113,7 @@ size_t pcmup__conv_workspace_floats(const pcmup_layer *layer)
 
 /* The outputs o in [0, n_out) whose tap `tap` reads inside the image along
  * one axis: o stride + tap - pad in [0, n_in), that is [*lo, *hi). The one
- * place that knows stride and padding; im2col and col2im both use it. */
+ * place that knows stride and padding: tap_span_of below builds on it. */
 static void inside_span(size_t n_out, size_t n_in, size_t stride, size_t tap, size_t pad,
                         size_t *lo, size_t *hi)
 {
@@ -124,59 +124,115 @@ static void inside_span(size_t n_out, size_t n_in, size_t stride, size_t tap, si
     *hi = b;
 }
 
+/* Where tap r = (c, s, t) reads inside the image: the outputs (i, j) with
+ * i in [i0, i1) and j in [j0, j1), and the image offset of the pixel that
+ * output (i0, j0) reads. 0 when the tap reads only padding. */
+typedef struct {
+    size_t i0, i1, j0, j1, offset;
+} tap_span;
+
+static int tap_span_of(const pcmup__conv_geom *g, size_t r, tap_span *sp)
+{
+    const size_t k = g->k, c = r / (k * k), s = r / k % k, t = r % k;
+    inside_span(g->h_out, g->h_in, g->stride, s, g->pad, &sp->i0, &sp->i1);
+    inside_span(g->w_out, g->w_in, g->stride, t, g->pad, &sp->j0, &sp->j1);
+    if (sp->i0 == sp->i1 || sp->j0 == sp->j1)
+        return 0;
+    sp->offset = (c * g->h_in + sp->i0 * g->stride + s - g->pad) * g->w_in +
+                 sp->j0 * g->stride + t - g->pad;
+    return 1;
+}
+
+/* With stride 1 and w_out = w_in ("same" width, the CNNs of the paper),
+ * output (i, j) of a tap reads image offset + (i - i0) w + (j - j0): the
+ * row of col is one contiguous block of the image, from output (i0, j0)
+ * to (i1 - 1, j1 - 1), except for the entries of the columns j < j0 and
+ * j >= j1 inside it, which read padding. So each tap is one copy (or one
+ * sum) and a fix-up of those edge entries, instead of a copy per row. */
+static int same_width(const pcmup__conv_geom *g)
+{
+    return g->stride == 1 && g->w_out == g->w_in;
+}
+
+/* Zeroes the edge entries of a tap's block (see same_width). */
+static void zero_edges(float *row, size_t wo, const tap_span *sp)
+{
+    for (size_t i = sp->i0; i < sp->i1; i++) {
+        for (size_t j = 0; j < sp->j0; j++)
+            row[i * wo + j] = 0.0f;
+        for (size_t j = sp->j1; j < wo; j++)
+            row[i * wo + j] = 0.0f;
+    }
+}
+
+/* The general case's row i of a tap: a zero head, the image pixels, a
+ * zero tail. */
+static void im2col_row(const pcmup__conv_geom *g, const tap_span *sp, const float *src,
+                       float *dst)
+{
+    const size_t st = g->stride;
+    memset(dst, 0, sp->j0 * sizeof *dst);
+    if (st == 1)
+        memcpy(dst + sp->j0, src, (sp->j1 - sp->j0) * sizeof *dst);
+    else
+        for (size_t j = 0; j < sp->j1 - sp->j0; j++)
+            dst[sp->j0 + j] = src[j * st];
+    memset(dst + sp->j1, 0, (g->w_out - sp->j1) * sizeof *dst);
+}
+
 /* One sample's patches into col, its rows ld floats apart (ld >= hw: the
- * sample's block of a chunk's col). Row by row of the output, each a
- * zero head, a copy of the image row, a zero tail. */
+ * sample's block of a chunk's col). */
 static void im2col(const pcmup__conv_geom *g, const float *image, float *col, size_t ld)
 {
-    const size_t k = g->k, st = g->stride, wo = g->w_out;
+    const size_t wo = g->w_out, hw = positions(g);
     for (size_t r = 0; r < taps(g); r++) {
-        const size_t c = r / (k * k), s = r / k % k, t = r % k;
-        const float *plane = image + c * g->h_in * g->w_in;
-        size_t i0, i1, j0, j1;
-        inside_span(g->h_out, g->h_in, st, s, g->pad, &i0, &i1);
-        inside_span(wo, g->w_in, st, t, g->pad, &j0, &j1);
         float *row = col + r * ld;
-        memset(row, 0, i0 * wo * sizeof *row);
-        for (size_t i = i0; i < i1; i++) {
-            float *dst = row + i * wo;
-            memset(dst, 0, j0 * sizeof *dst);
-            memset(dst + j1, 0, (wo - j1) * sizeof *dst);
-            if (j0 == j1)
-                continue;
-            /* the image pixel output (i, j0) reads */
-            const float *src = plane + (i * st + s - g->pad) * g->w_in + j0 * st + t - g->pad;
-            if (st == 1)
-                memcpy(dst + j0, src, (j1 - j0) * sizeof *dst);
-            else
-                for (size_t j = 0; j < j1 - j0; j++)
-                    dst[j0 + j] = src[j * st];
+        tap_span sp;
+        if (!tap_span_of(g, r, &sp)) {
+            memset(row, 0, hw * sizeof *row);
+            continue;
         }
-        memset(row + i1 * wo, 0, (g->h_out - i1) * wo * sizeof *row);
+        const size_t first = sp.i0 * wo + sp.j0, last = (sp.i1 - 1) * wo + sp.j1;
+        if (same_width(g)) {
+            memset(row, 0, first * sizeof *row);
+            memcpy(row + first, image + sp.offset, (last - first) * sizeof *row);
+            memset(row + last, 0, (hw - last) * sizeof *row);
+            zero_edges(row, wo, &sp);
+            continue;
+        }
+        memset(row, 0, sp.i0 * wo * sizeof *row);
+        for (size_t i = sp.i0; i < sp.i1; i++)
+            im2col_row(g, &sp, image + sp.offset + (i - sp.i0) * g->stride * g->w_in,
+                       row + i * wo);
+        memset(row + sp.i1 * wo, 0, (hw - sp.i1 * wo) * sizeof *row);
     }
 }
 
 /* image = im2col^T (col): every entry of col goes back to the pixel it was
- * read from, summed where windows overlap; padding entries are dropped. */
-static void col2im(const pcmup__conv_geom *g, const float *col, size_t ld, float *image)
+ * read from, summed where windows overlap; padding entries are dropped.
+ * col is scratch: the same-width path zeroes its padding entries first. */
+static void col2im(const pcmup__conv_geom *g, float *col, size_t ld, float *image)
 {
-    const size_t k = g->k, st = g->stride, wo = g->w_out;
+    const size_t st = g->stride, wo = g->w_out;
     memset(image, 0, g->c_in * g->h_in * g->w_in * sizeof *image);
     for (size_t r = 0; r < taps(g); r++) {
-        const size_t c = r / (k * k), s = r / k % k, t = r % k;
-        float *plane = image + c * g->h_in * g->w_in;
-        size_t i0, i1, j0, j1;
-        inside_span(g->h_out, g->h_in, st, s, g->pad, &i0, &i1);
-        inside_span(wo, g->w_in, st, t, g->pad, &j0, &j1);
-        for (size_t i = i0; i < i1 && j0 < j1; i++) {
-            const float *src = col + r * ld + i * wo + j0;
-            float *dst = plane + (i * st + s - g->pad) * g->w_in + j0 * st + t - g->pad;
-            if (st == 1) /* the common case, written so that it vectorises */
-                for (size_t j = 0; j < j1 - j0; j++)
-                    dst[j] += src[j];
-            else
-                for (size_t j = 0; j < j1 - j0; j++)
-                    dst[j * st] += src[j];
+        float *row = col + r * ld;
+        tap_span sp;
+        if (!tap_span_of(g, r, &sp))
+            continue;
+        float *dst = image + sp.offset;
+        if (same_width(g)) {
+            const size_t first = sp.i0 * wo + sp.j0, last = (sp.i1 - 1) * wo + sp.j1;
+            zero_edges(row, wo, &sp);
+            for (size_t p = 0; p < last - first; p++)
+                dst[p] += row[first + p];
+            continue;
+        }
+        for (size_t i = sp.i0; i < sp.i1; i++) {
+            const float *src = row + i * wo + sp.j0;
+            float *d = dst + (i - sp.i0) * st * g->w_in;
+            for (size_t j = 0; j < sp.j1 - sp.j0; j++)
+                d[j * st] += src[j];
         }
     }
 }
@@ -217,6 +273,22 @@ static float *chunk_e(const pcmup_layer *layer)
     return layer->workspace + taps(&layer->conv) * positions(&layer->conv) * layer->conv.chunk;
 }
 
+/* Samples in the chunk that starts at sample b0. */
+static size_t chunk_len(const pcmup__conv_geom *g, size_t batch, size_t b0)
+{
+    return batch - b0 < g->chunk ? batch - b0 : g->chunk;
+}
+
+/* The chunk's output gradients as e (c_out, n hw): for one sample its
+ * batch row `dpre` itself, else gathered into the workspace. */
+static const float *chunk_dpre(const pcmup_layer *layer, const float *dpre, size_t n)
+{
+    if (n == 1)
+        return dpre;
+    gather(dpre, layer->n_out, n, layer->conv.c_out, positions(&layer->conv), chunk_e(layer));
+    return chunk_e(layer);
+}
+
 /* ---- the ops ----------------------------------------------------------------- */
 
 static void conv_forward(const pcmup_layer *layer, const float *in, size_t batch, float *pre)
@@ -224,7 +296,7 @@ static void conv_forward(const pcmup_layer *layer, const float *in, size_t batch
     const pcmup__conv_geom *g = &layer->conv;
     const size_t ckk = taps(g), hw = positions(g);
     for (size_t b0 = 0; b0 < batch; b0 += g->chunk) {
-        const size_t n = batch - b0 < g->chunk ? batch - b0 : g->chunk;
+        const size_t n = chunk_len(g, batch, b0);
         const float *col = chunk_col(layer, in + b0 * layer->n_in, n);
         float *out = pre + b0 * layer->n_out;
         float *e = n == 1 ? out : chunk_e(layer);
@@ -243,12 +315,8 @@ static void conv_input_vjp(const pcmup_layer *layer, const float *dpre, size_t b
     const pcmup__conv_geom *g = &layer->conv;
     const size_t ckk = taps(g), hw = positions(g);
     for (size_t b0 = 0; b0 < batch; b0 += g->chunk) {
-        const size_t n = batch - b0 < g->chunk ? batch - b0 : g->chunk;
-        const float *e = dpre + b0 * layer->n_out;
-        if (n > 1) {
-            gather(e, layer->n_out, n, g->c_out, hw, chunk_e(layer));
-            e = chunk_e(layer);
-        }
+        const size_t n = chunk_len(g, batch, b0);
+        const float *e = chunk_dpre(layer, dpre + b0 * layer->n_out, n);
         pcmup__k_sgemm(layer->gemm_log, 'T', 'N', ckk, n * hw, g->c_out, layer->multiplier,
                        layer->params, e, 0.0f, layer->workspace);
         for (size_t q = 0; q < n; q++)
@@ -266,13 +334,9 @@ static void conv_param_grad(const pcmup_layer *layer, const float *dpre, const f
     if (batch == 0 && beta != 1.0f)
         pcmup__k_sscal(g->c_out * ckk, beta, grad);
     for (size_t b0 = 0; b0 < batch; b0 += g->chunk) {
-        const size_t n = batch - b0 < g->chunk ? batch - b0 : g->chunk;
+        const size_t n = chunk_len(g, batch, b0);
         const float *col = chunk_col(layer, in + b0 * layer->n_in, n);
-        const float *e = dpre + b0 * layer->n_out;
-        if (n > 1) {
-            gather(e, layer->n_out, n, g->c_out, hw, chunk_e(layer));
-            e = chunk_e(layer);
-        }
+        const float *e = chunk_dpre(layer, dpre + b0 * layer->n_out, n);
         pcmup__k_sgemm(layer->gemm_log, 'N', 'T', g->c_out, ckk, n * hw,
                        scale * layer->multiplier, e, col, b0 == 0 ? beta : 1.0f, grad);
     }
