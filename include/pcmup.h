@@ -533,6 +533,17 @@ PCMUP_API pcmup_status pcmup_net_builder_add_pool(pcmup_net_builder *builder,
 PCMUP_API pcmup_status pcmup_net_builder_parse(pcmup_net_builder *builder,
                                                const char *description);
 
+/* The number of layers the builder holds (its weight layers L). */
+PCMUP_API pcmup_status pcmup_net_builder_n_layers(const pcmup_net_builder *builder,
+                                                  size_t *n_layers);
+/* Checks, without allocating, that the builder's layers make a complete
+ * network for inputs of channels x height x width_px at width M = `width`:
+ * PCMUP_OK, or the error pcmup_net_create_from_builder would give for the
+ * description (PCMUP_ERR_INVALID, PCMUP_ERR_SHAPE naming the token). */
+PCMUP_API pcmup_status pcmup_net_builder_check(const pcmup_net_builder *builder,
+                                               size_t channels, size_t height,
+                                               size_t width_px, size_t width);
+
 /* Creates a network of the builder's layers for inputs of channels x
  * height x width_px values, with width M = `width`, `activation` for the
  * layers that set none, `flags` as pcmup_net_create's (PCMUP_NET_BIAS: a

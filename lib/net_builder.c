@@ -126,6 +126,27 @@ pcmup_status pcmup_net_builder_parse(pcmup_net_builder *builder, const char *des
     return PCMUP_OK;
 }
 
+pcmup_status pcmup_net_builder_n_layers(const pcmup_net_builder *builder, size_t *n_layers)
+{
+    PCMUP_CHECK_NULL(builder);
+    PCMUP_CHECK_NULL(n_layers);
+    *n_layers = builder->desc.n_layers;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup_net_builder_check(const pcmup_net_builder *builder, size_t channels,
+                                     size_t height, size_t width_px, size_t width)
+{
+    PCMUP_CHECK_NULL(builder);
+    if (builder->desc.n_layers == 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "the builder has no layers");
+    pcmup__netdesc d;
+    PCMUP_TRY(pcmup__netdesc_parse(builder->text, &d, __func__));
+    pcmup__netdesc_shape shapes[PCMUP__NETDESC_MAX_LAYERS];
+    return pcmup__netdesc_resolve(&d, channels, height, width_px, width, PCMUP_ACT_TANH, shapes,
+                                  PCMUP__NETDESC_MAX_LAYERS, __func__);
+}
+
 /* A network from a whole description's text (a builder's or a caller's). */
 static pcmup_status create_from(pcmup_net **out, const char *text, size_t channels,
                                 size_t height, size_t width_px, size_t width,
