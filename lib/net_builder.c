@@ -84,7 +84,12 @@ pcmup_status pcmup_net_builder_add_conv(pcmup_net_builder *builder, size_t kerne
 {
     PCMUP_CHECK_NULL(builder);
     PCMUP_TRY(check_layer_flags(flags, __func__));
-    return append(builder, __func__, "conv%zup%zus%zu:%zu%s", kernel, pad, stride, channels,
+    /* Spelt as the canonical text spells it (no "s1"), which the
+     * messages quote. */
+    char stride_text[32] = "";
+    if (stride != 1)
+        snprintf(stride_text, sizeof stride_text, "s%zu", stride);
+    return append(builder, __func__, "conv%zup%zu%s:%zu%s", kernel, pad, stride_text, channels,
                   flags & PCMUP_LAYER_PER_WIDTH ? "M" : "");
 }
 

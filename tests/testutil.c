@@ -178,12 +178,14 @@ static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n
 static float *read_layer(layer_reader read, const void *obj, const pcmup_net *net, size_t l,
                          size_t *n)
 {
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
-    float *v = malloc(out * in * sizeof *v);
-    TU_OK(read(obj, l, v, out * in));
+    size_t dims[4], rank, count = 1;
+    TU_OK(pcmup_net_weight_shape(net, l, dims, 4, &rank));
+    for (size_t i = 0; i < rank; i++)
+        count *= dims[i];
+    float *v = malloc(count * sizeof *v);
+    TU_OK(read(obj, l, v, count));
     if (n)
-        *n = out * in;
+        *n = count;
     return v;
 }
 
