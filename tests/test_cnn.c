@@ -339,12 +339,77 @@ START_TEST(coord_check_on_a_cnn)
 }
 END_TEST
 
+/* Every allocation of a CNN's life -- the builder, the net, BP and PC,
+ * steps -- may fail: the call returns PCMUP_ERR_NOMEM, frees what it took
+ * and leaves the weights as they were; with no failure the same sequence
+ * succeeds. */
+static int cnn_life(size_t fail_after, size_t *n_alloc)
+{
+    tu_counter cnt = {0};
+    pcmup_allocator a = tu_counting_allocator(&cnt);
+    pcmup_param *p = param3(PCMUP_PRESET_MUP_PC);
+    float *x = tu_gaussian(4 * 128, 5);
+    int32_t *labels = tu_cyclic_labels(4, 3);
+    pcmup_net_builder *b = NULL;
+    pcmup_net *net = NULL;
+    pcmup_algo *algo = NULL;
+    float before[72], after[72];
+    int failed = 0;
+    cnt.fail_after = fail_after;
+    pcmup_status s = pcmup_net_builder_create(&b, &a);
+    if (s == PCMUP_OK)
+        s = pcmup_net_builder_parse(b, SMALL);
+    if (s == PCMUP_OK)
+        s = pcmup_net_create_from_builder(&net, b, 2, 8, 8, 2, PCMUP_ACT_TANH, PCMUP_NET_BIAS,
+                                          p, 1, &a);
+    const pcmup_rule rules[2] = {PCMUP_RULE_BP, PCMUP_RULE_PC};
+    for (int i = 0; i < 2 && s == PCMUP_OK; i++) {
+        s = pcmup_algo_create(&algo, rules[i], net, 1, &a);
+        if (s == PCMUP_OK)
+            s = pcmup_algo_set(algo, PCMUP_SET_MOMENTUM, 0.5);
+        for (size_t batch = 2; batch <= 4 && s == PCMUP_OK; batch += 2) {
+            TU_OK(pcmup_net_get_weights(net, 2, before, 72));
+            s = pcmup_algo_step(algo, x, batch * 128, labels, batch, NULL);
+            TU_OK(pcmup_net_get_weights(net, 2, after, 72));
+            if (s != PCMUP_OK)
+                ck_assert_int_eq(memcmp(before, after, sizeof before), 0);
+        }
+        pcmup_algo_free(algo);
+        algo = NULL;
+    }
+    if (s != PCMUP_OK) {
+        ck_assert_msg(s == PCMUP_ERR_NOMEM, "failure %zu: %s", fail_after, pcmup_last_error());
+        failed = 1;
+    }
+    pcmup_net_free(net);
+    pcmup_net_builder_free(b);
+    ck_assert_msg(cnt.live == 0, "failure %zu: %ld blocks leaked", fail_after, cnt.live);
+    *n_alloc = cnt.n_malloc + cnt.n_realloc;
+    pcmup_param_free(p);
+    free(x);
+    free(labels);
+    return failed;
+}
+
+START_TEST(nomem_everywhere)
+{
+    size_t total;
+    ck_assert_int_eq(cnn_life(0, &total), 0);
+    ck_assert_uint_gt(total, 10);
+    for (size_t k = 1; k <= total; k++) {
+        size_t n;
+        ck_assert_msg(cnn_life(k, &n) == 1, "allocation %zu of %zu did not fail the run", k,
+                      total);
+    }
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {
         builder_matches_text, builder_refusals,        shapes_and_weights,
         forward_matches_loops, bp_update_is_the_gradient, dense_only_rules_refuse,
-        coord_check_on_a_cnn,
+        coord_check_on_a_cnn,  nomem_everywhere,
     };
     return tu_run_tests("cnn", 0, NULL, NULL, tests, TU_COUNT(tests));
 }
