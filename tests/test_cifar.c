@@ -9,11 +9,10 @@
  * is made up; record r of a file has bytes chosen so that no two records
  * of a split are alike.
  */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#define _POSIX_C_SOURCE 200809L /* mkdir, unlink */
 
 #include "testutil.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,29 +34,8 @@ static const char *const train_files[5] = {"data_batch_1.bin", "data_batch_2.bin
 
 static char tmpdir[64];
 
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/pcmup-cifar-XXXXXX");
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp failed");
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-        if (unlink(path) != 0)
-            rmdir(path);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
+static void make_tmpdir(void) { tu_make_tmpdir(tmpdir, sizeof tmpdir, "pcmup-cifar"); }
+static void remove_tmpdir(void) { tu_remove_tmpdir(tmpdir); }
 
 static const char *tmp_path(const char *name)
 {
@@ -183,26 +161,31 @@ static void expect_fails(pcmup_split split, pcmup_status want, const char *part1
 
 /* ---- valid files --------------------------------------------------------- */
 
+static const unsigned train_file_ids[5] = {0, 1, 2, 3, 4};
+static const unsigned test_file_id[1] = {TEST_FILE};
+
+/* `split` loads and holds its files' records, records[i] of file i, as written. */
+static void expect_loads(pcmup_split split, const size_t *records)
+{
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_cifar10(&ds, tmpdir, split, NULL));
+    int train = split == PCMUP_SPLIT_TRAIN;
+    check_records(ds, train ? train_file_ids : test_file_id, records, train ? 5 : 1);
+    pcmup_dataset_free(ds);
+}
+
 START_TEST(train_split_concatenates_in_order)
 {
     write_split();
-    pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_load_cifar10(&ds, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
-    const unsigned files[5] = {0, 1, 2, 3, 4};
-    check_records(ds, files, train_records, 5);
-    pcmup_dataset_free(ds);
+    expect_loads(PCMUP_SPLIT_TRAIN, train_records);
 }
 END_TEST
 
 START_TEST(test_split_is_test_batch)
 {
     write_split();
-    pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_load_cifar10(&ds, tmpdir, PCMUP_SPLIT_TEST, NULL));
-    const unsigned files[1] = {TEST_FILE};
     const size_t records[1] = {TEST_N};
-    check_records(ds, files, records, 1);
-    pcmup_dataset_free(ds);
+    expect_loads(PCMUP_SPLIT_TEST, records);
 }
 END_TEST
 
@@ -237,17 +220,10 @@ START_TEST(large_file_read_in_chunks)
     write_split();
     write_batch("test_batch.bin", TEST_FILE, 300);
     write_batch("data_batch_3.bin", 2, 129);
-    pcmup_dataset *ds = NULL;
-    TU_OK(pcmup_dataset_load_cifar10(&ds, tmpdir, PCMUP_SPLIT_TEST, NULL));
-    const unsigned test_file[1] = {TEST_FILE};
     const size_t test_records[1] = {300};
-    check_records(ds, test_file, test_records, 1);
-    pcmup_dataset_free(ds);
-    TU_OK(pcmup_dataset_load_cifar10(&ds, tmpdir, PCMUP_SPLIT_TRAIN, NULL));
-    const unsigned files[5] = {0, 1, 2, 3, 4};
+    expect_loads(PCMUP_SPLIT_TEST, test_records);
     const size_t records[5] = {3, 1, 129, 3, 1};
-    check_records(ds, files, records, 5);
-    pcmup_dataset_free(ds);
+    expect_loads(PCMUP_SPLIT_TRAIN, records);
 }
 END_TEST
 
@@ -447,7 +423,7 @@ START_TEST(allocation_failures)
         pcmup_status s = pcmup_dataset_load_cifar10(&ds, tmpdir, PCMUP_SPLIT_TRAIN, &a);
         if (c.fail_after != 0) {
             ck_assert_msg(s == PCMUP_OK, "k = %zu: %s", k, pcmup_last_error());
-            check_records(ds, (const unsigned[]){0, 1, 2, 3, 4}, train_records, 5);
+            check_records(ds, train_file_ids, train_records, 5);
             pcmup_dataset_free(ds);
             ck_assert_int_eq(c.live, 0);
             break;
