@@ -13,7 +13,7 @@
  * dimension --inputs with labels i mod --classes, and a probe batch of
  * --probe further Gaussian inputs, all drawn from --seed;
  * --fashion takes the first --batch FashionMNIST training images and the
- * --probe after them instead (--data DIR as for pcmup-train).
+ * --probe after them instead (--data DIR and --dataset as for pcmup-train).
  *
  * Default mode, the coordinate check (pcmup_coord_check): for each width
  * and each step count in --steps, per layer mean |h_l(t) - h_l(0)| and
@@ -159,7 +159,8 @@ static void print_help(void)
            "  --probe N       probe batch size (default 64)\n"
            "  --inputs D      Gaussian input dimension (default 64)\n"
            "  --classes C     number of classes/outputs (default 10)\n"
-           "  --fashion       FashionMNIST images instead of Gaussian inputs\n"
+           "  --fashion       images of --dataset (FashionMNIST by default) from --data\n"
+           "                  instead of Gaussian inputs\n"
            "  --alignment     cosine and norm ratio of the rule's update against BP and GN\n"
            "  --closed-form   with --alignment, PC's update at the exact equilibrium of a\n"
            "                  linear network (--algo pc --activation identity)\n"
@@ -561,6 +562,8 @@ int main(int argc, char **argv)
     if (o.synthetic)
         return usage_error("--synthetic does not apply: the problem is Gaussian or --fashion",
                            NULL);
+    if (!c.fashion && o.dataset != TRAIN_DATASET_FASHION_MNIST)
+        return usage_error("--dataset applies with --fashion (real data) only", NULL);
     if (!c.fashion)
         o.data_dir = "gaussian"; /* what the rows' "data" key should say */
     if (o.threads > 0 && pcmup_set_blas_threads(o.threads) != PCMUP_OK)

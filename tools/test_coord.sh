@@ -19,6 +19,11 @@ test_usage() {
     expect_usage --closed-form
     expect_usage --depth 1
     expect_usage --synthetic
+    expect_usage --dataset cifar10 --data /nonexistent
+    grep -q -- '--dataset applies with --fashion' "$tmp/err" || fail "--dataset without --fashion"
+    expect_error 1 --fashion --dataset cifar10 --data /nonexistent
+    grep -q 'pcmup_dataset_load_cifar10_limited: /nonexistent/data_batch_1.bin' "$tmp/err" \
+        || fail "--fashion --dataset cifar10 does not load CIFAR-10: $(cat "$tmp/err")"
     expect_usage --no-such-flag
     run --help
     [ "$status" -eq 0 ] && grep -q -- '--widths' "$tmp/out" || fail "--help"
