@@ -570,7 +570,7 @@ PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist_limited(
  * truncated download, another file) is PCMUP_ERR_FORMAT, as is a label
  * above 9, each with a message naming the file (and the record); a file
  * that is missing or cannot be read is PCMUP_ERR_IO naming its path. Every
- * file of the split is opened and sized before anything is allocated. The
+ * file of the split is opened and sized before the dataset is allocated. The
  * limit is PCMUP_DATASET_MAX_BYTES_DEFAULT, judged on the files' sizes: the
  * training split takes 614600000 bytes. */
 PCMUP_API pcmup_status pcmup_dataset_load_cifar10(pcmup_dataset **out, const char *dir,

@@ -11,8 +11,8 @@
  * The format has no header, so a file's size is all there is to judge it
  * by: it must be a positive whole number of records, which also catches a
  * truncated download. Every file of the split is opened and sized before
- * anything is allocated, so a missing file, a wrong size or a split over
- * the byte limit costs no memory; records are then parsed in chunks from
+ * the dataset is allocated, so a missing file, a wrong size or a split
+ * over the byte limit costs no more than the paths; records are then parsed in chunks from
  * the file, or straight from a caller's buffer (the fuzz target's way in,
  * pcmup__dataset_load_cifar10_mem): both go through parse_records.
  */
