@@ -175,11 +175,11 @@ static size_t dataset_bytes(size_t n, size_t dim)
     return overflow || x > SIZE_MAX - labels ? SIZE_MAX : x + labels;
 }
 
-/* What the two headers declare, judged before any data is read or
- * decompressed: the counts must agree and the dataset fit the caller's
- * limit. A limit refusal is PCMUP_ERR_FORMAT, the status of a file too
- * large to hold at all (check_total in idx.c): the file is refused as
- * input, and PCMUP_ERR_NOMEM keeps meaning that an allocator said no. */
+/* The caller's limit, judged on sizes known before any data is read or
+ * decompressed (dataset.h). A refusal is PCMUP_ERR_FORMAT, the status of a
+ * file too large to hold at all (check_total in idx.c): the file is
+ * refused as input, and PCMUP_ERR_NOMEM keeps meaning that an allocator
+ * said no. */
 pcmup_status pcmup__dataset_check_limit(const char *name, const char *source, size_t n,
                                         size_t dim, size_t max_bytes, const char *caller)
 {
@@ -195,6 +195,8 @@ pcmup_status pcmup__dataset_check_limit(const char *name, const char *source, si
     return PCMUP_OK;
 }
 
+/* What the two headers declare: the counts must agree and the dataset fit
+ * the caller's limit. */
 static pcmup_status check_headers(const pcmup__idx_reader *img,
                                   const pcmup__idx_reader *lab, size_t max_bytes,
                                   const char *caller)
@@ -304,7 +306,7 @@ pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images
     return load_pair(out, &img, &lab, 0, max_bytes, &a, __func__);
 }
 
-/* ---- FashionMNIST -------------------------------------------------------- */
+/* ---- files and directories (dataset.h) ---------------------------------- */
 
 const char *pcmup__errno_text(int err)
 {
@@ -338,6 +340,20 @@ pcmup_status pcmup__dataset_path(const pcmup_allocator *a, const char *dir, cons
     return PCMUP_OK;
 }
 
+pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_bytes,
+                                         const pcmup_allocator *allocator, pcmup_allocator *a,
+                                         const char *caller)
+{
+    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
+        return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
+    PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
+    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
+    pcmup__allocator_init(a, allocator);
+    return PCMUP_OK;
+}
+
+/* ---- FashionMNIST -------------------------------------------------------- */
+
 /* "dir/name" if that file exists, else "dir/name.gz" (the directory may be
  * any length). */
 static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const char *name,
@@ -366,18 +382,6 @@ static pcmup_status load_fashion_files(pcmup_dataset **out, const char *dir,
     pcmup__free(a, images_path);
     pcmup__free(a, labels_path);
     return s;
-}
-
-pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_bytes,
-                                         const pcmup_allocator *allocator, pcmup_allocator *a,
-                                         const char *caller)
-{
-    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
-        return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
-    PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
-    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
-    pcmup__allocator_init(a, allocator);
-    return PCMUP_OK;
 }
 
 /* What pcmup_dataset_load_fashion_mnist and its _limited twin share after
