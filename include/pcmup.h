@@ -975,7 +975,9 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
  * Threads: writes the algorithm's scratch but only reads its network and
  * the dataset, so readers of the network (pcmup_net_get_weights, the
  * evaluation of another algorithm on it) may run meanwhile; a step of any
- * algorithm on the network may not. */
+ * algorithm on the network may not. A network with convolutions is the
+ * exception: its convolutions share one im2col scratch that belongs to
+ * the network, so evaluations on it must not overlap either. */
 PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
                                            const pcmup_dataset *dataset,
                                            double *loss, double *accuracy);
