@@ -373,6 +373,11 @@ test_cifar_data() {
     has_key train_samples 15
     has_key test_samples 3
     has_key dataset '"cifar10"'
+    # A CNN takes CIFAR-10's 3 x 32 x 32 images without --input-shape.
+    expect 0 --data "$tmp/cifar" "${tiny[@]}" --net 'conv3p1:M tanh maxpool2 dense:10' \
+        --width 2 || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key input_shape '"3x32x32"'
     write_fashion "$tmp/fashion" 2 2
     expect 0 --data "$tmp/cifar" "${tiny[@]}" --dataset fashion-mnist --data "$tmp/fashion"
     tail -n 1 "$tmp/out" >"$tmp/last"
