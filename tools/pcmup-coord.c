@@ -4,7 +4,8 @@
  *
  *   pcmup-coord [pcmup-train flags] [--widths 64,256,1024] [--steps 1,5]
  *               [--probe 64] [--inputs 64] [--classes 10] [--fashion]
- *               [--alignment [--closed-form]] [--label TEXT] [--json]
+ *               [--alignment [--closed-form]] [--training] [--label TEXT]
+ *               [--json]
  *
  * Every pcmup-train flag describes the configuration (--algo, --param,
  * --lr, --depth, the rule's settings, --seed, --batch ...), except --width:
@@ -20,6 +21,12 @@
  * mean |h_l(t)| on the probe batch (f for the last layer); "inf" marks a
  * run that diverged.
  *
+ * --training (coord_training.h): the same measurements along a real
+ * training run -- pcmup-train's data set in shuffled minibatches over
+ * epochs, --steps counting minibatch steps (default 0,10,100,1000) -- on
+ * the first --probe (default 256) test samples; rows get "mode":
+ * "training".
+ *
  * --alignment (pcmup_algo_update_alignment): for each width, per layer the
  * cosine of the rule's update with BP's and with the Gauss-Newton (GNT,
  * e_B = 1) update on the batch, and the norm ratios. With --closed-form
@@ -31,10 +38,11 @@
  *
  * --json writes one JSON object per line instead of a table: per (width,
  * step, layer) the keys label, config, every pcmup-train setting key,
- * step, layer, signal ("h" or "f"), dh and h_abs (null when diverged); in
+ * step, layer, signal ("h" or "f"), dh and h_abs (null when diverged),
+ * and with --training mode ("training") after the settings; in
  * alignment mode per (width, layer) cos_bp, cos_gn, ratio_bp, ratio_gn
  * (and c_gamma_norm, energy, energy_per_gamma with --closed-form). pcmup-plot coord draws
- * the coordinate-check rows.
+ * the coordinate-check rows, pcmup-plot training the --training rows.
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
