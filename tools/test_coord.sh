@@ -17,13 +17,6 @@ name=pcmup-coord
 # shellcheck source=test_common.sh
 source "$(dirname "$0")/test_common.sh"
 
-# have_fashion WHAT: FashionMNIST is in $data; otherwise WHAT is recorded
-# as skipped.
-have_fashion() {
-    [ -r "$data/train-labels-idx1-ubyte.gz" ] || [ -r "$data/train-labels-idx1-ubyte" ] ||
-        { skip "$1" "no FashionMNIST at $data"; return 1; }
-}
-
 test_usage() {
     expect_usage --width 64
     expect_usage --widths 64,x
