@@ -93,7 +93,7 @@ static const char usage_text[] =
     "  --metric KEY     y: dh (default) or h_abs on a log10 axis; any other\n"
     "                   numeric key on a linear axis\n"
     "\n"
-    "Both:\n"
+    "Every mode:\n"
     "  -o FILE          the SVG to write; - for standard output (required)\n"
     "  --filter K=V     keep rows whose K is the string or number V (repeatable;\n"
     "                   every filter must hold)\n"
