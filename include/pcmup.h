@@ -13,7 +13,8 @@
  *   1. Basics: version, status codes, error messages, allocators.
  *   2. Parameterizations (pcmup_param): the abc exponents per layer and
  *      every width-dependent factor they give.
- *   3. Networks (pcmup_net): dense layers, forward pass, weights.
+ *   3. Networks (pcmup_net): dense layers, forward pass, weights;
+ *      convolutional networks from a builder or a one-line description.
  *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
  *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
  *   6. Predictive coding: its energy, inference options and diagnostics.
@@ -426,7 +427,10 @@ PCMUP_API pcmup_status pcmup_net_param(const pcmup_net *net, const pcmup_param *
 
 /* The number of weight layers L. */
 PCMUP_API pcmup_status pcmup_net_n_layers(const pcmup_net *net, size_t *n_layers);
-/* Shape of layer l's weight matrix: (out, in) = (M_l, M_{l-1}). */
+/* Sizes of layer l's linear map per sample: out values from in values.
+ * A dense layer's weight matrix is (out, in) = (M_l, M_{l-1}); a
+ * convolution's are its flattened maps (C_l H W before pooling, and its
+ * input's C_{l-1} H W): its weights are pcmup_net_weight_shape's. */
 PCMUP_API pcmup_status pcmup_net_layer_shape(const pcmup_net *net, size_t layer,
                                              size_t *out, size_t *in);
 /* Total number of trainable numbers (weights and biases). */
@@ -437,8 +441,9 @@ PCMUP_API pcmup_status pcmup_net_param_count(const pcmup_net *net, size_t *count
 PCMUP_API pcmup_status pcmup_net_layer_factors(const pcmup_net *net, size_t layer,
                                                double *dst, size_t count);
 
-/* Copy layer l's effective weights W_l = r^-a w_l (out x in, row-major) out
- * of or into a caller array of exactly `count` = out * in floats. set
+/* Copy layer l's effective weights W_l = r^-a w_l (out x in, row-major;
+ * a convolution's (C_out, C_in, k, k)) out of or into a caller array of
+ * exactly `count` = out * in floats (the product of the weight shape). set
  * rejects non-finite values (and values that overflow once divided) and
  * then stores w_l = W_l / multiplier, so set-then-get is exact when the
  * multiplier is a power of two and within ~2 ulps otherwise. */
@@ -446,11 +451,134 @@ PCMUP_API pcmup_status pcmup_net_get_weights(const pcmup_net *net, size_t layer,
                                              float *dst, size_t count);
 PCMUP_API pcmup_status pcmup_net_set_weights(pcmup_net *net, size_t layer,
                                              const float *src, size_t count);
-/* Layer l's bias (count = out). PCMUP_ERR_UNSUPPORTED without PCMUP_NET_BIAS. */
+/* Layer l's bias (count = out; a convolution's C_out). PCMUP_ERR_UNSUPPORTED
+ * without PCMUP_NET_BIAS. */
 PCMUP_API pcmup_status pcmup_net_get_bias(const pcmup_net *net, size_t layer,
                                           float *dst, size_t count);
 PCMUP_API pcmup_status pcmup_net_set_bias(pcmup_net *net, size_t layer,
                                           const float *src, size_t count);
+
+/* ---- Convolutional networks ------------------------------------------------
+ *
+ * A network may also be described layer by layer: convolutions first, then
+ * dense layers (a flatten in between, order C, H, W). Layer l is its
+ * linear map A_l -- a 2-D convolution (cross-correlation, square k x k
+ * kernel, stride, zero padding on every side) or a dense map -- followed
+ * by g_l = P_l o phi_l: its activation, then optionally 2 x 2 stride-2
+ * max or average pooling (max pooling passes the gradient to the first
+ * maximum of each window, in row-major order). The output layer has no
+ * activation. Inputs are batch-major NCHW: a batch of (C, H, W) images is
+ * a (batch, C*H*W) array; conv weights are (C_out, C_in, k, k) row-major.
+ *
+ * Width. A layer's channel count is a number or a multiple of the width
+ * M. The parameterization sees r = M / M_base for every layer, whatever
+ * multiple of M its channels are, and a weight's fan-in is C_in k^2 for a
+ * convolution (C_in H W for the dense layer after the last convolution):
+ * std(W_l) = sigma_l / sqrt(fan_in_l) * r^-(b_l - 1/2) for l >= 2 and
+ * r^-b_1 for l = 1, multiplier r^-a_l, eta_l = eta r^-c_l. Every preset
+ * applies unchanged.
+ *
+ * The one-line description (what the tools' --net takes) lists tokens
+ * separated by spaces:
+ *   conv<k>p<p>[s<s>]:<ch>   convolution, ch = 16, M, 2M, ... channels
+ *   dense:<n>                dense layer of n (or M, 2M, ...) outputs
+ *   tanh relu identity       the activation of the layer before
+ *                            (else the `activation` argument)
+ *   maxpool2 avgpool2        pooling after a convolution's activation
+ * or one preset: "simplecnn" is
+ *   conv5p2:M tanh maxpool2 conv5p2:2M tanh maxpool2 dense:10
+ * and "vgg5" four conv3p1 stages of M, 2M, 4M, 4M channels with tanh and
+ * maxpool2, then dense:10 (M = 128: the PC literature's VGG5).
+ * A description the grammar refuses is PCMUP_ERR_INVALID and a network
+ * that does not exist at the given sizes (pooling an odd size, a kernel
+ * larger than the padded image) PCMUP_ERR_SHAPE; either message names the
+ * token and its position ("token 3 'maxpool3': unknown token").
+ *
+ * Rules: BP and predictive coding train every network; GNT, TP and DTP
+ * take networks of dense layers only (pcmup_algo_create says which layer
+ * they cannot take). docs/cnn.md has the details. */
+
+/* A builder collects layers one call at a time; each call is checked as
+ * the one-line description is, and a refused call changes nothing. */
+typedef struct pcmup_net_builder pcmup_net_builder;
+
+typedef enum {
+    PCMUP_POOL_MAX2 = 1, /* 2 x 2 max pooling, stride 2 */
+    PCMUP_POOL_AVG2 = 2  /* 2 x 2 average pooling, stride 2 */
+} pcmup_pool;
+
+/* Layer flag: the channel (or output) count is a multiple of the width M. */
+#define PCMUP_LAYER_PER_WIDTH 1u
+
+PCMUP_API pcmup_status pcmup_net_builder_create(pcmup_net_builder **out,
+                                                const pcmup_allocator *allocator);
+/* Releases the builder (NULL: no-op); networks made from it stay. */
+PCMUP_API void pcmup_net_builder_free(pcmup_net_builder *builder);
+
+/* Appends a k x k convolution with `stride` and `pad` zeros on each side,
+ * of `channels` output channels (times M with PCMUP_LAYER_PER_WIDTH). */
+PCMUP_API pcmup_status pcmup_net_builder_add_conv(pcmup_net_builder *builder, size_t kernel,
+                                                  size_t stride, size_t pad, size_t channels,
+                                                  unsigned flags);
+/* Appends a dense layer of `outputs` outputs (times M with the flag). */
+PCMUP_API pcmup_status pcmup_net_builder_add_dense(pcmup_net_builder *builder,
+                                                   size_t outputs, unsigned flags);
+/* Sets the activation of the last layer added (once per layer). */
+PCMUP_API pcmup_status pcmup_net_builder_set_activation(pcmup_net_builder *builder,
+                                                        pcmup_activation activation);
+/* Pools after the last layer added, which must be a convolution. */
+PCMUP_API pcmup_status pcmup_net_builder_add_pool(pcmup_net_builder *builder,
+                                                  pcmup_pool pool);
+/* Replaces the builder's layers by a whole one-line description. */
+PCMUP_API pcmup_status pcmup_net_builder_parse(pcmup_net_builder *builder,
+                                               const char *description);
+
+/* The number of layers the builder holds (its weight layers L). */
+PCMUP_API pcmup_status pcmup_net_builder_n_layers(const pcmup_net_builder *builder,
+                                                  size_t *n_layers);
+/* Checks, without allocating, that the builder's layers make a complete
+ * network for inputs of channels x height x width_px at width M = `width`:
+ * PCMUP_OK, or the error pcmup_net_create_from_builder would give for the
+ * description (PCMUP_ERR_INVALID, PCMUP_ERR_SHAPE naming the token). */
+PCMUP_API pcmup_status pcmup_net_builder_check(const pcmup_net_builder *builder,
+                                               size_t channels, size_t height,
+                                               size_t width_px, size_t width);
+
+/* Creates a network of the builder's layers for inputs of channels x
+ * height x width_px values, with width M = `width`, `activation` for the
+ * layers that set none, `flags` as pcmup_net_create's (PCMUP_NET_BIAS: a
+ * bias per output channel), weights drawn from `seed` by `param`, whose
+ * layer count must be the builder's. The builder must end with a dense
+ * layer. */
+PCMUP_API pcmup_status pcmup_net_create_from_builder(
+    pcmup_net **out, const pcmup_net_builder *builder, size_t channels, size_t height,
+    size_t width_px, size_t width, pcmup_activation activation, unsigned flags,
+    const pcmup_param *param, uint64_t seed, const pcmup_allocator *allocator);
+/* The same from a one-line description, e.g. FashionMNIST's SimpleCNN at
+ * M = 16: pcmup_net_create_from_text(&net, "simplecnn", 1, 28, 28, 16,
+ * PCMUP_ACT_TANH, 0, param, seed, NULL) with a 3-layer param. */
+PCMUP_API pcmup_status pcmup_net_create_from_text(
+    pcmup_net **out, const char *description, size_t channels, size_t height,
+    size_t width_px, size_t width, pcmup_activation activation, unsigned flags,
+    const pcmup_param *param, uint64_t seed, const pcmup_allocator *allocator);
+
+/* The network's description in canonical form (presets expanded, widths
+ * as multiples of M): writes at most `capacity` bytes to dst, NUL-
+ * terminated when capacity > 0, like snprintf, and the whole length
+ * (without the NUL) to *length. A network of pcmup_net_create is
+ * described as its dense layers ("dense:64 tanh dense:10");
+ * PCMUP_ERR_UNSUPPORTED past 64 layers. */
+PCMUP_API pcmup_status pcmup_net_describe(const pcmup_net *net, char *dst, size_t capacity,
+                                          size_t *length);
+/* The input shape: (C, H, W) of a described network, (M_0, 1, 1) else. */
+PCMUP_API pcmup_status pcmup_net_input_shape(const pcmup_net *net, size_t *channels,
+                                             size_t *height, size_t *width);
+/* Layer l's weight shape: rank 2, (out, in), for a dense layer; rank 4,
+ * (C_out, C_in, k, k), for a convolution. Writes min(rank, capacity)
+ * dimensions (dims may be NULL when capacity is 0) and the rank. The
+ * weight count of pcmup_net_get_weights is their product. */
+PCMUP_API pcmup_status pcmup_net_weight_shape(const pcmup_net *net, size_t layer,
+                                              size_t *dims, size_t capacity, size_t *rank);
 
 /* Forward pass on a batch: x is (batch, M_0), x_count = batch * M_0
  * floats; out is (batch, M_L), out_count = batch * M_L floats.
@@ -467,7 +595,8 @@ typedef enum {
 } pcmup_signal;
 
 /* Forward pass up to layer l; writes u_l or h_l, (batch, M_l), into out
- * (out_count = batch * M_l floats); x as for pcmup_net_forward. Used for
+ * (out_count = batch * M_l floats; for a pooling layer u_l has the
+ * pre-pooling size of pcmup_net_layer_shape's `out`, h_l the pooled one); x as for pcmup_net_forward. Used for
  * coordinate checks (how much does h_l move as training goes?).
  * Threads: as pcmup_net_forward. */
 PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,

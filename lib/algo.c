@@ -11,6 +11,27 @@
 #include <math.h>
 #include <string.h>
 
+/* A dense-only rule (rule.h) refuses a network with any other layer. */
+static pcmup_status check_layers(const pcmup_rule_ops *ops, const pcmup_net *net,
+                                 const char *func)
+{
+    if (!ops->dense_only || net->is_mlp)
+        return PCMUP_OK;
+    for (size_t l = 1; l <= net->n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l - 1];
+        const char *what = ly->conv.k            ? "a convolution"
+                           : pcmup__layer_pools(ly) ? "pooled"
+                                                    : NULL;
+        if (what)
+            return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                               "%s takes dense layers only, and layer %zu is %s "
+                               "(docs/cnn.md lists the rules for convolutional networks)",
+                               ops->name, l, what);
+    }
+    return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                       "%s needs one activation on every hidden layer", ops->name);
+}
+
 pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule rule, pcmup_net *net,
                                uint64_t seed, const pcmup_allocator *allocator)
 {
@@ -18,6 +39,7 @@ pcmup_status pcmup_algo_create(pcmup_algo **out, pcmup_rule rule, pcmup_net *net
     PCMUP_CHECK_NULL(net);
     const pcmup_rule_ops *ops = NULL;
     PCMUP_TRY(pcmup__algo_rule_of(rule, &ops, __func__));
+    PCMUP_TRY(check_layers(ops, net, __func__));
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator alloc;
     pcmup__allocator_init(&alloc, allocator);
@@ -80,14 +102,18 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
     if (batch <= algo->batch_cap)
         return PCMUP_OK;
     const pcmup_net *net = algo->net;
-    size_t per_sample = 2 * pcmup__net_max_width(net);
-    for (size_t l = 1; l <= net->n_layers; l++)
-        per_sample += net->widths[l];
+    const size_t n_layers = net->n_layers, wide = pcmup__net_max_width(net);
+    const int pools = pcmup__net_pools(net);
+    size_t per_sample = (pools ? 3 : 2) * wide;
+    for (size_t l = 1; l <= n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l - 1];
+        per_sample += net->widths[l] + (pcmup__layer_pools(ly) ? ly->n_out : 0);
+    }
     int overflow = 0;
     size_t n = pcmup__mul(per_sample, batch, &overflow);
     float *block = overflow ? NULL : pcmup__alloc(&algo->alloc, n, sizeof(float));
     float **acts = algo->acts ? algo->acts
-                              : pcmup__alloc(&algo->alloc, net->n_layers, sizeof(float *));
+                              : pcmup__alloc(&algo->alloc, 2 * n_layers, sizeof(float *));
     if (!block || !acts) {
         pcmup__free(&algo->alloc, block);
         if (acts != algo->acts)
@@ -98,12 +124,20 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
     pcmup__free(&algo->alloc, algo->scratch);
     algo->scratch = block;
     algo->acts = acts;
-    for (size_t l = 1; l <= net->n_layers; l++) {
+    algo->phis = acts + n_layers;
+    for (size_t l = 1; l <= n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l - 1];
         acts[l - 1] = block;
         block += batch * net->widths[l];
+        algo->phis[l - 1] = acts[l - 1];
+        if (pcmup__layer_pools(ly)) {
+            algo->phis[l - 1] = block;
+            block += batch * ly->n_out;
+        }
     }
     algo->delta[0] = block;
-    algo->delta[1] = block + batch * pcmup__net_max_width(net);
+    algo->delta[1] = block + batch * wide;
+    algo->delta[2] = pools ? block + 2 * batch * wide : NULL;
     algo->batch_cap = batch;
     return PCMUP_OK;
 }
@@ -192,10 +226,10 @@ static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
     float *buf[2] = {algo->delta[0], algo->delta[1]};
     const float *in = x;
     for (size_t l = 1; l < n_layers; l++) {
-        const pcmup_layer *ly = &net->layers[l - 1];
-        ly->ops->forward(ly, in, batch, buf[l % 2]);
-        pcmup__act_forward(net->activation, buf[l % 2], buf[l % 2], batch * ly->n_out);
-        in = buf[l % 2];
+        float *h = buf[l % 2];
+        float *a = pcmup__layer_pools(&net->layers[l - 1]) ? algo->delta[2] : h;
+        pcmup__net_layer_forward(net, l, in, batch, a, h);
+        in = h;
     }
     const pcmup_layer *top = &net->layers[n_layers - 1];
     const size_t m = top->n_in, c = top->n_out, n_dh = batch * m;
@@ -379,7 +413,7 @@ pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer, float 
         return pcmup__fail(PCMUP_ERR_INVALID, __func__, "layer %zu is outside [1, %zu]", layer,
                            net->n_layers);
     const pcmup_layer *ly = &net->layers[layer - 1];
-    const size_t n = ly->n_in * ly->n_out;
+    const size_t n = pcmup__layer_weight_count(ly);
     if (count != n)
         return pcmup__fail(PCMUP_ERR_SHAPE, __func__,
                            "layer %zu: weight count %zu does not match %zu", layer, count, n);

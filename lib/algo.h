@@ -39,7 +39,12 @@ struct pcmup_algo {
     size_t batch_cap;
     float *scratch;
     float **acts;       /* acts[l - 1]: h_l (B, M_l), acts[L - 1] = f */
-    float *delta[2];    /* two (B, max M_l) error buffers */
+    /* phis[l - 1]: a_l = phi(u_l) (B, n_out of layer l) where layer l
+     * pools; acts[l - 1] itself where it does not (the same values). */
+    float **phis;
+    /* Three (B, max width) error buffers; the third only for a network
+     * that pools (NULL otherwise): the gradient of a pooled output. */
+    float *delta[3];
 
     /* Optimizer state, allocated when momentum or weight decay is used. */
     float *velocity;    /* n_params */

@@ -248,8 +248,9 @@ static pcmup_status add_token(parser *ps, token t)
     return token_fail(t, ps->func, "unknown token");
 }
 
-/* Parses a description that is not a preset, token by token. */
-static pcmup_status parse_tokens(const char *text, parser *ps)
+/* Parses a description that is not a preset, token by token; unless
+ * `partial`, it must end with its dense output layer. */
+static pcmup_status parse_tokens(const char *text, parser *ps, int partial)
 {
     size_t index = 1;
     for (token t = next_token(&text, index); t.p != t.end; t = next_token(&text, ++index)) {
@@ -259,6 +260,8 @@ static pcmup_status parse_tokens(const char *text, parser *ps)
     if (index == 1)
         return pcmup__fail(PCMUP_ERR_INVALID, ps->func, "empty description");
     const pcmup__netdesc_layer *l = current_layer(ps);
+    if (partial)
+        return PCMUP_OK;
     if (!l || l->kind != PCMUP__NETDESC_DENSE)
         return token_fail(ps->last, ps->func,
                           "the description ends without a dense output layer");
@@ -279,7 +282,7 @@ static const char *preset_text(const char *text, const char **name)
     return NULL;
 }
 
-pcmup_status pcmup__netdesc_parse(const char *text, pcmup__netdesc *out, const char *func)
+static pcmup_status parse(const char *text, pcmup__netdesc *out, int partial, const char *func)
 {
     PCMUP_CHECK_NULL(text);
     PCMUP_CHECK_NULL(out);
@@ -289,11 +292,22 @@ pcmup_status pcmup__netdesc_parse(const char *text, pcmup__netdesc *out, const c
     const char *name = NULL;
     const char *expansion = preset_text(text, &name);
     if (!expansion)
-        return parse_tokens(text, &ps);
+        return parse_tokens(text, &ps, partial);
     out->preset = name;
-    pcmup_status s = parse_tokens(expansion, &ps);
+    pcmup_status s = parse_tokens(expansion, &ps, partial);
     assert(s == PCMUP_OK); /* the presets are valid descriptions */
     return s;
+}
+
+pcmup_status pcmup__netdesc_parse(const char *text, pcmup__netdesc *out, const char *func)
+{
+    return parse(text, out, 0, func);
+}
+
+pcmup_status pcmup__netdesc_parse_partial(const char *text, pcmup__netdesc *out,
+                                          const char *func)
+{
+    return parse(text, out, 1, func);
 }
 
 /* ---- resolving sizes --------------------------------------------------------- */

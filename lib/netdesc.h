@@ -92,6 +92,11 @@ typedef struct {
  * message naming the token. *out is overwritten in either case. */
 pcmup_status pcmup__netdesc_parse(const char *text, pcmup__netdesc *out, const char *func);
 
+/* pcmup__netdesc_parse for the start of a description, which need not
+ * end with its output layer yet (the builder's, one layer at a time). */
+pcmup_status pcmup__netdesc_parse_partial(const char *text, pcmup__netdesc *out,
+                                          const char *func);
+
 /* Fills shapes[0 .. d->n_layers) for an input of c x h x w, width M =
  * `width` and activation `fallback` for the layers without one.
  * PCMUP_ERR_INVALID for a zero input size or width, or n_shapes below

@@ -333,30 +333,37 @@ static double width_ratio(const pcmup_param *p, const size_t *widths, size_t lay
     return width / p->keys[PCMUP_PARAM_BASE_WIDTH];
 }
 
-static double multiplier(const pcmup_param *p, const size_t *widths, size_t layer)
+static double multiplier(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                         size_t layer)
 {
+    (void)fan_in;
     return pow(width_ratio(p, widths, layer), -p->a[layer - 1]);
 }
 
 /* A layer whose fan-in grows with width already gets 1/sqrt(M) from the
  * fan-in factor, which is b = 1/2; b measures the excess over that. */
-static double init_std(const pcmup_param *p, const size_t *widths, size_t layer)
+static double init_std(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                       size_t layer)
 {
     const size_t i = layer - 1;
     const double b_ref = layer == 1 ? 0.0 : 0.5;
-    return p->sigma[i] / sqrt((double)widths[i])
+    return p->sigma[i] / sqrt((double)fan_in)
            * pow(width_ratio(p, widths, layer), -(p->b[i] - b_ref));
 }
 
-static double lr_factor(const pcmup_param *p, const size_t *widths, size_t layer)
+static double lr_factor(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                        size_t layer)
 {
+    (void)fan_in;
     return pow(width_ratio(p, widths, layer), -p->c[layer - 1]);
 }
 
 /* gamma_L = gamma'_L r_L^-gammabar_L (Theorem 4.1); the hidden precisions
  * are Theta(1). */
-static double pc_gamma(const pcmup_param *p, const size_t *widths, size_t layer)
+static double pc_gamma(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                       size_t layer)
 {
+    (void)fan_in;
     if (layer < p->n_layers)
         return 1.0;
     return pow(width_ratio(p, widths, layer), -p->keys[PCMUP_PARAM_GAMMA_BAR]);
@@ -364,8 +371,10 @@ static double pc_gamma(const pcmup_param *p, const size_t *widths, size_t layer)
 
 /* rho_l = rho' r_L^-(2 b_L - 1) below the output, rho' at it (Proposition
  * 3.3): rho' M_base / M under muP, rho' under SP. */
-static double gnt_damping(const pcmup_param *p, const size_t *widths, size_t layer)
+static double gnt_damping(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                          size_t layer)
 {
+    (void)fan_in;
     const size_t n = p->n_layers;
     if (layer == n)
         return 1.0;
@@ -387,21 +396,35 @@ static int hidden_feedback(const pcmup_param *p, size_t layer)
 
 /* mu_l = mu' r^x, in proportion to h_l^T h_l = Theta(M) under muP
  * (Theorem 5.1). */
-static double tp_fb_damping(const pcmup_param *p, const size_t *widths, size_t layer)
+static double tp_fb_damping(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                            size_t layer)
 {
+    (void)fan_in;
     if (!hidden_feedback(p, layer))
         return 1.0;
     return pow(feedback_ratio(p, widths, layer), p->keys[PCMUP_PARAM_FB_DAMPING_EXP]);
 }
 
-static double tp_fb_lr(const pcmup_param *p, const size_t *widths, size_t layer)
+static double tp_fb_lr(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                       size_t layer)
 {
+    (void)fan_in;
     if (!hidden_feedback(p, layer))
         return 1.0;
     return pow(feedback_ratio(p, widths, layer), -p->keys[PCMUP_PARAM_FB_LR_EXP]);
 }
 
-typedef double factor_fn(const pcmup_param *p, const size_t *widths, size_t layer);
+static double width_ratio_factor(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                                 size_t layer)
+{
+    (void)fan_in;
+    return width_ratio(p, widths, layer);
+}
+
+/* fan_in: the fan-in of layer l's weights (M_{l-1} for a dense layer,
+ * C_{l-1} k^2 for a convolution); only the init std reads it. */
+typedef double factor_fn(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                         size_t layer);
 
 static factor_fn *const factor_table[] = {
     [PCMUP_FACTOR_MULTIPLIER] = multiplier,
@@ -411,7 +434,7 @@ static factor_fn *const factor_table[] = {
     [PCMUP_FACTOR_GNT_DAMPING] = gnt_damping,
     [PCMUP_FACTOR_TP_FB_DAMPING] = tp_fb_damping,
     [PCMUP_FACTOR_TP_FB_LR] = tp_fb_lr,
-    [PCMUP_FACTOR_WIDTH_RATIO] = width_ratio,
+    [PCMUP_FACTOR_WIDTH_RATIO] = width_ratio_factor,
 };
 
 _Static_assert(sizeof factor_table / sizeof factor_table[0] == PCMUP_FACTOR_COUNT,
@@ -422,11 +445,11 @@ double pcmup__param_factor(const pcmup_param *p, const size_t *widths, size_t la
 {
     assert(layer >= 1 && layer <= p->n_layers);
     assert((unsigned)f < PCMUP_FACTOR_COUNT);
-    return factor_table[f](p, widths, layer);
+    return factor_table[f](p, widths, widths[layer - 1], layer);
 }
 
-pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t layer,
-                                  double *dst, size_t count, const char *func)
+pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                                  size_t layer, double *dst, size_t count, const char *func)
 {
     if (!dst)
         return pcmup__fail(PCMUP_ERR_NULL, func, "dst is NULL");
@@ -435,7 +458,7 @@ pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, si
         return pcmup__fail(PCMUP_ERR_INVALID, func, "count %zu exceeds the %d factors", count,
                            PCMUP_FACTOR_COUNT);
     for (size_t k = 0; k < count; k++)
-        dst[k] = factor_table[k](p, widths, layer);
+        dst[k] = factor_table[k](p, widths, fan_in ? fan_in : widths[layer - 1], layer);
     return PCMUP_OK;
 }
 
@@ -463,14 +486,16 @@ pcmup_status pcmup_param_layer_factors(const pcmup_param *param, const size_t *w
 {
     PCMUP_CHECK_NULL(param);
     PCMUP_TRY(pcmup__check_widths(param, widths, n_widths, __func__));
-    return pcmup__param_factors(param, widths, layer, dst, count, __func__);
+    return pcmup__param_factors(param, widths, 0, layer, dst, count, __func__);
 }
 
-pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer, const size_t *widths)
+pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer, const size_t *widths,
+                                     size_t fan_in)
 {
     assert(layer >= 1 && layer <= p->n_layers);
-    pcmup_layer_scale s = {multiplier(p, widths, layer), init_std(p, widths, layer),
-                           lr_factor(p, widths, layer)};
+    pcmup_layer_scale s = {multiplier(p, widths, fan_in, layer),
+                           init_std(p, widths, fan_in, layer),
+                           lr_factor(p, widths, fan_in, layer)};
     return s;
 }
 

@@ -8,15 +8,20 @@
 #include "internal.h"
 
 /* Factor f of layer l (1-based) at the network widths widths[0..L], which
- * the caller has checked (pcmup__check_widths). A rule's width-scaled
+ * the caller has checked (pcmup__check_widths). The widths are the ones
+ * the width ratio r reads: M_0..M_L for an MLP; for a CNN the input size,
+ * then M for every hidden layer (whatever multiple of M its channels are),
+ * then the outputs (net.c, scale_widths). A rule's width-scaled
  * setting is its base setting times this (pcmup.h, pcmup_factor). */
 double pcmup__param_factor(const pcmup_param *p, const size_t *widths, size_t layer,
                            pcmup_factor f);
 
 /* The first `count` factors of layer l into dst, after checking layer,
- * dst and count; failures name `func`, the public function called. */
-pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t layer,
-                                  double *dst, size_t count, const char *func);
+ * dst and count; failures name `func`, the public function called.
+ * fan_in: the fan-in of layer l's weights, which the init std divides by
+ * (a convolution's C_{l-1} k^2); 0: widths[l - 1], a dense layer's. */
+pcmup_status pcmup__param_factors(const pcmup_param *p, const size_t *widths, size_t fan_in,
+                                  size_t layer, double *dst, size_t count, const char *func);
 
 /* What the network needs to build layer l: its forward multiplier, the
  * std its weights are drawn with and eta_l / eta. */
@@ -27,7 +32,7 @@ typedef struct {
 } pcmup_layer_scale;
 
 pcmup_layer_scale pcmup__param_scale(const pcmup_param *p, size_t layer,
-                                     const size_t *widths);
+                                     const size_t *widths, size_t fan_in);
 
 /* The widths of a network under p: widths non-NULL, n_widths = L + 1
  * (PCMUP_ERR_SHAPE otherwise), each width in [1, PCMUP_MAX_DIM]. */

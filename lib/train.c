@@ -140,7 +140,7 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
     size_t correct = 0;
     for (size_t start = 0; start < n; start += chunk) {
         size_t count = n - start < chunk ? n - start : chunk;
-        pcmup__net_forward_all(net, x + start * dim, count, algo->acts);
+        pcmup__net_forward_all(net, x + start * dim, count, algo->acts, algo->phis);
         sum += pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0, f,
                                labels + start, count, n_out, NULL);

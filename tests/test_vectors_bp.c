@@ -45,6 +45,33 @@ START_TEST(bp_mup_ce_relu) { run_case("bp_mup_ce_relu"); }
 END_TEST
 START_TEST(bp_mup_L4) { run_case("bp_mup_L4"); }
 END_TEST
+/* CNNs (the README's "CNN cases"): the same step through conv layers,
+ * max pooling and the flatten. */
+START_TEST(cnn_bp_mup_mse) { run_case("cnn_bp_mup_mse"); }
+END_TEST
+START_TEST(cnn_bp_sp_ce) { run_case("cnn_bp_sp_ce"); }
+END_TEST
+
+/* A CNN's init std divides by the conv fan-in C_in k^2 (the dense
+ * layer's by C H W) and scales with r = M / M_base for every layer,
+ * whatever multiple of M its channels are. */
+START_TEST(cnn_init_std_matches_reference)
+{
+    const char *names[] = {"cnn_bp_mup_mse", "cnn_bp_sp_ce", "cnn_pc_default"};
+    for (size_t i = 0; i < 3; i++) {
+        tu_case *c = tu_case_load(names[i]);
+        pcmup_net *net = tu_case_net(c);
+        for (size_t l = 1; l <= 3; l++) {
+            double std = tu_net_factor(net, l, PCMUP_FACTOR_INIT_STD);
+            double want = tu_case_list(c, "init_std_l", l - 1);
+            ck_assert_msg(fabs(std - want) < 1e-12 * want, "%s layer %zu std %g vs %g",
+                          names[i], l, std, want);
+        }
+        pcmup_net_free(net);
+        tu_case_free(c);
+    }
+}
+END_TEST
 
 /* The case's initial weights have the std its parameterization prescribes
  * (the init rule, checked on the reference's own draws within sampling
@@ -70,7 +97,10 @@ int main(void)
         bp_mup_mse,
         bp_mup_ce_relu,
         bp_mup_L4,
+        cnn_bp_mup_mse,
+        cnn_bp_sp_ce,
         init_std_matches_reference,
+        cnn_init_std_matches_reference,
     };
     return tu_run_tests("vectors_bp", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

@@ -104,6 +104,13 @@ START_TEST(pc_ce) { run_case("pc_ce"); }
 END_TEST
 START_TEST(pc_L4) { run_case("pc_L4"); }
 END_TEST
+/* CNNs: states on the pre-activations, predictions through pooling. */
+START_TEST(cnn_pc_default) { run_case("cnn_pc_default"); }
+END_TEST
+START_TEST(cnn_pc_zero_T8_gbar_m1) { run_case("cnn_pc_zero_T8_gbar_m1"); }
+END_TEST
+START_TEST(cnn_pc_avgpool_relu) { run_case("cnn_pc_avgpool_relu"); }
+END_TEST
 
 int main(void)
 {
@@ -117,6 +124,9 @@ int main(void)
         pc_convB_gbar_m1,
         pc_ce,
         pc_L4,
+        cnn_pc_default,
+        cnn_pc_zero_T8_gbar_m1,
+        cnn_pc_avgpool_relu,
     };
     return tu_run_tests("vectors_pc", 0, NULL, NULL, tests, TU_COUNT(tests));
 }

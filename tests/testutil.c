@@ -178,12 +178,14 @@ static pcmup_status read_update(const void *algo, size_t l, float *dst, size_t n
 static float *read_layer(layer_reader read, const void *obj, const pcmup_net *net, size_t l,
                          size_t *n)
 {
-    size_t out, in;
-    TU_OK(pcmup_net_layer_shape(net, l, &out, &in));
-    float *v = malloc(out * in * sizeof *v);
-    TU_OK(read(obj, l, v, out * in));
+    size_t dims[4], rank, count = 1;
+    TU_OK(pcmup_net_weight_shape(net, l, dims, 4, &rank));
+    for (size_t i = 0; i < rank; i++)
+        count *= dims[i];
+    float *v = malloc(count * sizeof *v);
+    TU_OK(read(obj, l, v, count));
     if (n)
-        *n = out * in;
+        *n = count;
     return v;
 }
 
@@ -464,8 +466,18 @@ pcmup_net *tu_case_net(const tu_case *c)
         TU_OK(pcmup_param_set_layer(p, l, PCMUP_LAYER_C, tu_case_list(c, "c", l - 1)));
     }
     pcmup_net *net;
-    TU_OK(pcmup_net_create(&net, widths, n_layers + 1,
-                           tu_case_activation(c), 0, p, 1, NULL));
+    if (tu_case_has(c, "net") && strcmp(tu_case_str(c, "net"), "cnn") == 0)
+        /* CNN cases: the description, the input shape and M (the README's
+         * "CNN cases"). */
+        TU_OK(pcmup_net_create_from_text(&net, tu_case_str(c, "arch"),
+                                         (size_t)tu_case_list(c, "input_shape", 0),
+                                         (size_t)tu_case_list(c, "input_shape", 1),
+                                         (size_t)tu_case_list(c, "input_shape", 2),
+                                         (size_t)tu_case_num(c, "M"), tu_case_activation(c), 0,
+                                         p, 1, NULL));
+    else
+        TU_OK(pcmup_net_create(&net, widths, n_layers + 1, tu_case_activation(c), 0, p, 1,
+                               NULL));
     pcmup_param_free(p);
     for (size_t l = 1; l <= n_layers; l++) {
         char name[16];

@@ -344,6 +344,10 @@ void train_options_default(train_options *opts)
     opts->activation = PCMUP_ACT_TANH;
     opts->width = 256;
     opts->depth = 3;
+    /* FashionMNIST's images, for --net. */
+    opts->input_shape[0] = 1;
+    opts->input_shape[1] = 28;
+    opts->input_shape[2] = 28;
     opts->base_width = 64;
     opts->epochs = 1;
     opts->batch = 64;
@@ -580,6 +584,11 @@ void train_options_print_config_help(void)
 "  --base-width N       base width of the parameterization; at M = N every\n"
 "                       parameterization is the same network [64]\n"
 "  --activation NAME    tanh, relu or identity [tanh]\n"
+"  --net SPEC           a network description instead of the MLP, with M\n"
+"                       the --width: simplecnn, vgg5, or layers such as\n"
+"                       'conv5p2:M tanh maxpool2 conv5p2:2M tanh maxpool2\n"
+"                       dense:10' (docs/cnn.md); sets the depth\n"
+"  --input-shape CxHxW  an input image's shape for --net [1x28x28]\n"
 "  --bias               give every layer a bias (initialised to zero)\n"
 "\n"
 "Training (the learning rate and the other settings every rule has, then\n"
@@ -711,6 +720,22 @@ static int parse_size(const char *flag, const char *text, unsigned long long lo,
     return 0;
 }
 
+/* CxHxW, three whole numbers in [1, MAX_DIM]: an input image's shape. */
+static int parse_shape(const char *flag, const char *text, size_t shape[3])
+{
+    unsigned long long v[3];
+    char tail;
+    if (sscanf(text, "%llux%llux%llu%c", &v[0], &v[1], &v[2], &tail) != 3 || v[0] < 1
+        || v[1] < 1 || v[2] < 1 || v[0] > MAX_DIM || v[1] > MAX_DIM || v[2] > MAX_DIM
+        || !isdigit((unsigned char)text[0])) {
+        usage_error("%s: expected CxHxW such as 1x28x28, got '%s'", flag, text);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        shape[i] = (size_t)v[i];
+    return 0;
+}
+
 /* A directory name: not empty, which the library would take for the
  * root (as it takes "dir" + "/" + file name). */
 static int parse_dir(const char *flag, const char *text, const char **out)
@@ -799,7 +824,7 @@ typedef enum {
     OPT_ALGO, OPT_PARAM, OPT_WIDTH, OPT_DEPTH, OPT_BASE_WIDTH, OPT_ACTIVATION,
     OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
-    OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES,
+    OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES, OPT_NET, OPT_INPUT_SHAPE,
     OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
 
@@ -823,6 +848,7 @@ static const option_spec option_table[] = {
     /* gammabar_L belongs to the parameterization, not to a setting. */
     {"--gamma-bar", OPT_GAMMA_BAR, 1},
     {"--max-data-bytes", OPT_MAX_DATA_BYTES, 1},
+    {"--net", OPT_NET, 1},               {"--input-shape", OPT_INPUT_SHAPE, 1},
 };
 
 /* What a command-line word names. */
@@ -929,7 +955,9 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
         return rc;
     switch (spec->id) {
     case OPT_WIDTH: o->width_given = 1; return parse_size(f, v, 1, MAX_DIM, &o->width);
-    case OPT_DEPTH: return parse_size(f, v, 1, 1024, &o->depth);
+    case OPT_DEPTH: o->depth_given = 1; return parse_size(f, v, 1, 1024, &o->depth);
+    case OPT_NET: o->net = v; return 0;
+    case OPT_INPUT_SHAPE: o->input_shape_given = 1; return parse_shape(f, v, o->input_shape);
     case OPT_BASE_WIDTH: return parse_size(f, v, 1, MAX_DIM, &o->base_width);
     case OPT_EPOCHS: return parse_size(f, v, 1, 1000000, &o->epochs);
     case OPT_BATCH: return parse_size(f, v, 1, MAX_DIM, &o->batch);
@@ -1047,6 +1075,37 @@ static int check_pc_timing(const train_options *o)
     return 0;
 }
 
+/* --net: the description must parse and exist at --input-shape and
+ * --width (a bad one is the user's mistake: exit 2); its layers set the
+ * depth. */
+static int check_net(train_options *o)
+{
+    if (o->net == NULL) {
+        if (o->input_shape_given)
+            usage_error("--input-shape applies to --net only");
+        return o->input_shape_given ? -1 : 0;
+    }
+    if (o->depth_given) {
+        usage_error("--depth and --net: the description gives the depth");
+        return -1;
+    }
+    pcmup_net_builder *b = NULL;
+    pcmup_status st = pcmup_net_builder_create(&b, NULL);
+    if (st == PCMUP_OK)
+        st = pcmup_net_builder_parse(b, o->net);
+    if (st == PCMUP_OK)
+        st = pcmup_net_builder_check(b, o->input_shape[0], o->input_shape[1], o->input_shape[2],
+                                     o->width);
+    if (st == PCMUP_OK)
+        st = pcmup_net_builder_n_layers(b, &o->depth);
+    pcmup_net_builder_free(b);
+    if (st != PCMUP_OK) {
+        usage_error("--net '%s': %s", o->net, pcmup_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 /* A follower not given takes its leader's value. */
 static void follow(train_options *o)
 {
@@ -1064,6 +1123,8 @@ static int check_settings(train_options *o)
         if (o->given[i] != NULL && check_value(o, i) != 0)
             return -1;
     if ((o->algo == PCMUP_RULE_PC && check_gamma_bar(o) != 0) || check_pc_timing(o) != 0)
+        return -1;
+    if (check_net(o) != 0)
         return -1;
     follow(o);
     return 0;

@@ -32,6 +32,8 @@ typedef struct {
     pcmup_activation activation;
     size_t width;        /* hidden width M                                 */
     size_t depth;        /* number of weight layers L                      */
+    const char *net;     /* --net: a network description (NULL: the MLP)   */
+    size_t input_shape[3]; /* C, H, W of an input (--input-shape) for --net */
     size_t base_width;   /* M_base of the parameterization                 */
     size_t epochs;
     size_t batch;
@@ -53,9 +55,11 @@ typedef struct {
     double value[TRAIN_MAX_SETTINGS];
     const char *given[TRAIN_MAX_SETTINGS];
 
-    /* Whether --width and --gamma-bar were given. */
+    /* Whether --width, --gamma-bar, --depth and --activation were given. */
     int width_given;
     int gamma_bar_given;
+    int depth_given;
+    int input_shape_given;
 } train_options;
 
 /* What pcmup_train_parse decided. */

@@ -235,21 +235,41 @@ int train_build_param(pcmup_param **out, const train_options *o, train_error *e)
     return set_error(e, st, "creating the parameterization");
 }
 
+/* --net: the description at the input shape, which must hold the data's
+ * dim values. */
+static int build_described_net(pcmup_net **out, const train_options *o,
+                               const pcmup_param *param, size_t dim, size_t width,
+                               train_error *e)
+{
+    const size_t *s = o->input_shape;
+    if (s[0] * s[1] * s[2] != dim) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "--input-shape %zux%zux%zu holds %zu values, the data %zu", s[0], s[1], s[2],
+                 s[0] * s[1] * s[2], dim);
+        return set_own_error(e, PCMUP_ERR_SHAPE, "creating the network", detail);
+    }
+    pcmup_status st = pcmup_net_create_from_text(out, o->net, s[0], s[1], s[2], width,
+                                                 o->activation, o->bias ? PCMUP_NET_BIAS : 0u,
+                                                 param, o->seed, NULL);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "creating the network");
+}
+
 int train_build_net(pcmup_net **out, const train_options *o, const pcmup_param *param,
                     size_t dim, size_t n_classes, size_t width, train_error *e)
 {
-    size_t *widths = malloc((o->depth + 1) * sizeof *widths);
-    pcmup_status st;
-
     *out = NULL;
+    if (o->net)
+        return build_described_net(out, o, param, dim, width, e);
+    size_t *widths = malloc((o->depth + 1) * sizeof *widths);
     if (widths == NULL)
         return set_own_error(e, PCMUP_ERR_NOMEM, "creating the network", "out of memory");
     widths[0] = dim;
     for (size_t l = 1; l < o->depth; l++)
         widths[l] = width;
     widths[o->depth] = n_classes;
-    st = pcmup_net_create(out, widths, o->depth + 1, o->activation,
-                          o->bias ? PCMUP_NET_BIAS : 0u, param, o->seed, NULL);
+    pcmup_status st = pcmup_net_create(out, widths, o->depth + 1, o->activation,
+                                       o->bias ? PCMUP_NET_BIAS : 0u, param, o->seed, NULL);
     free(widths);
     return st == PCMUP_OK ? 0 : set_error(e, st, "creating the network");
 }

@@ -33,7 +33,7 @@ static pcmup_status trial_step(pcmup_algo *algo, const float *x, const int32_t *
             const pcmup_layer *ly = &net->layers[l - 1];
             const float *rec = algo->update + (ly->params - net->params);
             if (updates[l - 1])
-                for (size_t i = 0; i < ly->n_in * ly->n_out; i++)
+                for (size_t i = 0; i < pcmup__layer_weight_count(ly); i++)
                     updates[l - 1][i] = ly->multiplier * rec[i];
         }
     }
@@ -172,7 +172,7 @@ static pcmup_status update_sets_alloc(update_sets *u, const pcmup_algo *algo, in
     const size_t L = net->n_layers, n_sets = with_own ? 3 : 2;
     size_t total = 0;
     for (size_t l = 0; l < L; l++)
-        total += net->layers[l].n_in * net->layers[l].n_out;
+        total += pcmup__layer_weight_count(&net->layers[l]);
     u->block = pcmup__alloc(&algo->alloc, n_sets * total, sizeof(float));
     u->bp = pcmup__alloc(&algo->alloc, n_sets * L, sizeof(float *));
     if (!u->block || !u->bp) {
@@ -186,7 +186,7 @@ static pcmup_status update_sets_alloc(update_sets *u, const pcmup_algo *algo, in
     for (size_t set = 0; set < n_sets; set++)
         for (size_t l = 0; l < L; l++) {
             u->bp[set * L + l] = p;
-            p += net->layers[l].n_in * net->layers[l].n_out;
+            p += pcmup__layer_weight_count(&net->layers[l]);
         }
     return PCMUP_OK;
 }
@@ -227,7 +227,7 @@ static pcmup_status compare_with_references(pcmup_algo *algo, const float *x,
     if (s == PCMUP_OK && want_gn)
         s = reference_update(algo, PCMUP_REFERENCE_GN, x, labels, batch, u->gn, func);
     for (size_t l = 0; s == PCMUP_OK && l < net->n_layers; l++) {
-        const size_t n = net->layers[l].n_in * net->layers[l].n_out;
+        const size_t n = pcmup__layer_weight_count(&net->layers[l]);
         compare(own[l], u->bp[l], n, out->cos_bp ? &out->cos_bp[l] : NULL,
                 out->ratio_bp ? &out->ratio_bp[l] : NULL);
         if (want_gn)
@@ -270,7 +270,7 @@ pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float *x, size_t
     for (size_t l = 0; l < updates_count; l++) {
         if (!updates[l])
             return pcmup__fail(PCMUP_ERR_NULL, __func__, "updates[%zu] is NULL", l);
-        for (size_t i = 0; i < net->layers[l].n_in * net->layers[l].n_out; i++)
+        for (size_t i = 0; i < pcmup__layer_weight_count(&net->layers[l]); i++)
             if (!isfinite(updates[l][i]))
                 return pcmup__fail(PCMUP_ERR_INVALID, __func__,
                                    "layer %zu: update entry %zu is not finite", l + 1, i);

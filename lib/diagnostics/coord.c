@@ -27,17 +27,11 @@ static void coord_model_free(coord_model *m)
 }
 
 static pcmup_status coord_model_build(coord_model *m, const pcmup_algo *proto, size_t width,
-                                      uint64_t seed, size_t *widths, const char *func)
+                                      uint64_t seed, const char *func)
 {
-    const pcmup_net *pn = proto->net;
-    const size_t L = pn->n_layers;
     memset(m, 0, sizeof *m);
-    widths[0] = pn->widths[0];
-    for (size_t l = 1; l < L; l++)
-        widths[l] = width;
-    widths[L] = pn->widths[L];
-    pcmup_status s = pcmup_net_create(&m->net, widths, L + 1, pn->activation, pn->flags,
-                                      pn->param, seed, &proto->alloc);
+    pcmup_status s = pcmup__net_create_like(proto->net, width, seed, &proto->alloc, &m->net,
+                                            func);
     if (s == PCMUP_OK)
         s = pcmup_algo_create(&m->algo, proto->rule->id, m->net, seed + 1u, &proto->alloc);
     if (s != PCMUP_OK) {
@@ -74,17 +68,18 @@ static double finite_or_inf(double v)
 
 /* Runs one width: dh and h_abs receive n_steps * L values; base[l - 1]
  * and now[l - 1] hold layer l's probe signals at step 0 and now (f for
- * l = L). After a diverged step every later value is +infinity. */
+ * l = L); phis[l - 1] is scratch for a pooling layer's phi(u). After a diverged step every later value is +infinity. */
 static pcmup_status coord_one_width(coord_model *m, const float *x, const int32_t *labels,
                                     size_t batch, const float *probe, size_t probe_batch,
                                     const size_t *steps, size_t n_steps, float **base,
-                                    float **now, double *dh, double *h_abs, const char *func)
+                                    float **now, float **phis, double *dh, double *h_abs,
+                                    const char *func)
 {
     const pcmup_net *net = m->net;
     const size_t L = net->n_layers;
     size_t done = 0;
     int diverged = 0;
-    pcmup__net_forward_all(net, probe, probe_batch, base);
+    pcmup__net_forward_all(net, probe, probe_batch, base, phis);
     for (size_t k = 0; k < n_steps; k++) {
         while (!diverged && done < steps[k]) {
             pcmup_status s = pcmup__algo_step_trusted(m->algo, x, labels, batch, NULL, func);
@@ -95,7 +90,7 @@ static pcmup_status coord_one_width(coord_model *m, const float *x, const int32_
             done++;
         }
         if (!diverged)
-            pcmup__net_forward_all(net, probe, probe_batch, now);
+            pcmup__net_forward_all(net, probe, probe_batch, now, phis);
         for (size_t l = 0; l < L; l++) {
             const size_t n = probe_batch * net->widths[l + 1];
             dh[k * L + l] = diverged ? INFINITY : finite_or_inf(mean_abs_diff(now[l], base[l], n));
@@ -103,6 +98,32 @@ static pcmup_status coord_one_width(coord_model *m, const float *x, const int32_
         }
     }
     return PCMUP_OK;
+}
+
+/* One block for a width's probe signals: sig[0 .. L) and sig[L .. 2L)
+ * receive layer l's base and current signals (widths[l] values per
+ * sample), sig[2L .. 3L) one shared phi scratch (a forward pass needs one
+ * layer's at a time). NULL when out of memory. */
+static float *coord_signals(const pcmup_net *net, size_t probe_batch, float **sig,
+                            const pcmup_allocator *a)
+{
+    const size_t L = net->n_layers;
+    size_t per_sample = pcmup__net_max_width(net);
+    for (size_t l = 1; l <= L; l++)
+        per_sample += 2 * net->widths[l];
+    int overflow = 0;
+    size_t n = pcmup__mul(per_sample, probe_batch, &overflow);
+    float *block = overflow ? NULL : pcmup__alloc(a, n, sizeof(float));
+    if (!block)
+        return NULL;
+    float *p = block;
+    for (size_t l = 1; l <= L; l++) {
+        sig[l - 1] = p, p += probe_batch * net->widths[l];
+        sig[L + l - 1] = p, p += probe_batch * net->widths[l];
+    }
+    for (size_t l = 1; l <= L; l++)
+        sig[2 * L + l - 1] = p;
+    return block;
 }
 
 /* The sweep's arguments, and `count`, the number of results per output:
@@ -160,26 +181,24 @@ pcmup_status pcmup_coord_check(const pcmup_algo *prototype, const size_t *widths
     /* Results go to the caller only once every width has run. */
     const pcmup_allocator *a = &prototype->alloc;
     const size_t per_width = n_steps * L, total = n_widths * per_width;
-    size_t max_width = pn->widths[L];
-    for (size_t i = 0; i < n_widths; i++)
-        max_width = widths[i] > max_width ? widths[i] : max_width;
     double *res = pcmup__alloc(a, 2 * total, sizeof(double));
-    float *block = pcmup__alloc(a, 2 * L * probe_batch, max_width * sizeof(float));
-    float **sig = pcmup__alloc(a, 2 * L, sizeof(float *));
-    size_t *net_widths = pcmup__alloc(a, L + 1, sizeof(size_t));
+    float **sig = pcmup__alloc(a, 3 * L, sizeof(float *));
     pcmup_status s = PCMUP_OK;
-    if (!res || !block || !sig || !net_widths)
+    if (!res || !sig)
         s = pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the probe signals");
     for (size_t i = 0; s == PCMUP_OK && i < n_widths; i++) {
         coord_model m;
-        s = coord_model_build(&m, prototype, widths[i], seed, net_widths, __func__);
+        s = coord_model_build(&m, prototype, widths[i], seed, __func__);
         if (s != PCMUP_OK)
             break;
-        for (size_t l = 0; l < 2 * L; l++)
-            sig[l] = block + l * probe_batch * max_width;
-        s = coord_one_width(&m, x, labels, batch, probe, probe_batch, steps, n_steps, sig,
-                            sig + L, res + i * per_width, res + total + i * per_width,
-                            __func__);
+        float *block = coord_signals(m.net, probe_batch, sig, a);
+        if (!block)
+            s = pcmup__fail(PCMUP_ERR_NOMEM, __func__, "cannot allocate the probe signals");
+        else
+            s = coord_one_width(&m, x, labels, batch, probe, probe_batch, steps, n_steps, sig,
+                                sig + L, sig + 2 * L, res + i * per_width,
+                                res + total + i * per_width, __func__);
+        pcmup__free(a, block);
         coord_model_free(&m);
     }
     if (s == PCMUP_OK) {
@@ -189,8 +208,6 @@ pcmup_status pcmup_coord_check(const pcmup_algo *prototype, const size_t *widths
             memcpy(h_abs, res + total, total * sizeof(double));
     }
     pcmup__free(a, res);
-    pcmup__free(a, block);
     pcmup__free(a, sig);
-    pcmup__free(a, net_widths);
     return s;
 }

@@ -1,10 +1,12 @@
 /*
  * layer.h -- the layer interface every algorithm is written against.
  *
- * A layer is the parameterised linear part of one step of the network,
- * pre = A(in; params), batch-major: `in` is (B, n_in), `pre` is (B, n_out).
- * The activation is applied by the network, elementwise, on top of it.
- * An algorithm needs exactly three things from a layer:
+ * A layer is one step of the network: its parameterised linear part,
+ * pre = A(in; params), batch-major: `in` is (B, n_in), `pre` is (B, n_out),
+ * followed by a parameter-free map g = P o phi (the activation, then 2x2
+ * pooling or nothing) that takes pre to the layer's output h (B, n_post),
+ * the next layer's input. The output layer's g is the identity.
+ * An algorithm needs exactly three things from the linear part:
  *
  *   forward     pre = A(in)
  *   input_vjp   din = (d pre / d in)^T dpre     (row by row)
@@ -14,6 +16,8 @@
  * input_vjp for the state gradients and param_grad with its own errors;
  * target propagation uses param_grad with target differences. A new layer
  * kind (convolution) provides a new ops table; no algorithm changes.
+ * For g, the rules use pcmup__layer_post and pcmup__layer_post_vjp
+ * (post.c), written once for every layer kind.
  *
  * Parameters live in one contiguous float array per layer, in the order the
  * layer documents (dense: weights (out, in) row-major, then the bias), so
@@ -32,6 +36,7 @@
 #define PCMUP_LAYER_H
 
 #include "kernel/kernel.h"
+#include "pcmup.h"
 
 #include <stddef.h>
 
@@ -45,6 +50,13 @@ typedef struct {
     size_t c_out, h_out, w_out;
     size_t k, stride, pad;
 } pcmup__conv_geom;
+
+/* The pooling after a conv layer's activation (2x2, stride 2). */
+typedef enum {
+    PCMUP__POOL_NONE = 0,
+    PCMUP__POOL_MAX2 = 1, /* the gradient goes to the first maximum of each window */
+    PCMUP__POOL_AVG2 = 2
+} pcmup__pool;
 
 typedef struct {
     void (*forward)(const pcmup_layer *layer, const float *in, size_t batch, float *pre);
@@ -68,6 +80,11 @@ struct pcmup_layer {
      * layer (the ops only borrow it). */
     pcmup__conv_geom conv;
     float *workspace;
+    /* g = P o phi (pcmup__layer_set_post): the activation (identity for
+     * the output layer), the pooling, and the size of g's output. */
+    pcmup_activation activation;
+    pcmup__pool pool;
+    size_t n_post;
 };
 
 /* A dense layer: pre = multiplier * in W^T (+ bias). Parameters: W (out, in)
@@ -103,6 +120,29 @@ void pcmup__conv_init(pcmup_layer *layer, size_t c_in, size_t h_in, size_t w_in,
  * (c_in k^2) x (h_out w_out). The ops treat a batch one sample at a time
  * (one GEMM per sample and op), so the size does not depend on the batch. */
 size_t pcmup__conv_workspace_floats(const pcmup_layer *layer);
+
+/* ---- g = P o phi, the map after the linear part (post.c) ---------------------
+ * Pooling needs a conv layer (it pools the (c_out, h_out, w_out) map, both
+ * sizes even). a = phi(pre) is what the derivative and max pooling's
+ * arg-max are read from, so the forward keeps it: without pooling a is
+ * the output h itself. */
+
+/* Sets g after pcmup__dense_init / pcmup__conv_init; n_post follows. */
+void pcmup__layer_set_post(pcmup_layer *layer, pcmup_activation activation, pcmup__pool pool);
+/* 1 when g pools (so a and h are different arrays of different sizes). */
+int pcmup__layer_pools(const pcmup_layer *layer);
+/* a = phi(pre) (a may be pre: in place), then h = P(a) (h must be a when
+ * the layer does not pool, and distinct from it when it does). */
+void pcmup__layer_post(const pcmup_layer *layer, const float *pre, size_t batch, float *a,
+                       float *h);
+/* dpre = phi'(pre) * P^T dh, read off a = phi(pre). dpre may be dh when
+ * the layer does not pool (in place); with pooling they are distinct. */
+void pcmup__layer_post_vjp(const pcmup_layer *layer, const float *a, const float *dh,
+                           size_t batch, float *dpre);
+/* The number of weights (params without the bias): (out, in) for dense,
+ * (c_out, c_in, k, k) for conv; and a weight's fan-in (in, c_in k^2). */
+size_t pcmup__layer_weight_count(const pcmup_layer *layer);
+size_t pcmup__layer_fan_in(const pcmup_layer *layer);
 
 /* ---- biases shared by the layer kinds (bias.c) -------------------------------
  * A bias has one value per channel, added at each of `spatial` positions of

@@ -4,14 +4,13 @@
  * is Yang & Hu 2021's; docs/parameterization.md, section 5).
  *
  *   delta_L = dl/df;   delta_l = phi'(u_l) * (W_{l+1}^T delta_{l+1})
+ * (with pooling, delta_l = g_l'(u_l)^T (A_{l+1}^T delta_{l+1}), layer.h)
  *   W_l -= eta_l (1/B) delta_l^T h_{l-1}
  *
  * Every layer's update comes from the same forward pass: layer l's
  * input-VJP runs before layer l's weights move.
  */
 #include "algo.h"
-
-#include "layers/activation.h"
 
 #include <math.h>
 
@@ -20,7 +19,7 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 {
     pcmup_net *net = algo->net;
     const size_t n_layers = net->n_layers;
-    pcmup__net_forward_all(net, x, batch, algo->acts);
+    pcmup__net_forward_all(net, x, batch, algo->acts, algo->phis);
     float *delta = algo->delta[0], *delta_below = algo->delta[1];
     double loss = pcmup__algo_loss_grad(algo, labels, batch, delta);
     if (!isfinite(loss))
@@ -30,9 +29,11 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
         const pcmup_layer *layer = &net->layers[l - 1];
         const float *in = l > 1 ? algo->acts[l - 2] : x;
         if (l > 1) {
-            layer->ops->input_vjp(layer, delta, batch, delta_below);
-            pcmup__act_backward_from_post(net->activation, in, delta_below,
-                                          batch * layer->n_in);
+            /* dh_{l-1} = A_l^T delta_l, then delta_{l-1} = g_{l-1}'^T dh. */
+            const pcmup_layer *below = &net->layers[l - 2];
+            float *dh = pcmup__layer_pools(below) ? algo->delta[2] : delta_below;
+            layer->ops->input_vjp(layer, delta, batch, dh);
+            pcmup__layer_post_vjp(below, algo->phis[l - 2], dh, batch, delta_below);
         }
         pcmup__algo_descend(algo, l, delta, in, batch);
         float *t = delta;

@@ -201,7 +201,7 @@ static double damping(const pcmup_algo *algo, size_t l)
 {
     const pcmup_net *net = algo->net;
     return algo->settings[PCMUP_SET_GNT_DAMPING]
-           * pcmup__param_factor(net->param, net->widths, l, PCMUP_FACTOR_GNT_DAMPING);
+           * pcmup__param_factor(net->param, net->scale_widths, l, PCMUP_FACTOR_GNT_DAMPING);
 }
 
 /* ---- Jacobian rows ------------------------------------------------------- */
@@ -439,7 +439,7 @@ static pcmup_status gnt_step(pcmup_algo *algo, const float *x, const int32_t *la
     }
     pcmup_net *net = algo->net;
     gnt_run r = make_run(algo, batch);
-    pcmup__net_forward_all(net, x, batch, algo->acts);
+    pcmup__net_forward_all(net, x, batch, algo->acts, algo->phis);
     float *cur = r.stack[0], *below = r.stack[1];
     double loss = pcmup__algo_loss_grad(algo, labels, batch, cur);
     if (!isfinite(loss))
@@ -551,6 +551,7 @@ static const pcmup_setting_row gnt_settings[] = {
 const pcmup_rule_ops pcmup__rule_gnt = {
     .id = PCMUP_RULE_GNT,
     .name = "gnt",
+    .dense_only = 1,
     .create_state = gnt_create,
     .free_state = gnt_free,
     .reserve = gnt_reserve,

@@ -9,6 +9,10 @@
  * and the state gradient of the energy is
  *   g_l = gamma_l eps_l - gamma_{l+1} phi'(x_l) * (eps_{l+1} W_{l+1}),
  * where the second term is the layer interface's input-VJP of layer l+1.
+ * On any network phi(x) reads g_l(x) = P_l(phi(x)) (pooling after the
+ * activation; layer.h): predictions are A_l(g_{l-1}(x_{l-1})) and phi'
+ * becomes g_l's VJP, so a state has layer l's pre-activation size and
+ * its g has the (pooled) output size M_l.
  *
  * Cost. pred_l depends only on x_{l-1}, so moving x_l by -kappa g changes
  * eps_l by exactly -kappa g (no GEMM) and leaves eps_{l+1} stale. Errors
@@ -19,7 +23,6 @@
 #include "algo.h"
 
 #include "kernel/kernel.h"
-#include "layers/activation.h"
 #include "loss.h"
 #include "param.h"
 
@@ -29,7 +32,8 @@
 /* The step's buffers, carved from the rule scratch. Index l is layer l. */
 typedef struct {
     float **state;  /* x_l, l < L                               */
-    float **post;   /* phi(x_l), l < L; post[0] = X             */
+    float **post;   /* g(x_l), l < L (M_l: pooled)              */
+    float **phix;   /* phi(x_l) where layer l pools, else post  */
     float **pre_ff; /* feedforward u_l, l <= L (pre_ff[L] = f)  */
     float **err;    /* eps_l, l <= L                            */
     float **err2;   /* cached eps_l (timing cache), or the
@@ -38,6 +42,7 @@ typedef struct {
     float *pred;    /* (B, max width): a prediction             */
     float *grad;    /* (B, max width): one layer's g_l          */
     float *vjp;     /* (B, max width)                           */
+    float *dh;      /* (B, max width): a pooled output's VJP    */
 } pc_bufs;
 
 /* PC's state (algo->state): the step's buffers, and the diagnostics of
@@ -45,7 +50,7 @@ typedef struct {
 typedef struct {
     float *scratch;       /* the buffers of pc_bufs, scratch_cap floats */
     size_t scratch_cap;
-    float **bufs;         /* 6 L pointers into scratch */
+    float **bufs;         /* 7 L pointers into scratch */
     double *energy;       /* energy trace, energy_cap values */
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
@@ -58,21 +63,34 @@ static pc_state *pc_of(const pcmup_algo *algo)
     return algo->state;
 }
 
-static size_t hidden_sum(const pcmup_net *net)
+/* Layer l's pre-activation size (a state's, an error's) and its output's
+ * (g(x_l)'s, the next layer's input), per sample; equal unless l pools. */
+static size_t pre_size(const pcmup_net *net, size_t l)
 {
-    size_t sum = 0;
-    for (size_t l = 1; l < net->n_layers; l++)
-        sum += net->widths[l];
-    return sum;
+    return net->layers[l - 1].n_out;
 }
 
-/* Floats of buffers per sample. state, post, err2, presyn: at most the
- * hidden widths; pre_ff, err: all widths; pred: one max width (grad and
- * vjp are the shared delta buffers). */
+static size_t post_size(const pcmup_net *net, size_t l)
+{
+    return net->widths[l];
+}
+
+/* Floats of buffers per sample: state, err2: hidden pre sizes; post,
+ * presyn: hidden output sizes; phix: the pooled layers' pre sizes;
+ * pre_ff, err: every pre size; pred: one max width (grad, vjp and dh are
+ * the shared delta buffers). */
 static size_t floats_per_sample(const pcmup_net *net)
 {
-    size_t all = hidden_sum(net) + net->widths[net->n_layers];
-    return 4 * hidden_sum(net) + 2 * all + pcmup__net_max_width(net);
+    size_t n = pcmup__net_max_width(net);
+    for (size_t l = 1; l <= net->n_layers; l++) {
+        n += 2 * pre_size(net, l); /* pre_ff, err */
+        if (l == net->n_layers)
+            break;
+        n += 2 * pre_size(net, l) + 2 * post_size(net, l); /* state, err2, post, presyn */
+        if (pcmup__layer_pools(&net->layers[l - 1]))
+            n += pre_size(net, l); /* phix */
+    }
+    return n;
 }
 
 static pc_bufs carve(pcmup_algo *algo, size_t batch)
@@ -80,18 +98,30 @@ static pc_bufs carve(pcmup_algo *algo, size_t batch)
     const pcmup_net *net = algo->net;
     const size_t n_layers = net->n_layers;
     float **p = pc_of(algo)->bufs;
-    pc_bufs b = {p, p + n_layers, p + 2 * n_layers, p + 3 * n_layers, p + 4 * n_layers,
-                 p + 5 * n_layers, NULL, algo->delta[0], algo->delta[1]};
+    pc_bufs b = {p,
+                 p + n_layers,
+                 p + 2 * n_layers,
+                 p + 3 * n_layers,
+                 p + 4 * n_layers,
+                 p + 5 * n_layers,
+                 p + 6 * n_layers,
+                 NULL,
+                 algo->delta[0],
+                 algo->delta[1],
+                 algo->delta[2]};
     float *block = pc_of(algo)->scratch;
     for (size_t l = 1; l <= n_layers; l++) {
-        size_t n = batch * net->widths[l];
+        const size_t n = batch * pre_size(net, l);
         if (l < n_layers) {
             b.state[l - 1] = block, block += n;
-            b.post[l - 1] = block, block += n;
+            b.post[l - 1] = block, block += batch * post_size(net, l);
+            b.phix[l - 1] = b.post[l - 1];
+            if (pcmup__layer_pools(&net->layers[l - 1]))
+                b.phix[l - 1] = block, block += n;
             b.err2[l - 1] = block, block += n;
         }
         if (l > 1 && l < n_layers) /* layer 1's presynaptic factor is X */
-            b.presyn[l - 1] = block, block += batch * net->widths[l - 1];
+            b.presyn[l - 1] = block, block += batch * post_size(net, l - 1);
         b.pre_ff[l - 1] = block, block += n;
         b.err[l - 1] = block, block += n;
     }
@@ -119,7 +149,7 @@ static float *state(const pc_run *r, size_t l) { return r->b.state[l - 1]; }
 static float *err(const pc_run *r, size_t l) { return r->b.err[l - 1]; }
 static float *pre_ff(const pc_run *r, size_t l) { return r->b.pre_ff[l - 1]; }
 
-/* phi(x_l) at the current states; phi(x_0) = X. */
+/* g(x_l) at the current states (phi(x_l) without pooling); g(x_0) = X. */
 static const float *post(const pc_run *r, size_t l)
 {
     return l == 0 ? r->x : r->b.post[l - 1];
@@ -137,9 +167,10 @@ static double gamma_of(const pc_run *r, size_t l)
                            : r->gamma_out;
 }
 
+/* Values per sample of x_l, u_l and eps_l (layer l's pre-activation). */
 static size_t width(const pc_run *r, size_t l)
 {
-    return r->net->widths[l];
+    return pre_size(r->net, l);
 }
 
 /* eps_L = -dloss/df at the prediction f = pred, and the loss there. */
@@ -203,16 +234,24 @@ static double energy(const pc_run *r)
 /* g_l into `g` from the current eps_l and eps_{l+1}. */
 static void state_gradient(const pc_run *r, size_t l, float *g)
 {
-    const pcmup_layer *above = &r->net->layers[l];
+    const pcmup_layer *here = &r->net->layers[l - 1], *above = &r->net->layers[l];
     const size_t n = r->batch * width(r, l);
-    above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.vjp);
-    /* phi'(x_l), read off phi(x_l); FPA keeps phi'(u_l). */
-    const float *h = r->fpa ? post_ff(r, l) : post(r, l);
-    pcmup__act_backward_from_post(r->net->activation, h, r->b.vjp, n);
+    float *dh = pcmup__layer_pools(here) ? r->b.dh : r->b.vjp;
+    above->ops->input_vjp(above, err(r, l + 1), r->batch, dh);
+    /* g'(x_l), read off phi(x_l); FPA keeps g'(u_l). */
+    const float *a = r->fpa ? r->algo->phis[l - 1] : r->b.phix[l - 1];
+    pcmup__layer_post_vjp(here, a, dh, r->batch, r->b.vjp);
     const float gl = (float)gamma_of(r, l), gup = (float)gamma_of(r, l + 1);
     const float *e = err(r, l);
     for (size_t i = 0; i < n; i++)
         g[i] = gl * e[i] - gup * r->b.vjp[i];
+}
+
+/* phi(x_l) and g(x_l) from the state x_l. */
+static void update_post(pc_run *r, size_t l)
+{
+    pcmup__layer_post(&r->net->layers[l - 1], state(r, l), r->batch, r->b.phix[l - 1],
+                      r->b.post[l - 1]);
 }
 
 /* x_l -= kappa_l g, and phi(x_l) follows. eps_l moves with x_l (its
@@ -228,7 +267,7 @@ static void move_state(pc_run *r, size_t l, const float *g)
     if (r->fresh[l])
         for (size_t i = 0; i < n; i++)
             e[i] -= kappa * g[i];
-    pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+    update_post(r, l);
     if (!r->fpa)
         r->fresh[l + 1] = 0;
 }
@@ -240,9 +279,11 @@ static void fill_state(pc_run *r, size_t l, int init)
     const size_t n = r->batch * width(r, l);
     float *s = state(r, l);
     if (init == PCMUP_PC_INIT_FORWARD) {
-        /* x_l = u_l, and phi(x_l) is the forward pass's h_l. */
+        /* x_l = u_l, and g(x_l) is the forward pass's h_l. */
         memcpy(s, pre_ff(r, l), n * sizeof *s);
-        memcpy(r->b.post[l - 1], post_ff(r, l), n * sizeof *s);
+        memcpy(r->b.post[l - 1], post_ff(r, l), r->batch * post_size(r->net, l) * sizeof *s);
+        if (r->b.phix[l - 1] != r->b.post[l - 1])
+            memcpy(r->b.phix[l - 1], r->algo->phis[l - 1], n * sizeof *s);
         return;
     } else if (init == PCMUP_PC_INIT_ZERO) {
         memset(s, 0, n * sizeof *s);
@@ -251,7 +292,7 @@ static void fill_state(pc_run *r, size_t l, int init)
         for (size_t i = 0; i < n; i++)
             s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
     }
-    pcmup__act_forward(r->net->activation, s, r->b.post[l - 1], n);
+    update_post(r, l);
 }
 
 /* Forward init makes every hidden error exactly 0 (x_l = u_l = pred_l)
@@ -288,7 +329,8 @@ static void sequential_sweep(pc_run *r, int cache)
         /* eps_l right after x_l moved, before x_{l-1} does. */
         memcpy(r->b.err2[l - 1], err(r, l), r->batch * width(r, l) * sizeof(float));
         if (l > 1)
-            memcpy(r->b.presyn[l - 1], post(r, l - 1), r->batch * width(r, l - 1) * sizeof(float));
+            memcpy(r->b.presyn[l - 1], post(r, l - 1),
+                   r->batch * post_size(r->net, l - 1) * sizeof(float));
     }
 }
 
@@ -340,11 +382,12 @@ static double gamma_out_of(const pcmup_algo *algo)
 {
     const pcmup_net *net = algo->net;
     return algo->settings[PCMUP_SET_PC_GAMMA_OUT_BASE]
-           * pcmup__param_factor(net->param, net->widths, net->n_layers, PCMUP_FACTOR_PC_GAMMA);
+           * pcmup__param_factor(net->param, net->scale_widths, net->n_layers, PCMUP_FACTOR_PC_GAMMA);
 }
 
-/* Feedforward pass keeping pre-activations (pre_ff) and post-activations
- * (algo->acts), as the states' initialisation and FPA need both. */
+/* Feedforward pass keeping pre-activations (pre_ff), phi(u_l)
+ * (algo->phis) and outputs (algo->acts), as the states' initialisation
+ * and FPA need them all. */
 static void forward_pass(pc_run *r)
 {
     const float *in = r->x;
@@ -353,7 +396,8 @@ static void forward_pass(pc_run *r)
         const size_t n = r->batch * width(r, l);
         ly->ops->forward(ly, in, r->batch, pre_ff(r, l));
         if (l < r->n_layers)
-            pcmup__act_forward(r->net->activation, pre_ff(r, l), r->algo->acts[l - 1], n);
+            pcmup__layer_post(ly, pre_ff(r, l), r->batch, r->algo->phis[l - 1],
+                              r->algo->acts[l - 1]);
         else
             memcpy(r->algo->acts[l - 1], pre_ff(r, l), n * sizeof(float));
         in = r->algo->acts[l - 1];
@@ -424,14 +468,14 @@ static void pc_free(pcmup_algo *algo, void *state)
     pcmup__free(&algo->alloc, st);
 }
 
-/* The state's fixed-size parts: the buffer pointers (6 L), the error
+/* The state's fixed-size parts: the buffer pointers (7 L), the error
  * norms (L) and the fresh flags (L + 1). */
 static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
 {
     const size_t n_layers = algo->net->n_layers;
     pc_state *st = pcmup__alloc_zero(&algo->alloc, 1, sizeof *st);
     if (st) {
-        st->bufs = pcmup__alloc_zero(&algo->alloc, 6 * n_layers, sizeof(float *));
+        st->bufs = pcmup__alloc_zero(&algo->alloc, 7 * n_layers, sizeof(float *));
         st->error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
         st->fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
     }

@@ -63,6 +63,9 @@ static pcmup_status check_model(const pcmup_algo *pc, const char *func)
     if (pc->rule->id != PCMUP_RULE_PC)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func, "%s is not predictive coding",
                            pc->rule->name);
+    if (!net->is_mlp)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "the closed form needs a network of dense layers");
     if (net->activation != PCMUP_ACT_IDENTITY)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
                            "the closed form needs a linear network; the activation is %s",

@@ -67,6 +67,14 @@ typedef struct pcmup_rule_ops {
     pcmup_rule id;
     const char *name;
 
+    /* 1: the rule's mathematics is written for dense layers with one
+     * hidden activation (TP's inverses, GNT's Jacobians), and
+     * pcmup_algo_create refuses any other network with
+     * PCMUP_ERR_UNSUPPORTED naming the layer. 0: the rule reaches layers
+     * only through layer.h (the linear ops and pcmup__layer_post[_vjp]),
+     * so it trains every network. */
+    int dense_only;
+
     /* The rule's own settings: n_settings rows (settings.h), defined in
      * the rule's file, keys in the rule's group of pcmup.h. The rule
      * accepts these and the common rows of settings.c, nothing else.

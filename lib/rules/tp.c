@@ -304,13 +304,13 @@ static double damping(const tp_run *r, size_t l)
     pcmup_setting base = l == r->n_layers ? PCMUP_SET_TP_FB_DAMPING_TOP
                                           : PCMUP_SET_TP_FB_DAMPING;
     return r->algo->settings[base]
-           * pcmup__param_factor(r->net->param, r->net->widths, l, PCMUP_FACTOR_TP_FB_DAMPING);
+           * pcmup__param_factor(r->net->param, r->net->scale_widths, l, PCMUP_FACTOR_TP_FB_DAMPING);
 }
 
 static double fb_rate(const tp_run *r, size_t l)
 {
     return r->algo->settings[PCMUP_SET_TP_FB_LR]
-           * pcmup__param_factor(r->net->param, r->net->widths, l, PCMUP_FACTOR_TP_FB_LR);
+           * pcmup__param_factor(r->net->param, r->net->scale_widths, l, PCMUP_FACTOR_TP_FB_LR);
 }
 
 static pcmup__gemm_log *gemm_log(const tp_run *r) { return r->algo->gemm_log; }
@@ -562,7 +562,7 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
                 algo->rule->id == PCMUP_RULE_DTP,
                 algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED,
                 algo->settings[PCMUP_SET_TP_FB_ACTIVATION] == PCMUP_ACT_TANH};
-    pcmup__net_forward_all(net, x, batch, algo->acts);
+    pcmup__net_forward_all(net, x, batch, algo->acts, algo->phis);
     float *e_top = diff(&r, r.n_layers);
     double loss = pcmup__algo_loss_grad(algo, labels, batch, e_top);
     if (!isfinite(loss))
@@ -687,7 +687,8 @@ static const pcmup_setting_row tp_settings[] = {
  * of the two it is). */
 #define TP_OPS(rule_id, rule_name)                                                 \
     {                                                                              \
-        .id = rule_id, .name = rule_name, .create_state = tp_create,               \
+        .id = rule_id, .name = rule_name, .dense_only = 1,                        \
+        .create_state = tp_create,                                                 \
         .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
         .list_persistent = tp_list, .load_persistent = tp_load, .persistent_bound = tp_bound,                    \
         .settings = tp_settings,                                                   \
