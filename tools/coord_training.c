@@ -109,12 +109,15 @@ static void probe_signals_free(probe_signals *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Floats per sample of h_l: the layer's output width, which for a dense
- * network is M_l. */
-static pcmup_status signal_size(const pcmup_net *net, size_t l, size_t *size)
+/* Floats per sample of h_l: what layer l + 1 takes in (M_l for a dense
+ * network; a pooled C H W for a convolution with pooling, whose own
+ * `out` is the size before pooling), and for l = L the outputs f. */
+static pcmup_status signal_size(const pcmup_net *net, size_t l, size_t L, size_t *size)
 {
-    size_t in;
-    return pcmup_net_layer_shape(net, l, size, &in);
+    size_t out, in;
+    pcmup_status st = pcmup_net_layer_shape(net, l < L ? l + 1 : L, &out, &in);
+    *size = l < L ? in : out;
+    return st;
 }
 
 static pcmup_status probe_signals_init(probe_signals *s, const pcmup_net *net,
@@ -131,7 +134,7 @@ static pcmup_status probe_signals_init(probe_signals *s, const pcmup_net *net,
     if (!s->size || !s->base || !s->now)
         return PCMUP_ERR_NOMEM;
     for (size_t l = 1; l <= s->L; l++) {
-        if ((st = signal_size(net, l, &s->size[l - 1])) != PCMUP_OK)
+        if ((st = signal_size(net, l, s->L, &s->size[l - 1])) != PCMUP_OK)
             return st;
         s->base[l - 1] = malloc(n_probe * s->size[l - 1] * sizeof(float));
         s->now[l - 1] = malloc(n_probe * s->size[l - 1] * sizeof(float));

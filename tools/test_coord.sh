@@ -144,6 +144,24 @@ test_training_rows() {
     nothing_moved || fail "--lr 0 moved the features: $(jq -c -s 'map(.dh)' "$tmp/out")"
 }
 
+# A convolutional network (--net) on --synthetic's 64 inputs as 1x8x8
+# images: its first layer's h_1 is pooled to 4x4, a size pcmup_net_forward_layer
+# refuses unless the tool asks for the pooled signal, so the run
+# succeeding is the check; then the structure and a zero rate.
+test_training_cnn() {
+    local args=(--training --synthetic --input-shape 1x8x8 --base-width 4 --train-limit 50
+                --batch 16 --widths 4,8 --json
+                --net "conv3p1:M tanh maxpool2 conv3p1:M tanh dense:10")
+    run "${args[@]}" --steps 0,1,20 --lr 0.05
+    [ "$status" -eq 0 ] || { fail "cnn training: $(cat "$tmp/err")"; return; }
+    jq -e -s 'length == 18 and all(.[]; (.dh | type == "number") and .h_abs > 0)
+              and all(.[] | select(.step == 0); .dh == 0)
+              and all(.[] | select(.step > 0); .dh > 0)' "$tmp/out" >/dev/null \
+        || fail "cnn training rows: $(jq -c -s 'map([.width, .step, .layer, .dh])' "$tmp/out")"
+    run "${args[@]}" --steps 0,7 --lr 0
+    nothing_moved || fail "cnn --lr 0 moved the features: $(jq -c -s 'map(.dh)' "$tmp/out")"
+}
+
 # A run that blows up: inf from the diverged step on, null in JSON, status 0.
 test_training_divergence() {
     run --training --synthetic --param sp --lr 100000 --widths 256 --steps 0,30
@@ -200,6 +218,7 @@ test_divergence
 test_alignment
 test_training_usage
 test_training_rows
+test_training_cnn
 test_training_divergence
 test_training_fashion
 
