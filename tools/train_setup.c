@@ -331,6 +331,13 @@ void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
     jsonl_put_string(w, "param", train_param_name(o->preset));
     jsonl_put_size(w, "width", width);
     jsonl_put_size(w, "depth", o->depth);
+    if (o->net) {
+        char shape[96];
+        snprintf(shape, sizeof shape, "%zux%zux%zu", o->input_shape[0], o->input_shape[1],
+                 o->input_shape[2]);
+        jsonl_put_string(w, "net", o->net);
+        jsonl_put_string(w, "input_shape", shape);
+    }
     jsonl_put_string(w, "activation", train_activation_name(o->activation));
     train_put_setting(w, o, PCMUP_SET_LOSS);
     train_put_setting(w, o, PCMUP_SET_LR);
