@@ -19,12 +19,6 @@ name=pcmup-train
 # shellcheck source=test_common.sh
 source "$(dirname "$0")/test_common.sh"
 
-# have_fashion WHAT: FashionMNIST is in $data (the check
-# examples/run_example.sh makes); otherwise WHAT is recorded as skipped.
-have_fashion() {
-    [ -r "$data/train-labels-idx1-ubyte.gz" ] || [ -r "$data/train-labels-idx1-ubyte" ] ||
-        { skip "$1" "no FashionMNIST at $data"; return 1; }
-}
 
 # expect_usage ARGS...: exit 2 with a one-line message, nothing on stdout.
 test_help() {
