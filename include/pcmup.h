@@ -15,7 +15,8 @@
  *      every width-dependent factor they give.
  *   3. Networks (pcmup_net): dense layers, forward pass, weights;
  *      convolutional networks from a builder or a one-line description.
- *   4. Datasets (pcmup_dataset): IDX / FashionMNIST files and arrays.
+ *   4. Datasets (pcmup_dataset): IDX / FashionMNIST / CIFAR-10 files and
+ *      arrays.
  *   5. Algorithms (pcmup_algo): learning rules, their settings, training.
  *   6. Predictive coding: its energy, inference options and diagnostics.
  *   7. Gauss-Newton target: the preconditioned update and its damping.
@@ -613,9 +614,13 @@ PCMUP_API pcmup_status pcmup_net_forward_layer(pcmup_net *net, const float *x,
 
 typedef struct pcmup_dataset pcmup_dataset;
 
+/* A dataset's training or test split: FashionMNIST's files
+ * train-images-idx3-ubyte[.gz] (60000 samples) or t10k-images-idx3-ubyte[.gz]
+ * (10000), CIFAR-10's data_batch_1.bin .. data_batch_5.bin (50000) or
+ * test_batch.bin (10000). */
 typedef enum {
-    PCMUP_SPLIT_TRAIN = 0,   /* train-images-idx3-ubyte[.gz], 60000 samples */
-    PCMUP_SPLIT_TEST = 1     /* t10k-images-idx3-ubyte[.gz],  10000 samples */
+    PCMUP_SPLIT_TRAIN = 0,
+    PCMUP_SPLIT_TEST = 1
 } pcmup_split;
 
 /* Where Debian's dataset-fashion-mnist package puts the files. */
@@ -677,6 +682,36 @@ PCMUP_API pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out,
 PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist_limited(
     pcmup_dataset **out, const char *dir, pcmup_split split, size_t max_bytes,
     const pcmup_allocator *allocator);
+
+/* CIFAR-10 in its binary version ("CIFAR-10 binary version (suitable for C
+ * programs)", the directory cifar-10-batches-bin) from `dir`, which must be
+ * given: no Debian package installs CIFAR-10. The training split is
+ * data_batch_1.bin .. data_batch_5.bin, concatenated in that order (50000
+ * samples), the test split test_batch.bin (10000). Each file is a sequence
+ * of 3073-byte records: a label byte (0..9), then a 3 x 32 x 32 image,
+ * channel-major (1024 red bytes, then green, then blue, each 32 x 32 plane
+ * row-major). A sample is the image as it is stored, which is the NCHW
+ * flatten order (C, H, W) of convolutional networks: dim is 3072 and
+ * n_classes 10; bytes are scaled to [0, 1] (b / 255) as for
+ * pcmup_dataset_load_idx.
+ * The format has no header, so a file's size must be a positive whole
+ * number of records: an empty file or one with a partial record (a
+ * truncated download, another file) is PCMUP_ERR_FORMAT, as is a label
+ * above 9, each with a message naming the file (and the record); a file
+ * that is missing or cannot be read is PCMUP_ERR_IO naming its path. Every
+ * file of the split is opened and sized before the dataset is allocated. The
+ * limit is PCMUP_DATASET_MAX_BYTES_DEFAULT, judged on the files' sizes: the
+ * training split takes 614600000 bytes. */
+PCMUP_API pcmup_status pcmup_dataset_load_cifar10(pcmup_dataset **out, const char *dir,
+                                                  pcmup_split split,
+                                                  const pcmup_allocator *allocator);
+/* pcmup_dataset_load_cifar10 with a limit of max_bytes, as
+ * pcmup_dataset_load_idx_limited. */
+PCMUP_API pcmup_status pcmup_dataset_load_cifar10_limited(pcmup_dataset **out,
+                                                          const char *dir,
+                                                          pcmup_split split,
+                                                          size_t max_bytes,
+                                                          const pcmup_allocator *allocator);
 
 /* A dataset copied from caller arrays: x is (n, dim), x_count = n * dim
  * finite floats; labels holds n values (n is its count) in
@@ -975,7 +1010,9 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
  * Threads: writes the algorithm's scratch but only reads its network and
  * the dataset, so readers of the network (pcmup_net_get_weights, the
  * evaluation of another algorithm on it) may run meanwhile; a step of any
- * algorithm on the network may not. */
+ * algorithm on the network may not. A network with convolutions is the
+ * exception: its convolutions share one im2col scratch that belongs to
+ * the network, so evaluations on it must not overlap either. */
 PCMUP_API pcmup_status pcmup_algo_evaluate(pcmup_algo *algo,
                                            const pcmup_dataset *dataset,
                                            double *loss, double *accuracy);

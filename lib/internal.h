@@ -93,5 +93,14 @@ pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images
                                          size_t images_len, const void *labels,
                                          size_t labels_len, size_t max_bytes,
                                          const pcmup_allocator *allocator);
+/* pcmup_dataset_load_cifar10_limited on n_batches (1 .. 6) CIFAR-10 batch
+ * files' contents in memory, batches[i] of lens[i] bytes, concatenated in
+ * order (messages call them "batch 1", "batch 2", ...): the same parser
+ * (lib/data/cifar.c), for the fuzz target. */
+pcmup_status pcmup__dataset_load_cifar10_mem(pcmup_dataset **out,
+                                             const unsigned char *const *batches,
+                                             const size_t *lens, size_t n_batches,
+                                             size_t max_bytes,
+                                             const pcmup_allocator *allocator);
 
 #endif /* PCMUP_INTERNAL_H */

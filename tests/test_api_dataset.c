@@ -28,6 +28,13 @@ START_TEST(null_dataset)
           NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_fashion_mnist_limited, NULL, "/nonexistent",
           PCMUP_SPLIT_TEST, 1000, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_cifar10, NULL, "/nonexistent", PCMUP_SPLIT_TEST,
+          NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_cifar10, &ds, NULL, PCMUP_SPLIT_TEST, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_cifar10_limited, NULL, "/nonexistent",
+          PCMUP_SPLIT_TEST, 1000, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_cifar10_limited, &ds, NULL, PCMUP_SPLIT_TEST,
+          1000, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, NULL, 1, D, C, x, D, &label, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, &ds, 1, D, C, NULL, D, &label, NULL);
     FAILS(PCMUP_ERR_NULL, pcmup_dataset_from_arrays, &ds, 1, D, C, x, D, NULL, NULL);
@@ -86,6 +93,19 @@ START_TEST(invalid_dataset)
           "/nonexistent/l", SIZE_MAX, NULL);
     FAILS(PCMUP_ERR_IO, pcmup_dataset_load_fashion_mnist_limited, &ds, "/nonexistent",
           PCMUP_SPLIT_TRAIN, SIZE_MAX, NULL);
+    /* CIFAR-10: the same checks, in the same order. */
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_cifar10, &ds, "/nonexistent",
+          (pcmup_split)BAD_ENUM, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_cifar10, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, &broken[0]);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_cifar10_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, 0, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_dataset_load_cifar10_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, 1000, &broken[1]);
+    FAILS(PCMUP_ERR_IO, pcmup_dataset_load_cifar10, &ds, "/nonexistent", PCMUP_SPLIT_TRAIN,
+          NULL);
+    FAILS(PCMUP_ERR_IO, pcmup_dataset_load_cifar10_limited, &ds, "/nonexistent",
+          PCMUP_SPLIT_TEST, SIZE_MAX, NULL);
     ck_assert_ptr_null(ds);
 }
 END_TEST

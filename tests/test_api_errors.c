@@ -196,6 +196,7 @@ START_TEST(outputs_untouched_constructors)
     (void)pcmup_dataset_from_arrays(&ds, B, D, C, w.x, B * D + 1, w.labels, NULL);
     (void)pcmup_dataset_load_idx(&ds, "/nonexistent/i", "/nonexistent/l", NULL);
     (void)pcmup_dataset_load_fashion_mnist(&ds, "/nonexistent", PCMUP_SPLIT_TEST, NULL);
+    (void)pcmup_dataset_load_cifar10(&ds, "/nonexistent", PCMUP_SPLIT_TEST, NULL);
     ck_assert_ptr_eq(p, SENTINEL_P);
     ck_assert_ptr_eq(net, SENTINEL_P);
     ck_assert_ptr_eq(a, SENTINEL_P);

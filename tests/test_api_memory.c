@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__GLIBC__)
@@ -31,9 +32,9 @@ typedef struct {
     pcmup_param *p, *clone;
     pcmup_net *net;
     pcmup_algo *algo;
-    pcmup_dataset *ds, *idx;
+    pcmup_dataset *ds, *idx, *cifar;
     float out[2 * N * C];
-    const char *idx_images, *idx_labels;
+    const char *idx_images, *idx_labels, *cifar_dir;
 } life;
 
 /* The allocator handed to the library: the counting one, plus a record of
@@ -108,6 +109,10 @@ static pcmup_status st_load_idx(life *s)
 {
     return pcmup_dataset_load_idx(&s->idx, s->idx_images, s->idx_labels, &s->a);
 }
+static pcmup_status st_load_cifar(life *s)
+{
+    return pcmup_dataset_load_cifar10(&s->cifar, s->cifar_dir, PCMUP_SPLIT_TEST, &s->a);
+}
 
 typedef struct {
     const char *fn;
@@ -131,6 +136,7 @@ static const life_step life_steps[] = {
     /* Shrinking is best effort: a failed realloc keeps the larger block. */
     {"pcmup_dataset_truncate", st_truncate, 0, 1},
     {"pcmup_dataset_load_idx", st_load_idx, 1, 0},
+    {"pcmup_dataset_load_cifar10", st_load_cifar, 1, 0},
 };
 #define N_LIFE_STEPS (sizeof life_steps / sizeof life_steps[0])
 
@@ -142,6 +148,7 @@ static void life_free(life *s)
     pcmup_param_free(s->p);
     pcmup_dataset_free(s->ds);
     pcmup_dataset_free(s->idx);
+    pcmup_dataset_free(s->cifar);
 }
 
 /* Runs one step; returns 1 if it met the injected failure. */
@@ -167,7 +174,7 @@ static int life_run_step(life *s, const life_step *st, size_t k)
 
 /* One life cycle with the k-th allocation failing; returns the index of the
  * step that met the failure, or -1 if none did. */
-static int life_cycle(size_t k, const char *images, const char *labels)
+static int life_cycle(size_t k, const char *images, const char *labels, const char *cifar)
 {
     life s;
     memset(&s, 0, sizeof s);
@@ -177,6 +184,7 @@ static int life_cycle(size_t k, const char *images, const char *labels)
     s.cnt.fail_after = k;
     s.idx_images = images;
     s.idx_labels = labels;
+    s.cifar_dir = cifar;
     int failed_at = -1;
     for (size_t i = 0; i < N_LIFE_STEPS; i++)
         if (life_run_step(&s, &life_steps[i], k) && failed_at < 0)
@@ -206,23 +214,38 @@ static void write_idx_pair(const char *images, const char *labels)
     write_file(labels, lab, sizeof lab);
 }
 
+/* A CIFAR-10 directory whose test split is 2 records. */
+static void write_cifar_dir(const char *dir, char *test_batch, size_t size)
+{
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(test_batch, size, "%s/test_batch.bin", dir);
+    unsigned char rec[2 * 3073];
+    for (size_t i = 0; i < sizeof rec; i++)
+        rec[i] = (unsigned char)(i % 3073 == 0 ? i / 3073 : i % 251);
+    write_file(test_batch, rec, sizeof rec);
+}
+
 START_TEST(nomem_injection)
 {
-    char images[64], labels[64];
+    char images[64], labels[64], cifar[64], cifar_test[96];
     snprintf(images, sizeof images, "/tmp/pcmup_api_%ld_img", (long)getpid());
     snprintf(labels, sizeof labels, "/tmp/pcmup_api_%ld_lab", (long)getpid());
+    snprintf(cifar, sizeof cifar, "/tmp/pcmup_api_%ld_cifar", (long)getpid());
     write_idx_pair(images, labels);
+    write_cifar_dir(cifar, cifar_test, sizeof cifar_test);
     int met[N_LIFE_STEPS] = {0};
     size_t k = 1;
     for (;; k++) {
         ck_assert_msg(k < 1000, "the life cycle never ran without failure");
-        int at = life_cycle(k, images, labels);
+        int at = life_cycle(k, images, labels, cifar);
         if (at < 0)
             break;
         met[at] = 1;
     }
     unlink(images);
     unlink(labels);
+    unlink(cifar_test);
+    rmdir(cifar);
     for (size_t i = 0; i < N_LIFE_STEPS; i++)
         ck_assert_msg(!life_steps[i].allocates || met[i],
                       "%s never met an allocation failure: does it use the allocator?",

@@ -133,6 +133,14 @@ double tu_cosine(const float *a, const float *b, size_t n, double *ratio);
 /* max |a - b| / max |b| over n elements. */
 double tu_rel_err(const double *a, const double *b, size_t n);
 
+/* ---- temporary directories --------------------------------------------- */
+
+/* Makes a fresh directory "/tmp/<prefix>-XXXXXX" (mkdtemp) into dir (size
+ * bytes), for tests that write files. */
+void tu_make_tmpdir(char *dir, size_t size, const char *prefix);
+/* Removes the directory, its files and its empty subdirectories. */
+void tu_remove_tmpdir(const char *dir);
+
 /* ---- a counting allocator ----------------------------------------------- */
 
 /* Counts calls, live blocks, and can be told to fail the k-th allocation

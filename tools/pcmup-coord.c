@@ -4,7 +4,8 @@
  *
  *   pcmup-coord [pcmup-train flags] [--widths 64,256,1024] [--steps 1,5]
  *               [--probe 64] [--inputs 64] [--classes 10] [--fashion]
- *               [--alignment [--closed-form]] [--label TEXT] [--json]
+ *               [--alignment [--closed-form]] [--training] [--label TEXT]
+ *               [--json]
  *
  * Every pcmup-train flag describes the configuration (--algo, --param,
  * --lr, --depth, the rule's settings, --seed, --batch ...), except --width:
@@ -13,12 +14,18 @@
  * dimension --inputs with labels i mod --classes, and a probe batch of
  * --probe further Gaussian inputs, all drawn from --seed;
  * --fashion takes the first --batch FashionMNIST training images and the
- * --probe after them instead (--data DIR as for pcmup-train).
+ * --probe after them instead (--data DIR and --dataset as for pcmup-train).
  *
  * Default mode, the coordinate check (pcmup_coord_check): for each width
  * and each step count in --steps, per layer mean |h_l(t) - h_l(0)| and
  * mean |h_l(t)| on the probe batch (f for the last layer); "inf" marks a
  * run that diverged.
+ *
+ * --training (coord_training.h): the same measurements along a real
+ * training run -- pcmup-train's data set in shuffled minibatches over
+ * epochs, --steps counting minibatch steps (default 0,10,100,1000) -- on
+ * the first --probe (default 256) test samples; rows get "mode":
+ * "training".
  *
  * --alignment (pcmup_algo_update_alignment): for each width, per layer the
  * cosine of the rule's update with BP's and with the Gauss-Newton (GNT,
@@ -31,10 +38,11 @@
  *
  * --json writes one JSON object per line instead of a table: per (width,
  * step, layer) the keys label, config, every pcmup-train setting key,
- * step, layer, signal ("h" or "f"), dh and h_abs (null when diverged); in
+ * step, layer, signal ("h" or "f"), dh and h_abs (null when diverged),
+ * and with --training mode ("training") after the settings; in
  * alignment mode per (width, layer) cos_bp, cos_gn, ratio_bp, ratio_gn
  * (and c_gamma_norm, energy, energy_per_gamma with --closed-form). pcmup-plot coord draws
- * the coordinate-check rows.
+ * the coordinate-check rows, pcmup-plot training the --training rows.
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
@@ -44,6 +52,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord_output.h"
+#include "coord_training.h"
 #include "jsonl.h"
 #include "pcmup.h"
 #include "rng.h"
@@ -56,7 +66,8 @@ typedef struct {
     size_t widths[64], n_widths;
     size_t steps[64], n_steps;
     size_t probe, inputs, classes;
-    int fashion, alignment, closed_form;
+    int fashion, alignment, closed_form, training;
+    int steps_given, probe_given, problem_given; /* --inputs or --classes */
     const char *label;
 } coord_options;
 
@@ -94,6 +105,28 @@ static int parse_count(const char *text, size_t *dst, size_t max)
     return parse_list(text, dst, &n, 1, max) == 0 && n == 1 ? 0 : -1;
 }
 
+/* --training trains on pcmup-train's data set (FashionMNIST, or
+ * --synthetic) for many more steps than the one-batch check needs, and
+ * probes with more samples, since its changes are averages over a real
+ * run. The flags of the other problems do not apply. */
+static int training_defaults(coord_options *c)
+{
+    static const size_t steps[] = {0, 10, 100, 1000};
+    if (c->alignment)
+        return usage_error("--training and --alignment are different modes", NULL);
+    if (c->fashion || c->problem_given)
+        return usage_error("--training trains on pcmup-train's data (FashionMNIST or "
+                           "--synthetic): --fashion, --inputs and --classes do not apply",
+                           NULL);
+    if (!c->steps_given) {
+        memcpy(c->steps, steps, sizeof steps);
+        c->n_steps = sizeof steps / sizeof steps[0];
+    }
+    if (!c->probe_given)
+        c->probe = 256;
+    return 0;
+}
+
 /* Takes pcmup-coord's own flags out of argv; the rest goes to the
  * pcmup-train parser in rest[] (rest[0] = argv[0]). Returns 0 or the
  * usage exit status. */
@@ -113,15 +146,19 @@ static int split_args(int argc, char **argv, coord_options *c, char **rest, int 
             for (size_t k = 1; k < c->n_steps; k++)
                 if (c->steps[k] <= c->steps[k - 1])
                     return usage_error("--steps must increase", v);
+            c->steps_given = 1;
         } else if (strcmp(a, "--probe") == 0) {
             if (!v || parse_count(v, &c->probe, 100000) != 0)
                 return usage_error("--probe needs a sample count in [1, 100000]", v);
+            c->probe_given = 1;
         } else if (strcmp(a, "--inputs") == 0) {
             if (!v || parse_count(v, &c->inputs, 100000) != 0)
                 return usage_error("--inputs needs a dimension in [1, 100000]", v);
+            c->problem_given = 1;
         } else if (strcmp(a, "--classes") == 0) {
             if (!v || parse_count(v, &c->classes, 100000) != 0)
                 return usage_error("--classes needs a count in [1, 100000]", v);
+            c->problem_given = 1;
         } else if (strcmp(a, "--label") == 0) {
             if (!v)
                 return usage_error("--label needs a value", NULL);
@@ -134,6 +171,8 @@ static int split_args(int argc, char **argv, coord_options *c, char **rest, int 
                 c->alignment = 1;
             else if (strcmp(a, "--closed-form") == 0)
                 c->closed_form = 1;
+            else if (strcmp(a, "--training") == 0)
+                c->training = 1;
             else if (strcmp(a, "--width") == 0)
                 return usage_error("the hidden widths are --widths, not --width", NULL);
             else
@@ -143,26 +182,33 @@ static int split_args(int argc, char **argv, coord_options *c, char **rest, int 
     }
     if (c->closed_form && !c->alignment)
         return usage_error("--closed-form is a mode of --alignment", NULL);
-    return 0;
+    return c->training ? training_defaults(c) : 0;
 }
 
 static void print_help(void)
 {
     printf("usage: " PROG " [pcmup-train flags] [--widths LIST] [--steps LIST] [--probe N]\n"
            "       [--inputs D] [--classes C] [--fashion] [--alignment [--closed-form]]\n"
-           "       [--label TEXT] [--json]\n\n"
-           "The coordinate check (default) or update alignment of one configuration\n"
-           "across hidden widths. Every pcmup-train flag but --width describes the\n"
-           "configuration (see pcmup-train --help).\n\n"
+           "       [--training] [--label TEXT] [--json]\n\n"
+           "The coordinate check (default), Delta h across training (--training) or\n"
+           "update alignment of one configuration across hidden widths. Every\n"
+           "pcmup-train flag but --width describes the configuration (see\n"
+           "pcmup-train --help).\n\n"
            "  --widths LIST   hidden widths (default 64,256,1024,4096)\n"
-           "  --steps LIST    training steps at which to measure, increasing (default 1,5,10)\n"
-           "  --probe N       probe batch size (default 64)\n"
+           "  --steps LIST    training steps at which to measure, increasing (default 1,5,10;\n"
+           "                  with --training 0,10,100,1000)\n"
+           "  --probe N       probe batch size (default 64; with --training 256)\n"
            "  --inputs D      Gaussian input dimension (default 64)\n"
            "  --classes C     number of classes/outputs (default 10)\n"
-           "  --fashion       FashionMNIST images instead of Gaussian inputs\n"
+           "  --fashion       images of --dataset (FashionMNIST by default) from --data\n"
+           "                  instead of Gaussian inputs\n"
            "  --alignment     cosine and norm ratio of the rule's update against BP and GN\n"
            "  --closed-form   with --alignment, PC's update at the exact equilibrium of a\n"
            "                  linear network (--algo pc --activation identity)\n"
+           "  --training      train as pcmup-train does (its data set, shuffled minibatches\n"
+           "                  of --batch over epochs) and measure mean |h_l(t) - h_l(0)| on\n"
+           "                  the first N test samples (--probe) after each minibatch step\n"
+           "                  count in --steps; rows get \"mode\": \"training\"\n"
            "  --label TEXT    name of the configuration in --json rows\n"
            "  --json          JSON lines instead of a table\n");
 }
@@ -249,52 +295,15 @@ static int fashion_problem(problem *p, const train_options *o, const coord_optio
     return 0;
 }
 
-/* ---- output ------------------------------------------------------------------ */
-
-/* What every JSON row starts with: the label, the configuration and the
- * pcmup-train setting keys at this width. */
-static void put_config(jsonl_writer *w, const train_options *o, const coord_options *c,
-                       const char *config, size_t width, double gamma_L)
-{
-    jsonl_begin(w, stdout);
-    jsonl_put_string(w, "label", c->label ? c->label : config);
-    jsonl_put_string(w, "config", config);
-    train_put_settings(w, o, width, gamma_L);
-}
-
-static void print_number(double v)
-{
-    if (isinf(v))
-        printf(" %9s", "inf");
-    else
-        printf(" %9.4g", v);
-}
-
 /* ---- the coordinate check ------------------------------------------------------ */
 
 static void coord_table(const coord_options *c, size_t L, const double *dh, const double *h)
 {
-    printf("%7s %7s", "width", "step");
-    for (size_t l = 1; l <= L; l++) {
-        char name[32];
-        snprintf(name, sizeof name, l < L ? "dh_%zu" : "df", l);
-        printf(" %9s", name);
-    }
-    for (size_t l = 1; l <= L; l++) {
-        char name[32];
-        snprintf(name, sizeof name, l < L ? "|h_%zu|" : "|f|", l);
-        printf(" %9s", name);
-    }
-    printf("\n");
+    coord_table_header(L);
     for (size_t i = 0; i < c->n_widths; i++)
         for (size_t k = 0; k < c->n_steps; k++) {
             const size_t at = (i * c->n_steps + k) * L;
-            printf("%7zu %7zu", c->widths[i], c->steps[k]);
-            for (size_t l = 0; l < L; l++)
-                print_number(dh[at + l]);
-            for (size_t l = 0; l < L; l++)
-                print_number(h[at + l]);
-            printf("\n");
+            coord_table_line(c->widths[i], c->steps[k], L, dh + at, h + at);
         }
 }
 
@@ -345,12 +354,8 @@ static int coord_json(const train_options *o, const coord_options *c, const char
             for (size_t l = 1; l <= L; l++) {
                 const size_t at = (i * c->n_steps + k) * L + l - 1;
                 jsonl_writer w;
-                put_config(&w, o, c, config, c->widths[i], gamma_L);
-                jsonl_put_size(&w, "step", c->steps[k]);
-                jsonl_put_size(&w, "layer", l);
-                jsonl_put_string(&w, "signal", l < L ? "h" : "f");
-                jsonl_put_number(&w, "dh", dh[at]);
-                jsonl_put_number(&w, "h_abs", h[at]);
+                coord_row_begin(&w, o, c->label, config, c->widths[i], gamma_L);
+                coord_row_layer(&w, c->steps[k], l, L, dh[at], h[at]);
                 jsonl_end(&w);
             }
     }
@@ -465,7 +470,7 @@ static void alignment_row(const train_options *o, const coord_options *c, const 
             continue;
         }
         jsonl_writer w;
-        put_config(&w, o, c, config, m->width, m->gamma_L);
+        coord_row_begin(&w, o, c->label, config, m->width, m->gamma_L);
         jsonl_put_size(&w, "layer", l);
         jsonl_put_number(&w, "cos_bp", v[0]);
         jsonl_put_number(&w, "cos_gn", v[1]);
@@ -558,13 +563,20 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (o.depth < 2)
         return usage_error("a coordinate check needs --depth 2 or more", NULL);
-    if (o.synthetic)
-        return usage_error("--synthetic does not apply: the problem is Gaussian or --fashion",
-                           NULL);
-    if (!c.fashion)
-        o.data_dir = "gaussian"; /* what the rows' "data" key should say */
     if (o.threads > 0 && pcmup_set_blas_threads(o.threads) != PCMUP_OK)
         return usage_error("--threads is not supported by this BLAS", NULL);
+    if (c.training)
+        return coord_training_run(&o, &(coord_training){c.widths, c.n_widths, c.steps,
+                                                        c.n_steps, c.probe, c.label},
+                                  PROG);
+    if (o.synthetic)
+        return usage_error("--synthetic does not apply: the problem is Gaussian or --fashion "
+                           "(or --training)",
+                           NULL);
+    if (!c.fashion && o.dataset != TRAIN_DATASET_FASHION_MNIST)
+        return usage_error("--dataset applies with --fashion (real data) only", NULL);
+    if (!c.fashion)
+        o.data_dir = "gaussian"; /* what the rows' "data" key should say */
     rc = c.fashion ? fashion_problem(&p, &o, &c) : gaussian_problem(&p, &o, &c);
     char *config = rc == 0 ? train_config_string(&o, p.batch, p.n_probe) : NULL;
     if (rc == 0 && !config) {

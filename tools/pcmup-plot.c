@@ -9,6 +9,12 @@
  *                                         change against width, one curve
  *                                         per layer (--metric cos_bp: the
  *                                         alignment rows the same way)
+ *   pcmup-plot training FILE... -o OUT.svg
+ *                                         Delta h across training
+ *                                         (pcmup-coord --training): a
+ *                                         layer's change against the step,
+ *                                         one panel per layer, one curve
+ *                                         per width
  *
  * Rows become samples (panel, series key, x, y or "no value"); samples
  * make a figure (panels of series of points); the figure is drawn with
@@ -50,9 +56,10 @@
 static const char usage_text[] =
     "Usage: pcmup-plot sweep [options] FILE... -o OUT.svg\n"
     "       pcmup-plot coord [options] FILE... -o OUT.svg\n"
+    "       pcmup-plot training [options] FILE... -o OUT.svg\n"
     "\n"
     "Draws an SVG figure from the JSON-lines files of pcmup-sweep (sweep) or\n"
-    "pcmup-coord (coord). Rows of all FILEs are read together.\n"
+    "pcmup-coord (coord, training). Rows of all FILEs are read together.\n"
     "\n"
     "sweep: one panel per configuration (rows grouped by \"label\", else\n"
     "\"config\", else \"algo param\"), the metric against log2 of the learning\n"
@@ -75,8 +82,18 @@ static const char usage_text[] =
     "  --step K         the panels of step K (default: each configuration's\n"
     "                   largest step)\n"
     "  --all-steps      one panel per step\n"
+    "Rows of pcmup-coord --training (\"mode\": \"training\") draw the same way:\n"
+    "their change at a step of a real training run against width.\n"
     "\n"
-    "Both:\n"
+    "training: Delta h across training, the rows of pcmup-coord --training (or\n"
+    "any rows with a step): one panel per configuration and layer, \"dh\" (log10\n"
+    "axis) against the step (log10 axis), one curve per width. Step 0 (no\n"
+    "change yet) has no place on the log axes and is left out; diverged runs\n"
+    "(\"dh\": null) are drawn as 'x' on the top edge.\n"
+    "  --metric KEY     y: dh (default) or h_abs on a log10 axis; any other\n"
+    "                   numeric key on a linear axis\n"
+    "\n"
+    "Every mode:\n"
     "  -o FILE          the SVG to write; - for standard output (required)\n"
     "  --filter K=V     keep rows whose K is the string or number V (repeatable;\n"
     "                   every filter must hold)\n"
@@ -87,7 +104,7 @@ static const char usage_text[] =
     "Exit status: 0 success, 1 nothing to plot or an unreadable file, 2 usage\n"
     "error.\n";
 
-typedef enum { MODE_SWEEP, MODE_COORD } plot_mode;
+typedef enum { MODE_SWEEP, MODE_COORD, MODE_TRAINING } plot_mode;
 
 typedef struct {
     char *key;
@@ -243,9 +260,9 @@ static int check_options(const options *o)
         return report(PARSE_FAILED, "no input FILE (see --help)");
     if (!o->out_path)
         return report(PARSE_FAILED, "no output: -o OUT.svg (- for standard output)");
-    if (o->mode == MODE_COORD && o->x_key)
+    if (o->mode != MODE_SWEEP && o->x_key)
         return report(PARSE_FAILED, "--x applies to sweep only");
-    if (o->mode == MODE_SWEEP && (o->has_step || o->all_steps))
+    if (o->mode != MODE_COORD && (o->has_step || o->all_steps))
         return report(PARSE_FAILED, "%s applies to coord only",
                       o->has_step ? "--step" : "--all-steps");
     if (o->has_step && o->all_steps)
@@ -260,13 +277,15 @@ static int parse_args(int argc, char **argv, options *o)
         if (is_flag(argv[i], "-h") || is_flag(argv[i], "--help"))
             return PARSED_HELP;
     if (argc < 2)
-        return report(PARSE_FAILED, "no mode: sweep or coord (see --help)");
+        return report(PARSE_FAILED, "no mode: sweep, coord or training (see --help)");
     if (is_flag(argv[1], "sweep"))
         o->mode = MODE_SWEEP;
     else if (is_flag(argv[1], "coord"))
         o->mode = MODE_COORD;
+    else if (is_flag(argv[1], "training"))
+        o->mode = MODE_TRAINING;
     else
-        return report(PARSE_FAILED, "unknown mode '%s': sweep or coord", argv[1]);
+        return report(PARSE_FAILED, "unknown mode '%s': sweep, coord or training", argv[1]);
     o->files = malloc((size_t)argc * sizeof *o->files);
     if (!o->files)
         return report(PARSE_FAILED, "out of memory");
@@ -558,25 +577,61 @@ static int coord_metric_is_log(const options *o)
     return strcmp(coord_metric(o), "dh") == 0 || strcmp(coord_metric(o), "h_abs") == 0;
 }
 
-/* A per-layer row as a sample (panel named later, with its step); 0 when
- * it cannot be placed. A value of exactly 0 (dh at step 0) has no place
- * on a log axis. */
-static int coord_sample(const options *o, const jsonl_row *row, sample *smp)
+/* A per-layer row's y (its metric) into smp->p, and its width and layer;
+ * 0 when the row cannot be placed. A value of exactly 0 (dh at step 0)
+ * has no place on a log axis. */
+static int layer_value(const options *o, const jsonl_row *row, double *width, double *layer,
+                       sample *smp)
 {
-    double width = jsonl_number(row, "width", NAN);
-    double layer = jsonl_number(row, "layer", NAN);
     const jsonl_field *v = jsonl_get(row, coord_metric(o));
     const int log_axis = coord_metric_is_log(o);
-    if (!(width > 0.0) || !(layer >= 1.0) || layer != floor(layer) || !v)
+    *width = jsonl_number(row, "width", NAN);
+    *layer = jsonl_number(row, "layer", NAN);
+    if (!(*width > 0.0) || !(*layer >= 1.0) || *layer != floor(*layer) || !v)
         return 0;
     if (log_axis && v->type == JSONL_NUMBER && !(v->number > 0.0))
         return 0;
-    int is_output = strcmp(jsonl_string(row, "signal", "h"), "f") == 0;
-    smp->key = is_output ? OUTPUT_KEY : layer;
-    smp->attr = layer;
-    smp->p.x = log2(width);
     smp->p.ok = v->type == JSONL_NUMBER && !row_diverged(row) && fabs(v->number) <= MAX_PLOTTED;
     smp->p.y = !smp->p.ok ? 0.0 : log_axis ? log10(v->number) : v->number;
+    return 1;
+}
+
+static int is_output_row(const jsonl_row *row)
+{
+    return strcmp(jsonl_string(row, "signal", "h"), "f") == 0;
+}
+
+/* A per-layer row as a sample against width, one curve per layer (panel
+ * named later, with its step); 0 when it cannot be placed. */
+static int coord_sample(const options *o, const jsonl_row *row, sample *smp)
+{
+    double width, layer;
+    if (!layer_value(o, row, &width, &layer, smp))
+        return 0;
+    smp->key = is_output_row(row) ? OUTPUT_KEY : layer;
+    smp->attr = layer;
+    smp->p.x = log2(width);
+    return 1;
+}
+
+/* A per-layer row as a sample against its step, one curve per width, in
+ * the panel of its layer and configuration (named into title); 0 when it
+ * cannot be placed (no positive step). */
+static int training_sample(const options *o, const jsonl_row *row, char *title, size_t size,
+                           sample *smp)
+{
+    char buf[256];
+    double width, layer, step = jsonl_number(row, "step", NAN);
+    if (!(step > 0.0) || !isfinite(step) || !layer_value(o, row, &width, &layer, smp))
+        return 0;
+    /* The layer first: a long configuration is cut at the panel's edge. */
+    if (is_output_row(row))
+        snprintf(title, size, "f: %s", row_group(row, buf, sizeof buf));
+    else
+        snprintf(title, size, "h_%.0f: %s", layer, row_group(row, buf, sizeof buf));
+    smp->panel = title;
+    smp->key = smp->attr = width;
+    smp->p.x = log10(step);
     return 1;
 }
 
@@ -684,9 +739,20 @@ static int build_coord(const options *o, const jsonl_row *rows, size_t n, figure
     return rc;
 }
 
+static int build_training(const options *o, const jsonl_row *rows, size_t n, figure *fig)
+{
+    char title[512];
+    sample smp;
+    for (size_t i = 0; i < n; i++)
+        if (row_kept(o, &rows[i]) && training_sample(o, &rows[i], title, sizeof title, &smp) &&
+            figure_add(fig, &smp) != 0)
+            return report(1, "out of memory");
+    return 0;
+}
+
 /* ---- drawing ---------------------------------------------------------------------- */
 
-/* How the two figures differ. */
+/* How the figures differ. */
 typedef struct {
     svg_scale x_scale, y_scale;
     const char *x_label, *y_label;
@@ -833,6 +899,11 @@ static void render(FILE *out, const figure *fig, const figure_style *st, const o
 
 static figure_style style_for(const options *o, char *y_label, char *x_label, size_t size)
 {
+    if (o->mode == MODE_TRAINING) {
+        snprintf(y_label, size, "%s", o->metric ? o->metric : "mean |h(t) - h(0)|");
+        return (figure_style){SVG_LOG10, coord_metric_is_log(o) ? SVG_LOG10 : SVG_LINEAR,
+                              "step", y_label, "data-width", NULL, 1, 0};
+    }
     if (o->mode == MODE_COORD && !o->metric)
         return (figure_style){SVG_POW2, SVG_LOG10, "width", "mean |h(t) - h(0)|",
                               "data-layer", "h_%.0f", 1, 0};
@@ -871,6 +942,9 @@ static int no_rows(const options *o)
     const char *which = o->n_filters ? " kept by --filter" : "";
     if (o->mode == MODE_SWEEP)
         return report(1, "no row%s has a positive \"width\" and \"%s\"", which, o->x_key);
+    if (o->mode == MODE_TRAINING)
+        return report(1, "no row%s has a positive \"width\" and \"step\", a \"layer\" and \"%s\"",
+                      which, coord_metric(o));
     if (o->has_step)
         return report(1, "no row%s has step %.15g with a positive \"width\" and \"%s\"",
                       which, o->step, coord_metric(o));
@@ -887,8 +961,9 @@ static int plot(const options *o)
         return 1;
     int rc = n_rows == 0 ? report(1, "no rows in the input") : 0;
     if (rc == 0)
-        rc = o->mode == MODE_SWEEP ? build_sweep(o, rows, n_rows, &fig)
-                                   : build_coord(o, rows, n_rows, &fig);
+        rc = o->mode == MODE_SWEEP      ? build_sweep(o, rows, n_rows, &fig)
+             : o->mode == MODE_TRAINING ? build_training(o, rows, n_rows, &fig)
+                                        : build_coord(o, rows, n_rows, &fig);
     if (rc == 0 && fig.n == 0)
         rc = no_rows(o);
     if (rc == 0 && figure_finish(&fig) != 0)

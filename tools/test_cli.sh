@@ -19,12 +19,6 @@ name=pcmup-train
 # shellcheck source=test_common.sh
 source "$(dirname "$0")/test_common.sh"
 
-# have_fashion WHAT: FashionMNIST is in $data (the check
-# examples/run_example.sh makes); otherwise WHAT is recorded as skipped.
-have_fashion() {
-    [ -r "$data/train-labels-idx1-ubyte.gz" ] || [ -r "$data/train-labels-idx1-ubyte" ] ||
-        { skip "$1" "no FashionMNIST at $data"; return 1; }
-}
 
 # expect_usage ARGS...: exit 2 with a one-line message, nothing on stdout.
 test_help() {
@@ -36,7 +30,8 @@ test_help() {
         --standardize --bias --momentum --weight-decay --centred --gamma-bar --gamma-out \
         --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
         --last-layer --tolerance --eB --rho --gn --gnt-output --beta --feedback --fb-mu \
-        --fb-lr --fb-steps --fb-noise --fb-activation --synthetic --max-data-bytes; do
+        --fb-lr --fb-steps --fb-noise --fb-activation --synthetic --max-data-bytes \
+        --dataset; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return
@@ -342,6 +337,59 @@ test_data_errors() {
         "$tmp/err" || fail "trailing gzip junk message: $(cat "$tmp/err")"
 }
 
+# write_cifar DIR: CIFAR-10's six batch files in DIR, 3 records each (a
+# label byte, 0, 1, 2, then 3072 bytes of 1).
+write_cifar() {
+    local dir=$1 f r
+    mkdir -p "$dir"
+    for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+        for r in 0 1 2; do
+            # shellcheck disable=SC2059
+            printf "\\x0$r"
+            head -c 3072 /dev/zero | tr '\0' '\1'
+        done >"$dir/$f.bin"
+    done
+}
+
+# --dataset cifar10: its usage errors, a run on tiny files (the JSON says
+# which dataset), and malformed files reported before any training.
+test_cifar_data() {
+    expect_usage --dataset cifar10
+    grep -q -- '--dataset cifar10 needs --data DIR' "$tmp/err" \
+        || fail "--dataset cifar10 without --data: $(cat "$tmp/err")"
+    expect_usage --dataset cifar --data /nonexistent
+    grep -q -- "--dataset: unknown value 'cifar', expected one of: fashion-mnist cifar10" \
+        "$tmp/err" || fail "--dataset cifar message: $(cat "$tmp/err")"
+    local tiny=(--dataset cifar10 --width 4 --threads 1 --batch 3 --json)
+    write_cifar "$tmp/cifar"
+    expect 0 --data "$tmp/cifar" "${tiny[@]}" || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key train_samples 15
+    has_key test_samples 3
+    has_key dataset '"cifar10"'
+    # A CNN takes CIFAR-10's 3 x 32 x 32 images without --input-shape.
+    expect 0 --data "$tmp/cifar" "${tiny[@]}" --net 'conv3p1:M tanh maxpool2 dense:10' \
+        --width 2 || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key input_shape '"3x32x32"'
+    write_fashion "$tmp/fashion" 2 2
+    expect 0 --data "$tmp/cifar" "${tiny[@]}" --dataset fashion-mnist --data "$tmp/fashion"
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    grep -q '"dataset"' "$tmp/last" && fail "the default dataset is in the JSON"
+    # 3 x 4 + 3 samples of 3072 floats and a label.
+    expect_error 1 --data "$tmp/cifar" "${tiny[@]}" --max-data-bytes 184379 || return
+    grep -q 'loading the training set: .*data_batch_1..5.bin hold 15 samples of dimension 3072, a dataset of 184380 bytes, over the limit of 184379 bytes (PCMUP_ERR_FORMAT)$' \
+        "$tmp/err" || fail "cifar10 --max-data-bytes message: $(cat "$tmp/err")"
+    printf '\x0a' | dd of="$tmp/cifar/test_batch.bin" bs=1 seek=3073 conv=notrunc 2>/dev/null
+    expect_error 1 --data "$tmp/cifar" "${tiny[@]}" || return
+    grep -q 'loading the test set: .*test_batch.bin: record 1 (at byte 3073) has label 10, expected 0..9 (PCMUP_ERR_FORMAT)$' \
+        "$tmp/err" || fail "cifar10 label 10 message: $(cat "$tmp/err")"
+    rm "$tmp/cifar/data_batch_3.bin"
+    expect_error 1 --data "$tmp/cifar" "${tiny[@]}" || return
+    grep -q "loading the training set: .*$tmp/cifar/data_batch_3.bin: no such file or directory (PCMUP_ERR_IO)\$" \
+        "$tmp/err" || fail "cifar10 missing file message: $(cat "$tmp/err")"
+}
+
 # has_key KEY REGEX: the JSON line has "KEY":<something matching REGEX>.
 has_key() {
     grep -Eq "[{,]\"$1\":$2[,}]" "$tmp/last" || fail "JSON has no \"$1\" matching $2: $(cat "$tmp/last")"
@@ -555,6 +603,7 @@ test_table_flags
 test_new_setting_json
 test_runtime_errors
 test_data_errors
+test_cifar_data
 test_tiny_runs
 test_tiny_pc_runs
 test_tiny_gnt_runs

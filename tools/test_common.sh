@@ -25,6 +25,14 @@ skip() {
     skipped="${skipped:+$skipped, }$1"
 }
 
+# have_fashion WHAT: FashionMNIST is in $data, which the script sets (the
+# check examples/run_example.sh makes); otherwise WHAT is recorded as
+# skipped.
+have_fashion() {
+    [ -r "$data/train-labels-idx1-ubyte.gz" ] || [ -r "$data/train-labels-idx1-ubyte" ] ||
+        { skip "$1" "no FashionMNIST at $data"; return 1; }
+}
+
 # run ARGS...: runs the program, leaving stdout, stderr and status behind.
 run() {
     "$prog" "$@" >"$tmp/out" 2>"$tmp/err"

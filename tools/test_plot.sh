@@ -4,7 +4,7 @@
 #   test_plot.sh PATH/TO/pcmup-plot
 #
 # Small JSON-lines fixtures written here stand in for pcmup-sweep's and
-# pcmup-coord's output. The SVG is checked as text: it must be well formed
+# pcmup-coord's (also --training's) output. The SVG is checked as text: it must be well formed
 # (xmllint), and the curves, markers and legend entries carry classes and
 # data-* attributes that say which panel, width or layer they draw.
 # Needs bash, grep, sed, awk and xmllint (libxml2-utils).
@@ -140,6 +140,9 @@ test_usage_errors() {
     expect_error 2 coord "$c" -o "$o" --x gamma_out
     expect_error 2 coord "$c" -o "$o" --step -1
     expect_error 2 coord "$c" -o "$o" --step 1 --all-steps
+    expect_error 2 training "$c" -o "$o" --step 1
+    expect_error 2 training "$c" -o "$o" --all-steps
+    expect_error 2 training "$c" -o "$o" --x lr
     [ -e "$o" ] && fail "a usage error wrote $o"
 }
 
@@ -336,6 +339,47 @@ test_coord_metric() {
     expect_usage coord "$a" -o "$svg.none" --x lr
 }
 
+# Delta h across training (pcmup-coord --training rows; the coord
+# fixture's rows have a step too): one panel per layer, dh against the
+# step on log axes, one curve per width.
+test_training() {
+    local svg=$tmp/training.svg t=$tmp/training.jsonl w p xs ys
+    sed 's/"config":"c",/"config":"c","mode":"training",/' "$tmp/coord.jsonl" >"$t"
+    plot "$svg" training "$t" || return
+    expect_count 3 '<g class="panel"' "$svg" "training panels (one per layer)"
+    expect_count 1 '>h_1: muP &amp; PC<' "$svg" "training panel title"
+    expect_count 1 '>h_2: muP &amp; PC<' "$svg" "training panel title"
+    expect_count 1 '>f: muP &amp; PC<' "$svg" "training panel title (output)"
+    expect_count 9 'class="curve"' "$svg" "training curves (3 layers x 3 widths)"
+    for w in 64 128 256; do
+        expect_count 1 ">width $w<" "$svg" "training legend"
+    done
+    grep -q '>step<' "$svg" || fail "training: no step axis label"
+    # Step 0 (dh exactly 0) is left out: steps 1 and 2 remain, in order,
+    # and dh grows from step 1 to 2 (a smaller y pixel is higher).
+    for p in 0 1 2; do
+        xs=$(curve_xs "$svg" data-width 64 "$p" | tr '\n' ' ')
+        ys=$(curve_d "$svg" data-width 64 "$p" | grep -Eo '[-0-9.]+,[-0-9.]+' | cut -d, -f2 |
+             tr '\n' ' ')
+        awk -v x="$xs" -v y="$ys" 'BEGIN { split(x, a, " "); split(y, b, " ");
+            exit !(length(a) == 2 && a[1] < a[2] && b[1] > b[2]) }' \
+            || fail "training panel $p, width 64: x '$xs', y '$ys'"
+    done
+    # Width 256, layer 2 diverged at step 2: one vertex and a marker.
+    [ "$(curve_xs "$svg" data-width 256 1 | wc -l)" -eq 1 ] || fail "training: diverged curve"
+    expect_count 1 'class="diverged" data-width="256" data-panel="1"' "$svg" "training diverged marker"
+    plot "$svg" training "$t" --filter layer=3 || return
+    expect_count 1 '<g class="panel"' "$svg" "training --filter layer=3"
+    plot "$svg" training "$t" --metric h_abs || return
+    expect_count 3 '<g class="panel"' "$svg" "training --metric h_abs"
+    # The same rows against width, as the coordinate check draws them.
+    plot "$svg" coord "$t" || return
+    expect_count 3 'class="curve"' "$svg" "training rows in coord"
+    # Rows without a positive step (alignment rows) have nothing to draw.
+    head -3 "$t" >"$tmp/step0.jsonl"
+    expect_error 1 training "$tmp/step0.jsonl" -o "$svg.none"
+}
+
 write_sweep
 write_coord
 test_help
@@ -347,5 +391,6 @@ test_sweep_groups
 test_degenerate
 test_coord
 test_coord_metric
+test_training
 
 finish

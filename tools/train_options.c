@@ -44,6 +44,9 @@ static const char *const algo_names[] = {
 };
 static const char *const param_names[] = {"sp", "mup"};
 static const char *const activation_names[] = {"tanh", "relu", "identity"};
+static const char *const dataset_names[] = {
+    [TRAIN_DATASET_FASHION_MNIST] = "fashion-mnist", [TRAIN_DATASET_CIFAR10] = "cifar10",
+};
 
 static const char *name_or_unknown(const char *const *names, size_t n, int value)
 {
@@ -66,6 +69,11 @@ const char *train_param_name(pcmup_preset preset)
 const char *train_activation_name(pcmup_activation act)
 {
     return name_or_unknown(activation_names, COUNT(activation_names), (int)act);
+}
+
+const char *train_dataset_name(train_dataset dataset)
+{
+    return name_or_unknown(dataset_names, COUNT(dataset_names), (int)dataset);
 }
 
 int train_is_tp(pcmup_rule algo)
@@ -588,7 +596,8 @@ void train_options_print_config_help(void)
 "                       the --width: simplecnn, vgg5, or layers such as\n"
 "                       'conv5p2:M tanh maxpool2 conv5p2:2M tanh maxpool2\n"
 "                       dense:10' (docs/cnn.md); sets the depth\n"
-"  --input-shape CxHxW  an input image's shape for --net [1x28x28]\n"
+"  --input-shape CxHxW  an input image's shape for --net [1x28x28; 3x32x32\n"
+"                       with --dataset cifar10]\n"
 "  --bias               give every layer a bias (initialised to zero)\n"
 "\n"
 "Training (the learning rate and the other settings every rule has, then\n"
@@ -609,25 +618,32 @@ void train_options_print_config_help(void)
     print_rule_groups_help();
     fputs(
 "Data:\n"
-"  --data DIR           FashionMNIST directory (the four IDX files, plain\n"
-"                       or .gz) [" PCMUP_FASHION_MNIST_DIR "]\n"
+"  --dataset NAME       fashion-mnist (inputs of dimension 784) or cifar10\n"
+"                       (CIFAR-10's binary version, 3 x 32 x 32 = 3072)\n"
+"                       [fashion-mnist]\n"
+"  --data DIR           the dataset's directory: for fashion-mnist the four\n"
+"                       IDX files, plain or .gz\n"
+"                       [" PCMUP_FASHION_MNIST_DIR "]; for cifar10\n"
+"                       data_batch_1.bin .. data_batch_5.bin and\n"
+"                       test_batch.bin (cifar-10-batches-bin), required\n"
 "  --max-data-bytes N   refuse a training or test set that would take more\n"
 "                       than N bytes of memory (its floats and labels),\n"
-"                       judged from the files' headers before reading them\n"
-"                       [1073741824, the library's default; FashionMNIST's\n"
-"                       training set takes 188400000]\n"
+"                       judged from the files' headers (CIFAR-10: sizes)\n"
+"                       before reading them [1073741824, the library's\n"
+"                       default; FashionMNIST's training set takes\n"
+"                       188400000, CIFAR-10's 614600000]\n"
 "  --train-limit N      train on the first N training samples only\n"
 "                       (all of them if N is larger than the set)\n"
 "  --test-limit N       evaluate on the first N test samples only\n"
 "  --standardize        standardise training and test inputs with the mean\n"
 "                       and std of the (limited) training set\n"
-"  --synthetic          instead of FashionMNIST, a synthetic problem drawn\n"
+"  --synthetic          instead of --dataset, a synthetic problem drawn\n"
 "                       from --seed: inputs of dimension 64, N(0, 1); 10\n"
 "                       classes, the label of x the argmax of x V for a\n"
 "                       fixed random 64 x 10 teacher V; --train-limit\n"
 "                       training samples [2048] and --test-limit test\n"
 "                       samples [1024]; \"data\" is \"synthetic\" in the JSON\n"
-"                       and --data is ignored\n"
+"                       and --dataset and --data are ignored\n"
 "  --threads N          number of BLAS threads, 1..1024 [BLAS default,\n"
 "                       reported as 0 in the JSON]\n"
 "\n", stdout);
@@ -825,6 +841,7 @@ typedef enum {
     OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
     OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES, OPT_NET, OPT_INPUT_SHAPE,
+    OPT_DATASET,
     OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
 
@@ -849,6 +866,7 @@ static const option_spec option_table[] = {
     {"--gamma-bar", OPT_GAMMA_BAR, 1},
     {"--max-data-bytes", OPT_MAX_DATA_BYTES, 1},
     {"--net", OPT_NET, 1},               {"--input-shape", OPT_INPUT_SHAPE, 1},
+    {"--dataset", OPT_DATASET, 1},
 };
 
 /* What a command-line word names. */
@@ -918,6 +936,11 @@ static int apply_enum(train_options *o, const option_spec *spec, const char *v)
             return -1;
         o->activation = (pcmup_activation)e;
         return 0;
+    case OPT_DATASET:
+        if (parse_name(f, v, dataset_names, COUNT(dataset_names), &e) != 0)
+            return -1;
+        o->dataset = (train_dataset)e;
+        return 0;
     default:
         return 1;
     }
@@ -963,7 +986,7 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_BATCH: return parse_size(f, v, 1, MAX_DIM, &o->batch);
     case OPT_TRAIN_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->train_limit);
     case OPT_TEST_LIMIT: return parse_size(f, v, 1, MAX_DIM, &o->test_limit);
-    case OPT_DATA: return parse_dir(f, v, &o->data_dir);
+    case OPT_DATA: o->data_given = 1; return parse_dir(f, v, &o->data_dir);
     case OPT_MAX_DATA_BYTES: return parse_size(f, v, 1, UINT64_MAX, &o->max_data_bytes);
     case OPT_GAMMA_BAR: o->gamma_bar_given = 1; return parse_real(f, v, &o->gamma_bar);
     default: return -1; /* every option with a value is handled above */
@@ -1114,10 +1137,30 @@ static void follow(train_options *o)
             train_set_value(o, followers[i].key, train_value(o, followers[i].leader));
 }
 
+/* FashionMNIST has a default directory (Debian's package); CIFAR-10 has
+ * none, and FashionMNIST's directory would only fail later. CIFAR-10's
+ * images are 3 x 32 x 32: --net's input shape unless --input-shape says
+ * otherwise. */
+static int check_dataset(train_options *o)
+{
+    if (o->dataset != TRAIN_DATASET_CIFAR10)
+        return 0;
+    if (!o->data_given && !o->synthetic) {
+        usage_error("--dataset cifar10 needs --data DIR (CIFAR-10 has no default directory)");
+        return -1;
+    }
+    if (!o->input_shape_given) {
+        o->input_shape[0] = 3;
+        o->input_shape[1] = 32;
+        o->input_shape[2] = 32;
+    }
+    return 0;
+}
+
 /* Runs once the whole command line is read, as --algo may come last. */
 static int check_settings(train_options *o)
 {
-    if (check_rule_flags(o) != 0)
+    if (check_rule_flags(o) != 0 || check_dataset(o) != 0)
         return -1;
     for (size_t i = 0; i < n_settings(); i++)
         if (o->given[i] != NULL && check_value(o, i) != 0)

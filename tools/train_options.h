@@ -26,6 +26,12 @@
  * TRAIN_MAX_SETTINGS only. */
 #define TRAIN_MAX_SETTINGS 128
 
+/* The data set --dataset names; --data is the directory of its files. */
+typedef enum {
+    TRAIN_DATASET_FASHION_MNIST = 0, /* the four IDX files, plain or .gz     */
+    TRAIN_DATASET_CIFAR10 = 1        /* data_batch_1..5.bin, test_batch.bin */
+} train_dataset;
+
 typedef struct {
     pcmup_rule algo;
     pcmup_preset preset;
@@ -47,6 +53,8 @@ typedef struct {
     int json;
     const char *data_dir;
     size_t max_data_bytes; /* the loaders' limit (pcmup_dataset_load_*_limited) */
+    train_dataset dataset; /* --dataset                                      */
+    int data_given;        /* whether --data was given                       */
     double gamma_bar;    /* gammabar_L of the parameterization (pc only)   */
 
     /* The library's settings, by their place in its enumeration
@@ -128,5 +136,6 @@ int train_is_tp(pcmup_rule algo);
 const char *train_algo_name(pcmup_rule algo);
 const char *train_param_name(pcmup_preset preset);
 const char *train_activation_name(pcmup_activation act);
+const char *train_dataset_name(train_dataset dataset);
 
 #endif /* PCMUP_TRAIN_OPTIONS_H */

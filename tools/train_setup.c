@@ -66,19 +66,23 @@ static int apply_limit(pcmup_dataset *ds, size_t limit, const char *what, train_
     return st == PCMUP_OK ? 0 : set_error(e, st, "%s", what);
 }
 
+/* One split of --dataset from --data. */
 static int load_split(pcmup_dataset **out, const train_options *o, pcmup_split split,
                       train_error *e)
 {
     pcmup_status st =
-        pcmup_dataset_load_fashion_mnist_limited(out, o->data_dir, split, o->max_data_bytes,
-                                                 NULL);
+        o->dataset == TRAIN_DATASET_CIFAR10
+            ? pcmup_dataset_load_cifar10_limited(out, o->data_dir, split, o->max_data_bytes,
+                                                 NULL)
+            : pcmup_dataset_load_fashion_mnist_limited(out, o->data_dir, split,
+                                                       o->max_data_bytes, NULL);
     if (st == PCMUP_OK)
         return 0;
     return set_error(e, st, "loading the %s set",
                      split == PCMUP_SPLIT_TRAIN ? "training" : "test");
 }
 
-static int load_fashion_mnist(train_data *d, const train_options *o, train_error *e)
+static int load_dataset(train_data *d, const train_options *o, train_error *e)
 {
     if (load_split(&d->train, o, PCMUP_SPLIT_TRAIN, e) != 0
         || load_split(&d->test, o, PCMUP_SPLIT_TEST, e) != 0
@@ -196,7 +200,7 @@ int train_data_load(train_data *d, const train_options *o, train_error *e)
     pcmup_status st = PCMUP_OK;
 
     memset(d, 0, sizeof *d);
-    if ((o->synthetic ? load_synthetic(d, o, e) : load_fashion_mnist(d, o, e)) != 0)
+    if ((o->synthetic ? load_synthetic(d, o, e) : load_dataset(d, o, e)) != 0)
         goto fail;
     if (o->standardize) {
         st = pcmup_dataset_standardize(d->test, d->train);
@@ -352,6 +356,9 @@ void train_put_settings(jsonl_writer *w, const train_options *o, size_t width,
     jsonl_put_bool(w, "standardize", o->standardize);
     jsonl_put_size(w, "threads", (size_t)o->threads);
     jsonl_put_string(w, "data", o->synthetic ? "synthetic" : o->data_dir);
+    /* Only when not FashionMNIST: the rows of earlier runs stay resumable. */
+    if (!o->synthetic && o->dataset != TRAIN_DATASET_FASHION_MNIST)
+        jsonl_put_string(w, "dataset", train_dataset_name(o->dataset));
     if (o->algo == PCMUP_RULE_PC)
         jsonl_put_number(w, "gamma_bar", o->gamma_bar);
     train_put_rule_settings(w, o);

@@ -6,9 +6,10 @@
  * n_classes <= PCMUP_MAX_DIM; n * dim * sizeof(float) fits in size_t; every
  * value of x is finite; every label is in [0, n_classes).
  */
+#include "data/dataset.h"
 #include "data/idx.h"
-#include "internal.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,9 +25,9 @@ struct pcmup_dataset {
 /* ---- creation and destruction -------------------------------------------- */
 
 /* An empty dataset with room for n samples; sizes were checked by the
- * caller. */
-static pcmup_dataset *dataset_alloc(const pcmup_allocator *a, size_t n, size_t dim,
-                                    size_t n_classes)
+ * caller (dataset.h). */
+pcmup_dataset *pcmup__dataset_new(const pcmup_allocator *a, size_t n, size_t dim,
+                                  size_t n_classes)
 {
     pcmup_dataset *ds = pcmup__alloc(a, 1, sizeof *ds);
     if (!ds)
@@ -42,6 +43,16 @@ static pcmup_dataset *dataset_alloc(const pcmup_allocator *a, size_t n, size_t d
         return NULL;
     }
     return ds;
+}
+
+void pcmup__dataset_set_bytes(pcmup_dataset *ds, size_t i, const unsigned char *bytes,
+                              int32_t label)
+{
+    assert(i < ds->n && label >= 0 && (size_t)label < ds->n_classes);
+    float *row = ds->x + i * ds->dim;
+    for (size_t j = 0; j < ds->dim; j++)
+        row[j] = (float)bytes[j] / 255.0f;
+    ds->labels[i] = label;
 }
 
 void pcmup_dataset_free(pcmup_dataset *dataset)
@@ -99,7 +110,7 @@ pcmup_status pcmup_dataset_from_arrays(pcmup_dataset **out, size_t n, size_t dim
 
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
-    pcmup_dataset *ds = dataset_alloc(&a, n, dim, n_classes);
+    pcmup_dataset *ds = pcmup__dataset_new(&a, n, dim, n_classes);
     if (!ds)
         return pcmup__fail(PCMUP_ERR_NOMEM, __func__, "%zu samples of dimension %zu", n, dim);
     memcpy(ds->x, x, n * dim * sizeof *x);
@@ -133,15 +144,12 @@ static pcmup_status dataset_from_idx(const pcmup_allocator *a, const pcmup__idx 
                                      const pcmup__idx *lab, size_t n_classes,
                                      const char *caller, pcmup_dataset **out)
 {
-    pcmup_dataset *ds = dataset_alloc(a, img->count, img->item_size, n_classes);
+    pcmup_dataset *ds = pcmup__dataset_new(a, img->count, img->item_size, n_classes);
     if (!ds)
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%zu samples of dimension %zu",
                            img->count, img->item_size);
-    size_t values = img->count * img->item_size;
-    for (size_t i = 0; i < values; i++)
-        ds->x[i] = (float)img->data[i] / 255.0f;
-    for (size_t i = 0; i < lab->count; i++)
-        ds->labels[i] = lab->data[i];
+    for (size_t i = 0; i < img->count; i++)
+        pcmup__dataset_set_bytes(ds, i, img->data + i * img->item_size, lab->data[i]);
     *out = ds;
     return PCMUP_OK;
 }
@@ -167,11 +175,28 @@ static size_t dataset_bytes(size_t n, size_t dim)
     return overflow || x > SIZE_MAX - labels ? SIZE_MAX : x + labels;
 }
 
-/* What the two headers declare, judged before any data is read or
- * decompressed: the counts must agree and the dataset fit the caller's
- * limit. A limit refusal is PCMUP_ERR_FORMAT, the status of a file too
- * large to hold at all (check_total in idx.c): the file is refused as
- * input, and PCMUP_ERR_NOMEM keeps meaning that an allocator said no. */
+/* The caller's limit, judged on sizes known before any data is read or
+ * decompressed (dataset.h). A refusal is PCMUP_ERR_FORMAT, the status of a
+ * file too large to hold at all (check_total in idx.c): the file is
+ * refused as input, and PCMUP_ERR_NOMEM keeps meaning that an allocator
+ * said no. */
+pcmup_status pcmup__dataset_check_limit(const char *name, const char *source, size_t n,
+                                        size_t dim, size_t max_bytes, const char *caller)
+{
+    size_t bytes = dataset_bytes(n, dim);
+    if (bytes > max_bytes)
+        return pcmup__fail(PCMUP_ERR_FORMAT, caller,
+                           "%s: %s %zu samples of dimension %zu, a dataset of %zu bytes, "
+                           "over the limit of %zu bytes%s",
+                           name, source, n, dim, bytes, max_bytes,
+                           max_bytes == PCMUP_DATASET_MAX_BYTES_DEFAULT
+                               ? " (the default, PCMUP_DATASET_MAX_BYTES_DEFAULT)"
+                               : "");
+    return PCMUP_OK;
+}
+
+/* What the two headers declare: the counts must agree and the dataset fit
+ * the caller's limit. */
 static pcmup_status check_headers(const pcmup__idx_reader *img,
                                   const pcmup__idx_reader *lab, size_t max_bytes,
                                   const char *caller)
@@ -179,16 +204,8 @@ static pcmup_status check_headers(const pcmup__idx_reader *img,
     if (img->count != lab->count)
         return pcmup__fail(PCMUP_ERR_FORMAT, caller, "%s has %zu samples but %s has %zu labels",
                            img->name, img->count, lab->name, lab->count);
-    size_t bytes = dataset_bytes(img->count, img->item_size);
-    if (bytes > max_bytes)
-        return pcmup__fail(PCMUP_ERR_FORMAT, caller,
-                           "%s: the header declares %zu samples of dimension %zu, a dataset "
-                           "of %zu bytes, over the limit of %zu bytes%s",
-                           img->name, img->count, img->item_size, bytes, max_bytes,
-                           max_bytes == PCMUP_DATASET_MAX_BYTES_DEFAULT
-                               ? " (the default, PCMUP_DATASET_MAX_BYTES_DEFAULT)"
-                               : "");
-    return PCMUP_OK;
+    return pcmup__dataset_check_limit(img->name, "the header declares", img->count,
+                                      img->item_size, max_bytes, caller);
 }
 
 /* Both files open: their data, then the dataset. */
@@ -226,7 +243,7 @@ static pcmup_status load_pair(pcmup_dataset **out, const pcmup__idx_input *image
     return s;
 }
 
-static pcmup_status check_max_bytes(size_t max_bytes, const char *caller)
+pcmup_status pcmup__dataset_check_max_bytes(size_t max_bytes, const char *caller)
 {
     if (max_bytes == 0)
         return pcmup__fail(PCMUP_ERR_INVALID, caller,
@@ -241,7 +258,7 @@ static pcmup_status load_idx(pcmup_dataset **out, const char *images_path,
                              const char *labels_path, size_t max_bytes,
                              const pcmup_allocator *allocator, const char *caller)
 {
-    PCMUP_TRY(check_max_bytes(max_bytes, caller));
+    PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
     PCMUP_TRY(pcmup__allocator_check(allocator, caller));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
@@ -280,7 +297,7 @@ pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(images);
     PCMUP_CHECK_NULL(labels);
-    PCMUP_TRY(check_max_bytes(max_bytes, __func__));
+    PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, __func__));
     PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
@@ -289,7 +306,18 @@ pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images
     return load_pair(out, &img, &lab, 0, max_bytes, &a, __func__);
 }
 
-/* ---- FashionMNIST -------------------------------------------------------- */
+/* ---- files and directories (dataset.h) ---------------------------------- */
+
+const char *pcmup__errno_text(int err)
+{
+    switch (err) {
+    case ENOENT: return "no such file or directory";
+    case EACCES: return "permission denied";
+    case EISDIR: return "is a directory";
+    case ENOMEM: return "out of memory";
+    default: return "cannot open or read";
+    }
+}
 
 static int file_exists(const char *path)
 {
@@ -300,19 +328,40 @@ static int file_exists(const char *path)
     return 1;
 }
 
-/* "dir/name" if that file exists, else "dir/name.gz", in a buffer from the
- * allocator (the directory may be any length). */
-static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const char *name,
-                               const char *caller, char **path)
+pcmup_status pcmup__dataset_path(const pcmup_allocator *a, const char *dir, const char *name,
+                                 size_t extra, const char *caller, char **path)
 {
-    size_t size = strlen(dir) + 1 + strlen(name) + sizeof ".gz";
+    size_t size = strlen(dir) + 1 + strlen(name) + extra + 1;
     char *p = pcmup__alloc(a, size, 1);
     if (!p)
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "path of %zu bytes", size);
     snprintf(p, size, "%s/%s", dir, name);
-    if (!file_exists(p))
-        snprintf(p, size, "%s/%s.gz", dir, name);
     *path = p;
+    return PCMUP_OK;
+}
+
+pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_bytes,
+                                         const pcmup_allocator *allocator, pcmup_allocator *a,
+                                         const char *caller)
+{
+    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
+        return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
+    PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
+    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
+    pcmup__allocator_init(a, allocator);
+    return PCMUP_OK;
+}
+
+/* ---- FashionMNIST -------------------------------------------------------- */
+
+/* "dir/name" if that file exists, else "dir/name.gz" (the directory may be
+ * any length). */
+static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const char *name,
+                               const char *caller, char **path)
+{
+    PCMUP_TRY(pcmup__dataset_path(a, dir, name, strlen(".gz"), caller, path));
+    if (!file_exists(*path))
+        strcat(*path, ".gz");
     return PCMUP_OK;
 }
 
@@ -341,12 +390,8 @@ static pcmup_status load_fashion(pcmup_dataset **out, const char *dir, pcmup_spl
                                  size_t max_bytes, const pcmup_allocator *allocator,
                                  const char *caller)
 {
-    if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
-        return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
-    PCMUP_TRY(check_max_bytes(max_bytes, caller));
-    PCMUP_TRY(pcmup__allocator_check(allocator, caller));
     pcmup_allocator a;
-    pcmup__allocator_init(&a, allocator);
+    PCMUP_TRY(pcmup__dataset_loader_start(split, max_bytes, allocator, &a, caller));
     int train = split == PCMUP_SPLIT_TRAIN;
     return load_fashion_files(out, dir ? dir : PCMUP_FASHION_MNIST_DIR,
                               train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte",

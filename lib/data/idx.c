@@ -18,6 +18,7 @@
  * (zalloc / zfree), like every other byte the loaders use.
  */
 #include "data/idx.h"
+#include "data/dataset.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -40,19 +41,6 @@ typedef pcmup__idx_reader reader;
 
 /* ---- the source: a file or a buffer -------------------------------------- */
 
-/* strerror() is not thread-safe and strerror_r() has two incompatible
- * signatures, so name the common causes ourselves. */
-static const char *errno_text(int err)
-{
-    switch (err) {
-    case ENOENT: return "no such file or directory";
-    case EACCES: return "permission denied";
-    case EISDIR: return "is a directory";
-    case ENOMEM: return "out of memory";
-    default: return "cannot open or read";
-    }
-}
-
 static pcmup_status open_source(reader *r, const pcmup__idx_input *in)
 {
     if (!in->path) {
@@ -64,7 +52,7 @@ static pcmup_status open_source(reader *r, const pcmup__idx_input *in)
     errno = 0;
     r->file = fopen(in->path, "rb");
     if (!r->file)
-        return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: %s", r->name, errno_text(errno));
+        return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: %s", r->name, pcmup__errno_text(errno));
     r->buf = pcmup__alloc(r->alloc, IN_CHUNK, 1);
     if (!r->buf)
         return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
@@ -89,7 +77,7 @@ static pcmup_status source_fill(reader *r, size_t want)
         if (got < ask) {
             if (ferror(r->file)) /* a directory, for one */
                 return pcmup__fail(PCMUP_ERR_IO, r->caller, "%s: %s", r->name,
-                                   errno_text(errno));
+                                   pcmup__errno_text(errno));
             r->in_end = 1;
         }
     }

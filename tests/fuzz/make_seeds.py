@@ -121,3 +121,26 @@ netdesc_seeds = {
 }
 for name, data in netdesc_seeds.items():
     write("netdesc", name, data)
+
+# fuzz_cifar: CIFAR-10 batches (3073-byte records: a label, 3 x 32 x 32
+# bytes), valid and broken. The target also loads each input cut in two.
+def cifar_record(label, seed):
+    return bytes([label]) + bytes((seed * 37 + j * 13 + j // 1024 * 71) % 256 for j in range(3072))
+
+
+RECORDS = [cifar_record(k % 10, k) for k in range(4)]
+cifar_seeds = {
+    "one-record": RECORDS[0],
+    "two-records": RECORDS[0] + RECORDS[1],
+    "four-records": b"".join(RECORDS),
+    "label-9": cifar_record(9, 5),
+    "label-10": cifar_record(10, 6),
+    "label-255-second": RECORDS[0] + cifar_record(255, 7),
+    "bad-label-second-half": RECORDS[0] + RECORDS[1] + RECORDS[2] + cifar_record(10, 8),
+    "truncated": (RECORDS[0] + RECORDS[1])[:-1],
+    "one-extra-byte": RECORDS[0] + b"\x00",
+    "label-only": b"\x03",
+    "empty": b"",
+}
+for name, data in cifar_seeds.items():
+    write("cifar", name, data)
