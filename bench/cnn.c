@@ -20,6 +20,7 @@
  */
 #include "bench.h"
 
+#include "algo.h"
 #include "layers/layer.h"
 #include "pcmup.h"
 
@@ -56,15 +57,27 @@ struct cnn_case {
     int (*measure)(const cnn_case *c, const bench_options *o, cnn_result *r);
     size_t n_convs;
     conv_spec convs[MAX_CONVS];
+    /* Whole-network cases: the rule, and PC's inference iterations. */
+    pcmup_rule rule;
+    size_t pc_iterations;
 };
 
 static int measure_conv_stack(const cnn_case *c, const bench_options *o, cnn_result *r);
+static int measure_network(const cnn_case *c, const bench_options *o, cnn_result *r);
 
 /* SimpleCNN's two convolutions: conv5p2 1 -> M on 28x28, then (after tanh
  * and 2x2 max pooling) conv5p2 M -> 2M on 14x14. */
 #define SIMPLECNN(m)                                                                   \
     {"SimpleCNN conv part", m, 64, measure_conv_stack, 2,                              \
-     {{1, 28, 28, m, 5, 1, 2, 0}, {m, 14, 14, 2 * m, 5, 1, 2, 1}}}
+     {{1, 28, 28, m, 5, 1, 2, 0}, {m, 14, 14, 2 * m, 5, 1, 2, 1}}, PCMUP_RULE_BP, 0}
+
+/* A whole SimpleCNN step on FashionMNIST-sized data through the public
+ * API (pcmup_algo_step): activations, pooling, the loss and the dense
+ * layer included. PC: zero initial states, T simultaneous iterations,
+ * kappa 0.2 (docs/cnn.md), the Figure 4 setting. */
+#define SIMPLECNN_STEP(m, rule, t)                                                     \
+    {t ? "SimpleCNN PC step, T = 100" : "SimpleCNN BP step", m, 64, measure_network, 0, \
+     {{0}}, rule, t}
 
 static const cnn_case cases[] = {
     SIMPLECNN(16),
@@ -72,7 +85,11 @@ static const cnn_case cases[] = {
     SIMPLECNN(128),
     /* VGG5's second stage at M = 128: conv3p1 128 -> 256 on 16x16 */
     {"VGG5 conv3p1 128->256 16x16", 128, 64, measure_conv_stack, 1,
-     {{128, 16, 16, 256, 3, 1, 1, 1}}},
+     {{128, 16, 16, 256, 3, 1, 1, 1}}, PCMUP_RULE_BP, 0},
+    SIMPLECNN_STEP(16, PCMUP_RULE_BP, 0),
+    SIMPLECNN_STEP(64, PCMUP_RULE_BP, 0),
+    SIMPLECNN_STEP(128, PCMUP_RULE_BP, 0),
+    SIMPLECNN_STEP(16, PCMUP_RULE_PC, 100),
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -234,13 +251,106 @@ static int measure_conv_stack(const cnn_case *c, const bench_options *o, cnn_res
     return rc != 0;
 }
 
+/* ---- a whole network's step -------------------------------------------------- */
+
+typedef struct {
+    pcmup_algo *algo;
+    float *x;
+    int32_t *labels;
+    size_t batch;
+} net_step;
+
+static int net_step_run(void *ctx)
+{
+    net_step *s = ctx;
+    return pcmup_algo_step(s->algo, s->x, s->batch * 784, s->labels, s->batch, NULL) != PCMUP_OK;
+}
+
+static int fail(const cnn_case *c, const char *what)
+{
+    fprintf(stderr, PROG ": %s, M = %zu: %s: %s\n", c->name, c->width, what, pcmup_last_error());
+    return 1;
+}
+
+/* The rule's step on the SimpleCNN at width M (base width 64), random
+ * inputs in [0, 1) and cyclic labels; the GEMM log of one step gives the
+ * FLOPs and the shapes to replay. */
+static int measure_network(const cnn_case *c, const bench_options *o, cnn_result *r)
+{
+    uint64_t rng = 7;
+    pcmup_param *param = NULL;
+    pcmup_net *net = NULL;
+    net_step s = {NULL, alloc_floats(c->batch * 784, &rng), xmalloc(c->batch * sizeof(int32_t)),
+                  c->batch};
+    int rc = 1;
+    for (size_t i = 0; i < c->batch; i++)
+        s.labels[i] = (int32_t)(i % 10);
+    pcmup_preset preset = c->rule == PCMUP_RULE_PC ? PCMUP_PRESET_MUP_PC : PCMUP_PRESET_MUP_SGD;
+    if (pcmup_param_create(&param, 3, preset, NULL) != PCMUP_OK ||
+        pcmup_net_create_from_text(&net, "simplecnn", 1, 28, 28, c->width, PCMUP_ACT_TANH, 0,
+                                   param, 1, NULL) != PCMUP_OK ||
+        pcmup_algo_create(&s.algo, c->rule, net, 1, NULL) != PCMUP_OK ||
+        pcmup_algo_set(s.algo, PCMUP_SET_LR, 1e-4) != PCMUP_OK) {
+        rc = fail(c, "setting up");
+        goto done;
+    }
+    if (c->pc_iterations &&
+        (pcmup_algo_set(s.algo, PCMUP_SET_PC_ITERATIONS, (double)c->pc_iterations) ||
+         pcmup_algo_set(s.algo, PCMUP_SET_PC_INIT, PCMUP_PC_INIT_ZERO) ||
+         pcmup_algo_set(s.algo, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SIMULTANEOUS) ||
+         pcmup_algo_set(s.algo, PCMUP_SET_PC_KAPPA, 0.2))) {
+        rc = fail(c, "setting up PC");
+        goto done;
+    }
+    if (pcmup__algo_count_gemms(s.algo, LOG_CAPACITY, "bench") != PCMUP_OK ||
+        net_step_run(&s) != 0) {
+        rc = fail(c, "the first step");
+        goto done;
+    }
+    const pcmup__gemm_log *log = pcmup__algo_last_step_gemms(s.algo);
+    static pcmup__gemm_shape shapes[LOG_CAPACITY];
+    if (log->count > LOG_CAPACITY) {
+        fprintf(stderr, PROG ": %s: %zu GEMMs per step, more than the log keeps\n", c->name,
+                log->count);
+        goto done;
+    }
+    memcpy(shapes, log->shapes, log->count * sizeof *shapes);
+    r->flops = (double)log->flops;
+    r->gemms = log->count;
+    r->work_bytes = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const pcmup_layer *ly = &net->layers[l];
+        size_t b = ly->conv.k ? pcmup__conv_workspace_floats(ly) * sizeof(float) : 0;
+        r->work_bytes = b > r->work_bytes ? b : r->work_bytes;
+    }
+    pcmup__algo_count_gemms(s.algo, 0, "bench");
+    if (time_work(net_step_run, &s, o, &r->step) != 0) {
+        rc = fail(c, "a step");
+        goto done;
+    }
+    gemm_replay replay;
+    timing ref;
+    gemm_replay_init(&replay, shapes, r->gemms);
+    rc = time_work(gemm_replay_run, &replay, o, &ref) != 0;
+    gemm_replay_free(&replay);
+    r->ref_best = ref.best;
+done:
+    pcmup_algo_free(s.algo);
+    pcmup_net_free(net);
+    pcmup_param_free(param);
+    free(s.x);
+    free(s.labels);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 static void print_table(const cnn_result *rows, double peak)
 {
-    printf("Convolution layers, BP order (forwards; then back down input_vjp, except for\n"
-           "the network's first layer, and param_grad), random data, no activation or\n"
-           "pooling.\n"
+    printf("Conv-part cases: convolution layers, BP order (forwards; then back down\n"
+           "input_vjp, except for the network's first layer, and param_grad), random data,\n"
+           "no activation or pooling. Step cases: pcmup_algo_step on the whole SimpleCNN\n"
+           "(base width 64, random inputs; PC: zero init, simultaneous, kappa 0.2).\n"
            "Rates from the fastest repetition (samples/s also as the mean over the run);\n"
            "GFLOP/s counts GEMM FLOPs only (the GEMM log); 'sgemm ref' runs the step's\n"
            "logged GEMM shapes through cblas_sgemm alone.\n");

@@ -3,7 +3,8 @@
 #
 #   bash docs/reproduce.sh [BUILD_DIR] [PART...]
 #
-# PART is any of fig1 rules seeds coord fig2 fig3 fig5 (default: all). Results go
+# PART is any of fig1 rules seeds coord fig2 fig3 fig5 fig4 (default: all but
+# fig4, whose predictive-coding sweep is the costliest part). Results go
 # to docs/figures/: JSON lines (*.jsonl, appended; pcmup-sweep skips the
 # points a file already has, so an interrupted run resumes) and SVG figures.
 # Needs a build of the tools and FashionMNIST (dataset-fashion-mnist).
@@ -19,6 +20,9 @@ bin=$build/tools
 out=docs/figures
 mkdir -p "$out"
 parts=${*:-fig1 rules seeds coord fig2 fig3 fig5}
+# fig4 only: run shard I of N of its sweeps (FIG4_SHARD=1/2 and 2/2 in two
+# processes use both cores of a 2-core machine).
+fig4_shard=${FIG4_SHARD:-1/1}
 
 # The Figure 1 protocol: FashionMNIST, 10k training samples, the full test
 # set, 3 epochs, batch 64, 3-layer tanh MLP, centred-MSE, widths 64..1024,
@@ -175,6 +179,54 @@ fig5() {
     done
     "$bin/pcmup-plot" sweep "$out/fig5.jsonl" --x gamma_out -o "$out/fig5.svg" \
         --title "Figure 5: test accuracy against log2 gamma'_L (lr 2^-5)"
+}
+
+# Figure 4: the SimpleCNN (conv5p2:M tanh maxpool2 conv5p2:2M tanh maxpool2
+# dense:10) on FashionMNIST, predictive coding without F-ini (zero initial
+# states) and T = 100 simultaneous inference iterations, SP and muP with
+# gammabar_L = 0 and -1; BP as the baseline. The budget of a 2-core
+# machine: channel widths 4, 8, 16 (base width 4), the first 2000
+# training images for one epoch, 2000 test images, five rates one octave
+# apart. kappa = 0.2: with the default kappa = 1 (and 0.5) the inference
+# of this CNN diverges (docs/cnn.md, section 4).
+fig4() {
+    local f4="--net simplecnn --base-width 4 --train-limit 2000 --test-limit 2000 --epochs 1"
+    local pc="--algo pc --init zero --T 100 --schedule sim --kappa 0.2"
+    local s="--shard $fig4_shard --threads 1"
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+        --label "PC muP, gammabar 0" $pc --param mup --gamma-bar 0
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+        --label "PC SP" $pc --param sp
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+        --label "PC muP, gammabar -1" $pc --param mup --gamma-bar -1
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16,32,64 --log2-lr -9:-3 $s --out "$out/fig4.jsonl" \
+        --label "BP muP" --algo bp --param mup
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16,32,64 --log2-lr -9:-3 $s --out "$out/fig4.jsonl" \
+        --label "BP SP" --algo bp --param sp
+}
+
+# Figure 4, right: Delta h_l across the first 32 steps of the same runs,
+# at each width, at a rate inside every width's stable range.
+fig4dh() {
+    local f4="--net simplecnn --base-width 4 --train-limit 2000 --threads 1"
+    local pc="--algo pc --init zero --T 100 --schedule sim --kappa 0.2"
+    [ -s "$out/fig4dh.jsonl" ] || {
+        "$bin/pcmup-coord" --training $f4 --widths 4,8,16 --steps 0,2,8,32 --json \
+            --label "PC muP, gammabar 0" $pc --param mup --lr 0.015625
+        "$bin/pcmup-coord" --training $f4 --widths 4,8,16 --steps 0,2,8,32 --json \
+            --label "PC SP" $pc --param sp --lr 0.015625
+        "$bin/pcmup-coord" --training $f4 --widths 4,8,16,32,64 --steps 0,2,8,32 --json \
+            --label "BP muP" --algo bp --param mup --lr 0.015625
+        "$bin/pcmup-coord" --training $f4 --widths 4,8,16,32,64 --steps 0,2,8,32 --json \
+            --label "BP SP" --algo bp --param sp --lr 0.015625
+    } >"$out/fig4dh.jsonl"
+    "$bin/pcmup-plot" training "$out/fig4dh.jsonl" -o "$out/fig4dh.svg" \
+        --title "Figure 4 right: Delta h_l across training, SimpleCNN, FashionMNIST"
+}
+
+fig4plot() {
+    "$bin/pcmup-plot" sweep "$out/fig4.jsonl" -o "$out/fig4.svg" \
+        --title "Figure 4: SimpleCNN on FashionMNIST, test accuracy against log2 lr"
 }
 
 "set" -- $parts
