@@ -447,12 +447,32 @@ static pcmup_status closed_form_alignment(train_model *m, const problem *p, size
     return st;
 }
 
+/* 1 when some layer of net is a convolution (rank-4 weights). */
+static int has_conv(const pcmup_net *net, size_t L)
+{
+    for (size_t l = 1; l <= L; l++) {
+        size_t rank = 0;
+        if (pcmup_net_weight_shape(net, l, NULL, 0, &rank) == PCMUP_OK && rank == 4)
+            return 1;
+    }
+    return 0;
+}
+
+/* GN's reference is GNT's step, which takes dense layers only: on a
+ * network with convolutions the GN columns are NaN (null in JSON) and BP's
+ * stay. */
 static pcmup_status rule_alignment(train_model *m, const problem *p, size_t L,
                                    width_alignment *out)
 {
+    pcmup_status s = pcmup_algo_update_alignment(m->algo, p->x, p->batch * p->dim, p->labels,
+                                                 p->batch, out->cos_bp, out->cos_gn,
+                                                 out->ratio_bp, out->ratio_gn, L);
+    if (s != PCMUP_ERR_UNSUPPORTED || m->net == NULL || !has_conv(m->net, L))
+        return s;
+    for (size_t l = 0; l < L; l++)
+        out->cos_gn[l] = out->ratio_gn[l] = NAN;
     return pcmup_algo_update_alignment(m->algo, p->x, p->batch * p->dim, p->labels, p->batch,
-                                       out->cos_bp, out->cos_gn, out->ratio_bp, out->ratio_gn,
-                                       L);
+                                       out->cos_bp, NULL, out->ratio_bp, NULL, L);
 }
 
 static void alignment_row(const train_options *o, const coord_options *c, const char *config,
