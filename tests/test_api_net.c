@@ -319,6 +319,75 @@ START_TEST(unchanged_after_forward)
 }
 END_TEST
 
+/* The builder and the description API: NULL pointers, bad enums and
+ * flags, bad sizes; outputs stay unwritten on failure. */
+START_TEST(null_and_invalid_cnn_api)
+{
+    pcmup_net_builder *b = NULL;
+    pcmup_net *net = NULL;
+    size_t n = 7, c = 7, h = 7, wd = 7, dims[4] = {7, 7, 7, 7};
+    char text[8] = "keep";
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_create, NULL, NULL);
+    TU_OK(pcmup_net_builder_create(&b, NULL));
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_add_conv, NULL, 3, 1, 1, 4, 0);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_add_dense, NULL, 3, 0);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_set_activation, NULL, PCMUP_ACT_TANH);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_add_pool, NULL, PCMUP_POOL_MAX2);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_parse, NULL, "simplecnn");
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_parse, b, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_n_layers, b, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_n_layers, NULL, &n);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_builder_check, NULL, 1, 28, 28, 4);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_builder_check, b, 1, 28, 28, 4); /* no layers */
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_builder_add_dense, b, 3, 2u);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_builder_add_dense, b, 0, 0);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_builder, &net, b, 1, 28, 28, 4,
+          PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    TU_OK(pcmup_net_builder_parse(b, "conv3p1:M tanh maxpool2 dense:M dense:3"));
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create_from_builder, NULL, b, 1, 8, 8, 4, PCMUP_ACT_TANH,
+          0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create_from_builder, &net, NULL, 1, 8, 8, 4,
+          PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create_from_builder, &net, b, 1, 8, 8, 4, PCMUP_ACT_TANH,
+          0, NULL, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_builder, &net, b, 0, 8, 8, 4,
+          PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_builder, &net, b, 1, 8, 8, 0,
+          PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_builder, &net, b, 1, 8, 8, 4,
+          (pcmup_activation)BAD_ENUM, 0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_builder, &net, b, 1, 8, 8, 4,
+          PCMUP_ACT_TANH, 4u, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_SHAPE, pcmup_net_create_from_builder, &net, b, 1, 7, 7, 4, PCMUP_ACT_TANH,
+          0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_create_from_text, &net, NULL, 1, 8, 8, 4, PCMUP_ACT_TANH,
+          0, w.param, 1, NULL);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_create_from_text, &net, "dense:3 conv3p1:4", 1, 8, 8,
+          4, PCMUP_ACT_TANH, 0, w.param, 1, NULL);
+    ck_assert_ptr_null(net);
+    TU_OK(pcmup_net_create_from_builder(&net, b, 1, 8, 8, 4, PCMUP_ACT_TANH, 0, w.param, 1,
+                                        NULL));
+    FAILS(PCMUP_ERR_NULL, pcmup_net_describe, NULL, text, sizeof text, &n);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_describe, net, text, sizeof text, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_describe, net, NULL, sizeof text, &n);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_input_shape, net, &c, &h, NULL);
+    FAILS(PCMUP_ERR_NULL, pcmup_net_weight_shape, net, 1, NULL, 4, &n);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_weight_shape, net, 0, dims, 4, &n);
+    FAILS(PCMUP_ERR_INVALID, pcmup_net_weight_shape, net, NL + 1, dims, 4, &n);
+    ck_assert_str_eq(text, "keep");
+    ck_assert(n == 7 && c == 7 && h == 7 && wd == 7 && dims[0] == 7);
+    /* A short buffer gets the start of the text and the whole length. */
+    TU_OK(pcmup_net_describe(net, text, sizeof text, &n));
+    ck_assert_str_eq(text, "conv3p1");
+    ck_assert_uint_eq(n, strlen("conv3p1:M tanh maxpool2 dense:M dense:3"));
+    TU_OK(pcmup_net_weight_shape(net, 1, dims, 2, &n));
+    ck_assert(n == 4 && dims[0] == 4 && dims[1] == 1 && dims[2] == 7);
+    pcmup_net_free(net);
+    pcmup_net_builder_free(b);
+    pcmup_net_builder_free(NULL);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {
@@ -338,6 +407,7 @@ int main(void)
         invalid_forward,
         unchanged_after_set_weights,
         unchanged_after_forward,
+        null_and_invalid_cnn_api,
     };
     return api_run("api_net", 60, tests, TU_COUNT(tests));
 }
