@@ -294,6 +294,66 @@ START_TEST(bp_update_is_the_gradient)
 }
 END_TEST
 
+/* With forward initialisation, one sequential sweep, kappa gamma = 1 and
+ * the fixed prediction assumption, PC's update is BP's exactly
+ * (paper-spec, "FPA"; gamma_L = 1 here): on a CNN this pins FPA's use of
+ * the feedforward phi(u) and pooled h through every layer kind. */
+START_TEST(pc_fpa_is_bp)
+{
+    const size_t batch = 6, dim = 128;
+    float *x = tu_gaussian(batch * dim, 8);
+    int32_t *labels = tu_cyclic_labels(batch, 3);
+    pcmup_net *nets[2] = {small_net(PCMUP_NET_BIAS, 4), small_net(PCMUP_NET_BIAS, 4)};
+    pcmup_algo *bp, *pc;
+    TU_OK(pcmup_algo_create(&bp, PCMUP_RULE_BP, nets[0], 1, NULL));
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, nets[1], 1, NULL));
+    pcmup_algo *both[2] = {bp, pc};
+    for (int i = 0; i < 2; i++) {
+        TU_OK(pcmup_algo_set(both[i], PCMUP_SET_LR, 0.05));
+        TU_OK(pcmup_algo_set(both[i], PCMUP_SET_RECORD_UPDATES, 1));
+    }
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_PC_FPA, 1));
+    TU_OK(pcmup_algo_step(bp, x, batch * dim, labels, batch, NULL));
+    TU_OK(pcmup_algo_step(pc, x, batch * dim, labels, batch, NULL));
+    const size_t n_w[3] = {36, 72, 12};
+    for (size_t l = 1; l <= 3; l++) {
+        float ub[72], up[72];
+        TU_OK(pcmup_algo_last_update(bp, l, ub, n_w[l - 1]));
+        TU_OK(pcmup_algo_last_update(pc, l, up, n_w[l - 1]));
+        double num = 0, den = 0;
+        for (size_t i = 0; i < n_w[l - 1]; i++) {
+            num += (double)(up[i] - ub[i]) * (up[i] - ub[i]);
+            den += (double)ub[i] * ub[i];
+        }
+        ck_assert_msg(den > 0 && sqrt(num / den) < 1e-5, "layer %zu: PC-FPA vs BP %.3g", l,
+                      sqrt(num / den));
+    }
+    /* Without FPA the same step differs: the check can fail. */
+    pcmup_algo_free(pc);
+    pcmup_net_free(nets[1]);
+    nets[1] = small_net(PCMUP_NET_BIAS, 4);
+    TU_OK(pcmup_algo_create(&pc, PCMUP_RULE_PC, nets[1], 1, NULL));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_LR, 0.05));
+    TU_OK(pcmup_algo_set(pc, PCMUP_SET_RECORD_UPDATES, 1));
+    TU_OK(pcmup_algo_step(pc, x, batch * dim, labels, batch, NULL));
+    /* (Layer 1's update is BP's even so: its input X does not move and
+     * its error is BP's after one sweep; layer 2's input g(x_1) moved.) */
+    float ub[72], up[72];
+    TU_OK(pcmup_algo_last_update(bp, 2, ub, 72));
+    TU_OK(pcmup_algo_last_update(pc, 2, up, 72));
+    double diff = 0;
+    for (size_t i = 0; i < 72; i++)
+        diff = fmax(diff, fabs((double)up[i] - ub[i]));
+    ck_assert_msg(diff > 1e-6, "PC without FPA equals BP (%g)", diff);
+    pcmup_algo_free(bp);
+    pcmup_algo_free(pc);
+    pcmup_net_free(nets[0]);
+    pcmup_net_free(nets[1]);
+    free(x);
+    free(labels);
+}
+END_TEST
+
 /* TP, DTP and GNT are defined for dense layers; they refuse a CNN and
  * name the layer. BP and PC take it. */
 START_TEST(dense_only_rules_refuse)
@@ -409,7 +469,7 @@ int main(void)
     const TTest *tests[] = {
         builder_matches_text, builder_refusals,        shapes_and_weights,
         forward_matches_loops, bp_update_is_the_gradient, dense_only_rules_refuse,
-        coord_check_on_a_cnn,  nomem_everywhere,
+        coord_check_on_a_cnn,  nomem_everywhere,         pc_fpa_is_bp,
     };
     return tu_run_tests("cnn", 0, NULL, NULL, tests, TU_COUNT(tests));
 }
