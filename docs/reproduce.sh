@@ -3,7 +3,7 @@
 #
 #   bash docs/reproduce.sh [BUILD_DIR] [PART...]
 #
-# PART is any of fig1 rules seeds coord fig2 fig3 fig5 fig4 (default: all but
+# PART is any of fig1 rules seeds coord fig2 fig3 fig5 fig4 fig4dh fig4plot (default: all but
 # fig4, whose predictive-coding sweep is the costliest part). Results go
 # to docs/figures/: JSON lines (*.jsonl, appended; pcmup-sweep skips the
 # points a file already has, so an interrupted run resumes) and SVG figures.
@@ -187,17 +187,17 @@ fig5() {
 # gammabar_L = 0 and -1; BP as the baseline. The budget of a 2-core
 # machine: channel widths 4, 8, 16 (base width 4), the first 2000
 # training images for one epoch, 2000 test images, five rates one octave
-# apart. kappa = 0.2: with the default kappa = 1 (and 0.5) the inference
+# apart (PC 2^-8 .. 2^-2, BP 2^-9 .. 2^-3). kappa = 0.2: with the default kappa = 1 (and 0.5) the inference
 # of this CNN diverges (docs/cnn.md, section 4).
 fig4() {
     local f4="--net simplecnn --base-width 4 --train-limit 2000 --test-limit 2000 --epochs 1"
     local pc="--algo pc --init zero --T 100 --schedule sim --kappa 0.2"
     local s="--shard $fig4_shard --threads 1"
-    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-2 $s --out "$out/fig4.jsonl" \
         --label "PC muP, gammabar 0" $pc --param mup --gamma-bar 0
-    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-2 $s --out "$out/fig4.jsonl" \
         --label "PC SP" $pc --param sp
-    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-4 $s --out "$out/fig4.jsonl" \
+    "$bin/pcmup-sweep" $f4 --widths 4,8,16 --log2-lr -8:-2 $s --out "$out/fig4.jsonl" \
         --label "PC muP, gammabar -1" $pc --param mup --gamma-bar -1
     "$bin/pcmup-sweep" $f4 --widths 4,8,16,32,64 --log2-lr -9:-3 $s --out "$out/fig4.jsonl" \
         --label "BP muP" --algo bp --param mup
@@ -206,19 +206,20 @@ fig4() {
 }
 
 # Figure 4, right: Delta h_l across the first 32 steps of the same runs,
-# at each width, at a rate inside every width's stable range.
+# at each width, at 2^-5, inside every width's stable range for every
+# configuration.
 fig4dh() {
     local f4="--net simplecnn --base-width 4 --train-limit 2000 --threads 1"
     local pc="--algo pc --init zero --T 100 --schedule sim --kappa 0.2"
     [ -s "$out/fig4dh.jsonl" ] || {
         "$bin/pcmup-coord" --training $f4 --widths 4,8,16 --steps 0,2,8,32 --json \
-            --label "PC muP, gammabar 0" $pc --param mup --lr 0.015625
+            --label "PC muP, gammabar 0" $pc --param mup --lr 0.03125
         "$bin/pcmup-coord" --training $f4 --widths 4,8,16 --steps 0,2,8,32 --json \
-            --label "PC SP" $pc --param sp --lr 0.015625
+            --label "PC SP" $pc --param sp --lr 0.03125
         "$bin/pcmup-coord" --training $f4 --widths 4,8,16,32,64 --steps 0,2,8,32 --json \
-            --label "BP muP" --algo bp --param mup --lr 0.015625
+            --label "BP muP" --algo bp --param mup --lr 0.03125
         "$bin/pcmup-coord" --training $f4 --widths 4,8,16,32,64 --steps 0,2,8,32 --json \
-            --label "BP SP" --algo bp --param sp --lr 0.015625
+            --label "BP SP" --algo bp --param sp --lr 0.03125
     } >"$out/fig4dh.jsonl"
     "$bin/pcmup-plot" training "$out/fig4dh.jsonl" -o "$out/fig4dh.svg" \
         --title "Figure 4 right: Delta h_l across training, SimpleCNN, FashionMNIST"
