@@ -114,9 +114,6 @@ static void init_desc_layers(pcmup_net *net, const pcmup__netdesc *d,
         net->scale_widths[l] = l < L ? net->width_m : ly->n_out;
         if (dl->kind != PCMUP__NETDESC_DENSE || (l < L && act != net->activation))
             is_mlp = 0;
-        /* The output layer's own activation is never applied. */
-        if (l == L && dl->has_activation && dl->activation != PCMUP_ACT_IDENTITY)
-            is_mlp = 0;
     }
     net->is_mlp = is_mlp;
 }

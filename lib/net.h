@@ -30,7 +30,7 @@ struct pcmup_net {
     pcmup__netdesc *desc;
     size_t input_c, input_h, input_w, width_m;
     /* Scratch of the conv layers' im2col (shared: one layer's op runs at
-     * a time), conv_work_floats floats. */
+     * a time), the largest pcmup__conv_workspace_floats of its layers. */
     float *conv_work;
     unsigned flags;
     pcmup_param *param;      /* the net's own copy */

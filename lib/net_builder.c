@@ -45,12 +45,15 @@ void pcmup_net_builder_free(pcmup_net_builder *builder)
     }
 }
 
-/* Makes `text` the builder's description if it parses (as the start of a
- * description); the builder keeps its canonical form. */
-static pcmup_status take_text(pcmup_net_builder *b, const char *text, const char *func)
+/* Makes `text` the builder's description if it parses, as a whole
+ * description or (partial) as the start of one; the builder keeps its
+ * canonical form. */
+static pcmup_status take_text(pcmup_net_builder *b, const char *text, int partial,
+                              const char *func)
 {
     pcmup__netdesc d;
-    PCMUP_TRY(pcmup__netdesc_parse_partial(text, &d, func));
+    PCMUP_TRY(partial ? pcmup__netdesc_parse_partial(text, &d, func)
+                      : pcmup__netdesc_parse(text, &d, func));
     b->desc = d;
     pcmup__netdesc_format(&b->desc, b->text, sizeof b->text);
     return PCMUP_OK;
@@ -67,7 +70,7 @@ static pcmup_status PCMUP_PRINTF(3, 4) append(pcmup_net_builder *b, const char *
     va_end(ap);
     char text[PCMUP__NETDESC_TEXT_MAX + sizeof token + 1];
     snprintf(text, sizeof text, "%s%s%s", b->text, b->text[0] ? " " : "", token);
-    return take_text(b, text, func);
+    return take_text(b, text, 1, func);
 }
 
 static pcmup_status check_layer_flags(unsigned flags, const char *func)
@@ -124,11 +127,17 @@ pcmup_status pcmup_net_builder_parse(pcmup_net_builder *builder, const char *des
 {
     PCMUP_CHECK_NULL(builder);
     PCMUP_CHECK_NULL(description);
-    pcmup__netdesc d;
-    PCMUP_TRY(pcmup__netdesc_parse(description, &d, __func__));
-    builder->desc = d;
-    pcmup__netdesc_format(&d, builder->text, sizeof builder->text);
-    return PCMUP_OK;
+    return take_text(builder, description, 0, __func__);
+}
+
+/* The builder's layers as a complete description: one that ends with its
+ * output layer (the calls accept one that does not, yet). */
+static pcmup_status whole_description(const pcmup_net_builder *b, pcmup__netdesc *d,
+                                      const char *func)
+{
+    if (b->desc.n_layers == 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, func, "the builder has no layers");
+    return pcmup__netdesc_parse(b->text, d, func);
 }
 
 pcmup_status pcmup_net_builder_n_layers(const pcmup_net_builder *builder, size_t *n_layers)
@@ -143,26 +152,11 @@ pcmup_status pcmup_net_builder_check(const pcmup_net_builder *builder, size_t ch
                                      size_t height, size_t width_px, size_t width)
 {
     PCMUP_CHECK_NULL(builder);
-    if (builder->desc.n_layers == 0)
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "the builder has no layers");
     pcmup__netdesc d;
-    PCMUP_TRY(pcmup__netdesc_parse(builder->text, &d, __func__));
+    PCMUP_TRY(whole_description(builder, &d, __func__));
     pcmup__netdesc_shape shapes[PCMUP__NETDESC_MAX_LAYERS];
     return pcmup__netdesc_resolve(&d, channels, height, width_px, width, PCMUP_ACT_TANH, shapes,
                                   PCMUP__NETDESC_MAX_LAYERS, __func__);
-}
-
-/* A network from a whole description's text (a builder's or a caller's). */
-static pcmup_status create_from(pcmup_net **out, const char *text, size_t channels,
-                                size_t height, size_t width_px, size_t width,
-                                pcmup_activation activation, unsigned flags,
-                                const pcmup_param *param, uint64_t seed,
-                                const pcmup_allocator *allocator, const char *func)
-{
-    pcmup__netdesc d;
-    PCMUP_TRY(pcmup__netdesc_parse(text, &d, func));
-    return pcmup__net_create_desc(out, &d, channels, height, width_px, width, activation, flags,
-                                  param, seed, allocator, func);
 }
 
 pcmup_status pcmup_net_create_from_builder(pcmup_net **out, const pcmup_net_builder *builder,
@@ -174,12 +168,10 @@ pcmup_status pcmup_net_create_from_builder(pcmup_net **out, const pcmup_net_buil
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(builder);
     PCMUP_CHECK_NULL(param);
-    if (builder->desc.n_layers == 0)
-        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "the builder has no layers");
-    /* Parsed again as a whole: the builder accepts a description that
-     * does not end with its output layer yet. */
-    return create_from(out, builder->text, channels, height, width_px, width, activation,
-                       flags, param, seed, allocator, __func__);
+    pcmup__netdesc d;
+    PCMUP_TRY(whole_description(builder, &d, __func__));
+    return pcmup__net_create_desc(out, &d, channels, height, width_px, width, activation, flags,
+                                  param, seed, allocator, __func__);
 }
 
 pcmup_status pcmup_net_create_from_text(pcmup_net **out, const char *description,
@@ -191,8 +183,10 @@ pcmup_status pcmup_net_create_from_text(pcmup_net **out, const char *description
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(description);
     PCMUP_CHECK_NULL(param);
-    return create_from(out, description, channels, height, width_px, width, activation, flags,
-                       param, seed, allocator, __func__);
+    pcmup__netdesc d;
+    PCMUP_TRY(pcmup__netdesc_parse(description, &d, __func__));
+    return pcmup__net_create_desc(out, &d, channels, height, width_px, width, activation, flags,
+                                  param, seed, allocator, __func__);
 }
 
 /* An MLP of pcmup_net_create as a description: dense layers of its

@@ -265,6 +265,9 @@ static pcmup_status parse_tokens(const char *text, parser *ps, int partial)
     if (!l || l->kind != PCMUP__NETDESC_DENSE)
         return token_fail(ps->last, ps->func,
                           "the description ends without a dense output layer");
+    /* f = u_L: an activation written there would be silently ignored. */
+    if (l->has_activation && l->activation != PCMUP_ACT_IDENTITY)
+        return token_fail(ps->last, ps->func, "the output layer has no activation");
     return PCMUP_OK;
 }
 

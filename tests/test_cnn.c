@@ -120,6 +120,9 @@ START_TEST(builder_refusals)
     /* A description that does not end with a dense layer cannot be built. */
     TU_OK(pcmup_net_builder_parse(b, "simplecnn"));
     TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_net_builder_parse, b, "conv3p1:4 tanh");
+    /* The output layer has no activation: a written one is refused, not
+     * ignored. */
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_net_builder_parse, b, "conv3p1:4 dense:3 relu");
     TU_OK(pcmup_net_builder_n_layers(b, &n_layers));
     ck_assert_uint_eq(n_layers, 3);
     /* Pooling an odd size: the shape, not the grammar. */

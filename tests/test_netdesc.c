@@ -279,6 +279,7 @@ START_TEST(parse_errors_name_the_token)
          "token 2 'conv3p1:4': convolution after a dense layer (convolutions come first)"},
         {"conv3p1:4 tanh maxpool2",
          "token 3 'maxpool2': the description ends without a dense output layer"},
+        {"conv3p1:4 dense:10 tanh", "token 3 'tanh': the output layer has no activation"},
         {"simplecnn dense:10", "token 1 'simplecnn': a preset must be the whole description"},
         {"dense:3 vgg5", "token 2 'vgg5': a preset must be the whole description"},
         {"conv1234567890123456789012345678901234567890p1:4 dense:3",
