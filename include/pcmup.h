@@ -22,6 +22,8 @@
  *   7. Gauss-Newton target: the preconditioned update and its damping.
  *   8. Target propagation and difference target propagation.
  *   9. Width transfer: coordinate checks and update alignment.
+ *  10. Checkpoints: a network, or an algorithm with everything it needs
+ *      to continue training, saved to a safetensors file and read back.
  *
  * A complete program, with its error checks, is examples/quickstart.c
  * (the README's Usage section; the tests build and run it): it creates a
@@ -1450,6 +1452,125 @@ PCMUP_API pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float 
                                                   size_t updates_count, double *cos_bp,
                                                   double *cos_gn, double *ratio_bp,
                                                   double *ratio_gn, size_t count);
+
+/* ======================================================================
+ * 10. Checkpoints
+ * ======================================================================
+ *
+ * A checkpoint is a safetensors file (docs/checkpoints.md): an 8-byte
+ * header length, a JSON header naming each tensor's dtype, shape and byte
+ * range plus a "__metadata__" map of strings, then the raw little-endian
+ * floats. PyTorch, JAX and Hugging Face read it as it is, and so do a few
+ * lines of NumPy; the metadata says which library, network,
+ * parameterization, rule and settings the tensors belong to.
+ *
+ * Tensors, in their natural shapes, layer l = 1..L:
+ *   layer<l>.weight            (M_l, M_{l-1}), or (C_out, C_in, k, k)
+ *   layer<l>.bias              (M_l) or (C_out), for a net with biases
+ *   momentum.layer<l>.weight   the optimizer's velocity, same shapes, once
+ *   momentum.layer<l>.bias     the algorithm has one (momentum or decay)
+ *   rule.layer<l>.<name>       the rule's persistent state (TP and DTP's
+ *                              trained feedback V_l: rule.layer<l>.feedback)
+ *
+ * Save a network alone to share or deploy it, and an algorithm to go on
+ * training: an algorithm's checkpoint holds its network's weights, every
+ * setting (per-layer values included), the momentum, the rule's state, the
+ * random stream and the epoch and step counters, so that training k
+ * epochs, saving, loading in another process and training N - k more gives
+ * the same weights bit for bit as N epochs in one run (with the same BLAS
+ * thread count).
+ *
+ * Saving writes a temporary file next to `path`, flushes it to disk and
+ * renames it over `path`: a failure at any point (a full disk, a crash)
+ * leaves the previous file at `path` as it was.
+ *
+ * Loading is two steps: pcmup_checkpoint_open reads the file and checks
+ * its structure (the header against the file's size, every byte range,
+ * the JSON, the format version and the CRC-32 of the data), allocating no
+ * more than the file's size justifies; then the create and load functions
+ * build or fill objects from it, checking that the network, the
+ * parameterization and the rule are the ones the caller's objects have.
+ * Every failure is PCMUP_ERR_FORMAT (or PCMUP_ERR_IO, PCMUP_ERR_NOMEM,
+ * PCMUP_ERR_SHAPE for an object of another shape) with a message, and
+ * leaves the caller's objects unchanged. */
+
+typedef struct pcmup_checkpoint pcmup_checkpoint;
+
+/* The format version this library writes; it reads versions 1 to this. */
+#define PCMUP_CHECKPOINT_FORMAT_VERSION 1
+
+/* Saves the network (its description and parameterization, its weights
+ * and biases). metadata: n_metadata pairs of strings of the caller's own,
+ * metadata[2i] a key and metadata[2i + 1] its value, stored with the
+ * library's; every key must start with "user." and appear once, and keys
+ * and values must be UTF-8 (NULL, 0: none). */
+PCMUP_API pcmup_status pcmup_net_save(const pcmup_net *net, const char *path,
+                                      const char *const *metadata, size_t n_metadata);
+
+/* Saves the algorithm and its network: everything above, for resuming. */
+PCMUP_API pcmup_status pcmup_algo_save(const pcmup_algo *algo, const char *path,
+                                       const char *const *metadata, size_t n_metadata);
+
+/* Reads and checks the checkpoint at `path` (a network's or an
+ * algorithm's). Memory from `allocator` (NULL: malloc), about the file's
+ * size. */
+PCMUP_API pcmup_status pcmup_checkpoint_open(pcmup_checkpoint **out, const char *path,
+                                             const pcmup_allocator *allocator);
+PCMUP_API void pcmup_checkpoint_free(pcmup_checkpoint *checkpoint);
+
+/* The metadata value of `key` ("library_version", "rule", "user.batch",
+ * ...; docs/checkpoints.md lists the library's keys), or NULL in *value
+ * when the checkpoint has no such key. The string belongs to the
+ * checkpoint. */
+PCMUP_API pcmup_status pcmup_checkpoint_metadata(const pcmup_checkpoint *checkpoint,
+                                                 const char *key, const char **value);
+/* Every metadata entry: their number, and entry `index` (0-based, in the
+ * file's order). */
+PCMUP_API pcmup_status pcmup_checkpoint_metadata_count(const pcmup_checkpoint *checkpoint,
+                                                       size_t *count);
+PCMUP_API pcmup_status pcmup_checkpoint_metadata_at(const pcmup_checkpoint *checkpoint,
+                                                    size_t index, const char **key,
+                                                    const char **value);
+
+/* The rule of an algorithm's checkpoint; PCMUP_ERR_UNSUPPORTED for a
+ * network's, which has none. */
+PCMUP_API pcmup_status pcmup_checkpoint_rule(const pcmup_checkpoint *checkpoint,
+                                             pcmup_rule *rule);
+
+/* A new network exactly as saved: layers, activation, biases, its own
+ * copy of the parameterization (every value as saved), weights. */
+PCMUP_API pcmup_status pcmup_net_create_from_checkpoint(pcmup_net **out,
+                                                        const pcmup_checkpoint *checkpoint,
+                                                        const pcmup_allocator *allocator);
+
+/* Loads the saved weights into `net`, which must have the checkpoint's
+ * layers, activation, biases and parameterization (each difference is
+ * PCMUP_ERR_SHAPE, naming it). Reads a network's or an algorithm's
+ * checkpoint. */
+PCMUP_API pcmup_status pcmup_net_load_checkpoint(pcmup_net *net,
+                                                 const pcmup_checkpoint *checkpoint);
+
+/* Loads an algorithm's checkpoint into `algo`, of the checkpoint's rule,
+ * whose network is as pcmup_net_load_checkpoint requires: the network's
+ * weights, every setting, the momentum, the rule's state, the random
+ * stream and the counters. What the last step recorded (its update and
+ * alignment ratio, the rules' diagnostics) is forgotten. */
+PCMUP_API pcmup_status pcmup_algo_load_checkpoint(pcmup_algo *algo,
+                                                  const pcmup_checkpoint *checkpoint);
+
+/* pcmup_algo_create of the checkpoint's rule on `net`, then
+ * pcmup_algo_load_checkpoint (which loads the weights into net). On
+ * failure nothing is created and net is unchanged. */
+PCMUP_API pcmup_status pcmup_algo_create_from_checkpoint(pcmup_algo **out, pcmup_net *net,
+                                                         const pcmup_checkpoint *checkpoint,
+                                                         const pcmup_allocator *allocator);
+
+/* Training epochs (pcmup_algo_train_epoch) and steps (one per batch,
+ * pcmup_algo_step's and the epochs') completed since the algorithm was
+ * created, or as loaded from a checkpoint. Failed and trial steps do not
+ * count. Either pointer may be NULL. */
+PCMUP_API pcmup_status pcmup_algo_counters(const pcmup_algo *algo, uint64_t *epochs,
+                                           uint64_t *steps);
 
 #ifdef __cplusplus
 }

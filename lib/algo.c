@@ -349,6 +349,7 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     if (s == PCMUP_OK) {
         if (loss)
             *loss = step_loss;
+        algo->steps++;
         algo->update_valid = recording;
         algo->alignment_valid = 0;
         if (recording)
@@ -397,6 +398,16 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
     if (s != PCMUP_OK)
         pcmup__snapshot_restore(algo, &algo->snapshot);
     return s;
+}
+
+pcmup_status pcmup_algo_counters(const pcmup_algo *algo, uint64_t *epochs, uint64_t *steps)
+{
+    PCMUP_CHECK_NULL(algo);
+    if (epochs)
+        *epochs = algo->epochs;
+    if (steps)
+        *steps = algo->steps;
+    return PCMUP_OK;
 }
 
 pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t layer, float *dst,

@@ -52,6 +52,10 @@ struct pcmup_algo {
     float *update;      /* n_params */
     int update_valid;
 
+    /* Completed epochs and steps (pcmup_algo_counters); a failed or trial
+     * step's snapshot puts them back with the rest. */
+    uint64_t epochs, steps;
+
     /* The rule's step_diagnostic averaged over the last completed epoch. */
     double epoch_diagnostic;
     int epoch_diagnostic_valid;

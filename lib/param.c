@@ -20,6 +20,10 @@ struct pcmup_param {
     size_t n_layers;
     double keys[4];            /* indexed by pcmup_param_key */
     double *a, *b, *c, *sigma; /* n_layers each, one allocation, a first */
+    /* The preset the values came from, for a checkpoint's record; -1
+     * once a layer exponent, gammabar_L or a feedback exponent was set by
+     * hand since (the base width is not part of a preset). */
+    int preset;
 };
 
 /* Layer roles, the columns of a preset row. */
@@ -114,6 +118,7 @@ static void fill_from_preset(pcmup_param *p, pcmup_preset preset, double gbar, d
     p->keys[PCMUP_PARAM_GAMMA_BAR] = gbar;
     p->keys[PCMUP_PARAM_FB_DAMPING_EXP] = row->fb_damping_exp;
     p->keys[PCMUP_PARAM_FB_LR_EXP] = row->fb_lr_exp;
+    p->preset = (int)preset;
 }
 
 static pcmup_status check_preset(pcmup_preset preset, const char *func)
@@ -251,6 +256,7 @@ pcmup_status pcmup_param_set_layer(pcmup_param *param, size_t layer, pcmup_layer
                            "theta = 2a + c is derived; set a or c instead");
     PCMUP_TRY(check_value(&layer_bounds[key], value, key == PCMUP_LAYER_SIGMA, __func__));
     layer_slot(param, key)[layer - 1] = value;
+    param->preset = -1;
     return PCMUP_OK;
 }
 
@@ -297,6 +303,8 @@ pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key, double val
                            "gammabar_L is an argument of pcmup_param_apply_preset");
     PCMUP_TRY(check_value(&param_bounds[key], value, 0, __func__));
     param->keys[key] = value;
+    if (key != PCMUP_PARAM_BASE_WIDTH)
+        param->preset = -1;
     return PCMUP_OK;
 }
 
@@ -504,4 +512,34 @@ void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src)
     assert(dst->n_layers == src->n_layers);
     memcpy(dst->keys, src->keys, sizeof dst->keys);
     memcpy(dst->a, src->a, 4 * src->n_layers * sizeof(double));
+    dst->preset = src->preset;
+}
+
+/* The command-line spelling of each preset (pcmup-train's --param and
+ * checkpoints). */
+static const char *const preset_names[] = {
+    [PCMUP_PRESET_SP] = "sp",           [PCMUP_PRESET_MUP_SGD] = "mup-sgd",
+    [PCMUP_PRESET_MUP_PC] = "mup-pc",   [PCMUP_PRESET_MUP_PC_B] = "mup-pc-b",
+    [PCMUP_PRESET_MUP_GNT] = "mup-gnt", [PCMUP_PRESET_MUP_TP] = "mup-tp",
+};
+_Static_assert(sizeof preset_names / sizeof preset_names[0] == N_PRESETS,
+               "every preset has a name");
+
+const char *pcmup__param_preset_name(const pcmup_param *p)
+{
+    return p->preset >= 0 ? preset_names[p->preset] : "custom";
+}
+
+void pcmup__param_set_preset_name(pcmup_param *p, const char *name)
+{
+    p->preset = -1;
+    for (size_t i = 0; i < N_PRESETS; i++)
+        if (strcmp(name, preset_names[i]) == 0)
+            p->preset = (int)i;
+}
+
+int pcmup__param_equal(const pcmup_param *x, const pcmup_param *y)
+{
+    return x->n_layers == y->n_layers && memcmp(x->keys, y->keys, sizeof x->keys) == 0 &&
+           memcmp(x->a, y->a, 4 * x->n_layers * sizeof(double)) == 0;
 }

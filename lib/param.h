@@ -41,4 +41,15 @@ pcmup_status pcmup__check_widths(const pcmup_param *p, const size_t *widths, siz
 
 /* Copies every value of src into dst; both have the same number of layers. */
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src);
+
+/* 1 when x and y have the same layers and every value the same (the
+ * preset they came from aside). */
+int pcmup__param_equal(const pcmup_param *x, const pcmup_param *y);
+
+/* The preset p's values came from ("sp", "mup-sgd", "mup-pc", "mup-pc-b",
+ * "mup-gnt", "mup-tp"), or "custom" once one of them was set by hand
+ * since; and the reverse, for a parameterization read back from a
+ * checkpoint (a name that is no preset's gives "custom"). */
+const char *pcmup__param_preset_name(const pcmup_param *p);
+void pcmup__param_set_preset_name(pcmup_param *p, const char *name);
 #endif

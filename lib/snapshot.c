@@ -79,6 +79,8 @@ pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const 
     if (algo->velocity)
         memcpy(snap->velocity, algo->velocity, n * sizeof(float));
     snap->rng = algo->rng;
+    snap->epochs = algo->epochs;
+    snap->steps = algo->steps;
     snap->update_valid = algo->update_valid;
     if (algo->update_valid)
         memcpy(snap->update, algo->update, n * sizeof(float));
@@ -96,6 +98,8 @@ void pcmup__snapshot_restore(pcmup_algo *algo, const pcmup_snapshot *snap)
     else if (algo->velocity)
         memset(algo->velocity, 0, n * sizeof(float));
     algo->rng = snap->rng;
+    algo->epochs = snap->epochs;
+    algo->steps = snap->steps;
     algo->update_valid = snap->update_valid;
     if (snap->update_valid)
         memcpy(algo->update, snap->update, n * sizeof(float));

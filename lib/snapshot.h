@@ -1,8 +1,8 @@
 /*
  * snapshot.h -- what a step changes, copied so that it can be undone: the
- * network's parameters, the momentum, the algorithm's random stream, the
- * rule's persistent state and the record of the last update (with its
- * alignment ratio). One path serves every undo: a failed step (algo.c),
+ * network's parameters, the momentum, the algorithm's random stream and
+ * counters, the rule's persistent state and the record of the last update
+ * (with its alignment ratio). One path serves every undo: a failed step (algo.c),
  * a failed epoch (train.c), trial updates and the alignment references
  * (diagnostics/alignment.c).
  *
@@ -22,6 +22,7 @@ typedef struct {
     float *velocity;           /* n_params, once the algorithm has momentum state */
     int had_velocity;          /* the algorithm had it when saved */
     pcmup_rng rng;
+    uint64_t epochs, steps;    /* the algorithm's counters */
     pcmup_rule_entry *entries; /* the rule's persistent state, data in `data` */
     size_t n_entries, entries_cap;
     float *data;

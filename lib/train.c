@@ -114,6 +114,7 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         algo->epoch_diagnostic = diagnostic_total / (double)n;
         algo->epoch_diagnostic_valid = 1;
     }
+    algo->epochs++;
     if (mean_loss)
         *mean_loss = total / (double)n;
     return PCMUP_OK;
