@@ -301,7 +301,14 @@ pcmup_status pcmup_param_set(pcmup_param *param, pcmup_param_key key, double val
     if (key == PCMUP_PARAM_GAMMA_BAR)
         return pcmup__fail(PCMUP_ERR_INVALID, __func__,
                            "gammabar_L is an argument of pcmup_param_apply_preset");
-    PCMUP_TRY(check_value(&param_bounds[key], value, 0, __func__));
+    return pcmup__param_set_value(param, key, value, __func__);
+}
+
+pcmup_status pcmup__param_set_value(pcmup_param *param, pcmup_param_key key, double value,
+                                    const char *func)
+{
+    PCMUP_TRY(check_param_key(key, func));
+    PCMUP_TRY(check_value(&param_bounds[key], value, 0, func));
     param->keys[key] = value;
     if (key != PCMUP_PARAM_BASE_WIDTH)
         param->preset = -1;

@@ -42,6 +42,12 @@ pcmup_status pcmup__check_widths(const pcmup_param *p, const size_t *widths, siz
 /* Copies every value of src into dst; both have the same number of layers. */
 void pcmup__param_copy(pcmup_param *dst, const pcmup_param *src);
 
+/* pcmup_param_set without its guard on gammabar_L: a parameterization
+ * read back from a checkpoint takes every value as saved, the exponents
+ * that gammabar_L gave included. */
+pcmup_status pcmup__param_set_value(pcmup_param *param, pcmup_param_key key, double value,
+                                    const char *func);
+
 /* 1 when x and y have the same layers and every value the same (the
  * preset they came from aside). */
 int pcmup__param_equal(const pcmup_param *x, const pcmup_param *y);

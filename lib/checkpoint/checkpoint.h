@@ -35,12 +35,16 @@ pcmup_status pcmup__checkpoint_open_mem(pcmup_checkpoint **out, unsigned char *b
                                         size_t size, const pcmup_allocator *allocator,
                                         const char *func);
 
-/* The CRC-32 (zlib's) of the metadata: every entry's key and value, each
- * followed by a NUL byte, in order, leaving out the keys "crc32" (the
- * data's, which the safetensors layer checks) and "metadata_crc32" (this
- * one's). Written as "metadata_crc32", so that a changed metadata byte,
- * which the data's CRC does not cover, is found too. */
-uint32_t pcmup__ck_metadata_crc(const pcmup__st_meta *meta, size_t n);
+/* A CRC-32 (zlib's) of what the header says, written as "header_crc32"
+ * so that a changed header byte, which the data's CRC-32 ("crc32") does
+ * not cover, is found too: the CRC of every metadata entry's key and
+ * value, each followed by a NUL byte, in order, leaving out "crc32" and
+ * "header_crc32"; XORed with, for each tensor, the CRC of its name and a
+ * NUL, then its shape in decimal joined by ',' and a NUL (a scalar's
+ * empty). The offsets follow from the shapes, as the tensors tile the
+ * data in order. The XOR makes the tensors' order irrelevant. */
+uint32_t pcmup__ck_header_crc(const pcmup__st_meta *meta, size_t n_meta,
+                              const pcmup__st_tensor *tensors, size_t n_tensors);
 
 /* ---- names ----------------------------------------------------------------- */
 

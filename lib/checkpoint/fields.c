@@ -10,15 +10,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint32_t pcmup__ck_metadata_crc(const pcmup__st_meta *meta, size_t n)
+/* crc extended by text and its NUL (crc32_z takes any length). */
+static uLong crc_text(uLong crc, const char *text)
+{
+    return crc32_z(crc, (const Bytef *)text, strlen(text) + 1);
+}
+
+uint32_t pcmup__ck_header_crc(const pcmup__st_meta *meta, size_t n_meta,
+                              const pcmup__st_tensor *tensors, size_t n_tensors)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(meta[i].key, "crc32") == 0 || strcmp(meta[i].key, "metadata_crc32") == 0)
+    for (size_t i = 0; i < n_meta; i++) {
+        if (strcmp(meta[i].key, "crc32") == 0 || strcmp(meta[i].key, "header_crc32") == 0)
             continue;
-        /* Each string with its NUL; crc32_z takes any length. */
-        crc = crc32_z(crc, (const Bytef *)meta[i].key, strlen(meta[i].key) + 1);
-        crc = crc32_z(crc, (const Bytef *)meta[i].value, strlen(meta[i].value) + 1);
+        crc = crc_text(crc_text(crc, meta[i].key), meta[i].value);
+    }
+    for (size_t i = 0; i < n_tensors; i++) {
+        char shape[PCMUP__ST_MAX_RANK * 21 + 1] = "";
+        size_t len = 0;
+        for (size_t d = 0; d < tensors[i].rank; d++)
+            len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%zu", d ? "," : "",
+                                    tensors[i].shape[d]);
+        crc ^= crc_text(crc_text(crc32(0L, Z_NULL, 0), tensors[i].name), shape);
     }
     return (uint32_t)crc;
 }

@@ -39,7 +39,7 @@ static pcmup_status require(const pcmup_checkpoint *ck, const char *key, const c
 /* What every checkpoint must say about itself, checked at opening. */
 static pcmup_status check_identity(pcmup_checkpoint *ck, const char *func)
 {
-    const char *format, *version, *contents, *crc, *meta_crc;
+    const char *format, *version, *contents, *crc, *header_crc;
     uint64_t v;
     if (!find_meta(ck, "format") || strcmp(find_meta(ck, "format"), PCMUP__CK_FORMAT) != 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, func,
@@ -55,15 +55,16 @@ static pcmup_status check_identity(pcmup_checkpoint *ck, const char *func)
     /* The reader checked the data's CRC when present; a checkpoint always
      * has one, and one of its metadata. */
     PCMUP_TRY(require(ck, "crc32", &crc, func));
-    PCMUP_TRY(require(ck, "metadata_crc32", &meta_crc, func));
+    PCMUP_TRY(require(ck, "header_crc32", &header_crc, func));
     char expected[16];
     snprintf(expected, sizeof expected, "%08lx",
-             (unsigned long)pcmup__ck_metadata_crc(ck->file.meta, ck->file.n_meta));
-    if (strcmp(meta_crc, expected) != 0)
+             (unsigned long)pcmup__ck_header_crc(ck->file.meta, ck->file.n_meta,
+                                                 ck->file.tensors, ck->file.n_tensors));
+    if (strcmp(header_crc, expected) != 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, func,
-                           "the metadata's CRC-32 is %s, \"metadata_crc32\" says %.16s: the "
+                           "the header's CRC-32 is %s, \"header_crc32\" says %.16s: the "
                            "header is damaged",
-                           expected, meta_crc);
+                           expected, header_crc);
     PCMUP_TRY(require(ck, "contents", &contents, func));
     if (strcmp(contents, "net") != 0 && strcmp(contents, "algo") != 0)
         return pcmup__fail(PCMUP_ERR_FORMAT, func,
@@ -199,12 +200,21 @@ pcmup_status pcmup_checkpoint_rule(const pcmup_checkpoint *checkpoint, pcmup_rul
 }
 
 /* A library call that failed on the file's values, reported as the
- * file's fault: "metadata \"param.a\": pcmup_param_set_layer: ...". */
-static pcmup_status refused(const char *func, const char *what)
+ * file's fault: "metadata \"param.a\": pcmup_param_set_layer: ...".
+ * Running out of memory is not the file's fault: it stays
+ * PCMUP_ERR_NOMEM. */
+static pcmup_status refused_status(pcmup_status s, const char *func, const char *what)
 {
+    if (s == PCMUP_ERR_NOMEM)
+        return s;
     char inner[512];
     snprintf(inner, sizeof inner, "%s", pcmup_last_error());
     return pcmup__fail(PCMUP_ERR_FORMAT, func, "%s: %s", what, inner);
+}
+
+static pcmup_status refused(const char *func, const char *what)
+{
+    return refused_status(PCMUP_ERR_FORMAT, func, what);
 }
 
 /* ---- the network ----------------------------------------------------------------- */
@@ -316,7 +326,7 @@ static pcmup_status read_param(const pcmup_checkpoint *ck, pcmup_param *p, size_
         double v;
         PCMUP_TRY(require(ck, keys[i].key, &text, func));
         PCMUP_TRY(pcmup__ck_parse_double(text, keys[i].key, &v, func));
-        if (pcmup_param_set(p, keys[i].param_key, v) != PCMUP_OK)
+        if (pcmup__param_set_value(p, keys[i].param_key, v, func) != PCMUP_OK)
             return refused(func, keys[i].key);
     }
     PCMUP_TRY(require(ck, "param.preset", &text, func));
@@ -332,8 +342,8 @@ static pcmup_status create_net(const pcmup_checkpoint *ck, const pcmup_allocator
     pcmup_param *param = NULL;
     double *column = NULL;
     pcmup_status s = read_net_meta(ck, alloc, &m, func);
-    if (s == PCMUP_OK && pcmup_param_create(&param, m.n_layers, PCMUP_PRESET_SP, alloc) != PCMUP_OK)
-        s = refused(func, "the parameterization");
+    if (s == PCMUP_OK)
+        s = pcmup_param_create(&param, m.n_layers, PCMUP_PRESET_SP, alloc);
     if (s == PCMUP_OK && !(column = pcmup__alloc(alloc, m.n_layers, sizeof *column)))
         s = pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate %zu values", m.n_layers);
     if (s == PCMUP_OK)
@@ -346,10 +356,8 @@ static pcmup_status create_net(const pcmup_checkpoint *ck, const pcmup_allocator
                                              m.activation, m.flags, param, m.seed, alloc)
                 : pcmup_net_create(out, m.widths, m.n_layers + 1, m.activation, m.flags, param,
                                    m.seed, alloc);
-        if (c == PCMUP_ERR_NOMEM)
-            s = c;
-        else if (c != PCMUP_OK)
-            s = refused(func, "the network");
+        if (c != PCMUP_OK)
+            s = refused_status(c, func, "the network");
     }
     if (s == PCMUP_OK && ((*out)->n_layers != m.n_layers ||
                           memcmp((*out)->widths, m.widths, (m.n_layers + 1) * sizeof *m.widths))) {
@@ -522,8 +530,10 @@ static pcmup_status build_like(const pcmup_checkpoint *ck, const pcmup_net *net,
 {
     PCMUP_TRY(build_net(ck, &net->alloc, saved, func));
     pcmup_status s = compare_nets(net, *saved, func);
-    if (s != PCMUP_OK)
+    if (s != PCMUP_OK) {
         pcmup_net_free(*saved);
+        *saved = NULL;
+    }
     return s;
 }
 
@@ -774,9 +784,11 @@ static pcmup_status prepare(const pcmup_checkpoint *ck, const pcmup_algo *algo, 
         return pcmup__fail(PCMUP_ERR_FORMAT, func, "%s keeps no state, and the checkpoint has "
                                                    "\"%s\"",
                            rule->name, ld->entries[0].name);
-    if (rule->load_persistent &&
-        rule->load_persistent(ld->algo, ld->entries, ld->n_entries, func) != PCMUP_OK)
-        return refused(func, "the rule's state");
+    if (rule->load_persistent) {
+        pcmup_status s = rule->load_persistent(ld->algo, ld->entries, ld->n_entries, func);
+        if (s != PCMUP_OK)
+            return refused_status(s, func, "the rule's state");
+    }
     PCMUP_TRY(read_velocity(ck, ld, alloc, func));
     return read_counters(ck, ld, func);
 }

@@ -336,8 +336,9 @@ static pcmup_status job_write(save_job *job, const char *path, const char *func)
     char crc[PCMUP__CK_NUMBER_MAX];
     if (!job->meta.nomem) {
         snprintf(crc, sizeof crc, "%08lx",
-                 (unsigned long)pcmup__ck_metadata_crc(job->meta.items, job->meta.n));
-        meta_put(&job->meta, "metadata_crc32", crc);
+                 (unsigned long)pcmup__ck_header_crc(job->meta.items, job->meta.n,
+                                                     job->tensors, job->n_tensors));
+        meta_put(&job->meta, "header_crc32", crc);
     }
     if (job->meta.nomem)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the checkpoint's metadata");
@@ -349,7 +350,8 @@ static pcmup_status job_write(save_job *job, const char *path, const char *func)
  * as metadata. */
 static void put_rule_state(save_job *job, const pcmup_algo *algo, size_t n_entries)
 {
-    algo->rule->list_persistent(algo, job->entries, n_entries);
+    if (n_entries)
+        algo->rule->list_persistent(algo, job->entries, n_entries);
     for (size_t i = 0; i < n_entries; i++) {
         const pcmup_rule_entry *e = &job->entries[i];
         char *name = job->names[job->n_tensors];
