@@ -5,13 +5,15 @@
  * described in train_options.c (and by --help); the run is built by
  * train_setup.c (data, parameterization, network, learning rule, the JSON
  * keys) and trained by train_loop.c, which pcmup-sweep shares; this file
- * puts them together and reports. Exit status: 0 success, 1 runtime
- * failure, 2 usage error.
+ * puts them together and reports; train_checkpoint.c saves (--save) and
+ * resumes (--resume) runs. Exit status: 0 success, 1 runtime failure, 2
+ * usage error.
  */
 #include <stdio.h>
 
 #include "jsonl.h"
 #include "pcmup.h"
+#include "train_checkpoint.h"
 #include "train_loop.h"
 #include "train_options.h"
 #include "train_setup.h"
@@ -25,6 +27,11 @@ static void print_json(const train_options *o, const train_model *m, const train
     jsonl_writer w;
     jsonl_begin(&w, stdout);
     train_put_settings(&w, o, m->width, m->gamma_L);
+    /* Only for a resumed run: the keys of other runs stay as they were. */
+    if (o->resume != NULL) {
+        jsonl_put_string(&w, "resumed_from", o->resume);
+        jsonl_put_size(&w, "start_epoch", o->epochs_done);
+    }
     train_put_results(&w, o, r);
     jsonl_end(&w);
 }
@@ -63,6 +70,8 @@ static void print_summary(const train_options *o, const train_model *m, const tr
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
            train_activation_name(o->activation), word(o, PCMUP_SET_LOSS), v(o, PCMUP_SET_LR),
            o->batch, o->epochs, o->epochs == 1 ? "" : "s");
+    if (o->resume != NULL)
+        printf("resumed from %s after epoch %zu\n", o->resume, o->epochs_done);
     if (o->algo == PCMUP_RULE_PC) {
         print_pc_summary(o, m);
     } else if (o->algo == PCMUP_RULE_GNT) {
@@ -89,7 +98,17 @@ static void print_summary(const train_options *o, const train_model *m, const tr
 
 /* ---- main ---------------------------------------------------------------- */
 
-static int run(const train_options *o)
+/* The model: the checkpoint's when resuming, else built from the options. */
+static int build_model(train_model *m, const pcmup_checkpoint *ck, const train_options *o,
+                       const train_data *d, train_error *e)
+{
+    if (ck != NULL)
+        return train_resume_model(m, ck, o, d, e);
+    return train_model_build(m, o, d->dim, d->n_classes, o->width, e);
+}
+
+/* Trains and reports; *o has the checkpoint's options when resuming. */
+static int run(const train_options *o, const pcmup_checkpoint *ck)
 {
     train_data d = {0};
     train_model m = {0};
@@ -106,7 +125,7 @@ static int run(const train_options *o)
     if (rc == 0)
         rc = train_data_load(&d, o, &e);
     if (rc == 0)
-        rc = train_model_build(&m, o, d.dim, d.n_classes, o->width, &e);
+        rc = build_model(&m, ck, o, &d, &e);
     if (rc == 0)
         rc = train_loop_run(&m, &d, o, 1, &r, &e);
     if (rc != 0)
@@ -120,16 +139,38 @@ static int run(const train_options *o)
     return rc == 0 ? 0 : 1;
 }
 
+/* --resume: the checkpoint's options in *o, then the checks a new run's
+ * parse makes. 0, 1 (runtime failure, reported) or 2 (usage error). */
+static int resume(train_options *o, pcmup_checkpoint **ck)
+{
+    train_error e = {0};
+    switch (train_resume_options(o, ck, PROG, &e)) {
+    case TRAIN_RESUME_OK: break;
+    case TRAIN_RESUME_FAILED: train_error_report(PROG, &e); return 1;
+    default: return 2;
+    }
+    return train_options_check(o) == TRAIN_PARSE_RUN ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
     train_options opts;
+    pcmup_checkpoint *ck = NULL;
+    int rc = 0;
 
+    train_options_offer_checkpoints();
     switch (train_options_parse(&opts, argc, argv)) {
     case TRAIN_PARSE_RUN: break;
     case TRAIN_PARSE_EXIT: return 0;
     default: return 2;
     }
-    if (run(&opts) != 0)
-        return 1;
+    if (opts.resume != NULL)
+        rc = resume(&opts, &ck);
+    if (rc == 0)
+        rc = run(&opts, ck);
+    /* opts points into the checkpoint (train_resume_options). */
+    pcmup_checkpoint_free(ck);
+    if (rc != 0)
+        return rc;
     return fflush(stdout) == 0 ? 0 : 1;
 }

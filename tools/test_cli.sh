@@ -31,7 +31,7 @@ test_help() {
         --gamma-hidden --kappa --T --schedule --init --init-std --fpa --timing \
         --last-layer --tolerance --eB --rho --gn --gnt-output --beta --feedback --fb-mu \
         --fb-lr --fb-steps --fb-noise --fb-activation --synthetic --max-data-bytes \
-        --dataset; do
+        --dataset --save --resume --checkpoint-every; do
         grep -q -- "$flag" "$tmp/out" || fail "--help does not document $flag"
     done
     expect 0 -h || return

@@ -132,6 +132,9 @@ test_usage() {
     expect_sweep_usage "${out[@]}" --log2-lr 0
     expect_sweep_usage "${out[@]}" --log2-lr x:1
     expect_sweep_usage "${out[@]}" --widths 16,,32
+    # pcmup-train's checkpoint flags are not a sweep's.
+    expect_sweep_usage "${out[@]}" --widths 16 --save "$tmp/never.safetensors"
+    expect_sweep_usage "${out[@]}" --widths 16 --resume "$tmp/never.safetensors"
     expect_sweep_usage "${out[@]}" --widths 0
     expect_sweep_usage "${out[@]}" --widths=
     expect_sweep_usage "${out[@]}" --diverge-loss 0

@@ -5,6 +5,8 @@
 
 #include "train_loop.h"
 
+#include "train_checkpoint.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -19,6 +21,8 @@ static double now_seconds(void)
 
 /* ---- training ------------------------------------------------------------ */
 
+/* Epochs are numbered over the whole training, a resumed run's
+ * continuing from its checkpoint's count ("epoch 2/2"). */
 static void print_epoch(const train_options *o, size_t epoch, double seconds,
                         const train_results *r)
 {
@@ -27,7 +31,7 @@ static void print_epoch(const train_options *o, size_t epoch, double seconds,
         snprintf(energy, sizeof energy, "  energy %.6f", r->final_energy);
     fprintf(stderr, "epoch %zu/%zu  train loss %.6f%s  %.0f samples/s  test acc %.4f"
                     "  test loss %.6f\n",
-            epoch, o->epochs, r->train_loss, energy,
+            o->epochs_done + epoch, o->epochs_done + o->epochs, r->train_loss, energy,
             seconds > 0 ? (double)r->train_samples / seconds : 0.0, r->test_acc,
             r->test_loss);
 }
@@ -46,7 +50,7 @@ static int run_epoch(train_model *m, const train_data *d, const train_options *o
     r->seconds += seconds;
     if (st != PCMUP_OK) {
         e->status = st;
-        snprintf(e->what, sizeof e->what, "epoch %zu: training%s", epoch,
+        snprintf(e->what, sizeof e->what, "epoch %zu: training%s", o->epochs_done + epoch,
                  st == PCMUP_ERR_DIVERGED ? " diverged" : " failed");
         return -1;
     }
@@ -55,12 +59,34 @@ static int run_epoch(train_model *m, const train_data *d, const train_options *o
     st = pcmup_algo_evaluate(m->algo, d->test, &r->test_loss, &r->test_acc);
     if (st != PCMUP_OK) {
         e->status = st;
-        snprintf(e->what, sizeof e->what, "epoch %zu: evaluating on the test set%s", epoch,
+        snprintf(e->what, sizeof e->what, "epoch %zu: evaluating on the test set%s",
+                 o->epochs_done + epoch,
                  st == PCMUP_ERR_DIVERGED ? ": training diverged" : " failed");
         return -1;
     }
     if (report)
         print_epoch(o, epoch, seconds, r);
+    return 0;
+}
+
+/* --save after the last epoch, and after every --checkpoint-every-th
+ * epoch of the whole training. */
+static int save_due(const train_options *o, size_t epoch)
+{
+    return o->save != NULL
+           && (epoch == o->epochs
+               || (o->checkpoint_every != 0
+                   && (o->epochs_done + epoch) % o->checkpoint_every == 0));
+}
+
+/* With the progress lines, one more says what was saved. */
+static int save(const train_model *m, const train_data *d, const train_options *o,
+                size_t epoch, int report, train_error *e)
+{
+    if (train_checkpoint_save(m, d, o, e) != 0)
+        return -1;
+    if (report)
+        fprintf(stderr, "epoch %zu saved to %s\n", o->epochs_done + epoch, o->save);
     return 0;
 }
 
@@ -71,7 +97,10 @@ int train_loop_run(train_model *m, const train_data *d, const train_options *o,
 
     r->train_samples = d->train_samples;
     r->test_samples = d->test_samples;
-    for (size_t epoch = 1; rc == 0 && epoch <= o->epochs; epoch++)
+    for (size_t epoch = 1; rc == 0 && epoch <= o->epochs; epoch++) {
         rc = run_epoch(m, d, o, epoch, report_epochs, r, e);
+        if (rc == 0 && save_due(o, epoch))
+            rc = save(m, d, o, epoch, report_epochs, e);
+    }
     return rc;
 }

@@ -20,7 +20,11 @@
  * nothing. Returns 0, or -1 with *e filled: e->status is
  * PCMUP_ERR_DIVERGED when an epoch diverged (a non-finite loss or
  * weight) or the evaluation's loss is not finite, and e->what names the
- * epoch. */
+ * epoch. Epochs are numbered from o->epochs_done + 1 (a resumed run). With
+ * o->save, writes the checkpoint after the last epoch and every
+ * o->checkpoint_every-th (train_checkpoint_save; a failure ends the run
+ * with *e naming the file), and with report_epochs says so on stderr
+ * ("epoch 2 saved to FILE"). */
 int train_loop_run(train_model *m, const train_data *d, const train_options *o,
                    int report_epochs, train_results *r, train_error *e);
 

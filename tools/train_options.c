@@ -32,6 +32,15 @@ void train_options_set_program(const char *name)
 {
     program_name = name;
 }
+
+/* Whether --save, --resume and --checkpoint-every are flags: pcmup-train's
+ * only (a sweep point or a coordinate check has no state worth keeping). */
+static int checkpoints_offered;
+
+void train_options_offer_checkpoints(void)
+{
+    checkpoints_offered = 1;
+}
 #define MAX_DIM 2147483647ull /* the library's width limit (32-bit BLAS) */
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -74,6 +83,31 @@ const char *train_activation_name(pcmup_activation act)
 const char *train_dataset_name(train_dataset dataset)
 {
     return name_or_unknown(dataset_names, COUNT(dataset_names), (int)dataset);
+}
+
+/* The value `text` names; -1 if none. */
+static int find_name(const char *text, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] != NULL && strcmp(text, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+int train_activation_find(const char *name, pcmup_activation *act)
+{
+    int i = find_name(name, activation_names, COUNT(activation_names));
+    if (i >= 0)
+        *act = (pcmup_activation)i;
+    return i >= 0 ? 0 : -1;
+}
+
+int train_dataset_find(const char *name, train_dataset *dataset)
+{
+    int i = find_name(name, dataset_names, COUNT(dataset_names));
+    if (i >= 0)
+        *dataset = (train_dataset)i;
+    return i >= 0 ? 0 : -1;
 }
 
 int train_is_tp(pcmup_rule algo)
@@ -663,13 +697,30 @@ static void print_help(void)
 "\n", stdout);
     train_options_print_config_help();
     fputs(
+"Checkpoints (safetensors files, docs/checkpoints.md):\n"
+"  --save FILE          after training, save the network, the rule with its\n"
+"                       settings and state, and this run's data and batch\n"
+"                       options to FILE (replaced atomically); no times are\n"
+"                       in it, so equivalent runs write the same bytes\n"
+"  --checkpoint-every N also save to --save's FILE after every N-th epoch,\n"
+"                       counted over the whole training (a resumed run's\n"
+"                       earlier epochs included)\n"
+"  --resume FILE        go on training from a --save'd FILE for --epochs more\n"
+"                       epochs, exactly as if the run had not stopped (with\n"
+"                       the same --threads): the model, the rule's settings,\n"
+"                       the data and --batch are FILE's; a flag that says\n"
+"                       otherwise is a usage error, one that agrees is\n"
+"                       accepted; --data may say where the data are now\n"
+"\n", stdout);
+    fputs(
 "Output:\n"
 "  --json               make the last line of stdout one JSON object with\n"
 "                       the settings and the results (train_loss, test_loss,\n"
 "                       test_acc, seconds, samples_per_second, ...); for pc\n"
 "                       also the PC settings, gamma_L (the output precision\n"
 "                       at this width) and final_energy; for gnt, tp and dtp\n"
-"                       also the rule's settings\n"
+"                       also the rule's settings; after --resume also\n"
+"                       resumed_from (FILE) and start_epoch (its epochs)\n"
 "  --help, -h           print this help and exit\n"
 "  --version            print the program and library versions and exit\n"
 "\n"
@@ -679,7 +730,8 @@ static void print_help(void)
 "each step's inference; both means weight a batch by its size.\n"
 "\n"
 "Exit status: 0 on success, 1 on a runtime failure (missing data, library\n"
-"error, divergence), 2 on a usage error.\n"
+"error, divergence, a checkpoint that cannot be read or written), 2 on a\n"
+"usage error.\n"
 "\n"
 "Options take their value as the next argument or after '=':\n"
 "  " PROG " --width 1024 --lr=0.05 --json\n", stdout);
@@ -764,6 +816,17 @@ static int parse_dir(const char *flag, const char *text, const char **out)
     return 0;
 }
 
+/* A file name: not empty. */
+static int parse_path(const char *flag, const char *text, const char **out)
+{
+    if (text[0] == '\0') {
+        usage_error("%s: expected a file name, got an empty string", flag);
+        return -1;
+    }
+    *out = text;
+    return 0;
+}
+
 /* A finite decimal number; the range is checked later against the
  * library's own bounds (see check_settings). */
 static int parse_real(const char *flag, const char *text, double *out)
@@ -786,12 +849,8 @@ static int parse_real(const char *flag, const char *text, double *out)
 static int parse_name(const char *flag, const char *text, const char *const *names,
                       size_t n, int *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (names[i] != NULL && strcmp(text, names[i]) == 0) {
-            *out = (int)i;
-            return 0;
-        }
-    }
+    if ((*out = find_name(text, names, n)) >= 0)
+        return 0;
     fprintf(stderr, "%s: %s: unknown value '%s', expected one of:", program_name, flag,
             text);
     for (size_t i = 0; i < n; i++)
@@ -841,7 +900,7 @@ typedef enum {
     OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
     OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES, OPT_NET, OPT_INPUT_SHAPE,
-    OPT_DATASET,
+    OPT_DATASET, OPT_SAVE, OPT_RESUME, OPT_CHECKPOINT_EVERY,
     OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
 
@@ -867,7 +926,26 @@ static const option_spec option_table[] = {
     {"--max-data-bytes", OPT_MAX_DATA_BYTES, 1},
     {"--net", OPT_NET, 1},               {"--input-shape", OPT_INPUT_SHAPE, 1},
     {"--dataset", OPT_DATASET, 1},
+    /* pcmup-train's only (train_options_offer_checkpoints). */
+    {"--save", OPT_SAVE, 1},             {"--resume", OPT_RESUME, 1},
+    {"--checkpoint-every", OPT_CHECKPOINT_EVERY, 1},
 };
+
+/* train_options.flags_given has a bit per entry. */
+_Static_assert(COUNT(option_table) <= 64, "flags_given has 64 bits");
+
+static int checkpoint_option(option_id id)
+{
+    return id == OPT_SAVE || id == OPT_RESUME || id == OPT_CHECKPOINT_EVERY;
+}
+
+int train_flag_given(const train_options *o, const char *flag)
+{
+    for (size_t i = 0; i < COUNT(option_table); i++)
+        if (strcmp(option_table[i].name, flag) == 0)
+            return (int)((o->flags_given >> i) & 1u);
+    return 0;
+}
 
 /* What a command-line word names. */
 typedef struct {
@@ -894,6 +972,8 @@ static int find_option(const char *arg, option_match *m)
     m->value = eq ? eq + 1 : NULL;
     m->len = (int)len;
     for (size_t i = 0; i < COUNT(option_table); i++) {
+        if (checkpoint_option(option_table[i].id) && !checkpoints_offered)
+            continue;
         if (names(arg, len, option_table[i].name)) {
             m->spec = &option_table[i];
             return 1;
@@ -989,6 +1069,9 @@ static int apply_value(train_options *o, const option_spec *spec, const char *v)
     case OPT_DATA: o->data_given = 1; return parse_dir(f, v, &o->data_dir);
     case OPT_MAX_DATA_BYTES: return parse_size(f, v, 1, UINT64_MAX, &o->max_data_bytes);
     case OPT_GAMMA_BAR: o->gamma_bar_given = 1; return parse_real(f, v, &o->gamma_bar);
+    case OPT_SAVE: return parse_path(f, v, &o->save);
+    case OPT_RESUME: return parse_path(f, v, &o->resume);
+    case OPT_CHECKPOINT_EVERY: return parse_size(f, v, 1, 1000000, &o->checkpoint_every);
     default: return -1; /* every option with a value is handled above */
     }
 }
@@ -1169,7 +1252,27 @@ static int check_settings(train_options *o)
         return -1;
     if (check_net(o) != 0)
         return -1;
-    follow(o);
+    if (o->resume == NULL)
+        follow(o);
+    return 0;
+}
+
+train_parse_result train_options_check(train_options *opts)
+{
+    return check_settings(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;
+}
+
+/* The checkpoint flags together; with --resume also what can be checked
+ * before its checkpoint is read: each setting's value on its own. */
+static int check_alone(const train_options *o)
+{
+    if (o->checkpoint_every != 0 && o->save == NULL) {
+        usage_error("--checkpoint-every needs --save FILE");
+        return -1;
+    }
+    for (size_t i = 0; o->resume != NULL && i < n_settings(); i++)
+        if (o->given[i] != NULL && check_value(o, i) != 0)
+            return -1;
     return 0;
 }
 
@@ -1183,6 +1286,8 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
 
         if (!find_option(arg, &m))
             return usage_error("unknown option '%s'", arg);
+        if (m.spec != NULL)
+            opts->flags_given |= (uint64_t)1 << (m.spec - option_table);
         if (m.spec != NULL && !m.spec->takes_value) {
             if (m.value != NULL)
                 return usage_error("%s takes no value", m.spec->name);
@@ -1200,5 +1305,8 @@ train_parse_result train_options_parse(train_options *opts, int argc, char **arg
                             : apply_setting(opts, &m, arg, value)) != 0)
             return TRAIN_PARSE_USAGE;
     }
-    return check_settings(opts) == 0 ? TRAIN_PARSE_RUN : TRAIN_PARSE_USAGE;
+    if (check_alone(opts) != 0)
+        return TRAIN_PARSE_USAGE;
+    /* With --resume the rest waits for the checkpoint (train_options_check). */
+    return opts->resume != NULL ? TRAIN_PARSE_RUN : train_options_check(opts);
 }

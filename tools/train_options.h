@@ -68,6 +68,21 @@ typedef struct {
     int gamma_bar_given;
     int depth_given;
     int input_shape_given;
+
+    /* pcmup-train's checkpoints (train_options_offer_checkpoints): --save
+     * FILE (NULL: none), written after the last epoch and, with
+     * --checkpoint-every N (0: never), after every N-th epoch counted over
+     * the whole training including the epochs before --resume; --resume
+     * FILE (NULL: a new run). epochs_done is the epoch count the resumed
+     * checkpoint holds (0 for a new run): this run's epochs are
+     * epochs_done + 1 .. epochs_done + epochs. */
+    const char *save;
+    size_t checkpoint_every;
+    const char *resume;
+    size_t epochs_done;
+
+    /* Which of the run's own flags were given (train_flag_given). */
+    uint64_t flags_given;
 } train_options;
 
 /* What pcmup_train_parse decided. */
@@ -80,6 +95,10 @@ typedef enum {
 /* The program name usage errors and --version print ["pcmup-train"]. */
 void train_options_set_program(const char *name);
 
+/* Makes --save, --resume and --checkpoint-every flags of the parser (for
+ * pcmup-train; the other tools leave them unknown). */
+void train_options_offer_checkpoints(void);
+
 /* Prints the help of every flag describing a run (model, training, the
  * rules' flags, data, --threads), for a tool's --help. */
 void train_options_print_config_help(void);
@@ -91,6 +110,24 @@ void train_options_default(train_options *opts);
  * --version itself, and a one-line "pcmup-train: ..." message for a usage
  * error (the program name is train_options_set_program's). */
 train_parse_result train_options_parse(train_options *opts, int argc, char **argv);
+
+/* With --resume the model comes from the checkpoint, so
+ * train_options_parse checks only what does not depend on it (each value
+ * on its own); once the checkpoint's options are in *opts, this makes the
+ * checks a new run's parse makes (a rule's flag with another rule, --net
+ * at its input shape, ...), printing a usage error like the parser's.
+ * Settings whose flags were not given keep their values (none follows
+ * another, as the checkpoint has them all). */
+train_parse_result train_options_check(train_options *opts);
+
+/* Whether `flag` ("--width"), one of the run's own flags (not a
+ * setting's: see train_value_given), was on the command line. */
+int train_flag_given(const train_options *o, const char *flag);
+
+/* The value a name of the command line stands for; 0, or -1 for a name it
+ * does not have. */
+int train_activation_find(const char *name, pcmup_activation *act);
+int train_dataset_find(const char *name, train_dataset *dataset);
 
 /* A setting's value for the run, whether --algo's rule has it or not. */
 double train_value(const train_options *o, pcmup_setting key);

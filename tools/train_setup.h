@@ -32,7 +32,7 @@
  * when a library call failed, whose message tells more. */
 typedef struct {
     pcmup_status status;
-    char what[96];
+    char what[320]; /* room for a file name */
     char detail[160];
 } train_error;
 
