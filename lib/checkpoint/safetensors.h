@@ -36,7 +36,7 @@
 #define PCMUP__ST_MAX_RANK 8
 /* The largest header accepted or written (the format's reference
  * implementation uses the same limit). */
-#define PCMUP__ST_MAX_HEADER ((size_t)100 << 20)
+#define PCMUP__ST_MAX_HEADER ((size_t)100000000)
 
 /* One F32 tensor. rank 0 is a scalar (one float). */
 typedef struct {
