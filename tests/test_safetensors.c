@@ -30,6 +30,13 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
+/* A fresh directory (64 bytes) and the path (128) of `name` in it. */
+static void make_dir(char *dir, char *path, const char *name)
+{
+    tu_make_tmpdir(dir, 64, "pcmup-st");
+    snprintf(path, 128, "%s/%s", dir, name);
+}
+
 /* 8-byte length, header, data: a file built without the writer, in memory
  * from a's malloc (the parser takes it over and frees it through a). */
 static unsigned char *build(const pcmup_allocator *a, const char *header, size_t header_len,
@@ -154,8 +161,7 @@ static const char *const META_VALUE = "quote\" backslash\\ newline\n tab\t bell\
 START_TEST(round_trip)
 {
     char dir[64], path[128];
-    tu_make_tmpdir(dir, sizeof dir, "pcmup-st");
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    make_dir(dir, path, "model.safetensors");
     float scalar = -2.5f, vec[3] = {1, -0.0f, 3e-38f}, mat[6], t3[24], t4[2 * 3 * 1 * 2];
     for (size_t i = 0; i < 6; i++)
         mat[i] = (float)i * 0.125f - 0.3f;
@@ -230,8 +236,7 @@ END_TEST
 START_TEST(writer_exact_bytes)
 {
     char dir[64], path[128];
-    tu_make_tmpdir(dir, sizeof dir, "pcmup-st");
-    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    make_dir(dir, path, "w.safetensors");
     float w[2] = {1.0f, -2.0f}, b = 0.5f;
     pcmup__st_tensor t[] = {{"w", 1, {2}, w}, {"b\x01", 0, {0}, &b}};
     pcmup__st_meta m[] = {{"k", "v"}};
@@ -577,8 +582,7 @@ END_TEST
 START_TEST(writer_refusals)
 {
     char dir[64], path[128];
-    tu_make_tmpdir(dir, sizeof dir, "pcmup-st");
-    snprintf(path, sizeof path, "%s/x.safetensors", dir);
+    make_dir(dir, path, "x.safetensors");
     float v[2] = {1, 2};
     const struct {
         pcmup__st_tensor t[2];
@@ -749,8 +753,7 @@ END_TEST
 START_TEST(allocation_failures)
 {
     char dir[64], path[128];
-    tu_make_tmpdir(dir, sizeof dir, "pcmup-st");
-    snprintf(path, sizeof path, "%s/m.safetensors", dir);
+    make_dir(dir, path, "m.safetensors");
     float v[7] = {1, 2, 3, 4, 5, 6, 7};
     pcmup__st_tensor t[] = {{"a", 1, {3}, v}, {"b", 2, {2, 2}, v + 3}, {"c", 0, {0}, v}};
     pcmup__st_meta m[] = {{"k", "v"}, {"j", "w"}};
