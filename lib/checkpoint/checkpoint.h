@@ -29,11 +29,13 @@ struct pcmup_checkpoint {
 };
 
 /* pcmup_checkpoint_open on `size` bytes in memory, which the checkpoint
- * takes over (freed with it through `allocator`, also on failure): the
- * same checks, for the fuzz target (tests/fuzz/fuzz_checkpoint.c). */
+ * takes over (freed with it through `allocator`, also on failure), for
+ * the fuzz target (tests/fuzz/fuzz_checkpoint.c): the same checks, except
+ * that with compare_crcs 0 neither CRC is compared (both must still be
+ * present and well-formed), so that mutated inputs reach the loads. */
 pcmup_status pcmup__checkpoint_open_mem(pcmup_checkpoint **out, unsigned char *bytes,
-                                        size_t size, const pcmup_allocator *allocator,
-                                        const char *func);
+                                        size_t size, int compare_crcs,
+                                        const pcmup_allocator *allocator, const char *func);
 
 /* A CRC-32 (zlib's) of what the header says, written as "header_crc32"
  * so that a changed header byte, which the data's CRC-32 ("crc32") does

@@ -617,7 +617,7 @@ static uLong crc_update(uLong crc, const unsigned char *p, size_t n)
 }
 
 static pcmup_status check_crc(const char *value, const unsigned char *data, size_t n,
-                              const char *func)
+                              int compare, const char *func)
 {
     int ok = strlen(value) == CRC_DIGITS;
     for (size_t i = 0; ok && i < CRC_DIGITS; i++)
@@ -625,6 +625,8 @@ static pcmup_status check_crc(const char *value, const unsigned char *data, size
     if (!ok)
         return pcmup__fail(PCMUP_ERR_FORMAT, func,
                            "metadata " CRC_KEY " \"%s\" is not 8 lower-case hex digits", value);
+    if (!compare)
+        return PCMUP_OK;
     unsigned long want = strtoul(value, NULL, 16);
     unsigned long got = crc_update(crc32(0L, Z_NULL, 0), data, n);
     if (got != want)
@@ -674,7 +676,7 @@ static pcmup_status place_data(pcmup__st_file *f, const entry *e, const unsigned
 }
 
 /* Everything after the length field's check: *f holds bytes and size. */
-static pcmup_status parse_file(pcmup__st_file *f, size_t n, const char *func)
+static pcmup_status parse_file(pcmup__st_file *f, size_t n, int compare_crc, const char *func)
 {
     parser p = {f->bytes + LEN_BYTES, n, 0, func, NULL, NULL, 0, 0, NULL, NULL, 0, 0};
     const unsigned char *data = f->bytes + LEN_BYTES + n;
@@ -707,15 +709,16 @@ static pcmup_status parse_file(pcmup__st_file *f, size_t n, const char *func)
     }
     const char *crc = pcmup__st_meta_find(f, CRC_KEY);
     if (s == PCMUP_OK && crc)
-        s = check_crc(crc, data, data_size, func);
+        s = check_crc(crc, data, data_size, compare_crc, func);
     if (s == PCMUP_OK)
         s = place_data(f, p.entries, data, data_size, func);
     pcmup__free(&f->alloc, p.entries);
     return s;
 }
 
-pcmup_status pcmup__st_parse(pcmup__st_file *f, unsigned char *bytes, size_t size,
-                             const pcmup_allocator *alloc, const char *func)
+/* pcmup__st_parse, comparing crc32 with the data or not. */
+static pcmup_status parse(pcmup__st_file *f, unsigned char *bytes, size_t size, int compare_crc,
+                          const pcmup_allocator *alloc, const char *func)
 {
     memset(f, 0, sizeof *f);
     pcmup__allocator_init(&f->alloc, alloc);
@@ -739,10 +742,22 @@ pcmup_status pcmup__st_parse(pcmup__st_file *f, unsigned char *bytes, size_t siz
                         "header length %llu, but only %zu bytes follow the length",
                         (unsigned long long)n, size - LEN_BYTES);
     else
-        s = parse_file(f, (size_t)n, func);
+        s = parse_file(f, (size_t)n, compare_crc, func);
     if (s != PCMUP_OK)
         pcmup__st_free(f);
     return s;
+}
+
+pcmup_status pcmup__st_parse(pcmup__st_file *f, unsigned char *bytes, size_t size,
+                             const pcmup_allocator *alloc, const char *func)
+{
+    return parse(f, bytes, size, 1, alloc, func);
+}
+
+pcmup_status pcmup__st_parse_unchecked(pcmup__st_file *f, unsigned char *bytes, size_t size,
+                                       const pcmup_allocator *alloc, const char *func)
+{
+    return parse(f, bytes, size, 0, alloc, func);
 }
 
 const pcmup__st_tensor *pcmup__st_tensor_find(const pcmup__st_file *f, const char *name)
