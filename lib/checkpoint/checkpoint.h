@@ -64,6 +64,25 @@ void pcmup__ck_bias_name(char *dst, const char *prefix, size_t layer);
  * tensors of that name, scalars metadata values. */
 void pcmup__ck_rule_name(char *dst, size_t layer, const char *name);
 
+/* The parameterization's values as metadata keys: its per-layer
+ * exponents and scales ("param.a" ...; a list of L values each) and its
+ * scalars ("param.base_width" ...). "param.theta", 2a + c, is written
+ * besides for readers and not read back. */
+typedef struct {
+    const char *key;
+    pcmup_layer_key layer_key;
+} pcmup__ck_param_column;
+
+typedef struct {
+    const char *key;
+    pcmup_param_key param_key;
+} pcmup__ck_param_scalar;
+
+#define PCMUP__CK_PARAM_COLUMNS 4
+#define PCMUP__CK_PARAM_SCALARS 4
+extern const pcmup__ck_param_column pcmup__ck_param_columns[PCMUP__CK_PARAM_COLUMNS];
+extern const pcmup__ck_param_scalar pcmup__ck_param_scalars[PCMUP__CK_PARAM_SCALARS];
+
 /* ---- numbers ----------------------------------------------------------------- */
 
 /* Room for one number as written. */

@@ -303,34 +303,22 @@ static pcmup_status read_net_meta(const pcmup_checkpoint *ck, const pcmup_alloca
 static pcmup_status read_param(const pcmup_checkpoint *ck, pcmup_param *p, size_t n_layers,
                                double *column, const char *func)
 {
-    static const struct {
-        const char *key;
-        pcmup_layer_key layer_key;
-    } columns[] = {{"param.a", PCMUP_LAYER_A},
-                   {"param.b", PCMUP_LAYER_B},
-                   {"param.c", PCMUP_LAYER_C},
-                   {"param.sigma", PCMUP_LAYER_SIGMA}};
-    static const struct {
-        const char *key;
-        pcmup_param_key param_key;
-    } keys[] = {{"param.base_width", PCMUP_PARAM_BASE_WIDTH},
-                {"param.gamma_bar", PCMUP_PARAM_GAMMA_BAR},
-                {"param.fb_damping_exp", PCMUP_PARAM_FB_DAMPING_EXP},
-                {"param.fb_lr_exp", PCMUP_PARAM_FB_LR_EXP}};
     const char *text;
-    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
-        PCMUP_TRY(require(ck, columns[i].key, &text, func));
-        PCMUP_TRY(pcmup__ck_parse_doubles(text, columns[i].key, column, n_layers, func));
+    for (size_t i = 0; i < PCMUP__CK_PARAM_COLUMNS; i++) {
+        const pcmup__ck_param_column *col = &pcmup__ck_param_columns[i];
+        PCMUP_TRY(require(ck, col->key, &text, func));
+        PCMUP_TRY(pcmup__ck_parse_doubles(text, col->key, column, n_layers, func));
         for (size_t l = 1; l <= n_layers; l++)
-            if (pcmup_param_set_layer(p, l, columns[i].layer_key, column[l - 1]) != PCMUP_OK)
-                return refused(func, columns[i].key);
+            if (pcmup_param_set_layer(p, l, col->layer_key, column[l - 1]) != PCMUP_OK)
+                return refused(func, col->key);
     }
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    for (size_t i = 0; i < PCMUP__CK_PARAM_SCALARS; i++) {
+        const pcmup__ck_param_scalar *sc = &pcmup__ck_param_scalars[i];
         double v;
-        PCMUP_TRY(require(ck, keys[i].key, &text, func));
-        PCMUP_TRY(pcmup__ck_parse_double(text, keys[i].key, &v, func));
-        if (pcmup__param_set_value(p, keys[i].param_key, v, func) != PCMUP_OK)
-            return refused(func, keys[i].key);
+        PCMUP_TRY(require(ck, sc->key, &text, func));
+        PCMUP_TRY(pcmup__ck_parse_double(text, sc->key, &v, func));
+        if (pcmup__param_set_value(p, sc->param_key, v, func) != PCMUP_OK)
+            return refused(func, sc->key);
     }
     PCMUP_TRY(require(ck, "param.preset", &text, func));
     pcmup__param_set_preset_name(p, text);
