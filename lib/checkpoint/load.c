@@ -696,6 +696,18 @@ static pcmup_status read_rng(const char *text, pcmup_rng *rng, const char *func)
     return PCMUP_OK;
 }
 
+/* pcmup_algo_create, its failures reported under func: the file's fault
+ * (a dense-only rule on a convolutional network) or no memory. */
+static pcmup_status create_algo(const pcmup_rule_ops *rule, pcmup_net *net,
+                                const pcmup_allocator *alloc, pcmup_algo **out,
+                                const char *func)
+{
+    pcmup_status s = pcmup_algo_create(out, rule->id, net, 0, alloc);
+    if (s == PCMUP_ERR_NOMEM)
+        return pcmup__fail(s, func, "cannot allocate the %s algorithm", rule->name);
+    return s == PCMUP_OK ? s : refused(func, "the algorithm");
+}
+
 /* What an algorithm's load takes from the file, all checked. */
 typedef struct {
     pcmup_net *net;          /* the saved network, like algo->net */
@@ -768,7 +780,7 @@ static pcmup_status prepare(const pcmup_checkpoint *ck, const pcmup_algo *algo, 
     ld->values = pcmup__alloc(alloc, n_layers, sizeof *ld->values);
     if (!ld->entries || !ld->values)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate the rule's state");
-    PCMUP_TRY(pcmup_algo_create(&ld->algo, rule->id, ld->net, 0, alloc));
+    PCMUP_TRY(create_algo(rule, ld->net, alloc, &ld->algo, func));
     PCMUP_TRY(read_settings(ck, ld->algo, ld->values, func));
     PCMUP_TRY(read_entries(ck, ld->entries, &ld->n_entries, func));
     if (ld->n_entries && !rule->load_persistent)
@@ -810,16 +822,21 @@ static pcmup_status commit(pcmup_algo *algo, algo_load *ld, const char *func)
     return PCMUP_OK;
 }
 
+static pcmup_status load_algo(pcmup_algo *algo, const pcmup_checkpoint *ck, const char *func)
+{
+    algo_load ld;
+    pcmup_status s = prepare(ck, algo, &ld, func);
+    if (s == PCMUP_OK)
+        s = commit(algo, &ld, func);
+    load_free(&ld, &algo->alloc);
+    return s;
+}
+
 pcmup_status pcmup_algo_load_checkpoint(pcmup_algo *algo, const pcmup_checkpoint *checkpoint)
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(checkpoint);
-    algo_load ld;
-    pcmup_status s = prepare(checkpoint, algo, &ld, __func__);
-    if (s == PCMUP_OK)
-        s = commit(algo, &ld, __func__);
-    load_free(&ld, &algo->alloc);
-    return s;
+    return load_algo(algo, checkpoint, __func__);
 }
 
 pcmup_status pcmup_algo_create_from_checkpoint(pcmup_algo **out, pcmup_net *net,
@@ -829,11 +846,14 @@ pcmup_status pcmup_algo_create_from_checkpoint(pcmup_algo **out, pcmup_net *net,
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(net);
     PCMUP_CHECK_NULL(checkpoint);
-    pcmup_rule rule = PCMUP_RULE_BP;
+    PCMUP_TRY(pcmup__allocator_check(allocator, __func__));
+    pcmup_allocator alloc;
+    pcmup__allocator_init(&alloc, allocator);
+    const pcmup_rule_ops *rule = NULL;
     pcmup_algo *algo;
-    PCMUP_TRY(pcmup_checkpoint_rule(checkpoint, &rule));
-    PCMUP_TRY(pcmup_algo_create(&algo, rule, net, 0, allocator));
-    pcmup_status s = pcmup_algo_load_checkpoint(algo, checkpoint);
+    PCMUP_TRY(rule_of(checkpoint, &rule, __func__));
+    PCMUP_TRY(create_algo(rule, net, &alloc, &algo, __func__));
+    pcmup_status s = load_algo(algo, checkpoint, __func__);
     if (s != PCMUP_OK) {
         pcmup_algo_free(algo);
         return s;
