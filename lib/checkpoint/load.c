@@ -325,6 +325,78 @@ static pcmup_status read_param(const pcmup_checkpoint *ck, pcmup_param *p, size_
     return PCMUP_OK;
 }
 
+/* The tensor `name` of `rank` and shape dims, or an error naming it. */
+static pcmup_status find_tensor(const pcmup_checkpoint *ck, const char *name, size_t rank,
+                                const size_t *dims, const pcmup__st_tensor **t,
+                                const char *func)
+{
+    *t = pcmup__st_tensor_find(&ck->file, name);
+    if (!*t)
+        return pcmup__fail(PCMUP_ERR_FORMAT, func, "the checkpoint has no tensor \"%s\"", name);
+    int same = (*t)->rank == rank;
+    for (size_t i = 0; same && i < rank; i++)
+        same = (*t)->shape[i] == dims[i];
+    if (!same)
+        return pcmup__fail(PCMUP_ERR_FORMAT, func,
+                           "tensor \"%s\" has the wrong shape for the network it describes",
+                           name);
+    return PCMUP_OK;
+}
+
+/* Layer l's weight shape as the metadata gives it: from the widths for
+ * an MLP, from the description resolved at its input shape and width
+ * for a described network (which shapes[] receives, L entries). */
+static pcmup_status weight_shapes(const net_meta *m, pcmup__netdesc *d,
+                                  pcmup__netdesc_shape *shapes, const char *func)
+{
+    if (!m->described)
+        return PCMUP_OK;
+    if (pcmup__netdesc_parse(m->description, d, func) != PCMUP_OK)
+        return refused(func, "metadata \"net.description\"");
+    if (d->n_layers != m->n_layers)
+        return pcmup__fail(PCMUP_ERR_FORMAT, func,
+                           "metadata \"net.description\" has %zu layers, \"net.layers\" %zu",
+                           d->n_layers, m->n_layers);
+    if (pcmup__netdesc_resolve(d, m->input_shape[0], m->input_shape[1], m->input_shape[2],
+                               m->width, m->activation, shapes, d->n_layers, func) != PCMUP_OK)
+        return refused(func, "metadata \"net.description\"");
+    return PCMUP_OK;
+}
+
+/* Every weight and bias tensor of the network the metadata describes is
+ * in the file with its shape: checked before the network is allocated,
+ * so that its parameters take no more memory than the file holds. */
+static pcmup_status check_weights_present(const pcmup_checkpoint *ck, const net_meta *m,
+                                          const char *func)
+{
+    pcmup__netdesc d;
+    pcmup__netdesc_shape shapes[PCMUP__NETDESC_MAX_LAYERS];
+    if (m->described && m->n_layers > PCMUP__NETDESC_MAX_LAYERS)
+        return pcmup__fail(PCMUP_ERR_FORMAT, func, "a described network of %zu layers",
+                           m->n_layers);
+    PCMUP_TRY(weight_shapes(m, &d, shapes, func));
+    for (size_t l = 1; l <= m->n_layers; l++) {
+        size_t dims[4] = {m->widths[l], m->widths[l - 1], 0, 0}, rank = 2;
+        const pcmup__netdesc_layer *dl = m->described ? &d.layers[l - 1] : NULL;
+        if (dl && dl->kind == PCMUP__NETDESC_CONV) {
+            const pcmup__netdesc_shape *sh = &shapes[l - 1];
+            dims[0] = sh->c_out, dims[1] = sh->c_in, dims[2] = dl->k, dims[3] = dl->k;
+            rank = 4;
+        } else if (dl) {
+            dims[0] = shapes[l - 1].n_out, dims[1] = shapes[l - 1].n_in;
+        }
+        char name[PCMUP__CK_NAME_MAX];
+        const pcmup__st_tensor *t;
+        pcmup__ck_weight_name(name, "", l);
+        PCMUP_TRY(find_tensor(ck, name, rank, dims, &t, func));
+        if (m->flags & PCMUP_NET_BIAS) {
+            pcmup__ck_bias_name(name, "", l);
+            PCMUP_TRY(find_tensor(ck, name, 1, dims, &t, func));
+        }
+    }
+    return PCMUP_OK;
+}
+
 /* The network the metadata describes, weights drawn from its seed. */
 static pcmup_status create_net(const pcmup_checkpoint *ck, const pcmup_allocator *alloc,
                                pcmup_net **out, const char *func)
@@ -333,6 +405,8 @@ static pcmup_status create_net(const pcmup_checkpoint *ck, const pcmup_allocator
     pcmup_param *param = NULL;
     double *column = NULL;
     pcmup_status s = read_net_meta(ck, alloc, &m, func);
+    if (s == PCMUP_OK)
+        s = check_weights_present(ck, &m, func);
     if (s == PCMUP_OK)
         s = pcmup_param_create(&param, m.n_layers, PCMUP_PRESET_SP, alloc);
     if (s == PCMUP_OK && !(column = pcmup__alloc(alloc, m.n_layers, sizeof *column)))
@@ -360,24 +434,6 @@ static pcmup_status create_net(const pcmup_checkpoint *ck, const pcmup_allocator
     pcmup__free(alloc, m.widths);
     pcmup_param_free(param);
     return s;
-}
-
-/* The tensor `name` of `rank` and shape dims, or an error naming it. */
-static pcmup_status find_tensor(const pcmup_checkpoint *ck, const char *name, size_t rank,
-                                const size_t *dims, const pcmup__st_tensor **t,
-                                const char *func)
-{
-    *t = pcmup__st_tensor_find(&ck->file, name);
-    if (!*t)
-        return pcmup__fail(PCMUP_ERR_FORMAT, func, "the checkpoint has no tensor \"%s\"", name);
-    int same = (*t)->rank == rank;
-    for (size_t i = 0; same && i < rank; i++)
-        same = (*t)->shape[i] == dims[i];
-    if (!same)
-        return pcmup__fail(PCMUP_ERR_FORMAT, func,
-                           "tensor \"%s\" has the wrong shape for the network it describes",
-                           name);
-    return PCMUP_OK;
 }
 
 /* Copies every layer's weight and bias tensor named with `prefix` into
