@@ -22,8 +22,8 @@
  *   7. Gauss-Newton target: the preconditioned update and its damping.
  *   8. Target propagation and difference target propagation.
  *   9. Width transfer: coordinate checks and update alignment.
- *  10. Checkpoints: a network, or an algorithm with everything it needs
- *      to continue training, saved to a safetensors file and read back.
+ *  10. Checkpoints: a network, or an algorithm with all it needs to go
+ *      on training, saved to a safetensors file and read back.
  *
  * A complete program, with its error checks, is examples/quickstart.c
  * (the README's Usage section; the tests build and run it): it creates a
@@ -1455,7 +1455,6 @@ PCMUP_API pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float 
 
 /* ======================================================================
  * 10. Checkpoints
- * ======================================================================
  *
  * A checkpoint is a safetensors file (docs/checkpoints.md): an 8-byte
  * header length, a JSON header naming each tensor's dtype, shape and byte
@@ -1490,9 +1489,13 @@ PCMUP_API pcmup_status pcmup_algo_compare_updates(pcmup_algo *algo, const float 
  * more than the file's size justifies; then the create and load functions
  * build or fill objects from it, checking that the network, the
  * parameterization and the rule are the ones the caller's objects have.
- * Every failure is PCMUP_ERR_FORMAT (or PCMUP_ERR_IO, PCMUP_ERR_NOMEM,
- * PCMUP_ERR_SHAPE for an object of another shape) with a message, and
- * leaves the caller's objects unchanged. */
+ * A damaged or inconsistent file is PCMUP_ERR_FORMAT; an object that does
+ * not match the file is PCMUP_ERR_SHAPE (another network or
+ * parameterization) or PCMUP_ERR_INVALID (another rule); a file that
+ * cannot be read PCMUP_ERR_IO. Every failure comes with a message naming
+ * the problem, and leaves the caller's objects unchanged. The file's
+ * layout and every metadata key: docs/checkpoints.md.
+ * ====================================================================== */
 
 typedef struct pcmup_checkpoint pcmup_checkpoint;
 

@@ -90,6 +90,14 @@ static void configure_pc_cnn(pcmup_algo *a)
     TU_OK(pcmup_algo_set(a, PCMUP_SET_PC_KAPPA, 0.2));
 }
 
+static void configure_pc_b(pcmup_algo *a)
+{
+    TU_OK(pcmup_algo_set(a, PCMUP_SET_LR, 0.02));
+    TU_OK(pcmup_algo_set(a, PCMUP_SET_PC_LAST_LAYER, PCMUP_PC_LAST_LAYER_B));
+    TU_OK(pcmup_algo_set(a, PCMUP_SET_PC_INIT, PCMUP_PC_INIT_ZERO));
+    TU_OK(pcmup_algo_set(a, PCMUP_SET_PC_ITERATIONS, 6));
+}
+
 static void configure_gnt(pcmup_algo *a)
 {
     TU_OK(pcmup_algo_set(a, PCMUP_SET_LR, 0.05));
@@ -119,6 +127,7 @@ static const model_kind kinds[] = {
     {"pc mup", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -0.5, NULL, configure_pc},
     {"pc mup cnn", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, -1.0, "conv3p1:M avgpool2 dense:4",
      configure_pc_cnn},
+    {"pc mup-pc-b", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC_B, -1.0, NULL, configure_pc_b},
     {"gnt mup", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0.0, NULL, configure_gnt},
     {"tp trained", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0.0, NULL, configure_tp_trained},
     {"dtp trained", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0.0, NULL, configure_tp_trained},
@@ -126,6 +135,15 @@ static const model_kind kinds[] = {
 };
 
 #define N_KINDS TU_COUNT(kinds)
+
+static const model_kind *kind_named(const char *label)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (strcmp(kinds[i].label, label) == 0)
+            return &kinds[i];
+    ck_abort_msg("no kind \"%s\"", label);
+    return NULL;
+}
 
 static model model_make(const model_kind *k, uint64_t seed)
 {
@@ -341,7 +359,7 @@ END_TEST
 /* The metadata says what the file is, and keeps the caller's keys. */
 START_TEST(metadata_describes_the_run)
 {
-    model m = model_make(&kinds[2], 3);
+    model m = model_make(kind_named("pc mup"), 3);
     const char *pairs[] = {"user.batch", "64", "user.note", "d\xc3\xa9j\xc3\xa0 \"vu\"\n"};
     const char *path = path_in_tmp("meta.safetensors");
     TU_OK(pcmup_algo_save(m.algo, path, pairs, 2));
@@ -396,7 +414,7 @@ END_TEST
  * and changes nothing. */
 START_TEST(mismatches_are_refused)
 {
-    model pc = model_make(&kinds[2], 3);
+    model pc = model_make(kind_named("pc mup"), 3);
     const char *path = path_in_tmp("pc.safetensors");
     TU_OK(pcmup_algo_save(pc.algo, path, NULL, 0));
     pcmup_checkpoint *ck;
@@ -409,8 +427,8 @@ START_TEST(mismatches_are_refused)
     pcmup_algo_free(bp);
 
     /* Another parameterization, widths or activation. */
-    model sp = model_make(&kinds[0], 3);        /* SP, the same widths */
-    model cnn = model_make(&kinds[1], 3);
+    model sp = model_make(kind_named("bp sp"), 3);        /* SP, the same widths */
+    model cnn = model_make(kind_named("bp mup cnn"), 3);
     pcmup_net *before;
     TU_OK(pcmup_net_create_from_checkpoint(&before, ck, NULL));
     TU_OK(pcmup_net_init_weights(before, 1234));
@@ -593,7 +611,7 @@ static void assert_dir_holds(size_t expected)
  * leaves no temporary file behind. */
 START_TEST(saves_never_destroy_the_previous_file)
 {
-    model m = model_make(&kinds[0], 3);
+    model m = model_make(kind_named("bp sp"), 3);
     const char *path = path_in_tmp("run.safetensors");
     TU_OK(pcmup_algo_save(m.algo, path, NULL, 0));
     size_t size_before;
@@ -637,7 +655,7 @@ END_TEST
  * failure is PCMUP_ERR_NOMEM, leaks nothing and changes nothing. */
 START_TEST(allocation_failures_are_clean)
 {
-    model m = model_make(&kinds[5], 3);
+    model m = model_make(kind_named("tp trained"), 3);
     pcmup_dataset *ds = make_data(m.dim);
     TU_OK(pcmup_algo_train_epoch(m.algo, ds, BATCH, NULL));
     const char *path = path_in_tmp("nomem.safetensors");

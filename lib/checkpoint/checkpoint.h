@@ -29,11 +29,13 @@ struct pcmup_checkpoint {
 };
 
 /* pcmup_checkpoint_open on `size` bytes in memory, which the checkpoint
- * takes over (freed with it through `allocator`, also on failure): the
- * same checks, for the fuzz target (tests/fuzz/fuzz_checkpoint.c). */
+ * takes over (freed with it through `allocator`, also on failure), for
+ * the fuzz target (tests/fuzz/fuzz_checkpoint.c): the same checks, except
+ * that with compare_crcs 0 neither CRC is compared (both must still be
+ * present and well-formed), so that mutated inputs reach the loads. */
 pcmup_status pcmup__checkpoint_open_mem(pcmup_checkpoint **out, unsigned char *bytes,
-                                        size_t size, const pcmup_allocator *allocator,
-                                        const char *func);
+                                        size_t size, int compare_crcs,
+                                        const pcmup_allocator *allocator, const char *func);
 
 /* A CRC-32 (zlib's) of what the header says, written as "header_crc32"
  * so that a changed header byte, which the data's CRC-32 ("crc32") does
@@ -61,6 +63,25 @@ void pcmup__ck_bias_name(char *dst, const char *prefix, size_t layer);
  * "rule.<name>" for an entry of the whole rule (layer 0). Tensors are
  * tensors of that name, scalars metadata values. */
 void pcmup__ck_rule_name(char *dst, size_t layer, const char *name);
+
+/* The parameterization's values as metadata keys: its per-layer
+ * exponents and scales ("param.a" ...; a list of L values each) and its
+ * scalars ("param.base_width" ...). "param.theta", 2a + c, is written
+ * besides for readers and not read back. */
+typedef struct {
+    const char *key;
+    pcmup_layer_key layer_key;
+} pcmup__ck_param_column;
+
+typedef struct {
+    const char *key;
+    pcmup_param_key param_key;
+} pcmup__ck_param_scalar;
+
+#define PCMUP__CK_PARAM_COLUMNS 4
+#define PCMUP__CK_PARAM_SCALARS 4
+extern const pcmup__ck_param_column pcmup__ck_param_columns[PCMUP__CK_PARAM_COLUMNS];
+extern const pcmup__ck_param_scalar pcmup__ck_param_scalars[PCMUP__CK_PARAM_SCALARS];
 
 /* ---- numbers ----------------------------------------------------------------- */
 

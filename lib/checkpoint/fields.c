@@ -36,6 +36,20 @@ uint32_t pcmup__ck_header_crc(const pcmup__st_meta *meta, size_t n_meta,
     return (uint32_t)crc;
 }
 
+const pcmup__ck_param_column pcmup__ck_param_columns[PCMUP__CK_PARAM_COLUMNS] = {
+    {"param.a", PCMUP_LAYER_A},
+    {"param.b", PCMUP_LAYER_B},
+    {"param.c", PCMUP_LAYER_C},
+    {"param.sigma", PCMUP_LAYER_SIGMA},
+};
+
+const pcmup__ck_param_scalar pcmup__ck_param_scalars[PCMUP__CK_PARAM_SCALARS] = {
+    {"param.base_width", PCMUP_PARAM_BASE_WIDTH},
+    {"param.gamma_bar", PCMUP_PARAM_GAMMA_BAR},
+    {"param.fb_damping_exp", PCMUP_PARAM_FB_DAMPING_EXP},
+    {"param.fb_lr_exp", PCMUP_PARAM_FB_LR_EXP},
+};
+
 void pcmup__ck_weight_name(char *dst, const char *prefix, size_t layer)
 {
     snprintf(dst, PCMUP__CK_NAME_MAX, "%slayer%zu.weight", prefix, layer);

@@ -131,28 +131,17 @@ static void put_param(const void *ctx, size_t i, char *buf)
 
 static void put_param_meta(meta_list *m, const pcmup_param *p, size_t n_layers)
 {
-    static const struct {
-        const char *key;
-        pcmup_layer_key layer_key;
-    } columns[] = {{"param.a", PCMUP_LAYER_A},         {"param.b", PCMUP_LAYER_B},
-                   {"param.c", PCMUP_LAYER_C},         {"param.sigma", PCMUP_LAYER_SIGMA},
-                   {"param.theta", PCMUP_LAYER_THETA}};
-    static const struct {
-        const char *key;
-        pcmup_param_key param_key;
-    } keys[] = {{"param.base_width", PCMUP_PARAM_BASE_WIDTH},
-                {"param.gamma_bar", PCMUP_PARAM_GAMMA_BAR},
-                {"param.fb_damping_exp", PCMUP_PARAM_FB_DAMPING_EXP},
-                {"param.fb_lr_exp", PCMUP_PARAM_FB_LR_EXP}};
     meta_put(m, "param.preset", pcmup__param_preset_name(p));
-    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++) {
-        param_column c = {p, columns[i].layer_key};
-        meta_put_list(m, columns[i].key, n_layers, put_param, &c);
+    for (size_t i = 0; i < PCMUP__CK_PARAM_COLUMNS; i++) {
+        param_column c = {p, pcmup__ck_param_columns[i].layer_key};
+        meta_put_list(m, pcmup__ck_param_columns[i].key, n_layers, put_param, &c);
     }
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    param_column theta = {p, PCMUP_LAYER_THETA};
+    meta_put_list(m, "param.theta", n_layers, put_param, &theta);
+    for (size_t i = 0; i < PCMUP__CK_PARAM_SCALARS; i++) {
         double v = 0.0;
-        pcmup_param_get(p, keys[i].param_key, &v);
-        meta_put_double(m, keys[i].key, v);
+        pcmup_param_get(p, pcmup__ck_param_scalars[i].param_key, &v);
+        meta_put_double(m, pcmup__ck_param_scalars[i].key, v);
     }
 }
 

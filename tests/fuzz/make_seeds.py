@@ -8,6 +8,7 @@ Rerunning rewrites the same bytes (gzip headers carry no time stamp)."""
 import gzip
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -144,3 +145,67 @@ cifar_seeds = {
 }
 for name, data in cifar_seeds.items():
     write("cifar", name, data)
+
+# fuzz_safetensors: whole files (8-byte length, JSON header, data), valid
+# and broken; st() pads the header with spaces to a multiple of 8 unless
+# told otherwise, and adds the data's crc32 when crc is set.
+def st(header, data=b"", pad=True):
+    h = header.encode() if isinstance(header, str) else header
+    if pad:
+        h += b" " * (-(8 + len(h)) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def tensor(name, shape, begin, end, dtype="F32"):
+    return '"%s":{"dtype":"%s","shape":%s,"data_offsets":[%d,%d]}' % (
+        name, dtype, str(shape).replace(" ", ""), begin, end)
+
+
+def f32(*values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def with_crc(body, data):
+    return '{"__metadata__":{"format":"pt","crc32":"%08x"},%s}' % (zlib.crc32(data), body)
+
+
+ST_DATA = f32(1.0, -2.0, 0.5, 3.25, 7.0, -0.0)
+ST_BODY = ",".join([tensor("w", [2, 2], 0, 16), tensor("b", [2], 16, 24),
+                    tensor("empty", [0, 3], 24, 24)])
+safetensors_seeds = {
+    "valid": st(with_crc(ST_BODY, ST_DATA), ST_DATA),
+    "valid-no-meta": st("{%s}" % ST_BODY, ST_DATA),
+    "scalar": st("{%s}" % tensor("s", [], 0, 4), f32(1.5)),
+    "rank-4": st("{%s}" % tensor("conv", [1, 2, 1, 3], 0, 24), ST_DATA),
+    "rank-8": st("{%s}" % tensor("r", [1] * 8, 0, 4), f32(2.0)),
+    "unaligned": st("{%s}" % tensor("s", [1], 0, 4), f32(1.0), pad=False),
+    "empty-object": st("{}"),
+    "blanks-and-order": st('{ "b" :\t{"shape": [2], "data_offsets": [0, 8], "dtype": "F32"}'
+                           ' ,\r\n"__metadata__" : { } }', f32(1.0, 2.0)),
+    "escapes": st('{"__metadata__":{"n\\u00e9\\ud83d\\ude00":"a\\"\\\\\\/\\b\\f\\n\\r\\t"},'
+                  '"\\u00e9\\u20ac":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+                  f32(4.0)),
+    "utf8": st('{"\u00e9\u20ac\U0001F600":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+               f32(4.0)),
+    "bad-crc": st(with_crc(ST_BODY, ST_DATA), ST_DATA[:-1] + b"\x01"),
+    "bad-crc-format": st('{"__metadata__":{"crc32":"ABCDEF01"}}'),
+    "dtype-f16": st("{%s}" % tensor("h", [2], 0, 4, "F16"), f32(1.0)),
+    "overlap": st("{%s,%s}" % (tensor("a", [2], 0, 8), tensor("b", [2], 4, 12)), ST_DATA[:12]),
+    "hole": st("{%s,%s}" % (tensor("a", [1], 0, 4), tensor("b", [1], 8, 12)), ST_DATA[:12]),
+    "end-before-begin": st("{%s}" % tensor("a", [1], 8, 4), ST_DATA[:8]),
+    "shape-mismatch": st("{%s}" % tensor("a", [3], 0, 8), ST_DATA[:8]),
+    "shape-overflow": st("{%s}" % tensor("a", [4294967296, 4294967296, 0], 0, 0)),
+    "duplicate-name": st("{%s,%s}" % (tensor("a", [1], 0, 4), tensor("a", [1], 4, 8)),
+                         ST_DATA[:8]),
+    "duplicate-meta": st('{"__metadata__":{"k":"1","k":"2"}}'),
+    "meta-number": st('{"__metadata__":{"k":1}}'),
+    "nul-escape": st('{"a\\u0000":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', f32(1.0)),
+    "lone-surrogate": st('{"\\udc00":{}}'),
+    "overlong-utf8": st(b'{"\xc0\xaf":{}}'),
+    "length-too-big": struct.pack("<Q", 1 << 40) + b"{}",
+    "not-object": st("[]"),
+    "trailing-newline": st("{}\n", pad=False),
+    "short": b"\x02\x00\x00",
+}
+for name, data in safetensors_seeds.items():
+    write("safetensors", name, data)

@@ -4,7 +4,7 @@
 #
 #     tests/fuzz/run.sh TARGET [SECONDS] [LIBFUZZER_OPTION...]
 #
-# TARGET is idx, idx_gzip, jsonl, netdesc or cifar; SECONDS defaults to 600. The fuzzer
+# TARGET is idx, idx_gzip, jsonl, netdesc, cifar or safetensors; SECONDS defaults to 600. The fuzzer
 # starts from the committed corpus (tests/fuzz/corpus/TARGET/, only read)
 # and keeps what it finds in BUILD/corpus-TARGET/; a crash or a broken
 # invariant is written to BUILD/crash-TARGET-* (README.md says what to do
