@@ -26,6 +26,6 @@ function(pcmup_install_pkgconfig template name destination)
   install(CODE "
     get_filename_component(PCMUP_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\" ABSOLUTE)
     configure_file(\"${stage}/${name}.in\" \"${stage}/${name}\" @ONLY)
-  ")
-  install(FILES ${stage}/${name} DESTINATION ${destination})
+  " COMPONENT dev)
+  install(FILES ${stage}/${name} DESTINATION ${destination} COMPONENT dev)
 endfunction()
