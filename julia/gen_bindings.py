@@ -263,6 +263,26 @@ def c_decl(ctype, name):
     return text + name if text.endswith("*") else text + " " + name
 
 
+def short_names(values):
+    """The enum's constants by their names without the common prefix, in
+    lower case: PCMUP_RULE_BP -> bp (what the high-level layer takes)."""
+    consts = [c for c, _ in values]
+    prefix = os.path.commonprefix(consts)
+    prefix = prefix[:prefix.rfind("_") + 1]
+    out = []
+    for c in consts:
+        short = c[len(prefix):].lower()
+        if not re.fullmatch(r"[a-z_]\w*", short):
+            raise HeaderError("enum constant %s has no usable short name" % c)
+        out.append((short, c))
+    return out
+
+
+def julia_symbol(name):
+    """A Julia Symbol literal: :bp, or Symbol("end") for a keyword."""
+    return 'Symbol("%s")' % name if name in JULIA_RESERVED else ":" + name
+
+
 def julia_name(name):
     return name + "_" if name in JULIA_RESERVED else name
 
@@ -277,7 +297,9 @@ PRELUDE = '''\
 # calling it through @ccall with the C types (const dropped; enums are
 # Cint; opaque handles are Ptr{pcmup_net} etc.), and every enum constant,
 # struct and #define of the header. The comment above each function is its
-# C prototype.
+# C prototype. Each enum also has a tuple of its constants by short name
+# (pcmup_rule_names = (:bp => PCMUP_RULE_BP, ...)), which the high-level
+# layer uses to take names (:bp) where C takes the enum.
 module LibPcmup
 
 using Libdl
@@ -316,6 +338,9 @@ def render(api):
         out.append("\nconst %s = Cint\n" % name)
         for const, value in values:
             out.append("const %s = %s(%d)\n" % (const, name, value))
+        out.append("const %s_names = (%s)\n" % (name, ", ".join(
+            "%s => %s" % (julia_symbol(short), const)
+            for short, const in short_names(values))))
     for name, fields in api.structs:
         out.append("\nstruct %s\n" % name)
         for field, ctype in fields:

@@ -7,7 +7,9 @@
 # calling it through @ccall with the C types (const dropped; enums are
 # Cint; opaque handles are Ptr{pcmup_net} etc.), and every enum constant,
 # struct and #define of the header. The comment above each function is its
-# C prototype.
+# C prototype. Each enum also has a tuple of its constants by short name
+# (pcmup_rule_names = (:bp => PCMUP_RULE_BP, ...)), which the high-level
+# layer uses to take names (:bp) where C takes the enum.
 module LibPcmup
 
 using Libdl
@@ -53,6 +55,7 @@ const PCMUP_ERR_IO = pcmup_status(5)
 const PCMUP_ERR_FORMAT = pcmup_status(6)
 const PCMUP_ERR_DIVERGED = pcmup_status(7)
 const PCMUP_ERR_UNSUPPORTED = pcmup_status(8)
+const pcmup_status_names = (:ok => PCMUP_OK, :err_null => PCMUP_ERR_NULL, :err_invalid => PCMUP_ERR_INVALID, :err_shape => PCMUP_ERR_SHAPE, :err_nomem => PCMUP_ERR_NOMEM, :err_io => PCMUP_ERR_IO, :err_format => PCMUP_ERR_FORMAT, :err_diverged => PCMUP_ERR_DIVERGED, :err_unsupported => PCMUP_ERR_UNSUPPORTED)
 
 const pcmup_preset = Cint
 const PCMUP_PRESET_SP = pcmup_preset(0)
@@ -61,6 +64,7 @@ const PCMUP_PRESET_MUP_PC = pcmup_preset(2)
 const PCMUP_PRESET_MUP_PC_B = pcmup_preset(3)
 const PCMUP_PRESET_MUP_GNT = pcmup_preset(4)
 const PCMUP_PRESET_MUP_TP = pcmup_preset(5)
+const pcmup_preset_names = (:sp => PCMUP_PRESET_SP, :mup_sgd => PCMUP_PRESET_MUP_SGD, :mup_pc => PCMUP_PRESET_MUP_PC, :mup_pc_b => PCMUP_PRESET_MUP_PC_B, :mup_gnt => PCMUP_PRESET_MUP_GNT, :mup_tp => PCMUP_PRESET_MUP_TP)
 
 const pcmup_layer_key = Cint
 const PCMUP_LAYER_A = pcmup_layer_key(0)
@@ -68,12 +72,14 @@ const PCMUP_LAYER_B = pcmup_layer_key(1)
 const PCMUP_LAYER_C = pcmup_layer_key(2)
 const PCMUP_LAYER_SIGMA = pcmup_layer_key(3)
 const PCMUP_LAYER_THETA = pcmup_layer_key(4)
+const pcmup_layer_key_names = (:a => PCMUP_LAYER_A, :b => PCMUP_LAYER_B, :c => PCMUP_LAYER_C, :sigma => PCMUP_LAYER_SIGMA, :theta => PCMUP_LAYER_THETA)
 
 const pcmup_param_key = Cint
 const PCMUP_PARAM_BASE_WIDTH = pcmup_param_key(0)
 const PCMUP_PARAM_GAMMA_BAR = pcmup_param_key(1)
 const PCMUP_PARAM_FB_DAMPING_EXP = pcmup_param_key(2)
 const PCMUP_PARAM_FB_LR_EXP = pcmup_param_key(3)
+const pcmup_param_key_names = (:base_width => PCMUP_PARAM_BASE_WIDTH, :gamma_bar => PCMUP_PARAM_GAMMA_BAR, :fb_damping_exp => PCMUP_PARAM_FB_DAMPING_EXP, :fb_lr_exp => PCMUP_PARAM_FB_LR_EXP)
 
 const pcmup_factor = Cint
 const PCMUP_FACTOR_MULTIPLIER = pcmup_factor(0)
@@ -84,23 +90,28 @@ const PCMUP_FACTOR_GNT_DAMPING = pcmup_factor(4)
 const PCMUP_FACTOR_TP_FB_DAMPING = pcmup_factor(5)
 const PCMUP_FACTOR_TP_FB_LR = pcmup_factor(6)
 const PCMUP_FACTOR_WIDTH_RATIO = pcmup_factor(7)
+const pcmup_factor_names = (:multiplier => PCMUP_FACTOR_MULTIPLIER, :init_std => PCMUP_FACTOR_INIT_STD, :lr => PCMUP_FACTOR_LR, :pc_gamma => PCMUP_FACTOR_PC_GAMMA, :gnt_damping => PCMUP_FACTOR_GNT_DAMPING, :tp_fb_damping => PCMUP_FACTOR_TP_FB_DAMPING, :tp_fb_lr => PCMUP_FACTOR_TP_FB_LR, :width_ratio => PCMUP_FACTOR_WIDTH_RATIO)
 
 const pcmup_activation = Cint
 const PCMUP_ACT_TANH = pcmup_activation(0)
 const PCMUP_ACT_RELU = pcmup_activation(1)
 const PCMUP_ACT_IDENTITY = pcmup_activation(2)
+const pcmup_activation_names = (:tanh => PCMUP_ACT_TANH, :relu => PCMUP_ACT_RELU, :identity => PCMUP_ACT_IDENTITY)
 
 const pcmup_pool = Cint
 const PCMUP_POOL_MAX2 = pcmup_pool(1)
 const PCMUP_POOL_AVG2 = pcmup_pool(2)
+const pcmup_pool_names = (:max2 => PCMUP_POOL_MAX2, :avg2 => PCMUP_POOL_AVG2)
 
 const pcmup_signal = Cint
 const PCMUP_SIGNAL_PRE = pcmup_signal(0)
 const PCMUP_SIGNAL_POST = pcmup_signal(1)
+const pcmup_signal_names = (:pre => PCMUP_SIGNAL_PRE, :post => PCMUP_SIGNAL_POST)
 
 const pcmup_split = Cint
 const PCMUP_SPLIT_TRAIN = pcmup_split(0)
 const PCMUP_SPLIT_TEST = pcmup_split(1)
+const pcmup_split_names = (:train => PCMUP_SPLIT_TRAIN, :test => PCMUP_SPLIT_TEST)
 
 const pcmup_rule = Cint
 const PCMUP_RULE_BP = pcmup_rule(0)
@@ -108,16 +119,19 @@ const PCMUP_RULE_PC = pcmup_rule(1)
 const PCMUP_RULE_GNT = pcmup_rule(2)
 const PCMUP_RULE_TP = pcmup_rule(3)
 const PCMUP_RULE_DTP = pcmup_rule(4)
+const pcmup_rule_names = (:bp => PCMUP_RULE_BP, :pc => PCMUP_RULE_PC, :gnt => PCMUP_RULE_GNT, :tp => PCMUP_RULE_TP, :dtp => PCMUP_RULE_DTP)
 
 const pcmup_loss = Cint
 const PCMUP_LOSS_MSE = pcmup_loss(0)
 const PCMUP_LOSS_CE = pcmup_loss(1)
+const pcmup_loss_names = (:mse => PCMUP_LOSS_MSE, :ce => PCMUP_LOSS_CE)
 
 const pcmup_setting_group = Cint
 const PCMUP_GROUP_COMMON = pcmup_setting_group(0)
 const PCMUP_GROUP_PC = pcmup_setting_group(100)
 const PCMUP_GROUP_GNT = pcmup_setting_group(200)
 const PCMUP_GROUP_TP = pcmup_setting_group(300)
+const pcmup_setting_group_names = (:common => PCMUP_GROUP_COMMON, :pc => PCMUP_GROUP_PC, :gnt => PCMUP_GROUP_GNT, :tp => PCMUP_GROUP_TP)
 
 const pcmup_setting = Cint
 const PCMUP_SET_LR = pcmup_setting(0)
@@ -150,35 +164,43 @@ const PCMUP_SET_TP_FB_STEPS = pcmup_setting(305)
 const PCMUP_SET_TP_FB_NOISE = pcmup_setting(306)
 const PCMUP_SET_TP_FB_ACTIVATION = pcmup_setting(307)
 const PCMUP_SET_TP_FB_INIT_STD = pcmup_setting(308)
+const pcmup_setting_names = (:lr => PCMUP_SET_LR, :loss => PCMUP_SET_LOSS, :mse_centred => PCMUP_SET_MSE_CENTRED, :momentum => PCMUP_SET_MOMENTUM, :weight_decay => PCMUP_SET_WEIGHT_DECAY, :record_updates => PCMUP_SET_RECORD_UPDATES, :pc_gamma_hidden => PCMUP_SET_PC_GAMMA_HIDDEN, :pc_gamma_out_base => PCMUP_SET_PC_GAMMA_OUT_BASE, :pc_kappa => PCMUP_SET_PC_KAPPA, :pc_iterations => PCMUP_SET_PC_ITERATIONS, :pc_schedule => PCMUP_SET_PC_SCHEDULE, :pc_init => PCMUP_SET_PC_INIT, :pc_init_std => PCMUP_SET_PC_INIT_STD, :pc_fpa => PCMUP_SET_PC_FPA, :pc_timing => PCMUP_SET_PC_TIMING, :pc_last_layer => PCMUP_SET_PC_LAST_LAYER, :pc_tolerance => PCMUP_SET_PC_TOLERANCE, :gnt_power => PCMUP_SET_GNT_POWER, :gnt_damping => PCMUP_SET_GNT_DAMPING, :gnt_variant => PCMUP_SET_GNT_VARIANT, :gnt_output => PCMUP_SET_GNT_OUTPUT, :tp_beta => PCMUP_SET_TP_BETA, :tp_feedback => PCMUP_SET_TP_FEEDBACK, :tp_fb_damping => PCMUP_SET_TP_FB_DAMPING, :tp_fb_damping_top => PCMUP_SET_TP_FB_DAMPING_TOP, :tp_fb_lr => PCMUP_SET_TP_FB_LR, :tp_fb_steps => PCMUP_SET_TP_FB_STEPS, :tp_fb_noise => PCMUP_SET_TP_FB_NOISE, :tp_fb_activation => PCMUP_SET_TP_FB_ACTIVATION, :tp_fb_init_std => PCMUP_SET_TP_FB_INIT_STD)
 
 const pcmup_pc_schedule = Cint
 const PCMUP_PC_SCHEDULE_SEQUENTIAL = pcmup_pc_schedule(0)
 const PCMUP_PC_SCHEDULE_SIMULTANEOUS = pcmup_pc_schedule(1)
+const pcmup_pc_schedule_names = (:sequential => PCMUP_PC_SCHEDULE_SEQUENTIAL, :simultaneous => PCMUP_PC_SCHEDULE_SIMULTANEOUS)
 
 const pcmup_pc_init = Cint
 const PCMUP_PC_INIT_FORWARD = pcmup_pc_init(0)
 const PCMUP_PC_INIT_ZERO = pcmup_pc_init(1)
 const PCMUP_PC_INIT_RANDOM = pcmup_pc_init(2)
+const pcmup_pc_init_names = (:forward => PCMUP_PC_INIT_FORWARD, :zero => PCMUP_PC_INIT_ZERO, :random => PCMUP_PC_INIT_RANDOM)
 
 const pcmup_pc_timing = Cint
 const PCMUP_PC_TIMING_END = pcmup_pc_timing(0)
 const PCMUP_PC_TIMING_CACHE = pcmup_pc_timing(1)
+const pcmup_pc_timing_names = (Symbol("end") => PCMUP_PC_TIMING_END, :cache => PCMUP_PC_TIMING_CACHE)
 
 const pcmup_pc_last_layer = Cint
 const PCMUP_PC_LAST_LAYER_A = pcmup_pc_last_layer(0)
 const PCMUP_PC_LAST_LAYER_B = pcmup_pc_last_layer(1)
+const pcmup_pc_last_layer_names = (:a => PCMUP_PC_LAST_LAYER_A, :b => PCMUP_PC_LAST_LAYER_B)
 
 const pcmup_gnt_variant = Cint
 const PCMUP_GNT_BATCH = pcmup_gnt_variant(0)
 const PCMUP_GNT_SAMPLE = pcmup_gnt_variant(1)
+const pcmup_gnt_variant_names = (:batch => PCMUP_GNT_BATCH, :sample => PCMUP_GNT_SAMPLE)
 
 const pcmup_tp_feedback = Cint
 const PCMUP_TP_FEEDBACK_CLOSED = pcmup_tp_feedback(0)
 const PCMUP_TP_FEEDBACK_TRAINED = pcmup_tp_feedback(1)
+const pcmup_tp_feedback_names = (:closed => PCMUP_TP_FEEDBACK_CLOSED, :trained => PCMUP_TP_FEEDBACK_TRAINED)
 
 const pcmup_reference = Cint
 const PCMUP_REFERENCE_BP = pcmup_reference(0)
 const PCMUP_REFERENCE_GN = pcmup_reference(1)
+const pcmup_reference_names = (:bp => PCMUP_REFERENCE_BP, :gn => PCMUP_REFERENCE_GN)
 
 struct pcmup_allocator
     size::Csize_t
