@@ -22,6 +22,12 @@ Julia package is checked without running it:
     every Julia struct must have the C struct's fields, types, offsets and
     size; every constant must have the header's value and type.
 
+ 4. the hand-written layer (the other files of julia/Pcmup/src): every
+    exported C function is called there (L.pcmup_...), every L.name it
+    uses is defined in LibPcmup.jl, every name Pcmup.jl exports is
+    defined, and its blocks and brackets balance (a lint, not a parser:
+    no Julia runs here).
+
 --self-test first checks that the checks fail: it breaks a copy of
 LibPcmup.jl in several ways (a wrapper removed, an argument dropped, an
 argument's type changed, a constant's value changed, a struct field
@@ -54,6 +60,7 @@ class Binding:
     """What LibPcmup.jl declares, read with regular expressions."""
 
     def __init__(self, text):
+        self.text = text
         self.aliases = dict(re.findall(r"^const (\w+) = (C\w+)$", text, re.M))
         self.opaque = re.findall(r"^mutable struct (\w+) end$", text, re.M)
         self.structs = {}
@@ -207,10 +214,83 @@ def check_types(b, cxx, tmpdir):
     return lines or [r.stdout.strip()]
 
 
-def check(text, symbols, cxx, tmpdir):
+BLOCK_OPENERS = re.compile(
+    r"\b(function|if|for|while|let|begin|do|try|struct|module|quote|macro|"
+    r"abstract type|primitive type)\b|\bend\b")
+
+
+def julia_code(text):
+    """Julia text without comments, strings and character literals."""
+    text = re.sub(r'"""(.|\n)*?"""', '""', text)
+    text = re.sub(r'"(\\.|[^"\\\n])*"', '""', text)
+    text = re.sub(r"'(\\.|[^'\\])'", "' '", text)
+    return re.sub(r"#.*", "", text)
+
+
+def lint_julia(name, text):
+    """Blocks opened at bracket depth 0 each closed by one `end`, brackets
+    balanced: what a Julia file must at least have."""
+    errors, blocks, brackets = [], [], []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for lineno, line in enumerate(julia_code(text).split("\n"), 1):
+        pos = 0
+        for m in re.finditer(r"[()\[\]{}]|" + BLOCK_OPENERS.pattern, line):
+            tok = m.group(0)
+            if tok in "([{":
+                brackets.append((tok, lineno))
+            elif tok in ")]}":
+                if not brackets or brackets.pop()[0] != pairs[tok]:
+                    errors.append("%s:%d: unbalanced %r" % (name, lineno, tok))
+            elif brackets:
+                continue    # x[end], comprehensions' for and if
+            elif tok == "end":
+                if not blocks:
+                    errors.append("%s:%d: `end` without a block" % (name, lineno))
+                else:
+                    blocks.pop()
+            else:
+                blocks.append((tok, lineno))
+    errors += ["%s:%d: %r not closed" % (name, l, t) for t, l in brackets]
+    errors += ["%s:%d: %r block without `end`" % (name, l, t) for t, l in blocks]
+    return errors
+
+
+def check_high_level(b, symbols, files):
+    """The hand-written layer: files maps a file name to its text."""
+    errors = []
+    lib_names = (set(b.aliases) | set(b.opaque) | set(b.structs)
+                 | {c[0] for c in b.constants} | {s[0] for s in b.strings}
+                 | {f[0] for f in b.functions} | set(re.findall(r"^const (\w+) =", b.text, re.M)))
+    code = ""
+    for name, text in sorted(files.items()):
+        errors += lint_julia(name, text)
+        code += julia_code(text) + "\n"
+    used = set(re.findall(r"\bL\.(\w+)", code))
+    for name in sorted(used - lib_names):
+        errors.append("the high-level layer uses L.%s, which LibPcmup.jl does not define" % name)
+    for name in sorted(set(symbols) - used):
+        errors.append("the high-level layer never calls %s" % name)
+    defined = set(re.findall(
+        r"^(?:function\s+(?:Base\.)?|(?:mutable\s+)?struct\s+|const\s+)?(\w+!?)"
+        r"(?:\(|\s*=|\s*<:|\s*$)", code, re.M))
+    exports = re.findall(r"^export[ \t]+((?:.|\n[ \t]+)*)", files.get("Pcmup.jl", ""), re.M)
+    for name in sorted({n.strip() for e in exports for n in e.split(",")} - {""}):
+        if name not in defined:
+            errors.append("Pcmup.jl exports %s, which no file defines" % name)
+    return errors
+
+
+def high_level_files():
+    src = os.path.dirname(LIBJL)
+    return {n: open(os.path.join(src, n), encoding="utf-8").read()
+            for n in os.listdir(src) if n.endswith(".jl") and n != "LibPcmup.jl"}
+
+
+def check(text, symbols, cxx, tmpdir, files=None):
     try:
         b = Binding(text)
-        errors = check_coverage(b, symbols)
+        errors = check_coverage(b, symbols) + lint_julia("LibPcmup.jl", text)
+        errors += check_high_level(b, symbols, files or high_level_files())
         if cxx:
             errors += check_types(b, cxx, tmpdir)
     except ValueError as e:
@@ -246,6 +326,16 @@ MUTATIONS = [
     ("a struct field's type", "    lo::Cdouble\n", "    lo::Cfloat\n"),
 ]
 
+# The same for the hand-written layer: (what, file, old text, new text).
+HIGH_LEVEL_MUTATIONS = [
+    ("a C function no longer called", "dataset.jl",
+     "check(L.pcmup_dataset_truncate(ds, n))", "nothing"),
+    ("an unknown LibPcmup name", "algo.jl", "L.pcmup_algo_step(", "L.pcmup_algo_stepp("),
+    ("a missing `end`", "param.jl", "    return v[]\nend\n", "    return v[]\n"),
+    ("an unbalanced bracket", "net.jl", "dims[1:rank[]]", "dims[1:rank[]"),
+    ("an export not defined", "Pcmup.jl", "export mlp,", "export mlpp,"),
+]
+
 
 def self_test(text, symbols, cxx, tmpdir):
     failures = []
@@ -258,6 +348,15 @@ def self_test(text, symbols, cxx, tmpdir):
         if n == 0:
             failures.append("self-test: cannot break %s (text not found)" % what)
         elif not check(broken, symbols, cxx, tmpdir):
+            failures.append("self-test: %s was not detected" % what)
+    files = high_level_files()
+    for what, name, old, new in HIGH_LEVEL_MUTATIONS:
+        if old not in files[name]:
+            failures.append("self-test: cannot break %s (text not found)" % what)
+            continue
+        broken = dict(files)
+        broken[name] = files[name].replace(old, new, 1)
+        if not check(text, symbols, None, tmpdir, broken):
             failures.append("self-test: %s was not detected" % what)
     return failures
 
@@ -281,15 +380,16 @@ def main():
     if errors:
         return 1
     b = Binding(text)
-    print("ok: LibPcmup.jl is generated from pcmup.h and wraps the %d exported functions"
-          % len(b.functions))
+    print("ok: LibPcmup.jl is generated from pcmup.h and wraps the %d exported functions; "
+          "the high-level layer calls each of them and passes the lint" % len(b.functions))
     if not cxx:
         print("skipped: no C++ compiler, argument and constant types not checked")
         return 77
     print("ok: argument counts, argument and return types, %d aliases, %d structs and "
           "%d constants agree with pcmup.h (C++ compiler %s)%s"
           % (len(b.aliases), len(b.structs), len(b.constants) + len(b.strings), cxx,
-             ", and each of %d deliberate breakages is detected" % len(MUTATIONS)
+             ", and each of %d deliberate breakages is detected"
+             % (len(MUTATIONS) + len(HIGH_LEVEL_MUTATIONS))
              if args.self_test else ""))
     return 0
 
