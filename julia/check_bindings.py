@@ -331,7 +331,7 @@ HIGH_LEVEL_MUTATIONS = [
     ("a C function no longer called", "dataset.jl",
      "check(L.pcmup_dataset_truncate(ds, n))", "nothing"),
     ("an unknown LibPcmup name", "algo.jl", "L.pcmup_algo_step(", "L.pcmup_algo_stepp("),
-    ("a missing `end`", "param.jl", "    return v[]\nend\n", "    return v[]\n"),
+    ("a missing `end`", "param.jl", "    return Param(out[])\nend\n", "    return Param(out[])\n"),
     ("an unbalanced bracket", "net.jl", "dims[1:rank[]]", "dims[1:rank[]"),
     ("an export not defined", "Pcmup.jl", "export mlp,", "export mlpp,"),
 ]

@@ -24,6 +24,7 @@ mutable struct Algo <: Handle
     net::Net   # the network must outlive the algorithm: holding it ensures that
     function Algo(ptr::Ptr{L.pcmup_algo}, net::Net)
         algo = own!(new(ptr, net))
+        filter!(r -> r.value !== nothing, net.algos)
         push!(net.algos, WeakRef(algo))
         return algo
     end
@@ -45,11 +46,7 @@ function Algo(net::Net, rule=:bp; seed::Integer=0, settings...)
 end
 
 """The algorithm's rule, :bp, :pc, :gnt, :tp or :dtp."""
-function rule(algo::Algo)
-    r = Ref{Cint}(0)
-    check(L.pcmup_algo_rule(algo, r))
-    return enum_name(L.pcmup_rule_names, r[])
-end
+rule(algo::Algo) = enum_name(L.pcmup_rule_names, c_out(Cint, L.pcmup_algo_rule, algo))
 
 # ---- settings ----------------------------------------------------------
 
@@ -63,9 +60,7 @@ end
 
 function Base.getindex(algo::Algo, name::Union{Symbol,AbstractString})
     s = setting(name)
-    v = Ref{Cdouble}(0)
-    check(L.pcmup_algo_get(algo, s.key, v))
-    return setting_value(s, v[])
+    return setting_value(s, c_out(Cdouble, L.pcmup_algo_get, algo, s.key))
 end
 
 function Base.setindex!(algo::Algo, value, name::Union{Symbol,AbstractString})
@@ -94,9 +89,7 @@ end
 
 function get_layer(algo::Algo, name::Union{Symbol,AbstractString}, layer::Integer)
     s = setting(name)
-    v = Ref{Cdouble}(0)
-    check(L.pcmup_algo_get_layer(algo, layer, s.key, v))
-    return setting_value(s, v[])
+    return setting_value(s, c_out(Cdouble, L.pcmup_algo_get_layer, algo, layer, s.key))
 end
 
 """A per-layer setting's values of the hidden layers 1..L-1."""
@@ -180,8 +173,4 @@ function last_update(algo::Algo, layer::Integer)
 end
 
 """The alignment ratio R of the last step recorded (record_updates = 1)."""
-function alignment_ratio(algo::Algo)
-    r = Ref{Cdouble}(0)
-    check(L.pcmup_algo_alignment_ratio(algo, r))
-    return r[]
-end
+alignment_ratio(algo::Algo) = c_out(Cdouble, L.pcmup_algo_alignment_ratio, algo)

@@ -80,11 +80,8 @@ function metadata(ck::Checkpoint, key::AbstractString)
 end
 
 """The rule of an algorithm's checkpoint (a PcmupError for a network's)."""
-function checkpoint_rule(ck::Checkpoint)
-    r = Ref{Cint}(0)
-    check(L.pcmup_checkpoint_rule(ck, r))
-    return enum_name(L.pcmup_rule_names, r[])
-end
+checkpoint_rule(ck::Checkpoint) =
+    enum_name(L.pcmup_rule_names, c_out(Cint, L.pcmup_checkpoint_rule, ck))
 
 """A new network exactly as saved (`Net(Checkpoint(path))`)."""
 function Net(ck::Checkpoint)

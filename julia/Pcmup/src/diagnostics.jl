@@ -11,11 +11,7 @@ function doubles_of(f, algo::Algo, n::Integer)
 end
 
 """The output precision gamma_L this PC algorithm uses at its network's width."""
-function pc_gamma_out(algo::Algo)
-    g = Ref{Cdouble}(0)
-    check(L.pcmup_pc_gamma_out(algo, g))
-    return g[]
-end
+pc_gamma_out(algo::Algo) = c_out(Cdouble, L.pcmup_pc_gamma_out, algo)
 
 """The energy at the initial states and after each inference iteration of the last step."""
 function pc_energy_trace(algo::Algo)
@@ -27,11 +23,7 @@ function pc_energy_trace(algo::Algo)
 end
 
 """The mean energy after inference over the last complete epoch."""
-function pc_epoch_energy(algo::Algo)
-    e = Ref{Cdouble}(0)
-    check(L.pcmup_pc_epoch_energy(algo, e))
-    return e[]
-end
+pc_epoch_energy(algo::Algo) = c_out(Cdouble, L.pcmup_pc_epoch_energy, algo)
 
 """Per layer l, the RMS over the batch of ||eps_l|| of the last step."""
 pc_error_norms(algo::Algo) = doubles_of(L.pcmup_pc_error_norms, algo, n_layers(algo.net))

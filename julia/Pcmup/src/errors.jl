@@ -43,3 +43,15 @@ function check(code::Integer)
     isempty(message) && (message = status_message(code))
     throw(PcmupError(enum_name(L.pcmup_status_names, code), Int(code), message))
 end
+
+"""
+    c_out(T, f, args...) -> T
+
+The value a C function writes through its last argument, a `T *`:
+`f(args..., &value)`, checked.
+"""
+function c_out(T::Type, f, args...)
+    r = Ref{T}(0)
+    check(f(args..., r))
+    return r[]
+end

@@ -77,11 +77,7 @@ function add_pool!(b::Builder, pool)
     return b
 end
 
-function n_layers(b::Builder)
-    n = Ref{Csize_t}(0)
-    check(L.pcmup_net_builder_n_layers(b, n))
-    return Int(n[])
-end
+n_layers(b::Builder) = Int(c_out(Csize_t, L.pcmup_net_builder_n_layers, b))
 
 """
     check_builder(b, input_shape, width)
@@ -189,11 +185,7 @@ function Param(net::Net)
     return Param(out[])
 end
 
-function n_layers(net::Net)
-    n = Ref{Csize_t}(0)
-    check(L.pcmup_net_n_layers(net, n))
-    return Int(n[])
-end
+n_layers(net::Net) = Int(c_out(Csize_t, L.pcmup_net_n_layers, net))
 
 """(out, in): layer l's values per sample out of and into its linear map
 (M_l, M_{l-1} for a dense layer)."""
@@ -204,11 +196,7 @@ function layer_shape(net::Net, layer::Integer)
 end
 
 """The number of trainable numbers (weights and biases)."""
-function param_count(net::Net)
-    n = Ref{Csize_t}(0)
-    check(L.pcmup_net_param_count(net, n))
-    return Int(n[])
-end
+param_count(net::Net) = Int(c_out(Csize_t, L.pcmup_net_param_count, net))
 
 """layer_factors for the network's own parameterization and widths."""
 function layer_factors(net::Net, layer::Integer)

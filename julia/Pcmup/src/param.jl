@@ -51,11 +51,7 @@ function apply_preset!(p::Param, preset; gamma_bar::Real=0.0, e_B::Real=1.0)
 end
 
 """The number of weight layers L."""
-function n_layers(p::Param)
-    n = Ref{Csize_t}(0)
-    check(L.pcmup_param_n_layers(p, n))
-    return Int(n[])
-end
+n_layers(p::Param) = Int(c_out(Csize_t, L.pcmup_param_n_layers, p))
 
 """
     set_layer!(p, layer, key, value)
@@ -72,11 +68,8 @@ end
 
 Layer `layer`'s `:a`, `:b`, `:c`, `:sigma` or `:theta` (2a + c).
 """
-function get_layer(p::Param, layer::Integer, key)
-    v = Ref{Cdouble}(0)
-    check(L.pcmup_param_get_layer(p, layer, enum_value(L.pcmup_layer_key_names, key), v))
-    return v[]
-end
+get_layer(p::Param, layer::Integer, key) =
+    c_out(Cdouble, L.pcmup_param_get_layer, p, layer, enum_value(L.pcmup_layer_key_names, key))
 
 """The closed bounds (lo, hi) of a per-layer key."""
 function layer_bounds(key)
@@ -86,11 +79,8 @@ function layer_bounds(key)
 end
 
 """`p[:base_width]`, `p[:gamma_bar]`, `p[:fb_damping_exp]`, `p[:fb_lr_exp]`."""
-function Base.getindex(p::Param, key::Union{Symbol,AbstractString})
-    v = Ref{Cdouble}(0)
-    check(L.pcmup_param_get(p, enum_value(L.pcmup_param_key_names, key), v))
-    return v[]
-end
+Base.getindex(p::Param, key::Union{Symbol,AbstractString}) =
+    c_out(Cdouble, L.pcmup_param_get, p, enum_value(L.pcmup_param_key_names, key))
 
 function Base.setindex!(p::Param, value::Real, key::Union{Symbol,AbstractString})
     check(L.pcmup_param_set(p, enum_value(L.pcmup_param_key_names, key), value))

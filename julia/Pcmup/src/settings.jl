@@ -78,9 +78,7 @@ The setting called `name` (:lr, "pc_kappa"), found by the library
 function setting(name::Union{Symbol,AbstractString})
     lock(SETTINGS_LOCK) do
         get!(SETTINGS_CACHE, Symbol(name)) do
-            key = Ref{Cint}(0)
-            check(L.pcmup_setting_find(cstring(string(name)), key))
-            read_setting(key[])
+            read_setting(c_out(Cint, L.pcmup_setting_find, cstring(string(name))))
         end
     end
 end
