@@ -81,7 +81,7 @@ class Dataset(Handle):
         if n_classes is None:
             n_classes = int(y.max()) + 1 if y.size else 1
         return cls._create(C.pcmup_dataset_from_arrays, x.shape[0], x.shape[1], n_classes,
-                           _arrays.fptr(x), x.size, _arrays.iptr(y), x.shape[0],
+                           _arrays.fptr(x), x.size, _arrays.iptr(y),
                            allocator=allocator)
 
     def info(self):
