@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _arrays
 from ._enums import Rule, coerce
-from ._errors import check, error_for
+from ._errors import check
 from ._handle import Handle
 from ._lib import C, c_double, c_int, c_uint64, c_void_p
 from .diagnostics import Diagnostics
@@ -52,13 +52,11 @@ class Algo(Diagnostics, Handle):
         """An algorithm from a checkpoint (a path or a pcmup.Checkpoint) on
         `net`, which receives the checkpoint's weights: everything needed to
         go on training as if never stopped."""
-        from .checkpoint import Checkpoint
-        if not isinstance(checkpoint, Checkpoint):
-            with Checkpoint(checkpoint) as ck:
-                return cls.load(net, ck, allocator)
+        from .checkpoint import opened
         h = c_void_p()
-        check(C.pcmup_algo_create_from_checkpoint(ctypes.byref(h), net.handle,
-                                                  checkpoint.handle, allocator))
+        with opened(checkpoint) as ck:
+            check(C.pcmup_algo_create_from_checkpoint(ctypes.byref(h), net.handle, ck.handle,
+                                                      allocator))
         algo = cls.__new__(cls)
         algo._adopt_into(net, h.value, allocator)
         return algo
@@ -194,16 +192,14 @@ class Algo(Diagnostics, Handle):
         check(C.pcmup_algo_save(self.handle, str(path).encode(), arr, n))
 
     def load_checkpoint(self, checkpoint):
-        from .checkpoint import Checkpoint
-        if not isinstance(checkpoint, Checkpoint):
-            with Checkpoint(checkpoint) as ck:
-                return self.load_checkpoint(ck)
-        check(C.pcmup_algo_load_checkpoint(self.handle, checkpoint.handle))
+        """Loads an algorithm's checkpoint (a path or a Checkpoint) into this
+        algorithm and its network."""
+        from .checkpoint import opened
+        with opened(checkpoint) as ck:
+            check(C.pcmup_algo_load_checkpoint(self.handle, ck.handle))
 
 
 def set_blas_threads(n):
     """The BLAS library's thread count, process-wide (OpenBLAS)."""
     check(C.pcmup_set_blas_threads(n))
 
-
-__all__ = ["Algo", "set_blas_threads", "error_for"]

@@ -1,6 +1,7 @@
 """Checkpoints (pcmup.h, section 10): safetensors files read back through
 pcmup_checkpoint. Saving is Net.save / Algo.save; loading Net.load,
 Algo.load, or the load_checkpoint methods."""
+import contextlib
 import ctypes
 import os
 
@@ -18,6 +19,17 @@ def metadata_array(metadata):
     for k, v in metadata.items():
         flat += [str(k).encode(), str(v).encode()]
     return (c_char_p * len(flat))(*flat), len(flat) // 2
+
+
+@contextlib.contextmanager
+def opened(checkpoint):
+    """`checkpoint` as a Checkpoint: a path is opened for the block (and
+    closed after it), a Checkpoint is used as it is."""
+    if isinstance(checkpoint, Checkpoint):
+        yield checkpoint
+    else:
+        with Checkpoint(checkpoint) as ck:
+            yield ck
 
 
 class Checkpoint(Handle):

@@ -154,13 +154,10 @@ class Net(Handle):
     @classmethod
     def load(cls, checkpoint, allocator=None):
         """The network of a checkpoint (a path or a pcmup.Checkpoint)."""
-        from .checkpoint import Checkpoint
-        if not isinstance(checkpoint, Checkpoint):
-            with Checkpoint(checkpoint) as ck:
-                return cls.load(ck, allocator)
+        from .checkpoint import opened
         h = c_void_p()
-        check(C.pcmup_net_create_from_checkpoint(ctypes.byref(h), checkpoint.handle,
-                                                 allocator))
+        with opened(checkpoint) as ck:
+            check(C.pcmup_net_create_from_checkpoint(ctypes.byref(h), ck.handle, allocator))
         return cls._adopt(h.value, allocator)
 
     def close(self):
@@ -297,8 +294,6 @@ class Net(Handle):
 
     def load_checkpoint(self, checkpoint):
         """Loads a checkpoint's weights into this network (same layers)."""
-        from .checkpoint import Checkpoint
-        if not isinstance(checkpoint, Checkpoint):
-            with Checkpoint(checkpoint) as ck:
-                return self.load_checkpoint(ck)
-        check(C.pcmup_net_load_checkpoint(self.handle, checkpoint.handle))
+        from .checkpoint import opened
+        with opened(checkpoint) as ck:
+            check(C.pcmup_net_load_checkpoint(self.handle, ck.handle))

@@ -175,7 +175,12 @@ def test_checkpoint_resumes_bit_for_bit(rng, tmp_path):
     resumed.train_epoch(ds, 16)
     for a, b in zip(whole.net.weights, resumed.net.weights):
         np.testing.assert_array_equal(a, b)
+    resumed.load_checkpoint(tmp_path / "a.safetensors")     # by path: back to epoch 1
+    assert resumed.counters == (1, 8)
+    np.testing.assert_array_equal(resumed.net.get_weights(2), half.net.get_weights(2))
     whole.net.save(tmp_path / "n.safetensors")
+    resumed.net.load_checkpoint(tmp_path / "n.safetensors")
+    np.testing.assert_array_equal(resumed.net.get_weights(2), whole.net.get_weights(2))
     with pytest.raises(pcmup.UnsupportedError):
         pcmup.Checkpoint(tmp_path / "n.safetensors").rule
     with pytest.raises(pcmup.FileError, match="missing"):
