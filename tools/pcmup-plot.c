@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "jsonl.h"
+#include "pcmup.h"
 #include "svg.h"
 
 #define PROG "pcmup-plot"
@@ -100,6 +101,7 @@ static const char usage_text[] =
     "  --columns N      panels per row (default: up to 3)\n"
     "  --title TEXT     a title above the panels\n"
     "  -h, --help       this text\n"
+    "  --version        the program's and the library's version\n"
     "\n"
     "Exit status: 0 success, 1 nothing to plot or an unreadable file, 2 usage\n"
     "error.\n";
@@ -159,7 +161,7 @@ static char *copy_string(const char *s)
 
 /* ---- command line ------------------------------------------------------------ */
 
-enum { PARSED, PARSED_HELP, PARSE_FAILED = 2 };
+enum { PARSED, PARSED_HELP, PARSE_FAILED = 2, PARSED_VERSION = 3 };
 
 static int parse_count(const char *flag, const char *s, long max, long *out)
 {
@@ -276,6 +278,9 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 1; i < argc; i++) /* --help wins wherever it is */
         if (is_flag(argv[i], "-h") || is_flag(argv[i], "--help"))
             return PARSED_HELP;
+    for (int i = 1; i < argc; i++)
+        if (is_flag(argv[i], "--version"))
+            return PARSED_VERSION;
     if (argc < 2)
         return report(PARSE_FAILED, "no mode: sweep, coord or training (see --help)");
     if (is_flag(argv[1], "sweep"))
@@ -981,6 +986,9 @@ int main(int argc, char **argv)
     int parsed = parse_args(argc, argv, &o), rc = parsed;
     if (parsed == PARSED_HELP) {
         fputs(usage_text, stdout);
+        rc = 0;
+    } else if (parsed == PARSED_VERSION) {
+        printf("pcmup-plot (libpcmup %s)\n", pcmup_version_string());
         rc = 0;
     } else if (parsed == PARSED) {
         rc = plot(&o);
