@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.c -- how close does a BP training step come to the machine's GEMM
  * speed?

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench.h -- what the modes of pcmup-bench share (common.c): options,
  * arbitrary data, timing, and the sgemm peak every ratio is taken against.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cnn.c -- pcmup-bench --cnn: how close do convolution layers come to the
  * machine's GEMM speed?

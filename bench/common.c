@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * common.c -- what pcmup-bench's modes share: the clock, arbitrary data,
  * timing a piece of work, and the sgemm peak probe (bench.h).

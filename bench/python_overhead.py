@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """python_overhead.py -- what a Python training loop adds over the C one.
 
     PYTHONPATH=python PCMUP_LIBRARY=build/libpcmup.so \

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Configure-time checks of the BLAS library libpcmup links against.
 include(CheckSymbolExists)
 include(CMakePushCheckState)

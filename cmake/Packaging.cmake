@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Packaging.cmake -- Debian packages with CPack (docs/packaging.md).
 #
 # In a build configured for them,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # pcmup_install_pkgconfig(<template> <name> <destination>)
 #
 # Installs the pkg-config file configured from <template> as

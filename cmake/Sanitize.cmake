@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # PCMUP_SANITIZE: build everything this tree builds (the library, the
 # tests, the tools, the examples) with the compiler's sanitizers, so that
 # ctest runs the whole suite under them (docs/testing.md).

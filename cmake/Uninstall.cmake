@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Uninstall.cmake -- the `uninstall` target's script: removes every file
 # the last `cmake --install` of this build tree wrote, as listed in its
 # install_manifest.txt, then the directories that removal left empty

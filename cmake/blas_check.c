@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Configure-time check: CBLAS takes the integer width libpcmup passes. */
 #include <cblas.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # gen_api.sh -- generates docs/api.md, the API reference, from the public
 # header include/pcmup.h. The header is the manual; this script only lays it
 # out: one entry per group of declarations (a doc comment and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # reproduce.sh -- the runs behind docs/reproduction.md.
 #
 #   bash docs/reproduce.sh [BUILD_DIR] [PART...]

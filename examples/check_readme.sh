@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_readme.sh README EXAMPLE -- the C program of README's "Usage"
 # section (its first ```c block) must be EXAMPLE (examples/quickstart.c)
 # line for line: the tests build and run the example, so the README's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* examples/quickstart.c: a muP network learns FashionMNIST with BP. */
 #include <pcmup.h>
 #include <stdio.h>

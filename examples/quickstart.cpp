@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // examples/quickstart.cpp: quickstart.c in C++. The same calls through the
 // C API (pcmup.h is extern "C"); each handle is owned by a std::unique_ptr
 // that frees it, and a failed call throws the library's message.

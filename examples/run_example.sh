@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run_example.sh DATA_DIR PROGRAM -- runs an example that trains on
 # FashionMNIST, or exits 77 (ctest's SKIP_RETURN_CODE, as the C tests do:
 # tests/testutil.h's TU_SKIPPED) when DATA_DIR does not have it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcmup.h -- libpcmup, local learning rules in the infinite-width parameterization.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """check_bindings.py -- the Julia binding's C signatures against pcmup.h.
 
     /usr/bin/python3 julia/check_bindings.py [--cxx C++] [--self-test]

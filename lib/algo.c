@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * algo.c -- the algorithm handle: creation, settings, scratch memory, the
  * checks every step shares, and the descent step that applies updates.

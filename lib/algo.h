@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * algo.h -- the algorithm handle's insides, shared by the learning rules.
  *

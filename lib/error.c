@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c -- status names, the per-thread last-error message, and the
  * argument checks several entry points share.

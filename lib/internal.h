@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h -- what every file in lib/ shares: the allocator, error
  * reporting and the guards every public function starts with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loss.c -- mean squared error on one-hot targets and softmax cross-entropy.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loss.h -- output losses: batch-mean value, gradient, accuracy.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net.c -- the network handle: architecture, parameters, forward pass.
  */

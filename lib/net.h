@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net.h -- the network's insides, shared with the algorithms.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * net_builder.c -- describing a network layer by layer (pcmup.h, section
  * 2b): the builder handle, networks made from it or from one line of text,

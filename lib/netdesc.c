@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * netdesc.c -- parses, resolves and writes back the one-line network
  * description (netdesc.h has the grammar).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * netdesc.h -- the one-line textual network description (issue 11, "The
  * network"): what the tools' --net and the bindings will take, e.g.

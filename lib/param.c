@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * param.c -- the parameterization handle: per-layer abc exponents, init
  * scales, the base width and the exponents of the rules' width-scaled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * param.h -- what the network and the rules read from a parameterization:
  * every width-dependent factor, evaluated at the network's widths.

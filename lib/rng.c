@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.c -- xoshiro256** (Blackman and Vigna), seeded by splitmix64 so that
  * any 64-bit seed, zero included, gives a well-mixed state.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.h -- the random stream every handle owns (xoshiro256**, seeded
  * through splitmix64). There is no global generator: a handle's stream is

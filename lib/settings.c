@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.c -- an algorithm's settings. Each setting is a row
  * (settings.h): the rows every rule accepts are here, each rule's own are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings.h -- the row that describes one setting. settings.c holds the
  * rows every rule accepts (lr, loss, ...); each rule's file holds its own

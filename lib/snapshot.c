@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * snapshot.c -- saving and restoring what a step changes (snapshot.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * snapshot.h -- what a step changes, copied so that it can be undone: the
  * network's parameters, the momentum, the algorithm's random stream and

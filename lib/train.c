@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train.c -- loops over a dataset: one training epoch, and evaluation.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * version.c -- runtime version queries and the BLAS thread control.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api_fixture.c -- the fixture and the helpers the test_api_*.c programs
  * share (api_fixture.h).

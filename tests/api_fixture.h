@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api_fixture.h -- what the test_api_*.c programs share: the public API at
  * its edges. Every function, called with a NULL or an invalid argument,

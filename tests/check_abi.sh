@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_abi.sh -- compares the built shared library with the ABI baseline
 # recorded in tests/abi/libpcmup.abi (abidw/abidiff from abigail-tools).
 #

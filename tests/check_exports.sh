@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_exports.sh -- the shared library exports exactly the public API.
 #
 #   tests/check_exports.sh LIBPCMUP_SO   compare the library's exported

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """checkpoint_numpy.py -- a checkpoint read with NumPy alone, against the C API.
 
     checkpoint_numpy.py PATH/TO/checkpoint_weights

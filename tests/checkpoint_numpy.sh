@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # checkpoint_numpy.sh -- runs checkpoint_numpy.py (arguments passed on)
 # under the first python3 that has NumPy: the one on PATH, else the
 # system's, where Debian's python3-numpy installs (PATH may start with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * checkpoint_weights.c -- the C side of checkpoint_numpy.py, which reads
  * checkpoints with NumPy alone and compares them with what the public

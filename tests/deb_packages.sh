@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # deb_packages.sh -- the Debian packages of cmake/Packaging.cmake, made and
 # used as a distribution would:
 #   - a build for them (prefix /usr, PCMUP_DEBIAN_PACKAGES=ON, both

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # install_tree.sh -- what `cmake --install` writes, and that `uninstall`
 # takes it back:
 #   - the installed tools run from a private prefix without

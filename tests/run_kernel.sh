@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run_kernel.sh KERNEL PROGRAM [ARG...] -- runs PROGRAM with OpenBLAS forced
 # to one sgemm kernel, so that the tests that train on real data are known
 # to hold under any correct kernel, not only the one this machine picks.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run_sanitizers.sh -- the sanitizer builds of the test suite, after the
 # ordinary one (README.md's test command, and so CI, runs it last):
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sanitizer_canary.c -- one deliberate bug per mode, for the sanitizer
  * builds (cmake -DPCMUP_SANITIZE=..., docs/testing.md). ctest runs each

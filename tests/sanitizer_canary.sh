@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # sanitizer_canary.sh PROGRAM MODE PATTERN... -- runs `PROGRAM MODE` (a
 # deliberate bug, sanitizer_canary.c) and passes only if it ended with
 # the sanitizers' exit status, 86 (cmake/Sanitize.cmake), and its output

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reads a safetensors file written by libpcmup (st_write_sample.c) with
 NumPy and the standard library only, as the format's description says to
 read one, and checks every tensor, shape, value and metadata entry.

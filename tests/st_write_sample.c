@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * st_write_sample.c -- writes the safetensors file that st_numpy_check.py
  * reads with NumPy alone: a reader that is not libpcmup's must find the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # static_link.sh -- the README's static recipe, tried as a user would:
 # libpcmup built with both libraries, installed into a temporary prefix,
 # and consumer.c linked through `pkg-config libpcmup-static`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_algo.c -- pcmup_algo at the edges of the API (api_fixture.h):
  * the documented settings, NULL pointers, invalid rules, settings, batches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_dataset.c -- pcmup_dataset at the edges of the API
  * (api_fixture.h): NULL pointers, invalid sizes, labels, values and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_errors.c -- what the API promises across its objects
  * (api_fixture.h): status names and messages, the version, BLAS threads,

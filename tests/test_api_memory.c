@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_memory.c -- allocators at the edges of the API (api_fixture.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_net.c -- pcmup_net at the edges of the API (api_fixture.h): NULL
  * pointers, invalid activations, flags, widths and layers, counts that do

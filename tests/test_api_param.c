@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_api_param.c -- pcmup_param at the edges of the API (api_fixture.h):
  * NULL pointers, invalid layers, keys and values, and a failed setter

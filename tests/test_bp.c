@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_bp.c -- backpropagation with SGD against independent truth: a step
  * computed by hand, finite differences of the loss, the abc-equivalence

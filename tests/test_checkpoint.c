@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_checkpoint.c -- checkpoints (pcmup.h, section 10): networks and
  * algorithms of every rule saved and read back exactly, training resumed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cifar.c -- pcmup_dataset_load_cifar10 on CIFAR-10 batch files the
  * tests write: values, labels and the order of the five training batches,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cnn.c -- convolutional networks through the public API: the builder
  * and the one-line description make the same network, refused calls name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cnn_vectors.c -- the convolution and pooling layer maps against the
  * reference vectors' CNN cases (tests/data/vectors/README.md, "CNN cases").

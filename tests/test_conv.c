@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_conv.c -- the convolution layer and 2 x 2 pooling of lib/layers
  * against independent truth: direct nested-loop convolutions in double

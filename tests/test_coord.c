@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_coord.c -- the coordinate check of BP (docs/parameterization.md,
  * section 9; muP as Yang & Hu 2021 define it): after a few SGD steps at a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dataset.c -- datasets: arrays, IDX files (plain and gzip, valid and
  * malformed), FashionMNIST's file layout, standardisation, batches,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_dataset_installed.c -- the installed FashionMNIST (Debian's
  * dataset-fashion-mnist) as pcmup_dataset_load_fashion_mnist reads it from

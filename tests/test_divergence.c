@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_divergence.c -- a call that trains never reports success with
  * weights that are not finite, and one that fails puts everything back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fashion.c -- end to end on real data: BP, PC, GNT, TP and DTP under
  * their muP learn FashionMNIST (Debian's dataset-fashion-mnist package) far

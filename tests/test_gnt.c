@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gnt.c -- the Gauss-Newton target against what it must be: BP at
  * e_B = 0; an explicit double-precision computation with formed Jacobians

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_kernel.c -- the numeric kernels of lib/kernel against closed forms
  * (Cholesky factors and solves of known matrices, the spectrum of the

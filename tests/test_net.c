@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_net.c -- the forward pass against direct computation: every
  * activation, biases, the multiplier, the per-layer signals, and the

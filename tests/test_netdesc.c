@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_netdesc.c -- the textual network description (lib/netdesc.c):
  * every token kind read into the fields it spells, the presets against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_param.c -- the abc-parameterization against its closed forms (pcmup.h
  * section 2; docs/parameterization.md): the preset table, setters and bounds,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pc.c -- predictive coding against what the paper proves or
  * measures: the reduction to BP under FPA, the energy's descent during

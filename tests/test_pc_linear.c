@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pc_linear.c -- the exact inference equilibrium of predictive coding
  * on deep linear networks (pcmup_pc_linear_equilibrium; the paper's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rules.c -- the rule interface of lib/rules/rule.h: the registry
  * keeps the hooks' contract, a rule's persistent state is what its public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_safetensors.c -- the safetensors module (lib/checkpoint/safetensors.c):
  * files written and read back (ranks 0 to 4, a zero-sized tensor, metadata

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_settings.c -- the settings table as the public API describes it,
  * against independent truths: the key names spelled in pcmup.h, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c -- separate handles train in separate threads at once and
  * get bit for bit what they get one after another.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_tp.c -- target propagation and difference target propagation against
  * what the paper states and docs/tp.md derives: DTP with exact inverse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_transfer.c -- the width-transfer diagnostics of pcmup.h section 9:
  * pcmup_coord_check, pcmup_algo_trial_update, pcmup_algo_reference_update,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vectors_bp.c -- BP reproduces the independent double-precision
  * reference updates in tests/data/vectors (bp_*), float rounding aside.

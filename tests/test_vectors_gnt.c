@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vectors_gnt.c -- the Gauss-Newton target reproduces the independent
  * double-precision reference steps in tests/data/vectors (gnt_*): batch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vectors_pc.c -- predictive coding reproduces the independent
  * double-precision reference steps in tests/data/vectors (pc_*): the

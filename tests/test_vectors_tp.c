@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vectors_tp.c -- target propagation and difference target
  * propagation reproduce the independent double-precision reference steps

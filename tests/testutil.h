@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testutil.h -- what the test programs share: running a Check suite (and
  * skipping it when its data is absent), checking statuses, the test data's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coord_output.c -- pcmup-coord's table lines and JSON rows
  * (coord_output.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coord_output.h -- the table lines and JSON rows that pcmup-coord's
  * coordinate check and its --training mode share, so the two print the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coord_training.c -- Delta h across a real training run
  * (coord_training.h).

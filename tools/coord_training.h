@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coord_training.h -- pcmup-coord --training: Delta h across a real
  * training run (the paper's Figure 4, right).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonl.c -- a reader and writer for flat JSON-lines objects (jsonl.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonl.h -- the JSON-lines files the example tools write and read.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcmup-coord.c -- the coordinate check and update alignment of one
  * configuration across widths, from the command line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcmup-plot.c -- SVG figures from pcmup-sweep's and pcmup-coord's
  * JSON-lines output.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcmup-sweep.c -- a learning-rate x width sweep of one training
  * configuration, the data of muP's "the best learning rate does not move

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcmup-train.c -- train a dense network on FashionMNIST with libpcmup.
  *

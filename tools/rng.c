@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rng.c -- splitmix64 and what the tools draw from it (rng.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * settings_table.c -- the library's settings table as text, for
  * docs/gen_api.sh (the settings table of docs/api.md) and its test. One

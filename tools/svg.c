@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * svg.c -- SVG text for pcmup-plot's figures (svg.h).
  *

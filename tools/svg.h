@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * svg.h -- the few SVG pieces pcmup-plot draws: a document, a panel with
  * framed axes and ticks, curves, markers, text and legend entries.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep_summary.c -- the best learning rate per width (sweep_summary.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep_summary.h -- the best learning rate per width, from pcmup-sweep's
  * rows (the table of pcmup-sweep and pcmup-sweep --summary).

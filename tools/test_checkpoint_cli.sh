@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_checkpoint_cli.sh -- checks pcmup-train's --save, --resume and
 # --checkpoint-every.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_cli.sh -- checks pcmup-train's command-line contract.
 #
 #   test_cli.sh PATH/TO/pcmup-train [FASHION_MNIST_DIR]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # test_common.sh -- what the tools' CLI tests share. Sourced by each
 # tools/test_*.sh that checks a program, after it sets `prog` (the
 # program to run) and `name` (what messages call it).

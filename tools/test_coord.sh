@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_coord.sh -- checks pcmup-coord's command line and its numbers.
 #
 #   test_coord.sh PATH/TO/pcmup-coord [FASHION_MNIST_DIR]

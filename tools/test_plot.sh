@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_plot.sh -- checks pcmup-plot's command-line contract and figures.
 #
 #   test_plot.sh PATH/TO/pcmup-plot

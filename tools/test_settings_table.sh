@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_settings_table.sh -- docs/api.md's settings table is the library's:
 # docs/gen_api.sh, run with this build's table program, writes the same
 # rows. Regenerate the docs with docs/gen_api.sh when it fails.

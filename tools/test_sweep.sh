@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test_sweep.sh -- checks pcmup-sweep's contract on tiny --synthetic grids.
 #
 #   test_sweep.sh PATH/TO/pcmup-sweep

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_checkpoint.c -- pcmup-train's checkpoints (train_checkpoint.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_checkpoint.h -- pcmup-train's checkpoints: --save, --resume and
  * --checkpoint-every.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_loop.c -- the epoch loop of a run (train_loop.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_loop.h -- training a built model for --epochs and evaluating it,
  * shared by pcmup-train and pcmup-sweep.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_options.c -- strict parsing of pcmup-train's command line.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_options.h -- the command line of pcmup-train.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_setup.c -- data, model and JSON keys of one training run
  * (train_setup.h).

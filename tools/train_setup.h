@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * train_setup.h -- building one training run from train_options, shared by
  * pcmup-train, pcmup-sweep and pcmup-coord.

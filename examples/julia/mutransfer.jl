@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # examples/julia/mutransfer.jl -- muTransfer with the Julia binding: a
 # learning-rate sweep at two widths for BP and PC under each rule's muP.
 # Under muP the best learning rate found at the base width is the best at

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mutransfer.py -- muTransfer from Python: a learning-rate sweep at two
 widths for BP and PC under muP, drawn with matplotlib.
 

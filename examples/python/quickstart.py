@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # examples/python/quickstart.py: quickstart.c from Python.
 import pcmup
 

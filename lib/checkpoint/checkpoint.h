@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * checkpoint.h -- what the checkpoint files share: the handle of an opened
  * checkpoint, the names of its tensors and metadata keys, and how numbers

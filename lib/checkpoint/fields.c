@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fields.c -- the names and numbers of a checkpoint (checkpoint.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * load.c -- reading checkpoints: opening and checking a file, then
  * building a network from it or loading it into a network or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safetensors.c -- the safetensors format (safetensors.h): the reader, a
  * strict JSON parser shaped by the header's schema, and the writer with

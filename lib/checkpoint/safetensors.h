@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * safetensors.h -- the safetensors file format, read and written with no
  * dependency beyond zlib's crc32: what checkpoints (checkpoint.c) are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * save.c -- pcmup_net_save and pcmup_algo_save: the network, the
  * algorithm's state and the metadata that describes them, as the tensors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cifar.c -- the CIFAR-10 binary format: pcmup_dataset_load_cifar10.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dataset.c -- the pcmup_dataset handle: n samples of dimension dim as
  * floats, row-major, and n int32 labels in [0, n_classes).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dataset.h -- what dataset.c gives the file loaders (its own IDX and
  * FashionMNIST loading, and cifar.c), so that every loader builds its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.c -- reads IDX files (MNIST / FashionMNIST), plain or gzip, from a
  * file or from memory.

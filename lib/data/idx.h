@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx.h -- the IDX file reader (the MNIST / FashionMNIST format), used by
  * dataset.c to build datasets. Internal; nothing here is exported.

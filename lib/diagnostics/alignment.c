@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alignment.c -- how a learning rule's update relates to BP's and to the
  * Gauss-Newton direction on one batch (the paper's Figure 2; docs/transfer.md,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * coord.c -- the coordinate check (docs/transfer.md, section 1): does
  * training move every layer's features by Theta(1) at every width, as muP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * blas.c -- the CBLAS calls of the library, on contiguous row-major
  * arrays, and the GEMM log (kernel.h).

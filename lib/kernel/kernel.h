@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.h -- the numeric kernels every other part of lib/ computes with:
  * BLAS products (blas.c), dense double linear algebra (linalg.c) and

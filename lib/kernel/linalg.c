@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * linalg.c -- Cholesky factorisation, solves against it, and symmetric
  * eigendecompositions of dense double matrices (kernel.h): LAPACK from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vec.c -- sums over float vectors in double, the finiteness test, and
  * conversions between float and double (kernel.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.c -- tanh, relu and identity.
  */

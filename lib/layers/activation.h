@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * activation.h -- the elementwise nonlinearities phi and their derivatives.
  */

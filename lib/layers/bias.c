@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bias.c -- the per-channel bias every layer kind may carry: dense layers
  * have one position per channel, convolutions h_out * w_out of them.

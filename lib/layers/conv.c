@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conv.c -- the 2-D convolution layer, through im2col and one GEMM per
  * chunk of samples and op (layer.h states the maps and the parameter

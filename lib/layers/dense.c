@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dense.c -- the fully connected layer: every product over a batch
  * is one GEMM on row-major, batch-major arrays (docs/architecture.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * layer.h -- the layer interface every algorithm is written against.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c -- 2 x 2, stride-2 max and average pooling (pool.h). Every
  * function walks the B*C planes and, in each, the windows row by row; a

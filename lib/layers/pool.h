@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.h -- 2 x 2 pooling with stride 2, parameter-free, on (B, C, H, W)
  * activations stored NCHW (B rows of C*H*W values) with even H and W; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * post.c -- g = P o phi, the parameter-free map after a layer's linear
  * part: the activation, then 2x2 pooling or nothing (layer.h). Every rule

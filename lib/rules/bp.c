@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bp.c -- backpropagation: the exact gradient of the batch-mean loss,
  * applied by SGD: the baseline every other rule is compared with (its muP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gnt.c -- the Gauss-Newton target: SGD preconditioned, layer by layer,
  * by the damped Gauss-Newton matrix in pre-activation space (the paper's

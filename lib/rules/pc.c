@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pc.c -- predictive coding: inference on the value nodes, then a local
  * weight update from the prediction errors (the paper's section 4;

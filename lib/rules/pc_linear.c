@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pc_linear.c -- the exact inference equilibrium of predictive coding on a
  * deep linear network (the paper's Theorem 4.2; docs/pc.md, section 12),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry.c -- the table of learning rules, and the reference directions
  * of the alignment diagnostics. A new rule is one line here (and its file).

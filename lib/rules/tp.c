@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tp.c -- target propagation (TP) and difference target propagation
  * (DTP): targets sent down by feedback maps, local losses, one forward

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The build backend of pyproject.toml: setuptools' own, found offline.
 
 pip builds in an isolated environment and installs the build requirements

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pcmup: libpcmup from Python.
 
 Predictive coding, target propagation, Gauss-Newton target and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """NumPy arrays in and out of the library.
 
 An input array that is already float32 (int32 for labels) and C-contiguous

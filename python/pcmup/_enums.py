@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The enums of pcmup.h that the library has no name table for.
 
 The library names its statuses and its settings' values itself (the

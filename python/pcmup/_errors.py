@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """One exception class per pcmup_status, carrying pcmup_last_error().
 
 The class of a status is found by the status's name in the library

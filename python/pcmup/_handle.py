@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ownership of the library's handles.
 
 Every object that owns a handle frees it exactly once: when it is garbage

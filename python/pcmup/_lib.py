@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading libpcmup and declaring the C functions the package calls.
 
 The library is found, in this order:

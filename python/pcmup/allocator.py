@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """pcmup_allocator from Python: every byte a handle owns, counted.
 
 An Allocator passed to a constructor (allocator=...) receives every

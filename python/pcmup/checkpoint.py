@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Checkpoints (pcmup.h, section 10): safetensors files read back through
 pcmup_checkpoint. Saving is Net.save / Algo.save; loading Net.load,
 Algo.load, or the load_checkpoint methods."""

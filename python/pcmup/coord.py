@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The coordinate check (pcmup.h, section 9): pcmup_coord_check."""
 import numpy as np
 

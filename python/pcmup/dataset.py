@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Datasets (pcmup.h, section 4): pcmup_dataset."""
 import ctypes
 import os

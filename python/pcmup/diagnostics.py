@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """An algorithm's diagnostics (pcmup.h, sections 5 to 9): last updates,
 alignment, PC's energy and errors and the deep-linear closed form, GNT's
 damping, TP's targets and feedback, and trial updates compared with BP's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The library's settings table (pcmup_setting_*), read once from the
 library: names, descriptions, groups, defaults, bounds, per-layer flags,
 the rules that accept each, and the value names of the enum-valued ones.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared fixtures. The package is imported from this source tree (python/),
 the library from $PCMUP_LIBRARY (ctest sets it to the build's). Environment
 the tests read:

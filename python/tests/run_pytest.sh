@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run_pytest.sh -- the pcmup package's pytest suite (python/tests), under
 # the first python3 that has NumPy and pytest: the one on PATH, else the
 # system's (Debian's python3-numpy and python3-pytest; PATH may start with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """NumPy in, NumPy out. float32 / int32 C-contiguous arrays reach the
 library as they are: the pointer the C function receives is the array's
 own buffer (a recording wrapper stands in front of the C function and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The enums restated in Python (_enums.py) against include/pcmup.h: every
 member of each mirrored C enum, with its value, and nothing more or less."""
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """examples/python/mutransfer.py runs (tiny: synthetic data, two widths, two
 learning rates) and writes a PNG."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A FashionMNIST subset trained from Python gives exactly the weights the
 same run through the C API gives: pcmup-train (tools/, plain C) saves its
 algorithm with --save; the same run is made here through the binding, with

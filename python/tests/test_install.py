@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The package installed both ways, offline: `cmake --install` into a
 temporary prefix (the package finds that prefix's libpcmup.so.1 with no
 PCMUP_LIBRARY), and `pip install` of a copy of python/ into a fresh venv

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Finding and checking the library: the version, and the refusal of a
 library of another ABI (a copy of the real one whose SONAME says .so.2)."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Handles are freed by garbage collection, close() and `with`, exactly
 once; an algorithm keeps its network alive. Counted two ways: the
 package's count of live handles, and a counting pcmup_allocator through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Every setting of the library's table, by name, round-trips through an
 algorithm of every rule that accepts it: keyword argument, attribute and
 item, at its default, its closed bounds, a value inside, and each value

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ctypes declarations (_lib._SIGNATURES) against include/pcmup.h:
 every PCMUP_API function is declared, with as many arguments as the
 prototype has, each a pointer exactly where the prototype has one, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Training and every diagnostic of the C API from Python, each checked
 against something independent: the forward pass against NumPy, a step
 against its recorded update, PC's closed form against NumPy linear

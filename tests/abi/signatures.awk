@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # signatures.awk -- prints one line per function of an abidw XML file:
 #   name(type, type, ...) -> type
 # with every type resolved to its C spelling, so that two files can be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * consumer.c -- a C99 program built against an installed libpcmup through
  * pkg-config (tests/consumer/run.sh). It checks that the installed header

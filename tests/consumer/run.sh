@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run.sh -- install a built libpcmup into a temporary prefix and use it the
 # way a downstream project would:
 #   (a) consumer.c, compiled with the flags of `pkg-config libpcmup`;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h -- what the fuzz targets share: the libFuzzer entry point each
  * defines, and the checks that end a run when an invariant breaks.

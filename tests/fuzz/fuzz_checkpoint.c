@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_checkpoint.c -- libFuzzer target: raw bytes as a checkpoint file,
  * through everything that reads one: pcmup__checkpoint_open_mem (the

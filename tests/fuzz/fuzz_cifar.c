@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_cifar.c -- libFuzzer target: raw bytes as CIFAR-10 batch files,
  * through the loader's parser (lib/data/cifar.c) by its internal memory

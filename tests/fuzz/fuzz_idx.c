@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_idx.c -- libFuzzer target: raw bytes as IDX files, through the
  * reader (lib/data/idx.c) and the dataset loader (lib/data/dataset.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_idx_gzip.c -- libFuzzer target: the gzip path of the IDX reader
  * (lib/data/idx.c), checked against the plain path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_jsonl.c -- libFuzzer target: the tools' JSON-lines reader
  * (tools/jsonl.c, jsonl_parse), checked against its writer.

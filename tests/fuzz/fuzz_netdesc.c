@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_netdesc.c -- libFuzzer target: the one-line network description
  * (lib/netdesc.c), checked against its own writer.

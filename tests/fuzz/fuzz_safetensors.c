@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_safetensors.c -- libFuzzer target: the safetensors reader
  * (lib/checkpoint/safetensors.c) on any bytes.

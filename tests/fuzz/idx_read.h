@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * idx_read.h -- the IDX fuzz targets' way through lib/data/idx.c: a whole
  * buffer read as one IDX file, with what the invariants compare.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * make_checkpoint_seeds.c -- writes the seeds of the checkpoint fuzz
  * target (corpus/checkpoint/seed-*) with the library's own save: small

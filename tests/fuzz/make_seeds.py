@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the hand-made seeds of corpus/<target>/ (seed-*; files the
 fuzzers found are named by their SHA-1, as libFuzzer names them).
 

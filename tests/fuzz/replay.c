@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c -- runs a fuzz target's entry point on files, without libFuzzer:
  * the ctest tests fuzz_replay_<target> give it the target's committed

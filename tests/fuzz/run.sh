@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds the fuzzers with clang (in BUILD, default build-fuzz/) and runs one
 # of them, from the repository root:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Algorithms (pcmup.h, section 5): pcmup_algo, its settings and training
 # (the Python package's algo.py).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Julia arrays in and out of the library (the Python package's _arrays.py).
 #
 # Layout. The library's arrays are row-major (C order), Julia's

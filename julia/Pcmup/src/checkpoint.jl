@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Checkpoints (pcmup.h, section 10): safetensors files of a network, or of
 # an algorithm with everything it needs to go on training (the Python
 # package's checkpoint.py).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Width transfer (pcmup.h, section 9; the Python package's coord.py): the
 # coordinate check and update alignment. Updates are in the layout of
 # `weights`: the (M_{l-1}, M_l) matrix transpose(dW_l) per dense layer.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Datasets (pcmup.h, section 4): pcmup_dataset (the Python package's
 # dataset.py). Samples are numbered 1..n in Julia; labels are classes 1..C
 # (converted in arrays.jl).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The rules' own diagnostics (pcmup.h, sections 6 to 8; the Python
 # package's diagnostics.py): predictive coding, the Gauss-Newton target,
 # target propagation. Per-layer results are vectors indexed by the layer

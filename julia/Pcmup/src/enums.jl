@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # C enums by name (the Python package's _enums.py). LibPcmup has, for each
 # enum of pcmup.h, its constants by short name: pcmup_rule_names =
 # (:bp => PCMUP_RULE_BP, :pc => PCMUP_RULE_PC, ...). Wherever C takes an

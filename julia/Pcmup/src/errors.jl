@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Errors (pcmup.h, section 1): every failed call is a PcmupError.
 #
 # The Python package has one class per status (_errors.py); Julia code

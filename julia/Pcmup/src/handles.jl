@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Ownership of the library's handles (the Python package's _handle.py).
 #
 # Each handle type is a mutable struct whose `ptr` holds the C handle. It

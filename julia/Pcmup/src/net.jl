@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Networks (pcmup.h, section 3): pcmup_net and pcmup_net_builder (the
 # Python package's net.py).
 

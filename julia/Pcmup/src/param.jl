@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Parameterizations (pcmup.h, section 2): pcmup_param (the Python package's
 # param.py).
 

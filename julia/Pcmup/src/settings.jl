@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The library's settings table (pcmup_setting_*; the Python package's
 # settings.py), read from the library: names, descriptions, groups,
 # defaults, bounds, per-layer flags, the rules that accept each setting,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // main.cpp -- a C++ program using an installed libpcmup through
 // find_package(pcmup CONFIG) and pcmup::pcmup (tests/consumer/run.sh).
 // Handles are owned by std::unique_ptr with deleters calling pcmup_*_free.
