@@ -7,17 +7,20 @@
  * (pcmup_algo_step, depth 3, 784 -> M -> M -> 10, muP, random data) at
  * several widths and batch sizes: samples/s, achieved GFLOP/s, the ratio to
  * the peak, and the ratio to cblas_sgemm run directly on the step's own
- * GEMM shapes (which tells library overhead apart from small-shape GEMM
- * inefficiency). Then the other learning rules' steps against BP's on the
- * same network at widths 256 and 1024, batch 64 and 256, each under its
+ * GEMM shapes, the products the step logged replayed (step.h), which
+ * tells library overhead apart from small-shape GEMM inefficiency. Then
+ * the other learning rules' steps against BP's on the same network at widths 256 and 1024, batch 64 and 256, each under its
  * muP: predictive coding (gamma bar 0) for the default single sweep (T = 1,
  * sequential) and for T = 20 (simultaneous); the Gauss-Newton target
  * (batch variant at e_B = 1 and 1/2, sample variant at e_B = 1); TP and DTP
  * with closed-form and trained feedback.
  *
- * With --cnn it measures convolution layers instead (cnn.c).
+ * With --cnn it measures convolution layers instead (cnn.c); with
+ * --roofline every rule's step against its own GEMMs (roofline.c).
  *
  *   pcmup-bench [--threads N] [--quick] [--no-gnt] [--cnn]
+ *   pcmup-bench --roofline [--widths LIST] [--batches LIST] [--rules LIST]
+ *               [--json] [--all]
  */
 #include <cblas.h>
 #include <errno.h>
@@ -28,10 +31,7 @@
 
 #include "bench.h"
 #include "pcmup.h"
-
-#define DEPTH 3
-#define INPUTS 784
-#define CLASSES 10
+#include "step.h"
 
 static const size_t bench_widths[] = {256, 1024, 4096};
 static const size_t bench_batches[] = {64, 256};
@@ -96,180 +96,7 @@ static double pc_step_flops(const size_t *widths, size_t depth, size_t batch, si
     return 2.0 * (double)batch * (2.0 * all + 2.0 * (double)t * inner);
 }
 
-/* ---- the step's GEMMs through cblas_sgemm directly ----------------------- */
-
-/* Buffers with the step's shapes: per layer, weights and their gradient,
- * and per layer boundary an activation and a gradient (batch x width). */
-typedef struct {
-    size_t depth;
-    int batch;
-    const size_t *widths;
-    float *w[DEPTH + 1], *dw[DEPTH + 1];
-    float *h[DEPTH + 1], *g[DEPTH + 1];
-} step_gemms;
-
-static void step_gemms_init(step_gemms *s, const size_t *widths, size_t batch)
-{
-    uint64_t rng = 777;
-    memset(s, 0, sizeof *s);
-    s->depth = DEPTH;
-    s->batch = (int)batch;
-    s->widths = widths;
-    for (size_t l = 0; l <= DEPTH; l++) {
-        s->h[l] = alloc_floats(batch * widths[l], &rng);
-        s->g[l] = alloc_floats(batch * widths[l], &rng);
-        if (l >= 1) {
-            s->w[l] = alloc_floats(widths[l] * widths[l - 1], &rng);
-            s->dw[l] = alloc_floats(widths[l] * widths[l - 1], &rng);
-        }
-    }
-}
-
-static void step_gemms_free(step_gemms *s)
-{
-    for (size_t l = 0; l <= DEPTH; l++) {
-        free(s->h[l]);
-        free(s->g[l]);
-        free(s->w[l]);
-        free(s->dw[l]);
-    }
-}
-
-/* Row-major, batch-major, weights (out, in): the library's layout. */
-static int step_gemms_run(void *ctx)
-{
-    step_gemms *s = ctx;
-    int b = s->batch;
-
-    for (size_t l = 1; l <= s->depth; l++) {
-        int in = (int)s->widths[l - 1], out = (int)s->widths[l];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, out, in, 1.0f,
-                    s->h[l - 1], in, s->w[l], in, 0.0f, s->h[l], out);
-    }
-    for (size_t l = s->depth; l >= 1; l--) {
-        int in = (int)s->widths[l - 1], out = (int)s->widths[l];
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, b, 1.0f / (float)b,
-                    s->g[l], out, s->h[l - 1], in, 0.0f, s->dw[l], in);
-        if (l >= 2)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, in, out, 1.0f,
-                        s->g[l], out, s->w[l], in, 0.0f, s->g[l - 1], in);
-    }
-    return 0;
-}
-
-/* ---- learning-rule steps through the library ------------------------------ */
-
-/* One learning rule's step to time; the fields of other rules are
- * ignored. Everything not named here keeps the library's default. */
-typedef struct {
-    pcmup_rule rule;
-    size_t t;                      /* PC: inference iterations; T > 1 runs
-                                      the simultaneous schedule, kappa 0.2 */
-    double gnt_power;              /* GNT: e_B                             */
-    pcmup_gnt_variant gnt_variant; /* GNT                                  */
-    pcmup_tp_feedback feedback;       /* TP, DTP                              */
-} step_config;
-
-/* A column of a rule's table. */
-typedef struct {
-    const char *name;
-    step_config config;
-} named_config;
-
 static const step_config bp_config = {.rule = PCMUP_RULE_BP};
-
-typedef struct {
-    pcmup_param *param;
-    pcmup_net *net;
-    pcmup_algo *algo;
-    float *x;
-    int32_t *labels;
-    size_t batch;
-} step_bench;
-
-static int report(pcmup_status st, const char *what)
-{
-    if (st != PCMUP_OK)
-        fprintf(stderr, PROG ": %s: %s (%s)\n", what, pcmup_last_error(),
-                pcmup_status_name(st));
-    return st != PCMUP_OK;
-}
-
-static void step_bench_free(step_bench *b)
-{
-    pcmup_algo_free(b->algo);
-    pcmup_net_free(b->net);
-    pcmup_param_free(b->param);
-    free(b->x);
-    free(b->labels);
-}
-
-/* Each rule under its muP; PC's with gamma bar 0 has BP's exponents, and
- * GNT's preset is its e_B = 1 row (the exponents do not change the cost). */
-static pcmup_preset mup_preset(pcmup_rule rule)
-{
-    switch (rule) {
-    case PCMUP_RULE_PC: return PCMUP_PRESET_MUP_PC;
-    case PCMUP_RULE_GNT: return PCMUP_PRESET_MUP_GNT;
-    case PCMUP_RULE_TP:
-    case PCMUP_RULE_DTP: return PCMUP_PRESET_MUP_TP;
-    default: return PCMUP_PRESET_MUP_SGD;
-    }
-}
-
-static int algo_set(pcmup_algo *a, pcmup_setting key, double value)
-{
-    return report(pcmup_algo_set(a, key, value), "pcmup_algo_set");
-}
-
-/* The settings of c's rule beyond the shared ones. */
-static int configure_rule(pcmup_algo *a, const step_config *c)
-{
-    switch (c->rule) {
-    case PCMUP_RULE_PC:
-        return algo_set(a, PCMUP_SET_PC_ITERATIONS, (double)c->t)
-            || (c->t > 1
-                && (algo_set(a, PCMUP_SET_PC_SCHEDULE, PCMUP_PC_SCHEDULE_SIMULTANEOUS)
-                    || algo_set(a, PCMUP_SET_PC_KAPPA, 0.2)));
-    case PCMUP_RULE_GNT:
-        return algo_set(a, PCMUP_SET_GNT_POWER, c->gnt_power)
-            || algo_set(a, PCMUP_SET_GNT_VARIANT, c->gnt_variant);
-    case PCMUP_RULE_TP:
-    case PCMUP_RULE_DTP:
-        return algo_set(a, PCMUP_SET_TP_FEEDBACK, c->feedback);
-    default:
-        return 0;
-    }
-}
-
-/* A small learning rate: the labels are random, and the cost of a step
- * does not depend on it. */
-static int step_bench_init(step_bench *b, const step_config *c, const size_t *widths,
-                           size_t batch)
-{
-    uint64_t rng = 99;
-    memset(b, 0, sizeof *b);
-    b->batch = batch;
-    b->x = alloc_floats(batch * INPUTS, &rng);
-    b->labels = xmalloc(batch * sizeof *b->labels);
-    for (size_t i = 0; i < batch; i++)
-        b->labels[i] = (int32_t)(rng_next(&rng) % CLASSES);
-    return report(pcmup_param_create(&b->param, DEPTH, mup_preset(c->rule), NULL),
-                  "pcmup_param_create")
-        || report(pcmup_net_create(&b->net, widths, DEPTH + 1, PCMUP_ACT_TANH, 0, b->param,
-                                   1, NULL),
-                  "pcmup_net_create")
-        || report(pcmup_algo_create(&b->algo, c->rule, b->net, 2, NULL), "pcmup_algo_create")
-        || algo_set(b->algo, PCMUP_SET_LR, 0.001)
-        || configure_rule(b->algo, c);
-}
-
-static int step_bench_step(void *ctx)
-{
-    step_bench *b = ctx;
-    return report(pcmup_algo_step(b->algo, b->x, b->batch * INPUTS, b->labels, b->batch, NULL),
-                  "pcmup_algo_step");
-}
 
 /* ---- one table row ------------------------------------------------------- */
 
@@ -288,18 +115,18 @@ static int measure_row(size_t width, size_t batch, const bench_options *o,
     double flops = bp_step_flops(widths, DEPTH, batch);
     timing step = {0.0, 0.0}, ref = {0.0, 0.0};
     step_bench bp;
-    step_gemms gemms;
+    gemm_replay gemms = {0};
     int rc;
 
     rc = step_bench_init(&bp, &bp_config, widths, batch);
     if (rc == 0)
         rc = time_work(step_bench_step, &bp, o, &step);
+    if (rc == 0)
+        rc = step_bench_record(&bp, &gemms);
     step_bench_free(&bp);
-    if (rc != 0)
-        return 1;
-    step_gemms_init(&gemms, widths, batch);
-    rc = time_work(step_gemms_run, &gemms, o, &ref);
-    step_gemms_free(&gemms);
+    if (rc == 0)
+        rc = time_work(gemm_replay_run, &gemms, o, &ref);
+    gemm_replay_free(&gemms);
     if (rc != 0)
         return 1;
     r->samples_per_s = (double)batch / step.best;
@@ -513,11 +340,25 @@ static void print_tp_table(tp_row rows[N_VS_WIDTHS][N_VS_BATCHES])
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: " PROG " [--threads N] [--quick] [--no-gnt] [--cnn]\n"
-               "  --threads N  BLAS threads (default: the BLAS library's choice)\n"
-               "  --quick      smaller sgemm, shorter timings (a smoke run)\n"
-               "  --no-gnt     skip the Gauss-Newton target table\n"
-               "  --cnn        the convolution cases (SimpleCNN's and a VGG5-sized\n"
-               "               layer) instead of the MLP tables\n");
+               "       " PROG " --roofline [--widths LIST] [--batches LIST] [--rules LIST]\n"
+               "                   [--json] [--all] [--threads N] [--quick]\n"
+               "  --threads N     BLAS threads (default: the BLAS library's choice)\n"
+               "  --quick         smaller sgemm, shorter timings (a smoke run)\n"
+               "  --no-gnt        skip the Gauss-Newton target table\n"
+               "  --cnn           the convolution cases (SimpleCNN's and a VGG5-sized\n"
+               "                  layer) instead of the MLP tables\n"
+               "  --roofline      each rule's step time against the time of exactly the\n"
+               "                  GEMMs it issues, replayed back to back\n"
+               "  --widths LIST   roofline widths M, comma-separated (default\n"
+               "                  64,256,1024,4096)\n"
+               "  --batches LIST  roofline batch sizes (default 64,256)\n"
+               "  --rules LIST    roofline rules (default all): bp, pc-seq1, pc-sim20,\n"
+               "                  gnt-batch, gnt-sample, tp-closed, tp-trained,\n"
+               "                  dtp-closed, dtp-trained\n"
+               "  --json          roofline: JSON lines (rule, width, batch, step_ms,\n"
+               "                  gemm_ms, ratio, gemms, gemm_gflop, target)\n"
+               "  --all           roofline: also the cases whose step takes over 1 s\n"
+               "                  (skipped by default, with a note)\n");
 }
 
 static int parse_threads(const char *text, int *out)
@@ -535,7 +376,7 @@ static int parse_threads(const char *text, int *out)
 /* 0 ok, 1 exit 0 (help), 2 usage error. */
 static int parse_args(bench_options *o, int argc, char **argv)
 {
-    *o = (bench_options){0, 0, 0, 0, 2048, 5, 2, 0.5};
+    *o = (bench_options){.peak_n = 2048, .peak_reps = 5, .warmup = 2, .min_seconds = 0.5};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             o->quick = 1;
@@ -543,6 +384,18 @@ static int parse_args(bench_options *o, int argc, char **argv)
             o->no_gnt = 1;
         } else if (strcmp(argv[i], "--cnn") == 0) {
             o->cnn = 1;
+        } else if (strcmp(argv[i], "--roofline") == 0) {
+            o->roofline = 1;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(argv[i], "--all") == 0) {
+            o->all = 1;
+        } else if (strcmp(argv[i], "--widths") == 0 && i + 1 < argc) {
+            o->widths = argv[++i];
+        } else if (strcmp(argv[i], "--batches") == 0 && i + 1 < argc) {
+            o->batches = argv[++i];
+        } else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
+            o->rules = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             if (parse_threads(argv[++i], &o->threads) != 0) {
                 fprintf(stderr, PROG ": --threads: expected 1..1024, got '%s'\n", argv[i]);
@@ -557,8 +410,16 @@ static int parse_args(bench_options *o, int argc, char **argv)
             return 2;
         }
     }
-    if (o->quick)
-        *o = (bench_options){o->threads, 1, o->no_gnt, o->cnn, 1024, 2, 1, 0.1};
+    if (!o->roofline && (o->json || o->all || o->widths || o->batches || o->rules)) {
+        fprintf(stderr, PROG ": --json, --all, --widths, --batches and --rules need --roofline\n");
+        return 2;
+    }
+    if (o->quick) {
+        o->peak_n = 1024;
+        o->peak_reps = 2;
+        o->warmup = 1;
+        o->min_seconds = 0.1;
+    }
     return 0;
 }
 
@@ -594,6 +455,8 @@ int main(int argc, char **argv)
         return 1;
     if (o.cnn)
         return bench_cnn(&o);
+    if (o.roofline)
+        return bench_roofline(&o);
     peak_probe_init(&peak, o.peak_n);
     peak_probe_gemm(&peak); /* warm-up: thread start, page faults */
     peak_probe_run(&peak, o.peak_reps);

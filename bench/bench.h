@@ -4,7 +4,8 @@
  * arbitrary data, timing, and the sgemm peak every ratio is taken against.
  * bench.c is the MLP mode (BP and the other rules' steps through the public
  * API), cnn.c the --cnn mode (convolution layers through the internal
- * layer API).
+ * layer API), roofline.c the --roofline mode (each rule's step against its
+ * own GEMMs); step.c builds the steps both MLP modes time.
  */
 #ifndef PCMUP_BENCH_H
 #define PCMUP_BENCH_H
@@ -23,6 +24,11 @@ typedef struct {
     int peak_reps;
     int warmup;         /* untimed repetitions before each measurement */
     double min_seconds; /* time at least this long per measurement */
+    /* --roofline (roofline.c): each rule's step against its own GEMMs. */
+    int roofline;
+    int json;           /* JSON lines instead of the table             */
+    int all;            /* also the cases the step-time cap would skip  */
+    const char *widths, *batches, *rules; /* comma lists, NULL: default */
 } bench_options;
 
 double now_seconds(void);
@@ -63,5 +69,8 @@ void peak_probe_run(peak_probe *p, int reps);
 
 /* The --cnn mode (cnn.c): 0 on success, 1 on failure. */
 int bench_cnn(const bench_options *o);
+/* The --roofline mode (roofline.c): 0 on success, 1 on failure, 2 on a
+ * bad --widths, --batches or --rules list. */
+int bench_roofline(const bench_options *o);
 
 #endif
