@@ -21,14 +21,17 @@ struct pcmup_dataset {
     size_t n, dim, n_classes;
     float *x;        /* n * dim, row-major; may have room for more rows */
     int32_t *labels; /* n */
+    /* b / 255 for every byte b: the loaders scale bytes by looking them
+     * up, which gives the division's floats without a division each. */
+    float byte_scale[256];
 };
 
 /* ---- creation and destruction -------------------------------------------- */
 
-/* An empty dataset with room for n samples; sizes were checked by the
- * caller (dataset.h). */
-pcmup_dataset *pcmup__dataset_new(const pcmup_allocator *a, size_t n, size_t dim,
-                                  size_t n_classes)
+/* A dataset of n samples whose x has room for `rows` of them and which has
+ * no labels yet (a loader adds them); NULL when an allocation fails. */
+static pcmup_dataset *dataset_start(const pcmup_allocator *a, size_t n, size_t dim,
+                                    size_t rows)
 {
     pcmup_dataset *ds = pcmup__alloc(a, 1, sizeof *ds);
     if (!ds)
@@ -36,23 +39,48 @@ pcmup_dataset *pcmup__dataset_new(const pcmup_allocator *a, size_t n, size_t dim
     ds->alloc = *a;
     ds->n = n;
     ds->dim = dim;
+    ds->n_classes = 0;
+    ds->labels = NULL;
+    for (unsigned b = 0; b < 256; b++)
+        ds->byte_scale[b] = (float)b / 255.0f;
+    ds->x = pcmup__alloc(a, rows * dim, sizeof *ds->x);
+    if (!ds->x) {
+        pcmup__free(a, ds);
+        return NULL;
+    }
+    return ds;
+}
+
+/* An empty dataset with room for n samples; sizes were checked by the
+ * caller (dataset.h). */
+pcmup_dataset *pcmup__dataset_new(const pcmup_allocator *a, size_t n, size_t dim,
+                                  size_t n_classes)
+{
+    pcmup_dataset *ds = dataset_start(a, n, dim, n);
+    if (!ds)
+        return NULL;
     ds->n_classes = n_classes;
-    ds->x = pcmup__alloc(a, n * dim, sizeof *ds->x);
     ds->labels = pcmup__alloc(a, n, sizeof *ds->labels);
-    if (!ds->x || !ds->labels) {
+    if (!ds->labels) {
         pcmup_dataset_free(ds);
         return NULL;
     }
     return ds;
 }
 
+/* count values of x from bytes, scaled to [0, 1]. */
+static void scale_bytes(const pcmup_dataset *ds, float *x, const unsigned char *bytes,
+                        size_t count)
+{
+    for (size_t j = 0; j < count; j++)
+        x[j] = ds->byte_scale[bytes[j]];
+}
+
 void pcmup__dataset_set_bytes(pcmup_dataset *ds, size_t i, const unsigned char *bytes,
                               int32_t label)
 {
     assert(i < ds->n && label >= 0 && (size_t)label < ds->n_classes);
-    float *row = ds->x + i * ds->dim;
-    for (size_t j = 0; j < ds->dim; j++)
-        row[j] = (float)bytes[j] / 255.0f;
+    scale_bytes(ds, ds->x + i * ds->dim, bytes, ds->dim);
     ds->labels[i] = label;
 }
 
@@ -140,30 +168,88 @@ static pcmup_status label_classes(const pcmup__idx *lab, size_t fixed, const cha
     return PCMUP_OK;
 }
 
-/* A dataset from the bytes of an image and a label file. */
-static pcmup_status dataset_from_idx(const pcmup_allocator *a, const pcmup__idx *img,
-                                     const pcmup__idx *lab, size_t n_classes,
-                                     const char *caller, pcmup_dataset **out)
-{
-    pcmup_dataset *ds = pcmup__dataset_new(a, img->count, img->item_size, n_classes);
-    if (!ds)
-        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%zu samples of dimension %zu",
-                           img->count, img->item_size);
-    for (size_t i = 0; i < img->count; i++)
-        pcmup__dataset_set_bytes(ds, i, img->data + i * img->item_size, lab->data[i]);
-    *out = ds;
-    return PCMUP_OK;
-}
-
-/* Builds the dataset once both files are read: the labels fit n_classes
- * (`fixed`, or max + 1 when 0). */
-static pcmup_status combine(const pcmup_allocator *a, const pcmup__idx *img,
-                            const pcmup__idx *lab, const char *labels_name, size_t fixed,
-                            const char *caller, pcmup_dataset **out)
+/* Gives the dataset its labels from a label file's bytes: they fit
+ * n_classes (`fixed`, or max + 1 when 0). */
+static pcmup_status add_labels(pcmup_dataset *ds, const pcmup__idx *lab,
+                               const char *labels_name, size_t fixed, const char *caller)
 {
     size_t n_classes = 0;
     PCMUP_TRY(label_classes(lab, fixed, labels_name, caller, &n_classes));
-    return dataset_from_idx(a, img, lab, n_classes, caller, out);
+    ds->labels = pcmup__alloc(&ds->alloc, ds->n, sizeof *ds->labels);
+    if (!ds->labels)
+        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%zu labels", ds->n);
+    for (size_t i = 0; i < ds->n; i++)
+        ds->labels[i] = lab->data[i];
+    ds->n_classes = n_classes;
+    return PCMUP_OK;
+}
+
+/* Image bytes decompressed per pass of the conversion: they are still in
+ * the cache when it reads them, and one pass's floats (4 times as many
+ * bytes) are the first allocation for x. */
+#define IMAGE_CHUNK ((size_t)1 << 16)
+
+/* Room in ds->x for `need` rows (of at most ds->n): the capacity *cap
+ * doubles, so x grows with the data that arrives rather than with what the
+ * header claims, and reallocating costs about one copy of x in all. */
+static pcmup_status reserve_rows(pcmup_dataset *ds, size_t need, size_t *cap,
+                                 const char *name, const char *caller)
+{
+    if (need <= *cap)
+        return PCMUP_OK;
+    size_t rows = *cap <= ds->n / 2 ? *cap * 2 : ds->n;
+    if (rows < need)
+        rows = need;
+    size_t bytes = rows * ds->dim * sizeof *ds->x; /* <= n * dim floats: fits */
+    float *x = ds->alloc.realloc_fn(ds->alloc.user, ds->x, bytes);
+    if (!x)
+        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%s: cannot allocate %zu bytes", name,
+                           bytes);
+    ds->x = x;
+    *cap = rows;
+    return PCMUP_OK;
+}
+
+/* The image file's data into ds->x, a chunk at a time: decompressed into a
+ * small buffer and converted from there, with no copy of the whole file's
+ * bytes. */
+static pcmup_status read_images(pcmup__idx_reader *r, pcmup_dataset *ds, size_t chunk_rows,
+                                unsigned char *chunk, const char *caller)
+{
+    const size_t dim = ds->dim;
+    size_t cap = chunk_rows;
+    for (size_t row = 0, rows; row < ds->n; row += rows) {
+        rows = ds->n - row < chunk_rows ? ds->n - row : chunk_rows;
+        PCMUP_TRY(pcmup__idx_read_exact(r, chunk, rows * dim, row * dim));
+        PCMUP_TRY(reserve_rows(ds, row + rows, &cap, r->name, caller));
+        scale_bytes(ds, ds->x + row * dim, chunk, rows * dim);
+    }
+    return pcmup__idx_check_end(r);
+}
+
+/* A dataset of the image file's samples, without labels yet. */
+static pcmup_status images_dataset(pcmup__idx_reader *r, const pcmup_allocator *a,
+                                   const char *caller, pcmup_dataset **out)
+{
+    const size_t dim = r->item_size, n = r->count;
+    size_t chunk_rows = dim < IMAGE_CHUNK ? IMAGE_CHUNK / dim : 1;
+    if (chunk_rows > n)
+        chunk_rows = n;
+    unsigned char *chunk = pcmup__alloc(a, chunk_rows, dim);
+    pcmup_dataset *ds = chunk ? dataset_start(a, n, dim, chunk_rows) : NULL;
+    if (!ds) {
+        pcmup__free(a, chunk);
+        return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%s: cannot allocate %zu samples",
+                           r->name, chunk_rows);
+    }
+    pcmup_status s = read_images(r, ds, chunk_rows, chunk, caller);
+    pcmup__free(a, chunk);
+    if (s != PCMUP_OK) {
+        pcmup_dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return PCMUP_OK;
 }
 
 /* The bytes a dataset of n samples of dimension dim holds (its x and its
@@ -216,15 +302,20 @@ static pcmup_status load_opened(pcmup__idx_reader *img_r, pcmup__idx_reader *lab
                                 pcmup_dataset **out)
 {
     PCMUP_TRY(check_headers(img_r, lab_r, max_bytes, caller));
-    pcmup__idx img, lab;
-    PCMUP_TRY(pcmup__idx_read_data(img_r, &img));
+    pcmup_dataset *ds = NULL;
+    PCMUP_TRY(images_dataset(img_r, a, caller, &ds));
+    pcmup__idx lab;
     pcmup_status s = pcmup__idx_read_data(lab_r, &lab);
     if (s == PCMUP_OK) {
-        s = combine(a, &img, &lab, lab_r->name, fixed_classes, caller, out);
+        s = add_labels(ds, &lab, lab_r->name, fixed_classes, caller);
         pcmup__free(a, lab.data);
     }
-    pcmup__free(a, img.data);
-    return s;
+    if (s != PCMUP_OK) {
+        pcmup_dataset_free(ds);
+        return s;
+    }
+    *out = ds;
+    return PCMUP_OK;
 }
 
 /* Shared by every loader: both headers are read before either file's data,

@@ -401,11 +401,21 @@ static pcmup_status fill(reader *r, unsigned char **buf, size_t cap)
     }
 }
 
+pcmup_status pcmup__idx_read_exact(pcmup__idx_reader *r, unsigned char *buf, size_t len,
+                                   size_t have)
+{
+    assert(r && buf && have <= r->count * r->item_size
+           && len <= r->count * r->item_size - have);
+    size_t got;
+    PCMUP_TRY(read_bytes(r, buf, len, &got));
+    return got == len ? PCMUP_OK : truncated(r, have + got);
+}
+
 /* Bytes after the data mean the header's dimensions do not describe the
  * file (a wrong count, a different layout), so they are an error rather
  * than silently dropped. Asking for one byte decodes at most one byte
  * past the data, however much a gzip stream would give. */
-static pcmup_status check_at_end(reader *r)
+pcmup_status pcmup__idx_check_end(pcmup__idx_reader *r)
 {
     unsigned char extra;
     size_t got;
@@ -428,7 +438,7 @@ pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out)
                            r->name, cap);
     pcmup_status s = fill(r, &buf, cap);
     if (s == PCMUP_OK)
-        s = check_at_end(r);
+        s = pcmup__idx_check_end(r);
     if (s != PCMUP_OK) {
         pcmup__free(r->alloc, buf);
         return s;

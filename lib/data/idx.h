@@ -84,6 +84,17 @@ pcmup_status pcmup__idx_open(pcmup__idx_reader *r, const pcmup_allocator *a,
  * untouched on failure. */
 pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out);
 
+/* The same data in pieces, for a caller that converts it as it arrives
+ * (dataset.c): reads the next len data bytes into buf, `have` bytes having
+ * been read before (len <= count * item_size - have). A file ending first
+ * is PCMUP_ERR_FORMAT, with pcmup__idx_read_data's message. */
+pcmup_status pcmup__idx_read_exact(pcmup__idx_reader *r, unsigned char *buf, size_t len,
+                                   size_t have);
+
+/* After the last data byte: anything more is PCMUP_ERR_FORMAT, as in
+ * pcmup__idx_read_data. */
+pcmup_status pcmup__idx_check_end(pcmup__idx_reader *r);
+
 /* Releases the reader's file, buffer and decoder. */
 void pcmup__idx_close(pcmup__idx_reader *r);
 
