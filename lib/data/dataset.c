@@ -191,7 +191,10 @@ static pcmup_status add_labels(pcmup_dataset *ds, const pcmup__idx *lab,
 
 /* Room in ds->x for `need` rows (of at most ds->n): the capacity *cap
  * doubles, so x grows with the data that arrives rather than with what the
- * header claims, and reallocating costs about one copy of x in all. */
+ * header claims, and growing costs about one copy of x in all. A new
+ * block and a copy rather than realloc: realloc moves a large block's
+ * pages (mremap), and on some virtual machines moved pages are slow to
+ * read the first time, which made a short run's first epoch slow. */
 static pcmup_status reserve_rows(pcmup_dataset *ds, size_t need, size_t *cap,
                                  const char *name, const char *caller)
 {
@@ -201,10 +204,12 @@ static pcmup_status reserve_rows(pcmup_dataset *ds, size_t need, size_t *cap,
     if (rows < need)
         rows = need;
     size_t bytes = rows * ds->dim * sizeof *ds->x; /* <= n * dim floats: fits */
-    float *x = ds->alloc.realloc_fn(ds->alloc.user, ds->x, bytes);
+    float *x = pcmup__alloc(&ds->alloc, rows * ds->dim, sizeof *ds->x);
     if (!x)
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%s: cannot allocate %zu bytes", name,
                            bytes);
+    memcpy(x, ds->x, *cap * ds->dim * sizeof *x);
+    pcmup__free(&ds->alloc, ds->x);
     ds->x = x;
     *cap = rows;
     return PCMUP_OK;
