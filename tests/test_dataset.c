@@ -244,6 +244,42 @@ START_TEST(medium_files_grow_the_buffer)
 }
 END_TEST
 
+/* 1000 samples of 28 x 28 (784000 bytes): the loader converts image bytes
+ * a chunk of some 64 KiB at a time and grows x several times. Every byte
+ * value must come out as b / 255 in the right place, plain and gzip; and a
+ * file cut short in its last chunk, or in its first, is refused with the
+ * count of bytes that did arrive. */
+#define LARGE_N 1000
+
+START_TEST(large_files_load_in_chunks)
+{
+    static unsigned char pixels[LARGE_N * MEDIUM_DIM];
+    unsigned char labels[LARGE_N];
+    for (size_t i = 0; i < sizeof pixels; i++)
+        pixels[i] = (unsigned char)(i * 7 + i / 4096);
+    for (size_t i = 0; i < LARGE_N; i++)
+        labels[i] = (unsigned char)(i % 10);
+    const uint32_t idims[3] = {LARGE_N, 28, 28}, ldims[1] = {LARGE_N};
+    const char *names[2][2] = {{"li", "ll"}, {"li.gz", "ll.gz"}};
+    for (int g = 0; g < 2; g++) {
+        write_file(names[g][0], idx_bytes(0x08, 3, idims, pixels, sizeof pixels));
+        write_file(names[g][1], idx_bytes(0x08, 1, ldims, labels, sizeof labels));
+        pcmup_dataset *ds = NULL;
+        TU_OK(pcmup_dataset_load_idx(&ds, tmp_path(names[g][0]), tmp_path(names[g][1]), NULL));
+        check_info(ds, LARGE_N, MEDIUM_DIM, 10);
+        check_bytes_loaded(ds, pixels, labels, LARGE_N, MEDIUM_DIM);
+        pcmup_dataset_free(ds);
+
+        write_file(names[g][0], idx_bytes(0x08, 3, idims, pixels, sizeof pixels - 5));
+        expect_load_fails(PCMUP_ERR_FORMAT, names[g][0], names[g][1],
+                          "truncated: expected 1000 samples of 784 bytes, got 783995 bytes");
+        write_file(names[g][0], idx_bytes(0x08, 3, idims, pixels, 1000));
+        expect_load_fails(PCMUP_ERR_FORMAT, names[g][0], names[g][1],
+                          "truncated: expected 1000 samples of 784 bytes, got 1000 bytes");
+    }
+}
+END_TEST
+
 START_TEST(one_dimensional_images)
 {
     const uint32_t dims[1] = {3};
@@ -1314,6 +1350,7 @@ static Suite *dataset_suite(void)
     tcase_add_test(valid, gzip_round_trip);
     tcase_add_test(valid, gzip_data_without_gz_name);
     tcase_add_test(valid, medium_files_grow_the_buffer);
+    tcase_add_test(valid, large_files_load_in_chunks);
     tcase_add_test(valid, one_dimensional_images);
     tcase_add_test(valid, four_dimensional_images_flatten);
     suite_add_tcase(s, valid);
