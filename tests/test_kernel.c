@@ -177,6 +177,20 @@ START_TEST(spd_solve_rows_closed_form)
 }
 END_TEST
 
+/* The same A from the left: (G G^T) Z = B for B with the columns (1, 0, 5)
+ * and (0, 1, -1) stacked as a 2 x 3 matrix: Z = A^-1 B. */
+START_TEST(spd_solve_left_closed_form)
+{
+    double a[4] = {4, 2, 2, 3}, b[6] = {1, 0, 5, 0, 1, -1};
+    ck_assert_uint_eq(pcmup__k_chol(a, 2), 0);
+    pcmup__k_spd_solve(NULL, 'L', a, 2, b, 3);
+    /* A^-1 = [[3, -2], [-2, 4]] / 8 times B. */
+    const double want[6] = {3.0 / 8, -2.0 / 8, 17.0 / 8, -2.0 / 8, 4.0 / 8, -14.0 / 8};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_double_eq_tol(b[i], want[i], 1e-15);
+}
+END_TEST
+
 /* Z = B A^-1 for 7 right-hand sides of order 60: the residual Z A - B is
  * at rounding level (A is well conditioned). */
 START_TEST(spd_solve_rows_residual)
@@ -439,7 +453,7 @@ START_TEST(syrk_lower_both_ways)
     for (int trans = 0; trans < 2; trans++) {
         for (size_t i = 0; i < 9; i++)
             c[i] = 7.0f;
-        pcmup__k_ssyrk_lower(trans ? 'T' : 'N', 3, 5, 2.0f, a, c);
+        pcmup__k_ssyrk_lower(NULL, trans ? 'T' : 'N', 3, 5, 2.0f, a, c);
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
                 double s = 0.0;
@@ -495,6 +509,47 @@ START_TEST(gemm_log_counts_past_capacity)
     pcmup__gemm_log_clear(&log);
     ck_assert_uint_eq(log.count, 0);
     ck_assert_uint_eq(log.flops, 0);
+}
+END_TEST
+
+/* SYRKs and TRSMs are logged as GEMMs are, each with its kind, alpha and
+ * beta, and FLOPs of its own formula. */
+START_TEST(level3_log_records_syrk_trsm_alpha_beta)
+{
+    pcmup__gemm_shape shapes[8];
+    pcmup__gemm_log log;
+    pcmup__gemm_log_init(&log, shapes, 8);
+    float a[15] = {0}, c[9] = {0};
+    pcmup__k_sgemm(&log, 'N', 'N', 3, 3, 1, -0.5f, a, a, 1.0f, c);
+    pcmup__k_ssyrk_lower(&log, 'N', 3, 5, 2.0f, a, c);
+    double g[4] = {1, 0, 0, 1}, bd[6] = {0};
+    pcmup__k_spd_solve(&log, 'L', g, 2, bd, 3);
+    pcmup__k_spd_solve(&log, 'R', g, 2, bd, 3);
+    ck_assert_uint_eq(log.count, 6);
+    ck_assert_int_eq(shapes[0].kind, 'g');
+    ck_assert_double_eq(shapes[0].alpha, -0.5);
+    ck_assert_double_eq(shapes[0].beta, 1.0);
+    ck_assert_int_eq(shapes[1].kind, 's');
+    ck_assert_int_eq(shapes[1].trans_a, 'N');
+    ck_assert_uint_eq(shapes[1].n, 3);
+    ck_assert_uint_eq(shapes[1].k, 5);
+    ck_assert_double_eq(shapes[1].alpha, 2.0);
+    ck_assert_double_eq(shapes[1].beta, 0.0);
+    /* Left: b is 2 x 3 against the order-2 triangle; right: 3 x 2. */
+    ck_assert_int_eq(shapes[2].kind, 't');
+    ck_assert_int_eq(shapes[2].side, 'L');
+    ck_assert_int_eq(shapes[2].trans_a, 'N');
+    ck_assert_int_eq(shapes[3].trans_a, 'T');
+    ck_assert_uint_eq(shapes[2].m, 2);
+    ck_assert_uint_eq(shapes[2].n, 3);
+    ck_assert_uint_eq(shapes[2].k, 2);
+    ck_assert_int_eq(shapes[4].side, 'R');
+    ck_assert_int_eq(shapes[4].trans_a, 'T');
+    ck_assert_uint_eq(shapes[4].m, 3);
+    ck_assert_uint_eq(shapes[4].n, 2);
+    ck_assert_uint_eq(shapes[4].k, 2);
+    /* 2 m n k + n (n + 1) k + 4 trsm of m n k = 12 each. */
+    ck_assert_uint_eq(log.flops, 2 * 9 + 3 * 4 * 5 + 4 * 12);
 }
 END_TEST
 
@@ -591,6 +646,7 @@ int main(void)
     tcase_add_test(linalg, cholesky_refuses_indefinite_and_nonfinite);
     tcase_add_test(linalg, spd_solve_rows_closed_form);
     tcase_add_test(linalg, spd_solve_rows_residual);
+    tcase_add_test(linalg, spd_solve_left_closed_form);
     tcase_add_test(linalg, eig_two_by_two);
     tcase_add_test(linalg, eig_second_difference);
     tcase_add_test(linalg, eig_reconstructs);
@@ -607,6 +663,7 @@ int main(void)
     tcase_add_test(blas, syrk_lower_both_ways);
     tcase_add_test(blas, sgemv_both_ways);
     tcase_add_test(blas, gemm_log_counts_past_capacity);
+    tcase_add_test(blas, level3_log_records_syrk_trsm_alpha_beta);
     tcase_add_test(blas, gemm_log_counts_bp_step);
     suite_add_tcase(s, blas);
     return tu_run_suite(s);

@@ -31,7 +31,6 @@
  */
 #include "kernel/kernel.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -252,14 +251,23 @@ size_t pcmup__k_chol(double *a, size_t n)
 #endif
 }
 
+void pcmup__k_spd_solve(pcmup__gemm_log *log, char side, const double *g, size_t n, double *b,
+                        size_t n_rhs)
+{
+    if (side == 'L') {
+        /* G G^T Z = B: first G W = B, then G^T Z = W. */
+        pcmup__k_dtrsm_lower(log, 'L', 'N', n, n_rhs, 1.0, g, b);
+        pcmup__k_dtrsm_lower(log, 'L', 'T', n, n_rhs, 1.0, g, b);
+        return;
+    }
+    /* Z G G^T = B: first W G^T = B, then Z G = W. */
+    pcmup__k_dtrsm_lower(log, 'R', 'T', n_rhs, n, 1.0, g, b);
+    pcmup__k_dtrsm_lower(log, 'R', 'N', n_rhs, n, 1.0, g, b);
+}
+
 void pcmup__k_spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs)
 {
-    /* Z G G^T = B: first W G^T = B, then Z G = W. */
-    const int ni = (int)n, nr = (int)n_rhs;
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, nr, ni, 1.0,
-                g, ni, b, ni);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, nr, ni, 1.0,
-                g, ni, b, ni);
+    pcmup__k_spd_solve(NULL, 'R', g, n, b, n_rhs);
 }
 
 #ifdef PCMUP_HAVE_LAPACK

@@ -330,7 +330,7 @@ static size_t factor_hidden(tp_run *r, size_t l, double mu)
 {
     const size_t n = r->batch, m = width(r, l);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, l), n * m);
-    pcmup__k_dsyrk_lower('N', n, m, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_dsyrk_lower(gemm_log(r), 'N', n, m, 1.0, r->d.hd, r->d.gram);
     pcmup__k_add_diagonal(r->d.gram, n, mu);
     return pcmup__k_chol(r->d.gram, n);
 }
@@ -342,11 +342,11 @@ static void closed_hidden(tp_run *r, size_t l, double mu)
     /* coefficients of G_l(E_l): E_l H_l^T (Gram + mu I)^-1 */
     pcmup__k_f32_to_f64(r->d.ad, diff(r, l), n * m);
     pcmup__k_dgemm(gemm_log(r), 'N', 'T', n, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
-    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.kd, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, n, r->d.kd, n);
     /* coefficients of R_l: -mu (Gram + mu I)^-1 */
     memset(r->d.sres, 0, n * n * sizeof(double));
     pcmup__k_add_diagonal(r->d.sres, n, -mu);
-    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.sres, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, n, r->d.sres, n);
     pcmup__k_f64_to_f32(r->b.coef, r->d.kd, n * n);
     pcmup__k_f64_to_f32(r->b.coef2, r->d.sres, n * n);
     const float *h_below = h_of(r, l - 1);
@@ -361,7 +361,7 @@ static size_t factor_top(tp_run *r, double mu)
 {
     const size_t n = r->batch, c = width(r, r->n_layers);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, r->n_layers), n * c);
-    pcmup__k_dsyrk_lower('T', c, n, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_dsyrk_lower(gemm_log(r), 'T', c, n, 1.0, r->d.hd, r->d.gram);
     pcmup__k_add_diagonal(r->d.gram, c, mu);
     return pcmup__k_chol(r->d.gram, c);
 }
@@ -374,9 +374,9 @@ static void closed_top(tp_run *r)
     const float *f = h_of(r, top), *h_below = h_of(r, top - 1);
     pcmup__k_sgemm(gemm_log(r), 'T', 'N', c, m, n, 1.0f, f, h_below, 0.0f, r->b.p);
     /* F (..)^-1: hd still holds F in double */
-    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.hd, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, c, r->d.hd, n);
     pcmup__k_f32_to_f64(r->d.ad, diff(r, top), n * c);
-    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.ad, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, c, r->d.ad, n);
     pcmup__k_f64_to_f32(r->b.coef2, r->d.hd, n * c);
     pcmup__k_f64_to_f32(r->b.coef, r->d.ad, n * c);
     const size_t nm = n * m;
