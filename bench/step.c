@@ -223,7 +223,8 @@ static void replay_one(const pcmup__gemm_shape *s, void *a, void *b, void *c)
     switch (s->kind) {
     case 's':
         if (d)
-            pcmup__k_dsyrk_lower(NULL, s->trans_a, s->n, s->k, s->alpha, a, c);
+            pcmup__k_dsyrk_lower_ld(NULL, s->trans_a, s->n, s->k, s->alpha, a,
+                                    s->trans_a == 'T' ? s->n : s->k, s->beta, c, s->n);
         else
             pcmup__k_ssyrk_lower(NULL, s->trans_a, s->n, s->k, (float)s->alpha, a, c);
         break;

@@ -83,25 +83,37 @@ void pcmup__k_ssyrk_lower(pcmup__gemm_log *log, char trans, size_t n, size_t k, 
                 0.0f, c, (int)n);
 }
 
+void pcmup__k_dsyrk_lower_ld(pcmup__gemm_log *log, char trans, size_t n, size_t k,
+                             double alpha, const double *a, size_t lda, double beta, double *c,
+                             size_t ldc)
+{
+    if (log)
+        record(log, (pcmup__gemm_shape){'s', 'd', trans, 0, 0, n, n, k, alpha, beta});
+    cblas_dsyrk(CblasRowMajor, CblasLower, cblas_trans(trans), (int)n, (int)k, alpha, a,
+                (int)lda, beta, c, (int)ldc);
+}
+
 void pcmup__k_dsyrk_lower(pcmup__gemm_log *log, char trans, size_t n, size_t k, double alpha,
                           const double *a, double *c)
 {
+    pcmup__k_dsyrk_lower_ld(log, trans, n, k, alpha, a, trans == 'T' ? n : k, 0.0, c, n);
+}
+
+void pcmup__k_dtrsm_lower_ld(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
+                             double alpha, const double *g, size_t ldg, double *b, size_t ldb)
+{
     if (log)
-        record(log, (pcmup__gemm_shape){'s', 'd', trans, 0, 0, n, n, k, alpha, 0.0});
-    const int lda = (int)(trans == 'T' ? n : k);
-    cblas_dsyrk(CblasRowMajor, CblasLower, cblas_trans(trans), (int)n, (int)k, alpha, a, lda,
-                0.0, c, (int)n);
+        record(log, (pcmup__gemm_shape){'t', 'd', trans, 0, side, m, n, side == 'L' ? m : n,
+                                        alpha, 0.0});
+    cblas_dtrsm(CblasRowMajor, side == 'L' ? CblasLeft : CblasRight, CblasLower,
+                cblas_trans(trans), CblasNonUnit, (int)m, (int)n, alpha, g, (int)ldg, b,
+                (int)ldb);
 }
 
 void pcmup__k_dtrsm_lower(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
                           double alpha, const double *g, double *b)
 {
-    const size_t order = side == 'L' ? m : n;
-    if (log)
-        record(log, (pcmup__gemm_shape){'t', 'd', trans, 0, side, m, n, order, alpha, 0.0});
-    cblas_dtrsm(CblasRowMajor, side == 'L' ? CblasLeft : CblasRight, CblasLower,
-                cblas_trans(trans), CblasNonUnit, (int)m, (int)n, alpha, g, (int)order, b,
-                (int)n);
+    pcmup__k_dtrsm_lower_ld(log, side, trans, m, n, alpha, g, side == 'L' ? m : n, b, n);
 }
 
 /* ---- levels 1 and 2 ------------------------------------------------------ */

@@ -92,6 +92,14 @@ void pcmup__k_dsyrk_lower(pcmup__gemm_log *log, char trans, size_t n, size_t k, 
 void pcmup__k_dtrsm_lower(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
                           double alpha, const double *g, double *b);
 
+/* The two above on blocks of larger matrices: leading dimensions of
+ * their own, and c = alpha op(a) op(a)^T + beta c. */
+void pcmup__k_dsyrk_lower_ld(pcmup__gemm_log *log, char trans, size_t n, size_t k,
+                             double alpha, const double *a, size_t lda, double beta, double *c,
+                             size_t ldc);
+void pcmup__k_dtrsm_lower_ld(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
+                             double alpha, const double *g, size_t ldg, double *b, size_t ldb);
+
 /* Sets the BLAS library's thread count (n >= 1): 0, or -1 when the
  * library offers no such control. The setting is the BLAS library's own,
  * process-wide. */
@@ -138,6 +146,11 @@ int pcmup__k_has_lapack(void);
  * left unspecified. Returns 0, or k + 1 if the k-th pivot (0-based) is not
  * positive or not finite; a is then partly factorised and unusable. */
 size_t pcmup__k_chol(double *a, size_t n);
+/* The same with the level-3 products of the factorisation recorded in
+ * `log`: above order 96 it splits recursively, its off-diagonal blocks
+ * by dtrsm and dsyrk, so that all but a few percent of its FLOPs are
+ * level-3 products (LAPACK's dpotrf does the same inside, unseen). */
+size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n);
 
 /* b <- b (G G^T)^-1 for the n_rhs x n matrix b, with G from pcmup__k_chol:
  * every row of b is solved against the symmetric matrix. */

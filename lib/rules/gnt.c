@@ -283,7 +283,7 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
 {
     if (kind == APPLY_POWER && r->power == 1.0) {
         pcmup__k_add_diagonal(mat, n, rho);
-        if (pcmup__k_chol(mat, n) != 0)
+        if (pcmup__k_chol_log(r->algo->gemm_log, mat, n) != 0)
             return -1;
         pcmup__k_spd_solve(r->algo->gemm_log, 'R', mat, n, rhs, k);
         return 0;
@@ -291,7 +291,7 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
     if (kind == APPLY_PUSH && r->power == 1.0) {
         /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
         pcmup__k_add_diagonal(mat, n, rho);
-        if (pcmup__k_chol(mat, n) != 0)
+        if (pcmup__k_chol_log(r->algo->gemm_log, mat, n) != 0)
             return -1;
         pcmup__k_spd_solve(r->algo->gemm_log, 'R', mat, n, rhs, k);
         pcmup__k_dscal(k * n, -1.0 / rho, rhs);
