@@ -140,6 +140,41 @@ START_TEST(cholesky_reconstructs)
 }
 END_TEST
 
+/* Order 250 splits twice above the LAPACK leaves (125, then 62 and 63):
+ * the factor agrees with the written-out one, its off-diagonal blocks are
+ * logged dtrsm/dsyrk products, and a bad pivot in the last leaf is
+ * reported at its place in the whole matrix. */
+START_TEST(cholesky_recursive_blocks)
+{
+    const size_t n = 250;
+    double *a = spd_matrix(n), *g1 = malloc(n * n * sizeof *g1), *g2 = malloc(n * n * sizeof *g2);
+    pcmup__gemm_shape shapes[16];
+    pcmup__gemm_log log;
+    pcmup__gemm_log_init(&log, shapes, 16);
+    memcpy(g1, a, n * n * sizeof *a);
+    memcpy(g2, a, n * n * sizeof *a);
+    ck_assert_uint_eq(pcmup__k_chol_log(&log, g1, n), 0);
+    ck_assert_uint_eq(pcmup__k_chol_unblocked(g2, n), 0);
+    ck_assert_double_lt(factor_error(g1, a, n), 1e-13);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++)
+            ck_assert_double_eq_tol(g1[i * n + j], g2[i * n + j], 1e-12);
+    if (pcmup__k_has_lapack()) {
+        /* One split at 125 and one in each half: 3 trsm + 3 syrk. */
+        ck_assert_uint_eq(log.count, 6);
+        ck_assert_int_eq(shapes[0].kind, 't');
+        ck_assert_int_eq(shapes[1].kind, 's');
+        ck_assert_double_eq(shapes[1].beta, 1.0);
+    }
+    memcpy(g1, a, n * n * sizeof *a);
+    g1[240 * n + 240] = -1.0;
+    ck_assert_uint_eq(pcmup__k_chol_log(NULL, g1, n), 241);
+    free(a);
+    free(g1);
+    free(g2);
+}
+END_TEST
+
 /* [[1, 2], [2, 1]] has eigenvalues 3 and -1: the second pivot is
  * 1 - 4 = -3, so the factorisation fails there (return 2 = pivot 1 + 1).
  * A non-finite diagonal fails too. */
@@ -522,9 +557,17 @@ START_TEST(level3_log_records_syrk_trsm_alpha_beta)
     float a[15] = {0}, c[9] = {0};
     pcmup__k_sgemm(&log, 'N', 'N', 3, 3, 1, -0.5f, a, a, 1.0f, c);
     pcmup__k_ssyrk_lower(&log, 'N', 3, 5, 2.0f, a, c);
-    double g[4] = {1, 0, 0, 1}, bd[6] = {0};
-    pcmup__k_spd_solve(&log, 'L', g, 2, bd, 3);
-    pcmup__k_spd_solve(&log, 'R', g, 2, bd, 3);
+    /* Order 2 with 3 right-hand sides: written-out loops, not logged. */
+    double g2[4] = {1, 0, 0, 1}, b2[6] = {0};
+    pcmup__k_spd_solve(&log, 'L', g2, 2, b2, 3);
+    ck_assert_uint_eq(log.count, 2);
+    /* Order 17 with 3 right-hand sides: two dtrsm each. */
+    double *g = calloc(17 * 17, sizeof *g), bd[3 * 17] = {0};
+    for (size_t i = 0; i < 17; i++)
+        g[i * 17 + i] = 1.0;
+    pcmup__k_spd_solve(&log, 'L', g, 17, bd, 3);
+    pcmup__k_spd_solve(&log, 'R', g, 17, bd, 3);
+    free(g);
     ck_assert_uint_eq(log.count, 6);
     ck_assert_int_eq(shapes[0].kind, 'g');
     ck_assert_double_eq(shapes[0].alpha, -0.5);
@@ -535,21 +578,21 @@ START_TEST(level3_log_records_syrk_trsm_alpha_beta)
     ck_assert_uint_eq(shapes[1].k, 5);
     ck_assert_double_eq(shapes[1].alpha, 2.0);
     ck_assert_double_eq(shapes[1].beta, 0.0);
-    /* Left: b is 2 x 3 against the order-2 triangle; right: 3 x 2. */
+    /* Left: b is 17 x 3 against the order-17 triangle; right: 3 x 17. */
     ck_assert_int_eq(shapes[2].kind, 't');
     ck_assert_int_eq(shapes[2].side, 'L');
     ck_assert_int_eq(shapes[2].trans_a, 'N');
     ck_assert_int_eq(shapes[3].trans_a, 'T');
-    ck_assert_uint_eq(shapes[2].m, 2);
+    ck_assert_uint_eq(shapes[2].m, 17);
     ck_assert_uint_eq(shapes[2].n, 3);
-    ck_assert_uint_eq(shapes[2].k, 2);
+    ck_assert_uint_eq(shapes[2].k, 17);
     ck_assert_int_eq(shapes[4].side, 'R');
     ck_assert_int_eq(shapes[4].trans_a, 'T');
     ck_assert_uint_eq(shapes[4].m, 3);
-    ck_assert_uint_eq(shapes[4].n, 2);
-    ck_assert_uint_eq(shapes[4].k, 2);
-    /* 2 m n k + n (n + 1) k + 4 trsm of m n k = 12 each. */
-    ck_assert_uint_eq(log.flops, 2 * 9 + 3 * 4 * 5 + 4 * 12);
+    ck_assert_uint_eq(shapes[4].n, 17);
+    ck_assert_uint_eq(shapes[4].k, 17);
+    /* 2 m n k + n (n + 1) k + 4 trsm of m n k = 3 * 17 * 17 each. */
+    ck_assert_uint_eq(log.flops, 2 * 9 + 3 * 4 * 5 + 4 * 3 * 17 * 17);
 }
 END_TEST
 
@@ -643,6 +686,7 @@ int main(void)
     TCase *linalg = tcase_create("linalg");
     tcase_add_test(linalg, cholesky_of_known_factor);
     tcase_add_test(linalg, cholesky_reconstructs);
+    tcase_add_test(linalg, cholesky_recursive_blocks);
     tcase_add_test(linalg, cholesky_refuses_indefinite_and_nonfinite);
     tcase_add_test(linalg, spd_solve_rows_closed_form);
     tcase_add_test(linalg, spd_solve_rows_residual);

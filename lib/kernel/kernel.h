@@ -147,7 +147,8 @@ int pcmup__k_has_lapack(void);
  * positive or not finite; a is then partly factorised and unusable. */
 size_t pcmup__k_chol(double *a, size_t n);
 /* The same with the level-3 products of the factorisation recorded in
- * `log`: above order 96 it splits recursively, its off-diagonal blocks
+ * `log`: up to order 16 it is pcmup__k_chol_unblocked (a LAPACK call
+ * costs more than the arithmetic there), above order 96 it splits recursively, its off-diagonal blocks
  * by dtrsm and dsyrk, so that all but a few percent of its FLOPs are
  * level-3 products (LAPACK's dpotrf does the same inside, unseen). */
 size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n);
@@ -157,7 +158,8 @@ size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n);
 void pcmup__k_spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs);
 /* The same with its two triangular solves recorded in `log` (side 'R'), or
  * with side 'L': b <- (G G^T)^-1 b for the n x n_rhs matrix b (every
- * column solved). */
+ * column solved). Up to order 16 with at most 16 right-hand sides the
+ * solves are written-out loops, not BLAS calls, and are not logged. */
 void pcmup__k_spd_solve(pcmup__gemm_log *log, char side, const double *g, size_t n, double *b,
                         size_t n_rhs);
 

@@ -263,8 +263,15 @@ static size_t chol_block(pcmup__gemm_log *log, double *a, size_t n, size_t lda)
 }
 #endif
 
+/* Orders up to this are factorised and solved by the written-out loops:
+ * at order C = 10 (GNT's per-sample systems, one per sample and layer)
+ * a LAPACK or BLAS call costs more than its few hundred FLOPs. */
+#define SMALL_ORDER 16
+
 size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n)
 {
+    if (n <= SMALL_ORDER)
+        return pcmup__k_chol_unblocked(a, n);
 #ifdef PCMUP_HAVE_LAPACK
     size_t bad = first_nonfinite_diagonal(a, n);
     if (bad)
@@ -284,9 +291,37 @@ size_t pcmup__k_chol(double *a, size_t n)
     return pcmup__k_chol_log(NULL, a, n);
 }
 
+/* v <- (G G^T)^-1 v for the vector v of n elements `stride` apart:
+ * G w = v forward, then G^T z = w backward. */
+static void spd_solve_vector(const double *g, size_t n, double *v, size_t stride)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = v[i * stride];
+        for (size_t k = 0; k < i; k++)
+            s -= g[i * n + k] * v[k * stride];
+        v[i * stride] = s / g[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        double s = v[i * stride];
+        for (size_t k = i + 1; k < n; k++)
+            s -= g[k * n + i] * v[k * stride];
+        v[i * stride] = s / g[i * n + i];
+    }
+}
+
 void pcmup__k_spd_solve(pcmup__gemm_log *log, char side, const double *g, size_t n, double *b,
                         size_t n_rhs)
 {
+    if (n <= SMALL_ORDER && n_rhs <= SMALL_ORDER) {
+        /* A few small vectors: the loops, not two BLAS calls. */
+        for (size_t j = 0; j < n_rhs; j++) {
+            if (side == 'L')
+                spd_solve_vector(g, n, b + j, n_rhs);
+            else
+                spd_solve_vector(g, n, b + j * n, 1);
+        }
+        return;
+    }
     if (side == 'L') {
         /* G G^T Z = B: first G W = B, then G^T Z = W. */
         pcmup__k_dtrsm_lower(log, 'L', 'N', n, n_rhs, 1.0, g, b);
