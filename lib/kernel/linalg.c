@@ -24,6 +24,23 @@
  * it). dsyevd (divide and conquer) rather than dsyevr: equally fast here,
  * and it needs no second n x n matrix for the eigenvectors.
  *
+ * Why split the Cholesky factorisation (pcmup__k_chol_log): above order
+ * 96 it recurses on halves, and the off-diagonal blocks go through dtrsm
+ * and dsyrk. That is what dpotrf does inside, and as fast (best of 30 on
+ * a loaded 2-core machine, OpenBLAS 0.3.21, dpotrf vs recursive):
+ *
+ *   order   1 thread            2 threads
+ *    256    0.17 / 0.18 ms      0.33 / 0.33 ms
+ *    640    2.24 / 2.26 ms      4.2  / 2.8  ms
+ *   1024    13.3 / 12.7 ms      18.5 / 16.4 ms
+ *
+ * but the level-3 products are then the kernel's
+ * own calls, which the GEMM log records: the benchmark counts them as
+ * GEMM-class work, as it counts the Gram matrices (docs/benchmark.md).
+ * Below order 17 the written-out kernels run instead: there a LAPACK or
+ * BLAS call costs more than the arithmetic (GNT's per-sample C x C
+ * systems, one per sample and layer).
+ *
  * Why Jacobi for the fallback eigensolver: it is short, needs no workspace
  * beyond the eigenvectors, and is robust: every rotation is orthogonal, it
  * computes small eigenvalues to high relative accuracy, and it needs no
