@@ -624,6 +624,18 @@ START_TEST(gemm_log_counts_past_capacity)
 }
 END_TEST
 
+/* A logged product's kind, side (trsm), op(a) and sizes. */
+static void check_product(const pcmup__gemm_shape *s, char kind, char side, char trans,
+                          size_t m, size_t n, size_t k)
+{
+    ck_assert_int_eq(s->kind, kind);
+    ck_assert_int_eq(s->side, side);
+    ck_assert_int_eq(s->trans_a, trans);
+    ck_assert_uint_eq(s->m, m);
+    ck_assert_uint_eq(s->n, n);
+    ck_assert_uint_eq(s->k, k);
+}
+
 /* SYRKs and TRSMs are logged as GEMMs are, each with its kind, alpha and
  * beta, and FLOPs of its own formula. */
 START_TEST(level3_log_records_syrk_trsm_alpha_beta)
@@ -649,25 +661,13 @@ START_TEST(level3_log_records_syrk_trsm_alpha_beta)
     ck_assert_int_eq(shapes[0].kind, 'g');
     ck_assert_double_eq(shapes[0].alpha, -0.5);
     ck_assert_double_eq(shapes[0].beta, 1.0);
-    ck_assert_int_eq(shapes[1].kind, 's');
-    ck_assert_int_eq(shapes[1].trans_a, 'N');
-    ck_assert_uint_eq(shapes[1].n, 3);
-    ck_assert_uint_eq(shapes[1].k, 5);
+    check_product(&shapes[1], 's', 0, 'N', 3, 3, 5);
     ck_assert_double_eq(shapes[1].alpha, 2.0);
     ck_assert_double_eq(shapes[1].beta, 0.0);
     /* Left: b is 17 x 3 against the order-17 triangle; right: 3 x 17. */
-    ck_assert_int_eq(shapes[2].kind, 't');
-    ck_assert_int_eq(shapes[2].side, 'L');
-    ck_assert_int_eq(shapes[2].trans_a, 'N');
-    ck_assert_int_eq(shapes[3].trans_a, 'T');
-    ck_assert_uint_eq(shapes[2].m, 17);
-    ck_assert_uint_eq(shapes[2].n, 3);
-    ck_assert_uint_eq(shapes[2].k, 17);
-    ck_assert_int_eq(shapes[4].side, 'R');
-    ck_assert_int_eq(shapes[4].trans_a, 'T');
-    ck_assert_uint_eq(shapes[4].m, 3);
-    ck_assert_uint_eq(shapes[4].n, 17);
-    ck_assert_uint_eq(shapes[4].k, 17);
+    check_product(&shapes[2], 't', 'L', 'N', 17, 3, 17);
+    check_product(&shapes[3], 't', 'L', 'T', 17, 3, 17);
+    check_product(&shapes[4], 't', 'R', 'T', 3, 17, 17);
     /* 2 m n k + n (n + 1) k + 4 trsm of m n k = 3 * 17 * 17 each. */
     ck_assert_uint_eq(log.flops, 2 * 9 + 3 * 4 * 5 + 4 * 3 * 17 * 17);
 }
@@ -689,11 +689,8 @@ static void check_shape(const pcmup__gemm_shape *s, char ta, char tb, size_t m, 
                         size_t k)
 {
     ck_assert_int_eq(s->precision, 's');
-    ck_assert_int_eq(s->trans_a, ta);
     ck_assert_int_eq(s->trans_b, tb);
-    ck_assert_uint_eq(s->m, m);
-    ck_assert_uint_eq(s->n, n);
-    ck_assert_uint_eq(s->k, k);
+    check_product(s, 'g', 0, ta, m, n, k);
 }
 
 /* One BP step, batch B = 32, counted by hand (layer l maps M_{l-1} to M_l):
