@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * roofline.c -- pcmup-bench --roofline: how far is each learning rule's
- * training step from the time of its own GEMMs?
+ * training step from the time of its own GEMMs (every level-3 product it
+ * issues: GEMMs, and the SYRKs and TRSMs of the rules' solves)?
  *
  * For every rule configuration, width M and batch B: the network
  * 784 -> M -> M -> 10 (depth 3, tanh) under the rule's muP, random data
  * (step.h). One step runs with the library's GEMM log on (the kernel
- * module records every product a step issues); then, in the same run,
- * the step (public pcmup_algo_step: argument checks and the snapshot a
- * failed step would put back included) and the replay of exactly the
- * logged products (back to back on buffers of their shapes, step.h) are
+ * module records every level-3 product a step issues, with its alpha and
+ * beta); then, in the same run, the step (public pcmup_algo_step:
+ * argument checks and the snapshot a failed step would put back
+ * included) and the replay of exactly the logged products (back to back
+ * on buffers of their shapes, the same calls, step.h) are
  * timed as the rest of the benchmark times work (untimed warm-up,
  * repetitions, the fastest kept: other processes can only add time), in
  * alternating rounds. The ratio step / GEMM is the cost of everything
- * that is not a GEMM: 1 would be a step that is nothing but its products.
+ * that is not a level-3 product (elementwise work, LAPACK's factorisations,
+ * level-1/2 BLAS, copies): 1 would be a step that is nothing but its
+ * products. "GEMM" in the output means any of them.
  *
  * Cases whose first step after the logged one took longer than
  * MAX_STEP_SECONDS are skipped with a note unless --all: at width 4096
@@ -246,8 +250,9 @@ static void print_table_header(const bench_options *o)
     printf("libpcmup %s, OpenBLAS %d thread(s), OPENBLAS_CORETYPE=%s\n",
            pcmup_version_string(), openblas_get_num_threads(), coretype ? coretype : "(unset)");
     printf("Roofline: each rule's step (pcmup_algo_step, depth 3, 784 -> M -> M -> 10,\n"
-           "tanh, the rule's muP, random data) against exactly the GEMMs it issued,\n"
-           "replayed back to back with cblas_sgemm/dgemm; fastest repetition of each,\n"
+           "tanh, the rule's muP, random data) against exactly the level-3 products it\n"
+           "issued (GEMM, SYRK, TRSM: \"GEMM\" below), replayed back to back with the\n"
+           "same calls, alpha and beta; fastest repetition of each,\n"
            "timed in %d alternating rounds, %.2f s in all per case and kind.\n"
            "ratio = step / GEMMs; target <= %.2f at M >= %d, <= %.2f below.\n",
            ROUNDS, o->min_seconds, TARGET_WIDE, TARGET_WIDE_FROM, TARGET_NARROW);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * step.c -- one learning rule's step to time, and the replay of its GEMMs
- * (step.h).
+ * step.c -- one learning rule's step to time, and the replay of its level-3
+ * products (step.h).
  */
 #include "step.h"
 
@@ -96,7 +96,7 @@ int step_bench_step(void *ctx)
     return report(pcmup_algo_step(b->algo, b->x, b->batch * INPUTS, b->labels, b->batch, NULL),
                   "pcmup_algo_step");
 }
-/* ---- replaying a step's GEMMs ---------------------------------------------- */
+/* ---- replaying a step's level-3 products ----------------------------------- */
 
 /* n elements of arbitrary values in [0, 1): their values do not change a
  * product's time, but denormals or NaNs could. */
@@ -114,10 +114,24 @@ static void *alloc_elements(const pcmup__gemm_shape *s, size_t n, uint64_t *rng)
     return d;
 }
 
+/* The k x k identity: a trsm solves in place, so the replay's repetitions
+ * solve the same b again and again; against the identity its values stay
+ * where they are (a random triangle would grow or shrink them towards
+ * overflow or denormals), and a trsm's time does not depend on them. */
+static void *alloc_identity(const pcmup__gemm_shape *s)
+{
+    const size_t k = s->k;
+    double *d = xmalloc(k * k * sizeof *d);
+    for (size_t i = 0; i < k * k; i++)
+        d[i] = i % (k + 1) == 0 ? 1.0 : 0.0;
+    return d;
+}
+
 static int same_shape(const pcmup__gemm_shape *x, const pcmup__gemm_shape *y)
 {
-    return x->precision == y->precision && x->trans_a == y->trans_a
-        && x->trans_b == y->trans_b && x->m == y->m && x->n == y->n && x->k == y->k;
+    return x->kind == y->kind && x->precision == y->precision && x->trans_a == y->trans_a
+        && x->trans_b == y->trans_b && x->side == y->side && x->m == y->m && x->n == y->n
+        && x->k == y->k;
 }
 
 /* The first product of the same shape before i, or i. */
@@ -127,6 +141,28 @@ static size_t first_of_shape(const gemm_replay *r, size_t i)
         if (same_shape(&r->shapes[j], &r->shapes[i]))
             return j;
     return i;
+}
+
+/* The buffers of one product: a, b (gemm only) and c (for a trsm, a is the
+ * triangle and c the right-hand sides). */
+static void alloc_product(gemm_replay *r, size_t i, uint64_t *rng)
+{
+    const pcmup__gemm_shape *s = &r->shapes[i];
+    r->b[i] = NULL;
+    switch (s->kind) {
+    case 's':
+        r->a[i] = alloc_elements(s, s->n * s->k, rng);
+        r->c[i] = alloc_elements(s, s->n * s->n, rng);
+        break;
+    case 't':
+        r->a[i] = alloc_identity(s);
+        r->c[i] = alloc_elements(s, s->m * s->n, rng);
+        break;
+    default:
+        r->a[i] = alloc_elements(s, s->m * s->k, rng);
+        r->b[i] = alloc_elements(s, s->k * s->n, rng);
+        r->c[i] = alloc_elements(s, s->m * s->n, rng);
+    }
 }
 
 /* Products of one shape share their buffers, as a step's repeated products
@@ -148,9 +184,8 @@ int gemm_replay_init(gemm_replay *r, const pcmup__gemm_log *log)
     r->b = xmalloc((r->count + 1) * sizeof *r->b);
     r->c = xmalloc((r->count + 1) * sizeof *r->c);
     for (size_t i = 0; i < r->count; i++) {
-        const pcmup__gemm_shape *s = &log->shapes[i];
         size_t j;
-        r->shapes[i] = *s;
+        r->shapes[i] = log->shapes[i];
         j = first_of_shape(r, i);
         if (j < i) {
             r->a[i] = r->a[j];
@@ -158,9 +193,7 @@ int gemm_replay_init(gemm_replay *r, const pcmup__gemm_log *log)
             r->c[i] = r->c[j];
             continue;
         }
-        r->a[i] = alloc_elements(s, s->m * s->k, &rng);
-        r->b[i] = alloc_elements(s, s->k * s->n, &rng);
-        r->c[i] = alloc_elements(s, s->m * s->n, &rng);
+        alloc_product(r, i, &rng);
     }
     return 0;
 }
@@ -181,14 +214,31 @@ void gemm_replay_free(gemm_replay *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Through the kernel's own wrappers (kernel.h, no log), so that the
- * replay passes BLAS exactly the arguments the step passed. */
+/* Through the kernel's own wrappers (kernel.h, no log) with the logged
+ * alpha and beta, so that the replay passes BLAS exactly the arguments
+ * the step passed (a beta of 1 reads c, as the step's updates do). */
 static void replay_one(const pcmup__gemm_shape *s, void *a, void *b, void *c)
 {
-    if (s->precision == 'd')
-        pcmup__k_dgemm(NULL, s->trans_a, s->trans_b, s->m, s->n, s->k, 1.0, a, b, 0.0, c);
-    else
-        pcmup__k_sgemm(NULL, s->trans_a, s->trans_b, s->m, s->n, s->k, 1.0f, a, b, 0.0f, c);
+    const int d = s->precision == 'd';
+    switch (s->kind) {
+    case 's':
+        if (d)
+            pcmup__k_dsyrk_lower_ld(NULL, s->trans_a, s->n, s->k, s->alpha, a,
+                                    s->trans_a == 'T' ? s->n : s->k, s->beta, c, s->n);
+        else
+            pcmup__k_ssyrk_lower(NULL, s->trans_a, s->n, s->k, (float)s->alpha, a, c);
+        break;
+    case 't':
+        pcmup__k_dtrsm_lower(NULL, s->side, s->trans_a, s->m, s->n, s->alpha, a, c);
+        break;
+    default:
+        if (d)
+            pcmup__k_dgemm(NULL, s->trans_a, s->trans_b, s->m, s->n, s->k, s->alpha, a, b,
+                           s->beta, c);
+        else
+            pcmup__k_sgemm(NULL, s->trans_a, s->trans_b, s->m, s->n, s->k, (float)s->alpha, a,
+                           b, (float)s->beta, c);
+    }
 }
 
 int gemm_replay_run(void *ctx)

@@ -4,7 +4,7 @@
  * tables (bench.c) and its roofline mode (roofline.c) build it: the network
  * 784 -> M -> M -> 10 (depth 3, tanh) under the rule's muP, random inputs
  * and labels, stepped through the public pcmup_algo_step (step.c); and the
- * replay of a step's logged GEMMs through the BLAS directly.
+ * replay of a step's logged level-3 products through the BLAS directly.
  */
 #ifndef PCMUP_BENCH_STEP_H
 #define PCMUP_BENCH_STEP_H
@@ -55,14 +55,15 @@ void step_bench_free(step_bench *b);
 /* One pcmup_algo_step (a work_fn): the public step, snapshot included. */
 int step_bench_step(void *ctx);
 
-/* ---- replaying a step's GEMMs ---------------------------------------------
- * The shapes a step logged (pcmup__algo_count_gemms), each on buffers of
- * its own size filled once, run back to back through the kernel's
- * pcmup__k_sgemm / pcmup__k_dgemm (cblas_sgemm / cblas_dgemm): what the
- * step would cost if it were nothing but its GEMMs.
- * Products of one shape share buffers. The log keeps no alpha or beta;
- * the replay uses 1 and 0 (the library's beta = 1 products read c as
- * well, a little more memory traffic than the replay's). */
+/* ---- replaying a step's level-3 products ------------------------------------
+ * The products a step logged (pcmup__algo_count_gemms: GEMMs, SYRKs and
+ * TRSMs, kernel.h), each on buffers of its own size filled once, run back
+ * to back through the kernel's own wrappers with the logged alpha and beta
+ * (cblas_?gemm, cblas_?syrk, cblas_dtrsm): what the step would cost if it
+ * were nothing but its level-3 products. Products of one shape share
+ * buffers. A trsm's triangle is the identity (its time does not depend on
+ * the values; repeated in-place solves then neither overflow nor decay to
+ * denormals). */
 typedef struct {
     size_t count;
     pcmup__gemm_shape *shapes;
@@ -77,7 +78,7 @@ void gemm_replay_free(gemm_replay *r);
 /* Every product once, in the logged order (a work_fn). */
 int gemm_replay_run(void *ctx);
 
-/* Steps b (once or twice) with its GEMMs logged, then builds r from the
+/* Steps b (once or twice) with its products logged, then builds r from the
  * log; non-zero on failure. Counting stays on: one branch per product. */
 int step_bench_record(step_bench *b, gemm_replay *r);
 

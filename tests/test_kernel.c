@@ -142,6 +142,41 @@ START_TEST(cholesky_reconstructs)
 }
 END_TEST
 
+/* Order 250 splits twice above the LAPACK leaves (125, then 62 and 63):
+ * the factor agrees with the written-out one, its off-diagonal blocks are
+ * logged dtrsm/dsyrk products, and a bad pivot in the last leaf is
+ * reported at its place in the whole matrix. */
+START_TEST(cholesky_recursive_blocks)
+{
+    const size_t n = 250;
+    double *a = spd_matrix(n), *g1 = malloc(n * n * sizeof *g1), *g2 = malloc(n * n * sizeof *g2);
+    pcmup__gemm_shape shapes[16];
+    pcmup__gemm_log log;
+    pcmup__gemm_log_init(&log, shapes, 16);
+    memcpy(g1, a, n * n * sizeof *a);
+    memcpy(g2, a, n * n * sizeof *a);
+    ck_assert_uint_eq(pcmup__k_chol_log(&log, g1, n), 0);
+    ck_assert_uint_eq(pcmup__k_chol_unblocked(g2, n), 0);
+    ck_assert_double_lt(factor_error(g1, a, n), 1e-13);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++)
+            ck_assert_double_eq_tol(g1[i * n + j], g2[i * n + j], 1e-12);
+    if (pcmup__k_has_lapack()) {
+        /* One split at 125 and one in each half: 3 trsm + 3 syrk. */
+        ck_assert_uint_eq(log.count, 6);
+        ck_assert_int_eq(shapes[0].kind, 't');
+        ck_assert_int_eq(shapes[1].kind, 's');
+        ck_assert_double_eq(shapes[1].beta, 1.0);
+    }
+    memcpy(g1, a, n * n * sizeof *a);
+    g1[240 * n + 240] = -1.0;
+    ck_assert_uint_eq(pcmup__k_chol_log(NULL, g1, n), 241);
+    free(a);
+    free(g1);
+    free(g2);
+}
+END_TEST
+
 /* [[1, 2], [2, 1]] has eigenvalues 3 and -1: the second pivot is
  * 1 - 4 = -3, so the factorisation fails there (return 2 = pivot 1 + 1).
  * A non-finite diagonal fails too. */
@@ -176,6 +211,20 @@ START_TEST(spd_solve_rows_closed_form)
     const double inv[4] = {3.0 / 8, -2.0 / 8, -2.0 / 8, 4.0 / 8};
     for (size_t i = 0; i < 4; i++)
         ck_assert_double_eq_tol(b[i], inv[i], 1e-15);
+}
+END_TEST
+
+/* The same A from the left: (G G^T) Z = B for B with the columns (1, 0, 5)
+ * and (0, 1, -1) stacked as a 2 x 3 matrix: Z = A^-1 B. */
+START_TEST(spd_solve_left_closed_form)
+{
+    double a[4] = {4, 2, 2, 3}, b[6] = {1, 0, 5, 0, 1, -1};
+    ck_assert_uint_eq(pcmup__k_chol(a, 2), 0);
+    pcmup__k_spd_solve(NULL, 'L', a, 2, b, 3);
+    /* A^-1 = [[3, -2], [-2, 4]] / 8 times B. */
+    const double want[6] = {3.0 / 8, -2.0 / 8, 17.0 / 8, -2.0 / 8, 4.0 / 8, -14.0 / 8};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_double_eq_tol(b[i], want[i], 1e-15);
 }
 END_TEST
 
@@ -516,7 +565,7 @@ START_TEST(syrk_lower_both_ways)
     for (int trans = 0; trans < 2; trans++) {
         for (size_t i = 0; i < 9; i++)
             c[i] = 7.0f;
-        pcmup__k_ssyrk_lower(trans ? 'T' : 'N', 3, 5, 2.0f, a, c);
+        pcmup__k_ssyrk_lower(NULL, trans ? 'T' : 'N', 3, 5, 2.0f, a, c);
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
                 double s = 0.0;
@@ -575,6 +624,55 @@ START_TEST(gemm_log_counts_past_capacity)
 }
 END_TEST
 
+/* A logged product's kind, side (trsm), op(a) and sizes. */
+static void check_product(const pcmup__gemm_shape *s, char kind, char side, char trans,
+                          size_t m, size_t n, size_t k)
+{
+    ck_assert_int_eq(s->kind, kind);
+    ck_assert_int_eq(s->side, side);
+    ck_assert_int_eq(s->trans_a, trans);
+    ck_assert_uint_eq(s->m, m);
+    ck_assert_uint_eq(s->n, n);
+    ck_assert_uint_eq(s->k, k);
+}
+
+/* SYRKs and TRSMs are logged as GEMMs are, each with its kind, alpha and
+ * beta, and FLOPs of its own formula. */
+START_TEST(level3_log_records_syrk_trsm_alpha_beta)
+{
+    pcmup__gemm_shape shapes[8];
+    pcmup__gemm_log log;
+    pcmup__gemm_log_init(&log, shapes, 8);
+    float a[15] = {0}, c[9] = {0};
+    pcmup__k_sgemm(&log, 'N', 'N', 3, 3, 1, -0.5f, a, a, 1.0f, c);
+    pcmup__k_ssyrk_lower(&log, 'N', 3, 5, 2.0f, a, c);
+    /* Order 2 with 3 right-hand sides: written-out loops, not logged. */
+    double g2[4] = {1, 0, 0, 1}, b2[6] = {0};
+    pcmup__k_spd_solve(&log, 'L', g2, 2, b2, 3);
+    ck_assert_uint_eq(log.count, 2);
+    /* Order 17 with 3 right-hand sides: two dtrsm each. */
+    double *g = calloc(17 * 17, sizeof *g), bd[3 * 17] = {0};
+    for (size_t i = 0; i < 17; i++)
+        g[i * 17 + i] = 1.0;
+    pcmup__k_spd_solve(&log, 'L', g, 17, bd, 3);
+    pcmup__k_spd_solve(&log, 'R', g, 17, bd, 3);
+    free(g);
+    ck_assert_uint_eq(log.count, 6);
+    ck_assert_int_eq(shapes[0].kind, 'g');
+    ck_assert_double_eq(shapes[0].alpha, -0.5);
+    ck_assert_double_eq(shapes[0].beta, 1.0);
+    check_product(&shapes[1], 's', 0, 'N', 3, 3, 5);
+    ck_assert_double_eq(shapes[1].alpha, 2.0);
+    ck_assert_double_eq(shapes[1].beta, 0.0);
+    /* Left: b is 17 x 3 against the order-17 triangle; right: 3 x 17. */
+    check_product(&shapes[2], 't', 'L', 'N', 17, 3, 17);
+    check_product(&shapes[3], 't', 'L', 'T', 17, 3, 17);
+    check_product(&shapes[4], 't', 'R', 'T', 3, 17, 17);
+    /* 2 m n k + n (n + 1) k + 4 trsm of m n k = 3 * 17 * 17 each. */
+    ck_assert_uint_eq(log.flops, 2 * 9 + 3 * 4 * 5 + 4 * 3 * 17 * 17);
+}
+END_TEST
+
 /* The 784-64-64-10 network of the paper's MLP experiments. */
 static const size_t bp_widths[4] = {784, 64, 64, 10};
 #define BP_BATCH 32
@@ -591,11 +689,8 @@ static void check_shape(const pcmup__gemm_shape *s, char ta, char tb, size_t m, 
                         size_t k)
 {
     ck_assert_int_eq(s->precision, 's');
-    ck_assert_int_eq(s->trans_a, ta);
     ck_assert_int_eq(s->trans_b, tb);
-    ck_assert_uint_eq(s->m, m);
-    ck_assert_uint_eq(s->n, n);
-    ck_assert_uint_eq(s->k, k);
+    check_product(s, 'g', 0, ta, m, n, k);
 }
 
 /* One BP step, batch B = 32, counted by hand (layer l maps M_{l-1} to M_l):
@@ -665,9 +760,11 @@ int main(void)
     TCase *linalg = tcase_create("linalg");
     tcase_add_test(linalg, cholesky_of_known_factor);
     tcase_add_test(linalg, cholesky_reconstructs);
+    tcase_add_test(linalg, cholesky_recursive_blocks);
     tcase_add_test(linalg, cholesky_refuses_indefinite_and_nonfinite);
     tcase_add_test(linalg, spd_solve_rows_closed_form);
     tcase_add_test(linalg, spd_solve_rows_residual);
+    tcase_add_test(linalg, spd_solve_left_closed_form);
     tcase_add_test(linalg, eig_two_by_two);
     tcase_add_test(linalg, eig_second_difference);
     tcase_add_test(linalg, eig_reconstructs);
@@ -687,6 +784,7 @@ int main(void)
     tcase_add_test(blas, syrk_lower_both_ways);
     tcase_add_test(blas, sgemv_both_ways);
     tcase_add_test(blas, gemm_log_counts_past_capacity);
+    tcase_add_test(blas, level3_log_records_syrk_trsm_alpha_beta);
     tcase_add_test(blas, gemm_log_counts_bp_step);
     suite_add_tcase(s, blas);
     return tu_run_suite(s);

@@ -21,32 +21,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- counting GEMMs (blas.c) ------------------------------------------------
- * A benchmark measures a step against the time of its own GEMMs: it needs
- * the exact list of products a step issues. A log attached to a product
+/* ---- counting level-3 products (blas.c) -------------------------------------
+ * A benchmark measures a step against the time of its own level-3 BLAS
+ * products: it needs the exact list of them a step issues, with what it
+ * takes to issue each one again the same way. A log attached to a product
  * records each one; a NULL log records nothing, so the cost when nobody
- * counts is one branch per product. */
+ * counts is one branch per product. Every level-3 call the library makes
+ * goes through a function below that takes a log: GEMMs, SYRKs (Gram
+ * matrices) and TRSMs (the triangular solves against a Cholesky factor);
+ * LAPACK's factorisations are not level-3 BLAS and are not logged. The
+ * names keep "gemm" from when GEMMs were all the log held. */
 
 typedef struct {
+    char kind;             /* 'g' gemm, 's' syrk (lower), 't' trsm (lower, non-unit) */
     char precision;        /* 's' (float) or 'd' (double) */
-    char trans_a, trans_b; /* 'N' or 'T' */
-    size_t m, n, k;        /* op(a) is m x k, op(b) k x n, c m x n */
+    char trans_a, trans_b; /* 'N' or 'T'; trans_b only for gemm */
+    char side;             /* trsm: 'L' (op(a)^-1 b) or 'R' (b op(a)^-1); else 0 */
+    /* gemm: op(a) is m x k, op(b) k x n, c m x n.
+     * syrk: c is n x n (m = n), op(a) n x k.
+     * trsm: b is m x n, the triangle a is k x k (k = m on the left, n on
+     * the right). */
+    size_t m, n, k;
+    double alpha, beta;    /* beta: 0 for trsm */
 } pcmup__gemm_shape;
 
 typedef struct {
     pcmup__gemm_shape *shapes; /* capacity entries */
     size_t capacity;
-    /* GEMMs since the last clear; only the first `capacity` shapes are
+    /* Products since the last clear; only the first `capacity` shapes are
      * kept when there were more, but count and flops cover all of them. */
     size_t count;
-    uint64_t flops; /* sum of 2 m n k */
+    uint64_t flops; /* sum of pcmup__gemm_flops */
 } pcmup__gemm_log;
 
 /* An empty log that keeps up to `capacity` shapes in `shapes`. */
 void pcmup__gemm_log_init(pcmup__gemm_log *log, pcmup__gemm_shape *shapes, size_t capacity);
 /* Forgets every recorded product (NULL: no-op). */
 void pcmup__gemm_log_clear(pcmup__gemm_log *log);
-/* 2 m n k: one multiply and one add per term of each inner product. */
+/* The product's floating-point operations, one multiply and one add per
+ * term: 2 m n k for a gemm, n (n + 1) k for a syrk (one triangle), m n k
+ * for a trsm. */
 uint64_t pcmup__gemm_flops(const pcmup__gemm_shape *shape);
 
 /* ---- BLAS (blas.c) ------------------------------------------------------- */
@@ -65,11 +79,26 @@ void pcmup__k_sgemv(char trans, size_t m, size_t n, float alpha, const float *a,
 
 /* The lower triangle (diagonal included) of the n x n matrix c becomes
  * alpha op(a) op(a)^T: trans 'N' takes a as n x k (c = alpha a a^T), 'T'
- * as k x n (c = alpha a^T a). The strict upper triangle is not touched. */
-void pcmup__k_ssyrk_lower(char trans, size_t n, size_t k, float alpha, const float *a,
-                          float *c);
-void pcmup__k_dsyrk_lower(char trans, size_t n, size_t k, double alpha, const double *a,
-                          double *c);
+ * as k x n (c = alpha a^T a). The strict upper triangle is not touched.
+ * Recorded in `log` when it is not NULL. */
+void pcmup__k_ssyrk_lower(pcmup__gemm_log *log, char trans, size_t n, size_t k, float alpha,
+                          const float *a, float *c);
+void pcmup__k_dsyrk_lower(pcmup__gemm_log *log, char trans, size_t n, size_t k, double alpha,
+                          const double *a, double *c);
+
+/* b <- alpha op(g)^-1 b (side 'L', b m x n, g m x m) or b <- alpha b op(g)^-1
+ * (side 'R', g n x n) with the lower triangle of g (diagonal included,
+ * not unit); recorded in `log` when it is not NULL. */
+void pcmup__k_dtrsm_lower(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
+                          double alpha, const double *g, double *b);
+
+/* The two above on blocks of larger matrices: leading dimensions of
+ * their own, and c = alpha op(a) op(a)^T + beta c. */
+void pcmup__k_dsyrk_lower_ld(pcmup__gemm_log *log, char trans, size_t n, size_t k,
+                             double alpha, const double *a, size_t lda, double beta, double *c,
+                             size_t ldc);
+void pcmup__k_dtrsm_lower_ld(pcmup__gemm_log *log, char side, char trans, size_t m, size_t n,
+                             double alpha, const double *g, size_t ldg, double *b, size_t ldb);
 
 /* Sets the BLAS library's thread count (n >= 1): 0, or -1 when the
  * library offers no such control. The setting is the BLAS library's own,
@@ -117,10 +146,22 @@ int pcmup__k_has_lapack(void);
  * left unspecified. Returns 0, or k + 1 if the k-th pivot (0-based) is not
  * positive or not finite; a is then partly factorised and unusable. */
 size_t pcmup__k_chol(double *a, size_t n);
+/* The same with the level-3 products of the factorisation recorded in
+ * `log`: up to order 16 it is pcmup__k_chol_unblocked (a LAPACK call
+ * costs more than the arithmetic there), above order 96 it splits recursively, its off-diagonal blocks
+ * by dtrsm and dsyrk, so that all but a few percent of its FLOPs are
+ * level-3 products (LAPACK's dpotrf does the same inside, unseen). */
+size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n);
 
 /* b <- b (G G^T)^-1 for the n_rhs x n matrix b, with G from pcmup__k_chol:
  * every row of b is solved against the symmetric matrix. */
 void pcmup__k_spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs);
+/* The same with its two triangular solves recorded in `log` (side 'R'), or
+ * with side 'L': b <- (G G^T)^-1 b for the n x n_rhs matrix b (every
+ * column solved). Up to order 16 with at most 16 right-hand sides the
+ * solves are written-out loops, not BLAS calls, and are not logged. */
+void pcmup__k_spd_solve(pcmup__gemm_log *log, char side, const double *g, size_t n, double *b,
+                        size_t n_rhs);
 
 /* The doubles of workspace pcmup__k_sym_eig needs for order n, with
  * (vectors = 1) or without eigenvectors; 0 when n is 0 or too large for

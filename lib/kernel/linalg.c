@@ -24,6 +24,23 @@
  * it). dsyevd (divide and conquer) rather than dsyevr: equally fast here,
  * and it needs no second n x n matrix for the eigenvectors.
  *
+ * Why split the Cholesky factorisation (pcmup__k_chol_log): above order
+ * 96 it recurses on halves, and the off-diagonal blocks go through dtrsm
+ * and dsyrk. That is what dpotrf does inside, and as fast (best of 30 on
+ * a loaded 2-core machine, OpenBLAS 0.3.21, dpotrf vs recursive):
+ *
+ *   order   1 thread            2 threads
+ *    256    0.17 / 0.18 ms      0.33 / 0.33 ms
+ *    640    2.24 / 2.26 ms      4.2  / 2.8  ms
+ *   1024    13.3 / 12.7 ms      18.5 / 16.4 ms
+ *
+ * but the level-3 products are then the kernel's
+ * own calls, which the GEMM log records: the benchmark counts them as
+ * GEMM-class work, as it counts the Gram matrices (docs/benchmark.md).
+ * Below order 17 the written-out kernels run instead: there a LAPACK or
+ * BLAS call costs more than the arithmetic (GNT's per-sample C x C
+ * systems, one per sample and layer).
+ *
  * Why Jacobi for the fallback eigensolver: it is short, needs no workspace
  * beyond the eigenvectors, and is robust: every rotation is orthogonal, it
  * computes small eigenvalues to high relative accuracy, and it needs no
@@ -31,7 +48,6 @@
  */
 #include "kernel/kernel.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -233,33 +249,110 @@ static size_t first_nonfinite_diagonal(const double *a, size_t n)
 }
 #endif
 
-size_t pcmup__k_chol(double *a, size_t n)
+#ifdef PCMUP_HAVE_LAPACK
+/* Orders up to this are factorised by one dpotrf; larger ones split. At
+ * order n the leaves then hold n * CHOL_LEAF^2 / 3 of the n^3 / 3 FLOPs
+ * (1.6% at n = 640 with leaves of 80). */
+#define CHOL_LEAF 96
+
+/* The order-n block at a (leading dimension lda), recursively: L11 =
+ * chol(A11); L21 = A21 L11^-T (trsm); A22 -= L21 L21^T (syrk);
+ * L22 = chol(A22). The off-diagonal work, all but the leaves' FLOPs, is
+ * level-3 BLAS (logged); dpotrf alone spends it inside LAPACK, which the
+ * log cannot see. 0, or k + 1 for a bad pivot k (relative to the block). */
+static size_t chol_block(pcmup__gemm_log *log, double *a, size_t n, size_t lda)
 {
+    if (n <= CHOL_LEAF) {
+        const int ni = (int)n, ldi = (int)lda;
+        int info = 0;
+        dpotrf_("U", &ni, a, &ldi, &info, 1);
+        return info == 0 ? 0 : info > 0 ? (size_t)info : 1;
+    }
+    const size_t n1 = n / 2, n2 = n - n1;
+    double *a21 = a + n1 * lda, *a22 = a21 + n1;
+    size_t bad = chol_block(log, a, n1, lda);
+    if (bad)
+        return bad;
+    pcmup__k_dtrsm_lower_ld(log, 'R', 'T', n2, n1, 1.0, a, lda, a21, lda);
+    pcmup__k_dsyrk_lower_ld(log, 'N', n2, n1, -1.0, a21, lda, 1.0, a22, lda);
+    bad = chol_block(log, a22, n2, lda);
+    return bad ? n1 + bad : 0;
+}
+#endif
+
+/* Orders up to this are factorised and solved by the written-out loops:
+ * at order C = 10 (GNT's per-sample systems, one per sample and layer)
+ * a LAPACK or BLAS call costs more than its few hundred FLOPs. */
+#define SMALL_ORDER 16
+
+size_t pcmup__k_chol_log(pcmup__gemm_log *log, double *a, size_t n)
+{
+    if (n <= SMALL_ORDER)
+        return pcmup__k_chol_unblocked(a, n);
 #ifdef PCMUP_HAVE_LAPACK
     size_t bad = first_nonfinite_diagonal(a, n);
     if (bad)
         return bad;
-    const int ni = (int)n;
-    int info = 0;
-    dpotrf_("U", &ni, a, &ni, &info, 1);
-    /* dpotrf leaves the factor partly computed when a pivot fails; a NaN
-     * off the diagonal shows up as a non-finite factor. */
-    if (info != 0)
-        return info > 0 ? (size_t)info : 1;
-    return first_nonfinite_diagonal(a, n);
+    /* A failed pivot leaves the factor partly computed; a NaN off the
+     * diagonal shows up as a non-finite factor. */
+    bad = chol_block(log, a, n, n);
+    return bad ? bad : first_nonfinite_diagonal(a, n);
 #else
+    (void)log;
     return pcmup__k_chol_unblocked(a, n);
 #endif
 }
 
+size_t pcmup__k_chol(double *a, size_t n)
+{
+    return pcmup__k_chol_log(NULL, a, n);
+}
+
+/* v <- (G G^T)^-1 v for the vector v of n elements `stride` apart:
+ * G w = v forward, then G^T z = w backward. */
+static void spd_solve_vector(const double *g, size_t n, double *v, size_t stride)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = v[i * stride];
+        for (size_t k = 0; k < i; k++)
+            s -= g[i * n + k] * v[k * stride];
+        v[i * stride] = s / g[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        double s = v[i * stride];
+        for (size_t k = i + 1; k < n; k++)
+            s -= g[k * n + i] * v[k * stride];
+        v[i * stride] = s / g[i * n + i];
+    }
+}
+
+void pcmup__k_spd_solve(pcmup__gemm_log *log, char side, const double *g, size_t n, double *b,
+                        size_t n_rhs)
+{
+    if (n <= SMALL_ORDER && n_rhs <= SMALL_ORDER) {
+        /* A few small vectors: the loops, not two BLAS calls. */
+        for (size_t j = 0; j < n_rhs; j++) {
+            if (side == 'L')
+                spd_solve_vector(g, n, b + j, n_rhs);
+            else
+                spd_solve_vector(g, n, b + j * n, 1);
+        }
+        return;
+    }
+    if (side == 'L') {
+        /* G G^T Z = B: first G W = B, then G^T Z = W. */
+        pcmup__k_dtrsm_lower(log, 'L', 'N', n, n_rhs, 1.0, g, b);
+        pcmup__k_dtrsm_lower(log, 'L', 'T', n, n_rhs, 1.0, g, b);
+        return;
+    }
+    /* Z G G^T = B: first W G^T = B, then Z G = W. */
+    pcmup__k_dtrsm_lower(log, 'R', 'T', n_rhs, n, 1.0, g, b);
+    pcmup__k_dtrsm_lower(log, 'R', 'N', n_rhs, n, 1.0, g, b);
+}
+
 void pcmup__k_spd_solve_rows(const double *g, size_t n, double *b, size_t n_rhs)
 {
-    /* Z G G^T = B: first W G^T = B, then Z G = W. */
-    const int ni = (int)n, nr = (int)n_rhs;
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, nr, ni, 1.0,
-                g, ni, b, ni);
-    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit, nr, ni, 1.0,
-                g, ni, b, ni);
+    pcmup__k_spd_solve(NULL, 'R', g, n, b, n_rhs);
 }
 
 #ifdef PCMUP_HAVE_LAPACK

@@ -283,17 +283,17 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
 {
     if (kind == APPLY_POWER && r->power == 1.0) {
         pcmup__k_add_diagonal(mat, n, rho);
-        if (pcmup__k_chol(mat, n) != 0)
+        if (pcmup__k_chol_log(r->algo->gemm_log, mat, n) != 0)
             return -1;
-        pcmup__k_spd_solve_rows(mat, n, rhs, k);
+        pcmup__k_spd_solve(r->algo->gemm_log, 'R', mat, n, rhs, k);
         return 0;
     }
     if (kind == APPLY_PUSH && r->power == 1.0) {
         /* w(s) = -1 / (rho (s + rho)): the same Cholesky solve. */
         pcmup__k_add_diagonal(mat, n, rho);
-        if (pcmup__k_chol(mat, n) != 0)
+        if (pcmup__k_chol_log(r->algo->gemm_log, mat, n) != 0)
             return -1;
-        pcmup__k_spd_solve_rows(mat, n, rhs, k);
+        pcmup__k_spd_solve(r->algo->gemm_log, 'R', mat, n, rhs, k);
         pcmup__k_dscal(k * n, -1.0 / rho, rhs);
         return 0;
     }
@@ -318,7 +318,7 @@ static int solve_direct(const gnt_run *r, const float *delta, const float *a, si
 {
     const size_t batch = r->batch, rows = batch * r->c;
     double *mat = r->work, *rhs = mat + m * m + m, *tmp = rhs + batch * m;
-    pcmup__k_ssyrk_lower('T', m, rows, 1.0f / (float)batch, a, r->fmat);
+    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'T', m, rows, 1.0f / (float)batch, a, r->fmat);
     pcmup__k_f32_to_f64_lower(mat, r->fmat, m);
     pcmup__k_f32_to_f64(rhs, delta, batch * m);
     if (apply_function(r, mat, m, rhs, batch, tmp, rho, APPLY_POWER) != 0)
@@ -344,7 +344,7 @@ static int solve_gram(const gnt_run *r, const float *delta, const float *a, size
     const size_t batch = r->batch, c = r->c, n = batch * c;
     const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + n * n + n, *tmp = rhs + batch * n;
-    pcmup__k_ssyrk_lower('N', n, m, 1.0f / (float)batch, a, r->fmat);
+    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'N', n, m, 1.0f / (float)batch, a, r->fmat);
     pcmup__k_f32_to_f64_lower(mat, r->fmat, n);
     double c0 = 0.0;
     if (mse) {
@@ -382,7 +382,7 @@ static int solve_samples(const gnt_run *r, const float *delta, const float *a, s
     for (size_t b = 0; b < r->batch; b++) {
         const float *ab = a + b * c * m, *db = delta + b * m;
         float *yb = y + b * m;
-        pcmup__k_ssyrk_lower('N', c, m, 1.0f, ab, r->fmat);
+        pcmup__k_ssyrk_lower(r->algo->gemm_log, 'N', c, m, 1.0f, ab, r->fmat);
         pcmup__k_f32_to_f64_lower(mat, r->fmat, c);
         if (mse) {
             pcmup__k_f32_to_f64(rhs, r->grad + b * c, c);

@@ -30,9 +30,12 @@
  *   top     G_L(A) = [A (F^T F + mu_L I_C)^-1] (F^T H_{L-1})
  * The B x B and C x C systems are formed and solved in double precision
  * (Gram and right-hand sides by dsyrk / dgemm on double copies, Cholesky
- * from linalg.c, the two triangular solves by dtrsm); the B x B or B x C
- * coefficient matrix then goes back to float for the final GEMM with
- * H_{l-1}. With damping near 0 the Gram matrix's condition number reaches
+ * from linalg.c, the two triangular solves by dtrsm). A hidden layer
+ * solves on the smaller side: with M_{l-1} <= B, S^-1 H_{l-1} directly
+ * (M_{l-1} right-hand sides, the products after it in double too);
+ * otherwise the B x B coefficients, which go back to float for the final
+ * GEMMs with H_{l-1}. The top layer's B x C coefficients do the latter.
+ * With damping near 0 the Gram matrix's condition number reaches
  * the inverse of float rounding, and the double solve keeps Q*_l exact on
  * the batch (tests/test_tp.c, mu -> 0).
  */
@@ -63,8 +66,8 @@ typedef struct {
     double *hd;    /* (B, max width): H_l or F in double             */
     double *ad;    /* (B, max width): a right-hand side in double    */
     double *gram;  /* (n, n), n = max(B, C): the system, then G      */
-    double *kd;    /* (B, n): right-hand sides, then solutions       */
-    double *sres;  /* (B, B): -mu (Gram + mu I)^-1                   */
+    double *kd;    /* B n + B^2: right-hand sides, then solutions
+                      (up to 2B rows of B)                           */
 } tp_dwork;
 
 /* TP's state (algo->state). The trained feedback weights V_l are its
@@ -153,7 +156,6 @@ static tp_dwork carve_doubles(pcmup_algo *algo, size_t batch)
     d.ad = d.hd + batch * wide;
     d.gram = d.ad + batch * wide;
     d.kd = d.gram + n * n;
-    d.sres = d.kd + batch * n;
     return d;
 }
 
@@ -330,25 +332,43 @@ static size_t factor_hidden(tp_run *r, size_t l, double mu)
 {
     const size_t n = r->batch, m = width(r, l);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, l), n * m);
-    pcmup__k_dsyrk_lower('N', n, m, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_dsyrk_lower(gemm_log(r), 'N', n, m, 1.0, r->d.hd, r->d.gram);
     pcmup__k_add_diagonal(r->d.gram, n, mu);
-    return pcmup__k_chol(r->d.gram, n);
+    return pcmup__k_chol_log(gemm_log(r), r->d.gram, n);
 }
 
-/* Hidden layer 2 <= l < L: R_l and E_{l-1} from E_l. */
-static void closed_hidden(tp_run *r, size_t l, double mu)
+/* The two hidden-layer products below need S^-1 = (Gram + mu I)^-1
+ * applied once per row of H_{l-1}'s side or once per sample: whichever is
+ * the smaller solve. */
+
+/* m_below <= B: Z = S^-1 H_{l-1} (B x m_below, one solve from the left
+ * with m_below columns), then R_l = -mu Z and G_l(E_l) = K Z with
+ * K = E_l H_l^T, all in double. 2 B^2 m_below for the solve where the
+ * explicit coefficients below take 4 B^3. */
+static void closed_hidden_narrow(tp_run *r, size_t l, double mu)
 {
-    const size_t n = r->batch, m = width(r, l), m_below = width(r, l - 1);
-    /* coefficients of G_l(E_l): E_l H_l^T (Gram + mu I)^-1 */
-    pcmup__k_f32_to_f64(r->d.ad, diff(r, l), n * m);
-    pcmup__k_dgemm(gemm_log(r), 'N', 'T', n, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
-    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.kd, n);
-    /* coefficients of R_l: -mu (Gram + mu I)^-1 */
-    memset(r->d.sres, 0, n * n * sizeof(double));
-    pcmup__k_add_diagonal(r->d.sres, n, -mu);
-    pcmup__k_spd_solve_rows(r->d.gram, n, r->d.sres, n);
-    pcmup__k_f64_to_f32(r->b.coef, r->d.kd, n * n);
-    pcmup__k_f64_to_f32(r->b.coef2, r->d.sres, n * n);
+    const size_t n = r->batch, m_below = width(r, l - 1), nm = n * m_below;
+    double *z = r->d.ad, *g = r->d.hd;
+    pcmup__k_f32_to_f64(z, h_of(r, l - 1), nm);
+    pcmup__k_spd_solve(gemm_log(r), 'L', r->d.gram, n, z, m_below);
+    pcmup__k_dgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0, r->d.kd, z, 0.0, g);
+    pcmup__k_f64_to_f32(diff(r, l - 1), g, nm);
+    for (size_t i = 0; i < nm; i++)
+        r->b.res[i] = (float)(-mu * z[i]);
+}
+
+/* m_below > B: the B x B coefficients of G_l(E_l), K S^-1, and of R_l,
+ * -mu S^-1, in one solve of their 2B stacked rows; then the two float
+ * products with H_{l-1}. */
+static void closed_hidden_wide(tp_run *r, size_t l, double mu)
+{
+    const size_t n = r->batch, m_below = width(r, l - 1);
+    double *coef = r->d.kd, *sres = coef + n * n;
+    memset(sres, 0, n * n * sizeof *sres);
+    pcmup__k_add_diagonal(sres, n, -mu);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, n, coef, 2 * n);
+    pcmup__k_f64_to_f32(r->b.coef, coef, n * n);
+    pcmup__k_f64_to_f32(r->b.coef2, sres, n * n);
     const float *h_below = h_of(r, l - 1);
     pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0f, r->b.coef2, h_below, 0.0f,
                    r->b.res);
@@ -356,14 +376,28 @@ static void closed_hidden(tp_run *r, size_t l, double mu)
                    diff(r, l - 1));
 }
 
+/* Hidden layer 2 <= l < L: R_l and E_{l-1} from E_l, with the Gram matrix
+ * factorised (factor_hidden). */
+static void closed_hidden(tp_run *r, size_t l, double mu)
+{
+    const size_t n = r->batch, m = width(r, l);
+    /* K = E_l H_l^T (B x B) */
+    pcmup__k_f32_to_f64(r->d.ad, diff(r, l), n * m);
+    pcmup__k_dgemm(gemm_log(r), 'N', 'T', n, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
+    if (width(r, l - 1) <= n)
+        closed_hidden_narrow(r, l, mu);
+    else
+        closed_hidden_wide(r, l, mu);
+}
+
 /* The top layer: (F^T F + mu_L I_C), C x C (0 on success). */
 static size_t factor_top(tp_run *r, double mu)
 {
     const size_t n = r->batch, c = width(r, r->n_layers);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, r->n_layers), n * c);
-    pcmup__k_dsyrk_lower('T', c, n, 1.0, r->d.hd, r->d.gram);
+    pcmup__k_dsyrk_lower(gemm_log(r), 'T', c, n, 1.0, r->d.hd, r->d.gram);
     pcmup__k_add_diagonal(r->d.gram, c, mu);
-    return pcmup__k_chol(r->d.gram, c);
+    return pcmup__k_chol_log(gemm_log(r), r->d.gram, c);
 }
 
 /* R_L = F (F^T F + mu I)^-1 P - H_{L-1} and E_{L-1} = E_L (..)^-1 P, with
@@ -374,9 +408,9 @@ static void closed_top(tp_run *r)
     const float *f = h_of(r, top), *h_below = h_of(r, top - 1);
     pcmup__k_sgemm(gemm_log(r), 'T', 'N', c, m, n, 1.0f, f, h_below, 0.0f, r->b.p);
     /* F (..)^-1: hd still holds F in double */
-    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.hd, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, c, r->d.hd, n);
     pcmup__k_f32_to_f64(r->d.ad, diff(r, top), n * c);
-    pcmup__k_spd_solve_rows(r->d.gram, c, r->d.ad, n);
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, c, r->d.ad, n);
     pcmup__k_f64_to_f32(r->b.coef2, r->d.hd, n * c);
     pcmup__k_f64_to_f32(r->b.coef, r->d.ad, n * c);
     const size_t nm = n * m;
