@@ -16,7 +16,7 @@
  * with closed-form and trained feedback.
  *
  * With --cnn it measures convolution layers instead (cnn.c); with
- * --roofline every rule's step against its own GEMMs (roofline.c).
+ * --roofline every rule's step against its own level-3 products (roofline.c).
  *
  *   pcmup-bench [--threads N] [--quick] [--no-gnt] [--cnn]
  *   pcmup-bench --roofline [--widths LIST] [--batches LIST] [--rules LIST]
@@ -348,7 +348,8 @@ static void usage(FILE *f)
                "  --cnn           the convolution cases (SimpleCNN's and a VGG5-sized\n"
                "                  layer) instead of the MLP tables\n"
                "  --roofline      each rule's step time against the time of exactly the\n"
-               "                  GEMMs it issues, replayed back to back\n"
+               "                  level-3 products it issues (GEMM, SYRK, TRSM), replayed\n"
+               "                  back to back with their alpha and beta\n"
                "  --widths LIST   roofline widths M, comma-separated (default\n"
                "                  64,256,1024,4096)\n"
                "  --batches LIST  roofline batch sizes (default 64,256)\n"
