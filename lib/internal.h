@@ -27,9 +27,12 @@
  * does 4 floats an instruction, so tanh and PC's state updates cost as
  * much as a narrow layer's GEMMs without it. The clones compute the same
  * bits: no FMA contraction (-ffp-contract=off, CMakeLists.txt), and
- * vectorising reorders no float operation (no reductions in them). */
+ * vectorising reorders no float operation (no reductions in them).
+ * Not under ThreadSanitizer: the loader runs an ifunc's resolver before
+ * TSan's runtime is up, and the instrumented resolver crashes (every
+ * program, at start). ASan and UBSan builds keep the clones. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(PCMUP_NO_VECTOR_CLONES)
+    && !defined(PCMUP_NO_VECTOR_CLONES) && !defined(__SANITIZE_THREAD__)
 #  define PCMUP_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define PCMUP_VECTOR_CLONES
