@@ -54,18 +54,21 @@
  * Exit status: 0 success (diverged points included), 1 runtime failure,
  * 2 usage error.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _GNU_SOURCE /* sched_getaffinity; also clock_gettime, open_memstream */
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonl.h"
 #include "pcmup.h"
+#include "sweep_jobs.h"
 #include "sweep_summary.h"
 #include "train_loop.h"
 #include "train_options.h"
@@ -75,6 +78,7 @@
 #define MAX_WIDTHS 64
 #define MAX_LRS 1000
 #define MAX_WIDTH 2147483647ull /* the library's width limit (32-bit BLAS) */
+#define MAX_JOBS 1024
 
 /* The sweep's own flags; every other argument describes the run. */
 typedef struct {
@@ -88,6 +92,7 @@ typedef struct {
     unsigned long shard, shards; /* shard I of N, 1 <= I <= N */
     double diverge_loss;
     const char *best_by;
+    unsigned long jobs; /* 0: decided from the widths (default_jobs) */
 } sweep_options;
 
 /* One (width, lr) of the grid. */
@@ -316,6 +321,14 @@ static int apply_sweep_flag(sweep_options *s, const char *name, const char *valu
         return parse_log2_lr(s, value);
     if (strcmp(name, "--shard") == 0)
         return parse_shard(s, value);
+    if (strcmp(name, "--jobs") == 0) {
+        unsigned long long n;
+        if (parse_count(value, MAX_JOBS, &n) != 0)
+            return usage_error("--jobs: expected a count in [1, %d], got '%s'", MAX_JOBS,
+                               value);
+        s->jobs = (unsigned long)n;
+        return 0;
+    }
     if (strcmp(name, "--diverge-loss") == 0) {
         if (parse_finite(value, &s->diverge_loss) != 0 || s->diverge_loss <= 0.0)
             return usage_error("--diverge-loss: expected a number > 0, got '%s'", value);
@@ -339,7 +352,7 @@ static int is_sweep_flag(const char *name, size_t len)
 {
     static const char *const flags[] = {"--widths", "--log2-lr", "--out", "--shard",
                                         "--label", "--diverge-loss", "--summary",
-                                        "--best-by"};
+                                        "--best-by", "--jobs"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
             return 1;
@@ -557,15 +570,28 @@ static int drop_done(const sweep_options *s, const char *config, grid_point *poi
 
 /* ---- running the points -------------------------------------------------- */
 
-/* What every point shares. */
+/* What every point shares, and the sweep's progress. */
 typedef struct {
     const sweep_options *s;
-    const train_options *base;
+    const train_options *base; /* --threads is the per-run count */
     const train_data *data;
     const char *config;
     const char *label;
     FILE *out;
+    const grid_point *points;
+    size_t n_points;
+    char **rows;      /* --jobs: finished rows not yet written, by point */
+    size_t next_row;  /* the first point whose row is not written yet    */
+    size_t n_done;
+    double cost_total, cost_done, t0;
 } sweep_run;
+
+/* What the progress line says about a finished point. */
+typedef struct {
+    int diverged;
+    double test_acc;
+    double seconds;
+} point_outcome;
 
 /* A loss the library calls finite can still be a blown-up run (6e37). */
 static int blew_up(const train_results *r, double limit)
@@ -574,11 +600,18 @@ static int blew_up(const train_results *r, double limit)
            || r->test_loss > limit;
 }
 
-static int write_row(const sweep_run *c, const train_options *o, const grid_point *p,
-                     const train_model *m, const train_results *r)
+/* The point's JSON line, malloc'ed; NULL when out of memory. */
+static char *format_row(const sweep_run *c, const train_options *o, const grid_point *p,
+                        const train_model *m, const train_results *r)
 {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
     jsonl_writer w;
-    jsonl_begin(&w, c->out);
+
+    if (f == NULL)
+        return NULL;
+    jsonl_begin(&w, f);
     train_put_settings(&w, o, p->width, m->gamma_L);
     train_put_results(&w, o, r);
     jsonl_put_number(&w, "log2_lr", p->log2_lr);
@@ -586,71 +619,193 @@ static int write_row(const sweep_run *c, const train_options *o, const grid_poin
     jsonl_put_string(&w, "config", c->config);
     jsonl_put_string(&w, "label", c->label);
     jsonl_end(&w);
-    if (fflush(c->out) != 0 || ferror(c->out))
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* Appends a row to --out, flushed at once. */
+static int write_row(const sweep_run *c, const char *row)
+{
+    if (fputs(row, c->out) == EOF || fflush(c->out) != 0 || ferror(c->out))
         return runtime_error("writing %s: %s", c->s->out, strerror(errno));
     return 0;
 }
 
-/* Builds, trains, evaluates and writes one point. Divergence is a result;
- * any other failure ends the sweep. */
-static int run_point(const sweep_run *c, const grid_point *p, train_results *r)
+/* Builds, trains and evaluates one point; *row is its JSON line
+ * (malloc'ed). Divergence is a result; any other failure is reported
+ * here and returns 1. */
+static int train_point(const sweep_run *c, const grid_point *p, point_outcome *out,
+                       char **row)
 {
     train_options o = *c->base;
     train_model m = {0};
     train_error e = {0};
+    train_results r;
+    double t0 = now_seconds();
     int rc;
 
     train_set_value(&o, PCMUP_SET_LR, p->lr);
-    memset(r, 0, sizeof *r);
+    memset(&r, 0, sizeof r);
     rc = train_model_build(&m, &o, c->data->dim, c->data->n_classes, p->width, &e);
-    if (rc == 0 && train_loop_run(&m, c->data, &o, 0, r, &e) != 0) {
-        r->diverged = e.status == PCMUP_ERR_DIVERGED;
-        rc = r->diverged ? 0 : -1;
+    if (rc == 0 && train_loop_run(&m, c->data, &o, 0, &r, &e) != 0) {
+        r.diverged = e.status == PCMUP_ERR_DIVERGED;
+        rc = r.diverged ? 0 : -1;
     }
     if (rc != 0) {
         train_error_report(PROG, &e);
         train_model_free(&m);
         return 1;
     }
-    r->diverged = r->diverged || blew_up(r, c->s->diverge_loss);
-    rc = write_row(c, &o, p, &m, r);
+    r.diverged = r.diverged || blew_up(&r, c->s->diverge_loss);
+    *row = format_row(c, &o, p, &m, &r);
     train_model_free(&m);
-    return rc;
+    if (*row == NULL)
+        return runtime_error("out of memory");
+    *out = (point_outcome){r.diverged, r.test_acc, now_seconds() - t0};
+    return 0;
 }
 
 /* "[3/18] width 256 lr 2^-3 (0.125): test acc 0.8123, 2.1 s; about 40 s
- * left": the seconds per unit of cost so far, times the cost left. */
-static void print_progress(const grid_point *points, size_t n, size_t i,
-                           const train_results *r, double seconds, double elapsed,
-                           double cost_done)
+ * left": the wall time per unit of cost so far, times the cost left. */
+static void print_progress(sweep_run *c, const grid_point *p, const point_outcome *r)
 {
-    double cost_left = 0.0;
-    for (size_t j = i + 1; j < n; j++)
-        cost_left += points[j].cost;
-    fprintf(stderr, "[%zu/%zu] width %zu lr 2^%g (%g): ", i + 1, n, points[i].width,
-            points[i].log2_lr, points[i].lr);
+    const double elapsed = now_seconds() - c->t0;
+    c->n_done++;
+    c->cost_done += p->cost;
+    fprintf(stderr, "[%zu/%zu] width %zu lr 2^%g (%g): ", c->n_done, c->n_points, p->width,
+            p->log2_lr, p->lr);
     if (r->diverged)
         fprintf(stderr, "diverged");
     else
         fprintf(stderr, "test acc %.4f", r->test_acc);
-    fprintf(stderr, ", %.1f s; about %.0f s left\n", seconds,
-            cost_done > 0.0 ? elapsed / cost_done * cost_left : 0.0);
+    fprintf(stderr, ", %.1f s; about %.0f s left\n", r->seconds,
+            c->cost_done > 0.0 ? elapsed / c->cost_done * (c->cost_total - c->cost_done)
+                               : 0.0);
 }
 
-static int run_points(const sweep_run *c, const grid_point *points, size_t n)
+/* One point after the other, in this process. */
+static int run_serial(sweep_run *c)
 {
-    double elapsed = 0.0, cost_done = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        train_results r;
-        double t0 = now_seconds(), seconds;
-        if (run_point(c, &points[i], &r) != 0)
+    for (size_t i = 0; i < c->n_points; i++) {
+        point_outcome r;
+        char *row = NULL;
+        int rc = train_point(c, &c->points[i], &r, &row);
+        if (rc == 0)
+            rc = write_row(c, row);
+        free(row);
+        if (rc != 0)
             return 1;
-        seconds = now_seconds() - t0;
-        elapsed += seconds;
-        cost_done += points[i].cost;
-        print_progress(points, n, i, &r, seconds, elapsed, cost_done);
+        print_progress(c, &c->points[i], &r);
     }
     return 0;
+}
+
+/* ---- --jobs: several points at once (sweep_jobs.h) ----------------------- */
+
+/* In a worker: its BLAS threads, before its first point. */
+static int job_init(void *ctx, unsigned worker)
+{
+    const sweep_run *c = ctx;
+    (void)worker;
+    if (c->base->threads > 0 && pcmup_set_blas_threads(c->base->threads) != PCMUP_OK)
+        return runtime_error("--threads: %s", pcmup_last_error());
+    return 0;
+}
+
+/* In a worker: the outcome, then the row, as one message. */
+static int job_run(void *ctx, size_t task, char **msg, size_t *len)
+{
+    const sweep_run *c = ctx;
+    point_outcome r;
+    char *row = NULL;
+
+    if (train_point(c, &c->points[task], &r, &row) != 0)
+        return 1;
+    *len = sizeof r + strlen(row);
+    if ((*msg = malloc(*len)) == NULL) {
+        free(row);
+        return runtime_error("out of memory");
+    }
+    memcpy(*msg, &r, sizeof r);
+    memcpy(*msg + sizeof r, row, *len - sizeof r);
+    free(row);
+    return 0;
+}
+
+static void job_describe(void *ctx, size_t task, char *buf, size_t size)
+{
+    const grid_point *p = &((const sweep_run *)ctx)->points[task];
+    snprintf(buf, size, "width %zu lr 2^%g", p->width, p->log2_lr);
+}
+
+/* Writes the finished rows from next_row on: up to the first missing one,
+ * or (all = 1, when the sweep stops early) every one. */
+static int write_finished(sweep_run *c, int all)
+{
+    int rc = 0;
+    for (size_t i = c->next_row; i < c->n_points; i++) {
+        if (c->rows[i] == NULL && !all)
+            break;
+        if (c->rows[i] != NULL && rc == 0)
+            rc = write_row(c, c->rows[i]);
+        free(c->rows[i]);
+        c->rows[i] = NULL;
+        c->next_row = i + 1;
+    }
+    return rc;
+}
+
+/* In the sweep's process: a finished point. Rows keep the grid's order in
+ * --out, so a row waits for the points before it. */
+static int job_done(void *ctx, size_t task, int status, const char *msg, size_t len)
+{
+    sweep_run *c = ctx;
+    point_outcome r;
+    char name[128];
+
+    if (status != 0 || len < sizeof r) {
+        job_describe(ctx, task, name, sizeof name);
+        return runtime_error("%s failed; stopping", name);
+    }
+    memcpy(&r, msg, sizeof r);
+    if ((c->rows[task] = strdup(msg + sizeof r)) == NULL)
+        return runtime_error("out of memory");
+    print_progress(c, &c->points[task], &r);
+    return write_finished(c, 0);
+}
+
+/* --jobs N > 1: the points on N worker processes, the widest first. */
+static int run_jobs(sweep_run *c, unsigned long jobs)
+{
+    const sweep_jobs_calls calls = {c, job_init, job_run, job_done, job_describe};
+    double *cost = malloc((c->n_points > 0 ? c->n_points : 1) * sizeof *cost);
+    char err[512];
+    sweep_jobs_result r;
+    size_t before;
+    int rc;
+
+    c->rows = calloc(c->n_points > 0 ? c->n_points : 1, sizeof *c->rows);
+    if (cost == NULL || c->rows == NULL) {
+        free(cost);
+        return runtime_error("out of memory");
+    }
+    for (size_t i = 0; i < c->n_points; i++)
+        cost[i] = c->points[i].cost;
+    r = sweep_jobs_run(&calls, cost, c->n_points, (unsigned)jobs, err, sizeof err);
+    free(cost);
+    if (r != SWEEP_JOBS_OK && r != SWEEP_JOBS_STOPPED)
+        runtime_error("%s", err);
+    before = c->n_done;
+    rc = write_finished(c, 1);
+    if (r != SWEEP_JOBS_OK && rc == 0)
+        fprintf(stderr, PROG ": %zu of %zu points finished and written to %s; rerun to "
+                "run the rest\n", before, c->n_points, c->s->out);
+    free(c->rows);
+    c->rows = NULL;
+    return r == SWEEP_JOBS_OK ? rc : 1;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -668,9 +823,60 @@ static int print_config_summary(const char *path, const char *config, const char
     return 0;
 }
 
+/* The processors this process may run on. */
+static unsigned long cpu_count(void)
+{
+    cpu_set_t set;
+    long n;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned long)CPU_COUNT(&set);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned long)n : 1;
+}
+
+/* --jobs's default: one single-threaded run per processor, as two threads
+ * on one product lose to two runs side by side up to width 1024
+ * (docs/reproduction.md, "Performance"); from JOBS_WIDE_WIDTH on, the
+ * products are big enough to share well, and half as many jobs with two
+ * threads each keep memory traffic and cache down. */
+#define JOBS_WIDE_WIDTH 4096
+static unsigned long default_jobs(const grid_point *points, size_t n, unsigned long cpus)
+{
+    size_t widest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (points[i].width > widest)
+            widest = points[i].width;
+    return widest >= JOBS_WIDE_WIDTH && cpus >= 2 ? cpus / 2 : cpus;
+}
+
+/* Runs the points: in this process (--jobs 1), or on worker processes
+ * with --threads each, by default the processors shared out. */
+static int run_points(sweep_run *c)
+{
+    train_options o = *c->base;
+    const unsigned long cpus = cpu_count();
+    unsigned long jobs = c->s->jobs != 0 ? c->s->jobs
+                                         : default_jobs(c->points, c->n_points, cpus);
+    int rc;
+
+    if (jobs > c->n_points)
+        jobs = c->n_points;
+    if (jobs <= 1)
+        return run_serial(c);
+    if (o.threads == 0)
+        o.threads = cpus / jobs > 0 ? (int)(cpus / jobs) : 1;
+    fprintf(stderr, PROG ": %lu jobs at a time, %d BLAS thread%s each\n", jobs, o.threads,
+            o.threads == 1 ? "" : "s");
+    const train_options *given = c->base;
+    c->base = &o;
+    rc = run_jobs(c, jobs);
+    c->base = given;
+    return rc;
+}
+
 static int sweep(const sweep_options *s, const train_options *o, const char *label)
 {
-    sweep_run c = {s, o, NULL, NULL, label, NULL};
+    sweep_run c = {s, o, NULL, NULL, label, NULL, NULL, 0, NULL, 0, 0, 0.0, 0.0, 0.0};
     train_data d = {0};
     train_error e = {0};
     grid_point *points = NULL;
@@ -692,8 +898,14 @@ static int sweep(const sweep_options *s, const train_options *o, const char *lab
         rc = drop_done(s, config, points, &n_points);
     if (rc == 0 && (c.out = fopen(s->out, "a")) == NULL)
         rc = runtime_error("opening %s: %s", s->out, strerror(errno));
-    if (rc == 0)
-        rc = run_points(&c, points, n_points);
+    if (rc == 0) {
+        c.points = points;
+        c.n_points = n_points;
+        for (size_t i = 0; i < n_points; i++)
+            c.cost_total += points[i].cost;
+        c.t0 = now_seconds();
+        rc = run_points(&c);
+    }
     if (c.out != NULL && fclose(c.out) != 0 && rc == 0)
         rc = runtime_error("writing %s: %s", s->out, strerror(errno));
     if (rc == 0)
