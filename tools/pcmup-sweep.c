@@ -60,6 +60,7 @@
 #include <math.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ typedef struct {
     unsigned long shard, shards; /* shard I of N, 1 <= I <= N */
     double diverge_loss;
     const char *best_by;
-    unsigned long jobs; /* 0: decided from the widths (default_jobs) */
+    unsigned long jobs; /* 0: decided from the widths (run_points) */
 } sweep_options;
 
 /* One (width, lr) of the grid. */
@@ -581,6 +582,7 @@ typedef struct {
     const grid_point *points;
     size_t n_points;
     char **rows;      /* --jobs: finished rows not yet written, by point */
+    size_t *task_point; /* --jobs: the point of each task of a batch     */
     size_t next_row;  /* the first point whose row is not written yet    */
     size_t n_done;
     double cost_total, cost_done, t0;
@@ -722,7 +724,7 @@ static int job_run(void *ctx, size_t task, char **msg, size_t *len)
     point_outcome r;
     char *row = NULL;
 
-    if (train_point(c, &c->points[task], &r, &row) != 0)
+    if (train_point(c, &c->points[c->task_point[task]], &r, &row) != 0)
         return 1;
     *len = sizeof r + strlen(row);
     if ((*msg = malloc(*len)) == NULL) {
@@ -737,7 +739,8 @@ static int job_run(void *ctx, size_t task, char **msg, size_t *len)
 
 static void job_describe(void *ctx, size_t task, char *buf, size_t size)
 {
-    const grid_point *p = &((const sweep_run *)ctx)->points[task];
+    const sweep_run *c = ctx;
+    const grid_point *p = &c->points[c->task_point[task]];
     snprintf(buf, size, "width %zu lr 2^%g", p->width, p->log2_lr);
 }
 
@@ -771,40 +774,83 @@ static int job_done(void *ctx, size_t task, int status, const char *msg, size_t 
         return runtime_error("%s failed; stopping", name);
     }
     memcpy(&r, msg, sizeof r);
-    if ((c->rows[task] = strdup(msg + sizeof r)) == NULL)
+    if ((c->rows[c->task_point[task]] = strdup(msg + sizeof r)) == NULL)
         return runtime_error("out of memory");
-    print_progress(c, &c->points[task], &r);
+    print_progress(c, &c->points[c->task_point[task]], &r);
     return write_finished(c, 0);
 }
 
-/* --jobs N > 1: the points on N worker processes, the widest first. */
-static int run_jobs(sweep_run *c, unsigned long jobs)
+/* The points of a batch (--jobs): those with width in [lo, hi). */
+typedef struct {
+    size_t lo, hi;
+    unsigned long jobs;
+    int threads;
+} batch;
+
+/* Runs one batch on its workers; the rows it finishes go to c->rows.
+ * Returns a sweep_jobs_result, said on stderr when it is a failure. */
+static sweep_jobs_result run_batch(sweep_run *c, const batch *b)
 {
     const sweep_jobs_calls calls = {c, job_init, job_run, job_done, job_describe};
+    train_options o = *c->base;
+    const train_options *given = c->base;
     double *cost = malloc((c->n_points > 0 ? c->n_points : 1) * sizeof *cost);
+    size_t n = 0;
+    unsigned long jobs;
     char err[512];
     sweep_jobs_result r;
-    size_t before;
-    int rc;
 
-    c->rows = calloc(c->n_points > 0 ? c->n_points : 1, sizeof *c->rows);
-    if (cost == NULL || c->rows == NULL) {
-        free(cost);
-        return runtime_error("out of memory");
-    }
+    if (cost == NULL)
+        return runtime_error("out of memory"), SWEEP_JOBS_SYSTEM;
     for (size_t i = 0; i < c->n_points; i++)
-        cost[i] = c->points[i].cost;
-    r = sweep_jobs_run(&calls, cost, c->n_points, (unsigned)jobs, err, sizeof err);
+        if (c->points[i].width >= b->lo && c->points[i].width < b->hi) {
+            c->task_point[n] = i;
+            cost[n++] = c->points[i].cost;
+        }
+    if (n == 0) {
+        free(cost);
+        return SWEEP_JOBS_OK;
+    }
+    jobs = b->jobs < n ? b->jobs : (unsigned long)n;
+    o.threads = b->threads;
+    c->base = &o;
+    fprintf(stderr, PROG ": %lu job%s at a time, %d BLAS thread%s each", jobs,
+            jobs == 1 ? "" : "s", b->threads, b->threads == 1 ? "" : "s");
+    if (b->lo > 0 || b->hi < SIZE_MAX)
+        fprintf(stderr, b->lo > 0 ? ", widths from %zu\n" : ", widths below %zu\n",
+                b->lo > 0 ? b->lo : b->hi);
+    else
+        fputc('\n', stderr);
+    r = sweep_jobs_run(&calls, cost, n, (unsigned)jobs, err, sizeof err);
+    c->base = given;
     free(cost);
     if (r != SWEEP_JOBS_OK && r != SWEEP_JOBS_STOPPED)
         runtime_error("%s", err);
-    before = c->n_done;
-    rc = write_finished(c, 1);
+    return r;
+}
+
+/* Runs the batches one after the other on worker processes, then writes
+ * what is left of the rows; after a failure, the rows finished so far. */
+static int run_jobs(sweep_run *c, const batch *batches, size_t n_batches)
+{
+    const size_t size = c->n_points > 0 ? c->n_points : 1;
+    sweep_jobs_result r = SWEEP_JOBS_OK;
+    int rc;
+
+    c->rows = calloc(size, sizeof *c->rows);
+    c->task_point = malloc(size * sizeof *c->task_point);
+    if (c->rows == NULL || c->task_point == NULL)
+        r = SWEEP_JOBS_SYSTEM, runtime_error("out of memory");
+    for (size_t i = 0; i < n_batches && r == SWEEP_JOBS_OK; i++)
+        r = run_batch(c, &batches[i]);
+    rc = c->rows != NULL ? write_finished(c, 1) : 1;
     if (r != SWEEP_JOBS_OK && rc == 0)
         fprintf(stderr, PROG ": %zu of %zu points finished and written to %s; rerun to "
-                "run the rest\n", before, c->n_points, c->s->out);
+                "run the rest\n", c->n_done, c->n_points, c->s->out);
     free(c->rows);
+    free(c->task_point);
     c->rows = NULL;
+    c->task_point = NULL;
     return r == SWEEP_JOBS_OK ? rc : 1;
 }
 
@@ -834,49 +880,40 @@ static unsigned long cpu_count(void)
     return n > 0 ? (unsigned long)n : 1;
 }
 
-/* --jobs's default: one single-threaded run per processor, as two threads
- * on one product lose to two runs side by side up to width 1024
- * (docs/reproduction.md, "Performance"); from JOBS_WIDE_WIDTH on, the
- * products are big enough to share well, and half as many jobs with two
- * threads each keep memory traffic and cache down. */
-#define JOBS_WIDE_WIDTH 4096
-static unsigned long default_jobs(const grid_point *points, size_t n, unsigned long cpus)
-{
-    size_t widest = 0;
-    for (size_t i = 0; i < n; i++)
-        if (points[i].width > widest)
-            widest = points[i].width;
-    return widest >= JOBS_WIDE_WIDTH && cpus >= 2 ? cpus / 2 : cpus;
-}
+/* From this width on, --jobs's default gives a point two BLAS threads:
+ * below it, two single-threaded runs side by side beat one run with two
+ * threads; from it on, they lose (docs/reproduction.md, "Performance"). */
+#define JOBS_WIDE_WIDTH 2048
 
-/* Runs the points: in this process (--jobs 1), or on worker processes
- * with --threads each, by default the processors shared out. */
+/* Runs the points: in this process (--jobs 1, or one processor), or on
+ * worker processes. Neither the jobs nor the threads depend on how many
+ * points are left, so that a resumed sweep runs its points as the first
+ * run would have. */
 static int run_points(sweep_run *c)
 {
-    train_options o = *c->base;
     const unsigned long cpus = cpu_count();
-    unsigned long jobs = c->s->jobs != 0 ? c->s->jobs
-                                         : default_jobs(c->points, c->n_points, cpus);
-    int rc;
+    const int threads = c->base->threads;
+    unsigned long jobs = c->s->jobs;
+    batch b[2];
 
-    if (jobs > c->n_points)
-        jobs = c->n_points;
-    if (jobs <= 1)
+    if (jobs == 0 && threads > 0)
+        jobs = cpus / (unsigned long)threads > 0 ? cpus / (unsigned long)threads : 1;
+    if (jobs == 1 || (jobs == 0 && cpus == 1))
         return run_serial(c);
-    if (o.threads == 0)
-        o.threads = cpus / jobs > 0 ? (int)(cpus / jobs) : 1;
-    fprintf(stderr, PROG ": %lu jobs at a time, %d BLAS thread%s each\n", jobs, o.threads,
-            o.threads == 1 ? "" : "s");
-    const train_options *given = c->base;
-    c->base = &o;
-    rc = run_jobs(c, jobs);
-    c->base = given;
-    return rc;
+    if (jobs > 1) {
+        b[0] = (batch){0, SIZE_MAX, jobs,
+                       threads > 0 ? threads : (int)(cpus / jobs > 0 ? cpus / jobs : 1)};
+        return run_jobs(c, b, 1);
+    }
+    /* The default: the wide points first, with the processors in pairs. */
+    b[0] = (batch){JOBS_WIDE_WIDTH, SIZE_MAX, cpus / 2, 2};
+    b[1] = (batch){0, JOBS_WIDE_WIDTH, cpus, 1};
+    return run_jobs(c, b, 2);
 }
 
 static int sweep(const sweep_options *s, const train_options *o, const char *label)
 {
-    sweep_run c = {s, o, NULL, NULL, label, NULL, NULL, 0, NULL, 0, 0, 0.0, 0.0, 0.0};
+    sweep_run c = {.s = s, .base = o, .label = label};
     train_data d = {0};
     train_error e = {0};
     grid_point *points = NULL;
