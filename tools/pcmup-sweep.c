@@ -6,8 +6,8 @@
  *
  * Usage:
  *   pcmup-sweep [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]
- *               --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]
- *               [--best-by KEY]
+ *               --out FILE [--shard I/N] [--jobs N] [--label TEXT]
+ *               [--diverge-loss X] [--best-by KEY]
  *   pcmup-sweep --summary FILE [--best-by KEY]
  *
  * The configuration flags are pcmup-train's (train_options.c), except
@@ -38,6 +38,24 @@
  *             (without --algo, --param and --threads)
  * Resuming: a point whose (config, width, lr) already has a row in --out
  * (lr within a relative 1e-9) is skipped, and the count said on stderr.
+ *
+ * Several points at once (--jobs N, sweep_jobs.c): the data are loaded,
+ * then N worker processes are forked (sharing the data copy-on-write),
+ * each with its own BLAS thread count; the costliest points go first, each
+ * next point to the next free worker, and the rows come back through
+ * pipes. This process alone writes --out, in the grid's order: a finished
+ * row waits for the points before it, and when the sweep stops early
+ * (a failed point, a dead worker, SIGINT/SIGTERM/SIGHUP) the finished rows
+ * are written before it exits with status 1. A row depends on its BLAS
+ * thread count ("threads" in the row; docs/reproduction.md, "Results and
+ * the BLAS thread count") and on nothing else of the schedule, so --jobs N
+ * gives the rows of a serial sweep with the same --threads.
+ * Default: from the processors this process may use (P) and the widths,
+ * not from the points left, so a resumed sweep runs as the first run
+ * would have: points of width >= 2048 run P/2 at a time with 2 threads,
+ * narrower ones P at a time with 1 thread (measured on 2 cores; see
+ * JOBS_WIDE_WIDTH); --threads T alone runs P/T at a time; one processor,
+ * or --jobs 1, runs in this process as before.
  *
  * Progress goes to stderr, one line per point, with a time-left estimate
  * that weights the points left by their network's parameter count (times
@@ -146,8 +164,8 @@ static void print_help(void)
 {
     fputs(
 "Usage: " PROG " [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]\n"
-"                   --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]\n"
-"                   [--best-by KEY]\n"
+"                   --out FILE [--shard I/N] [--jobs N] [--label TEXT]\n"
+"                   [--diverge-loss X] [--best-by KEY]\n"
 "       " PROG " --summary FILE [--best-by KEY]\n"
 "Train one configuration at every hidden width and learning rate of a grid,\n"
 "appending one JSON line per point to FILE, and print per width the best\n"
@@ -167,6 +185,18 @@ static void print_help(void)
 "  --shard I/N          run only shard I of N (1 <= I <= N): the points are\n"
 "                       numbered width-major, then lr ascending, from 0, and\n"
 "                       point i belongs to shard (i mod N) + 1 [1/1]\n"
+"  --jobs N             run N points at a time, 1..1024, each in a worker\n"
+"                       process with --threads BLAS threads [processors / N];\n"
+"                       the widest points first; rows are still written in\n"
+"                       the grid's order, by this process. Default, with P\n"
+"                       processors: widths >= 2048 run P/2 at a time with 2\n"
+"                       threads, narrower ones P at a time with 1 thread\n"
+"                       (two 1-thread runs side by side beat one 2-thread\n"
+"                       run below width 2048 on 2 cores); --threads T alone\n"
+"                       gives P/T at a time; --jobs 1 runs in this process.\n"
+"                       A row depends on its thread count (\"threads\" in\n"
+"                       the row), not on --jobs: --jobs N gives a serial\n"
+"                       sweep's rows with the same --threads\n"
 "  --label TEXT         a human name of the configuration for the rows\n"
 "                       [ALGO PARAM and the configuration flags given, without\n"
 "                       --algo, --param and --threads]\n"
@@ -201,8 +231,11 @@ static void print_help(void)
 "  --help, -h           print this help and exit\n"
 "  --version            print the program and library versions and exit\n"
 "\n"
-"Progress goes to stderr, one line per point, with an estimate of the time\n"
-"left (points weighted by their network's parameter count).\n"
+"Progress goes to stderr, one line per point as it finishes, with an\n"
+"estimate of the time left (points weighted by their network's parameter\n"
+"count). A sweep that stops early (a failed point, a worker that died,\n"
+"SIGINT or SIGTERM) says why, writes the rows finished so far and exits 1;\n"
+"rerunning it runs the rest.\n"
 "\n"
 "Exit status: 0 on success (diverged points included), 1 on a runtime\n"
 "failure (missing data, unreadable FILE, library error), 2 on a usage error.\n"

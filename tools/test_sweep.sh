@@ -201,7 +201,7 @@ test_jobs_failures() {
     jq_true "$tmp/k.jsonl" '[.[].log2_lr] | sort == [-4,-3]' "the rerun finished the grid"
     # SIGTERM to the sweep.
     start_long_sweep q || return
-    sleep 1
+    sleep 0.2
     kill -TERM "$pid"
     expect_stopped "SIGTERM"
     grep -q 'interrupted by signal 15' "$tmp/err" || fail "no interruption message: $(cat "$tmp/err")"

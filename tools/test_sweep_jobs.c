@@ -98,6 +98,16 @@ static sweep_jobs_result run_tasks(fixture *f, const double *cost, size_t n, uns
     return sweep_jobs_run(&calls, cost, n, workers, err, err_size);
 }
 
+/* n tasks of equal cost. */
+static sweep_jobs_result run_equal(fixture *f, size_t n, unsigned workers, char *err,
+                                   size_t err_size)
+{
+    double cost[MAX_TASKS];
+    for (size_t i = 0; i < n; i++)
+        cost[i] = 1.0;
+    return run_tasks(f, cost, n, workers, err, err_size);
+}
+
 /* No worker outlives the call. */
 static void assert_no_children(void)
 {
@@ -166,14 +176,11 @@ END_TEST
 
 START_TEST(a_failed_task_stops)
 {
-    double cost[20];
     fixture f;
     char err[256];
     fixture_init(&f);
     f.fail_at = 4;
-    for (size_t i = 0; i < 20; i++)
-        cost[i] = 1.0;
-    ck_assert_int_eq(run_tasks(&f, cost, 20, 2, err, sizeof err), SWEEP_JOBS_STOPPED);
+    ck_assert_int_eq(run_equal(&f, 20, 2, err, sizeof err), SWEEP_JOBS_STOPPED);
     ck_assert_uint_eq(f.seen[4], 1);
     ck_assert_int_eq(f.status[4], 1);
     ck_assert_uint_lt(f.n_done, 20);
@@ -183,14 +190,11 @@ END_TEST
 
 START_TEST(done_can_stop)
 {
-    double cost[20];
     fixture f;
     char err[256];
     fixture_init(&f);
     f.stop_at = 0;
-    for (size_t i = 0; i < 20; i++)
-        cost[i] = 1.0;
-    ck_assert_int_eq(run_tasks(&f, cost, 20, 1, err, sizeof err), SWEEP_JOBS_STOPPED);
+    ck_assert_int_eq(run_equal(&f, 20, 1, err, sizeof err), SWEEP_JOBS_STOPPED);
     ck_assert_uint_eq(f.n_done, 1);
     assert_no_children();
 }
@@ -198,14 +202,11 @@ END_TEST
 
 START_TEST(a_crash_is_reported)
 {
-    double cost[10];
     fixture f;
     char err[256];
     fixture_init(&f);
     f.crash_at = 6;
-    for (size_t i = 0; i < 10; i++)
-        cost[i] = 1.0;
-    ck_assert_int_eq(run_tasks(&f, cost, 10, 2, err, sizeof err), SWEEP_JOBS_DIED);
+    ck_assert_int_eq(run_equal(&f, 10, 2, err, sizeof err), SWEEP_JOBS_DIED);
     ck_assert_uint_eq(f.seen[6], 0);
     ck_assert_msg(strstr(err, "killed by signal 11") != NULL, "%s", err);
     ck_assert_msg(strstr(err, "point number 6") != NULL, "%s", err);
@@ -215,14 +216,11 @@ END_TEST
 
 START_TEST(an_exit_is_reported)
 {
-    double cost[10];
     fixture f;
     char err[256];
     fixture_init(&f);
     f.exit_at = 0;
-    for (size_t i = 0; i < 10; i++)
-        cost[i] = 1.0;
-    ck_assert_int_eq(run_tasks(&f, cost, 10, 3, err, sizeof err), SWEEP_JOBS_DIED);
+    ck_assert_int_eq(run_equal(&f, 10, 3, err, sizeof err), SWEEP_JOBS_DIED);
     ck_assert_msg(strstr(err, "exited with status 7 while running point number 0") != NULL,
                   "%s", err);
     assert_no_children();
