@@ -20,6 +20,28 @@
 #  define PCMUP_PRINTF(f, a)
 #endif
 
+/* PCMUP_VECTOR_CLONES before an elementwise loop's static function (GCC
+ * exports the dispatcher of a non-static one, hidden or not): on x86-64
+ * Linux, GCC compiles it for AVX-512, AVX2 and the baseline, and the
+ * loader picks the widest the CPU has (an ifunc). The baseline's SSE2
+ * does 4 floats an instruction, so tanh and PC's state updates cost as
+ * much as a narrow layer's GEMMs without it. The clones compute the same
+ * bits: no FMA contraction (-ffp-contract=off, CMakeLists.txt), and
+ * vectorising reorders no float operation (no reductions in them). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(PCMUP_NO_VECTOR_CLONES)
+#  define PCMUP_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#  define PCMUP_VECTOR_CLONES
+#endif
+/* On the scalar helpers such a loop calls (tanh_float): each clone must
+ * inline its own copy, or it calls one scalar baseline function per element. */
+#if defined(__GNUC__)
+#  define PCMUP_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#  define PCMUP_ALWAYS_INLINE inline
+#endif
+
 /* ---- allocator (alloc.c) ----------------------------------------------------
  * Every handle copies the caller's allocator (or the default) at creation
  * and sends all its memory through it. */

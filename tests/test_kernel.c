@@ -13,7 +13,9 @@
 
 #include "algo.h"
 #include "kernel/kernel.h"
+#include "layers/activation.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,81 @@ START_TEST(sums_closed_form)
 }
 END_TEST
 
+/* The sums' documented order (vec.c): eight interleaved lanes, added
+ * lane 0 first, then the tail. x = (1, t, t, ...) with t = 2^-54, half an
+ * ulp of 1 or less, over 16 blocks of 8 and a tail of 3: lane 0 stays 1
+ * (each t is lost against it), lanes 1..7 hold 16 t = 2^-50 exactly and
+ * survive being added to 1, the tail's t are lost again. So the sum is
+ * 1 + 7 * 2^-50; a single running sum would give exactly 1. */
+START_TEST(sums_in_fixed_lanes)
+{
+    enum { N = 8 * 16 + 3 };
+    float x[N], ones[N];
+    for (size_t i = 0; i < N; i++) {
+        x[i] = i == 0 ? 1.0f : ldexpf(1.0f, -54);
+        ones[i] = 1.0f;
+    }
+    ck_assert_double_eq(pcmup__k_dot(x, ones, N), 1.0 + 7.0 * ldexp(1.0, -50));
+    ck_assert_double_eq(pcmup__k_dot(ones, x, N), 1.0 + 7.0 * ldexp(1.0, -50));
+}
+END_TEST
+
+/* Finite means not infinite and not NaN, whatever the sign, payload or
+ * position (the vectorised body and the scalar tail). */
+START_TEST(all_finite_on_the_bits)
+{
+    enum { N = 37 };
+    float x[N];
+    const float finite[] = {0.0f, -0.0f, FLT_MAX, -FLT_MAX, FLT_MIN, 1e-45f, -1e-45f, 1.0f};
+    const float bad[] = {INFINITY, -INFINITY, NAN, -NAN};
+    for (size_t i = 0; i < N; i++)
+        x[i] = finite[i % (sizeof finite / sizeof *finite)];
+    ck_assert(pcmup__k_all_finite(x, N));
+    ck_assert(pcmup__k_all_finite(x, 0));
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
+        for (size_t at = 0; at < N; at++) {
+            float keep = x[at];
+            x[at] = bad[b];
+            ck_assert_msg(!pcmup__k_all_finite(x, N), "bad value %zu at %zu passed", b, at);
+            ck_assert(pcmup__k_all_finite(x, at)); /* the prefix before it */
+            x[at] = keep;
+        }
+    uint32_t nan_bits = 0x7f800001u; /* the smallest-payload NaN */
+    memcpy(&x[5], &nan_bits, sizeof nan_bits);
+    ck_assert(!pcmup__k_all_finite(x, N));
+}
+END_TEST
+
+/* The activation loops (compiled for AVX-512, AVX2 and the baseline,
+ * the CPU picking one: internal.h) give the same bits as the scalar
+ * formula, element by element, body and tail: whichever clone this CPU
+ * runs, a user's CPU gets the same network outputs. */
+START_TEST(tanh_loops_match_the_scalar_formula)
+{
+    enum { N = 100003 };
+    float *u = malloc(N * sizeof *u), *h = malloc(N * sizeof *h), *d = malloc(N * sizeof *d);
+    for (size_t i = 0; i < N; i++)
+        u[i] = (float)(-12.0 + 24.0 * (double)i / (N - 1)) * (i % 7 == 3 ? 1e-3f : 1.0f);
+    u[17] = NAN, u[18] = INFINITY, u[19] = -INFINITY, u[20] = -0.0f, u[N - 1] = FLT_MAX;
+    pcmup__act_forward(PCMUP_ACT_TANH, u, h, N);
+    for (size_t i = 0; i < N; i++) {
+        float want = pcmup__tanh_float(u[i]);
+        ck_assert_msg(memcmp(&h[i], &want, sizeof want) == 0, "tanh(%.9g): loop %.9g, scalar %.9g",
+                      u[i], h[i], want);
+        d[i] = u[i];
+    }
+    pcmup__act_backward_from_post(PCMUP_ACT_TANH, h, d, N);
+    for (size_t i = 0; i < N; i++) {
+        float want = u[i] * (1.0f - h[i] * h[i]);
+        ck_assert_msg(memcmp(&d[i], &want, sizeof want) == 0 || (isnan(d[i]) && isnan(want)),
+                      "tanh' at %.9g", u[i]);
+    }
+    free(u);
+    free(h);
+    free(d);
+}
+END_TEST
+
 /* float -> double -> float is the identity (normal, subnormal, huge,
  * signed zero, infinity); double -> float rounds to nearest, ties to
  * even; the argument order is memcpy's. */
@@ -599,6 +676,9 @@ int main(void)
     suite_add_tcase(s, linalg);
     TCase *vec = tcase_create("vec");
     tcase_add_test(vec, sums_closed_form);
+    tcase_add_test(vec, sums_in_fixed_lanes);
+    tcase_add_test(vec, all_finite_on_the_bits);
+    tcase_add_test(vec, tanh_loops_match_the_scalar_formula);
     tcase_add_test(vec, conversions_round_trip);
     tcase_add_test(vec, lower_conversion_leaves_upper);
     suite_add_tcase(s, vec);

@@ -8,11 +8,20 @@
 void pcmup__bias_add(const float *bias, size_t channels, size_t spatial, size_t batch,
                      float *x)
 {
-    for (size_t r = 0; r < batch * channels; r++) {
-        const float v = bias[r % channels];
-        float *row = x + r * spatial;
-        for (size_t j = 0; j < spatial; j++)
-            row[j] += v;
+    /* Sample by sample, so that a dense layer (spatial 1) adds the bias
+     * vector to each row in one vectorised pass. */
+    for (size_t b = 0; b < batch; b++) {
+        float *sample = x + b * channels * spatial;
+        if (spatial == 1) {
+            for (size_t c = 0; c < channels; c++)
+                sample[c] += bias[c];
+            continue;
+        }
+        for (size_t c = 0; c < channels; c++) {
+            float *row = sample + c * spatial;
+            for (size_t j = 0; j < spatial; j++)
+                row[j] += bias[c];
+        }
     }
 }
 
