@@ -14,13 +14,15 @@
  */
 #include "kernel/kernel.h"
 
+#include "internal.h"
+
 #include <stdint.h>
 #include <string.h>
 
 #define SUM_LANES 8
 
 /* sum_i x[i] * y[i] in double, in the fixed order above. */
-static double dot_in_lanes(const float *x, const float *y, size_t n)
+static PCMUP_VECTOR_CLONES double dot_in_lanes(const float *x, const float *y, size_t n)
 {
     double lane[SUM_LANES] = {0.0};
     size_t i = 0;

@@ -6,16 +6,17 @@
 
 #include <string.h>
 
+/* tanh is the costly one: its loops are compiled per vector width. */
 static PCMUP_VECTOR_CLONES void tanh_forward(const float *u, float *h, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        h[i] = pcmup__tanh_float(u[i]);
+        h[i] = pcmup__act_value(PCMUP_ACT_TANH, u[i]);
 }
 
 static PCMUP_VECTOR_CLONES void tanh_backward_from_post(const float *h, float *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        d[i] *= 1.0f - h[i] * h[i];
+        d[i] = pcmup__act_slope_times(PCMUP_ACT_TANH, h[i], d[i]);
 }
 
 void pcmup__act_forward(pcmup_activation act, const float *u, float *h, size_t n)
@@ -25,10 +26,8 @@ void pcmup__act_forward(pcmup_activation act, const float *u, float *h, size_t n
         tanh_forward(u, h, n);
         break;
     case PCMUP_ACT_RELU:
-        /* Written so that NaN passes through (NaN < 0 is false): mapping
-         * it to 0 would hide a diverged layer from everything after it. */
         for (size_t i = 0; i < n; i++)
-            h[i] = u[i] < 0.0f ? 0.0f : u[i];
+            h[i] = pcmup__act_value(PCMUP_ACT_RELU, u[i]);
         break;
     case PCMUP_ACT_IDENTITY:
         if (h != u)
@@ -44,10 +43,8 @@ void pcmup__act_backward_from_post(pcmup_activation act, const float *h, float *
         tanh_backward_from_post(h, d, n);
         break;
     case PCMUP_ACT_RELU:
-        /* phi'(0) = 0, and relu(u) > 0 exactly when u > 0. Where h is
-         * NaN, h * 0 keeps it NaN instead of zeroing the error. */
         for (size_t i = 0; i < n; i++)
-            d[i] = h[i] > 0.0f ? d[i] : h[i] * 0.0f;
+            d[i] = pcmup__act_slope_times(PCMUP_ACT_RELU, h[i], d[i]);
         break;
     case PCMUP_ACT_IDENTITY:
         break;

@@ -63,6 +63,30 @@ static PCMUP_ALWAYS_INLINE float pcmup__tanh_float(float x)
 }
 
 
+/* One element of the loops below, inline for loops elsewhere that fuse
+ * an activation into other work (PC's state updates): phi(u), and
+ * d * phi'(u) with phi' read off h = phi(u). Relu is written so that NaN
+ * passes through (NaN < 0 is false; h * 0 keeps a NaN h): mapping it to 0
+ * would hide a diverged layer from everything after it. phi'(0) = 0, and
+ * relu(u) > 0 exactly when u > 0. */
+static PCMUP_ALWAYS_INLINE float pcmup__act_value(pcmup_activation act, float u)
+{
+    switch (act) {
+    case PCMUP_ACT_TANH: return pcmup__tanh_float(u);
+    case PCMUP_ACT_RELU: return u < 0.0f ? 0.0f : u;
+    default: return u;
+    }
+}
+
+static PCMUP_ALWAYS_INLINE float pcmup__act_slope_times(pcmup_activation act, float h, float d)
+{
+    switch (act) {
+    case PCMUP_ACT_TANH: return d * (1.0f - h * h);
+    case PCMUP_ACT_RELU: return h > 0.0f ? d : h * 0.0f;
+    default: return d;
+    }
+}
+
 /* h[i] = phi(u[i]); h may equal u. */
 void pcmup__act_forward(pcmup_activation act, const float *u, float *h, size_t n);
 /* d[i] *= phi'(u[i]), with phi' read off h = phi(u) (tanh: 1 - h^2,

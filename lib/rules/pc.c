@@ -24,6 +24,7 @@
 #include "algo.h"
 
 #include "kernel/kernel.h"
+#include "layers/activation.h"
 #include "loss.h"
 #include "param.h"
 
@@ -232,20 +233,91 @@ static double energy(const pc_run *r)
     return e;
 }
 
+/* ---- the fused elementwise passes ------------------------------------------
+ * An inference iteration's work beside its two GEMMs per layer is
+ * elementwise; on a layer without pooling each part is one pass, the
+ * activation's derivative and the activation itself included (phi' and
+ * phi in the same pass as the state gradient and the state's move). tanh
+ * is compiled per vector width (internal.h). Each element's operations
+ * are the unfused ones in the same order: the same bits. */
+
+/* g = gl e - gup (phi'(x) * dh), phi'(x) read off a = phi(x). */
+static PCMUP_ALWAYS_INLINE void gradient_loop(pcmup_activation act, float gl,
+                                             const float *restrict e, float gup,
+                                             const float *restrict a,
+                                             const float *restrict dh, float *restrict g,
+                                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] = gl * e[i] - gup * pcmup__act_slope_times(act, a[i], dh[i]);
+}
+
+static PCMUP_VECTOR_CLONES void gradient_tanh(float gl, const float *e, float gup,
+                                              const float *a, const float *dh, float *g,
+                                              size_t n)
+{
+    gradient_loop(PCMUP_ACT_TANH, gl, e, gup, a, dh, g, n);
+}
+
+/* x -= kappa g, then a = phi(x); and eps -= kappa g where eps is given. */
+static PCMUP_ALWAYS_INLINE void move_loop(pcmup_activation act, float kappa,
+                                         const float *restrict g, float *restrict x,
+                                         float *restrict a, float *restrict eps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] -= kappa * g[i];
+        a[i] = pcmup__act_value(act, x[i]);
+    }
+    if (eps)
+        for (size_t i = 0; i < n; i++)
+            eps[i] -= kappa * g[i];
+}
+
+static PCMUP_VECTOR_CLONES void move_tanh(float kappa, const float *g, float *x, float *a,
+                                          float *eps, size_t n)
+{
+    move_loop(PCMUP_ACT_TANH, kappa, g, x, a, eps, n);
+}
+
+static void fused_gradient(pcmup_activation act, float gl, const float *e, float gup,
+                           const float *a, const float *dh, float *g, size_t n)
+{
+    if (act == PCMUP_ACT_TANH)
+        gradient_tanh(gl, e, gup, a, dh, g, n);
+    else if (act == PCMUP_ACT_RELU)
+        gradient_loop(PCMUP_ACT_RELU, gl, e, gup, a, dh, g, n);
+    else
+        gradient_loop(PCMUP_ACT_IDENTITY, gl, e, gup, a, dh, g, n);
+}
+
+static void fused_move(pcmup_activation act, float kappa, const float *g, float *x, float *a,
+                       float *eps, size_t n)
+{
+    if (act == PCMUP_ACT_TANH)
+        move_tanh(kappa, g, x, a, eps, n);
+    else if (act == PCMUP_ACT_RELU)
+        move_loop(PCMUP_ACT_RELU, kappa, g, x, a, eps, n);
+    else
+        move_loop(PCMUP_ACT_IDENTITY, kappa, g, x, a, eps, n);
+}
+
 /* g_l into `g` from the current eps_l and eps_{l+1}. */
 static void state_gradient(const pc_run *r, size_t l, float *g)
 {
     const pcmup_layer *here = &r->net->layers[l - 1], *above = &r->net->layers[l];
     const size_t n = r->batch * width(r, l);
-    float *dh = pcmup__layer_pools(here) ? r->b.dh : r->b.vjp;
-    above->ops->input_vjp(above, err(r, l + 1), r->batch, dh);
+    const float gl = (float)gamma_of(r, l), gup = (float)gamma_of(r, l + 1);
     /* g'(x_l), read off phi(x_l); FPA keeps g'(u_l). */
     const float *a = r->fpa ? r->algo->phis[l - 1] : r->b.phix[l - 1];
-    pcmup__layer_post_vjp(here, a, dh, r->batch, r->b.vjp);
-    const float gl = (float)gamma_of(r, l), gup = (float)gamma_of(r, l + 1);
-    const float *e = err(r, l);
-    for (size_t i = 0; i < n; i++)
-        g[i] = gl * e[i] - gup * r->b.vjp[i];
+    if (!pcmup__layer_pools(here)) {
+        above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.vjp);
+        fused_gradient(here->activation, gl, err(r, l), gup, a, r->b.vjp, g, n);
+        return;
+    }
+    /* Pooling: the VJP of g_l = P o phi first, then the same combination. */
+    above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.dh);
+    pcmup__layer_post_vjp(here, a, r->b.dh, r->batch, r->b.vjp);
+    fused_gradient(PCMUP_ACT_IDENTITY, gl, err(r, l), gup, a, r->b.vjp, g, n);
 }
 
 /* phi(x_l) and g(x_l) from the state x_l. */
@@ -260,15 +332,17 @@ static void update_post(pc_run *r, size_t l)
  * FPA holds the predictions fixed. */
 static void move_state(pc_run *r, size_t l, const float *g)
 {
+    const pcmup_layer *ly = &r->net->layers[l - 1];
     const size_t n = r->batch * width(r, l);
     const float kappa = (float)pcmup__setting_layer(r->algo, PCMUP_SET_PC_KAPPA, l);
-    float *s = state(r, l), *e = err(r, l);
-    for (size_t i = 0; i < n; i++)
-        s[i] -= kappa * g[i];
-    if (r->fresh[l])
-        for (size_t i = 0; i < n; i++)
-            e[i] -= kappa * g[i];
-    update_post(r, l);
+    float *s = state(r, l), *e = r->fresh[l] ? err(r, l) : NULL;
+    if (!pcmup__layer_pools(ly)) {
+        fused_move(ly->activation, kappa, g, s, r->b.phix[l - 1], e, n);
+    } else {
+        /* Pooling: move (phix receives x_l, overwritten next), then P o phi. */
+        fused_move(PCMUP_ACT_IDENTITY, kappa, g, s, r->b.phix[l - 1], e, n);
+        update_post(r, l);
+    }
     if (!r->fpa)
         r->fresh[l + 1] = 0;
 }
