@@ -6,8 +6,8 @@
  *
  * Usage:
  *   pcmup-sweep [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]
- *               --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]
- *               [--best-by KEY]
+ *               --out FILE [--shard I/N] [--jobs N] [--label TEXT]
+ *               [--diverge-loss X] [--best-by KEY]
  *   pcmup-sweep --summary FILE [--best-by KEY]
  *
  * The configuration flags are pcmup-train's (train_options.c), except
@@ -39,6 +39,24 @@
  * Resuming: a point whose (config, width, lr) already has a row in --out
  * (lr within a relative 1e-9) is skipped, and the count said on stderr.
  *
+ * Several points at once (--jobs N, sweep_jobs.c): the data are loaded,
+ * then N worker processes are forked (sharing the data copy-on-write),
+ * each with its own BLAS thread count; the costliest points go first, each
+ * next point to the next free worker, and the rows come back through
+ * pipes. This process alone writes --out, in the grid's order: a finished
+ * row waits for the points before it, and when the sweep stops early
+ * (a failed point, a dead worker, SIGINT/SIGTERM/SIGHUP) the finished rows
+ * are written before it exits with status 1. A row depends on its BLAS
+ * thread count ("threads" in the row; docs/reproduction.md, "Results and
+ * the BLAS thread count") and on nothing else of the schedule, so --jobs N
+ * gives the rows of a serial sweep with the same --threads.
+ * Default: from the processors this process may use (P) and the widths,
+ * not from the points left, so a resumed sweep runs as the first run
+ * would have: points of width >= 2048 run P/2 at a time with 2 threads,
+ * narrower ones P at a time with 1 thread (measured on 2 cores; see
+ * JOBS_WIDE_WIDTH); --threads T alone runs P/T at a time; one processor,
+ * or --jobs 1, runs in this process as before.
+ *
  * Progress goes to stderr, one line per point, with a time-left estimate
  * that weights the points left by their network's parameter count (times
  * the epochs), calibrated by the seconds measured so far. At the end the
@@ -54,18 +72,22 @@
  * Exit status: 0 success (diverged points included), 1 runtime failure,
  * 2 usage error.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _GNU_SOURCE /* sched_getaffinity; also clock_gettime, open_memstream */
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonl.h"
 #include "pcmup.h"
+#include "sweep_jobs.h"
 #include "sweep_summary.h"
 #include "train_loop.h"
 #include "train_options.h"
@@ -75,6 +97,7 @@
 #define MAX_WIDTHS 64
 #define MAX_LRS 1000
 #define MAX_WIDTH 2147483647ull /* the library's width limit (32-bit BLAS) */
+#define MAX_JOBS 1024
 
 /* The sweep's own flags; every other argument describes the run. */
 typedef struct {
@@ -88,6 +111,7 @@ typedef struct {
     unsigned long shard, shards; /* shard I of N, 1 <= I <= N */
     double diverge_loss;
     const char *best_by;
+    unsigned long jobs; /* 0: decided from the widths (run_points) */
 } sweep_options;
 
 /* One (width, lr) of the grid. */
@@ -140,8 +164,8 @@ static void print_help(void)
 {
     fputs(
 "Usage: " PROG " [CONFIGURATION FLAGS] [--widths LIST] [--log2-lr FROM:TO[:STEP]]\n"
-"                   --out FILE [--shard I/N] [--label TEXT] [--diverge-loss X]\n"
-"                   [--best-by KEY]\n"
+"                   --out FILE [--shard I/N] [--jobs N] [--label TEXT]\n"
+"                   [--diverge-loss X] [--best-by KEY]\n"
 "       " PROG " --summary FILE [--best-by KEY]\n"
 "Train one configuration at every hidden width and learning rate of a grid,\n"
 "appending one JSON line per point to FILE, and print per width the best\n"
@@ -161,6 +185,18 @@ static void print_help(void)
 "  --shard I/N          run only shard I of N (1 <= I <= N): the points are\n"
 "                       numbered width-major, then lr ascending, from 0, and\n"
 "                       point i belongs to shard (i mod N) + 1 [1/1]\n"
+"  --jobs N             run N points at a time, 1..1024, each in a worker\n"
+"                       process with --threads BLAS threads [processors / N];\n"
+"                       the widest points first; rows are still written in\n"
+"                       the grid's order, by this process. Default, with P\n"
+"                       processors: widths >= 2048 run P/2 at a time with 2\n"
+"                       threads, narrower ones P at a time with 1 thread\n"
+"                       (two 1-thread runs side by side beat one 2-thread\n"
+"                       run below width 2048 on 2 cores); --threads T alone\n"
+"                       gives P/T at a time; --jobs 1 runs in this process.\n"
+"                       A row depends on its thread count (\"threads\" in\n"
+"                       the row), not on --jobs: --jobs N gives a serial\n"
+"                       sweep's rows with the same --threads\n"
 "  --label TEXT         a human name of the configuration for the rows\n"
 "                       [ALGO PARAM and the configuration flags given, without\n"
 "                       --algo, --param and --threads]\n"
@@ -195,8 +231,11 @@ static void print_help(void)
 "  --help, -h           print this help and exit\n"
 "  --version            print the program and library versions and exit\n"
 "\n"
-"Progress goes to stderr, one line per point, with an estimate of the time\n"
-"left (points weighted by their network's parameter count).\n"
+"Progress goes to stderr, one line per point as it finishes, with an\n"
+"estimate of the time left (points weighted by their network's parameter\n"
+"count). A sweep that stops early (a failed point, a worker that died,\n"
+"SIGINT or SIGTERM) says why, writes the rows finished so far and exits 1;\n"
+"rerunning it runs the rest.\n"
 "\n"
 "Exit status: 0 on success (diverged points included), 1 on a runtime\n"
 "failure (missing data, unreadable FILE, library error), 2 on a usage error.\n"
@@ -316,6 +355,14 @@ static int apply_sweep_flag(sweep_options *s, const char *name, const char *valu
         return parse_log2_lr(s, value);
     if (strcmp(name, "--shard") == 0)
         return parse_shard(s, value);
+    if (strcmp(name, "--jobs") == 0) {
+        unsigned long long n;
+        if (parse_count(value, MAX_JOBS, &n) != 0)
+            return usage_error("--jobs: expected a count in [1, %d], got '%s'", MAX_JOBS,
+                               value);
+        s->jobs = (unsigned long)n;
+        return 0;
+    }
     if (strcmp(name, "--diverge-loss") == 0) {
         if (parse_finite(value, &s->diverge_loss) != 0 || s->diverge_loss <= 0.0)
             return usage_error("--diverge-loss: expected a number > 0, got '%s'", value);
@@ -339,7 +386,7 @@ static int is_sweep_flag(const char *name, size_t len)
 {
     static const char *const flags[] = {"--widths", "--log2-lr", "--out", "--shard",
                                         "--label", "--diverge-loss", "--summary",
-                                        "--best-by"};
+                                        "--best-by", "--jobs"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
             return 1;
@@ -557,15 +604,29 @@ static int drop_done(const sweep_options *s, const char *config, grid_point *poi
 
 /* ---- running the points -------------------------------------------------- */
 
-/* What every point shares. */
+/* What every point shares, and the sweep's progress. */
 typedef struct {
     const sweep_options *s;
-    const train_options *base;
+    const train_options *base; /* --threads is the per-run count */
     const train_data *data;
     const char *config;
     const char *label;
     FILE *out;
+    const grid_point *points;
+    size_t n_points;
+    char **rows;      /* --jobs: finished rows not yet written, by point */
+    size_t *task_point; /* --jobs: the point of each task of a batch     */
+    size_t next_row;  /* the first point whose row is not written yet    */
+    size_t n_done;
+    double cost_total, cost_done, t0;
 } sweep_run;
+
+/* What the progress line says about a finished point. */
+typedef struct {
+    int diverged;
+    double test_acc;
+    double seconds;
+} point_outcome;
 
 /* A loss the library calls finite can still be a blown-up run (6e37). */
 static int blew_up(const train_results *r, double limit)
@@ -574,11 +635,18 @@ static int blew_up(const train_results *r, double limit)
            || r->test_loss > limit;
 }
 
-static int write_row(const sweep_run *c, const train_options *o, const grid_point *p,
-                     const train_model *m, const train_results *r)
+/* The point's JSON line, malloc'ed; NULL when out of memory. */
+static char *format_row(const sweep_run *c, const train_options *o, const grid_point *p,
+                        const train_model *m, const train_results *r)
 {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
     jsonl_writer w;
-    jsonl_begin(&w, c->out);
+
+    if (f == NULL)
+        return NULL;
+    jsonl_begin(&w, f);
     train_put_settings(&w, o, p->width, m->gamma_L);
     train_put_results(&w, o, r);
     jsonl_put_number(&w, "log2_lr", p->log2_lr);
@@ -586,71 +654,237 @@ static int write_row(const sweep_run *c, const train_options *o, const grid_poin
     jsonl_put_string(&w, "config", c->config);
     jsonl_put_string(&w, "label", c->label);
     jsonl_end(&w);
-    if (fflush(c->out) != 0 || ferror(c->out))
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* Appends a row to --out, flushed at once. */
+static int write_row(const sweep_run *c, const char *row)
+{
+    if (fputs(row, c->out) == EOF || fflush(c->out) != 0 || ferror(c->out))
         return runtime_error("writing %s: %s", c->s->out, strerror(errno));
     return 0;
 }
 
-/* Builds, trains, evaluates and writes one point. Divergence is a result;
- * any other failure ends the sweep. */
-static int run_point(const sweep_run *c, const grid_point *p, train_results *r)
+/* Builds, trains and evaluates one point; *row is its JSON line
+ * (malloc'ed). Divergence is a result; any other failure is reported
+ * here and returns 1. */
+static int train_point(const sweep_run *c, const grid_point *p, point_outcome *out,
+                       char **row)
 {
     train_options o = *c->base;
     train_model m = {0};
     train_error e = {0};
+    train_results r;
+    double t0 = now_seconds();
     int rc;
 
     train_set_value(&o, PCMUP_SET_LR, p->lr);
-    memset(r, 0, sizeof *r);
+    memset(&r, 0, sizeof r);
     rc = train_model_build(&m, &o, c->data->dim, c->data->n_classes, p->width, &e);
-    if (rc == 0 && train_loop_run(&m, c->data, &o, 0, r, &e) != 0) {
-        r->diverged = e.status == PCMUP_ERR_DIVERGED;
-        rc = r->diverged ? 0 : -1;
+    if (rc == 0 && train_loop_run(&m, c->data, &o, 0, &r, &e) != 0) {
+        r.diverged = e.status == PCMUP_ERR_DIVERGED;
+        rc = r.diverged ? 0 : -1;
     }
     if (rc != 0) {
         train_error_report(PROG, &e);
         train_model_free(&m);
         return 1;
     }
-    r->diverged = r->diverged || blew_up(r, c->s->diverge_loss);
-    rc = write_row(c, &o, p, &m, r);
+    r.diverged = r.diverged || blew_up(&r, c->s->diverge_loss);
+    *row = format_row(c, &o, p, &m, &r);
     train_model_free(&m);
-    return rc;
+    if (*row == NULL)
+        return runtime_error("out of memory");
+    *out = (point_outcome){r.diverged, r.test_acc, now_seconds() - t0};
+    return 0;
 }
 
 /* "[3/18] width 256 lr 2^-3 (0.125): test acc 0.8123, 2.1 s; about 40 s
- * left": the seconds per unit of cost so far, times the cost left. */
-static void print_progress(const grid_point *points, size_t n, size_t i,
-                           const train_results *r, double seconds, double elapsed,
-                           double cost_done)
+ * left": the wall time per unit of cost so far, times the cost left. */
+static void print_progress(sweep_run *c, const grid_point *p, const point_outcome *r)
 {
-    double cost_left = 0.0;
-    for (size_t j = i + 1; j < n; j++)
-        cost_left += points[j].cost;
-    fprintf(stderr, "[%zu/%zu] width %zu lr 2^%g (%g): ", i + 1, n, points[i].width,
-            points[i].log2_lr, points[i].lr);
+    const double elapsed = now_seconds() - c->t0;
+    c->n_done++;
+    c->cost_done += p->cost;
+    fprintf(stderr, "[%zu/%zu] width %zu lr 2^%g (%g): ", c->n_done, c->n_points, p->width,
+            p->log2_lr, p->lr);
     if (r->diverged)
         fprintf(stderr, "diverged");
     else
         fprintf(stderr, "test acc %.4f", r->test_acc);
-    fprintf(stderr, ", %.1f s; about %.0f s left\n", seconds,
-            cost_done > 0.0 ? elapsed / cost_done * cost_left : 0.0);
+    fprintf(stderr, ", %.1f s; about %.0f s left\n", r->seconds,
+            c->cost_done > 0.0 ? elapsed / c->cost_done * (c->cost_total - c->cost_done)
+                               : 0.0);
 }
 
-static int run_points(const sweep_run *c, const grid_point *points, size_t n)
+/* One point after the other, in this process. */
+static int run_serial(sweep_run *c)
 {
-    double elapsed = 0.0, cost_done = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        train_results r;
-        double t0 = now_seconds(), seconds;
-        if (run_point(c, &points[i], &r) != 0)
+    for (size_t i = 0; i < c->n_points; i++) {
+        point_outcome r;
+        char *row = NULL;
+        int rc = train_point(c, &c->points[i], &r, &row);
+        if (rc == 0)
+            rc = write_row(c, row);
+        free(row);
+        if (rc != 0)
             return 1;
-        seconds = now_seconds() - t0;
-        elapsed += seconds;
-        cost_done += points[i].cost;
-        print_progress(points, n, i, &r, seconds, elapsed, cost_done);
+        print_progress(c, &c->points[i], &r);
     }
     return 0;
+}
+
+/* ---- --jobs: several points at once (sweep_jobs.h) ----------------------- */
+
+/* In a worker: its BLAS threads, before its first point. */
+static int job_init(void *ctx, unsigned worker)
+{
+    const sweep_run *c = ctx;
+    (void)worker;
+    if (c->base->threads > 0 && pcmup_set_blas_threads(c->base->threads) != PCMUP_OK)
+        return runtime_error("--threads: %s", pcmup_last_error());
+    return 0;
+}
+
+/* In a worker: the outcome, then the row, as one message. */
+static int job_run(void *ctx, size_t task, char **msg, size_t *len)
+{
+    const sweep_run *c = ctx;
+    point_outcome r;
+    char *row = NULL;
+
+    if (train_point(c, &c->points[c->task_point[task]], &r, &row) != 0)
+        return 1;
+    *len = sizeof r + strlen(row);
+    if ((*msg = malloc(*len)) == NULL) {
+        free(row);
+        return runtime_error("out of memory");
+    }
+    memcpy(*msg, &r, sizeof r);
+    memcpy(*msg + sizeof r, row, *len - sizeof r);
+    free(row);
+    return 0;
+}
+
+static void job_describe(void *ctx, size_t task, char *buf, size_t size)
+{
+    const sweep_run *c = ctx;
+    const grid_point *p = &c->points[c->task_point[task]];
+    snprintf(buf, size, "width %zu lr 2^%g", p->width, p->log2_lr);
+}
+
+/* Writes the finished rows from next_row on: up to the first missing one,
+ * or (all = 1, when the sweep stops early) every one. */
+static int write_finished(sweep_run *c, int all)
+{
+    int rc = 0;
+    for (size_t i = c->next_row; i < c->n_points; i++) {
+        if (c->rows[i] == NULL && !all)
+            break;
+        if (c->rows[i] != NULL && rc == 0)
+            rc = write_row(c, c->rows[i]);
+        free(c->rows[i]);
+        c->rows[i] = NULL;
+        c->next_row = i + 1;
+    }
+    return rc;
+}
+
+/* In the sweep's process: a finished point. Rows keep the grid's order in
+ * --out, so a row waits for the points before it. */
+static int job_done(void *ctx, size_t task, int status, const char *msg, size_t len)
+{
+    sweep_run *c = ctx;
+    point_outcome r;
+    char name[128];
+
+    if (status != 0 || len < sizeof r) {
+        job_describe(ctx, task, name, sizeof name);
+        return runtime_error("%s failed; stopping", name);
+    }
+    memcpy(&r, msg, sizeof r);
+    if ((c->rows[c->task_point[task]] = strdup(msg + sizeof r)) == NULL)
+        return runtime_error("out of memory");
+    print_progress(c, &c->points[c->task_point[task]], &r);
+    return write_finished(c, 0);
+}
+
+/* The points of a batch (--jobs): those with width in [lo, hi). */
+typedef struct {
+    size_t lo, hi;
+    unsigned long jobs;
+    int threads;
+} batch;
+
+/* Runs one batch on its workers; the rows it finishes go to c->rows.
+ * Returns a sweep_jobs_result, said on stderr when it is a failure. */
+static sweep_jobs_result run_batch(sweep_run *c, const batch *b)
+{
+    const sweep_jobs_calls calls = {c, job_init, job_run, job_done, job_describe};
+    train_options o = *c->base;
+    const train_options *given = c->base;
+    double *cost = malloc((c->n_points > 0 ? c->n_points : 1) * sizeof *cost);
+    size_t n = 0;
+    unsigned long jobs;
+    char err[512];
+    sweep_jobs_result r;
+
+    if (cost == NULL)
+        return runtime_error("out of memory"), SWEEP_JOBS_SYSTEM;
+    for (size_t i = 0; i < c->n_points; i++)
+        if (c->points[i].width >= b->lo && c->points[i].width < b->hi) {
+            c->task_point[n] = i;
+            cost[n++] = c->points[i].cost;
+        }
+    if (n == 0) {
+        free(cost);
+        return SWEEP_JOBS_OK;
+    }
+    jobs = b->jobs < n ? b->jobs : (unsigned long)n;
+    o.threads = b->threads;
+    c->base = &o;
+    fprintf(stderr, PROG ": %lu job%s at a time, %d BLAS thread%s each", jobs,
+            jobs == 1 ? "" : "s", b->threads, b->threads == 1 ? "" : "s");
+    if (b->lo > 0 || b->hi < SIZE_MAX)
+        fprintf(stderr, b->lo > 0 ? ", widths from %zu\n" : ", widths below %zu\n",
+                b->lo > 0 ? b->lo : b->hi);
+    else
+        fputc('\n', stderr);
+    r = sweep_jobs_run(&calls, cost, n, (unsigned)jobs, err, sizeof err);
+    c->base = given;
+    free(cost);
+    if (r != SWEEP_JOBS_OK && r != SWEEP_JOBS_STOPPED)
+        runtime_error("%s", err);
+    return r;
+}
+
+/* Runs the batches one after the other on worker processes, then writes
+ * what is left of the rows; after a failure, the rows finished so far. */
+static int run_jobs(sweep_run *c, const batch *batches, size_t n_batches)
+{
+    const size_t size = c->n_points > 0 ? c->n_points : 1;
+    sweep_jobs_result r = SWEEP_JOBS_OK;
+    int rc;
+
+    c->rows = calloc(size, sizeof *c->rows);
+    c->task_point = malloc(size * sizeof *c->task_point);
+    if (c->rows == NULL || c->task_point == NULL)
+        r = SWEEP_JOBS_SYSTEM, runtime_error("out of memory");
+    for (size_t i = 0; i < n_batches && r == SWEEP_JOBS_OK; i++)
+        r = run_batch(c, &batches[i]);
+    rc = c->rows != NULL ? write_finished(c, 1) : 1;
+    if (r != SWEEP_JOBS_OK && rc == 0)
+        fprintf(stderr, PROG ": %zu of %zu points finished and written to %s; rerun to "
+                "run the rest\n", c->n_done, c->n_points, c->s->out);
+    free(c->rows);
+    free(c->task_point);
+    c->rows = NULL;
+    c->task_point = NULL;
+    return r == SWEEP_JOBS_OK ? rc : 1;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -668,9 +902,51 @@ static int print_config_summary(const char *path, const char *config, const char
     return 0;
 }
 
+/* The processors this process may run on. */
+static unsigned long cpu_count(void)
+{
+    cpu_set_t set;
+    long n;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned long)CPU_COUNT(&set);
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned long)n : 1;
+}
+
+/* From this width on, --jobs's default gives a point two BLAS threads:
+ * below it, two single-threaded runs side by side beat one run with two
+ * threads; from it on, they lose (docs/reproduction.md, "Performance"). */
+#define JOBS_WIDE_WIDTH 2048
+
+/* Runs the points: in this process (--jobs 1, or one processor), or on
+ * worker processes. Neither the jobs nor the threads depend on how many
+ * points are left, so that a resumed sweep runs its points as the first
+ * run would have. */
+static int run_points(sweep_run *c)
+{
+    const unsigned long cpus = cpu_count();
+    const int threads = c->base->threads;
+    unsigned long jobs = c->s->jobs;
+    batch b[2];
+
+    if (jobs == 0 && threads > 0)
+        jobs = cpus / (unsigned long)threads > 0 ? cpus / (unsigned long)threads : 1;
+    if (jobs == 1 || (jobs == 0 && cpus == 1))
+        return run_serial(c);
+    if (jobs > 1) {
+        b[0] = (batch){0, SIZE_MAX, jobs,
+                       threads > 0 ? threads : (int)(cpus / jobs > 0 ? cpus / jobs : 1)};
+        return run_jobs(c, b, 1);
+    }
+    /* The default: the wide points first, with the processors in pairs. */
+    b[0] = (batch){JOBS_WIDE_WIDTH, SIZE_MAX, cpus / 2, 2};
+    b[1] = (batch){0, JOBS_WIDE_WIDTH, cpus, 1};
+    return run_jobs(c, b, 2);
+}
+
 static int sweep(const sweep_options *s, const train_options *o, const char *label)
 {
-    sweep_run c = {s, o, NULL, NULL, label, NULL};
+    sweep_run c = {.s = s, .base = o, .label = label};
     train_data d = {0};
     train_error e = {0};
     grid_point *points = NULL;
@@ -692,8 +968,14 @@ static int sweep(const sweep_options *s, const train_options *o, const char *lab
         rc = drop_done(s, config, points, &n_points);
     if (rc == 0 && (c.out = fopen(s->out, "a")) == NULL)
         rc = runtime_error("opening %s: %s", s->out, strerror(errno));
-    if (rc == 0)
-        rc = run_points(&c, points, n_points);
+    if (rc == 0) {
+        c.points = points;
+        c.n_points = n_points;
+        for (size_t i = 0; i < n_points; i++)
+            c.cost_total += points[i].cost;
+        c.t0 = now_seconds();
+        rc = run_points(&c);
+    }
     if (c.out != NULL && fclose(c.out) != 0 && rc == 0)
         rc = runtime_error("writing %s: %s", s->out, strerror(errno));
     if (rc == 0)

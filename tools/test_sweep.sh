@@ -47,7 +47,7 @@ test_rows() {
     jq_true "$tmp/a.jsonl" 'all(.label == "bp mup --synthetic --train-limit 256 --test-limit 128 --epochs 1")' \
         "default label"
     [ "$(grep -c '^\[[1-6]/6\] width ' "$tmp/err")" -eq 6 ] || fail "6 progress lines expected: $(cat "$tmp/err")"
-    grep -q '^\[6/6\] width 32 lr 2^-1 (0.5): .* s left$' "$tmp/err" \
+    grep -Eq '^\[6/6\] width (16|32) lr 2\^-[1-3] \(0\.[0-9]+\): .* s left$' "$tmp/err" \
         || fail "progress line format: $(cat "$tmp/err")"
     # Another seed, other numbers.
     expect 0 "${tiny[@]}" --seed 2 --out "$tmp/a2.jsonl" || return
@@ -110,6 +110,101 @@ test_divergence() {
     expect 0 --synthetic --train-limit 256 --test-limit 128 --threads 1 --widths 16 \
         --log2-lr -3:-3 --diverge-loss 1e-6 --out "$tmp/d2.jsonl" || return
     jq_true "$tmp/d2.jsonl" 'length == 1 and .[0].diverged == true' "--diverge-loss"
+}
+
+# The rows without the keys that time the run.
+untimed() {
+    jq -c 'del(.seconds, .samples_per_second)' "$1"
+}
+
+# (g) --jobs: the rows of a serial sweep, in its order, whatever the jobs.
+test_jobs() {
+    local j
+    expect 0 "${tiny[@]}" --jobs 1 --out "$tmp/g1.jsonl" || return
+    grep -q 'jobs at a time' "$tmp/err" && fail "--jobs 1 started workers: $(cat "$tmp/err")"
+    for j in 2 3 7; do
+        expect 0 "${tiny[@]}" --jobs $j --out "$tmp/g$j.jsonl" || return
+        grep -q "^pcmup-sweep: $((j < 6 ? j : 6)) jobs at a time, 1 BLAS thread each$" \
+            "$tmp/err" || fail "--jobs $j: $(head -1 "$tmp/err")"
+        [ "$(grep -c '^\[[1-6]/6\] width ' "$tmp/err")" -eq 6 ] \
+            || fail "--jobs $j: 6 progress lines expected: $(cat "$tmp/err")"
+        [ "$(untimed "$tmp/g1.jsonl")" = "$(untimed "$tmp/g$j.jsonl")" ] \
+            || fail "--jobs $j: the rows differ from --jobs 1's: $(diff <(untimed "$tmp/g1.jsonl") <(untimed "$tmp/g$j.jsonl"))"
+    done
+    # Without --threads, a worker's thread count is in its rows, and its
+    # rows are a serial sweep's at that count.
+    local t=(--synthetic --train-limit 256 --test-limit 128 --epochs 1 --widths 16,32
+        --log2-lr -3:-1)
+    expect 0 "${t[@]}" --jobs 2 --out "$tmp/g2t.jsonl" || return
+    local threads
+    threads=$(jq -s '.[0].threads' "$tmp/g2t.jsonl")
+    [ "$threads" -ge 1 ] 2>/dev/null || fail "--jobs 2 rows: threads $threads"
+    expect 0 "${t[@]}" --jobs 1 --threads "$threads" --out "$tmp/g1t.jsonl" || return
+    [ "$(untimed "$tmp/g1t.jsonl")" = "$(untimed "$tmp/g2t.jsonl")" ] \
+        || fail "--jobs 2 differs from --jobs 1 --threads $threads"
+    # Resuming and sharding work as without --jobs.
+    grep -v '"width":16,.*"log2_lr":-2,' "$tmp/g1.jsonl" >"$tmp/g4.jsonl"
+    expect 0 "${tiny[@]}" --jobs 2 --out "$tmp/g4.jsonl" || return
+    grep -q 'skipped 5 of 6 points' "$tmp/err" || fail "--jobs resume: $(cat "$tmp/err")"
+    [ "$(jq -s -c 'sort_by(.width, .lr) | map(del(.seconds, .samples_per_second))' "$tmp/g4.jsonl")" \
+        = "$(jq -s -c 'sort_by(.width, .lr) | map(del(.seconds, .samples_per_second))' "$tmp/g1.jsonl")" ] \
+        || fail "--jobs resume: the rows differ"
+    expect 0 "${tiny[@]}" --jobs 2 --shard 1/3 --out "$tmp/g5.jsonl" || return
+    jq_true "$tmp/g5.jsonl" '[.[] | [.width, .log2_lr]] == [[16,-3],[32,-3]]' "--jobs --shard 1/3"
+    expect_sweep_usage --synthetic --out "$tmp/never.jsonl" --jobs 0
+    expect_sweep_usage --synthetic --out "$tmp/never.jsonl" --jobs 1025
+    expect_sweep_usage --synthetic --out "$tmp/never.jsonl" --jobs x
+}
+
+# Starts a sweep of 2 points of a few seconds each on 2 workers in the
+# background; sets pid and children once both workers run.
+start_long_sweep() {
+    "$prog" --synthetic --train-limit 8192 --test-limit 128 --epochs 150 --threads 1 \
+        --widths 64 --log2-lr -4:-3 --jobs 2 --out "$tmp/$1.jsonl" >"$tmp/out" 2>"$tmp/err" &
+    pid=$!
+    local i
+    for i in $(seq 100); do
+        children=$(pgrep -P "$pid")
+        [ "$(echo "$children" | wc -w)" -eq 2 ] && return 0
+        sleep 0.1
+    done
+    fail "no 2 workers under pid $pid"
+    return 1
+}
+
+# The sweep ends within a minute with exit status 1, and no worker is left.
+expect_stopped() {
+    local c
+    timeout 60 tail --pid="$pid" -f /dev/null || fail "the sweep hangs after $1"
+    wait "$pid"
+    [ $? -eq 1 ] || fail "exit status 1 expected after $1"
+    for c in $children; do
+        kill -0 "$c" 2>/dev/null && fail "worker $c outlived the sweep after $1"
+    done
+}
+
+# (h) a worker that dies, or an interrupted sweep: said, no hang, no
+# worker left, the finished rows written, and a rerun finishes the grid.
+test_jobs_failures() {
+    local pid children child
+    command -v pgrep >/dev/null || { skip "--jobs failures" "no pgrep"; return; }
+    start_long_sweep k || return
+    child=${children%%[[:space:]]*}
+    kill -KILL "$child"
+    expect_stopped "a worker died"
+    grep -q "^pcmup-sweep: a worker (pid $child) killed by signal 9 (Killed) while running width 64 lr 2^-[34]$" \
+        "$tmp/err" || fail "the dead worker is not reported: $(cat "$tmp/err")"
+    grep -q 'rerun to run the rest' "$tmp/err" || fail "no rerun hint: $(cat "$tmp/err")"
+    jq -s . "$tmp/k.jsonl" >/dev/null || fail "the rows written are not JSON lines"
+    expect 0 --synthetic --train-limit 8192 --test-limit 128 --epochs 150 --threads 1 \
+        --widths 64 --log2-lr -4:-3 --jobs 2 --out "$tmp/k.jsonl" || return
+    jq_true "$tmp/k.jsonl" '[.[].log2_lr] | sort == [-4,-3]' "the rerun finished the grid"
+    # SIGTERM to the sweep.
+    start_long_sweep q || return
+    sleep 0.2
+    kill -TERM "$pid"
+    expect_stopped "SIGTERM"
+    grep -q 'interrupted by signal 15' "$tmp/err" || fail "no interruption message: $(cat "$tmp/err")"
 }
 
 # expect_usage, and --out was not created.
@@ -202,5 +297,7 @@ test_shards
 test_divergence
 test_usage
 test_summary
+test_jobs
+test_jobs_failures
 
 finish
