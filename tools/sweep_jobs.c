@@ -54,6 +54,89 @@ int sweep_jobs_order(const double *cost, size_t n, size_t *order)
     return 0;
 }
 
+/* ---- the queue ------------------------------------------------------------ */
+
+int sweep_jobs_queue_init(sweep_jobs_queue *q, const sweep_jobs_calls *calls,
+                          const double *cost, size_t n)
+{
+    *q = (sweep_jobs_queue){calls, malloc((n > 0 ? n : 1) * sizeof *q->order), n, 0, 0};
+    if (q->order != NULL && sweep_jobs_order(cost, n, q->order) == 0)
+        return 0;
+    free(q->order);
+    q->order = NULL;
+    return -1;
+}
+
+void sweep_jobs_queue_free(sweep_jobs_queue *q)
+{
+    free(q->order);
+    q->order = NULL;
+}
+
+int sweep_jobs_queue_next(sweep_jobs_queue *q, size_t *task)
+{
+    if (q->next == q->n)
+        return 0;
+    *task = q->order[q->next++];
+    return 1;
+}
+
+sweep_jobs_result sweep_jobs_queue_done(sweep_jobs_queue *q, size_t task, int status,
+                                        const char *msg, size_t len)
+{
+    q->finished++;
+    if (q->calls->done(q->calls->ctx, task, status, msg, len) != 0 || status != 0)
+        return SWEEP_JOBS_STOPPED;
+    return SWEEP_JOBS_OK;
+}
+
+void sweep_jobs_describe(const sweep_jobs_calls *calls, size_t task, char *buf,
+                         size_t size)
+{
+    if (calls->describe != NULL)
+        calls->describe(calls->ctx, task, buf, size);
+    else
+        snprintf(buf, size, "task %zu", task);
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+/* The signal that interrupted the call, or 0. A handler can only reach
+ * file-scope state; the one catcher at a time owns it. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+static const int caught[4] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
+void sweep_jobs_signals_catch(sweep_jobs_signals *saved)
+{
+    struct sigaction act;
+
+    /* No SA_RESTART: a signal wakes poll at once. */
+    memset(&act, 0, sizeof act);
+    sigemptyset(&act.sa_mask);
+    interrupted = 0;
+    for (int i = 0; i < 4; i++) {
+        act.sa_handler = caught[i] == SIGPIPE ? SIG_IGN : on_signal;
+        sigaction(caught[i], &act, &saved->old[i]);
+    }
+}
+
+void sweep_jobs_signals_restore(const sweep_jobs_signals *saved)
+{
+    for (int i = 0; i < 4; i++)
+        sigaction(caught[i], &saved->old[i], NULL);
+}
+
+int sweep_jobs_interrupted(void)
+{
+    return (int)interrupted;
+}
+
 /* ---- reading and writing whole messages ----------------------------------- */
 
 /* 0 once all of buf is written; -1 on an error. */
@@ -103,20 +186,10 @@ typedef struct {
     const sweep_jobs_calls *calls;
     worker *w;
     unsigned n_w;
-    size_t *order;
-    size_t n, next, finished;
+    sweep_jobs_queue q;
     char *err;
     size_t err_size;
 } pool;
-
-/* The signal that interrupted the call, or 0. A handler can only reach
- * file-scope state; the one call at a time owns it. */
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    interrupted = sig;
-}
 
 static void set_err(pool *p, const char *fmt, ...)
 {
@@ -128,10 +201,7 @@ static void set_err(pool *p, const char *fmt, ...)
 
 static void describe(const pool *p, size_t task, char *buf, size_t size)
 {
-    if (p->calls->describe != NULL)
-        p->calls->describe(p->calls->ctx, task, buf, size);
-    else
-        snprintf(buf, size, "task %zu", task);
+    sweep_jobs_describe(p->calls, task, buf, size);
 }
 
 /* "exited with status 3", "killed by signal 11 (Segmentation fault)". */
@@ -220,14 +290,15 @@ static int start_worker(pool *p, unsigned id)
 static int assign(pool *p, worker *w)
 {
     char name[128];
+    size_t next;
     uint64_t task;
 
-    if (p->next == p->n) {
+    if (!sweep_jobs_queue_next(&p->q, &next)) {
         close_fd(&w->task_fd);
         return 0;
     }
-    task = p->order[p->next++];
-    w->task = (size_t)task;
+    task = next;
+    w->task = next;
     w->busy = 1;
     if (write_all(w->task_fd, &task, sizeof task) == 0)
         return 0;
@@ -273,11 +344,10 @@ static sweep_jobs_result collect(pool *p, worker *w)
     }
     msg[len] = '\0';
     w->busy = 0;
-    p->finished++;
-    rc = p->calls->done(p->calls->ctx, w->task, status, msg, (size_t)len);
+    sweep_jobs_result r = sweep_jobs_queue_done(&p->q, w->task, status, msg, (size_t)len);
     free(msg);
-    if (rc != 0 || status != 0)
-        return SWEEP_JOBS_STOPPED;
+    if (r != SWEEP_JOBS_OK)
+        return r;
     return assign(p, w) == 0 ? SWEEP_JOBS_OK : SWEEP_JOBS_SYSTEM;
 }
 
@@ -291,9 +361,9 @@ static sweep_jobs_result wait_round(pool *p, struct pollfd *fds)
         if (p->w[i].busy)
             fds[m++] = (struct pollfd){p->w[i].result_fd, POLLIN, 0};
     k = poll(fds, m, 1000);
-    if (interrupted)
-        return set_err(p, "interrupted by signal %d (%s)", (int)interrupted,
-                       strsignal(interrupted)),
+    if (sweep_jobs_interrupted())
+        return set_err(p, "interrupted by signal %d (%s)", sweep_jobs_interrupted(),
+                       strsignal(sweep_jobs_interrupted())),
                SWEEP_JOBS_INTERRUPTED;
     if (k < 0 && errno != EINTR)
         return set_err(p, "poll: %s", strerror(errno)), SWEEP_JOBS_SYSTEM;
@@ -352,7 +422,7 @@ static sweep_jobs_result run_pool(pool *p)
             r = SWEEP_JOBS_SYSTEM;
         }
     }
-    while (r == SWEEP_JOBS_OK && p->finished < p->n)
+    while (r == SWEEP_JOBS_OK && p->q.finished < p->q.n)
         r = wait_round(p, fds);
     free(fds);
     return stop_all(p, r);
@@ -361,10 +431,8 @@ static sweep_jobs_result run_pool(pool *p)
 sweep_jobs_result sweep_jobs_run(const sweep_jobs_calls *calls, const double *cost, size_t n,
                                  unsigned n_workers, char *err, size_t err_size)
 {
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    struct sigaction act, old[3], old_pipe, ignore;
-    pool p = {calls, NULL, n_workers < n ? n_workers : (unsigned)n, NULL, n, 0, 0,
-              err, err_size};
+    pool p = {calls, NULL, n_workers < n ? n_workers : (unsigned)n, {0}, err, err_size};
+    sweep_jobs_signals saved;
     sweep_jobs_result r;
 
     if (err_size > 0)
@@ -372,33 +440,14 @@ sweep_jobs_result sweep_jobs_run(const sweep_jobs_calls *calls, const double *co
     if (n == 0)
         return SWEEP_JOBS_OK;
     p.w = calloc(p.n_w, sizeof *p.w);
-    p.order = malloc(n * sizeof *p.order);
-    if (p.w == NULL || p.order == NULL) {
+    if (p.w == NULL || sweep_jobs_queue_init(&p.q, calls, cost, n) != 0) {
         free(p.w);
-        free(p.order);
         return set_err(&p, "out of memory"), SWEEP_JOBS_SYSTEM;
     }
-    if (sweep_jobs_order(cost, n, p.order) != 0) {
-        free(p.w);
-        free(p.order);
-        return set_err(&p, "out of memory"), SWEEP_JOBS_SYSTEM;
-    }
-    /* No SA_RESTART: a signal wakes poll at once. */
-    memset(&act, 0, sizeof act);
-    act.sa_handler = on_signal;
-    sigemptyset(&act.sa_mask);
-    memset(&ignore, 0, sizeof ignore);
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    interrupted = 0;
-    for (int i = 0; i < 3; i++)
-        sigaction(sigs[i], &act, &old[i]);
-    sigaction(SIGPIPE, &ignore, &old_pipe);
+    sweep_jobs_signals_catch(&saved);
     r = run_pool(&p);
-    sigaction(SIGPIPE, &old_pipe, NULL);
-    for (int i = 0; i < 3; i++)
-        sigaction(sigs[i], &old[i], NULL);
+    sweep_jobs_signals_restore(&saved);
     free(p.w);
-    free(p.order);
+    sweep_jobs_queue_free(&p.q);
     return r;
 }

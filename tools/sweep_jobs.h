@@ -4,11 +4,12 @@
  * most expensive first, each next task to the next free worker.
  *
  * pcmup-sweep's --jobs: a task is one grid point. The scheduling (the
- * order, who is free, what failed) is kept apart from how a worker is
- * reached, so that another kind of worker (an MPI rank, say) can reuse it;
- * today's workers are processes forked from the caller, so they share the
- * caller's memory (the loaded data set) copy-on-write and each has its own
- * process-wide state (the BLAS thread count).
+ * order, which task is next, what a finished task means: the queue below)
+ * is kept apart from how a worker is reached. sweep_jobs_run's workers are
+ * processes forked from the caller, so they share the caller's memory (the
+ * loaded data set) copy-on-write and each has its own process-wide state
+ * (the BLAS thread count); sweep_mpi.h's are MPI ranks, with the same
+ * calls and the same queue.
  *
  * The caller gives three functions. In each worker, once, `init`; then
  * `run` for every task handed to it, which returns a message (bytes the
@@ -19,6 +20,7 @@
 #ifndef PCMUP_SWEEP_JOBS_H
 #define PCMUP_SWEEP_JOBS_H
 
+#include <signal.h>
 #include <stddef.h>
 
 typedef struct {
@@ -49,6 +51,46 @@ typedef enum {
 /* The order tasks are handed out in: by cost, largest first, ties by
  * index. order[] gets the n task indices. Returns 0, or -1 out of memory. */
 int sweep_jobs_order(const double *cost, size_t n, size_t *order);
+
+/* ---- the queue: the scheduling, apart from the workers ----------------- */
+
+typedef struct {
+    const sweep_jobs_calls *calls;
+    size_t *order; /* sweep_jobs_order's */
+    size_t n, next, finished;
+} sweep_jobs_queue;
+
+/* The queue of tasks 0 .. n - 1 in sweep_jobs_order's order. Returns 0,
+ * or -1 out of memory (then nothing to free). */
+int sweep_jobs_queue_init(sweep_jobs_queue *q, const sweep_jobs_calls *calls,
+                          const double *cost, size_t n);
+void sweep_jobs_queue_free(sweep_jobs_queue *q);
+
+/* The next task to hand to a free worker: 1 with *task set, or 0 when
+ * every task has been handed out. */
+int sweep_jobs_queue_next(sweep_jobs_queue *q, size_t *task);
+
+/* A worker finished `task`: passes it to calls->done. SWEEP_JOBS_OK to go
+ * on, SWEEP_JOBS_STOPPED when the task failed or done asked to stop. */
+sweep_jobs_result sweep_jobs_queue_done(sweep_jobs_queue *q, size_t task, int status,
+                                        const char *msg, size_t len);
+
+/* calls->describe, or "task I" without it. */
+void sweep_jobs_describe(const sweep_jobs_calls *calls, size_t task, char *buf,
+                         size_t size);
+
+/* SIGINT, SIGTERM and SIGHUP set a flag (no SA_RESTART, so a blocking call
+ * wakes up) and SIGPIPE is ignored, until sweep_jobs_signals_restore. One
+ * catcher at a time per process. */
+typedef struct {
+    struct sigaction old[4];
+} sweep_jobs_signals;
+void sweep_jobs_signals_catch(sweep_jobs_signals *saved);
+void sweep_jobs_signals_restore(const sweep_jobs_signals *saved);
+/* The signal caught since sweep_jobs_signals_catch, or 0. */
+int sweep_jobs_interrupted(void);
+
+/* ---- forked workers ------------------------------------------------------ */
 
 /* Runs tasks 0 .. n - 1 (cost[i] is task i's relative cost) on n_workers
  * forked processes, at most n of them; returns when every task is done,
