@@ -57,6 +57,19 @@
  * JOBS_WIDE_WIDTH); --threads T alone runs P/T at a time; one processor,
  * or --jobs 1, runs in this process as before.
  *
+ * Under MPI (mpirun -n R, R > 1; sweep_mpi.c): rank 0 loads the data
+ * and sends them to every rank (tool_mpi_data.c), reads --out to skip
+ * the points done and tells every rank which are left; then each point
+ * runs wholly on one rank, with --threads [1] BLAS threads, the costliest
+ * first, each next one to the next free rank, rank 0 included (on a
+ * thread beside its scheduling). Rank 0 alone writes --out, in the grid's
+ * order, and the progress; the rows are a serial sweep's with the same
+ * --threads. --jobs above 1 is refused: the ranks are the jobs. A failed
+ * point, or a rank that dies (the launcher then ends every rank, which
+ * reaches rank 0 as SIGTERM), stops the job with the finished rows
+ * written and exit status 1 (MPI_Abort, from rank 0). One rank, or a
+ * build without MPI, is the sweep described above.
+ *
  * Progress goes to stderr, one line per point, with a time-left estimate
  * that weights the points left by their network's parameter count (times
  * the epochs), calibrated by the seconds measured so far. At the end the
@@ -88,7 +101,12 @@
 #include "jsonl.h"
 #include "pcmup.h"
 #include "sweep_jobs.h"
+#ifdef PCMUP_WITH_MPI
+#include "sweep_mpi.h"
+#endif
 #include "sweep_summary.h"
+#include "tool_mpi.h"
+#include "tool_mpi_data.h"
 #include "train_loop.h"
 #include "train_options.h"
 #include "train_setup.h"
@@ -606,6 +624,8 @@ static int drop_done(const sweep_options *s, const char *config, grid_point *poi
 
 /* What every point shares, and the sweep's progress. */
 typedef struct {
+    const tool_mpi *mpi;
+    int must_abort;   /* MPI: some rank may be busy; end the job with MPI_Abort */
     const sweep_options *s;
     const train_options *base; /* --threads is the per-run count */
     const train_data *data;
@@ -820,6 +840,24 @@ typedef struct {
     int threads;
 } batch;
 
+/* "2 jobs at a time, 1 BLAS thread each, widths below 2048" on stderr. */
+static void announce_batch(const sweep_run *c, const batch *b, unsigned long jobs)
+{
+    if (c->mpi->rank > 0)
+        return; /* rank 0 says it */
+    if (c->mpi->size > 1)
+        fprintf(stderr, PROG ": %d MPI ranks, one point at a time each, %d BLAS thread%s "
+                "each", c->mpi->size, b->threads, b->threads == 1 ? "" : "s");
+    else
+        fprintf(stderr, PROG ": %lu job%s at a time, %d BLAS thread%s each", jobs,
+                jobs == 1 ? "" : "s", b->threads, b->threads == 1 ? "" : "s");
+    if (b->lo > 0 || b->hi < SIZE_MAX)
+        fprintf(stderr, b->lo > 0 ? ", widths from %zu\n" : ", widths below %zu\n",
+                b->lo > 0 ? b->lo : b->hi);
+    else
+        fputc('\n', stderr);
+}
+
 /* Runs one batch on its workers; the rows it finishes go to c->rows.
  * Returns a sweep_jobs_result, said on stderr when it is a failure. */
 static sweep_jobs_result run_batch(sweep_run *c, const batch *b)
@@ -847,14 +885,13 @@ static sweep_jobs_result run_batch(sweep_run *c, const batch *b)
     jobs = b->jobs < n ? b->jobs : (unsigned long)n;
     o.threads = b->threads;
     c->base = &o;
-    fprintf(stderr, PROG ": %lu job%s at a time, %d BLAS thread%s each", jobs,
-            jobs == 1 ? "" : "s", b->threads, b->threads == 1 ? "" : "s");
-    if (b->lo > 0 || b->hi < SIZE_MAX)
-        fprintf(stderr, b->lo > 0 ? ", widths from %zu\n" : ", widths below %zu\n",
-                b->lo > 0 ? b->lo : b->hi);
+    announce_batch(c, b, jobs);
+#ifdef PCMUP_WITH_MPI
+    if (c->mpi->size > 1)
+        r = sweep_mpi_run(&calls, cost, n, c->mpi, err, sizeof err);
     else
-        fputc('\n', stderr);
-    r = sweep_jobs_run(&calls, cost, n, (unsigned)jobs, err, sizeof err);
+#endif
+        r = sweep_jobs_run(&calls, cost, n, (unsigned)jobs, err, sizeof err);
     c->base = given;
     free(cost);
     if (r != SWEEP_JOBS_OK && r != SWEEP_JOBS_STOPPED)
@@ -877,7 +914,8 @@ static int run_jobs(sweep_run *c, const batch *batches, size_t n_batches)
     for (size_t i = 0; i < n_batches && r == SWEEP_JOBS_OK; i++)
         r = run_batch(c, &batches[i]);
     rc = c->rows != NULL ? write_finished(c, 1) : 1;
-    if (r != SWEEP_JOBS_OK && rc == 0)
+    c->must_abort = c->mpi->size > 1 && (r != SWEEP_JOBS_OK || rc != 0);
+    if (r != SWEEP_JOBS_OK && rc == 0 && c->mpi->rank == 0)
         fprintf(stderr, PROG ": %zu of %zu points finished and written to %s; rerun to "
                 "run the rest\n", c->n_done, c->n_points, c->s->out);
     free(c->rows);
@@ -929,6 +967,11 @@ static int run_points(sweep_run *c)
     unsigned long jobs = c->s->jobs;
     batch b[2];
 
+    if (c->mpi->size > 1) {
+        /* The ranks are the jobs (parse_config refused --jobs > 1). */
+        b[0] = (batch){0, SIZE_MAX, (unsigned long)c->mpi->size, threads > 0 ? threads : 1};
+        return run_jobs(c, b, 1);
+    }
     if (jobs == 0 && threads > 0)
         jobs = cpus / (unsigned long)threads > 0 ? cpus / (unsigned long)threads : 1;
     if (jobs == 1 || (jobs == 0 && cpus == 1))
@@ -944,41 +987,103 @@ static int run_points(sweep_run *c)
     return run_jobs(c, b, 2);
 }
 
-static int sweep(const sweep_options *s, const train_options *o, const char *label)
+/* The data: loaded by rank 0, which sends them to the other ranks under
+ * MPI (only rank 0 reads files; measured in docs/transfer.md). Returns 0
+ * or 1, the same on every rank. */
+static int load_data(const tool_mpi *m, const train_options *o, train_data *d)
 {
-    sweep_run c = {.s = s, .base = o, .label = label};
-    train_data d = {0};
     train_error e = {0};
+    int rc = 0;
+
+    if (m->rank == 0 && train_data_load(d, o, &e) != 0) {
+        train_error_report(PROG, &e);
+        rc = 1;
+    }
+    if (tool_mpi_agree(m, rc) != 0)
+        return 1;
+    if (tool_mpi_share_data(m, d, &e) != 0) {
+        train_error_report(PROG, &e);
+        rc = 1;
+    }
+    return tool_mpi_agree(m, rc);
+}
+
+/* Keeps the points of *points whose grid index is in left[0 .. n_left). */
+static void keep_listed(grid_point *points, size_t *n_points, const uint64_t *left,
+                        size_t n_left)
+{
+    size_t kept = 0, k = 0;
+    for (size_t i = 0; i < *n_points && k < n_left; i++)
+        if (points[i].index == left[k]) {
+            points[kept++] = points[i];
+            k++;
+        }
+    *n_points = kept;
+}
+
+/* Drops the points --out already has: rank 0 reads it and tells the other
+ * ranks which points are left, so that every rank holds the same list
+ * (a task is an index into it). Returns 0, 1 or 2, the same on every rank. */
+static int drop_done_everywhere(const tool_mpi *m, const sweep_options *s,
+                                const char *config, grid_point *points, size_t *n_points)
+{
+    const size_t n_all = *n_points;
+    uint64_t *left = malloc((n_all + 1) * sizeof *left);
+    int rc = left == NULL ? runtime_error("out of memory") : 0;
+
+    if (rc == 0 && m->rank == 0)
+        rc = drop_done(s, config, points, n_points);
+    rc = tool_mpi_agree(m, rc);
+    if (rc == 0 && m->size > 1) {
+        left[0] = *n_points;
+        for (size_t i = 0; m->rank == 0 && i < *n_points; i++)
+            left[i + 1] = points[i].index;
+        if (tool_mpi_bcast(m, left, (n_all + 1) * sizeof *left) != 0)
+            rc = runtime_error("sending the points left to every rank");
+        else if (m->rank > 0)
+            keep_listed(points, n_points, left + 1, (size_t)left[0]);
+    }
+    free(left);
+    return rc;
+}
+
+/* Sweeps; *must_abort tells main to end an MPI job with MPI_Abort. */
+static int sweep(const sweep_options *s, const train_options *o, const char *label,
+                 tool_mpi *m, int *must_abort)
+{
+    sweep_run c = {.mpi = m, .s = s, .base = o, .label = label};
+    const int root = m->rank == 0;
+    train_data d = {0};
     grid_point *points = NULL;
     size_t n_points = 0;
     char *config = NULL;
     int rc = 0;
 
-    if (train_data_load(&d, o, &e) != 0) {
-        train_error_report(PROG, &e);
+    if (load_data(m, o, &d) != 0)
         return 1;
-    }
     c.data = &d;
     c.config = config = train_config_string(o, d.train_samples, d.test_samples);
     if (config == NULL)
         rc = runtime_error("out of memory");
     if (rc == 0)
         rc = build_grid(s, o, &d, &points, &n_points);
-    if (rc == 0)
-        rc = drop_done(s, config, points, &n_points);
-    if (rc == 0 && (c.out = fopen(s->out, "a")) == NULL)
+    if ((rc = tool_mpi_agree(m, rc)) == 0)
+        rc = drop_done_everywhere(m, s, config, points, &n_points);
+    if (rc == 0 && root && (c.out = fopen(s->out, "a")) == NULL)
         rc = runtime_error("opening %s: %s", s->out, strerror(errno));
-    if (rc == 0) {
+    if ((rc = tool_mpi_agree(m, rc)) == 0) {
         c.points = points;
         c.n_points = n_points;
         for (size_t i = 0; i < n_points; i++)
             c.cost_total += points[i].cost;
         c.t0 = now_seconds();
+        tool_mpi_hush(m, 0); /* a worker rank's failure is its own to say */
         rc = run_points(&c);
+        *must_abort = c.must_abort;
     }
     if (c.out != NULL && fclose(c.out) != 0 && rc == 0)
         rc = runtime_error("writing %s: %s", s->out, strerror(errno));
-    if (rc == 0)
+    if (rc == 0 && root)
         rc = print_config_summary(s->out, config, s->best_by);
     free(points);
     free(config);
@@ -996,44 +1101,55 @@ static int parse_config(const sweep_options *s, train_options *o, char **rest, i
     }
 }
 
-/* Parses, then sweeps; an exit status, or -1 for "exit 0 now". */
-static int run(int argc, char **argv, char **rest)
+/* Parses, then sweeps; an exit status, or -1 for "exit 0 now". Every rank
+ * of an MPI job parses the same arguments; rank 0 says what is wrong. */
+static int run(int argc, char **argv, char **rest, tool_mpi *m, int *must_abort)
 {
     sweep_options s;
     train_options o;
     char *label = NULL;
     int n_rest = 0, rc;
 
+    tool_mpi_hush(m, 1);
     sweep_options_default(&s);
     rc = split_args(&s, argc, argv, rest, &n_rest);
     if (rc != 0)
         return rc;
+    if (s.summary != NULL && (n_rest != 1 || s.out != NULL))
+        return usage_error("--summary FILE takes no other flags");
     if (s.summary != NULL)
-        return n_rest == 1 && s.out == NULL
-                   ? print_config_summary(s.summary, NULL, s.best_by)
-                   : usage_error("--summary FILE takes no other flags");
+        return m->rank == 0 ? print_config_summary(s.summary, NULL, s.best_by) : 0;
     if ((rc = parse_config(&s, &o, rest, n_rest)) != 0)
         return rc;
+    if (m->size > 1 && s.jobs > 1)
+        return usage_error("--jobs %lu: under MPI the ranks are the jobs, one point at a "
+                           "time each; give their count to the launcher (mpirun -n) and "
+                           "each point's BLAS threads with --threads", s.jobs);
     if (o.threads > 0 && pcmup_set_blas_threads(o.threads) != PCMUP_OK)
         return runtime_error("--threads: %s", pcmup_last_error());
     if (s.label == NULL && (s.label = label = default_label(&o, rest, n_rest)) == NULL)
         return runtime_error("out of memory");
-    rc = sweep(&s, &o, s.label);
+    rc = sweep(&s, &o, s.label, m, must_abort);
     free(label);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    char **rest = malloc(((size_t)argc + 1) * sizeof *rest);
-    int rc;
+    tool_mpi m;
+    char err[256], **rest;
+    int rc, must_abort = 0;
 
-    if (rest == NULL)
-        return runtime_error("out of memory");
+    if (tool_mpi_start(&m, &argc, &argv, err, sizeof err) != 0)
+        return tool_mpi_abort(&m, runtime_error("MPI: %s", err));
+    if ((rest = malloc(((size_t)argc + 1) * sizeof *rest)) == NULL)
+        return tool_mpi_abort(&m, runtime_error("out of memory"));
     train_options_set_program(PROG);
-    rc = run(argc, argv, rest);
+    rc = run(argc, argv, rest, &m, &must_abort);
     free(rest);
     if (rc < 0)
-        return 0;
-    return rc == 0 && fflush(stdout) != 0 ? 1 : rc;
+        rc = 0;
+    else if (rc == 0 && fflush(stdout) != 0)
+        rc = 1;
+    return must_abort ? tool_mpi_abort(&m, rc != 0 ? rc : 1) : tool_mpi_finish(&m, rc);
 }

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tool_mpi.c -- tool_mpi.h, with MPI (PCMUP_WITH_MPI) or without it.
+ */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
+#include "tool_mpi.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef PCMUP_WITH_MPI
+#include <mpi.h>
+#endif
+
+int tool_mpi_launched(void)
+{
+    /* Open MPI's mpirun; PMIx launchers (Open MPI 5, srun --mpi=pmix);
+     * PMI-1/2 launchers (MPICH's Hydra, srun --mpi=pmi2). A Slurm batch
+     * script alone sets none of them, so it stays one process. */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+/* stdout (fd 1) or stderr (fd 2) to /dev/null. */
+static void to_null(int fd)
+{
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, fd);
+        close(null);
+    }
+}
+
+void tool_mpi_hush(tool_mpi *m, int on)
+{
+    if (m->rank == 0)
+        return;
+    fflush(stderr);
+    if (on && m->saved_stderr < 0) {
+        m->saved_stderr = dup(2);
+        to_null(2);
+    } else if (!on && m->saved_stderr >= 0) {
+        dup2(m->saved_stderr, 2);
+        close(m->saved_stderr);
+        m->saved_stderr = -1;
+    }
+}
+
+void tool_mpi_nap(void)
+{
+    /* 200 us: well under a point's time, and an idle rank costs nothing. */
+    const struct timespec ts = {0, 200000};
+    nanosleep(&ts, NULL);
+}
+
+#ifdef PCMUP_WITH_MPI
+
+int tool_mpi_available(void)
+{
+    return 1;
+}
+
+int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_size)
+{
+    int provided;
+
+    *m = (tool_mpi){0, 1, 0, -1};
+    if (!tool_mpi_launched())
+        return 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        snprintf(err, err_size, "MPI_Init_thread failed");
+        return -1;
+    }
+    m->started = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &m->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &m->size);
+    if (provided < MPI_THREAD_FUNNELED) {
+        snprintf(err, err_size, "the MPI library gives no MPI_THREAD_FUNNELED");
+        return -1;
+    }
+    if (m->size > 1 && m->rank > 0) {
+        fflush(stdout);
+        to_null(1);
+    }
+    return 0;
+}
+
+int tool_mpi_agree(const tool_mpi *m, int rc)
+{
+    int all = rc;
+    if (m->size > 1)
+        MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return all;
+}
+
+/* MPI counts are ints: large buffers go in pieces of 1 GiB. */
+#define CHUNK ((size_t)1 << 30)
+
+int tool_mpi_bcast(const tool_mpi *m, void *buf, size_t len)
+{
+    char *p = buf;
+    for (size_t done = 0; m->size > 1 && done < len; done += CHUNK) {
+        size_t k = len - done < CHUNK ? len - done : CHUNK;
+        if (MPI_Bcast(p + done, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+int tool_mpi_send(const tool_mpi *m, int dest, int tag, const void *buf, size_t len)
+{
+    (void)m;
+    if (len > INT_MAX)
+        return -1;
+    return MPI_Send(buf, (int)len, MPI_BYTE, dest, tag, MPI_COMM_WORLD) == MPI_SUCCESS ? 0
+                                                                                        : -1;
+}
+
+int tool_mpi_probe(const tool_mpi *m, int tag, int *source, size_t *len)
+{
+    MPI_Status st;
+    int flag = 0, count = 0;
+    (void)m;
+    MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, &st);
+    if (!flag)
+        return 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    *source = st.MPI_SOURCE;
+    *len = (size_t)count;
+    return 1;
+}
+
+int tool_mpi_wait(const tool_mpi *m, int tag, int *source, size_t *len, int (*stop)(void))
+{
+    while (!tool_mpi_probe(m, tag, source, len)) {
+        if (stop != NULL && stop())
+            return 0;
+        tool_mpi_nap();
+    }
+    return 1;
+}
+
+int tool_mpi_recv(const tool_mpi *m, int source, int tag, void *buf, size_t len)
+{
+    (void)m;
+    if (len > INT_MAX)
+        return -1;
+    return MPI_Recv(buf, (int)len, MPI_BYTE, source, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE)
+                   == MPI_SUCCESS
+               ? 0
+               : -1;
+}
+
+int tool_mpi_finish(tool_mpi *m, int rc)
+{
+    if (m->started) {
+        fflush(NULL);
+        MPI_Finalize();
+        m->started = 0;
+    }
+    return rc;
+}
+
+int tool_mpi_abort(tool_mpi *m, int rc)
+{
+    if (m->started && m->size > 1) {
+        fflush(NULL);
+        MPI_Abort(MPI_COMM_WORLD, rc);
+    }
+    return tool_mpi_finish(m, rc);
+}
+
+#else /* no MPI: one rank */
+
+int tool_mpi_available(void)
+{
+    return 0;
+}
+
+int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_size)
+{
+    (void)argc, (void)argv, (void)err, (void)err_size;
+    *m = (tool_mpi){0, 1, 0, -1};
+    return 0;
+}
+
+int tool_mpi_agree(const tool_mpi *m, int rc)
+{
+    (void)m;
+    return rc;
+}
+
+int tool_mpi_bcast(const tool_mpi *m, void *buf, size_t len)
+{
+    (void)m, (void)buf, (void)len;
+    return 0;
+}
+
+int tool_mpi_send(const tool_mpi *m, int dest, int tag, const void *buf, size_t len)
+{
+    (void)m, (void)dest, (void)tag, (void)buf, (void)len;
+    return -1;
+}
+
+int tool_mpi_probe(const tool_mpi *m, int tag, int *source, size_t *len)
+{
+    (void)m, (void)tag, (void)source, (void)len;
+    return 0;
+}
+
+int tool_mpi_wait(const tool_mpi *m, int tag, int *source, size_t *len, int (*stop)(void))
+{
+    (void)m, (void)tag, (void)source, (void)len, (void)stop;
+    return 0;
+}
+
+int tool_mpi_recv(const tool_mpi *m, int source, int tag, void *buf, size_t len)
+{
+    (void)m, (void)source, (void)tag, (void)buf, (void)len;
+    return -1;
+}
+
+int tool_mpi_finish(tool_mpi *m, int rc)
+{
+    (void)m;
+    return rc;
+}
+
+int tool_mpi_abort(tool_mpi *m, int rc)
+{
+    (void)m;
+    return rc;
+}
+
+#endif
