@@ -94,11 +94,29 @@ int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_s
     return 0;
 }
 
+/* Waits for a non-blocking call, napping: a blocking collective would
+ * poll at full speed while rank 0 loads the data, say. */
+static int complete(MPI_Request *req)
+{
+    int done = 0;
+    for (;;) {
+        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (done)
+            return 0;
+        tool_mpi_nap();
+    }
+}
+
 int tool_mpi_agree(const tool_mpi *m, int rc)
 {
     int all = rc;
-    if (m->size > 1)
-        MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Request req;
+    if (m->size > 1
+        && (MPI_Iallreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req)
+                != MPI_SUCCESS
+            || complete(&req) != 0))
+        return rc != 0 ? rc : 1;
     return all;
 }
 
@@ -110,7 +128,9 @@ int tool_mpi_bcast(const tool_mpi *m, void *buf, size_t len)
     char *p = buf;
     for (size_t done = 0; m->size > 1 && done < len; done += CHUNK) {
         size_t k = len - done < CHUNK ? len - done : CHUNK;
-        if (MPI_Bcast(p + done, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+        MPI_Request req;
+        if (MPI_Ibcast(p + done, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD, &req) != MPI_SUCCESS
+            || complete(&req) != 0)
             return -1;
     }
     return 0;

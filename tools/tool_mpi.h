@@ -47,7 +47,8 @@ int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_s
 /* On ranks other than 0: stderr to /dev/null (on = 1) or back (on = 0). */
 void tool_mpi_hush(tool_mpi *m, int on);
 
-/* Every rank's rc, agreed: the largest. Collective. */
+/* Every rank's rc, agreed: the largest. Collective; like every wait here,
+ * it naps rather than spin. */
 int tool_mpi_agree(const tool_mpi *m, int rc);
 
 /* Rank 0's len bytes at buf to every rank. Collective; 0 or -1. */
