@@ -34,9 +34,12 @@ have_fashion() {
         { skip "$1" "no FashionMNIST at $data"; return 1; }
 }
 
+# Words run puts before the program: a launcher (mpirun -n 2), say.
+run_with=()
+
 # run ARGS...: runs the program, leaving stdout, stderr and status behind.
 run() {
-    "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
+    "${run_with[@]}" "$prog" "$@" >"$tmp/out" 2>"$tmp/err"
     status=$?
     # Under AddressSanitizer (docs/testing.md), with allocator_may_return_null=1,
     # a request over its 1 TiB maximum returns NULL as malloc would, but
