@@ -111,10 +111,11 @@ static int complete(MPI_Request *req)
             return -1;
         if (done)
             return 0;
-        /* Longer and longer naps, up to 16 ms: these waits are for a
-         * whole load, or the last rank's last point. */
+        /* Longer and longer naps, up to 4 ms: these waits are for a
+         * whole load, or the last rank's last point, and what they wait
+         * for is one message. */
         nap_for(ns);
-        ns = ns < 16000000 ? 2 * ns : ns;
+        ns = ns < 4000000 ? 2 * ns : ns;
     }
 }
 
@@ -136,11 +137,19 @@ int tool_mpi_agree(const tool_mpi *m, int rc)
 int tool_mpi_bcast(const tool_mpi *m, void *buf, size_t len)
 {
     char *p = buf;
-    for (size_t done = 0; m->size > 1 && done < len; done += CHUNK) {
+    MPI_Request req;
+
+    if (m->size == 1)
+        return 0;
+    /* First wait, napping, for every rank to be here (rank 0 may still be
+     * loading); then the blocking broadcast, which polls but is short. A
+     * non-blocking one would move only when tested: napping between
+     * tests made a 31 MB broadcast take seconds. */
+    if (MPI_Ibarrier(MPI_COMM_WORLD, &req) != MPI_SUCCESS || complete(&req) != 0)
+        return -1;
+    for (size_t done = 0; done < len; done += CHUNK) {
         size_t k = len - done < CHUNK ? len - done : CHUNK;
-        MPI_Request req;
-        if (MPI_Ibcast(p + done, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD, &req) != MPI_SUCCESS
-            || complete(&req) != 0)
+        if (MPI_Bcast(p + done, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
             return -1;
     }
     return 0;
