@@ -232,8 +232,20 @@ int tool_mpi_available(void)
 
 int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_size)
 {
-    (void)argc, (void)argv, (void)err, (void)err_size;
+    /* Several copies started by a launcher would each run the whole job
+     * (a sweep's every point, into the same file): refused. */
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    (void)argc, (void)argv;
     *m = (tool_mpi){0, 1, 0, -1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *v = getenv(sizes[i]);
+        if (v != NULL && atoi(v) > 1) {
+            snprintf(err, err_size, "built without MPI, but started as one of %s "
+                     "processes by an MPI launcher; rebuild with MPI (libopenmpi-dev), "
+                     "or run one process", v);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -4,7 +4,8 @@
  * the few messages the tools exchange. Never part of the library: libpcmup
  * stays free of MPI. Built without MPI (none at configure time, or
  * PCMUP_WITH_MPI=OFF), every program is a job of one rank and the message
- * functions fail.
+ * functions fail; started by a launcher as one of several processes, it
+ * refuses to start (each would run the whole job).
  *
  * MPI starts only when a launcher started the program (mpirun, mpiexec,
  * srun: tool_mpi_launched), so a tool run by hand behaves as one built
