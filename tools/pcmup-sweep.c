@@ -67,8 +67,10 @@
  * --threads. --jobs above 1 is refused: the ranks are the jobs. A failed
  * point, or a rank that dies (the launcher then ends every rank, which
  * reaches rank 0 as SIGTERM), stops the job with the finished rows
- * written and exit status 1 (MPI_Abort, from rank 0). One rank, or a
- * build without MPI, is the sweep described above.
+ * written and a non-zero exit status (rank 0 ends the job with MPI_Abort
+ * after a failed point or a signal; the launcher says how a dead rank
+ * ended). One rank, or a build without MPI, is the sweep described
+ * above.
  *
  * Progress goes to stderr, one line per point, with a time-left estimate
  * that weights the points left by their network's parameter count (times
@@ -975,7 +977,7 @@ static int run_points(sweep_run *c)
     batch b[2];
 
     if (c->mpi->size > 1) {
-        /* The ranks are the jobs (parse_config refused --jobs > 1). */
+        /* The ranks are the jobs (run refused --jobs > 1). */
         b[0] = (batch){0, SIZE_MAX, (unsigned long)c->mpi->size, threads > 0 ? threads : 1};
         return run_jobs(c, b, 1);
     }
@@ -995,7 +997,7 @@ static int run_points(sweep_run *c)
 }
 
 /* The data: loaded by rank 0, which sends them to the other ranks under
- * MPI (only rank 0 reads files; measured in docs/transfer.md). Returns 0
+ * MPI (only rank 0 reads files; measured in docs/reproduction.md). Returns 0
  * or 1, the same on every rank. */
 static int load_data(const tool_mpi *m, const train_options *o, train_data *d)
 {
