@@ -220,10 +220,9 @@ static pcmup_status reserve_rows(pcmup_dataset *ds, size_t need, size_t *cap,
  * of the whole file's bytes. What follows them is checked only when they
  * are the whole file: a head stops decompressing at its last sample. */
 static pcmup_status read_images(pcmup__idx_reader *r, pcmup_dataset *ds, size_t chunk_rows,
-                                unsigned char *chunk, const char *caller)
+                                size_t cap, unsigned char *chunk, const char *caller)
 {
     const size_t dim = ds->dim;
-    size_t cap = chunk_rows;
     for (size_t row = 0, rows; row < ds->n; row += rows) {
         rows = ds->n - row < chunk_rows ? ds->n - row : chunk_rows;
         PCMUP_TRY(pcmup__idx_read_exact(r, chunk, rows * dim, row * dim));
@@ -233,22 +232,26 @@ static pcmup_status read_images(pcmup__idx_reader *r, pcmup_dataset *ds, size_t 
     return ds->n == r->count ? pcmup__idx_check_end(r) : PCMUP_OK;
 }
 
-/* A dataset of the image file's first n samples, without labels yet. */
-static pcmup_status images_dataset(pcmup__idx_reader *r, size_t n, const pcmup_allocator *a,
-                                   const char *caller, pcmup_dataset **out)
+/* A dataset of the image file's first n samples, without labels yet. x
+ * starts with room for `rows` of them (at least one chunk's). */
+static pcmup_status images_dataset(pcmup__idx_reader *r, size_t n, size_t rows,
+                                   const pcmup_allocator *a, const char *caller,
+                                   pcmup_dataset **out)
 {
     const size_t dim = r->item_size;
     size_t chunk_rows = dim < IMAGE_CHUNK ? IMAGE_CHUNK / dim : 1;
     if (chunk_rows > n)
         chunk_rows = n;
+    if (rows < chunk_rows)
+        rows = chunk_rows;
     unsigned char *chunk = pcmup__alloc(a, chunk_rows, dim);
-    pcmup_dataset *ds = chunk ? dataset_start(a, n, dim, chunk_rows) : NULL;
+    pcmup_dataset *ds = chunk ? dataset_start(a, n, dim, rows) : NULL;
     if (!ds) {
         pcmup__free(a, chunk);
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%s: cannot allocate %zu samples",
-                           r->name, chunk_rows);
+                           r->name, rows);
     }
-    pcmup_status s = read_images(r, ds, chunk_rows, chunk, caller);
+    pcmup_status s = read_images(r, ds, chunk_rows, rows, chunk, caller);
     pcmup__free(a, chunk);
     if (s != PCMUP_OK) {
         pcmup_dataset_free(ds);
@@ -314,7 +317,11 @@ static pcmup_status load_opened(pcmup__idx_reader *img_r, pcmup__idx_reader *lab
     size_t n = img_r->count < max_samples ? img_r->count : max_samples;
     PCMUP_TRY(check_headers(img_r, lab_r, n, max_bytes, caller));
     pcmup_dataset *ds = NULL;
-    PCMUP_TRY(images_dataset(img_r, n, a, caller, &ds));
+    /* A head's size is the caller's own number, not the header's: x is
+     * allocated for it at once, and written once, in order, without the
+     * copies of growing (so the rows are the last memory written when the
+     * first epoch reads them). The header's count is still not trusted. */
+    PCMUP_TRY(images_dataset(img_r, n, n < img_r->count ? n : 0, a, caller, &ds));
     pcmup__idx lab;
     pcmup_status s = pcmup__idx_read_head(lab_r, n, &lab);
     if (s == PCMUP_OK) {
