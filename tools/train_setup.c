@@ -77,9 +77,9 @@ static int load_split(pcmup_dataset **out, const train_options *o, pcmup_split s
 }
 
 /* The test set first: the training rows are then the last memory written,
- * still in the cache when the first epoch reads them (loaded first, the
- * test set's load evicted them and made epoch 1 of a short run some 15%
- * slower than epoch 2). */
+ * still in the cache when the first epoch reads them (loaded first, they
+ * were evicted by the rest of the load, and the first epoch of a short
+ * run read them from memory while later epochs found them cached). */
 static int load_dataset(train_data *d, const train_options *o, train_error *e)
 {
     if (load_split(&d->test, o, PCMUP_SPLIT_TEST, o->test_limit, e) != 0
