@@ -21,6 +21,12 @@ double pcmup__rng_uniform(pcmup_rng *rng);
 /* Standard normal (Box-Muller; both values of a pair are not kept, so the
  * stream has no hidden state beyond s[]). */
 double pcmup__rng_normal(pcmup_rng *rng);
+/* Standard normal by the ziggurat (rng_ziggurat.h): one 64-bit draw and a
+ * table lookup for most values, against a log and a cosine for
+ * Box-Muller: for the noise drawn in every step (TP's feedback training,
+ * PC's random state init). The initial weights keep pcmup__rng_normal, so
+ * that a seed gives the same network as before. */
+double pcmup__rng_normal_fast(pcmup_rng *rng);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 size_t pcmup__rng_below(pcmup_rng *rng, size_t n);
 

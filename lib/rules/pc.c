@@ -365,7 +365,7 @@ static void fill_state(pc_run *r, size_t l, int init)
     } else {
         const double std = r->algo->settings[PCMUP_SET_PC_INIT_STD];
         for (size_t i = 0; i < n; i++)
-            s[i] = (float)(std * pcmup__rng_normal(&r->algo->rng));
+            s[i] = (float)(std * pcmup__rng_normal_fast(&r->algo->rng));
     }
     update_post(r, l);
 }
