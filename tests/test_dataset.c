@@ -127,17 +127,23 @@ static void write_small_labels(const char *name)
 #define MEDIUM_N 100
 #define MEDIUM_DIM 784
 
+/* Its bytes, as medium_bytes makes them. */
+static unsigned char medium_pixels[MEDIUM_N * MEDIUM_DIM], medium_labels[MEDIUM_N];
+
+static void medium_bytes(void)
+{
+    for (size_t i = 0; i < sizeof medium_pixels; i++)
+        medium_pixels[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < MEDIUM_N; i++)
+        medium_labels[i] = (unsigned char)(i % 10);
+}
+
 static void write_medium(const char *images, const char *labels)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
-    unsigned char lab[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        lab[i] = (unsigned char)(i % 10);
+    medium_bytes();
     const uint32_t idims[3] = {MEDIUM_N, 28, 28}, ldims[1] = {MEDIUM_N};
-    write_file(images, idx_bytes(0x08, 3, idims, pixels, sizeof pixels));
-    write_file(labels, idx_bytes(0x08, 1, ldims, lab, sizeof lab));
+    write_file(images, idx_bytes(0x08, 3, idims, medium_pixels, sizeof medium_pixels));
+    write_file(labels, idx_bytes(0x08, 1, ldims, medium_labels, sizeof medium_labels));
 }
 
 /* ---- checking datasets ------------------------------------------------- */
@@ -227,19 +233,13 @@ END_TEST
 
 START_TEST(medium_files_grow_the_buffer)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
-    unsigned char labels[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        labels[i] = (unsigned char)(i % 10);
     const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
     for (int g = 0; g < 2; g++) {
         write_medium(names[g][0], names[g][1]);
         pcmup_dataset *ds = NULL;
         TU_OK(pcmup_dataset_load_idx(&ds, tmp_path(names[g][0]), tmp_path(names[g][1]), NULL));
         check_info(ds, MEDIUM_N, MEDIUM_DIM, 10);
-        check_bytes_loaded(ds, pixels, labels, MEDIUM_N, MEDIUM_DIM);
+        check_bytes_loaded(ds, medium_pixels, medium_labels, MEDIUM_N, MEDIUM_DIM);
         pcmup_dataset_free(ds);
     }
 }
@@ -837,12 +837,6 @@ END_TEST
  * n < 10, then 10 like the whole file's. */
 START_TEST(head_equals_truncated_load)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
-    unsigned char labels[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        labels[i] = (unsigned char)(i % 10);
     const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
     const size_t ns[] = {1, 7, 10, 64, MEDIUM_N - 1, MEDIUM_N, MEDIUM_N + 1, SIZE_MAX};
     for (int g = 0; g < 2; g++) {
@@ -856,7 +850,7 @@ START_TEST(head_equals_truncated_load)
             TU_OK(pcmup_dataset_load_idx_head(&head, img, lab, ns[k], SIZE_MAX, NULL));
             tu_check_head_of(head, whole, n);
             check_info(head, n, MEDIUM_DIM, n < 10 ? n : 10);
-            check_bytes_loaded(head, pixels, labels, n, MEDIUM_DIM);
+            check_bytes_loaded(head, medium_pixels, medium_labels, n, MEDIUM_DIM);
             pcmup_dataset_free(whole);
             pcmup_dataset_free(head);
         }
@@ -870,12 +864,10 @@ END_TEST
  * load does. */
 START_TEST(head_does_not_read_the_rest)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
+    medium_bytes();
+    const unsigned char *pixels = medium_pixels;
     unsigned char lab[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        lab[i] = (unsigned char)(i % 10);
+    memcpy(lab, medium_labels, sizeof lab);
     const uint32_t idims[3] = {MEDIUM_N, 28, 28}, ldims[1] = {MEDIUM_N};
     const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
     for (int g = 0; g < 2; g++) {
@@ -900,7 +892,7 @@ START_TEST(head_does_not_read_the_rest)
         /* All 100 samples, then junk (a label byte of 200 after the head
          * is not looked at either). */
         lab[60] = 200;
-        bytes junk = idx_bytes(0x08, 3, idims, pixels, sizeof pixels);
+        bytes junk = idx_bytes(0x08, 3, idims, pixels, sizeof medium_pixels);
         put(&junk, "junk", 4);
         write_file(img, junk);
         write_file(labs, idx_bytes(0x08, 1, ldims, lab, MEDIUM_N));
