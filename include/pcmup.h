@@ -716,6 +716,41 @@ PCMUP_API pcmup_status pcmup_dataset_load_cifar10_limited(pcmup_dataset **out,
                                                           size_t max_bytes,
                                                           const pcmup_allocator *allocator);
 
+/* The first samples of a file or split, without reading the rest: the
+ * loaders above with a sample count. max_samples >= 1 (0 is
+ * PCMUP_ERR_INVALID; SIZE_MAX, or anything at least the file's count,
+ * loads every sample and is then exactly the loader above, checks
+ * included). The dataset holds the first min(max_samples, count) samples,
+ * the same floats and labels as the whole file truncated to them
+ * (pcmup_dataset_truncate), and the byte limit max_bytes (>= 1, as for
+ * pcmup_dataset_load_idx_limited) applies to those samples only.
+ * Reading and decompressing stop after the last sample loaded, so a short
+ * run over FashionMNIST's training split pays for its samples, not for
+ * 60000 of them (10000 samples: about a sixth of the time).
+ * The headers are checked as before (magic, type, dimensions, the two
+ * files' declared counts agree), and so is everything that is read: a
+ * file ending or a gzip stream corrupt before the last sample loaded is
+ * PCMUP_ERR_FORMAT. What is not read is not checked: a file truncated,
+ * corrupt, or followed by trailing data after that sample loads without
+ * error, and labels after it are not looked at. So for
+ * pcmup_dataset_load_idx_head n_classes is the largest LOADED label + 1,
+ * which is smaller than the whole file's when a larger label comes later
+ * (FashionMNIST and CIFAR-10 have 10 classes either way). For CIFAR-10
+ * every file of the split is still opened and sized (its size is its
+ * only check) but only the records up to the last sample are read. */
+PCMUP_API pcmup_status pcmup_dataset_load_idx_head(pcmup_dataset **out,
+                                                   const char *images_path,
+                                                   const char *labels_path,
+                                                   size_t max_samples, size_t max_bytes,
+                                                   const pcmup_allocator *allocator);
+PCMUP_API pcmup_status pcmup_dataset_load_fashion_mnist_head(
+    pcmup_dataset **out, const char *dir, pcmup_split split, size_t max_samples,
+    size_t max_bytes, const pcmup_allocator *allocator);
+PCMUP_API pcmup_status pcmup_dataset_load_cifar10_head(pcmup_dataset **out,
+                                                       const char *dir, pcmup_split split,
+                                                       size_t max_samples, size_t max_bytes,
+                                                       const pcmup_allocator *allocator);
+
 /* A dataset copied from caller arrays: x is (n, dim), x_count = n * dim
  * finite floats; labels holds n values (n is its count) in
  * [0, n_classes). */

@@ -4,9 +4,9 @@
  * tests write: values, labels and the order of the five training batches,
  * the file read in chunks, every malformed file (empty, truncated, a size
  * that is not a whole number of records, a label above 9, a missing file,
- * a directory), the byte limit, its arguments, and memory: every byte
- * through the caller's allocator and each allocation failure a clean
- * PCMUP_ERR_NOMEM. No Debian package ships CIFAR-10, so every file here
+ * a directory), heads (the first records only), the byte limit, its
+ * arguments, and memory: every byte through the caller's allocator and
+ * each allocation failure a clean PCMUP_ERR_NOMEM. No Debian package ships CIFAR-10, so every file here
  * is made up; record r of a file has bytes chosen so that no two records
  * of a split are alike.
  */
@@ -225,6 +225,75 @@ START_TEST(large_file_read_in_chunks)
     expect_loads(PCMUP_SPLIT_TEST, test_records);
     const size_t records[5] = {3, 1, 129, 3, 1};
     expect_loads(PCMUP_SPLIT_TRAIN, records);
+}
+END_TEST
+
+/* ---- heads ---------------------------------------------------------------- */
+
+/* pcmup_dataset_load_cifar10_head(n) holds the first n records of the
+ * split, across file boundaries and chunks, as written; n past the end
+ * gives them all. */
+static void expect_head(size_t n, const size_t *records)
+{
+    size_t head[5], left = n;
+    for (size_t i = 0; i < 5; i++) {
+        head[i] = left < records[i] ? left : records[i];
+        left -= head[i];
+    }
+    pcmup_dataset *ds = NULL;
+    TU_OK(pcmup_dataset_load_cifar10_head(&ds, tmpdir, PCMUP_SPLIT_TRAIN, n, SIZE_MAX, NULL));
+    check_records(ds, train_file_ids, head, 5);
+    pcmup_dataset_free(ds);
+}
+
+START_TEST(head_is_the_first_records)
+{
+    write_split();
+    for (size_t n = 1; n <= TRAIN_N + 1; n++)
+        expect_head(n, train_records);
+    expect_head(SIZE_MAX, train_records);
+    write_batch("data_batch_3.bin", 2, 129);
+    const size_t records[5] = {3, 1, 129, 3, 1};
+    const size_t ns[] = {5, 100, 132, 133, 134, 137};
+    for (size_t i = 0; i < TU_COUNT(ns); i++)
+        expect_head(ns[i], records);
+}
+END_TEST
+
+/* Records after the head are not read: a label of 10 there passes, one in
+ * it does not. The files are still all opened and sized, so a missing or
+ * ill-sized one fails whatever the head. The limit counts the head. */
+START_TEST(head_does_not_read_the_rest)
+{
+    write_split();
+    unsigned char *b = batch_bytes(3, 3);
+    b[1 * RECORD] = 10; /* record 1 of file 4: sample 7 of the split */
+    write_bytes("data_batch_4.bin", b, 3 * RECORD);
+    free(b);
+    expect_head(7, train_records);
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS_IN(PCMUP_ERR_FORMAT, pcmup_dataset_load_cifar10_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 8, SIZE_MAX, NULL);
+    assert_message_has("data_batch_4.bin: record 1");
+
+    write_batch_cut("data_batch_5.bin", 4, 1, 1);
+    TU_FAILS_IN(PCMUP_ERR_FORMAT, pcmup_dataset_load_cifar10_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 1, SIZE_MAX, NULL);
+    assert_message_has("data_batch_5.bin: 3072 bytes");
+    unlink(tmp_path("data_batch_5.bin"));
+    TU_FAILS_IN(PCMUP_ERR_IO, pcmup_dataset_load_cifar10_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 1, SIZE_MAX, NULL);
+    write_batch("data_batch_5.bin", 4, 1);
+
+    /* 2 samples: 2 * 3072 * 4 + 2 * 4 = 24584 bytes. */
+    TU_OK(pcmup_dataset_load_cifar10_head(&ds, tmpdir, PCMUP_SPLIT_TRAIN, 2, 24584, NULL));
+    pcmup_dataset_free(ds);
+    ds = SENTINEL;
+    TU_FAILS_IN(PCMUP_ERR_FORMAT, pcmup_dataset_load_cifar10_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 2, 24583, NULL);
+    assert_message_has("loading the first 2 samples of dimension 3072, a dataset of 24584 "
+                       "bytes, over the limit of 24583 bytes");
+    ck_assert_ptr_eq(ds, SENTINEL);
 }
 END_TEST
 
@@ -449,6 +518,8 @@ int main(void)
         test_split_is_test_batch,
         image_is_nchw,
         large_file_read_in_chunks,
+        head_is_the_first_records,
+        head_does_not_read_the_rest,
         truncated_record,
         size_not_a_multiple,
         label_10,

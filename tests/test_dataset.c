@@ -2,8 +2,9 @@
 /*
  * test_dataset.c -- datasets: arrays, IDX files (plain and gzip, valid and
  * malformed), FashionMNIST's file layout, standardisation, batches,
- * one-hot targets, and memory accounting under injected allocation
- * failures. The installed FashionMNIST is test_dataset_installed.c's.
+ * one-hot targets, heads (the first samples of a file only), and memory
+ * accounting under injected allocation failures. The installed
+ * FashionMNIST is test_dataset_installed.c's.
  *
  * IDX files are generated in a fresh directory under /tmp per test; gzip
  * files by zlib's gzwrite, or member by member with deflate where a test
@@ -126,17 +127,23 @@ static void write_small_labels(const char *name)
 #define MEDIUM_N 100
 #define MEDIUM_DIM 784
 
+/* Its bytes, as medium_bytes makes them. */
+static unsigned char medium_pixels[MEDIUM_N * MEDIUM_DIM], medium_labels[MEDIUM_N];
+
+static void medium_bytes(void)
+{
+    for (size_t i = 0; i < sizeof medium_pixels; i++)
+        medium_pixels[i] = (unsigned char)(i * 7);
+    for (size_t i = 0; i < MEDIUM_N; i++)
+        medium_labels[i] = (unsigned char)(i % 10);
+}
+
 static void write_medium(const char *images, const char *labels)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
-    unsigned char lab[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        lab[i] = (unsigned char)(i % 10);
+    medium_bytes();
     const uint32_t idims[3] = {MEDIUM_N, 28, 28}, ldims[1] = {MEDIUM_N};
-    write_file(images, idx_bytes(0x08, 3, idims, pixels, sizeof pixels));
-    write_file(labels, idx_bytes(0x08, 1, ldims, lab, sizeof lab));
+    write_file(images, idx_bytes(0x08, 3, idims, medium_pixels, sizeof medium_pixels));
+    write_file(labels, idx_bytes(0x08, 1, ldims, medium_labels, sizeof medium_labels));
 }
 
 /* ---- checking datasets ------------------------------------------------- */
@@ -226,19 +233,13 @@ END_TEST
 
 START_TEST(medium_files_grow_the_buffer)
 {
-    static unsigned char pixels[MEDIUM_N * MEDIUM_DIM];
-    unsigned char labels[MEDIUM_N];
-    for (size_t i = 0; i < sizeof pixels; i++)
-        pixels[i] = (unsigned char)(i * 7);
-    for (size_t i = 0; i < MEDIUM_N; i++)
-        labels[i] = (unsigned char)(i % 10);
     const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
     for (int g = 0; g < 2; g++) {
         write_medium(names[g][0], names[g][1]);
         pcmup_dataset *ds = NULL;
         TU_OK(pcmup_dataset_load_idx(&ds, tmp_path(names[g][0]), tmp_path(names[g][1]), NULL));
         check_info(ds, MEDIUM_N, MEDIUM_DIM, 10);
-        check_bytes_loaded(ds, pixels, labels, MEDIUM_N, MEDIUM_DIM);
+        check_bytes_loaded(ds, medium_pixels, medium_labels, MEDIUM_N, MEDIUM_DIM);
         pcmup_dataset_free(ds);
     }
 }
@@ -828,6 +829,173 @@ START_TEST(missing_files)
 }
 END_TEST
 
+/* ---- heads: the first samples only ------------------------------------- */
+
+/* The medium files (labels i mod 10), plain and gzip: a head of n
+ * samples is the whole file truncated to n, and holds pixels (i * 7) mod
+ * 256 / 255 itself. Its n_classes is the largest loaded label + 1: n for
+ * n < 10, then 10 like the whole file's. */
+START_TEST(head_equals_truncated_load)
+{
+    const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
+    const size_t ns[] = {1, 7, 10, 64, MEDIUM_N - 1, MEDIUM_N, MEDIUM_N + 1, SIZE_MAX};
+    for (int g = 0; g < 2; g++) {
+        write_medium(names[g][0], names[g][1]);
+        const char *img = tmp_path(names[g][0]), *lab = tmp_path(names[g][1]);
+        for (size_t k = 0; k < TU_COUNT(ns); k++) {
+            size_t n = ns[k] < MEDIUM_N ? ns[k] : MEDIUM_N;
+            pcmup_dataset *whole = NULL, *head = NULL;
+            TU_OK(pcmup_dataset_load_idx(&whole, img, lab, NULL));
+            TU_OK(pcmup_dataset_truncate(whole, n));
+            TU_OK(pcmup_dataset_load_idx_head(&head, img, lab, ns[k], SIZE_MAX, NULL));
+            tu_check_head_of(head, whole, n);
+            check_info(head, n, MEDIUM_DIM, n < 10 ? n : 10);
+            check_bytes_loaded(head, medium_pixels, medium_labels, n, MEDIUM_DIM);
+            pcmup_dataset_free(whole);
+            pcmup_dataset_free(head);
+        }
+    }
+}
+END_TEST
+
+/* What comes after the head is not read: a file cut short, or followed
+ * by junk, after it still loads, plain and gzip; cut short within it, it
+ * does not. A head of the whole file checks everything, as the whole
+ * load does. */
+START_TEST(head_does_not_read_the_rest)
+{
+    medium_bytes();
+    const unsigned char *pixels = medium_pixels;
+    unsigned char lab[MEDIUM_N];
+    memcpy(lab, medium_labels, sizeof lab);
+    const uint32_t idims[3] = {MEDIUM_N, 28, 28}, ldims[1] = {MEDIUM_N};
+    const char *names[2][2] = {{"mi", "ml"}, {"mi.gz", "ml.gz"}};
+    for (int g = 0; g < 2; g++) {
+        const char *img = names[g][0], *labs = names[g][1];
+        /* 40 samples and 40 labels of the declared 100. */
+        write_file(img, idx_bytes(0x08, 3, idims, pixels, 40 * MEDIUM_DIM));
+        write_file(labs, idx_bytes(0x08, 1, ldims, lab, 40));
+        pcmup_dataset *ds = NULL;
+        TU_OK(pcmup_dataset_load_idx_head(&ds, tmp_path(img), tmp_path(labs), 40, SIZE_MAX,
+                                          NULL));
+        check_info(ds, 40, MEDIUM_DIM, 10);
+        check_bytes_loaded(ds, pixels, lab, 40, MEDIUM_DIM);
+        pcmup_dataset_free(ds);
+        expect_load_fails(PCMUP_ERR_FORMAT, img, labs, "truncated: expected 100 samples");
+        ds = SENTINEL;
+        TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, tmp_path(img),
+                                                               tmp_path(labs), 41, SIZE_MAX,
+                                                               NULL));
+        ck_assert_ptr_eq(ds, SENTINEL);
+        assert_message_has("truncated");
+
+        /* All 100 samples, then junk (a label byte of 200 after the head
+         * is not looked at either). */
+        lab[60] = 200;
+        bytes junk = idx_bytes(0x08, 3, idims, pixels, sizeof medium_pixels);
+        put(&junk, "junk", 4);
+        write_file(img, junk);
+        write_file(labs, idx_bytes(0x08, 1, ldims, lab, MEDIUM_N));
+        TU_OK(pcmup_dataset_load_idx_head(&ds, tmp_path(img), tmp_path(labs), 60, SIZE_MAX,
+                                          NULL));
+        check_info(ds, 60, MEDIUM_DIM, 10);
+        pcmup_dataset_free(ds);
+        ds = SENTINEL;
+        TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, tmp_path(img),
+                                                               tmp_path(labs), SIZE_MAX,
+                                                               SIZE_MAX, NULL));
+        ck_assert_ptr_eq(ds, SENTINEL);
+        assert_message_has("trailing data after the samples");
+        lab[60] = 0;
+    }
+}
+END_TEST
+
+/* A small header then a gigabyte of compressed zeros and no gzip end: the
+ * head's decompression stops at its last sample, so the file loads (in
+ * well under the second the whole gigabyte would take), and the limit
+ * counts the loaded samples, not the declared ones. */
+START_TEST(head_stops_decompressing)
+{
+    const uint32_t dims[3] = {400000, 28, 28};
+    write_zero_bomb("img.gz", idx_bytes(0x08, 3, dims, NULL, 0), 1024);
+    write_zero_bomb("lab.gz", idx_bytes(0x08, 1, dims, NULL, 0), 1);
+    const char *img = tmp_path("img.gz"), *lab = tmp_path("lab.gz");
+    size_t max = 0;
+    pcmup_allocator a = PCMUP_ALLOCATOR_INIT(max_malloc, max_realloc, max_free, &max);
+    pcmup_dataset *ds = NULL;
+    /* 1000 * 784 * 4 + 1000 * 4 = 3140000 bytes. */
+    TU_OK(pcmup_dataset_load_idx_head(&ds, img, lab, 1000, 3140000, &a));
+    check_info(ds, 1000, 784, 1);
+    float x[784];
+    TU_OK(pcmup_dataset_get_batch(ds, 999, 1, x, 784, NULL));
+    for (size_t i = 0; i < 784; i++)
+        ck_assert(x[i] == 0.0f);
+    pcmup_dataset_free(ds);
+    ck_assert_msg(max <= 4u << 20, "asked for %zu bytes at once", max);
+
+    ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, img, lab, 1000, 3139999, NULL));
+    assert_message_has("loading the first 1000 samples of dimension 784, a dataset of 3140000 "
+                       "bytes, over the limit of 3139999 bytes");
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, img, lab, SIZE_MAX,
+                                                           PCMUP_DATASET_MAX_BYTES_DEFAULT,
+                                                           NULL));
+    assert_message_has("the header declares 400000 samples");
+    ck_assert_ptr_eq(ds, SENTINEL);
+}
+END_TEST
+
+/* The headers are still checked in full: a count mismatch, a bad magic,
+ * max_samples 0 and max_bytes 0 fail whatever the head. */
+START_TEST(head_checks_headers_and_arguments)
+{
+    write_small_images("img");
+    const uint32_t ldims[1] = {2};
+    write_file("lab2", idx_bytes(0x08, 1, ldims, small_labels, 2));
+    pcmup_dataset *ds = SENTINEL;
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, tmp_path("img"),
+                                                           tmp_path("lab2"), 1, SIZE_MAX,
+                                                           NULL));
+    assert_message_has("has 3 samples but");
+    write_small_labels("lab");
+    const uint32_t dims[3] = {3, 2, 2};
+    write_file("bad", idx_bytes(0x0d, 3, dims, small_pixels, sizeof small_pixels));
+    TU_FAILS(PCMUP_ERR_FORMAT, pcmup_dataset_load_idx_head(&ds, tmp_path("bad"),
+                                                           tmp_path("lab"), 1, SIZE_MAX,
+                                                           NULL));
+    assert_message_has("element type 0x0d not supported");
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_dataset_load_idx_head, &ds, tmp_path("img"),
+                tmp_path("lab"), 0, SIZE_MAX, NULL);
+    assert_message_has("max_samples is 0");
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_dataset_load_idx_head, &ds, tmp_path("img"),
+                tmp_path("lab"), 1, 0, NULL);
+    write_small_images("train-images-idx3-ubyte");
+    write_small_labels("train-labels-idx1-ubyte");
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_dataset_load_fashion_mnist_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 0, SIZE_MAX, NULL);
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_dataset_load_fashion_mnist_head, &ds, tmpdir,
+                (pcmup_split)7, 1, SIZE_MAX, NULL);
+    TU_FAILS_IN(PCMUP_ERR_INVALID, pcmup_dataset_load_cifar10_head, &ds, tmpdir,
+                PCMUP_SPLIT_TRAIN, 0, SIZE_MAX, NULL);
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_head(NULL, "a", "b", 1, 1, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_head(&ds, NULL, "b", 1, 1, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_idx_head(&ds, "a", NULL, 1, 1, NULL));
+    TU_FAILS(PCMUP_ERR_NULL, pcmup_dataset_load_fashion_mnist_head(
+                                 NULL, tmpdir, PCMUP_SPLIT_TRAIN, 1, 1, NULL));
+    TU_FAILS(PCMUP_ERR_NULL,
+             pcmup_dataset_load_cifar10_head(&ds, NULL, PCMUP_SPLIT_TRAIN, 1, 1, NULL));
+    ck_assert_ptr_eq(ds, SENTINEL);
+
+    /* The FashionMNIST head: 2 of the 3 small samples, 10 classes. */
+    ds = NULL;
+    TU_OK(pcmup_dataset_load_fashion_mnist_head(&ds, tmpdir, PCMUP_SPLIT_TRAIN, 2, 40, NULL));
+    check_info(ds, 2, 4, 10);
+    check_bytes_loaded(ds, small_pixels, small_labels, 2, 4);
+    pcmup_dataset_free(ds);
+}
+END_TEST
+
 /* ---- FashionMNIST from a directory ------------------------------------ */
 
 /* Parts of an allocator whose malloc_fn is missing: never to be called. */
@@ -1260,6 +1428,12 @@ static pcmup_status make_fashion(pcmup_dataset **out, const pcmup_allocator *a)
     return pcmup_dataset_load_fashion_mnist(out, tmpdir, PCMUP_SPLIT_TRAIN, a);
 }
 
+static pcmup_status make_head_gz(pcmup_dataset **out, const pcmup_allocator *a)
+{
+    return pcmup_dataset_load_idx_head(out, tmp_path("mi.gz"), tmp_path("ml.gz"), 90,
+                                       SIZE_MAX, a);
+}
+
 static void write_all_inputs(void)
 {
     write_medium("mi", "ml");
@@ -1290,6 +1464,7 @@ START_TEST(counting_allocator_sees_everything)
     check_counted(make_from_arrays);
     check_counted(make_plain);
     check_counted(make_gz);
+    check_counted(make_head_gz);
     check_counted(make_fashion);
 }
 END_TEST
@@ -1328,6 +1503,7 @@ START_TEST(allocation_failures)
     check_alloc_failures(make_from_arrays);
     check_alloc_failures(make_plain);
     check_alloc_failures(make_gz);
+    check_alloc_failures(make_head_gz);
     check_alloc_failures(make_fashion);
 }
 END_TEST
@@ -1381,6 +1557,13 @@ static Suite *dataset_suite(void)
     tcase_add_test(limit, limit_just_under_and_over);
     tcase_add_test(limit, limit_stops_decompression);
     suite_add_tcase(s, limit);
+
+    TCase *head = files_case("head");
+    tcase_add_test(head, head_equals_truncated_load);
+    tcase_add_test(head, head_does_not_read_the_rest);
+    tcase_add_test(head, head_stops_decompressing);
+    tcase_add_test(head, head_checks_headers_and_arguments);
+    suite_add_tcase(s, head);
 
     TCase *fashion = files_case("fashion");
     tcase_add_test(fashion, fashion_layout);

@@ -4,6 +4,8 @@
  * dataset-fashion-mnist) as pcmup_dataset_load_fashion_mnist reads it from
  * PCMUP_FASHION_MNIST_DIR. Skipped (exit status 77, TU_SKIPPED) when the
  * package is absent; test_dataset.c covers the loader on files of its own.
+ * Also its heads (pcmup_dataset_load_fashion_mnist_head) against the whole
+ * splits truncated.
  */
 #include "testutil.h"
 
@@ -44,6 +46,34 @@ static void check_fashion_split(pcmup_split split, size_t n_expected)
     pcmup_dataset_free(ds);
 }
 
+/* The first n samples of a split by pcmup_dataset_load_fashion_mnist_head
+ * are bit for bit the whole split truncated to n: every float, every
+ * label, and the shape. */
+static void check_fashion_head(pcmup_split split, size_t n)
+{
+    pcmup_dataset *whole = NULL, *head = NULL;
+    TU_OK(pcmup_dataset_load_fashion_mnist(&whole, NULL, split, NULL));
+    TU_OK(pcmup_dataset_truncate(whole, n));
+    TU_OK(pcmup_dataset_load_fashion_mnist_head(&head, NULL, split, n,
+                                                PCMUP_DATASET_MAX_BYTES_DEFAULT, NULL));
+    size_t n_classes;
+    TU_OK(pcmup_dataset_info(head, NULL, NULL, &n_classes));
+    ck_assert_uint_eq(n_classes, 10);
+    tu_check_head_of(head, whole, n);
+    pcmup_dataset_free(whole);
+    pcmup_dataset_free(head);
+}
+
+START_TEST(installed_fashion_mnist_head)
+{
+    check_fashion_head(PCMUP_SPLIT_TRAIN, 1);
+    check_fashion_head(PCMUP_SPLIT_TRAIN, 10000);
+    check_fashion_head(PCMUP_SPLIT_TRAIN, 59999);
+    check_fashion_head(PCMUP_SPLIT_TEST, 2000);
+    check_fashion_head(PCMUP_SPLIT_TEST, 10000);
+}
+END_TEST
+
 START_TEST(installed_fashion_mnist)
 {
     check_fashion_split(PCMUP_SPLIT_TRAIN, 60000);
@@ -55,7 +85,7 @@ int main(void)
 {
     if (!tu_have_fashion_mnist())
         return TU_SKIPPED;
-    const TTest *tests[] = {installed_fashion_mnist};
+    const TTest *tests[] = {installed_fashion_mnist, installed_fashion_mnist_head};
     /* 600 s: slow under valgrind. */
     return tu_run_tests("dataset_installed", 600, NULL, NULL, tests, TU_COUNT(tests));
 }

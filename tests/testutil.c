@@ -124,6 +124,26 @@ int32_t *tu_cyclic_labels(size_t n, size_t n_classes)
     return labels;
 }
 
+void tu_check_head_of(const pcmup_dataset *head, const pcmup_dataset *whole, size_t n)
+{
+    size_t n_whole, dim, n_head, dim_head;
+    TU_OK(pcmup_dataset_info(whole, &n_whole, &dim, NULL));
+    TU_OK(pcmup_dataset_info(head, &n_head, &dim_head, NULL));
+    ck_assert_uint_eq(n_head, n < n_whole ? n : n_whole);
+    ck_assert_uint_eq(dim_head, dim);
+    float *xh = malloc(n_head * dim * sizeof *xh), *xw = malloc(n_head * dim * sizeof *xw);
+    int32_t *lh = malloc(n_head * sizeof *lh), *lw = malloc(n_head * sizeof *lw);
+    ck_assert(xh && xw && lh && lw);
+    TU_OK(pcmup_dataset_get_batch(head, 0, n_head, xh, n_head * dim, lh));
+    TU_OK(pcmup_dataset_get_batch(whole, 0, n_head, xw, n_head * dim, lw));
+    ck_assert_msg(memcmp(xh, xw, n_head * dim * sizeof *xh) == 0, "the floats differ");
+    ck_assert_msg(memcmp(lh, lw, n_head * sizeof *lh) == 0, "the labels differ");
+    free(xh);
+    free(xw);
+    free(lh);
+    free(lw);
+}
+
 /* ---- the rig ------------------------------------------------------------ */
 
 pcmup_param *tu_param(size_t n_layers, pcmup_preset preset, double gamma_bar)

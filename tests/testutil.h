@@ -92,6 +92,10 @@ void tu_fill_uniform(float *x, size_t n, uint32_t seed);
 float *tu_uniform(size_t n, uint32_t seed);
 /* Labels 0, 1, ..., C - 1, 0, 1, ... (i mod n_classes), malloc'd. */
 int32_t *tu_cyclic_labels(size_t n, size_t n_classes);
+/* Asserts that `head` holds min(n, whole's size) samples and that they
+ * are the first rows of `whole` bit for bit: the same dimension, floats
+ * and labels (what a head loader must give). */
+void tu_check_head_of(const pcmup_dataset *head, const pcmup_dataset *whole, size_t n);
 
 /* ---- the rig: a parameterization, a network and a rule ------------------ */
 

@@ -321,9 +321,21 @@ test_data_errors() {
     # 3 samples of 4 floats and a label: 60 bytes.
     expect 0 --data "$tmp/same" "${tiny[@]}" --max-data-bytes 60 || return
     has_train_samples
+    # The test set is loaded first (the training rows are then the last
+    # written, warm in the cache for the first epoch).
     expect_error 1 --data "$tmp/same" "${tiny[@]}" --max-data-bytes=59 || return
-    grep -q 'loading the training set: .*a dataset of 60 bytes, over the limit of 59 bytes (PCMUP_ERR_FORMAT)$' \
+    grep -q 'loading the test set: .*a dataset of 60 bytes, over the limit of 59 bytes (PCMUP_ERR_FORMAT)$' \
         "$tmp/err" || fail "--max-data-bytes 59 message: $(cat "$tmp/err")"
+    # With limits only the samples used are loaded, and the limit counts
+    # them: 2 samples, 40 bytes.
+    expect 0 --data "$tmp/same" "${tiny[@]}" --max-data-bytes 40 --train-limit 2 \
+        --test-limit 2 || return
+    tail -n 1 "$tmp/out" >"$tmp/last"
+    has_key train_samples 2
+    expect_error 1 --data "$tmp/same" "${tiny[@]}" --max-data-bytes 39 --train-limit 2 \
+        --test-limit 2 || return
+    grep -q 'loading the test set: .*loading the first 2 samples of dimension 4, a dataset of 40 bytes, over the limit of 39 bytes (PCMUP_ERR_FORMAT)$' \
+        "$tmp/err" || fail "--max-data-bytes 39 --test-limit 2 message: $(cat "$tmp/err")"
     # A test set of another dimension: before the first epoch.
     write_fashion "$tmp/other" 1 3
     expect_error 1 --data "$tmp/other" "${tiny[@]}" || return
@@ -385,6 +397,7 @@ test_cifar_data() {
     expect_error 1 --data "$tmp/cifar" "${tiny[@]}" || return
     grep -q 'loading the test set: .*test_batch.bin: record 1 (at byte 3073) has label 10, expected 0..9 (PCMUP_ERR_FORMAT)$' \
         "$tmp/err" || fail "cifar10 label 10 message: $(cat "$tmp/err")"
+    write_cifar "$tmp/cifar"
     rm "$tmp/cifar/data_batch_3.bin"
     expect_error 1 --data "$tmp/cifar" "${tiny[@]}" || return
     grep -q "loading the training set: .*$tmp/cifar/data_batch_3.bin: no such file or directory (PCMUP_ERR_IO)\$" \

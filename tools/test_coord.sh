@@ -28,7 +28,7 @@ test_usage() {
     expect_usage --dataset cifar10 --data /nonexistent
     grep -q -- '--dataset applies with --fashion' "$tmp/err" || fail "--dataset without --fashion"
     expect_error 1 --fashion --dataset cifar10 --data /nonexistent
-    grep -q 'pcmup_dataset_load_cifar10_limited: /nonexistent/data_batch_1.bin' "$tmp/err" \
+    grep -q 'pcmup_dataset_load_cifar10_head: /nonexistent/test_batch.bin' "$tmp/err" \
         || fail "--fashion --dataset cifar10 does not load CIFAR-10: $(cat "$tmp/err")"
     expect_usage --no-such-flag
     run --help

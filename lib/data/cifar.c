@@ -16,6 +16,8 @@
  * over the byte limit costs no more than the paths; records are then parsed in chunks from
  * the file, or straight from a caller's buffer (the fuzz target's way in,
  * pcmup__dataset_load_cifar10_mem): both go through parse_records.
+ * A head (pcmup_dataset_load_cifar10_head) reads records up to its last
+ * sample and stops: the files after it are opened and sized, not read.
  */
 #include "data/dataset.h"
 
@@ -61,12 +63,13 @@ static pcmup_status count_records(batch *b, size_t len, const char *caller)
     return PCMUP_OK;
 }
 
-/* The batches' records in all, within the byte limit. A sum too large for
- * a dataset's size in bytes to be computed is too large to hold at all,
+/* The samples to load: the batches' records in all, or the first
+ * max_samples of them, within the byte limit. A sum too large for a
+ * dataset's size in bytes to be computed is too large to hold at all,
  * which only a 32-bit machine can meet. */
 static pcmup_status total_records(const batch *b, size_t n_batches, const char *name,
-                                  const char *source, size_t max_bytes, const char *caller,
-                                  size_t *n)
+                                  const char *source, size_t max_samples, size_t max_bytes,
+                                  const char *caller, size_t *n)
 {
     const size_t per_sample = CIFAR_DIM * sizeof(float) + sizeof(int32_t);
     *n = 0;
@@ -75,6 +78,10 @@ static pcmup_status total_records(const batch *b, size_t n_batches, const char *
             return pcmup__fail(PCMUP_ERR_FORMAT, caller,
                                "%s: more records than this machine can hold", name);
         *n += b[i].records;
+    }
+    if (*n > max_samples) {
+        *n = max_samples;
+        source = "loading the first";
     }
     return pcmup__dataset_check_limit(name, source, *n, CIFAR_DIM, max_bytes, caller);
 }
@@ -111,14 +118,15 @@ static pcmup_status read_failed(const batch *b, size_t got, size_t want,
                        b->name, got, want);
 }
 
-/* The file's records into rows row.. of ds, CHUNK_RECORDS at a time
- * through buf. */
-static pcmup_status read_file(const batch *b, pcmup_dataset *ds, size_t row,
+/* The file's first `records` records into rows row.. of ds, CHUNK_RECORDS
+ * at a time through buf. Only a file read to its end is checked for
+ * having grown. */
+static pcmup_status read_file(const batch *b, size_t records, pcmup_dataset *ds, size_t row,
                               unsigned char *buf, const char *caller)
 {
     const size_t want = b->records * CIFAR_RECORD;
-    for (size_t done = 0; done < b->records;) {
-        size_t n = b->records - done < CHUNK_RECORDS ? b->records - done : CHUNK_RECORDS;
+    for (size_t done = 0; done < records;) {
+        size_t n = records - done < CHUNK_RECORDS ? records - done : CHUNK_RECORDS;
         errno = 0;
         size_t got = fread(buf, 1, n * CIFAR_RECORD, b->file);
         if (got < n * CIFAR_RECORD)
@@ -126,7 +134,7 @@ static pcmup_status read_file(const batch *b, pcmup_dataset *ds, size_t row,
         PCMUP_TRY(parse_records(ds, row + done, buf, n, done, b->name, caller));
         done += n;
     }
-    if (getc(b->file) != EOF)
+    if (records == b->records && getc(b->file) != EOF)
         return pcmup__fail(PCMUP_ERR_FORMAT, caller,
                            "%s: longer than the %zu bytes it had when opened (the file "
                            "changed)",
@@ -157,29 +165,32 @@ static pcmup_status chunk_buffer(const pcmup_allocator *a, const batch *b, size_
     return PCMUP_OK;
 }
 
-/* Every batch's records, in order, into ds. */
-static pcmup_status fill(pcmup_dataset *ds, const batch *b, size_t n_batches,
+/* The batches' records, in order, into ds, up to its n samples. */
+static pcmup_status fill(pcmup_dataset *ds, size_t n, const batch *b, size_t n_batches,
                          unsigned char *buf, const char *caller)
 {
     size_t row = 0;
-    for (size_t i = 0; i < n_batches; i++) {
+    for (size_t i = 0; i < n_batches && row < n; i++) {
+        size_t records = n - row < b[i].records ? n - row : b[i].records;
         if (b[i].file)
-            PCMUP_TRY(read_file(&b[i], ds, row, buf, caller));
+            PCMUP_TRY(read_file(&b[i], records, ds, row, buf, caller));
         else
-            PCMUP_TRY(parse_records(ds, row, b[i].bytes, b[i].records, 0, b[i].name, caller));
-        row += b[i].records;
+            PCMUP_TRY(parse_records(ds, row, b[i].bytes, records, 0, b[i].name, caller));
+        row += records;
     }
     return PCMUP_OK;
 }
 
-/* The batches, sized, as one dataset; `name` and `source` describe them
- * in a refusal by the limit. *out is written only on success. */
+/* The batches, sized, as one dataset of (at most) their first max_samples
+ * records; `name` and `source` describe them in a refusal by the limit.
+ * *out is written only on success. */
 static pcmup_status load_batches(pcmup_dataset **out, const batch *b, size_t n_batches,
-                                 const char *name, const char *source, size_t max_bytes,
-                                 const pcmup_allocator *a, const char *caller)
+                                 const char *name, const char *source, size_t max_samples,
+                                 size_t max_bytes, const pcmup_allocator *a,
+                                 const char *caller)
 {
     size_t n;
-    PCMUP_TRY(total_records(b, n_batches, name, source, max_bytes, caller, &n));
+    PCMUP_TRY(total_records(b, n_batches, name, source, max_samples, max_bytes, caller, &n));
     pcmup_dataset *ds = pcmup__dataset_new(a, n, CIFAR_DIM, CIFAR_CLASSES);
     if (!ds)
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%zu samples of dimension %d", n,
@@ -187,7 +198,7 @@ static pcmup_status load_batches(pcmup_dataset **out, const batch *b, size_t n_b
     unsigned char *buf;
     pcmup_status s = chunk_buffer(a, b, n_batches, caller, &buf);
     if (s == PCMUP_OK)
-        s = fill(ds, b, n_batches, buf, caller);
+        s = fill(ds, n, b, n_batches, buf, caller);
     pcmup__free(a, buf);
     if (s != PCMUP_OK) {
         pcmup_dataset_free(ds);
@@ -255,7 +266,8 @@ static size_t split_files(pcmup_split split, const char *names[CIFAR_MAX_SOURCES
 /* Opens and sizes every file of the split (the first problem stops it),
  * then loads them. */
 static pcmup_status load_dir(pcmup_dataset **out, const char *dir, pcmup_split split,
-                             size_t max_bytes, const pcmup_allocator *a, const char *caller)
+                             size_t max_samples, size_t max_bytes, const pcmup_allocator *a,
+                             const char *caller)
 {
     const char *names[CIFAR_MAX_SOURCES];
     size_t n_files = split_files(split, names);
@@ -272,20 +284,31 @@ static pcmup_status load_dir(pcmup_dataset **out, const char *dir, pcmup_split s
         s = load_batches(out, b, n_files, dir,
                          split == PCMUP_SPLIT_TEST ? "test_batch.bin holds"
                                                    : "data_batch_1..5.bin hold",
-                         max_bytes, a, caller);
+                         max_samples, max_bytes, a, caller);
     close_batches(a, b, n_files);
     return s;
 }
 
-/* What pcmup_dataset_load_cifar10 and its _limited twin share after their
- * NULL checks. */
+/* What pcmup_dataset_load_cifar10 and its _limited and _head twins share
+ * after their NULL checks. */
 static pcmup_status load_cifar10(pcmup_dataset **out, const char *dir, pcmup_split split,
-                                 size_t max_bytes, const pcmup_allocator *allocator,
-                                 const char *caller)
+                                 size_t max_samples, size_t max_bytes,
+                                 const pcmup_allocator *allocator, const char *caller)
 {
     pcmup_allocator a;
-    PCMUP_TRY(pcmup__dataset_loader_start(split, max_bytes, allocator, &a, caller));
-    return load_dir(out, dir, split, max_bytes, &a, caller);
+    PCMUP_TRY(pcmup__dataset_loader_start(split, max_samples, max_bytes, allocator, &a,
+                                          caller));
+    return load_dir(out, dir, split, max_samples, max_bytes, &a, caller);
+}
+
+pcmup_status pcmup_dataset_load_cifar10_head(pcmup_dataset **out, const char *dir,
+                                             pcmup_split split, size_t max_samples,
+                                             size_t max_bytes,
+                                             const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(dir);
+    return load_cifar10(out, dir, split, max_samples, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_cifar10_limited(pcmup_dataset **out, const char *dir,
@@ -294,7 +317,7 @@ pcmup_status pcmup_dataset_load_cifar10_limited(pcmup_dataset **out, const char 
 {
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(dir);
-    return load_cifar10(out, dir, split, max_bytes, allocator, __func__);
+    return load_cifar10(out, dir, split, SIZE_MAX, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_cifar10(pcmup_dataset **out, const char *dir,
@@ -302,8 +325,8 @@ pcmup_status pcmup_dataset_load_cifar10(pcmup_dataset **out, const char *dir,
 {
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(dir);
-    return load_cifar10(out, dir, split, PCMUP_DATASET_MAX_BYTES_DEFAULT, allocator,
-                        __func__);
+    return load_cifar10(out, dir, split, SIZE_MAX, PCMUP_DATASET_MAX_BYTES_DEFAULT,
+                        allocator, __func__);
 }
 
 /* ---- memory (internal.h) ------------------------------------------------- */
@@ -334,5 +357,6 @@ pcmup_status pcmup__dataset_load_cifar10_mem(pcmup_dataset **out,
         b[i].bytes = batches[i];
         PCMUP_TRY(count_records(&b[i], lens[i], __func__));
     }
-    return load_batches(out, b, n_batches, "memory", "the batches hold", max_bytes, &a, __func__);
+    return load_batches(out, b, n_batches, "memory", "the batches hold", SIZE_MAX, max_bytes,
+                        &a, __func__);
 }

@@ -215,39 +215,43 @@ static pcmup_status reserve_rows(pcmup_dataset *ds, size_t need, size_t *cap,
     return PCMUP_OK;
 }
 
-/* The image file's data into ds->x, a chunk at a time: decompressed into a
- * small buffer and converted from there, with no copy of the whole file's
- * bytes. */
+/* The image file's first ds->n samples into ds->x, a chunk at a time:
+ * decompressed into a small buffer and converted from there, with no copy
+ * of the whole file's bytes. What follows them is checked only when they
+ * are the whole file: a head stops decompressing at its last sample. */
 static pcmup_status read_images(pcmup__idx_reader *r, pcmup_dataset *ds, size_t chunk_rows,
-                                unsigned char *chunk, const char *caller)
+                                size_t cap, unsigned char *chunk, const char *caller)
 {
     const size_t dim = ds->dim;
-    size_t cap = chunk_rows;
     for (size_t row = 0, rows; row < ds->n; row += rows) {
         rows = ds->n - row < chunk_rows ? ds->n - row : chunk_rows;
         PCMUP_TRY(pcmup__idx_read_exact(r, chunk, rows * dim, row * dim));
         PCMUP_TRY(reserve_rows(ds, row + rows, &cap, r->name, caller));
         scale_bytes(ds, ds->x + row * dim, chunk, rows * dim);
     }
-    return pcmup__idx_check_end(r);
+    return ds->n == r->count ? pcmup__idx_check_end(r) : PCMUP_OK;
 }
 
-/* A dataset of the image file's samples, without labels yet. */
-static pcmup_status images_dataset(pcmup__idx_reader *r, const pcmup_allocator *a,
-                                   const char *caller, pcmup_dataset **out)
+/* A dataset of the image file's first n samples, without labels yet. x
+ * starts with room for `rows` of them (at least one chunk's). */
+static pcmup_status images_dataset(pcmup__idx_reader *r, size_t n, size_t rows,
+                                   const pcmup_allocator *a, const char *caller,
+                                   pcmup_dataset **out)
 {
-    const size_t dim = r->item_size, n = r->count;
+    const size_t dim = r->item_size;
     size_t chunk_rows = dim < IMAGE_CHUNK ? IMAGE_CHUNK / dim : 1;
     if (chunk_rows > n)
         chunk_rows = n;
+    if (rows < chunk_rows)
+        rows = chunk_rows;
     unsigned char *chunk = pcmup__alloc(a, chunk_rows, dim);
-    pcmup_dataset *ds = chunk ? dataset_start(a, n, dim, chunk_rows) : NULL;
+    pcmup_dataset *ds = chunk ? dataset_start(a, n, dim, rows) : NULL;
     if (!ds) {
         pcmup__free(a, chunk);
         return pcmup__fail(PCMUP_ERR_NOMEM, caller, "%s: cannot allocate %zu samples",
-                           r->name, chunk_rows);
+                           r->name, rows);
     }
-    pcmup_status s = read_images(r, ds, chunk_rows, chunk, caller);
+    pcmup_status s = read_images(r, ds, chunk_rows, rows, chunk, caller);
     pcmup__free(a, chunk);
     if (s != PCMUP_OK) {
         pcmup_dataset_free(ds);
@@ -287,30 +291,39 @@ pcmup_status pcmup__dataset_check_limit(const char *name, const char *source, si
     return PCMUP_OK;
 }
 
-/* What the two headers declare: the counts must agree and the dataset fit
- * the caller's limit. */
+/* What the two headers declare: the counts must agree and the n samples
+ * to be loaded (all of them, or the first max_samples) fit the caller's
+ * limit. */
 static pcmup_status check_headers(const pcmup__idx_reader *img,
-                                  const pcmup__idx_reader *lab, size_t max_bytes,
+                                  const pcmup__idx_reader *lab, size_t n, size_t max_bytes,
                                   const char *caller)
 {
     if (img->count != lab->count)
         return pcmup__fail(PCMUP_ERR_FORMAT, caller, "%s has %zu samples but %s has %zu labels",
                            img->name, img->count, lab->name, lab->count);
-    return pcmup__dataset_check_limit(img->name, "the header declares", img->count,
-                                      img->item_size, max_bytes, caller);
+    return pcmup__dataset_check_limit(img->name,
+                                      n == img->count ? "the header declares"
+                                                      : "loading the first",
+                                      n, img->item_size, max_bytes, caller);
 }
 
-/* Both files open: their data, then the dataset. */
+/* Both files open: the data of their first max_samples samples (of all,
+ * when they hold no more), then the dataset. */
 static pcmup_status load_opened(pcmup__idx_reader *img_r, pcmup__idx_reader *lab_r,
-                                size_t fixed_classes, size_t max_bytes,
+                                size_t max_samples, size_t fixed_classes, size_t max_bytes,
                                 const pcmup_allocator *a, const char *caller,
                                 pcmup_dataset **out)
 {
-    PCMUP_TRY(check_headers(img_r, lab_r, max_bytes, caller));
+    size_t n = img_r->count < max_samples ? img_r->count : max_samples;
+    PCMUP_TRY(check_headers(img_r, lab_r, n, max_bytes, caller));
     pcmup_dataset *ds = NULL;
-    PCMUP_TRY(images_dataset(img_r, a, caller, &ds));
+    /* A head's size is the caller's own number, not the header's: x is
+     * allocated for it at once, and written once, in order, without the
+     * copies of growing (so the rows are the last memory written when the
+     * first epoch reads them). The header's count is still not trusted. */
+    PCMUP_TRY(images_dataset(img_r, n, n < img_r->count ? n : 0, a, caller, &ds));
     pcmup__idx lab;
-    pcmup_status s = pcmup__idx_read_data(lab_r, &lab);
+    pcmup_status s = pcmup__idx_read_head(lab_r, n, &lab);
     if (s == PCMUP_OK) {
         s = add_labels(ds, &lab, lab_r->name, fixed_classes, caller);
         pcmup__free(a, lab.data);
@@ -324,16 +337,18 @@ static pcmup_status load_opened(pcmup__idx_reader *img_r, pcmup__idx_reader *lab
 }
 
 /* Shared by every loader: both headers are read before either file's data,
- * so a count mismatch or a size over the limit costs no decompression. */
+ * so a count mismatch or a size over the limit costs no decompression.
+ * max_samples is SIZE_MAX for a whole file. */
 static pcmup_status load_pair(pcmup_dataset **out, const pcmup__idx_input *images,
-                              const pcmup__idx_input *labels, size_t fixed_classes,
-                              size_t max_bytes, const pcmup_allocator *a, const char *caller)
+                              const pcmup__idx_input *labels, size_t max_samples,
+                              size_t fixed_classes, size_t max_bytes,
+                              const pcmup_allocator *a, const char *caller)
 {
     pcmup__idx_reader img, lab;
     PCMUP_TRY(pcmup__idx_open(&img, a, images, PCMUP__IDX_IMAGES, caller));
     pcmup_status s = pcmup__idx_open(&lab, a, labels, PCMUP__IDX_LABELS, caller);
     if (s == PCMUP_OK) {
-        s = load_opened(&img, &lab, fixed_classes, max_bytes, a, caller, out);
+        s = load_opened(&img, &lab, max_samples, fixed_classes, max_bytes, a, caller, out);
         pcmup__idx_close(&lab);
     }
     pcmup__idx_close(&img);
@@ -349,19 +364,40 @@ pcmup_status pcmup__dataset_check_max_bytes(size_t max_bytes, const char *caller
     return PCMUP_OK;
 }
 
-/* What pcmup_dataset_load_idx and its _limited twin share after their NULL
- * checks. */
+pcmup_status pcmup__dataset_check_max_samples(size_t max_samples, const char *caller)
+{
+    if (max_samples == 0)
+        return pcmup__fail(PCMUP_ERR_INVALID, caller,
+                           "max_samples is 0: a dataset holds at least 1 sample (SIZE_MAX "
+                           "loads them all)");
+    return PCMUP_OK;
+}
+
+/* What pcmup_dataset_load_idx and its _limited and _head twins share after
+ * their NULL checks. */
 static pcmup_status load_idx(pcmup_dataset **out, const char *images_path,
-                             const char *labels_path, size_t max_bytes,
+                             const char *labels_path, size_t max_samples, size_t max_bytes,
                              const pcmup_allocator *allocator, const char *caller)
 {
+    PCMUP_TRY(pcmup__dataset_check_max_samples(max_samples, caller));
     PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
     PCMUP_TRY(pcmup__allocator_check(allocator, caller));
     pcmup_allocator a;
     pcmup__allocator_init(&a, allocator);
     const pcmup__idx_input images = {images_path, NULL, 0, images_path};
     const pcmup__idx_input labels = {labels_path, NULL, 0, labels_path};
-    return load_pair(out, &images, &labels, 0, max_bytes, &a, caller);
+    return load_pair(out, &images, &labels, max_samples, 0, max_bytes, &a, caller);
+}
+
+pcmup_status pcmup_dataset_load_idx_head(pcmup_dataset **out, const char *images_path,
+                                         const char *labels_path, size_t max_samples,
+                                         size_t max_bytes, const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    PCMUP_CHECK_NULL(images_path);
+    PCMUP_CHECK_NULL(labels_path);
+    return load_idx(out, images_path, labels_path, max_samples, max_bytes, allocator,
+                    __func__);
 }
 
 pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out, const char *images_path,
@@ -371,7 +407,8 @@ pcmup_status pcmup_dataset_load_idx_limited(pcmup_dataset **out, const char *ima
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(images_path);
     PCMUP_CHECK_NULL(labels_path);
-    return load_idx(out, images_path, labels_path, max_bytes, allocator, __func__);
+    return load_idx(out, images_path, labels_path, SIZE_MAX, max_bytes, allocator,
+                    __func__);
 }
 
 pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path,
@@ -381,7 +418,7 @@ pcmup_status pcmup_dataset_load_idx(pcmup_dataset **out, const char *images_path
     PCMUP_CHECK_NULL(out);
     PCMUP_CHECK_NULL(images_path);
     PCMUP_CHECK_NULL(labels_path);
-    return load_idx(out, images_path, labels_path, PCMUP_DATASET_MAX_BYTES_DEFAULT,
+    return load_idx(out, images_path, labels_path, SIZE_MAX, PCMUP_DATASET_MAX_BYTES_DEFAULT,
                     allocator, __func__);
 }
 
@@ -400,7 +437,7 @@ pcmup_status pcmup__dataset_load_idx_mem(pcmup_dataset **out, const void *images
     pcmup__allocator_init(&a, allocator);
     const pcmup__idx_input img = {NULL, images, images_len, "images"};
     const pcmup__idx_input lab = {NULL, labels, labels_len, "labels"};
-    return load_pair(out, &img, &lab, 0, max_bytes, &a, __func__);
+    return load_pair(out, &img, &lab, SIZE_MAX, 0, max_bytes, &a, __func__);
 }
 
 /* ---- files and directories (dataset.h) ---------------------------------- */
@@ -437,12 +474,13 @@ pcmup_status pcmup__dataset_path(const pcmup_allocator *a, const char *dir, cons
     return PCMUP_OK;
 }
 
-pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_bytes,
-                                         const pcmup_allocator *allocator, pcmup_allocator *a,
-                                         const char *caller)
+pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_samples,
+                                         size_t max_bytes, const pcmup_allocator *allocator,
+                                         pcmup_allocator *a, const char *caller)
 {
     if (split != PCMUP_SPLIT_TRAIN && split != PCMUP_SPLIT_TEST)
         return pcmup__fail(PCMUP_ERR_INVALID, caller, "unknown split %d", (int)split);
+    PCMUP_TRY(pcmup__dataset_check_max_samples(max_samples, caller));
     PCMUP_TRY(pcmup__dataset_check_max_bytes(max_bytes, caller));
     PCMUP_TRY(pcmup__allocator_check(allocator, caller));
     pcmup__allocator_init(a, allocator);
@@ -464,8 +502,8 @@ static pcmup_status split_path(const pcmup_allocator *a, const char *dir, const 
 
 static pcmup_status load_fashion_files(pcmup_dataset **out, const char *dir,
                                        const char *images_name, const char *labels_name,
-                                       size_t max_bytes, const pcmup_allocator *a,
-                                       const char *caller)
+                                       size_t max_samples, size_t max_bytes,
+                                       const pcmup_allocator *a, const char *caller)
 {
     char *images_path = NULL, *labels_path = NULL;
     pcmup_status s = split_path(a, dir, images_name, caller, &images_path);
@@ -474,26 +512,36 @@ static pcmup_status load_fashion_files(pcmup_dataset **out, const char *dir,
     if (s == PCMUP_OK) {
         const pcmup__idx_input images = {images_path, NULL, 0, images_path};
         const pcmup__idx_input labels = {labels_path, NULL, 0, labels_path};
-        s = load_pair(out, &images, &labels, 10, max_bytes, a, caller);
+        s = load_pair(out, &images, &labels, max_samples, 10, max_bytes, a, caller);
     }
     pcmup__free(a, images_path);
     pcmup__free(a, labels_path);
     return s;
 }
 
-/* What pcmup_dataset_load_fashion_mnist and its _limited twin share after
- * their NULL check. */
+/* What pcmup_dataset_load_fashion_mnist and its _limited and _head twins
+ * share after their NULL check. */
 static pcmup_status load_fashion(pcmup_dataset **out, const char *dir, pcmup_split split,
-                                 size_t max_bytes, const pcmup_allocator *allocator,
-                                 const char *caller)
+                                 size_t max_samples, size_t max_bytes,
+                                 const pcmup_allocator *allocator, const char *caller)
 {
     pcmup_allocator a;
-    PCMUP_TRY(pcmup__dataset_loader_start(split, max_bytes, allocator, &a, caller));
+    PCMUP_TRY(pcmup__dataset_loader_start(split, max_samples, max_bytes, allocator, &a,
+                                          caller));
     int train = split == PCMUP_SPLIT_TRAIN;
     return load_fashion_files(out, dir ? dir : PCMUP_FASHION_MNIST_DIR,
                               train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte",
                               train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte",
-                              max_bytes, &a, caller);
+                              max_samples, max_bytes, &a, caller);
+}
+
+pcmup_status pcmup_dataset_load_fashion_mnist_head(pcmup_dataset **out, const char *dir,
+                                                   pcmup_split split, size_t max_samples,
+                                                   size_t max_bytes,
+                                                   const pcmup_allocator *allocator)
+{
+    PCMUP_CHECK_NULL(out);
+    return load_fashion(out, dir, split, max_samples, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_fashion_mnist_limited(pcmup_dataset **out, const char *dir,
@@ -501,7 +549,7 @@ pcmup_status pcmup_dataset_load_fashion_mnist_limited(pcmup_dataset **out, const
                                                       const pcmup_allocator *allocator)
 {
     PCMUP_CHECK_NULL(out);
-    return load_fashion(out, dir, split, max_bytes, allocator, __func__);
+    return load_fashion(out, dir, split, SIZE_MAX, max_bytes, allocator, __func__);
 }
 
 pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *dir,
@@ -509,8 +557,8 @@ pcmup_status pcmup_dataset_load_fashion_mnist(pcmup_dataset **out, const char *d
                                               const pcmup_allocator *allocator)
 {
     PCMUP_CHECK_NULL(out);
-    return load_fashion(out, dir, split, PCMUP_DATASET_MAX_BYTES_DEFAULT, allocator,
-                        __func__);
+    return load_fashion(out, dir, split, SIZE_MAX, PCMUP_DATASET_MAX_BYTES_DEFAULT,
+                        allocator, __func__);
 }
 
 /* ---- queries and edits --------------------------------------------------- */

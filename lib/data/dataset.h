@@ -26,6 +26,9 @@ void pcmup__dataset_set_bytes(pcmup_dataset *ds, size_t i, const unsigned char *
 /* max_bytes of a _limited loader: 0 is PCMUP_ERR_INVALID. */
 pcmup_status pcmup__dataset_check_max_bytes(size_t max_bytes, const char *caller);
 
+/* max_samples of a _head loader: 0 is PCMUP_ERR_INVALID (SIZE_MAX: all). */
+pcmup_status pcmup__dataset_check_max_samples(size_t max_samples, const char *caller);
+
 /* The loaders' byte limit (pcmup.h, PCMUP_DATASET_MAX_BYTES_DEFAULT), judged
  * before any data is read: n samples of dimension dim must take at most
  * max_bytes. Otherwise PCMUP_ERR_FORMAT, with the message
@@ -36,11 +39,12 @@ pcmup_status pcmup__dataset_check_limit(const char *name, const char *source, si
                                         size_t dim, size_t max_bytes, const char *caller);
 
 /* The checks a directory loader (FashionMNIST, CIFAR-10) makes after its
- * NULL checks: a known split, max_bytes >= 1 and a usable allocator, which
- * it then copies, or the default, into *a. */
-pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_bytes,
-                                         const pcmup_allocator *allocator, pcmup_allocator *a,
-                                         const char *caller);
+ * NULL checks: a known split, max_samples >= 1 (SIZE_MAX for a whole
+ * split), max_bytes >= 1 and a usable allocator, which it then copies, or
+ * the default, into *a. */
+pcmup_status pcmup__dataset_loader_start(pcmup_split split, size_t max_samples,
+                                         size_t max_bytes, const pcmup_allocator *allocator,
+                                         pcmup_allocator *a, const char *caller);
 
 /* "dir/name" in a buffer from `a` with room for `extra` more characters
  * (a suffix the caller may append). */

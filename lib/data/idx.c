@@ -379,12 +379,12 @@ static int grow(const pcmup_allocator *a, unsigned char **buf, size_t size)
     return 1;
 }
 
-/* Fills *buf (cap bytes so far) with the count * item_size data bytes,
+/* Fills *buf (cap bytes so far) with the first `total` data bytes,
  * doubling it as long as data keeps arriving. *buf stays valid (and
  * owned by the caller) whatever happens. */
-static pcmup_status fill(reader *r, unsigned char **buf, size_t cap)
+static pcmup_status fill(reader *r, unsigned char **buf, size_t cap, size_t total)
 {
-    size_t total = r->count * r->item_size, have = 0;
+    size_t have = 0;
     for (;;) {
         size_t got;
         PCMUP_TRY(read_bytes(r, *buf + have, cap - have, &got));
@@ -427,24 +427,30 @@ pcmup_status pcmup__idx_check_end(pcmup__idx_reader *r)
     return PCMUP_OK;
 }
 
-pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out)
+pcmup_status pcmup__idx_read_head(pcmup__idx_reader *r, size_t n, pcmup__idx *out)
 {
-    assert(r && out);
-    size_t total = r->count * r->item_size;
+    assert(r && out && n >= 1 && n <= r->count);
+    size_t total = n * r->item_size;
     size_t cap = total < FIRST_CHUNK ? total : FIRST_CHUNK;
     unsigned char *buf = pcmup__alloc(r->alloc, cap, 1);
     if (!buf)
         return pcmup__fail(PCMUP_ERR_NOMEM, r->caller, "%s: cannot allocate %zu bytes",
                            r->name, cap);
-    pcmup_status s = fill(r, &buf, cap);
-    if (s == PCMUP_OK)
+    pcmup_status s = fill(r, &buf, cap, total);
+    if (s == PCMUP_OK && n == r->count)
         s = pcmup__idx_check_end(r);
     if (s != PCMUP_OK) {
         pcmup__free(r->alloc, buf);
         return s;
     }
-    out->count = r->count;
+    out->count = n;
     out->item_size = r->item_size;
     out->data = buf;
     return PCMUP_OK;
+}
+
+pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out)
+{
+    assert(r && out);
+    return pcmup__idx_read_head(r, r->count, out);
 }

@@ -84,6 +84,13 @@ pcmup_status pcmup__idx_open(pcmup__idx_reader *r, const pcmup_allocator *a,
  * untouched on failure. */
 pcmup_status pcmup__idx_read_data(pcmup__idx_reader *r, pcmup__idx *out);
 
+/* pcmup__idx_read_data for the first n samples only (1 <= n <= count):
+ * n * item_size bytes, and out->count is n. Nothing past them is read or
+ * decompressed, so the rest of the file is not checked (a file truncated
+ * or with trailing data after them passes); with n == count this is
+ * pcmup__idx_read_data. */
+pcmup_status pcmup__idx_read_head(pcmup__idx_reader *r, size_t n, pcmup__idx *out);
+
 /* The same data in pieces, for a caller that converts it as it arrives
  * (dataset.c): reads the next len data bytes into buf, `have` bytes having
  * been read before (len <= count * item_size - have). A file ending first

@@ -16,6 +16,14 @@ def _path(p):
     return None if p is None else os.fsencode(p)
 
 
+# PCMUP_DATASET_MAX_BYTES_DEFAULT: a head loader's limit when none is given.
+_MAX_BYTES_DEFAULT = 1 << 30
+
+
+def _head_bytes(max_bytes):
+    return _MAX_BYTES_DEFAULT if max_bytes is None else max_bytes
+
+
 class Dataset(Handle):
     """n samples of dimension `dim` (float32) with int32 labels in
     [0, n_classes), held by the library:
@@ -41,10 +49,17 @@ class Dataset(Handle):
         return ds
 
     @classmethod
-    def fashion_mnist(cls, split="train", directory=None, max_bytes=None, allocator=None):
+    def fashion_mnist(cls, split="train", directory=None, max_bytes=None, allocator=None,
+                      max_samples=None):
         """FashionMNIST's split from `directory` (default: Debian's
-        /usr/share/datasets/fashion-mnist)."""
+        /usr/share/datasets/fashion-mnist). With max_samples, only the
+        split's first max_samples samples are read (the library's _head
+        loaders; the same for cifar10 and idx)."""
         split = coerce(Split, split)
+        if max_samples is not None:
+            return cls._create(C.pcmup_dataset_load_fashion_mnist_head, _path(directory),
+                               split, max_samples, _head_bytes(max_bytes),
+                               allocator=allocator)
         if max_bytes is None:
             return cls._create(C.pcmup_dataset_load_fashion_mnist, _path(directory), split,
                                allocator=allocator)
@@ -52,8 +67,12 @@ class Dataset(Handle):
                            split, max_bytes, allocator=allocator)
 
     @classmethod
-    def cifar10(cls, directory, split="train", max_bytes=None, allocator=None):
+    def cifar10(cls, directory, split="train", max_bytes=None, allocator=None,
+                max_samples=None):
         split = coerce(Split, split)
+        if max_samples is not None:
+            return cls._create(C.pcmup_dataset_load_cifar10_head, _path(directory), split,
+                               max_samples, _head_bytes(max_bytes), allocator=allocator)
         if max_bytes is None:
             return cls._create(C.pcmup_dataset_load_cifar10, _path(directory), split,
                                allocator=allocator)
@@ -61,8 +80,11 @@ class Dataset(Handle):
                            max_bytes, allocator=allocator)
 
     @classmethod
-    def idx(cls, images, labels, max_bytes=None, allocator=None):
+    def idx(cls, images, labels, max_bytes=None, allocator=None, max_samples=None):
         """An IDX image file and label file (either may be .gz)."""
+        if max_samples is not None:
+            return cls._create(C.pcmup_dataset_load_idx_head, _path(images), _path(labels),
+                               max_samples, _head_bytes(max_bytes), allocator=allocator)
         if max_bytes is None:
             return cls._create(C.pcmup_dataset_load_idx, _path(images), _path(labels),
                                allocator=allocator)

@@ -198,3 +198,30 @@ def test_dataset_errors(tmp_path):
         pcmup.Dataset()
     with pytest.raises(pcmup.ShapeError):
         pcmup.Dataset.from_arrays(np.zeros(5, np.float32), [0])
+
+
+def write_idx(path, dims, data):
+    """An IDX file of unsigned bytes: magic 0 0 8 ndims, dims, data."""
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    path.write_bytes(header + bytes(data))
+
+
+def test_dataset_head(tmp_path):
+    """max_samples reads the first samples only: the same floats and
+    labels as the whole file truncated, even when the rest of the file is
+    missing (which the whole load refuses)."""
+    pixels, labels = [(7 * i) % 256 for i in range(5 * 6)], [0, 1, 2, 1, 0]
+    write_idx(tmp_path / "img", [5, 2, 3], pixels)
+    write_idx(tmp_path / "lab", [5], labels)
+    whole = pcmup.Dataset.idx(tmp_path / "img", tmp_path / "lab").truncate(3)
+    head = pcmup.Dataset.idx(tmp_path / "img", tmp_path / "lab", max_samples=3)
+    xw, lw = whole.get_batch(0, 3)
+    xh, lh = head.get_batch(0, 3)
+    assert np.array_equal(xh, np.array(pixels[:18], np.float32).reshape(3, 6) / np.float32(255))
+    assert np.array_equal(xh, xw) and np.array_equal(lh, lw) and list(lh) == labels[:3]
+    write_idx(tmp_path / "img", [5, 2, 3], pixels[:18])
+    assert len(pcmup.Dataset.idx(tmp_path / "img", tmp_path / "lab", max_samples=3)) == 3
+    with pytest.raises(pcmup.FormatError, match="truncated"):
+        pcmup.Dataset.idx(tmp_path / "img", tmp_path / "lab")
+    with pytest.raises(pcmup.FormatError, match="over the limit of 10 bytes"):
+        pcmup.Dataset.idx(tmp_path / "img", tmp_path / "lab", max_samples=1, max_bytes=10)

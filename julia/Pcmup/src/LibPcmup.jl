@@ -495,6 +495,21 @@ function pcmup_dataset_load_cifar10_limited(out, dir, split, max_bytes, allocato
     @ccall libpcmup.pcmup_dataset_load_cifar10_limited(out::Ptr{Ptr{pcmup_dataset}}, dir::Ptr{Cchar}, split::pcmup_split, max_bytes::Csize_t, allocator::Ptr{pcmup_allocator})::pcmup_status
 end
 
+# pcmup_status pcmup_dataset_load_idx_head(pcmup_dataset * *out, const char *images_path, const char *labels_path, size_t max_samples, size_t max_bytes, const pcmup_allocator *allocator)
+function pcmup_dataset_load_idx_head(out, images_path, labels_path, max_samples, max_bytes, allocator)
+    @ccall libpcmup.pcmup_dataset_load_idx_head(out::Ptr{Ptr{pcmup_dataset}}, images_path::Ptr{Cchar}, labels_path::Ptr{Cchar}, max_samples::Csize_t, max_bytes::Csize_t, allocator::Ptr{pcmup_allocator})::pcmup_status
+end
+
+# pcmup_status pcmup_dataset_load_fashion_mnist_head(pcmup_dataset * *out, const char *dir, pcmup_split split, size_t max_samples, size_t max_bytes, const pcmup_allocator *allocator)
+function pcmup_dataset_load_fashion_mnist_head(out, dir, split, max_samples, max_bytes, allocator)
+    @ccall libpcmup.pcmup_dataset_load_fashion_mnist_head(out::Ptr{Ptr{pcmup_dataset}}, dir::Ptr{Cchar}, split::pcmup_split, max_samples::Csize_t, max_bytes::Csize_t, allocator::Ptr{pcmup_allocator})::pcmup_status
+end
+
+# pcmup_status pcmup_dataset_load_cifar10_head(pcmup_dataset * *out, const char *dir, pcmup_split split, size_t max_samples, size_t max_bytes, const pcmup_allocator *allocator)
+function pcmup_dataset_load_cifar10_head(out, dir, split, max_samples, max_bytes, allocator)
+    @ccall libpcmup.pcmup_dataset_load_cifar10_head(out::Ptr{Ptr{pcmup_dataset}}, dir::Ptr{Cchar}, split::pcmup_split, max_samples::Csize_t, max_bytes::Csize_t, allocator::Ptr{pcmup_allocator})::pcmup_status
+end
+
 # pcmup_status pcmup_dataset_from_arrays(pcmup_dataset * *out, size_t n, size_t dim, size_t n_classes, const float *x, size_t x_count, const int32_t *labels, const pcmup_allocator *allocator)
 function pcmup_dataset_from_arrays(out, n, dim, n_classes, x, x_count, labels, allocator)
     @ccall libpcmup.pcmup_dataset_from_arrays(out::Ptr{Ptr{pcmup_dataset}}, n::Csize_t, dim::Csize_t, n_classes::Csize_t, x::Ptr{Cfloat}, x_count::Csize_t, labels::Ptr{Int32}, allocator::Ptr{pcmup_allocator})::pcmup_status

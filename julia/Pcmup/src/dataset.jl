@@ -24,15 +24,23 @@ function created_dataset(f, args...)
     return Dataset(out[])
 end
 
+# The byte limit a head loader is given when the caller gives none.
+head_bytes(max_bytes) = max_bytes === nothing ? L.PCMUP_DATASET_MAX_BYTES_DEFAULT : max_bytes
+
 """
-    fashion_mnist(split=:train; dir=nothing, max_bytes=nothing) -> Dataset
+    fashion_mnist(split=:train; dir=nothing, max_bytes=nothing, max_samples=nothing) -> Dataset
 
 FashionMNIST's `:train` or `:test` split from `dir` (default: Debian's
 $(L.PCMUP_FASHION_MNIST_DIR)); `max_bytes` overrides the library's limit
-on the dataset's size in memory (1 GiB).
+on the dataset's size in memory (1 GiB). With `max_samples`, only the
+split's first `max_samples` samples are read (pcmup_dataset_load_*_head;
+the same for `cifar10` and `load_idx`).
 """
-function fashion_mnist(split=:train; dir=nothing, max_bytes=nothing)
+function fashion_mnist(split=:train; dir=nothing, max_bytes=nothing, max_samples=nothing)
     s = enum_value(L.pcmup_split_names, split)
+    max_samples === nothing ||
+        return created_dataset(L.pcmup_dataset_load_fashion_mnist_head, cstring(dir), s,
+                               max_samples, head_bytes(max_bytes))
     max_bytes === nothing &&
         return created_dataset(L.pcmup_dataset_load_fashion_mnist, cstring(dir), s)
     return created_dataset(L.pcmup_dataset_load_fashion_mnist_limited, cstring(dir), s,
@@ -40,23 +48,30 @@ function fashion_mnist(split=:train; dir=nothing, max_bytes=nothing)
 end
 
 """
-    cifar10(dir, split=:train; max_bytes=nothing) -> Dataset
+    cifar10(dir, split=:train; max_bytes=nothing, max_samples=nothing) -> Dataset
 
 CIFAR-10's binary version from `dir` (cifar-10-batches-bin).
 """
-function cifar10(dir::AbstractString, split=:train; max_bytes=nothing)
+function cifar10(dir::AbstractString, split=:train; max_bytes=nothing, max_samples=nothing)
     s = enum_value(L.pcmup_split_names, split)
+    max_samples === nothing ||
+        return created_dataset(L.pcmup_dataset_load_cifar10_head, cstring(dir), s,
+                               max_samples, head_bytes(max_bytes))
     max_bytes === nothing &&
         return created_dataset(L.pcmup_dataset_load_cifar10, cstring(dir), s)
     return created_dataset(L.pcmup_dataset_load_cifar10_limited, cstring(dir), s, max_bytes)
 end
 
 """
-    load_idx(images, labels; max_bytes=nothing) -> Dataset
+    load_idx(images, labels; max_bytes=nothing, max_samples=nothing) -> Dataset
 
 An IDX image file and its IDX label file (either may be gzip-compressed).
 """
-function load_idx(images::AbstractString, labels::AbstractString; max_bytes=nothing)
+function load_idx(images::AbstractString, labels::AbstractString; max_bytes=nothing,
+                  max_samples=nothing)
+    max_samples === nothing ||
+        return created_dataset(L.pcmup_dataset_load_idx_head, cstring(images),
+                               cstring(labels), max_samples, head_bytes(max_bytes))
     max_bytes === nothing &&
         return created_dataset(L.pcmup_dataset_load_idx, cstring(images), cstring(labels))
     return created_dataset(L.pcmup_dataset_load_idx_limited, cstring(images),
