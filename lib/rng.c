@@ -63,3 +63,12 @@ size_t pcmup__rng_below(pcmup_rng *rng, size_t n)
     } while (x >= limit);
     return (size_t)(x % n);
 }
+
+void pcmup__rng_skip(pcmup_rng *rng, uint64_t n)
+{
+    /* xoshiro's jump polynomials exist only for 2^128 and 2^192 steps;
+     * skipping one value costs a few integer operations, far less than
+     * the Box-Muller transform the skipped samples' owners do. */
+    for (uint64_t i = 0; i < n; i++)
+        (void)pcmup__rng_next(rng);
+}

@@ -23,5 +23,9 @@ double pcmup__rng_uniform(pcmup_rng *rng);
 double pcmup__rng_normal(pcmup_rng *rng);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 size_t pcmup__rng_below(pcmup_rng *rng, size_t n);
+/* Advances the stream by n pcmup__rng_next values (a uniform takes one, a
+ * normal two): a data-parallel worker steps over the numbers the other
+ * workers' samples draw (algo.h, data parallelism). */
+void pcmup__rng_skip(pcmup_rng *rng, uint64_t n);
 
 #endif

@@ -76,6 +76,13 @@ typedef struct pcmup_rule_ops {
      * so it trains every network. */
     int dense_only;
 
+    /* 1: the rule trains data-parallel (pcmup_algo_set_reducer): every
+     * batch sum of its step goes through the reductions of algo.h, its
+     * random draws step over the other workers' (pcmup__rng_skip), and its
+     * reserve refuses the settings it cannot reduce yet. 0: a reducer is
+     * PCMUP_ERR_UNSUPPORTED. */
+    int data_parallel;
+
     /* The rule's own settings: n_settings rows (settings.h), defined in
      * the rule's file, keys in the rule's group of pcmup.h. The rule
      * accepts these and the common rows of settings.c, nothing else.

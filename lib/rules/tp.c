@@ -272,6 +272,13 @@ static pcmup_status tp_reserve(pcmup_algo *algo, size_t batch, const char *func)
                           "the solves' scratch", func));
     if (algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED)
         PCMUP_TRY(reserve_feedback(algo, func));
+    else if (algo->has_reducer)
+        /* Its ridge systems are batch Gram matrices solved on the sample
+         * side: not reduced yet. */
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "%s with closed-form feedback cannot train data-parallel in this "
+                           "release; use trained feedback",
+                           algo->rule->name);
     return PCMUP_OK;
 }
 
@@ -318,10 +325,12 @@ static double fb_rate(const tp_run *r, size_t l)
 
 static pcmup__gemm_log *gemm_log(const tp_run *r) { return r->algo->gemm_log; }
 
-/* (1/2B) ||R||^2 */
-static double recon_loss(const tp_run *r, const float *res, size_t l)
+/* (1/2) ||R||^2 over this worker's samples: the reconstruction loss
+ * times B, divided by the global B once the step's diagnostics are
+ * summed over the workers (finish_diagnostics). */
+static double recon_half_sum(const tp_run *r, const float *res, size_t l)
 {
-    return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1)) / (double)r->batch;
+    return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1));
 }
 
 /* ---- closed-form feedback ------------------------------------------------ */
@@ -447,24 +456,55 @@ static void trained_residual(tp_run *r, size_t l)
  * stream. Box-Muller gives two independent normals per pair of uniforms;
  * pcmup__rng_normal keeps one (so the stream has no hidden state), which
  * for B x M noise values per layer and step made the noise cost a third of
- * a trained-feedback step. Both are used here, in order. */
-static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t n)
+ * a trained-feedback step. Both are used here, in order.
+ * The stream numbers `total` values (the global batch's); in and out hold
+ * values first .. first + n - 1 (this worker's samples), which take the
+ * numbers the single process gives them: the pairs before are stepped
+ * over, a pair split between two workers is drawn by both, and the stream
+ * ends past all `total` values. */
+static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t first,
+                      size_t n, size_t total)
 {
-    size_t i = 0;
-    for (; i + 1 < n; i += 2) {
+    const size_t end = first + n;
+    size_t i = first - first % 2; /* a pair's first value: two draws before it */
+    pcmup__rng_skip(rng, i);
+    for (; i < end; i += 2) {
+        if (i + 1 == total) { /* the odd value out */
+            out[i - first] = in[i - first] + (float)(sigma * pcmup__rng_normal(rng));
+            continue;
+        }
         double u1 = 1.0 - pcmup__rng_uniform(rng); /* (0, 1]: finite log */
         double u2 = pcmup__rng_uniform(rng);
         double rad = sigma * sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
-        out[i] = in[i] + (float)(rad * cos(angle));
-        out[i + 1] = in[i + 1] + (float)(rad * sin(angle));
+        if (i >= first)
+            out[i - first] = in[i - first] + (float)(rad * cos(angle));
+        if (i + 1 < end)
+            out[i + 1 - first] = in[i + 1 - first] + (float)(rad * sin(angle));
     }
-    if (i < n)
-        out[i] = in[i] + (float)(sigma * pcmup__rng_normal(rng));
+    const size_t drawn_all = total + total % 2;
+    if (i < drawn_all)
+        pcmup__rng_skip(rng, drawn_all - i);
+}
+
+/* V_l -= rate Y^T Z: one GEMM into V_l, or under a reducer the local
+ * product summed over the workers first (into the algorithm's reduction
+ * buffer, which V_l fits: it has W_l's weight count). */
+static void feedback_descend(tp_run *r, size_t l, float rate, const float *y, float *v)
+{
+    const size_t m_below = width(r, l - 1), m = width(r, l);
+    if (!r->algo->has_reducer) {
+        pcmup__k_sgemm(gemm_log(r), 'T', 'N', m_below, m, r->batch, -rate, y, r->b.z, 1.0f, v);
+        return;
+    }
+    float *g = r->algo->reduce_buf;
+    pcmup__k_sgemm(gemm_log(r), 'T', 'N', m_below, m, r->batch, 1.0f, y, r->b.z, 0.0f, g);
+    pcmup__par_sum_f(r->algo, g, m_below * m);
+    pcmup__k_saxpy(m_below * m, -rate, g, v);
 }
 
 /* K_fb SGD steps on V_l: N = H_{l-1} + Xi, Z = phi(N W_l^T) (no phi at the
  * top), Y = psi(Z V^T), R = Y - N, V -= (eta / B) (R * psi'(Y))^T Z.
- * Returns the loss before training (noise-free). */
+ * Returns the loss before training (noise-free), as recon_half_sum. */
 static double train_feedback(tp_run *r, size_t l)
 {
     pcmup_algo *algo = r->algo;
@@ -472,18 +512,20 @@ static double train_feedback(tp_run *r, size_t l)
     const size_t n_below = r->batch * width(r, l - 1), n_here = r->batch * width(r, l);
     const double sigma = algo->settings[PCMUP_SET_TP_FB_NOISE];
     const size_t steps = (size_t)algo->settings[PCMUP_SET_TP_FB_STEPS];
-    const float rate = (float)(fb_rate(r, l) / (double)r->batch);
+    const float rate = (float)(fb_rate(r, l) / (double)algo->global_batch);
     const float *h_below = h_of(r, l - 1);
     float *v = feedback_of(r->st, l);
     double before = 0.0;
     if (sigma > 0.0) {
         trained_residual(r, l);
-        before = recon_loss(r, r->b.res, l);
+        before = recon_half_sum(r, r->b.res, l);
     }
     for (size_t k = 0; k < steps; k++) {
         const float *noisy = h_below;
         if (sigma > 0.0) {
-            add_noise(&algo->rng, sigma, h_below, r->b.a, n_below);
+            const size_t m_below = width(r, l - 1);
+            add_noise(&algo->rng, sigma, h_below, r->b.a, algo->batch_offset * m_below,
+                      n_below, algo->global_batch * m_below);
             noisy = r->b.a;
         }
         ly->ops->forward(ly, noisy, r->batch, r->b.z);
@@ -500,10 +542,9 @@ static double train_feedback(tp_run *r, size_t l)
             if (sigma == 0.0 && k == 0)
                 before += 0.5 * (double)resid * (double)resid;
         }
-        pcmup__k_sgemm(gemm_log(r), 'T', 'N', width(r, l - 1), width(r, l), r->batch, -rate, y,
-                       r->b.z, 1.0f, v);
+        feedback_descend(r, l, rate, y, v);
     }
-    return sigma > 0.0 ? before : before / (double)r->batch;
+    return before;
 }
 
 /* E_{l-1} from E_l with the trained V_l (R_l computed first). */
@@ -543,7 +584,7 @@ static pcmup_status propagate(tp_run *r, const char *func)
         if (r->trained) {
             *before = train_feedback(r, l);
             trained_residual(r, l);
-            *after = recon_loss(r, r->b.res, l);
+            *after = recon_half_sum(r, r->b.res, l);
             trained_targets(r, l);
             continue;
         }
@@ -558,11 +599,23 @@ static pcmup_status propagate(tp_run *r, const char *func)
             closed_top(r);
         else
             closed_hidden(r, l, mu);
-        *before = *after = recon_loss(r, r->b.res, l);
+        *before = *after = recon_half_sum(r, r->b.res, l);
         if (!r->dtp)
             pcmup__k_saxpy(r->batch * width(r, l - 1), 1.0f, r->b.res, diff(r, l - 1));
     }
     return PCMUP_OK;
+}
+
+/* The step's diagnostics from the sums propagate and update_weights left
+ * in them (this worker's), over the global batch: one reduction. */
+static void finish_diagnostics(tp_run *r)
+{
+    const size_t n_layers = r->n_layers, n = 3 * n_layers - 2;
+    const double b = (double)r->algo->global_batch;
+    double *d = r->st->distances; /* distances, fb_before, fb_after: one block */
+    pcmup__par_sum_d(r->algo, d, n);
+    for (size_t i = 0; i < n; i++)
+        d[i] = i < n_layers ? sqrt(d[i] / b) : d[i] / b;
 }
 
 /* Records ||E_l|| and applies W_l += eta_l (1/B) [phi'(U_l) * E_l]^T H_{l-1}
@@ -573,7 +626,7 @@ static void update_weights(tp_run *r)
     for (size_t l = 1; l <= r->n_layers; l++) {
         const size_t n = r->batch * width(r, l);
         float *e = diff(r, l);
-        r->st->distances[l - 1] = sqrt(pcmup__k_sum_sq(e, n) / (double)r->batch);
+        r->st->distances[l - 1] = pcmup__k_sum_sq(e, n);
         if (l < r->n_layers)
             pcmup__act_backward_from_post(r->net->activation, h_of(r, l), e, n);
         pcmup__k_sscal(n, -1.0f, e);
@@ -609,6 +662,7 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
         draw_feedback(st, net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
     PCMUP_TRY(propagate(&r, func));
     update_weights(&r);
+    finish_diagnostics(&r);
     st->valid = 1;
     if (loss_out)
         *loss_out = loss;
@@ -722,7 +776,7 @@ static const pcmup_setting_row tp_settings[] = {
  * of the two it is). */
 #define TP_OPS(rule_id, rule_name)                                                 \
     {                                                                              \
-        .id = rule_id, .name = rule_name, .dense_only = 1,                        \
+        .id = rule_id, .name = rule_name, .dense_only = 1, .data_parallel = 1,    \
         .create_state = tp_create,                                                 \
         .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
         .list_persistent = tp_list, .load_persistent = tp_load, .persistent_bound = tp_bound,                    \
