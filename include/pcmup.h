@@ -1097,11 +1097,11 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  * no further calls in that step, so a transport should fail on every
  * worker at once (MPI's default error handler aborts anyway). */
 
-/* The element types sum_fn is called with. */
-enum {
+/* The element types sum_fn is called with (as an int, its `type`). */
+typedef enum {
     PCMUP_REDUCE_FLOAT32 = 0, /* buf is float[count]  */
     PCMUP_REDUCE_FLOAT64 = 1  /* buf is double[count] */
-};
+} pcmup_reduce_type;
 
 /* `size` must be sizeof(pcmup_reducer) as the caller's header declares it
  * (PCMUP_REDUCER_INIT sets it), as for pcmup_allocator: later releases may

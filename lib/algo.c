@@ -465,9 +465,10 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
     }
     /* Reserved first, so that the snapshot has room for all the step
      * touches (the momentum, say, when it was just switched on). */
+    /* The global batch first: a rule's reserve sizes what it gathers. */
+    PCMUP_TRY(pcmup__par_exchange_batch(algo, batch, __func__));
     PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
-    PCMUP_TRY(pcmup__par_exchange_batch(algo, batch, __func__));
     pcmup_status s = pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);
     if (s != PCMUP_OK)
         pcmup__snapshot_restore(algo, &algo->snapshot);

@@ -174,6 +174,20 @@ void pcmup__par_share(const pcmup_algo *algo, size_t n, size_t *first, size_t *c
  * before it). Without a reducer: batch and 0. */
 pcmup_status pcmup__par_exchange_batch(pcmup_algo *algo, size_t batch, const char *func);
 
+/* Concatenates every worker's count_mine floats in rank order into `all`
+ * (all_count floats); without a reducer (or with one worker) a copy. */
+void pcmup__par_gather_f(pcmup_algo *algo, const float *mine, size_t count_mine, float *all,
+                         size_t all_count);
+
+/* The batch a rule's reserve sizes its buffers for: `batch`, or under a
+ * reducer the global batch when larger (set before every reserve:
+ * pcmup_algo_step exchanges it first, an epoch knows it). */
+size_t pcmup__par_reserve_batch(const pcmup_algo *algo, size_t batch);
+
+/* PCMUP_ERR_UNSUPPORTED unless the reducer has a gather_fn (or there is
+ * no reducer); `what` names what needs it. */
+pcmup_status pcmup__par_need_gather(const pcmup_algo *algo, const char *what, const char *func);
+
 /* PCMUP_ERR_UNSUPPORTED when the algorithm has a reducer: for the
  * functions that step on one worker's data alone (trial updates). */
 pcmup_status pcmup__par_refuse(const pcmup_algo *algo, const char *func);

@@ -110,6 +110,44 @@ void pcmup__par_share(const pcmup_algo *algo, size_t n, size_t *first, size_t *c
     *count = base + (rank < extra ? 1 : 0);
 }
 
+void pcmup__par_gather_f(pcmup_algo *algo, const float *mine, size_t count_mine, float *all,
+                         size_t all_count)
+{
+    if (!algo->has_reducer || algo->reducer.n_workers == 1) {
+        assert(count_mine == all_count);
+        if (mine != all)
+            memmove(all, mine, count_mine * sizeof *all);
+        return;
+    }
+    if (algo->reduce_status != PCMUP_OK)
+        return;
+    const pcmup_reducer *r = &algo->reducer;
+    assert(r->gather_fn); /* pcmup__par_need_gather checked it */
+    int rc = r->gather_fn(r->user, mine, count_mine, all, all_count);
+    if (rc != 0)
+        algo->reduce_status = pcmup__fail(PCMUP_ERR_IO, algo->reduce_func,
+                                          "the reducer's gather_fn returned %d (%zu of %zu "
+                                          "floats on rank %zu of %zu); the call changed nothing",
+                                          rc, count_mine, all_count, r->rank, r->n_workers);
+}
+
+size_t pcmup__par_reserve_batch(const pcmup_algo *algo, size_t batch)
+{
+    if (algo->has_reducer && algo->global_batch > batch)
+        return algo->global_batch;
+    return batch;
+}
+
+pcmup_status pcmup__par_need_gather(const pcmup_algo *algo, const char *what, const char *func)
+{
+    if (algo->has_reducer && algo->reducer.n_workers > 1 && !algo->reducer.gather_fn)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "%s needs the whole batch's %s on every worker: give the reducer "
+                           "a gather_fn",
+                           algo->rule->name, what);
+    return PCMUP_OK;
+}
+
 pcmup_status pcmup__par_exchange_batch(pcmup_algo *algo, size_t batch, const char *func)
 {
     algo->global_batch = batch;

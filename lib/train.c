@@ -95,6 +95,8 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
      * largest share is the first rank's of a full batch). */
     size_t share_first, share_max;
     pcmup__par_share(algo, batch, &share_first, &share_max);
+    algo->global_batch = batch; /* the largest, for the rules' reserve */
+    algo->batch_offset = share_first;
     PCMUP_TRY(reserve_epoch(algo, n, share_max, __func__));
     PCMUP_TRY(pcmup__algo_reserve_step(algo, share_max, __func__));
     /* A failing epoch puts back what it started from (snapshot.h). */

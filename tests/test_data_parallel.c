@@ -45,8 +45,13 @@
 #define MAX_WORKERS 3
 #define TOL 1e-5
 /* Odd widths: a worker's share of trained feedback's noise then starts
- * inside a Box-Muller pair (tp.c, add_noise). */
+ * inside a Box-Muller pair (tp.c, add_noise). Closed-form feedback solves
+ * a hidden layer's ridge system one way when M_{l-1} > B (here, for B = 7
+ * and 2) and another when M_{l-1} <= B (`narrow`, for B = 7); GNT's batch
+ * variant works on P_l's side for B C >= M_l (B = 7) and on the Gram
+ * side otherwise (B = 2, gathering the Jacobian rows). */
 static const size_t widths[N_LAYERS + 1] = {D_IN, 15, 11, N_CLASSES};
+static const size_t narrow[N_LAYERS + 1] = {D_IN, 6, 4, N_CLASSES};
 
 /* The steps' global batches (the last is smaller than 3 workers), then an
  * epoch in batches of EPOCH_BATCH. */
@@ -61,43 +66,61 @@ typedef struct {
     int n;
     pcmup_setting keys[8];
     double values[8];
+    const size_t *widths; /* NULL: `widths` */
 } config;
 
 static const config configs[] = {
-    {"bp", PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, PCMUP_NET_BIAS, 1, {PCMUP_SET_LR}, {0.05}},
+    {"bp", PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, PCMUP_NET_BIAS, 1, {PCMUP_SET_LR}, {0.05}, NULL},
     {"bp momentum, decay, ce, record", PCMUP_RULE_BP, PCMUP_PRESET_MUP_SGD, 0, 5,
      {PCMUP_SET_LR, PCMUP_SET_MOMENTUM, PCMUP_SET_WEIGHT_DECAY, PCMUP_SET_LOSS,
       PCMUP_SET_RECORD_UPDATES},
-     {0.05, 0.5, 1e-3, PCMUP_LOSS_CE, 1}},
+     {0.05, 0.5, 1e-3, PCMUP_LOSS_CE, 1}, NULL},
     {"pc sequential", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, PCMUP_NET_BIAS, 3,
-     {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_KAPPA}, {0.05, 5, 0.3}},
+     {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_KAPPA}, {0.05, 5, 0.3}, NULL},
     {"pc simultaneous, zero init, momentum", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0, 6,
      {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_SCHEDULE, PCMUP_SET_PC_INIT,
       PCMUP_SET_PC_KAPPA, PCMUP_SET_MOMENTUM},
-     {0.1, 6, PCMUP_PC_SCHEDULE_SIMULTANEOUS, PCMUP_PC_INIT_ZERO, 0.3, 0.5}},
+     {0.1, 6, PCMUP_PC_SCHEDULE_SIMULTANEOUS, PCMUP_PC_INIT_ZERO, 0.3, 0.5}, NULL},
     {"pc random init", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0, 5,
      {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_INIT, PCMUP_SET_PC_INIT_STD,
       PCMUP_SET_PC_KAPPA},
-     {0.1, 4, PCMUP_PC_INIT_RANDOM, 0.5, 0.3}},
+     {0.1, 4, PCMUP_PC_INIT_RANDOM, 0.5, 0.3}, NULL},
     {"pc fpa, cache, last layer b, record", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC_B, 0, 6,
      {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_FPA, PCMUP_SET_PC_TIMING,
       PCMUP_SET_PC_LAST_LAYER, PCMUP_SET_RECORD_UPDATES},
-     {0.1, 5, 1, PCMUP_PC_TIMING_CACHE, PCMUP_PC_LAST_LAYER_B, 1}},
+     {0.1, 5, 1, PCMUP_PC_TIMING_CACHE, PCMUP_PC_LAST_LAYER_B, 1}, NULL},
     {"pc tolerance, ce, decay", PCMUP_RULE_PC, PCMUP_PRESET_MUP_PC, 0, 6,
      {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_TOLERANCE, PCMUP_SET_LOSS,
       PCMUP_SET_WEIGHT_DECAY, PCMUP_SET_PC_KAPPA},
-     {0.1, 40, 0.02, PCMUP_LOSS_CE, 1e-3, 0.2}},
+     {0.1, 40, 0.02, PCMUP_LOSS_CE, 1e-3, 0.2}, NULL},
     {"tp trained, noise", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0, 5,
      {PCMUP_SET_LR, PCMUP_SET_TP_FEEDBACK, PCMUP_SET_TP_FB_STEPS, PCMUP_SET_TP_FB_NOISE,
       PCMUP_SET_TP_FB_ACTIVATION},
-     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 2, 0.1, PCMUP_ACT_IDENTITY}},
+     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 2, 0.1, PCMUP_ACT_IDENTITY}, NULL},
     {"dtp trained tanh, noise, momentum", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0, 6,
      {PCMUP_SET_LR, PCMUP_SET_TP_FEEDBACK, PCMUP_SET_TP_FB_STEPS, PCMUP_SET_TP_FB_NOISE,
       PCMUP_SET_TP_FB_ACTIVATION, PCMUP_SET_MOMENTUM},
-     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 3, 0.05, PCMUP_ACT_TANH, 0.5}},
+     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 3, 0.05, PCMUP_ACT_TANH, 0.5}, NULL},
     {"dtp trained, no noise", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0, 3,
      {PCMUP_SET_LR, PCMUP_SET_TP_FEEDBACK, PCMUP_SET_TP_FB_STEPS},
-     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 1}},
+     {0.1, PCMUP_TP_FEEDBACK_TRAINED, 1}, NULL},
+    {"tp closed", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0, 2,
+     {PCMUP_SET_LR, PCMUP_SET_TP_FEEDBACK}, {0.1, PCMUP_TP_FEEDBACK_CLOSED}, NULL},
+    {"dtp closed, narrow, momentum", PCMUP_RULE_DTP, PCMUP_PRESET_MUP_TP, 0, 3,
+     {PCMUP_SET_LR, PCMUP_SET_TP_FEEDBACK, PCMUP_SET_MOMENTUM},
+     {0.1, PCMUP_TP_FEEDBACK_CLOSED, 0.5}, narrow},
+    {"gnt batch", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 2,
+     {PCMUP_SET_LR, PCMUP_SET_GNT_VARIANT}, {0.05, PCMUP_GNT_BATCH}, NULL},
+    {"gnt batch, ce, power 0.5, record", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 5,
+     {PCMUP_SET_LR, PCMUP_SET_GNT_VARIANT, PCMUP_SET_LOSS, PCMUP_SET_GNT_POWER,
+      PCMUP_SET_RECORD_UPDATES},
+     {0.05, PCMUP_GNT_BATCH, PCMUP_LOSS_CE, 0.5, 1}, NULL},
+    {"gnt sample, ce, output", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 4,
+     {PCMUP_SET_LR, PCMUP_SET_GNT_VARIANT, PCMUP_SET_LOSS, PCMUP_SET_GNT_OUTPUT},
+     {0.05, PCMUP_GNT_SAMPLE, PCMUP_LOSS_CE, 1}, NULL},
+    {"gnt sample, mse, no output", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 3,
+     {PCMUP_SET_LR, PCMUP_SET_GNT_VARIANT, PCMUP_SET_GNT_OUTPUT},
+     {0.05, PCMUP_GNT_SAMPLE, 0}, NULL},
 };
 
 /* ---- the data ------------------------------------------------------------ */
@@ -118,6 +141,7 @@ typedef struct {
     pthread_barrier_t barrier;
     size_t n_workers;
     void *bufs[MAX_WORKERS];
+    size_t counts[MAX_WORKERS];
     double *sum; /* rank 0's sum, read back by every worker */
     size_t sum_cap;
 } group;
@@ -189,6 +213,28 @@ static int barrier_sum(void *user, void *buf, size_t count, int type)
     return 0;
 }
 
+/* Every worker copies every worker's floats, in rank order. */
+static int barrier_gather(void *user, const float *mine, size_t count_mine, float *all,
+                          size_t all_count)
+{
+    worker_ctx *w = user;
+    group *g = w->g;
+    if (++w->calls == w->fail_at)
+        return 43;
+    g->bufs[w->rank] = (void *)mine;
+    g->counts[w->rank] = count_mine;
+    pthread_barrier_wait(&g->barrier);
+    size_t at = 0;
+    for (size_t r = 0; r < g->n_workers; r++) {
+        if (at + g->counts[r] <= all_count)
+            memcpy(all + at, g->bufs[r], g->counts[r] * sizeof *all);
+        at += g->counts[r];
+    }
+    /* Every `mine` stays valid until all have copied it. */
+    pthread_barrier_wait(&g->barrier);
+    return at == all_count ? 0 : 8;
+}
+
 /* ---- one run: the single process or one worker ---------------------------- */
 
 typedef struct {
@@ -216,8 +262,8 @@ static void run_make(run *r, const config *cfg, size_t rank, size_t n_workers, g
     r->rank = rank;
     r->n_workers = n_workers;
     r->param = tu_param(N_LAYERS, cfg->preset, 0.0);
-    TU_OK(pcmup_net_create(&r->net, widths, N_LAYERS + 1, PCMUP_ACT_TANH, cfg->net_flags,
-                           r->param, 99, NULL));
+    TU_OK(pcmup_net_create(&r->net, cfg->widths ? cfg->widths : widths, N_LAYERS + 1,
+                           PCMUP_ACT_TANH, cfg->net_flags, r->param, 99, NULL));
     TU_OK(pcmup_algo_create(&r->algo, cfg->rule, r->net, 5, NULL));
     for (int i = 0; i < cfg->n; i++)
         TU_OK(pcmup_algo_set(r->algo, cfg->keys[i], cfg->values[i]));
@@ -225,7 +271,8 @@ static void run_make(run *r, const config *cfg, size_t rank, size_t n_workers, g
                                     TU_COUNT(data_x), data_labels, NULL));
     if (g) {
         r->ctx = (worker_ctx){g, rank, 0, 0};
-        pcmup_reducer red = PCMUP_REDUCER_INIT(rank, n_workers, barrier_sum, NULL, &r->ctx);
+        pcmup_reducer red =
+            PCMUP_REDUCER_INIT(rank, n_workers, barrier_sum, barrier_gather, &r->ctx);
         TU_OK(pcmup_algo_set_reducer(r->algo, &red));
     }
 }
@@ -314,7 +361,8 @@ static void assert_close(double got, double want, const char *what, const run *w
 /* Layer l's weights (or trained feedback, or bias) of a run, malloc'd. */
 static float *read_array(const run *r, int which, size_t l, size_t *n)
 {
-    size_t out = widths[l], in = widths[l - 1];
+    const size_t *w = r->cfg->widths ? r->cfg->widths : widths;
+    size_t out = w[l], in = w[l - 1];
     *n = which == 2 ? out : out * in;
     float *a = malloc(*n * sizeof *a);
     pcmup_status s = which == 0   ? pcmup_net_get_weights(r->net, l, a, *n)
@@ -326,7 +374,8 @@ static float *read_array(const run *r, int which, size_t l, size_t *n)
 
 static void assert_arrays(const run *w, const run *single, const run *rank0)
 {
-    int has_feedback = single->cfg->rule == PCMUP_RULE_TP || single->cfg->rule == PCMUP_RULE_DTP;
+    int has_feedback = (single->cfg->rule == PCMUP_RULE_TP || single->cfg->rule == PCMUP_RULE_DTP)
+                       && single->cfg->values[1] == PCMUP_TP_FEEDBACK_TRAINED;
     int has_bias = (single->cfg->net_flags & PCMUP_NET_BIAS) != 0;
     for (int which = 0; which < 3; which++) {
         if ((which == 1 && !has_feedback) || (which == 2 && !has_bias))
@@ -566,20 +615,25 @@ START_TEST(test_invalid_reducers)
     TU_FAILS_IN(PCMUP_ERR_SHAPE, pcmup_algo_step, r.algo, data_x, 5, data_labels, 7, NULL);
     run_free(&r);
 
-    /* GNT cannot train data-parallel yet; closed-form feedback neither. */
-    run gnt;
-    const config gnt_cfg = {"gnt", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 0, {0}, {0}};
-    run_make(&gnt, &gnt_cfg, 0, 1, NULL);
-    TU_FAILS_IN(PCMUP_ERR_UNSUPPORTED, pcmup_algo_set_reducer, gnt.algo, &ok);
-    run_free(&gnt);
+    /* What needs whole matrices needs a gather_fn: closed-form feedback
+     * (every batch), GNT's batch variant on the Gram side (B C < M_l: a
+     * batch of 2 here, while a batch of 7 works on P_l's side). The
+     * refusal comes before any sum: never_called is not called. */
     run tp;
-    const config tp_cfg = {"tp", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0, 0, {0}, {0}};
+    const config tp_cfg = {"tp", PCMUP_RULE_TP, PCMUP_PRESET_MUP_TP, 0, 0, {0}, {0}, NULL};
     run_make(&tp, &tp_cfg, 0, 1, NULL);
     TU_OK(pcmup_algo_set_reducer(tp.algo, &ok));
-    TU_FAILS_IN(PCMUP_ERR_UNSUPPORTED, pcmup_algo_step, tp.algo, data_x, 3 * D_IN, data_labels,
-                3, NULL);
     TU_FAILS_IN(PCMUP_ERR_UNSUPPORTED, pcmup_algo_train_epoch, tp.algo, tp.data, 7, NULL);
+    ck_assert(strstr(pcmup_last_error(), "gather_fn") != NULL);
     run_free(&tp);
+    run gnt;
+    const config gnt_cfg = {"gnt", PCMUP_RULE_GNT, PCMUP_PRESET_MUP_GNT, 0, 0, {0}, {0}, NULL};
+    run_make(&gnt, &gnt_cfg, 0, 1, NULL);
+    pcmup_reducer alone = PCMUP_REDUCER_INIT(0, 2, never_called, NULL, NULL);
+    TU_OK(pcmup_algo_set_reducer(gnt.algo, &alone));
+    TU_FAILS_IN(PCMUP_ERR_UNSUPPORTED, pcmup_algo_train_epoch, gnt.algo, gnt.data, 2, NULL);
+    ck_assert(strstr(pcmup_last_error(), "gather_fn") != NULL);
+    run_free(&gnt);
 }
 END_TEST
 
