@@ -1082,9 +1082,21 @@ PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double
  * to float rounding (the sums are added in another order); samples that
  * draw random numbers inside a step (PC's random initial states, trained
  * feedback's noise) draw exactly the numbers the single process gives
- * them. Rules: BP, PC (every setting) and TP/DTP with trained feedback;
- * the others (GNT, closed-form feedback) answer PCMUP_ERR_UNSUPPORTED at
- * their next step. The trial updates of section 9 refuse a reducer.
+ * them. Every rule and setting trains data-parallel. Two need whole
+ * matrices of the batch on every worker and so a gather_fn: TP and DTP
+ * with closed-form feedback (the hidden activations, for their B x B
+ * ridge systems) and GNT's batch variant where it works on the Gram side
+ * (B C < M_l: the Jacobian rows); without one they answer
+ * PCMUP_ERR_UNSUPPORTED at that step, before any communication. The trial
+ * updates of section 9 refuse a reducer (they step on one batch alone).
+ *
+ * Communication per step, for n parameters: one sum of n floats (the
+ * layers' updates, one call per layer) and a few doubles (loss, batch
+ * sizes); PC adds L doubles per inference iteration, TP/DTP with trained
+ * feedback K_fb sums of each V_l, closed-form feedback C^2 doubles and
+ * C M_{L-1} floats summed and B (M_1 + ... + M_{L-1}) floats gathered,
+ * GNT's batch variant M_l^2 floats summed (P_l's side) or B C M_l floats
+ * gathered (Gram side) per layer. docs/architecture.md, section 9.
  *
  * The callbacks are collective: every worker makes the same calls with the
  * same counts in the same order, and the library calls them only from the
@@ -1117,8 +1129,8 @@ typedef struct pcmup_reducer {
     int (*sum_fn)(void *user, void *buf, size_t count, int type);
     /* Concatenate every worker's count_mine floats `mine` in rank order
      * into `all` (all_count floats, the sum of the counts, which may
-     * differ between workers), on every worker. Optional (NULL): no rule
-     * of this release needs it; one that will says so. */
+     * differ between workers), on every worker (MPI_Allgatherv). Optional
+     * (NULL) for the rules and settings that only sum (see above). */
     int (*gather_fn)(void *user, const float *mine, size_t count_mine, float *all,
                      size_t all_count);
     void *user;       /* passed back to both callbacks                  */

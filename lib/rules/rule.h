@@ -77,10 +77,12 @@ typedef struct pcmup_rule_ops {
     int dense_only;
 
     /* 1: the rule trains data-parallel (pcmup_algo_set_reducer): every
-     * batch sum of its step goes through the reductions of algo.h, its
-     * random draws step over the other workers' (pcmup__rng_skip), and its
-     * reserve refuses the settings it cannot reduce yet. 0: a reducer is
-     * PCMUP_ERR_UNSUPPORTED. */
+     * batch sum of its step goes through the reductions of algo.h (a
+     * system over the whole batch gathers what it is made of), its random
+     * draws step over the other workers' (pcmup__rng_skip), its reserve
+     * sizes for the global batch (pcmup__par_reserve_batch) and refuses
+     * what it cannot do (a gather without gather_fn). 0: a reducer is
+     * PCMUP_ERR_UNSUPPORTED. docs/architecture.md, section 9. */
     int data_parallel;
 
     /* The rule's own settings: n_settings rows (settings.h), defined in
