@@ -4,6 +4,7 @@
  * any 64-bit seed, zero included, gives a well-mixed state.
  */
 #include "rng.h"
+#include "rng_ziggurat.h"
 
 #include <math.h>
 
@@ -64,11 +65,46 @@ size_t pcmup__rng_below(pcmup_rng *rng, size_t n)
     return (size_t)(x % n);
 }
 
-void pcmup__rng_skip(pcmup_rng *rng, uint64_t n)
+/* The tail beyond r of the ziggurat's base layer (Marsaglia's method): a
+ * draw of r + a with a exponential of rate r, kept with probability
+ * exp(-a^2 / 2), which turns the exponential's density into the normal's
+ * beyond r. 1 - u is in (0, 1], so both logs are finite. */
+static double normal_tail(pcmup_rng *rng)
 {
-    /* xoshiro's jump polynomials exist only for 2^128 and 2^192 steps;
-     * skipping one value costs a few integer operations, far less than
-     * the Box-Muller transform the skipped samples' owners do. */
+    for (;;) {
+        double a = -log(1.0 - pcmup__rng_uniform(rng)) / ZIGGURAT_R;
+        double b = -log(1.0 - pcmup__rng_uniform(rng));
+        if (b + b >= a * a)
+            return ZIGGURAT_R + a;
+    }
+}
+
+/* One 64-bit draw picks the layer (bits 0-6), the sign (bit 7) and the
+ * point's x in the layer's rectangle (bits 11-63); x inside the next
+ * layer's width lies under the curve for sure (about 98.8% of draws). The
+ * rest: the tail for the base layer, else the wedge test against f(x). */
+double pcmup__rng_normal_fast(pcmup_rng *rng)
+{
+    for (;;) {
+        uint64_t bits = pcmup__rng_next(rng);
+        unsigned layer = (unsigned)(bits & (ZIGGURAT_LAYERS - 1));
+        double sign = (bits & ZIGGURAT_LAYERS) ? -1.0 : 1.0;
+        double x = (double)(bits >> 11) * 0x1.0p-53 * ziggurat_x[layer];
+        if (x < ziggurat_x[layer + 1])
+            return sign * x;
+        if (layer == 0)
+            return sign * normal_tail(rng);
+        double y = ziggurat_f[layer] +
+                   pcmup__rng_uniform(rng) * (ziggurat_f[layer + 1] - ziggurat_f[layer]);
+        if (y < exp(-0.5 * x * x))
+            return sign * x;
+    }
+}
+
+void pcmup__rng_skip_normals_fast(pcmup_rng *rng, uint64_t n)
+{
+    /* The ziggurat takes a varying number of draws per value (one, most
+     * of the time), so the only way past n values is to draw them. */
     for (uint64_t i = 0; i < n; i++)
-        (void)pcmup__rng_next(rng);
+        (void)pcmup__rng_normal_fast(rng);
 }

@@ -21,11 +21,17 @@ double pcmup__rng_uniform(pcmup_rng *rng);
 /* Standard normal (Box-Muller; both values of a pair are not kept, so the
  * stream has no hidden state beyond s[]). */
 double pcmup__rng_normal(pcmup_rng *rng);
+/* Standard normal by the ziggurat (rng_ziggurat.h): one 64-bit draw and a
+ * table lookup for most values, against a log and a cosine for
+ * Box-Muller: for the noise drawn in every step (TP's feedback training,
+ * PC's random state init). The initial weights keep pcmup__rng_normal, so
+ * that a seed gives the same network as before. */
+double pcmup__rng_normal_fast(pcmup_rng *rng);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 size_t pcmup__rng_below(pcmup_rng *rng, size_t n);
-/* Advances the stream by n pcmup__rng_next values (a uniform takes one, a
- * normal two): a data-parallel worker steps over the numbers the other
- * workers' samples draw (algo.h, data parallelism). */
-void pcmup__rng_skip(pcmup_rng *rng, uint64_t n);
+/* Advances the stream past n values of pcmup__rng_normal_fast, as
+ * drawing them would: a data-parallel worker steps over the noise the
+ * other workers' samples draw (docs/architecture.md, section 9). */
+void pcmup__rng_skip_normals_fast(pcmup_rng *rng, uint64_t n);
 
 #endif

@@ -44,8 +44,8 @@
 #define N_SAMPLES 23
 #define MAX_WORKERS 3
 #define TOL 1e-5
-/* Odd widths: a worker's share of trained feedback's noise then starts
- * inside a Box-Muller pair (tp.c, add_noise). Closed-form feedback solves
+/* Odd widths, so that no share of the noise is aligned with anything.
+ * Closed-form feedback solves
  * a hidden layer's ridge system one way when M_{l-1} > B (here, for B = 7
  * and 2) and another when M_{l-1} <= B (`narrow`, for B = 7); GNT's batch
  * variant works on P_l's side for B C >= M_l (B = 7) and on the Gram

@@ -372,16 +372,16 @@ static void fill_state(pc_run *r, size_t l, int init)
         memset(s, 0, n * sizeof *s);
     } else {
         /* Layer by layer, sample by sample over the global batch: this
-         * worker's samples take the normals the single process gives them
-         * (two draws each), the others' are stepped over. */
+         * worker's samples take the normals the single process gives them,
+         * the others' are stepped over (drawn and dropped). */
         const double std = r->algo->settings[PCMUP_SET_PC_INIT_STD];
         pcmup_rng *rng = &r->algo->rng;
         const size_t w = width(r, l), global = r->algo->global_batch;
         const size_t before = r->algo->batch_offset;
-        pcmup__rng_skip(rng, 2 * (uint64_t)before * w);
+        pcmup__rng_skip_normals_fast(rng, (uint64_t)before * w);
         for (size_t i = 0; i < n; i++)
-            s[i] = (float)(std * pcmup__rng_normal(rng));
-        pcmup__rng_skip(rng, 2 * (uint64_t)(global - before - r->batch) * w);
+            s[i] = (float)(std * pcmup__rng_normal_fast(rng));
+        pcmup__rng_skip_normals_fast(rng, (uint64_t)(global - before - r->batch) * w);
     }
     update_post(r, l);
 }

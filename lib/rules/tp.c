@@ -508,37 +508,21 @@ static void trained_residual(tp_run *r, size_t l)
 }
 
 /* out[i] = in[i] + sigma xi_i with xi_i ~ N(0, 1) from the algorithm's
- * stream. Box-Muller gives two independent normals per pair of uniforms;
- * pcmup__rng_normal keeps one (so the stream has no hidden state), which
- * for B x M noise values per layer and step made the noise cost a third of
- * a trained-feedback step. Both are used here, in order.
+ * stream: B x M values per layer and feedback step, so the ziggurat
+ * (pcmup__rng_normal_fast), which costs about a tenth of a Box-Muller
+ * pair's log and sine/cosine per value.
  * The stream numbers `total` values (the global batch's); in and out hold
  * values first .. first + n - 1 (this worker's samples), which take the
- * numbers the single process gives them: the pairs before are stepped
- * over, a pair split between two workers is drawn by both, and the stream
- * ends past all `total` values. */
+ * numbers the single process gives them: the values before and after
+ * them are drawn and dropped (the ziggurat takes a varying number of
+ * draws per value), so the stream ends where the single process's does. */
 static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t first,
                       size_t n, size_t total)
 {
-    const size_t end = first + n;
-    size_t i = first - first % 2; /* a pair's first value: two draws before it */
-    pcmup__rng_skip(rng, i);
-    for (; i < end; i += 2) {
-        if (i + 1 == total) { /* the odd value out */
-            out[i - first] = in[i - first] + (float)(sigma * pcmup__rng_normal(rng));
-            continue;
-        }
-        double u1 = 1.0 - pcmup__rng_uniform(rng); /* (0, 1]: finite log */
-        double u2 = pcmup__rng_uniform(rng);
-        double rad = sigma * sqrt(-2.0 * log(u1)), angle = 6.283185307179586 * u2;
-        if (i >= first)
-            out[i - first] = in[i - first] + (float)(rad * cos(angle));
-        if (i + 1 < end)
-            out[i + 1 - first] = in[i + 1 - first] + (float)(rad * sin(angle));
-    }
-    const size_t drawn_all = total + total % 2;
-    if (i < drawn_all)
-        pcmup__rng_skip(rng, drawn_all - i);
+    pcmup__rng_skip_normals_fast(rng, first);
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] + (float)(sigma * pcmup__rng_normal_fast(rng));
+    pcmup__rng_skip_normals_fast(rng, total - first - n);
 }
 
 /* V_l -= rate Y^T Z: one GEMM into V_l, or under a reducer the local
