@@ -458,8 +458,15 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
 {
     PCMUP_CHECK_NULL(algo);
     const pcmup_net *net = algo->net;
-    /* A data-parallel worker's share may be empty (pcmup.h). */
-    if (!(algo->has_reducer && batch == 0 && x_count == 0)) {
+    /* A data-parallel worker's share may be empty (pcmup.h), x and labels
+     * NULL: the step then reads no sample, but passes pointers on (to
+     * BLAS among others), which get a valid one. */
+    static const float no_x[1];
+    static const int32_t no_labels[1];
+    if (algo->has_reducer && batch == 0 && x_count == 0) {
+        x = x ? x : no_x;
+        labels = labels ? labels : no_labels;
+    } else {
         PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
         PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
     }
