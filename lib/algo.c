@@ -470,9 +470,10 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
         PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
         PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
     }
-    /* Reserved first, so that the snapshot has room for all the step
-     * touches (the momentum, say, when it was just switched on). */
-    /* The global batch first: a rule's reserve sizes what it gathers. */
+    /* A data-parallel group's global batch first (no-op for a single
+     * process): a rule's reserve sizes what it gathers by it. Then the
+     * reserve, so that the snapshot has room for all the step touches
+     * (the momentum, say, when it was just switched on). */
     PCMUP_TRY(pcmup__par_exchange_batch(algo, batch, __func__));
     PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));

@@ -57,7 +57,7 @@ typedef struct {
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
     double *error_norms;  /* L values */
-    double *sums;         /* L + 1: a step's batch sums, reduced together */
+    double *sums;         /* L: the energy's batch sums, reduced together */
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pc_state;
 
@@ -565,7 +565,7 @@ static void pc_free(pcmup_algo *algo, void *state)
 }
 
 /* The state's fixed-size parts: the buffer pointers (7 L), the error
- * norms (L), the batch sums (L + 1) and the fresh flags (L + 1). */
+ * norms (L), the energy's sums (L) and the fresh flags (L + 1). */
 static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
 {
     const size_t n_layers = algo->net->n_layers;
@@ -573,7 +573,7 @@ static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
     if (st) {
         st->bufs = pcmup__alloc_zero(&algo->alloc, 7 * n_layers, sizeof(float *));
         st->error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
-        st->sums = pcmup__alloc_zero(&algo->alloc, n_layers + 1, sizeof(double));
+        st->sums = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
         st->fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
     }
     if (!st || !st->bufs || !st->error_norms || !st->sums || !st->fresh) {
