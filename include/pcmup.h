@@ -1080,6 +1080,110 @@ PCMUP_API pcmup_status pcmup_algo_last_update(const pcmup_algo *algo, size_t lay
  * h_{L-1} or W_L at zero. */
 PCMUP_API pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio);
 
+/* ---- Data-parallel training ----------------------------------------------
+ *
+ * Several workers -- processes on a cluster, threads, anything that can add
+ * up numbers together -- train one model: each holds its own copy of the
+ * network and an algorithm (same widths, same seeds, same settings), takes
+ * its share of every batch, and the batch sums are added up across the
+ * workers, so every copy makes the same update. libpcmup does no
+ * communication itself (it links no MPI): the caller hands it a reducer,
+ * two callbacks over its own transport (MPI_Allreduce and MPI_Allgatherv,
+ * say).
+ *
+ *     static int sum(void *comm, void *buf, size_t count, int type)
+ *     {
+ *         MPI_Datatype t = type == PCMUP_REDUCE_FLOAT64 ? MPI_DOUBLE : MPI_FLOAT;
+ *         return MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, t, MPI_SUM,
+ *                              *(MPI_Comm *)comm) != MPI_SUCCESS;
+ *     }
+ *     pcmup_reducer r = PCMUP_REDUCER_INIT(rank, size, sum, NULL, &comm);
+ *     pcmup_algo_set_reducer(algo, &r);
+ *     pcmup_algo_train_epoch(algo, train, 128, &loss);   // 128: the global batch
+ *
+ * With a reducer:
+ *  - pcmup_algo_step's x, labels and batch are this worker's share of a
+ *    global batch (a share may be 0 samples; x and labels may then be
+ *    NULL). The loss, the updates and every diagnostic of the step are
+ *    those of the global batch: means over all the workers' samples.
+ *  - pcmup_algo_train_epoch: every worker holds the whole dataset and
+ *    passes the same global `batch`; all shuffle alike (same algorithm
+ *    seed) and each takes its contiguous share of every global batch, B
+ *    split as evenly as possible in rank order (the first B mod n ranks
+ *    take one sample more).
+ *  - pcmup_algo_evaluate splits the dataset the same way and returns the
+ *    whole dataset's loss and accuracy on every worker.
+ * The results equal the single-process run with the same global batch up
+ * to float rounding (the sums are added in another order); samples that
+ * draw random numbers inside a step (PC's random initial states, trained
+ * feedback's noise) draw exactly the numbers the single process gives
+ * them. Every rule and setting trains data-parallel. Two need whole
+ * matrices of the batch on every worker and so a gather_fn: TP and DTP
+ * with closed-form feedback (the hidden activations, for their B x B
+ * ridge systems) and GNT's batch variant where it works on the Gram side
+ * (B C < M_l: the Jacobian rows); without one they answer
+ * PCMUP_ERR_UNSUPPORTED at that step, before any communication. The trial
+ * updates of section 9 refuse a reducer (they step on one batch alone).
+ *
+ * Communication per step, for n parameters: one sum of n floats (the
+ * layers' updates, one call per layer) and a few doubles (loss, batch
+ * sizes); PC adds L doubles per inference iteration, TP/DTP with trained
+ * feedback K_fb sums of each V_l, closed-form feedback C^2 doubles and
+ * C M_{L-1} floats summed and B (M_1 + ... + M_{L-1}) floats gathered,
+ * GNT's batch variant M_l^2 floats summed (P_l's side) or B C M_l floats
+ * gathered (Gram side) per layer. docs/architecture.md, section 9.
+ *
+ * The callbacks are collective: every worker makes the same calls with the
+ * same counts in the same order, and the library calls them only from the
+ * thread that called it. Argument checks happen before the first call, so
+ * a worker whose arguments are refused makes none: call with consistent
+ * arguments on every worker. A callback returns 0 on success; any other
+ * value makes the call fail with PCMUP_ERR_IO (the communication failed,
+ * as a read would), naming the callback and its return value, with the
+ * algorithm and network as they were before the call. The library makes
+ * no further calls in that step, so a transport should fail on every
+ * worker at once (MPI's default error handler aborts anyway). */
+
+/* The element types sum_fn is called with (as an int, its `type`). */
+typedef enum {
+    PCMUP_REDUCE_FLOAT32 = 0, /* buf is float[count]  */
+    PCMUP_REDUCE_FLOAT64 = 1  /* buf is double[count] */
+} pcmup_reduce_type;
+
+/* `size` must be sizeof(pcmup_reducer) as the caller's header declares it
+ * (PCMUP_REDUCER_INIT sets it), as for pcmup_allocator: later releases may
+ * add members after `user`. The struct is copied. */
+typedef struct pcmup_reducer {
+    size_t size;
+    size_t rank;      /* this worker, 0 .. n_workers - 1               */
+    size_t n_workers; /* >= 1                                           */
+    /* Replace buf (count elements of `type`, PCMUP_REDUCE_*) on every
+     * worker by its elementwise sum over all the workers, in place. For a
+     * result independent of timing, add in a fixed order (MPI_Allreduce
+     * does for a fixed number of ranks). Required. */
+    int (*sum_fn)(void *user, void *buf, size_t count, int type);
+    /* Concatenate every worker's count_mine floats `mine` in rank order
+     * into `all` (all_count floats, the sum of the counts, which may
+     * differ between workers), on every worker (MPI_Allgatherv). Optional
+     * (NULL) for the rules and settings that only sum (see above). */
+    int (*gather_fn)(void *user, const float *mine, size_t count_mine, float *all,
+                     size_t all_count);
+    void *user;       /* passed back to both callbacks                  */
+} pcmup_reducer;
+
+#define PCMUP_REDUCER_INIT(rank, n_workers, sum_fn, gather_fn, user)          \
+    { sizeof(pcmup_reducer), (rank), (n_workers), (sum_fn), (gather_fn), (user) }
+
+/* Makes the algorithm one worker of a data-parallel group (NULL: back to a
+ * single process, exactly as if never set). PCMUP_ERR_INVALID for a size
+ * smaller than this release's members, n_workers of 0, rank >= n_workers
+ * or a NULL sum_fn; PCMUP_ERR_UNSUPPORTED for a rule that cannot train
+ * data-parallel (see above). Allocates the reduction buffers here (one
+ * more copy of the parameters, kept until the algorithm is freed), so
+ * that steps still allocate nothing. Threads: touches only the
+ * algorithm. */
+PCMUP_API pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_reducer *reducer);
+
 /* ======================================================================
  * 6. Predictive coding (PCMUP_RULE_PC)
  *

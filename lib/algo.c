@@ -89,6 +89,8 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->order);
     pcmup__free(&alloc, algo->batch_x);
     pcmup__free(&alloc, algo->batch_labels);
+    pcmup__free(&alloc, algo->reduce_buf);
+    pcmup__free(&alloc, algo->reduce_counts);
     pcmup__free(&alloc, algo);
 }
 
@@ -161,7 +163,7 @@ static pcmup_status reserve_optimizer(pcmup_algo *algo, const char *func)
 
 /* ---- the shared parts of a step ------------------------------------------ */
 
-double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size_t batch,
+double pcmup__algo_loss_grad(pcmup_algo *algo, const int32_t *labels, size_t batch,
                              float *grad)
 {
     const pcmup_net *net = algo->net;
@@ -169,12 +171,59 @@ double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size
     double sum = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                  algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
                                  algo->acts[net->n_layers - 1], labels, batch, n_classes, grad);
-    return sum / (double)batch;
+    pcmup__par_sum_d(algo, &sum, 1);
+    return sum / (double)algo->global_batch;
+}
+
+/* pcmup__algo_descend for a worker of a data-parallel group: the local
+ * gradient sum is summed over the workers first (into reduce_buf), then
+ * applied as the single process applies its own, with 1/B of the global
+ * batch. Every worker applies the same sum: the weights and momentum stay
+ * identical on all of them. */
+static void descend_reduced(pcmup_algo *algo, pcmup_layer *ly, const float *err,
+                            const float *in, size_t batch)
+{
+    pcmup_net *net = algo->net;
+    const size_t layer = (size_t)(ly - net->layers) + 1;
+    const float eta = (float)(algo->settings[PCMUP_SET_LR] * net->lr_factor[layer - 1]);
+    const float inv_b = 1.0f / (float)algo->global_batch;
+    const float mu = (float)algo->settings[PCMUP_SET_MOMENTUM];
+    const float wd = (float)algo->settings[PCMUP_SET_WEIGHT_DECAY];
+    const size_t offset = (size_t)(ly->params - net->params);
+    const size_t n = ly->n_params;
+    float *g = algo->reduce_buf + offset;
+    float *record = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0 ? algo->update + offset
+                                                                    : NULL;
+    ly->ops->param_grad(ly, err, in, batch, 1.0f, 0.0f, g);
+    pcmup__par_sum_f(algo, g, n);
+    if (mu == 0.0f && wd == 0.0f) {
+        if (record) {
+            memset(record, 0, n * sizeof *record);
+            pcmup__k_saxpy(n, -eta * inv_b, g, record);
+        }
+        pcmup__k_saxpy(n, -eta * inv_b, g, ly->params);
+        return;
+    }
+    float *v = algo->velocity + offset;
+    pcmup__k_sscal(n, mu, v);
+    pcmup__k_saxpy(n, inv_b, g, v);
+    if (wd != 0.0f)
+        pcmup__k_saxpy(n, wd, ly->params, v);
+    if (record) {
+        memset(record, 0, n * sizeof *record);
+        pcmup__k_saxpy(n, -eta, v, record);
+    }
+    pcmup__k_saxpy(n, -eta, v, ly->params);
 }
 
 void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const float *in,
                          size_t batch)
 {
+    if (algo->has_reducer) {
+        descend_reduced(algo, &algo->net->layers[layer - 1], err, in, batch);
+        return;
+    }
+
     pcmup_net *net = algo->net;
     pcmup_layer *ly = &net->layers[layer - 1];
     const float eta = (float)(algo->settings[PCMUP_SET_LR] * net->lr_factor[layer - 1]);
@@ -244,9 +293,13 @@ static void record_alignment(pcmup_algo *algo, const float *x, size_t batch)
         double w = (double)top->multiplier * ((double)top->params[i] - (double)rec[i]);
         w_sq += w * w;
     }
+    /* Over the global batch (the weights are the same on every worker). */
+    const size_t global = algo->global_batch;
+    double sums[2] = {pcmup__k_sum_sq(dh, n_dh), pcmup__k_sum_sq(y, batch * c)};
+    pcmup__par_sum_d(algo, sums, 2);
     const double rms_w = sqrt(w_sq / (double)(m * c));
-    const double rms_dh = sqrt(pcmup__k_sum_sq(dh, n_dh) / (double)n_dh);
-    const double rms_y = sqrt(pcmup__k_sum_sq(y, batch * c) / (double)(batch * c));
+    const double rms_dh = sqrt(sums[0] / (double)(global * m));
+    const double rms_y = sqrt(sums[1] / (double)(global * c));
     if (!(rms_w > 0.0) || !(rms_dh > 0.0) || !isfinite(rms_y))
         return;
     algo->alignment = rms_y / (rms_w * rms_dh);
@@ -326,6 +379,11 @@ static pcmup_status reserve_entry_list(pcmup_algo *algo, const char *func)
 
 pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func)
 {
+    if (algo->has_reducer && !algo->rule->data_parallel)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "%s cannot train data-parallel in this release", algo->rule->name);
+    /* A worker's share may be empty; its buffers still exist. */
+    batch = batch ? batch : 1;
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
     PCMUP_TRY(reserve_optimizer(algo, func));
     if (algo->rule->reserve)
@@ -341,20 +399,31 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
 {
     PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, func));
     int recording = algo->settings[PCMUP_SET_RECORD_UPDATES] != 0.0;
+    if (!algo->has_reducer) {
+        algo->global_batch = batch;
+        algo->batch_offset = 0;
+    }
+    pcmup__par_begin(algo, func);
     pcmup__gemm_log_clear(algo->gemm_log);
     pcmup__net_set_gemm_log(algo->net, algo->gemm_log);
     double step_loss = 0.0;
     pcmup_status s = algo->rule->step(algo, x, labels, batch, &step_loss, func);
+    /* A failed reduction first: what the step computed after it is wrong. */
+    if (algo->reduce_status != PCMUP_OK)
+        s = algo->reduce_status;
     if (s == PCMUP_OK)
         s = check_finite(algo, func);
+    if (s == PCMUP_OK && recording)
+        record_alignment(algo, x, batch);
+    if (s == PCMUP_OK)
+        s = algo->reduce_status;
     if (s == PCMUP_OK) {
         if (loss)
             *loss = step_loss;
         algo->steps++;
         algo->update_valid = recording;
-        algo->alignment_valid = 0;
-        if (recording)
-            record_alignment(algo, x, batch);
+        if (!recording)
+            algo->alignment_valid = 0;
     }
     pcmup__net_set_gemm_log(algo->net, NULL);
     return s;
@@ -389,10 +458,23 @@ pcmup_status pcmup_algo_step(pcmup_algo *algo, const float *x, size_t x_count,
 {
     PCMUP_CHECK_NULL(algo);
     const pcmup_net *net = algo->net;
-    PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
-    PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
-    /* Reserved first, so that the snapshot has room for all the step
-     * touches (the momentum, say, when it was just switched on). */
+    /* A data-parallel worker's share may be empty (pcmup.h), x and labels
+     * NULL: the step then reads no sample, but passes pointers on (to
+     * BLAS among others), which get a valid one. */
+    static const float no_x[1];
+    static const int32_t no_labels[1];
+    if (algo->has_reducer && batch == 0 && x_count == 0) {
+        x = x ? x : no_x;
+        labels = labels ? labels : no_labels;
+    } else {
+        PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", __func__));
+        PCMUP_TRY(pcmup__check_labels(labels, batch, net->widths[net->n_layers], __func__));
+    }
+    /* A data-parallel group's global batch first (no-op for a single
+     * process): a rule's reserve sizes what it gathers by it. Then the
+     * reserve, so that the snapshot has room for all the step touches
+     * (the momentum, say, when it was just switched on). */
+    PCMUP_TRY(pcmup__par_exchange_batch(algo, batch, __func__));
     PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     pcmup_status s = pcmup__algo_step_trusted(algo, x, labels, batch, loss, __func__);

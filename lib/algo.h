@@ -80,6 +80,19 @@ struct pcmup_algo {
     /* The GEMMs of the last step, for benchmarks; NULL (not counting)
      * unless pcmup__algo_count_gemms made one. */
     pcmup__gemm_log *gemm_log;
+
+    /* Data parallelism (parallel.c): the caller's reducer when has_reducer.
+     * A step's samples are global_batch in all, this worker's starting at
+     * batch_offset (without a reducer: the step's batch and 0). */
+    int has_reducer;
+    pcmup_reducer reducer;
+    size_t global_batch, batch_offset;
+    float *reduce_buf;         /* n_params floats: local sums before the sum */
+    double *reduce_counts;     /* n_workers: the shares of a pcmup_algo_step */
+    /* The step's first failed reduction (PCMUP_OK: none); after one, no
+     * further callback is made until the next step begins. */
+    pcmup_status reduce_status;
+    const char *reduce_func;   /* the public function that reports it */
 };
 
 /* ---- settings (settings.c) ----------------------------------------------- */
@@ -125,9 +138,10 @@ pcmup_status pcmup__algo_count_gemms(pcmup_algo *algo, size_t capacity, const ch
  * log->flops flops; the first min(count, capacity) shapes are kept. */
 const pcmup__gemm_log *pcmup__algo_last_step_gemms(const pcmup_algo *algo);
 
-/* Batch-mean loss of f = acts[L - 1] and, into grad (B, C), the per-sample
- * dl/df of the algorithm's loss. */
-double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size_t batch,
+/* Batch-mean loss of f = acts[L - 1] (the global batch's, under a
+ * reducer) and, into grad (B, C), the per-sample dl/df of the algorithm's
+ * loss. */
+double pcmup__algo_loss_grad(pcmup_algo *algo, const int32_t *labels, size_t batch,
                              float *grad);
 
 /* The descent step every rule ends with. `err` (B, M_l) is the error at
@@ -136,5 +150,46 @@ double pcmup__algo_loss_grad(const pcmup_algo *algo, const int32_t *labels, size
  * heavy-ball momentum when set. eta_l = eta * r^-c_l. */
 void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const float *in,
                          size_t batch);
+
+/* ---- data parallelism (parallel.c) ---------------------------------------
+ * Every helper is a no-op without a reducer, so a rule calls them
+ * unconditionally and a single process computes exactly what it did
+ * before. A failed callback is recorded in algo->reduce_status (and the
+ * buffer is left with this worker's own values); pcmup__algo_step_trusted
+ * turns it into the step's status. */
+
+/* Begins a step's reductions: clears the failure, names the caller. */
+void pcmup__par_begin(pcmup_algo *algo, const char *func);
+
+/* Sums buf over the workers, in place. */
+void pcmup__par_sum_f(pcmup_algo *algo, float *buf, size_t count);
+void pcmup__par_sum_d(pcmup_algo *algo, double *buf, size_t count);
+
+/* A share of `n` items split as evenly as possible in rank order: the
+ * rank's first item and count (without a reducer: 0 and n). */
+void pcmup__par_share(const pcmup_algo *algo, size_t n, size_t *first, size_t *count);
+
+/* pcmup_algo_step's shares: sums the workers' local batches into
+ * algo->global_batch and this worker's offset (the shares of the ranks
+ * before it). Without a reducer: batch and 0. */
+pcmup_status pcmup__par_exchange_batch(pcmup_algo *algo, size_t batch, const char *func);
+
+/* Concatenates every worker's count_mine floats in rank order into `all`
+ * (all_count floats); without a reducer (or with one worker) a copy. */
+void pcmup__par_gather_f(pcmup_algo *algo, const float *mine, size_t count_mine, float *all,
+                         size_t all_count);
+
+/* The batch a rule's reserve sizes its buffers for: `batch`, or under a
+ * reducer the global batch when larger (set before every reserve:
+ * pcmup_algo_step exchanges it first, an epoch knows it). */
+size_t pcmup__par_reserve_batch(const pcmup_algo *algo, size_t batch);
+
+/* PCMUP_ERR_UNSUPPORTED unless the reducer has a gather_fn (or there is
+ * no reducer); `what` names what needs it. */
+pcmup_status pcmup__par_need_gather(const pcmup_algo *algo, const char *what, const char *func);
+
+/* PCMUP_ERR_UNSUPPORTED when the algorithm has a reducer: for the
+ * functions that step on one worker's data alone (trial updates). */
+pcmup_status pcmup__par_refuse(const pcmup_algo *algo, const char *func);
 
 #endif

@@ -100,3 +100,11 @@ double pcmup__rng_normal_fast(pcmup_rng *rng)
             return sign * x;
     }
 }
+
+void pcmup__rng_skip_normals_fast(pcmup_rng *rng, uint64_t n)
+{
+    /* The ziggurat takes a varying number of draws per value (one, most
+     * of the time), so the only way past n values is to draw them. */
+    for (uint64_t i = 0; i < n; i++)
+        (void)pcmup__rng_normal_fast(rng);
+}

@@ -29,5 +29,9 @@ double pcmup__rng_normal(pcmup_rng *rng);
 double pcmup__rng_normal_fast(pcmup_rng *rng);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 size_t pcmup__rng_below(pcmup_rng *rng, size_t n);
+/* Advances the stream past n values of pcmup__rng_normal_fast, as
+ * drawing them would: a data-parallel worker steps over the noise the
+ * other workers' samples draw (docs/architecture.md, section 9). */
+void pcmup__rng_skip_normals_fast(pcmup_rng *rng, uint64_t n);
 
 #endif

@@ -91,18 +91,27 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
                            PCMUP_MAX_DIM);
     if (batch > n)
         batch = n;
-    PCMUP_TRY(reserve_epoch(algo, n, batch, __func__));
-    PCMUP_TRY(pcmup__algo_reserve_step(algo, batch, __func__));
+    /* A data-parallel worker takes its share of every global batch (the
+     * largest share is the first rank's of a full batch). */
+    size_t share_first, share_max;
+    pcmup__par_share(algo, batch, &share_first, &share_max);
+    algo->global_batch = batch; /* the largest, for the rules' reserve */
+    algo->batch_offset = share_first;
+    PCMUP_TRY(reserve_epoch(algo, n, share_max, __func__));
+    PCMUP_TRY(pcmup__algo_reserve_step(algo, share_max, __func__));
     /* A failing epoch puts back what it started from (snapshot.h). */
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     shuffle(&algo->rng, algo->order, n);
     double total = 0.0, diagnostic_total = 0.0;
     for (size_t start = 0; start < n; start += batch) {
-        size_t count = n - start < batch ? n - start : batch;
-        gather(algo, dataset, algo->order + start, count);
+        size_t count = n - start < batch ? n - start : batch, first, mine;
+        pcmup__par_share(algo, count, &first, &mine);
+        gather(algo, dataset, algo->order + start + first, mine);
+        algo->global_batch = count;
+        algo->batch_offset = first;
         double loss;
         pcmup_status s = pcmup__algo_step_trusted(algo, algo->batch_x, algo->batch_labels,
-                                                  count, &loss, __func__);
+                                                  mine, &loss, __func__);
         if (s != PCMUP_OK) {
             pcmup__snapshot_restore(algo, &algo->snapshot);
             return s;
@@ -126,17 +135,20 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_CHECK_NULL(dataset);
-    size_t n;
-    PCMUP_TRY(check_dataset(algo, dataset, &n, __func__));
+    size_t n_all, first, n;
+    PCMUP_TRY(check_dataset(algo, dataset, &n_all, __func__));
+    /* A data-parallel worker evaluates its share (pcmup.h). */
+    pcmup__par_share(algo, n_all, &first, &n);
     size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;
+    chunk = chunk ? chunk : 1;
     if (algo->batch_cap > chunk)
         chunk = n < algo->batch_cap ? n : algo->batch_cap;
     PCMUP_TRY(pcmup__algo_reserve(algo, chunk, __func__));
 
     const pcmup_net *net = algo->net;
     const size_t dim = net->widths[0], n_out = net->widths[net->n_layers];
-    const float *x = pcmup__dataset_x(dataset);
-    const int32_t *labels = pcmup__dataset_labels(dataset);
+    const float *x = pcmup__dataset_x(dataset) + first * dim;
+    const int32_t *labels = pcmup__dataset_labels(dataset) + first;
     const float *f = algo->acts[net->n_layers - 1];
     double sum = 0.0;
     size_t correct = 0;
@@ -148,6 +160,13 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
                                labels + start, count, n_out, NULL);
         correct += pcmup__count_correct(f, labels + start, count, n_out);
     }
+    /* The whole dataset's sums; a count below 2^53 is exact in a double. */
+    double sums[2] = {sum, (double)correct};
+    pcmup__par_begin(algo, __func__);
+    pcmup__par_sum_d(algo, sums, 2);
+    PCMUP_TRY(algo->reduce_status);
+    sum = sums[0];
+    n = n_all;
     /* An overflowing network has no meaningful loss or accuracy. */
     if (!isfinite(sum))
         return pcmup__fail(PCMUP_ERR_DIVERGED, __func__,
@@ -157,6 +176,6 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
     if (loss)
         *loss = sum / (double)n;
     if (accuracy)
-        *accuracy = (double)correct / (double)n;
+        *accuracy = sums[1] / (double)n;
     return PCMUP_OK;
 }

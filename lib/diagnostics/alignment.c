@@ -49,6 +49,7 @@ static pcmup_status check_step_args(const pcmup_algo *algo, const float *x, size
                                     const int32_t *labels, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
+    PCMUP_TRY(pcmup__par_refuse(algo, func));
     PCMUP_TRY(pcmup__net_check_batch(net, x, x_count, batch, "x", func));
     return pcmup__check_labels(labels, batch, net->widths[net->n_layers], func);
 }

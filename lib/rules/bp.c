@@ -50,5 +50,6 @@ static pcmup_status bp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 const pcmup_rule_ops pcmup__rule_bp = {
     .id = PCMUP_RULE_BP,
     .name = "bp",
+    .data_parallel = 1,
     .step = bp_step,
 };

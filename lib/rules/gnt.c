@@ -60,7 +60,8 @@ static size_t n_classes(const pcmup_net *net)
     return net->widths[net->n_layers];
 }
 
-/* The order of the dense problem of layer l for a batch (0: no problem). */
+/* The order of the dense problem of layer l for a batch (0: no problem);
+ * under a reducer, for the global batch: every worker solves the same. */
 static size_t system_order(const pcmup_algo *algo, size_t l, size_t batch)
 {
     const pcmup_net *net = algo->net;
@@ -131,6 +132,7 @@ typedef struct {
     float *scratch;     /* gnt_scratch_floats(net, batch_cap) floats */
     size_t scratch_cap;
     size_t batch_cap;   /* the batch the scratch is carved for */
+    int gathered;       /* the scratch ends with room for gathered rows */
     double *work;       /* the dense problems, work_cap doubles */
     size_t work_cap;
 } gnt_state;
@@ -154,6 +156,11 @@ typedef struct {
     float *coef;      /* B x n push-through coefficients (or C for a sample) */
     float *grad;      /* B x C: dl/df of every sample */
     double *work;
+    /* Under a reducer: the global batch, this worker's first sample in
+     * it, and room for the whole batch's Jacobian rows (the Gram side
+     * gathers them); batch, 0 and NULL otherwise. */
+    size_t global, offset;
+    float *gathered;
 } gnt_run;
 
 static gnt_run make_run(pcmup_algo *algo, size_t batch)
@@ -180,8 +187,11 @@ static gnt_run make_run(pcmup_algo *algo, size_t batch)
         p += cap * net->widths[l];
     r.fmat = p, p += n * n;
     r.coef = p, p += cap * n;
-    r.grad = p;
+    r.grad = p, p += cap * r.c;
     r.work = st->work;
+    r.global = algo->global_batch;
+    r.offset = algo->batch_offset;
+    r.gathered = algo->has_reducer ? p : NULL;
     return r;
 }
 
@@ -312,13 +322,21 @@ static int apply_function(const gnt_run *r, double *mat, size_t n, double *rhs, 
     return 0;
 }
 
-/* Batch variant, P_l's own side (n = M_l <= B C): Y = Delta P^-e. */
+/* Batch variant, P_l's own side (n = M_l <= B C): Y = Delta P^-e. Under a
+ * reducer A^T A / B is summed over the workers (1/B of the global batch),
+ * and Delta has this worker's rows. */
 static int solve_direct(const gnt_run *r, const float *delta, const float *a, size_t m,
                         double rho, float *y)
 {
     const size_t batch = r->batch, rows = batch * r->c;
     double *mat = r->work, *rhs = mat + m * m + m, *tmp = rhs + batch * m;
-    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'T', m, rows, 1.0f / (float)batch, a, r->fmat);
+    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'T', m, rows, 1.0f / (float)r->global, a, r->fmat);
+    if (r->algo->has_reducer) {
+        /* Only the lower triangle is set: zero the rest, then sum. */
+        for (size_t i = 0; i < m; i++)
+            memset(r->fmat + i * m + i + 1, 0, (m - i - 1) * sizeof *r->fmat);
+        pcmup__par_sum_f(r->algo, r->fmat, m * m);
+    }
     pcmup__k_f32_to_f64_lower(mat, r->fmat, m);
     pcmup__k_f32_to_f64(rhs, delta, batch * m);
     if (apply_function(r, mat, m, rhs, batch, tmp, rho, APPLY_POWER) != 0)
@@ -341,16 +359,22 @@ static int solve_direct(const gnt_run *r, const float *delta, const float *a, si
 static int solve_gram(const gnt_run *r, const float *delta, const float *a, size_t m,
                       double rho, float *y)
 {
-    const size_t batch = r->batch, c = r->c, n = batch * c;
+    const size_t batch = r->batch, c = r->c, n = r->global * c;
     const int mse = r->algo->settings[PCMUP_SET_LOSS] == PCMUP_LOSS_MSE;
     double *mat = r->work, *rhs = mat + n * n + n, *tmp = rhs + batch * n;
-    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'N', n, m, 1.0f / (float)batch, a, r->fmat);
+    if (r->gathered) {
+        /* Under a reducer G is the whole batch's (B C x B C): every worker
+         * gathers A, solves the same system and keeps its own rows. */
+        pcmup__par_gather_f(r->algo, a, batch * c * m, r->gathered, n * m);
+        a = r->gathered;
+    }
+    pcmup__k_ssyrk_lower(r->algo->gemm_log, 'N', n, m, 1.0f / (float)r->global, a, r->fmat);
     pcmup__k_f32_to_f64_lower(mat, r->fmat, n);
     double c0 = 0.0;
     if (mse) {
         memset(rhs, 0, batch * n * sizeof *rhs);
         for (size_t b = 0; b < batch; b++)
-            pcmup__k_f32_to_f64(rhs + b * n + b * c, r->grad + b * c, c);
+            pcmup__k_f32_to_f64(rhs + b * n + (r->offset + b) * c, r->grad + b * c, c);
         if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_POWER) != 0)
             return -1;
     } else {
@@ -358,7 +382,7 @@ static int solve_gram(const gnt_run *r, const float *delta, const float *a, size
         pcmup__k_f32_to_f64(rhs, r->coef, batch * n);
         if (apply_function(r, mat, n, rhs, batch, tmp, rho, APPLY_PUSH) != 0)
             return -1;
-        pcmup__k_dscal(batch * n, 1.0 / (double)batch, rhs);
+        pcmup__k_dscal(batch * n, 1.0 / (double)r->global, rhs);
         c0 = pow(rho, -r->power);
     }
     pcmup__k_f64_to_f32(r->coef, rhs, batch * n);
@@ -407,14 +431,14 @@ static int precondition(const gnt_run *r, size_t l, const float *stack, float *y
 {
     const size_t m = r->net->widths[l], batch = r->batch;
     const float *delta = stack, *a = stack + batch * m;
-    if (system_order(r->algo, l, batch) == 0) {
+    if (system_order(r->algo, l, r->global) == 0) {
         memcpy(y, delta, batch * m * sizeof *y);
         return 0;
     }
     const double rho = damping(r->algo, l);
     if (r->sample)
         return solve_samples(r, delta, a, m, rho, y);
-    if (batch * r->c < m)
+    if (r->global * r->c < m)
         return solve_gram(r, delta, a, m, rho, y);
     return solve_direct(r, delta, a, m, rho, y);
 }
@@ -500,18 +524,30 @@ static pcmup_status gnt_reserve(pcmup_algo *algo, size_t batch, const char *func
     const double power = algo->settings[PCMUP_SET_GNT_POWER];
     if (power == 0.0)
         return PCMUP_OK;
+    /* Under a reducer: buffers for the global batch, and the Gram side
+     * (B C < M_l) gathers the Jacobian rows. */
+    batch = pcmup__par_reserve_batch(algo, batch);
+    const int sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
+    for (size_t l = 1; !sample && l <= net->n_layers; l++)
+        if (system_order(algo, l, batch) && batch * n_classes(net) < net->widths[l])
+            PCMUP_TRY(pcmup__par_need_gather(algo, "Jacobian rows (the batch Gram matrix)",
+                                             func));
     if (batch > PCMUP_MAX_DIM / (n_classes(net) + 1))
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "batch %zu times %zu outputs + 1 exceeds the BLAS dimension limit",
                            batch, n_classes(net));
-    if (batch > st->batch_cap) {
+    /* The gathered Jacobian rows: B C x max width more under a reducer. */
+    const size_t gathered = algo->has_reducer
+                                ? sat_mul(sat_mul(batch, n_classes(net)), pcmup__net_max_width(net))
+                                : 0;
+    if (batch > st->batch_cap || (gathered && !st->gathered)) {
         PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap,
-                              gnt_scratch_floats(net, batch), sizeof(float),
-                              "the Gauss-Newton buffers", func));
+                              sat_add(gnt_scratch_floats(net, batch), gathered),
+                              sizeof(float), "the Gauss-Newton buffers", func));
         st->batch_cap = batch;
+        st->gathered = gathered != 0;
     }
     batch = st->batch_cap;
-    const int sample = algo->settings[PCMUP_SET_GNT_VARIANT] == PCMUP_GNT_SAMPLE;
     size_t need = n_classes(net); /* seed_output_rows' softmax */
     for (size_t l = 1; l <= net->n_layers; l++) {
         size_t d = layer_doubles(system_order(algo, l, batch), batch, sample, power != 1.0);
@@ -552,6 +588,7 @@ static const pcmup_setting_row gnt_settings[] = {
 const pcmup_rule_ops pcmup__rule_gnt = {
     .id = PCMUP_RULE_GNT,
     .name = "gnt",
+    .data_parallel = 1,
     .dense_only = 1,
     .create_state = gnt_create,
     .free_state = gnt_free,

@@ -57,6 +57,7 @@ typedef struct {
     size_t energy_cap;
     size_t energy_count;  /* 0 before the first step */
     double *error_norms;  /* L values */
+    double *sums;         /* L: the energy's batch sums, reduced together */
     unsigned char *fresh; /* L + 1 flags used during a step */
 } pc_state;
 
@@ -143,7 +144,7 @@ typedef struct {
     size_t n_layers;
     double gamma_out;  /* gamma_L */
     int fpa;
-    double loss;       /* batch-mean loss at the current output prediction */
+    double loss_sum;   /* this worker's loss sum at the current output prediction */
     unsigned char *fresh; /* fresh[l]: eps_l matches the current states */
 } pc_run;
 
@@ -184,7 +185,7 @@ static void output_error(pc_run *r, const float *pred)
     double sum = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                  algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0, pred, r->labels,
                                  r->batch, width(r, l), e);
-    r->loss = sum / (double)r->batch;
+    r->loss_sum = sum;
     for (size_t i = 0; i < n; i++)
         e[i] = -e[i];
 }
@@ -223,13 +224,20 @@ static void ensure_all_errors(pc_run *r)
         ensure_error(r, l);
 }
 
-/* F / B from the current errors (all of them up to date). */
+/* F / B from the current errors (all of them up to date); under a
+ * reducer the global batch's, so that every worker sees the same energy
+ * and a tolerance stops them all at the same iteration. */
 static double energy(const pc_run *r)
 {
-    double e = r->gamma_out * r->loss;
+    double *sums = pc_of(r->algo)->sums;
+    sums[0] = r->loss_sum;
     for (size_t l = 1; l < r->n_layers; l++)
-        e += 0.5 * gamma_of(r, l) * pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) /
-             (double)r->batch;
+        sums[l] = pcmup__k_sum_sq(err(r, l), r->batch * width(r, l));
+    pcmup__par_sum_d(r->algo, sums, r->n_layers);
+    const double b = (double)r->algo->global_batch;
+    double e = r->gamma_out * (sums[0] / b);
+    for (size_t l = 1; l < r->n_layers; l++)
+        e += 0.5 * gamma_of(r, l) * sums[l] / b;
     return e;
 }
 
@@ -363,9 +371,17 @@ static void fill_state(pc_run *r, size_t l, int init)
     } else if (init == PCMUP_PC_INIT_ZERO) {
         memset(s, 0, n * sizeof *s);
     } else {
+        /* Layer by layer, sample by sample over the global batch: this
+         * worker's samples take the normals the single process gives them,
+         * the others' are stepped over (drawn and dropped). */
         const double std = r->algo->settings[PCMUP_SET_PC_INIT_STD];
+        pcmup_rng *rng = &r->algo->rng;
+        const size_t w = width(r, l), global = r->algo->global_batch;
+        const size_t before = r->algo->batch_offset;
+        pcmup__rng_skip_normals_fast(rng, (uint64_t)before * w);
         for (size_t i = 0; i < n; i++)
-            s[i] = (float)(std * pcmup__rng_normal_fast(&r->algo->rng));
+            s[i] = (float)(std * pcmup__rng_normal_fast(rng));
+        pcmup__rng_skip_normals_fast(rng, (uint64_t)(global - before - r->batch) * w);
     }
     update_post(r, l);
 }
@@ -481,9 +497,12 @@ static void forward_pass(pc_run *r)
 
 static void record_error_norms(const pc_run *r)
 {
+    double *norms = pc_of(r->algo)->error_norms;
     for (size_t l = 1; l <= r->n_layers; l++)
-        pc_of(r->algo)->error_norms[l - 1] =
-            sqrt(pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) / (double)r->batch);
+        norms[l - 1] = pcmup__k_sum_sq(err(r, l), r->batch * width(r, l));
+    pcmup__par_sum_d(r->algo, norms, r->n_layers);
+    for (size_t l = 1; l <= r->n_layers; l++)
+        norms[l - 1] = sqrt(norms[l - 1] / (double)r->algo->global_batch);
 }
 
 /* W_l += eta_l gamma_l (1/B) eps_l^T a_{l-1} (l < L), W_L += eta_L s (1/B)
@@ -518,8 +537,9 @@ static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *lab
     double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
                                   algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
                                   pre_ff(&r, r.n_layers), labels, batch,
-                                  width(&r, r.n_layers), NULL) /
-                  (double)batch;
+                                  width(&r, r.n_layers), NULL);
+    pcmup__par_sum_d(algo, &loss, 1);
+    loss /= (double)algo->global_batch;
     if (!isfinite(loss))
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
                            "the loss is %g before the step; weights left unchanged", loss);
@@ -539,12 +559,13 @@ static void pc_free(pcmup_algo *algo, void *state)
     pcmup__free(&algo->alloc, st->bufs);
     pcmup__free(&algo->alloc, st->energy);
     pcmup__free(&algo->alloc, st->error_norms);
+    pcmup__free(&algo->alloc, st->sums);
     pcmup__free(&algo->alloc, st->fresh);
     pcmup__free(&algo->alloc, st);
 }
 
 /* The state's fixed-size parts: the buffer pointers (7 L), the error
- * norms (L) and the fresh flags (L + 1). */
+ * norms (L), the energy's sums (L) and the fresh flags (L + 1). */
 static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
 {
     const size_t n_layers = algo->net->n_layers;
@@ -552,9 +573,10 @@ static pcmup_status pc_create(pcmup_algo *algo, void **state, const char *func)
     if (st) {
         st->bufs = pcmup__alloc_zero(&algo->alloc, 7 * n_layers, sizeof(float *));
         st->error_norms = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
+        st->sums = pcmup__alloc_zero(&algo->alloc, n_layers, sizeof(double));
         st->fresh = pcmup__alloc_zero(&algo->alloc, n_layers + 1, 1);
     }
-    if (!st || !st->bufs || !st->error_norms || !st->fresh) {
+    if (!st || !st->bufs || !st->error_norms || !st->sums || !st->fresh) {
         if (st)
             pc_free(algo, st);
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate predictive coding's state");
@@ -650,6 +672,7 @@ static const pcmup_setting_row pc_settings[] = {
 const pcmup_rule_ops pcmup__rule_pc = {
     .id = PCMUP_RULE_PC,
     .name = "pc",
+    .data_parallel = 1,
     .create_state = pc_create,
     .free_state = pc_free,
     .reserve = pc_reserve,

@@ -76,6 +76,15 @@ typedef struct pcmup_rule_ops {
      * so it trains every network. */
     int dense_only;
 
+    /* 1: the rule trains data-parallel (pcmup_algo_set_reducer): every
+     * batch sum of its step goes through the reductions of algo.h (a
+     * system over the whole batch gathers what it is made of), its random
+     * draws step over the other workers' (pcmup__rng_skip), its reserve
+     * sizes for the global batch (pcmup__par_reserve_batch) and refuses
+     * what it cannot do (a gather without gather_fn). 0: a reducer is
+     * PCMUP_ERR_UNSUPPORTED. docs/architecture.md, section 9. */
+    int data_parallel;
+
     /* The rule's own settings: n_settings rows (settings.h), defined in
      * the rule's file, keys in the rule's group of pcmup.h. The rule
      * accepts these and the common rows of settings.c, nothing else.

@@ -59,6 +59,8 @@ typedef struct {
     float *coef;   /* (B, max(B, C)): G_l's coefficients, float      */
     float *coef2;  /* (B, max(B, C)): R_l's coefficients, float      */
     float *p;      /* (C, max width): F^T H_{L-1}                    */
+    float *hg;     /* under a reducer, closed form: every worker's
+                      H_1 .. H_{L-1} gathered, (B_global, M_l) each  */
 } tp_bufs;
 
 /* The double-precision scratch of the ridge solves. */
@@ -121,6 +123,18 @@ static size_t tp_scratch_floats(const pcmup_net *net, size_t batch)
     return batch * sum_widths(net) + batch * wide + 2 * batch * side(net, batch) + c * wide;
 }
 
+/* The gathered activations' floats: the hidden layers' at the global
+ * batch, under a reducer with closed-form feedback (0 otherwise). */
+static size_t gathered_floats(const pcmup_algo *algo, size_t batch)
+{
+    if (!algo->has_reducer || algo->settings[PCMUP_SET_TP_FEEDBACK] != PCMUP_TP_FEEDBACK_CLOSED)
+        return 0;
+    const pcmup_net *net = algo->net;
+    return batch * (sum_widths(net) - net->widths[net->n_layers]);
+}
+
+/* Carved for `batch`, the batch the buffers were reserved for (the global
+ * one under a reducer: pcmup__par_reserve_batch). */
 static tp_bufs carve(pcmup_algo *algo, size_t batch)
 {
     const pcmup_net *net = algo->net;
@@ -135,7 +149,8 @@ static tp_bufs carve(pcmup_algo *algo, size_t batch)
     b.res = block, block += batch * wide;
     b.coef = block, block += batch * side(net, batch);
     b.coef2 = block, block += batch * side(net, batch);
-    b.p = block;
+    b.p = block, block += net->widths[net->n_layers] * wide;
+    b.hg = gathered_floats(algo, batch) ? block : NULL;
     b.a = algo->delta[0];
     b.z = algo->delta[1];
     return b;
@@ -263,14 +278,19 @@ static void draw_feedback(tp_state *st, const pcmup_net *net, double std_v)
 static pcmup_status tp_reserve(pcmup_algo *algo, size_t batch, const char *func)
 {
     tp_state *st = tp_of(algo);
+    const int closed = algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_CLOSED;
+    if (closed)
+        PCMUP_TRY(pcmup__par_need_gather(algo, "hidden activations (closed-form feedback)",
+                                         func));
     forget_stale_feedback(st, algo->net);
+    batch = pcmup__par_reserve_batch(algo, batch);
     PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap,
-                          tp_scratch_floats(algo->net, batch), sizeof(float),
-                          "target propagation's buffers", func));
+                          tp_scratch_floats(algo->net, batch) + gathered_floats(algo, batch),
+                          sizeof(float), "target propagation's buffers", func));
     PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->work, &st->work_cap,
                           dwork_doubles(algo->net, batch), sizeof(double),
                           "the solves' scratch", func));
-    if (algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED)
+    if (!closed)
         PCMUP_TRY(reserve_feedback(algo, func));
     return PCMUP_OK;
 }
@@ -285,6 +305,9 @@ typedef struct {
     tp_dwork d;
     const float *x;
     size_t batch, n_layers;
+    /* The global batch and this worker's first sample in it (batch and 0
+     * without a reducer). */
+    size_t global, offset;
     int dtp;        /* difference correction */
     int trained;    /* trained feedback (else closed form) */
     int psi_tanh;   /* trained feedback's psi */
@@ -299,6 +322,31 @@ static const float *h_of(const tp_run *r, size_t l)
 }
 
 static float *diff(const tp_run *r, size_t l) { return r->b.diff[l - 1]; }
+
+/* H_l of the whole batch, 1 <= l < L: gathered under a reducer
+ * (gather_hidden), H_l itself otherwise. */
+static const float *hg_of(const tp_run *r, size_t l)
+{
+    if (!r->b.hg)
+        return h_of(r, l);
+    const float *h = r->b.hg;
+    for (size_t k = 1; k < l; k++)
+        h += r->global * width(r, k);
+    return h;
+}
+
+/* Closed-form feedback under a reducer: the hidden layers' ridge systems
+ * are B x B over the whole batch (solved on the sample side, as a single
+ * process solves them), so every worker gathers H_1 .. H_{L-1} and solves
+ * the same systems; its own rows of the solutions give its targets. The
+ * top layer's C x C system and F^T H_{L-1} are batch sums: reduced
+ * instead (factor_top, closed_top). */
+static void gather_hidden(tp_run *r)
+{
+    for (size_t l = 1; r->b.hg && l < r->n_layers; l++)
+        pcmup__par_gather_f(r->algo, h_of(r, l), r->batch * width(r, l), (float *)hg_of(r, l),
+                            r->global * width(r, l));
+}
 
 /* mu_l and eta^V_l: the base setting times the parameterization's factor
  * (mu_L, FB_DAMPING_TOP, and eta^V_L get a factor of 1). */
@@ -318,10 +366,12 @@ static double fb_rate(const tp_run *r, size_t l)
 
 static pcmup__gemm_log *gemm_log(const tp_run *r) { return r->algo->gemm_log; }
 
-/* (1/2B) ||R||^2 */
-static double recon_loss(const tp_run *r, const float *res, size_t l)
+/* (1/2) ||R||^2 over this worker's samples: the reconstruction loss
+ * times B, divided by the global B once the step's diagnostics are
+ * summed over the workers (finish_diagnostics). */
+static double recon_half_sum(const tp_run *r, const float *res, size_t l)
 {
-    return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1)) / (double)r->batch;
+    return 0.5 * pcmup__k_sum_sq(res, r->batch * width(r, l - 1));
 }
 
 /* ---- closed-form feedback ------------------------------------------------ */
@@ -330,8 +380,8 @@ static double recon_loss(const tp_run *r, const float *res, size_t l)
  * success). */
 static size_t factor_hidden(tp_run *r, size_t l, double mu)
 {
-    const size_t n = r->batch, m = width(r, l);
-    pcmup__k_f32_to_f64(r->d.hd, h_of(r, l), n * m);
+    const size_t n = r->global, m = width(r, l);
+    pcmup__k_f32_to_f64(r->d.hd, hg_of(r, l), n * m);
     pcmup__k_dsyrk_lower(gemm_log(r), 'N', n, m, 1.0, r->d.hd, r->d.gram);
     pcmup__k_add_diagonal(r->d.gram, n, mu);
     return pcmup__k_chol_log(gemm_log(r), r->d.gram, n);
@@ -344,35 +394,40 @@ static size_t factor_hidden(tp_run *r, size_t l, double mu)
 /* m_below <= B: Z = S^-1 H_{l-1} (B x m_below, one solve from the left
  * with m_below columns), then R_l = -mu Z and G_l(E_l) = K Z with
  * K = E_l H_l^T, all in double. 2 B^2 m_below for the solve where the
- * explicit coefficients below take 4 B^3. */
+ * explicit coefficients below take 4 B^3. Under a reducer B is the global
+ * batch, K has this worker's rows, and R_l takes its rows of Z. */
 static void closed_hidden_narrow(tp_run *r, size_t l, double mu)
 {
-    const size_t n = r->batch, m_below = width(r, l - 1), nm = n * m_below;
+    const size_t n = r->global, m_below = width(r, l - 1), nm = n * m_below;
+    const size_t mine = r->batch * m_below;
     double *z = r->d.ad, *g = r->d.hd;
-    pcmup__k_f32_to_f64(z, h_of(r, l - 1), nm);
+    pcmup__k_f32_to_f64(z, hg_of(r, l - 1), nm);
     pcmup__k_spd_solve(gemm_log(r), 'L', r->d.gram, n, z, m_below);
-    pcmup__k_dgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0, r->d.kd, z, 0.0, g);
-    pcmup__k_f64_to_f32(diff(r, l - 1), g, nm);
-    for (size_t i = 0; i < nm; i++)
-        r->b.res[i] = (float)(-mu * z[i]);
+    pcmup__k_dgemm(gemm_log(r), 'N', 'N', r->batch, m_below, n, 1.0, r->d.kd, z, 0.0, g);
+    pcmup__k_f64_to_f32(diff(r, l - 1), g, mine);
+    const double *z_mine = z + r->offset * m_below;
+    for (size_t i = 0; i < mine; i++)
+        r->b.res[i] = (float)(-mu * z_mine[i]);
 }
 
 /* m_below > B: the B x B coefficients of G_l(E_l), K S^-1, and of R_l,
  * -mu S^-1, in one solve of their 2B stacked rows; then the two float
- * products with H_{l-1}. */
+ * products with H_{l-1}. Under a reducer each has this worker's rows only
+ * (b of the global B: its rows of -mu I). */
 static void closed_hidden_wide(tp_run *r, size_t l, double mu)
 {
-    const size_t n = r->batch, m_below = width(r, l - 1);
-    double *coef = r->d.kd, *sres = coef + n * n;
-    memset(sres, 0, n * n * sizeof *sres);
-    pcmup__k_add_diagonal(sres, n, -mu);
-    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, n, coef, 2 * n);
-    pcmup__k_f64_to_f32(r->b.coef, coef, n * n);
-    pcmup__k_f64_to_f32(r->b.coef2, sres, n * n);
-    const float *h_below = h_of(r, l - 1);
-    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0f, r->b.coef2, h_below, 0.0f,
+    const size_t n = r->global, b = r->batch, m_below = width(r, l - 1);
+    double *coef = r->d.kd, *sres = coef + b * n;
+    memset(sres, 0, b * n * sizeof *sres);
+    for (size_t i = 0; i < b; i++)
+        sres[i * n + r->offset + i] = -mu;
+    pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, n, coef, 2 * b);
+    pcmup__k_f64_to_f32(r->b.coef, coef, b * n);
+    pcmup__k_f64_to_f32(r->b.coef2, sres, b * n);
+    const float *h_below = hg_of(r, l - 1);
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', b, m_below, n, 1.0f, r->b.coef2, h_below, 0.0f,
                    r->b.res);
-    pcmup__k_sgemm(gemm_log(r), 'N', 'N', n, m_below, n, 1.0f, r->b.coef, h_below, 0.0f,
+    pcmup__k_sgemm(gemm_log(r), 'N', 'N', b, m_below, n, 1.0f, r->b.coef, h_below, 0.0f,
                    diff(r, l - 1));
 }
 
@@ -380,10 +435,10 @@ static void closed_hidden_wide(tp_run *r, size_t l, double mu)
  * factorised (factor_hidden). */
 static void closed_hidden(tp_run *r, size_t l, double mu)
 {
-    const size_t n = r->batch, m = width(r, l);
-    /* K = E_l H_l^T (B x B) */
-    pcmup__k_f32_to_f64(r->d.ad, diff(r, l), n * m);
-    pcmup__k_dgemm(gemm_log(r), 'N', 'T', n, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
+    const size_t n = r->global, m = width(r, l);
+    /* K = E_l H_l^T (B x B; this worker's rows under a reducer) */
+    pcmup__k_f32_to_f64(r->d.ad, diff(r, l), r->batch * m);
+    pcmup__k_dgemm(gemm_log(r), 'N', 'T', r->batch, n, m, 1.0, r->d.ad, r->d.hd, 0.0, r->d.kd);
     if (width(r, l - 1) <= n)
         closed_hidden_narrow(r, l, mu);
     else
@@ -396,6 +451,14 @@ static size_t factor_top(tp_run *r, double mu)
     const size_t n = r->batch, c = width(r, r->n_layers);
     pcmup__k_f32_to_f64(r->d.hd, h_of(r, r->n_layers), n * c);
     pcmup__k_dsyrk_lower(gemm_log(r), 'T', c, n, 1.0, r->d.hd, r->d.gram);
+    if (r->algo->has_reducer) {
+        /* F^T F is a batch sum; the upper triangle is not set, zero it so
+         * that the sum reads only numbers. */
+        for (size_t i = 0; i < c; i++)
+            for (size_t j = i + 1; j < c; j++)
+                r->d.gram[i * c + j] = 0.0;
+        pcmup__par_sum_d(r->algo, r->d.gram, c * c);
+    }
     pcmup__k_add_diagonal(r->d.gram, c, mu);
     return pcmup__k_chol_log(gemm_log(r), r->d.gram, c);
 }
@@ -407,6 +470,7 @@ static void closed_top(tp_run *r)
     const size_t n = r->batch, top = r->n_layers, c = width(r, top), m = width(r, top - 1);
     const float *f = h_of(r, top), *h_below = h_of(r, top - 1);
     pcmup__k_sgemm(gemm_log(r), 'T', 'N', c, m, n, 1.0f, f, h_below, 0.0f, r->b.p);
+    pcmup__par_sum_f(r->algo, r->b.p, c * m); /* a batch sum */
     /* F (..)^-1: hd still holds F in double */
     pcmup__k_spd_solve(gemm_log(r), 'R', r->d.gram, c, r->d.hd, n);
     pcmup__k_f32_to_f64(r->d.ad, diff(r, top), n * c);
@@ -446,16 +510,40 @@ static void trained_residual(tp_run *r, size_t l)
 /* out[i] = in[i] + sigma xi_i with xi_i ~ N(0, 1) from the algorithm's
  * stream: B x M values per layer and feedback step, so the ziggurat
  * (pcmup__rng_normal_fast), which costs about a tenth of a Box-Muller
- * pair's log and sine/cosine per value. */
-static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t n)
+ * pair's log and sine/cosine per value.
+ * The stream numbers `total` values (the global batch's); in and out hold
+ * values first .. first + n - 1 (this worker's samples), which take the
+ * numbers the single process gives them: the values before and after
+ * them are drawn and dropped (the ziggurat takes a varying number of
+ * draws per value), so the stream ends where the single process's does. */
+static void add_noise(pcmup_rng *rng, double sigma, const float *in, float *out, size_t first,
+                      size_t n, size_t total)
 {
+    pcmup__rng_skip_normals_fast(rng, first);
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] + (float)(sigma * pcmup__rng_normal_fast(rng));
+    pcmup__rng_skip_normals_fast(rng, total - first - n);
+}
+
+/* V_l -= rate Y^T Z: one GEMM into V_l, or under a reducer the local
+ * product summed over the workers first (into the algorithm's reduction
+ * buffer, which V_l fits: it has W_l's weight count). */
+static void feedback_descend(tp_run *r, size_t l, float rate, const float *y, float *v)
+{
+    const size_t m_below = width(r, l - 1), m = width(r, l);
+    if (!r->algo->has_reducer) {
+        pcmup__k_sgemm(gemm_log(r), 'T', 'N', m_below, m, r->batch, -rate, y, r->b.z, 1.0f, v);
+        return;
+    }
+    float *g = r->algo->reduce_buf;
+    pcmup__k_sgemm(gemm_log(r), 'T', 'N', m_below, m, r->batch, 1.0f, y, r->b.z, 0.0f, g);
+    pcmup__par_sum_f(r->algo, g, m_below * m);
+    pcmup__k_saxpy(m_below * m, -rate, g, v);
 }
 
 /* K_fb SGD steps on V_l: N = H_{l-1} + Xi, Z = phi(N W_l^T) (no phi at the
  * top), Y = psi(Z V^T), R = Y - N, V -= (eta / B) (R * psi'(Y))^T Z.
- * Returns the loss before training (noise-free). */
+ * Returns the loss before training (noise-free), as recon_half_sum. */
 static double train_feedback(tp_run *r, size_t l)
 {
     pcmup_algo *algo = r->algo;
@@ -463,18 +551,20 @@ static double train_feedback(tp_run *r, size_t l)
     const size_t n_below = r->batch * width(r, l - 1), n_here = r->batch * width(r, l);
     const double sigma = algo->settings[PCMUP_SET_TP_FB_NOISE];
     const size_t steps = (size_t)algo->settings[PCMUP_SET_TP_FB_STEPS];
-    const float rate = (float)(fb_rate(r, l) / (double)r->batch);
+    const float rate = (float)(fb_rate(r, l) / (double)algo->global_batch);
     const float *h_below = h_of(r, l - 1);
     float *v = feedback_of(r->st, l);
     double before = 0.0;
     if (sigma > 0.0) {
         trained_residual(r, l);
-        before = recon_loss(r, r->b.res, l);
+        before = recon_half_sum(r, r->b.res, l);
     }
     for (size_t k = 0; k < steps; k++) {
         const float *noisy = h_below;
         if (sigma > 0.0) {
-            add_noise(&algo->rng, sigma, h_below, r->b.a, n_below);
+            const size_t m_below = width(r, l - 1);
+            add_noise(&algo->rng, sigma, h_below, r->b.a, algo->batch_offset * m_below,
+                      n_below, algo->global_batch * m_below);
             noisy = r->b.a;
         }
         ly->ops->forward(ly, noisy, r->batch, r->b.z);
@@ -491,10 +581,9 @@ static double train_feedback(tp_run *r, size_t l)
             if (sigma == 0.0 && k == 0)
                 before += 0.5 * (double)resid * (double)resid;
         }
-        pcmup__k_sgemm(gemm_log(r), 'T', 'N', width(r, l - 1), width(r, l), r->batch, -rate, y,
-                       r->b.z, 1.0f, v);
+        feedback_descend(r, l, rate, y, v);
     }
-    return sigma > 0.0 ? before : before / (double)r->batch;
+    return before;
 }
 
 /* E_{l-1} from E_l with the trained V_l (R_l computed first). */
@@ -534,7 +623,7 @@ static pcmup_status propagate(tp_run *r, const char *func)
         if (r->trained) {
             *before = train_feedback(r, l);
             trained_residual(r, l);
-            *after = recon_loss(r, r->b.res, l);
+            *after = recon_half_sum(r, r->b.res, l);
             trained_targets(r, l);
             continue;
         }
@@ -549,11 +638,23 @@ static pcmup_status propagate(tp_run *r, const char *func)
             closed_top(r);
         else
             closed_hidden(r, l, mu);
-        *before = *after = recon_loss(r, r->b.res, l);
+        *before = *after = recon_half_sum(r, r->b.res, l);
         if (!r->dtp)
             pcmup__k_saxpy(r->batch * width(r, l - 1), 1.0f, r->b.res, diff(r, l - 1));
     }
     return PCMUP_OK;
+}
+
+/* The step's diagnostics from the sums propagate and update_weights left
+ * in them (this worker's), over the global batch: one reduction. */
+static void finish_diagnostics(tp_run *r)
+{
+    const size_t n_layers = r->n_layers, n = 3 * n_layers - 2;
+    const double b = (double)r->algo->global_batch;
+    double *d = r->st->distances; /* distances, fb_before, fb_after: one block */
+    pcmup__par_sum_d(r->algo, d, n);
+    for (size_t i = 0; i < n; i++)
+        d[i] = i < n_layers ? sqrt(d[i] / b) : d[i] / b;
 }
 
 /* Records ||E_l|| and applies W_l += eta_l (1/B) [phi'(U_l) * E_l]^T H_{l-1}
@@ -564,7 +665,7 @@ static void update_weights(tp_run *r)
     for (size_t l = 1; l <= r->n_layers; l++) {
         const size_t n = r->batch * width(r, l);
         float *e = diff(r, l);
-        r->st->distances[l - 1] = sqrt(pcmup__k_sum_sq(e, n) / (double)r->batch);
+        r->st->distances[l - 1] = pcmup__k_sum_sq(e, n);
         if (l < r->n_layers)
             pcmup__act_backward_from_post(r->net->activation, h_of(r, l), e, n);
         pcmup__k_sscal(n, -1.0f, e);
@@ -577,14 +678,17 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
 {
     pcmup_net *net = algo->net;
     tp_state *st = tp_of(algo);
+    const size_t layout = pcmup__par_reserve_batch(algo, batch);
     tp_run r = {algo,
                 st,
                 net,
-                carve(algo, batch),
-                carve_doubles(algo, batch),
+                carve(algo, layout),
+                carve_doubles(algo, layout),
                 x,
                 batch,
                 net->n_layers,
+                algo->global_batch,
+                algo->batch_offset,
                 algo->rule->id == PCMUP_RULE_DTP,
                 algo->settings[PCMUP_SET_TP_FEEDBACK] == PCMUP_TP_FEEDBACK_TRAINED,
                 algo->settings[PCMUP_SET_TP_FB_ACTIVATION] == PCMUP_ACT_TANH};
@@ -598,8 +702,11 @@ static pcmup_status tp_step(pcmup_algo *algo, const float *x, const int32_t *lab
                    e_top);
     if (r.trained)
         draw_feedback(st, net, algo->settings[PCMUP_SET_TP_FB_INIT_STD]);
+    else
+        gather_hidden(&r);
     PCMUP_TRY(propagate(&r, func));
     update_weights(&r);
+    finish_diagnostics(&r);
     st->valid = 1;
     if (loss_out)
         *loss_out = loss;
@@ -713,7 +820,7 @@ static const pcmup_setting_row tp_settings[] = {
  * of the two it is). */
 #define TP_OPS(rule_id, rule_name)                                                 \
     {                                                                              \
-        .id = rule_id, .name = rule_name, .dense_only = 1,                        \
+        .id = rule_id, .name = rule_name, .dense_only = 1, .data_parallel = 1,    \
         .create_state = tp_create,                                                 \
         .free_state = tp_free, .reserve = tp_reserve, .step = tp_step,             \
         .list_persistent = tp_list, .load_persistent = tp_load, .persistent_bound = tp_bound,                    \

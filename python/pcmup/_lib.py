@@ -254,6 +254,8 @@ _SIGNATURES = {
     "pcmup_algo_evaluate": (S, [c_void_p, c_void_p, c_double_p, c_double_p]),
     "pcmup_algo_last_update": (S, [c_void_p, c_size_t, c_float_p, c_size_t]),
     "pcmup_algo_alignment_ratio": (S, [c_void_p, c_double_p]),
+    # a pcmup_reducer* (its callbacks are the caller's transport: MPI, ...)
+    "pcmup_algo_set_reducer": (S, [c_void_p, c_void_p]),
     # 6. Predictive coding
     "pcmup_pc_gamma_out": (S, [c_void_p, c_double_p]),
     "pcmup_pc_energy_trace": (S, [c_void_p, c_double_p, c_size_t, c_size_p]),

@@ -167,6 +167,11 @@ const PCMUP_SET_TP_FB_ACTIVATION = pcmup_setting(307)
 const PCMUP_SET_TP_FB_INIT_STD = pcmup_setting(308)
 const pcmup_setting_names = (:lr => PCMUP_SET_LR, :loss => PCMUP_SET_LOSS, :mse_centred => PCMUP_SET_MSE_CENTRED, :momentum => PCMUP_SET_MOMENTUM, :weight_decay => PCMUP_SET_WEIGHT_DECAY, :record_updates => PCMUP_SET_RECORD_UPDATES, :pc_gamma_hidden => PCMUP_SET_PC_GAMMA_HIDDEN, :pc_gamma_out_base => PCMUP_SET_PC_GAMMA_OUT_BASE, :pc_kappa => PCMUP_SET_PC_KAPPA, :pc_iterations => PCMUP_SET_PC_ITERATIONS, :pc_schedule => PCMUP_SET_PC_SCHEDULE, :pc_init => PCMUP_SET_PC_INIT, :pc_init_std => PCMUP_SET_PC_INIT_STD, :pc_fpa => PCMUP_SET_PC_FPA, :pc_timing => PCMUP_SET_PC_TIMING, :pc_last_layer => PCMUP_SET_PC_LAST_LAYER, :pc_tolerance => PCMUP_SET_PC_TOLERANCE, :gnt_power => PCMUP_SET_GNT_POWER, :gnt_damping => PCMUP_SET_GNT_DAMPING, :gnt_variant => PCMUP_SET_GNT_VARIANT, :gnt_output => PCMUP_SET_GNT_OUTPUT, :tp_beta => PCMUP_SET_TP_BETA, :tp_feedback => PCMUP_SET_TP_FEEDBACK, :tp_fb_damping => PCMUP_SET_TP_FB_DAMPING, :tp_fb_damping_top => PCMUP_SET_TP_FB_DAMPING_TOP, :tp_fb_lr => PCMUP_SET_TP_FB_LR, :tp_fb_steps => PCMUP_SET_TP_FB_STEPS, :tp_fb_noise => PCMUP_SET_TP_FB_NOISE, :tp_fb_activation => PCMUP_SET_TP_FB_ACTIVATION, :tp_fb_init_std => PCMUP_SET_TP_FB_INIT_STD)
 
+const pcmup_reduce_type = Cint
+const PCMUP_REDUCE_FLOAT32 = pcmup_reduce_type(0)
+const PCMUP_REDUCE_FLOAT64 = pcmup_reduce_type(1)
+const pcmup_reduce_type_names = (:float32 => PCMUP_REDUCE_FLOAT32, :float64 => PCMUP_REDUCE_FLOAT64)
+
 const pcmup_pc_schedule = Cint
 const PCMUP_PC_SCHEDULE_SEQUENTIAL = pcmup_pc_schedule(0)
 const PCMUP_PC_SCHEDULE_SIMULTANEOUS = pcmup_pc_schedule(1)
@@ -218,6 +223,15 @@ struct pcmup_bounds
     lo_open::Cint
     hi_open::Cint
     integral::Cint
+end
+
+struct pcmup_reducer
+    size::Csize_t
+    rank::Csize_t
+    n_workers::Csize_t
+    sum_fn::Ptr{Cvoid}
+    gather_fn::Ptr{Cvoid}
+    user::Ptr{Cvoid}
 end
 
 # ---- Constants (#define) ----------------------------------------------------
@@ -663,6 +677,11 @@ end
 # pcmup_status pcmup_algo_alignment_ratio(const pcmup_algo *algo, double *ratio)
 function pcmup_algo_alignment_ratio(algo, ratio)
     @ccall libpcmup.pcmup_algo_alignment_ratio(algo::Ptr{pcmup_algo}, ratio::Ptr{Cdouble})::pcmup_status
+end
+
+# pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_reducer *reducer)
+function pcmup_algo_set_reducer(algo, reducer)
+    @ccall libpcmup.pcmup_algo_set_reducer(algo::Ptr{pcmup_algo}, reducer::Ptr{pcmup_reducer})::pcmup_status
 end
 
 # pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_out)

@@ -175,3 +175,27 @@ end
 
 """The alignment ratio R of the last step recorded (record_updates = 1)."""
 alignment_ratio(algo::Algo) = c_out(Cdouble, L.pcmup_algo_alignment_ratio, algo)
+
+"""
+    set_reducer!(algo, rank, n_workers, sum_fn, gather_fn=C_NULL; user=C_NULL)
+    set_reducer!(algo, nothing)
+
+Makes `algo` worker `rank` (0-based) of `n_workers` training one model
+data-parallel (pcmup.h section 5, pcmup_algo_set_reducer): `sum_fn` and
+`gather_fn` are C function pointers (`@cfunction`) with the signatures of
+pcmup_reducer's callbacks, over the caller's transport (MPI.jl's Allreduce!
+and Allgatherv!, say), `user` the pointer they are passed first. They must
+stay valid while the algorithm trains. `nothing` makes it a single process
+again.
+"""
+function set_reducer!(algo::Algo, rank::Integer, n_workers::Integer, sum_fn::Ptr{Cvoid},
+                      gather_fn::Ptr{Cvoid}=C_NULL; user::Ptr{Cvoid}=C_NULL)
+    r = Ref(L.pcmup_reducer(sizeof(L.pcmup_reducer), rank, n_workers, sum_fn, gather_fn, user))
+    check(L.pcmup_algo_set_reducer(algo, r))
+    return algo
+end
+
+function set_reducer!(algo::Algo, ::Nothing)
+    check(L.pcmup_algo_set_reducer(algo, C_NULL))
+    return algo
+end
