@@ -996,27 +996,6 @@ static int run_points(sweep_run *c)
     return run_jobs(c, b, 2);
 }
 
-/* The data: loaded by rank 0, which sends them to the other ranks under
- * MPI (only rank 0 reads files; measured in docs/reproduction.md). Returns 0
- * or 1, the same on every rank. */
-static int load_data(const tool_mpi *m, const train_options *o, train_data *d)
-{
-    train_error e = {0};
-    int rc = 0;
-
-    if (m->rank == 0 && train_data_load(d, o, &e) != 0) {
-        train_error_report(PROG, &e);
-        rc = 1;
-    }
-    if (tool_mpi_agree(m, rc) != 0)
-        return 1;
-    if (tool_mpi_share_data(m, d, &e) != 0) {
-        train_error_report(PROG, &e);
-        rc = 1;
-    }
-    return tool_mpi_agree(m, rc);
-}
-
 /* Keeps the points of *points whose grid index is in left[0 .. n_left). */
 static void keep_listed(grid_point *points, size_t *n_points, const uint64_t *left,
                         size_t n_left)
@@ -1068,7 +1047,9 @@ static int sweep(const sweep_options *s, const train_options *o, const char *lab
     char *config = NULL;
     int rc = 0;
 
-    if (load_data(m, o, &d) != 0)
+    /* Only rank 0 reads files (the broadcast is measured in
+     * docs/reproduction.md). */
+    if (tool_mpi_load_data(m, o, &d, PROG) != 0)
         return 1;
     c.data = &d;
     c.config = config = train_config_string(o, d.train_samples, d.test_samples);

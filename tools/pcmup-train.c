@@ -9,21 +9,44 @@
  * puts them together and reports; train_checkpoint.c saves (--save) and
  * resumes (--resume) runs. Exit status: 0 success, 1 runtime failure, 2
  * usage error.
+ *
+ * Under an MPI launcher (mpirun -n R, R > 1) it trains data-parallel:
+ * every rank parses the same command line, holds rank 0's data (sent by
+ * tool_mpi_data.c) and builds the same model from the same seeds; the
+ * library splits every global --batch and the evaluation over the ranks
+ * and sums through train_mpi.c's reducer, so every rank ends with the
+ * weights of the single-process run (to float rounding). Rank 0 alone
+ * prints and writes --save's checkpoints.
  */
 #include <stdio.h>
 
 #include "jsonl.h"
 #include "pcmup.h"
+#include "tool_mpi.h"
+#include "tool_mpi_data.h"
 #include "train_checkpoint.h"
 #include "train_loop.h"
 #include "train_options.h"
 #include "train_setup.h"
+#ifdef PCMUP_WITH_MPI
+#include "train_mpi.h"
+#endif
 
 #define PROG "pcmup-train"
 
+/* ---- data-parallel ------------------------------------------------------- */
+
+/* A data-parallel run's communication: the ranks, and the bytes the
+ * reducer moved per training step (evaluation excluded). ranks 1: none. */
+typedef struct {
+    int ranks;
+    double bytes_per_step;
+} train_comm;
+
 /* ---- reporting ----------------------------------------------------------- */
 
-static void print_json(const train_options *o, const train_model *m, const train_results *r)
+static void print_json(const train_options *o, const train_model *m, const train_results *r,
+                       const train_comm *c)
 {
     jsonl_writer w;
     jsonl_begin(&w, stdout);
@@ -34,6 +57,11 @@ static void print_json(const train_options *o, const train_model *m, const train
         jsonl_put_size(&w, "start_epoch", o->epochs_done);
     }
     train_put_results(&w, o, r);
+    /* Only under MPI: a single process's keys stay as they were. */
+    if (c->ranks > 1) {
+        jsonl_put_size(&w, "ranks", (size_t)c->ranks);
+        jsonl_put_number(&w, "comm_bytes_per_step", c->bytes_per_step);
+    }
     jsonl_end(&w);
 }
 
@@ -65,7 +93,8 @@ static void print_pc_summary(const train_options *o, const train_model *m)
     printf("\n");
 }
 
-static void print_summary(const train_options *o, const train_model *m, const train_results *r)
+static void print_summary(const train_options *o, const train_model *m, const train_results *r,
+                          const train_comm *c)
 {
     printf("%s %s, width %zu, depth %zu, %s, %s loss, lr %g, batch %zu, %zu epoch%s\n",
            train_algo_name(o->algo), train_param_name(o->preset), o->width, o->depth,
@@ -95,6 +124,9 @@ static void print_summary(const train_options *o, const train_model *m, const tr
         printf("mean energy after inference %.6f\n", r->final_energy);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds,
            train_samples_per_second(o, r));
+    if (c->ranks > 1)
+        printf("data-parallel over %d MPI ranks, %.0f bytes communicated per step\n",
+               c->ranks, c->bytes_per_step);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -108,33 +140,99 @@ static int build_model(train_model *m, const pcmup_checkpoint *ck, const train_o
     return train_model_build(m, o, d->dim, d->n_classes, o->width, e);
 }
 
-/* Trains and reports; *o has the checkpoint's options when resuming. */
-static int run(const train_options *o, const pcmup_checkpoint *ck)
+/* The model on every rank, and under MPI the reducer that makes the ranks
+ * one data-parallel group. 0, or -1 with *e filled (on the ranks that
+ * failed; rank 0 says it if it did). */
+static int build_run(train_model *m, const pcmup_checkpoint *ck, const train_options *o,
+                     const train_data *d, const tool_mpi *mpi, void *stats, train_error *e)
+{
+    int rc = build_model(m, ck, o, d, e);
+#ifdef PCMUP_WITH_MPI
+    pcmup_status st;
+    if (rc == 0 && mpi->size > 1
+        && (st = train_mpi_set_reducer(mpi, m->algo, stats)) != PCMUP_OK) {
+        e->status = st;
+        snprintf(e->what, sizeof e->what, "training over %d MPI ranks", mpi->size);
+        rc = -1;
+    }
+#else
+    (void)mpi, (void)stats;
+#endif
+    return rc;
+}
+
+/* The reducer's bytes per training step: its count over the run less the
+ * evaluations' (one per epoch, train_loop_run's progress lines), which a
+ * further evaluation measures. */
+static int measure_comm(train_comm *c, const train_model *m, const train_options *o,
+                        const train_data *d, void *stats)
+{
+#ifdef PCMUP_WITH_MPI
+    train_mpi_stats *s = stats;
+    const size_t batch = o->batch < d->train_samples ? o->batch : d->train_samples;
+    const size_t steps = o->epochs * ((d->train_samples + batch - 1) / batch);
+    const uint64_t total = s->bytes;
+    double loss, acc;
+
+    s->bytes = 0;
+    if (pcmup_algo_evaluate(m->algo, d->test, &loss, &acc) != PCMUP_OK)
+        return -1;
+    c->bytes_per_step = steps == 0 ? 0.0
+                        : (double)(total - o->epochs * s->bytes) / (double)steps;
+#else
+    (void)c, (void)m, (void)o, (void)d, (void)stats;
+#endif
+    return 0;
+}
+
+/* Trains and reports; *o has the checkpoint's options when resuming. Every
+ * rank of an MPI job runs it, each step together. */
+static int run(const train_options *o, const pcmup_checkpoint *ck, const tool_mpi *mpi)
 {
     train_data d = {0};
     train_model m = {0};
     train_results r = {0};
     train_error e = {0};
+    train_comm c = {mpi->size, 0.0};
+    train_options mine = *o;
+#ifdef PCMUP_WITH_MPI
+    train_mpi_stats stats_store = {0, 0};
+    void *stats = &stats_store;
+#else
+    void *stats = NULL;
+#endif
     pcmup_status st;
     int rc = 0;
 
+    /* Rank 0 writes the checkpoints; the others hold the same weights. */
+    if (mpi->rank > 0)
+        mine.save = NULL;
     if (o->threads > 0 && (st = pcmup_set_blas_threads(o->threads)) != PCMUP_OK) {
         e.status = st;
         snprintf(e.what, sizeof e.what, "--threads");
+        train_error_report(PROG, &e);
         rc = -1;
     }
-    if (rc == 0)
-        rc = train_data_load(&d, o, &e);
-    if (rc == 0)
-        rc = build_model(&m, ck, o, &d, &e);
-    if (rc == 0)
-        rc = train_loop_run(&m, &d, o, 1, &r, &e);
-    if (rc != 0)
+    if (tool_mpi_agree(mpi, rc) != 0 || tool_mpi_load_data(mpi, o, &d, PROG) != 0)
+        return 1;
+    rc = build_run(&m, ck, o, &d, mpi, stats, &e);
+    /* Every rank trains, or none: the steps are collective. */
+    if (tool_mpi_agree(mpi, rc) == 0) {
+        rc = train_loop_run(&m, &d, &mine, 1, &r, &e);
+        if (rc == 0 && mpi->size > 1 && measure_comm(&c, &m, o, &d, stats) != 0) {
+            e.status = PCMUP_ERR_IO;
+            snprintf(e.what, sizeof e.what, "measuring the communication per step");
+            rc = -1;
+        }
+    } else if (rc == 0) {
+        rc = -2; /* another rank failed, and said so */
+    }
+    if (rc == -1)
         train_error_report(PROG, &e);
-    else if (o->json)
-        print_json(o, &m, &r);
-    else
-        print_summary(o, &m, &r);
+    else if (rc == 0 && o->json)
+        print_json(o, &m, &r, &c);
+    else if (rc == 0)
+        print_summary(o, &m, &r, &c);
     train_model_free(&m);
     train_data_free(&d);
     return rc == 0 ? 0 : 1;
@@ -153,7 +251,9 @@ static int resume(train_options *o, pcmup_checkpoint **ck)
     return train_options_check(o) == TRAIN_PARSE_RUN ? 0 : 2;
 }
 
-int main(int argc, char **argv)
+/* Parses (every rank alike, rank 0 saying what is wrong), then trains.
+ * An exit status. */
+static int parse_and_run(int argc, char **argv, const tool_mpi *mpi)
 {
     train_options opts;
     pcmup_checkpoint *ck = NULL;
@@ -167,11 +267,27 @@ int main(int argc, char **argv)
     }
     if (opts.resume != NULL)
         rc = resume(&opts, &ck);
+    /* A checkpoint one rank cannot read stops them all. */
+    rc = tool_mpi_agree(mpi, rc);
     if (rc == 0)
-        rc = run(&opts, ck);
+        rc = run(&opts, ck, mpi);
     /* opts points into the checkpoint (train_resume_options). */
     pcmup_checkpoint_free(ck);
     if (rc != 0)
         return rc;
     return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    tool_mpi mpi;
+    char err[256];
+
+    if (tool_mpi_start(&mpi, &argc, &argv, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: MPI: %s\n", PROG, err);
+        return tool_mpi_abort(&mpi, 1);
+    }
+    /* The ranks other than 0 do what rank 0 does and says. */
+    tool_mpi_hush(&mpi, 1);
+    return tool_mpi_finish(&mpi, parse_and_run(argc, argv, &mpi));
 }

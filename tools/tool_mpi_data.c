@@ -72,3 +72,25 @@ int tool_mpi_share_data(const tool_mpi *m, train_data *d, train_error *e)
         train_data_free(d);
     return -1;
 }
+
+int tool_mpi_load_data(const tool_mpi *m, const train_options *o, train_data *d,
+                       const char *prog)
+{
+    train_error e = {0};
+    int rc = 0;
+
+    if (m->rank == 0 && train_data_load(d, o, &e) != 0) {
+        train_error_report(prog, &e);
+        rc = 1;
+    }
+    if (tool_mpi_agree(m, rc) != 0)
+        return 1;
+    if (tool_mpi_share_data(m, d, &e) != 0) {
+        train_error_report(prog, &e);
+        rc = 1;
+    }
+    if (tool_mpi_agree(m, rc) == 0)
+        return 0;
+    train_data_free(d);
+    return 1;
+}

@@ -15,4 +15,11 @@
  * filled (on the rank that failed: out of memory) and *d empty there. */
 int tool_mpi_share_data(const tool_mpi *m, train_data *d, train_error *e);
 
+/* The options' data on every rank: loaded by rank 0 (train_data_load),
+ * then shared. A failure is reported once as train_error_report(prog, ..)
+ * does, by the rank that failed. Returns 0 or 1, the same on every rank
+ * (collective), with *d empty after 1. */
+int tool_mpi_load_data(const tool_mpi *m, const train_options *o, train_data *d,
+                       const char *prog);
+
 #endif /* PCMUP_TOOL_MPI_DATA_H */
