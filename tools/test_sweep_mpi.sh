@@ -21,21 +21,9 @@ name=pcmup-sweep
 # shellcheck source=test_common.sh
 source "$(dirname "$0")/test_common.sh"
 
-# Open MPI refuses root unless told (CI runs as root, a user does not),
-# refuses more ranks than processors unless told, and in containers its
-# shared-memory transport's single-copy mechanism may lack the ptrace
-# rights it needs. The environment tells it all three, so the same
-# command works as root and not, and other launchers ignore them.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-# Under AddressSanitizer (docs/testing.md), Open MPI's allocations that it
-# never frees are not the tools' leaks: lsan_mpi.supp names its libraries,
-# which only the slow unwinder reaches (they have no frame pointers), and
-# its components stay loaded so that their frames keep a name.
-export OMPI_MCA_mca_base_component_disable_dlclose=1
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_mpi.supp"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+# shellcheck source=test_mpi_common.sh
+source "$(dirname "$0")/test_mpi_common.sh"
+mpi_setup
 
 # mpi_expect CODE N ARGS...: pcmup-sweep on N ranks exits with CODE, as
 # expect checks; the launcher gets two minutes.
@@ -75,11 +63,6 @@ same_grid() {
 # The tiny grid: 2 widths x 3 rates, 1 epoch.
 tiny=(--synthetic --train-limit 256 --test-limit 128 --epochs 1 --widths 16,32 --log2-lr -3:-1)
 
-# Probe: can this launcher start 2 ranks here at all?
-"$launcher" -n 2 true >"$tmp/probe" 2>&1 || {
-    skip "every MPI check" "$launcher -n 2 true failed: $(head -c 300 "$tmp/probe")"
-    finish
-}
 
 # The serial reference every MPI run is held to.
 run "${tiny[@]}" --jobs 1 --threads 1 --out "$tmp/serial.jsonl"

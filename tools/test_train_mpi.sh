@@ -21,19 +21,9 @@ name=pcmup-train
 # shellcheck source=test_common.sh
 source "$(dirname "$0")/test_common.sh"
 
-# As test_sweep_mpi.sh: root, more ranks than processors, no ptrace, and
-# Open MPI's own never-freed allocations under AddressSanitizer.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMPI_MCA_mca_base_component_disable_dlclose=1
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$(cd "$(dirname "$0")" && pwd)/lsan_mpi.supp"
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
-
-"$launcher" -n 2 true >"$tmp/probe" 2>&1 || {
-    skip "every MPI check" "$launcher -n 2 true failed: $(head -c 300 "$tmp/probe")"
-    finish
-}
+# shellcheck source=test_mpi_common.sh
+source "$(dirname "$0")/test_mpi_common.sh"
+mpi_setup
 
 # mpi_run N ARGS...: pcmup-train on N ranks (two minutes at most).
 mpi_run() {
