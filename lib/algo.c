@@ -175,6 +175,20 @@ double pcmup__algo_loss_grad(pcmup_algo *algo, const int32_t *labels, size_t bat
     return sum / (double)algo->global_batch;
 }
 
+/* The end of a momentum step, shared by both descents: v += wd w (v holds
+ * mu v + g / B already), the update -eta v recorded when asked, w -= eta v. */
+static void apply_velocity(float *params, float *v, float *record, size_t n, float eta,
+                           float wd)
+{
+    if (wd != 0.0f)
+        pcmup__k_saxpy(n, wd, params, v);
+    if (record) {
+        memset(record, 0, n * sizeof *record);
+        pcmup__k_saxpy(n, -eta, v, record);
+    }
+    pcmup__k_saxpy(n, -eta, v, params);
+}
+
 /* pcmup__algo_descend for a worker of a data-parallel group: the local
  * gradient sum is summed over the workers first (into reduce_buf), then
  * applied as the single process applies its own, with 1/B of the global
@@ -207,13 +221,7 @@ static void descend_reduced(pcmup_algo *algo, pcmup_layer *ly, const float *err,
     float *v = algo->velocity + offset;
     pcmup__k_sscal(n, mu, v);
     pcmup__k_saxpy(n, inv_b, g, v);
-    if (wd != 0.0f)
-        pcmup__k_saxpy(n, wd, ly->params, v);
-    if (record) {
-        memset(record, 0, n * sizeof *record);
-        pcmup__k_saxpy(n, -eta, v, record);
-    }
-    pcmup__k_saxpy(n, -eta, v, ly->params);
+    apply_velocity(ly->params, v, record, n, eta, wd);
 }
 
 void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const float *in,
@@ -247,13 +255,7 @@ void pcmup__algo_descend(pcmup_algo *algo, size_t layer, const float *err, const
     /* v = mu v + (g / B + wd w);  w -= eta v */
     float *v = algo->velocity + offset;
     ly->ops->param_grad(ly, err, in, batch, inv_b, mu, v);
-    if (wd != 0.0f)
-        pcmup__k_saxpy(n, wd, ly->params, v);
-    if (record) {
-        memset(record, 0, n * sizeof *record);
-        pcmup__k_saxpy(n, -eta, v, record);
-    }
-    pcmup__k_saxpy(n, -eta, v, ly->params);
+    apply_velocity(ly->params, v, record, n, eta, wd);
 }
 
 /* ---- the alignment ratio ---------------------------------------------------
