@@ -1041,6 +1041,24 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
                                               const pcmup_dataset *dataset,
                                               size_t batch, double *mean_loss);
 
+/* Optional: allocates and faults in now everything a step of `batch`
+ * samples and an epoch in batches of `batch` need (scratch, the gathered
+ * batch, the momentum, the rule's buffers, the copy a step or epoch keeps
+ * to undo itself), so that the first step or epoch runs at the speed of
+ * later ones instead of paying for first-touch page faults. Without it
+ * pcmup_algo_step and pcmup_algo_train_epoch reserve on their own; after
+ * it, steps and epochs with batches up to `batch` allocate nothing until a
+ * setting that needs more memory (momentum, recording the update, PC's
+ * iteration count) changes. An epoch still allocates its sample order (one
+ * size_t per sample) the first time it sees a larger dataset. Call it after
+ * the settings, and under a reducer after pcmup_algo_set_reducer; `batch`
+ * is the global batch as pcmup_algo_train_epoch takes it. Changes no
+ * result: what a run computes is the same with or without it.
+ * PCMUP_ERR_INVALID for batch 0 or above 2^31 - 1; PCMUP_ERR_NOMEM, or a
+ * setting the rule refuses (as the step would), leaves the algorithm as it
+ * was. Threads: touches only the algorithm. */
+PCMUP_API pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch);
+
 /* Mean loss (the algorithm's loss setting) and accuracy (fraction of
  * samples whose largest output is the label) over the dataset. Either
  * pointer may be NULL. A loss that is not finite (outputs that overflow

@@ -110,7 +110,7 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
     }
     int overflow = 0;
     size_t n = pcmup__mul(per_sample, batch, &overflow);
-    float *block = overflow ? NULL : pcmup__alloc(&algo->alloc, n, sizeof(float));
+    float *block = overflow ? NULL : pcmup__alloc_populated(&algo->alloc, n, sizeof(float));
     float **acts = algo->acts ? algo->acts
                               : pcmup__alloc(&algo->alloc, 2 * n_layers, sizeof(float *));
     if (!block || !acts) {

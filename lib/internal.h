@@ -52,13 +52,18 @@ void pcmup__allocator_init(pcmup_allocator *dst, const pcmup_allocator *src);
 /* Returns NULL on overflow of n * size or when the allocator fails. */
 void *pcmup__alloc(const pcmup_allocator *a, size_t n, size_t size);
 void *pcmup__alloc_zero(const pcmup_allocator *a, size_t n, size_t size);
+/* pcmup__alloc, with every page of the block faulted in now (contents
+ * unspecified): for the buffers a step writes, so that the first step does
+ * not pay the page faults (alloc.c says why). */
+void *pcmup__alloc_populated(const pcmup_allocator *a, size_t n, size_t size);
 void pcmup__free(const pcmup_allocator *a, void *p);
 /* PCMUP_OK for a usable allocator: NULL (the default), or a struct whose
  * size covers this release's members and whose three functions are set;
  * else PCMUP_ERR_INVALID reported under `func`. */
 pcmup_status pcmup__allocator_check(const pcmup_allocator *a, const char *func);
 /* Makes *buf hold n elements of `size` bytes unless it holds *cap >= n
- * already; the contents are not kept, and *cap becomes n. On failure
+ * already; the contents are not kept, and *cap becomes n. A new block is
+ * populated (pcmup__alloc_populated): grow reserves what steps write. On failure
  * (PCMUP_ERR_NOMEM naming `what`) *buf and *cap are as they were. */
 pcmup_status pcmup__grow(const pcmup_allocator *a, void **buf, size_t *cap, size_t n,
                          size_t size, const char *what, const char *func);

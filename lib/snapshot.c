@@ -65,6 +65,14 @@ static pcmup_status reserve_all(pcmup_algo *algo, pcmup_snapshot *snap, size_t *
     return reserve_rule(algo, snap, n_entries, func);
 }
 
+pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
+{
+    size_t n_entries;
+    pcmup_status s = reserve_all(algo, snap, &n_entries, func);
+    snap->n_entries = 0; /* listed, not saved: nothing to restore */
+    return s;
+}
+
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func)
 {
     const size_t n = algo->net->n_params;

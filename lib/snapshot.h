@@ -39,6 +39,11 @@ typedef struct {
  * save). Fails only to allocate, and then changes nothing but snap. */
 pcmup_status pcmup__snapshot_save(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
 
+/* The buffers pcmup__snapshot_save would grow, grown (and populated) now,
+ * holding nothing: a save that follows allocates nothing while the
+ * algorithm's state keeps its size. */
+pcmup_status pcmup__snapshot_reserve(pcmup_algo *algo, pcmup_snapshot *snap, const char *func);
+
 /* Puts back what snap holds. A velocity the algorithm allocated since
  * (momentum switched on meanwhile) starts from zero, as it would have. */
 void pcmup__snapshot_restore(pcmup_algo *algo, const pcmup_snapshot *snap);

@@ -29,10 +29,11 @@ static pcmup_status check_dataset(const pcmup_algo *algo, const pcmup_dataset *d
     return PCMUP_OK;
 }
 
-/* Grows a buffer to `n` elements of `size` bytes; keeps it on failure. */
+/* Grows a buffer to `n` elements of `size` bytes, populated (the epoch
+ * writes all of it); keeps it on failure. */
 static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, const char *func)
 {
-    void *p = pcmup__alloc(&algo->alloc, n, size);
+    void *p = pcmup__alloc_populated(&algo->alloc, n, size);
     if (!p)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "cannot allocate %zu x %zu bytes", n, size);
     pcmup__free(&algo->alloc, *buf);
@@ -40,20 +41,41 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
     return PCMUP_OK;
 }
 
-static pcmup_status reserve_epoch(pcmup_algo *algo, size_t n, size_t batch, const char *func)
+/* Everything an epoch in batches of `batch` uses but the order of the
+ * samples: the gathered batch, the step's buffers and the snapshot. A
+ * data-parallel worker takes its share of every global batch (the largest
+ * share is the first rank's of a full batch). Leaves global_batch and
+ * batch_offset set for the first batch. */
+static pcmup_status reserve_batches(pcmup_algo *algo, size_t batch, const char *func)
 {
     const pcmup_net *net = algo->net;
-    if (n > algo->order_cap) {
-        PCMUP_TRY(grow(algo, (void **)&algo->order, n, sizeof(size_t), func));
-        algo->order_cap = n;
-    }
-    if (batch > algo->batch_x_cap) {
-        PCMUP_TRY(grow(algo, (void **)&algo->batch_x, batch * net->widths[0], sizeof(float),
+    size_t first, share;
+    pcmup__par_share(algo, batch, &first, &share);
+    algo->global_batch = batch; /* the largest, for the rules' reserve */
+    algo->batch_offset = first;
+    if (share > algo->batch_x_cap) {
+        PCMUP_TRY(grow(algo, (void **)&algo->batch_x, share * net->widths[0], sizeof(float),
                        func));
-        PCMUP_TRY(grow(algo, (void **)&algo->batch_labels, batch, sizeof(int32_t), func));
-        algo->batch_x_cap = batch;
+        PCMUP_TRY(grow(algo, (void **)&algo->batch_labels, share, sizeof(int32_t), func));
+        algo->batch_x_cap = share;
     }
-    return PCMUP_OK;
+    PCMUP_TRY(pcmup__algo_reserve_step(algo, share, func));
+    return pcmup__snapshot_reserve(algo, &algo->snapshot, func);
+}
+
+pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
+{
+    PCMUP_CHECK_NULL(algo);
+    if (batch < 1 || batch > PCMUP_MAX_DIM)
+        return pcmup__fail(PCMUP_ERR_INVALID, __func__, "batch %zu is outside [1, %zu]", batch,
+                           PCMUP_MAX_DIM);
+    /* Every step and epoch sets these before it uses them; put them back
+     * all the same, so that the call changes nothing but capacity. */
+    const size_t global_batch = algo->global_batch, batch_offset = algo->batch_offset;
+    pcmup_status s = reserve_batches(algo, batch, __func__);
+    algo->global_batch = global_batch;
+    algo->batch_offset = batch_offset;
+    return s;
 }
 
 static void shuffle(pcmup_rng *rng, size_t *order, size_t n)
@@ -91,14 +113,11 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
                            PCMUP_MAX_DIM);
     if (batch > n)
         batch = n;
-    /* A data-parallel worker takes its share of every global batch (the
-     * largest share is the first rank's of a full batch). */
-    size_t share_first, share_max;
-    pcmup__par_share(algo, batch, &share_first, &share_max);
-    algo->global_batch = batch; /* the largest, for the rules' reserve */
-    algo->batch_offset = share_first;
-    PCMUP_TRY(reserve_epoch(algo, n, share_max, __func__));
-    PCMUP_TRY(pcmup__algo_reserve_step(algo, share_max, __func__));
+    if (n > algo->order_cap) {
+        PCMUP_TRY(grow(algo, (void **)&algo->order, n, sizeof(size_t), __func__));
+        algo->order_cap = n;
+    }
+    PCMUP_TRY(reserve_batches(algo, batch, __func__));
     /* A failing epoch puts back what it started from (snapshot.h). */
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     shuffle(&algo->rng, algo->order, n);

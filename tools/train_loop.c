@@ -98,6 +98,9 @@ int train_loop_run(train_model *m, const train_data *d, const train_options *o,
 
     r->train_samples = d->train_samples;
     r->test_samples = d->test_samples;
+    /* The buffers faulted in here, outside the first epoch's time. */
+    if (o->epochs > 0)
+        rc = train_model_reserve(m, o, d->train_samples, e);
     for (size_t epoch = 1; rc == 0 && epoch <= o->epochs; epoch++) {
         rc = run_epoch(m, d, o, epoch, report_epochs, r, e);
         if (rc == 0 && save_due(o, epoch))

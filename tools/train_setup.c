@@ -289,6 +289,14 @@ int train_build_algo(pcmup_algo **out, const train_options *o, pcmup_net *net,
     return set_error(e, st, "configuring the learning rule");
 }
 
+int train_model_reserve(train_model *m, const train_options *o, size_t train_samples,
+                        train_error *e)
+{
+    size_t batch = o->batch < train_samples ? o->batch : train_samples;
+    pcmup_status st = pcmup_algo_reserve(m->algo, batch > 0 ? batch : 1);
+    return st == PCMUP_OK ? 0 : set_error(e, st, "reserving the training buffers");
+}
+
 void train_model_free(train_model *m)
 {
     pcmup_algo_free(m->algo);

@@ -91,6 +91,13 @@ int train_model_build(train_model *m, const train_options *o, size_t dim,
                       size_t n_classes, size_t width, train_error *e);
 void train_model_free(train_model *m);
 
+/* Allocates and faults in what training m in batches of o->batch on
+ * train_samples samples will use (pcmup_algo_reserve), so that the first
+ * epoch runs at the speed of the later ones. Before the first epoch's
+ * clock starts; after the reducer, under MPI. 0, or -1 with *e filled. */
+int train_model_reserve(train_model *m, const train_options *o, size_t train_samples,
+                        train_error *e);
+
 /* ---- the JSON keys of a run ---------------------------------------------- */
 
 typedef struct {

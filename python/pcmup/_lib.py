@@ -251,6 +251,7 @@ _SIGNATURES = {
     "pcmup_algo_step": (S, [c_void_p, c_float_p, c_size_t, c_int32_p, c_size_t,
                             c_double_p]),
     "pcmup_algo_train_epoch": (S, [c_void_p, c_void_p, c_size_t, c_double_p]),
+    "pcmup_algo_reserve": (S, [c_void_p, c_size_t]),
     "pcmup_algo_evaluate": (S, [c_void_p, c_void_p, c_double_p, c_double_p]),
     "pcmup_algo_last_update": (S, [c_void_p, c_size_t, c_float_p, c_size_t]),
     "pcmup_algo_alignment_ratio": (S, [c_void_p, c_double_p]),

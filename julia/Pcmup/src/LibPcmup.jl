@@ -664,6 +664,11 @@ function pcmup_algo_train_epoch(algo, dataset, batch, mean_loss)
     @ccall libpcmup.pcmup_algo_train_epoch(algo::Ptr{pcmup_algo}, dataset::Ptr{pcmup_dataset}, batch::Csize_t, mean_loss::Ptr{Cdouble})::pcmup_status
 end
 
+# pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
+function pcmup_algo_reserve(algo, batch)
+    @ccall libpcmup.pcmup_algo_reserve(algo::Ptr{pcmup_algo}, batch::Csize_t)::pcmup_status
+end
+
 # pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset, double *loss, double *accuracy)
 function pcmup_algo_evaluate(algo, dataset, loss, accuracy)
     @ccall libpcmup.pcmup_algo_evaluate(algo::Ptr{pcmup_algo}, dataset::Ptr{pcmup_dataset}, loss::Ptr{Cdouble}, accuracy::Ptr{Cdouble})::pcmup_status
