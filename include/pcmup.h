@@ -798,6 +798,8 @@ PCMUP_API pcmup_status pcmup_dataset_one_hot(const pcmup_dataset *dataset, size_
  * momentum, weight decay or update recording, raising PC's T, giving GNT
  * a fractional power or another variant, or a TP rule's first
  * trained-feedback step, sizes their buffers at the next step).
+ * pcmup_algo_reserve does that sizing ahead of the first step, and faults
+ * the memory in, so that the first step or epoch is as fast as the next.
  *
  * Failure messages start with the name of the public function called,
  * "pcmup_algo_step: ...".

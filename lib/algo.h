@@ -120,6 +120,12 @@ pcmup_status pcmup__algo_reserve(pcmup_algo *algo, size_t batch, const char *fun
  * snapshot is saved, so that the snapshot covers what the step changes. */
 pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char *func);
 
+/* One product of each shape the dense layers' step issues at `batch`, on
+ * scratch (blas_warm.c): OpenBLAS faults in its work buffer now rather than
+ * in the first step. Needs the step's buffers, the gathered batch and the
+ * snapshot reserved for `batch`; does nothing otherwise. Changes no result. */
+void pcmup__algo_warm_blas(pcmup_algo *algo, size_t batch);
+
 /* A step on data already checked (finite, labels in range). It ends by
  * checking that the weights, momentum and persistent rule state are
  * finite (else PCMUP_ERR_DIVERGED). A failure may leave the state changed:

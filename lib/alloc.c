@@ -125,13 +125,6 @@ void *pcmup__alloc(const pcmup_allocator *a, size_t n, size_t size)
     return a->malloc_fn(a->user, bytes ? bytes : 1);
 }
 
-void *pcmup__alloc_zero(const pcmup_allocator *a, size_t n, size_t size)
-{
-    void *p = pcmup__alloc(a, n, size);
-    if (p)
-        memset(p, 0, n * size);
-    return p;
-}
 
 /* ---- populating a block ---------------------------------------------------
  * A block a step writes is faulted in when it is reserved, not by the
@@ -195,6 +188,16 @@ void *pcmup__alloc_populated(const pcmup_allocator *a, size_t n, size_t size)
         return p;
     }
     touch_pages(p, bytes);
+    return p;
+}
+
+/* The memset faults every page in anyway; populated first, the default
+ * allocator's pages come in one call instead of one fault each. */
+void *pcmup__alloc_zero(const pcmup_allocator *a, size_t n, size_t size)
+{
+    void *p = pcmup__alloc_populated(a, n, size);
+    if (p)
+        memset(p, 0, n * size);
     return p;
 }
 

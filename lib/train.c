@@ -73,6 +73,11 @@ pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
      * all the same, so that the call changes nothing but capacity. */
     const size_t global_batch = algo->global_batch, batch_offset = algo->batch_offset;
     pcmup_status s = reserve_batches(algo, batch, __func__);
+    if (s == PCMUP_OK) {
+        size_t first, share;
+        pcmup__par_share(algo, batch, &first, &share);
+        pcmup__algo_warm_blas(algo, share);
+    }
     algo->global_batch = global_batch;
     algo->batch_offset = batch_offset;
     return s;
