@@ -153,6 +153,12 @@ class Algo(Diagnostics, Handle):
                                 x.shape[0], ctypes.byref(loss)))
         return loss.value
 
+    def reserve(self, batch):
+        """Allocates and faults in now what steps and epochs of `batch` samples
+        need, so that the first runs at the speed of later ones (optional; no
+        result changes)."""
+        check(C.pcmup_algo_reserve(self.handle, batch))
+
     def train_epoch(self, dataset, batch=64):
         """One shuffled pass over `dataset`; returns the mean batch loss."""
         loss = c_double()

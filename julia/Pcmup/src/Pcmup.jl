@@ -62,7 +62,7 @@ export apply_preset!, n_layers, set_layer!, get_layer, layer_bounds, param_bound
        describe, weights, set_weights!, bias, set_bias!, forward, forward_layer
 export add_conv!, add_dense!, set_activation!, add_pool!, parse!, check_builder
 export info, truncate!, standardize!, get_batch, one_hot
-export settings, setting, set!, layer_values, step!, train_epoch!, train!, evaluate,
+export settings, setting, set!, layer_values, step!, reserve!, train_epoch!, train!, evaluate,
        counters, rule, last_update, alignment_ratio, set_reducer!
 export pc_gamma_out, pc_energy_trace, pc_epoch_energy, pc_error_norms,
        pc_linear_equilibrium, gnt_damping, gnt_system_size, tp_target_distances,

@@ -123,6 +123,18 @@ function step!(algo::Algo, x::AbstractArray{<:Real}, labels::AbstractVector{<:In
     return loss[]
 end
 
+"""
+    reserve!(algo, batch) -> algo
+
+Allocates and faults in now what steps and epochs of `batch` samples need,
+so that the first one runs at the speed of later ones (optional; no result
+changes).
+"""
+function reserve!(algo::Algo, batch::Integer)
+    check(L.pcmup_algo_reserve(algo, batch))
+    return algo
+end
+
 """One shuffled pass over `dataset`; returns the mean batch loss."""
 function train_epoch!(algo::Algo, dataset::Dataset; batch::Integer=64)
     loss = Ref{Cdouble}(0)
