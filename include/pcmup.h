@@ -1046,8 +1046,11 @@ PCMUP_API pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo,
 /* Optional: allocates and faults in now everything a step of `batch`
  * samples and an epoch in batches of `batch` need (scratch, the gathered
  * batch, the momentum, the rule's buffers, the copy a step or epoch keeps
- * to undo itself), so that the first step or epoch runs at the speed of
- * later ones instead of paying for first-touch page faults. Without it
+ * to undo itself), and runs one product of each matrix shape the dense
+ * layers' step multiplies on scratch (the BLAS library's own work buffer
+ * is then in memory too), so that the first step or epoch runs at the
+ * speed of later ones instead of paying for first-touch page faults
+ * (docs/benchmark.md, "The first epoch"). Without it
  * pcmup_algo_step and pcmup_algo_train_epoch reserve on their own; after
  * it, steps and epochs with batches up to `batch` allocate nothing until a
  * setting that needs more memory (momentum, recording the update, PC's
