@@ -125,10 +125,9 @@ void *pcmup__alloc(const pcmup_allocator *a, size_t n, size_t size)
     return a->malloc_fn(a->user, bytes ? bytes : 1);
 }
 
-
 /* ---- populating a block ---------------------------------------------------
  * A block a step writes is faulted in when it is reserved, not by the
- * first step that writes it: a first-touch page fault costs 20 to 60 us on
+ * first step that writes it: a first-touch page fault costs 10 to 60 us on
  * a virtual machine, and the hundred or so pages of a small network's
  * buffers were most of what made a short run's first epoch slower than the
  * next (docs/benchmark.md, "The first epoch"). */
