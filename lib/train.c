@@ -44,13 +44,15 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
 /* Everything an epoch in batches of `batch` uses but the order of the
  * samples: the gathered batch, the step's buffers and the snapshot. A
  * data-parallel worker takes its share of every global batch (the largest
- * share is the first rank's of a full batch). Leaves global_batch and
- * batch_offset set for the first batch. */
-static pcmup_status reserve_batches(pcmup_algo *algo, size_t batch, const char *func)
+ * share, *share, is the first rank's of a full batch). Leaves global_batch
+ * and batch_offset set for the first batch. */
+static pcmup_status reserve_batches(pcmup_algo *algo, size_t batch, size_t *share_out,
+                                    const char *func)
 {
     const pcmup_net *net = algo->net;
     size_t first, share;
     pcmup__par_share(algo, batch, &first, &share);
+    *share_out = share;
     algo->global_batch = batch; /* the largest, for the rules' reserve */
     algo->batch_offset = first;
     if (share > algo->batch_x_cap) {
@@ -72,12 +74,10 @@ pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
     /* Every step and epoch sets these before it uses them; put them back
      * all the same, so that the call changes nothing but capacity. */
     const size_t global_batch = algo->global_batch, batch_offset = algo->batch_offset;
-    pcmup_status s = reserve_batches(algo, batch, __func__);
-    if (s == PCMUP_OK) {
-        size_t first, share;
-        pcmup__par_share(algo, batch, &first, &share);
+    size_t share;
+    pcmup_status s = reserve_batches(algo, batch, &share, __func__);
+    if (s == PCMUP_OK)
         pcmup__algo_warm_blas(algo, share);
-    }
     algo->global_batch = global_batch;
     algo->batch_offset = batch_offset;
     return s;
@@ -122,7 +122,8 @@ pcmup_status pcmup_algo_train_epoch(pcmup_algo *algo, const pcmup_dataset *datas
         PCMUP_TRY(grow(algo, (void **)&algo->order, n, sizeof(size_t), __func__));
         algo->order_cap = n;
     }
-    PCMUP_TRY(reserve_batches(algo, batch, __func__));
+    size_t share;
+    PCMUP_TRY(reserve_batches(algo, batch, &share, __func__));
     /* A failing epoch puts back what it started from (snapshot.h). */
     PCMUP_TRY(pcmup__snapshot_save(algo, &algo->snapshot, __func__));
     shuffle(&algo->rng, algo->order, n);
