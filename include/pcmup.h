@@ -1298,8 +1298,10 @@ PCMUP_API pcmup_status pcmup_algo_set_layer_split(pcmup_algo *algo,
  * own layers and zeros elsewhere to one sum_fn call of n_params floats,
  * and one more for the momentum). Call it on every worker before
  * evaluating, saving or reading the weights. PCMUP_OK with nothing done
- * without a layer split; PCMUP_ERR_IO (copy unchanged) when sum_fn fails;
- * PCMUP_ERR_NOMEM if the momentum's buffer cannot be allocated. */
+ * (no callback) without a layer split or when no step succeeded since the
+ * last sync (the same on every worker); PCMUP_ERR_IO (copy unchanged)
+ * when sum_fn fails; PCMUP_ERR_NOMEM if the momentum's buffer cannot be
+ * allocated. */
 PCMUP_API pcmup_status pcmup_algo_sync_layers(pcmup_algo *algo);
 
 /* ======================================================================

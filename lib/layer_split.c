@@ -184,7 +184,9 @@ static void own_or_zero(const pcmup_algo *algo, const float *src, float *dst)
 pcmup_status pcmup_algo_sync_layers(pcmup_algo *algo)
 {
     PCMUP_CHECK_NULL(algo);
-    if (!algo->has_split)
+    /* Every worker's copy is stale after the same steps (they succeed or
+     * fail together), so all skip the sum alike. */
+    if (!algo->has_split || !algo->split_stale)
         return PCMUP_OK;
     const size_t n = algo->net->n_params;
     const size_t parts = algo->velocity ? 2 : 1;
