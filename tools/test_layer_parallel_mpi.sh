@@ -35,14 +35,6 @@ run --synthetic --algo pc --schedule sim --layer-parallel
 source "$(dirname "$0")/test_mpi_common.sh"
 mpi_setup
 
-mpi_run() {
-    local n=$1
-    shift
-    run_with=(timeout 120 "$launcher" -n "$n")
-    run "$@"
-    run_with=()
-}
-
 # 2 epochs of 8 batches of 32 on a net of 4 layers (widths 64 32 32 32 10),
 # a step size large enough that inference moves the states far.
 base=(--synthetic --train-limit 256 --test-limit 128 --epochs 2 --batch 32 --threads 1
