@@ -1211,12 +1211,12 @@ PCMUP_API pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_redu
  *    previous worker, computes its own layers, sends h_last on;
  *  - initialises its own states (random states: every worker draws the
  *    whole stream and keeps its part, so they are the single process's);
- *  - in each of the T inference iterations sends phi(x_last) forward and
- *    receives phi(x_{first-1}) (not under FPA, whose predictions are
- *    fixed), then sends eps_first W_first back and receives
- *    eps_{last+1} W_{last+1}: each B x M_{first-1} (or B x M_last) floats;
- *    and sums the energy over the workers (L doubles), so that the trace
- *    and a tolerance are the same everywhere;
+ *  - in each of the T inference iterations sends eps_first W_first back
+ *    and receives eps_{last+1} W_{last+1}, moves its states, then sends
+ *    phi(x_last) forward and receives phi(x_{first-1}) (not under FPA,
+ *    whose predictions are fixed): each a B x M_{first-1} (or B x M_last)
+ *    matrix of floats; and sums the energy over the workers (L doubles),
+ *    so that the trace and a tolerance are the same everywhere;
  *  - updates its own layers' weights and momentum only;
  *  - returns the global loss (computed by the owner of layer L) and the
  *    whole network's energy trace and error norms.

@@ -34,8 +34,8 @@
  * Also: argument checks, the refusals (rules, schedule, reducer, update
  * record, trial updates, a conv net, blocks that do not cover 1..L,
  * stale copies), a NULL split giving back the single process bit for bit,
- * and callbacks that fail: PCMUP_ERR_IO on every worker with the objects
- * unchanged. Threads never call Check: they record statuses, the main
+ * callbacks that fail (PCMUP_ERR_IO on every worker with the objects
+ * unchanged), and a divergence in one worker's layers reported by all. Threads never call Check: they record statuses, the main
  * thread asserts.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -826,6 +826,66 @@ START_TEST(test_blocks_checked)
 }
 END_TEST
 
+/* An output bias of 1e37: the loss (a double) stays finite, and a
+ * learning rate far past 2 makes the step overshoot it to infinity, while
+ * kappa = 0 keeps the states, and so the hidden errors and updates, at 0
+ * (at 3e38 the state gradient itself would overflow, and 0 x inf make
+ * layer 3 NaN).
+ * The single process reports layer 4 diverged; split 1..3 and 4, the
+ * worker of 1..3 sees its own layers finite and must report the
+ * divergence all the same, both putting their weights back. */
+static void huge_output_bias(run *r)
+{
+    float b[N_CLASSES];
+    TU_OK(pcmup_net_get_bias(r->net, N_LAYERS, b, N_CLASSES));
+    b[0] = 1e37f;
+    TU_OK(pcmup_net_set_bias(r->net, N_LAYERS, b, N_CLASSES));
+}
+
+START_TEST(test_divergence_agreed)
+{
+    make_data();
+    static const config overshoot = {"overshoot", PCMUP_NET_BIAS, 3,
+                                     {PCMUP_SET_LR, PCMUP_SET_PC_ITERATIONS, PCMUP_SET_PC_KAPPA},
+                                     {1000.0, 1, 0.0}};
+    const config *cfg = &overshoot;
+    run single;
+    run_make(&single, cfg, NULL, 0, 1, N_LAYERS);
+    huge_output_bias(&single);
+    step_once(&single);
+    ck_assert_msg(single.status == PCMUP_ERR_DIVERGED && strstr(single.message, "layer 4"),
+                  "%s", single.message);
+    run_free(&single);
+    group g;
+    group_init(&g, 2);
+    run w[2];
+    float *before[2][N_LAYERS];
+    for (size_t k = 0; k < 2; k++) {
+        run_make(&w[k], cfg, &g, k, k ? 4 : 1, k ? 4 : 3);
+        huge_output_bias(&w[k]);
+        for (size_t l = 1; l <= N_LAYERS; l++) {
+            size_t n;
+            before[k][l - 1] = read_array(&w[k], 0, l, &n);
+        }
+    }
+    steps_all(w, 2);
+    for (size_t k = 0; k < 2; k++) {
+        ck_assert_msg(w[k].status == PCMUP_ERR_DIVERGED, "worker %zu: %s", k, w[k].message);
+        if (k == 0)
+            ck_assert_msg(strstr(w[k].message, "another worker") != NULL, "%s", w[k].message);
+        for (size_t l = 1; l <= N_LAYERS; l++) {
+            size_t n;
+            float *now = read_array(&w[k], 0, l, &n);
+            ck_assert(memcmp(now, before[k][l - 1], n * sizeof *now) == 0);
+            free(now);
+            free(before[k][l - 1]);
+        }
+        run_free(&w[k]);
+    }
+    group_destroy(&g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layer_parallel");
@@ -836,6 +896,7 @@ int main(void)
     tcase_add_test(tc, test_null_split_restores);
     tcase_add_test(tc, test_invalid_splits);
     tcase_add_test(tc, test_blocks_checked);
+    tcase_add_test(tc, test_divergence_agreed);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
