@@ -235,6 +235,12 @@ static void ensure_error(pc_run *r, size_t l)
     }
 }
 
+/* Whether layer l is this worker's (always, without a split). */
+static int owns(const pc_run *r, size_t l)
+{
+    return l >= r->lo && l <= r->hi;
+}
+
 /* The worker's own hidden states: lo..top (top < lo when it owns only
  * the output layer). */
 static size_t top_state(const pc_run *r)
@@ -257,8 +263,7 @@ static double energy(const pc_run *r)
     double *sums = pc_of(r->algo)->sums;
     sums[0] = r->hi == r->n_layers ? r->loss_sum : 0.0;
     for (size_t l = 1; l < r->n_layers; l++)
-        sums[l] = l >= r->lo && l <= r->hi ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l))
-                                           : 0.0;
+        sums[l] = owns(r, l) ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) : 0.0;
     pcmup__par_sum_step_d(r->algo, sums, r->n_layers);
     const double b = (double)r->algo->global_batch;
     double e = r->gamma_out * (sums[0] / b);
@@ -432,7 +437,7 @@ static void init_states(pc_run *r)
     const int init = (int)r->algo->settings[PCMUP_SET_PC_INIT];
     const int forward = init == PCMUP_PC_INIT_FORWARD;
     for (size_t l = 1; l < r->n_layers; l++) {
-        if (l < r->lo || l > r->hi) {
+        if (!owns(r, l)) {
             /* Another worker's layer: its random draws, stepped over. */
             if (init == PCMUP_PC_INIT_RANDOM)
                 pcmup__rng_skip_normals_fast(&r->algo->rng,
@@ -453,14 +458,22 @@ static void init_states(pc_run *r)
  * No-ops without a split: pcmup__split_exchange then returns at once, and
  * lo = 1, hi = L leave nothing to send. */
 
+/* Floats across the block's lower boundary (B x M_{lo-1}) and upper one
+ * (B x M_hi); 0 where the block ends the network. */
+static void boundaries(const pc_run *r, size_t *bottom, size_t *top)
+{
+    *bottom = r->lo > 1 ? r->batch * post_size(r->net, r->lo - 1) : 0;
+    *top = r->hi < r->n_layers ? r->batch * post_size(r->net, r->hi) : 0;
+}
+
 /* Sends phi(x_hi) to the next worker and receives phi(x_{lo-1}) into its
  * place. Not under FPA, whose predictions never read the states below. */
 static void exchange_states(pc_run *r)
 {
     if (r->fpa)
         return;
-    const size_t bottom = r->lo > 1 ? r->batch * post_size(r->net, r->lo - 1) : 0;
-    const size_t top = r->hi < r->n_layers ? r->batch * post_size(r->net, r->hi) : 0;
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
     pcmup__split_exchange(r->algo, NULL, 0, bottom ? r->b.post[r->lo - 2] : NULL, bottom,
                           top ? r->b.post[r->hi - 1] : NULL, top, NULL, 0);
 }
@@ -469,8 +482,8 @@ static void exchange_states(pc_run *r)
  * receives eps_{hi+1} W_{hi+1} from the next. */
 static void exchange_vjps(pc_run *r)
 {
-    const size_t bottom = r->lo > 1 ? r->batch * post_size(r->net, r->lo - 1) : 0;
-    const size_t top = r->hi < r->n_layers ? r->batch * post_size(r->net, r->hi) : 0;
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
     if (bottom) {
         const pcmup_layer *ly = &r->net->layers[r->lo - 1];
         ly->ops->input_vjp(ly, err(r, r->lo), r->batch, r->to_prev);
@@ -585,8 +598,8 @@ static void forward_pass(pc_run *r)
  * worker. (A whole network's pass is the same with nothing exchanged.) */
 static void forward_block(pc_run *r)
 {
-    const size_t bottom = r->lo > 1 ? r->batch * post_size(r->net, r->lo - 1) : 0;
-    const size_t top = r->hi < r->n_layers ? r->batch * post_size(r->net, r->hi) : 0;
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
     if (bottom)
         pcmup__split_exchange(r->algo, NULL, 0, r->algo->acts[r->lo - 2], bottom, NULL, 0,
                               NULL, 0);
@@ -600,9 +613,7 @@ static void record_error_norms(const pc_run *r)
 {
     double *norms = pc_of(r->algo)->error_norms;
     for (size_t l = 1; l <= r->n_layers; l++)
-        norms[l - 1] = l >= r->lo && l <= r->hi
-                           ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l))
-                           : 0.0;
+        norms[l - 1] = owns(r, l) ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) : 0.0;
     pcmup__par_sum_step_d(r->algo, norms, r->n_layers);
     for (size_t l = 1; l <= r->n_layers; l++)
         norms[l - 1] = sqrt(norms[l - 1] / (double)r->algo->global_batch);
