@@ -409,13 +409,19 @@ static void *run_all(void *arg)
     return NULL;
 }
 
-static void run_group(run *w, size_t n_workers)
+/* fn(&w[k]) for every worker k, each in its own thread, joined. */
+static void in_threads(void *(*fn)(void *), run *w, size_t n_workers)
 {
     pthread_t threads[MAX_WORKERS];
     for (size_t k = 0; k < n_workers; k++)
-        ck_assert_int_eq(pthread_create(&threads[k], NULL, run_all, &w[k]), 0);
+        ck_assert_int_eq(pthread_create(&threads[k], NULL, fn, &w[k]), 0);
     for (size_t k = 0; k < n_workers; k++)
         pthread_join(threads[k], NULL);
+}
+
+static void run_group(run *w, size_t n_workers)
+{
+    in_threads(run_all, w, n_workers);
 }
 
 /* ---- comparing ------------------------------------------------------------ */
@@ -534,11 +540,7 @@ static void *step_once(void *arg)
 /* One step on every worker, each in its thread. */
 static void steps_all(run *w, size_t n_workers)
 {
-    pthread_t threads[MAX_WORKERS];
-    for (size_t k = 0; k < n_workers; k++)
-        ck_assert_int_eq(pthread_create(&threads[k], NULL, step_once, &w[k]), 0);
-    for (size_t k = 0; k < n_workers; k++)
-        pthread_join(threads[k], NULL);
+    in_threads(step_once, w, n_workers);
 }
 
 typedef struct {
