@@ -107,6 +107,15 @@ run --resume "$tmp/one.ckpt" --epochs 1 --json
 [ "$(close "$(cat "$tmp/out")" "$(jq '. + {ranks: 1}' <<<"$dp")" 128 1)" = true ] \
     || fail "the MPI run's checkpoint resumes to another run: $dp vs $(cat "$tmp/out")"
 
+# One rank's own failure: rank 0 cannot write the checkpoint of epoch 1
+# while rank 1 goes on into epoch 2's sums, waiting for rank 0 for good.
+# Rank 0 ends the job (tool_mpi_finish's 10 s wait) with status 1 and says
+# why; timeout's 124 means the job hung.
+mpi_run 2 "${base[@]}" --algo bp --epochs 3 --checkpoint-every 1 \
+    --save "$tmp/no-such-dir/dp.ckpt"
+[ "$status" -eq 1 ] && grep -q "cannot write" "$tmp/err" \
+    || fail "rank 0 failing alone: exit 1 and its message expected: $status $(cat "$tmp/err")"
+
 # A usage error: said once, by rank 0.
 mpi_run 3 "${base[@]}" --width 0
 [ "$status" -eq 2 ] && [ "$(grep -c '^pcmup-train: ' "$tmp/err")" -eq 1 ] \

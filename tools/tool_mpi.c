@@ -199,6 +199,31 @@ int tool_mpi_recv(const tool_mpi *m, int source, int tag, void *buf, size_t len)
                : -1;
 }
 
+/* How long a failing rank waits at the end for the others. A failure every
+ * rank meets (a diverged step, a refused option) brings them here within
+ * a step of each other; one rank's own (rank 0 could not write a
+ * checkpoint, say) leaves the others waiting inside a collective of the
+ * next step, for good: then the wait runs out and the job is ended. */
+#define FAILED_FINISH_WAIT_NS 10000000000LL
+
+/* complete(), giving up after `limit_ns`: 0 done, 1 timed out, -1 error. */
+static int complete_within(MPI_Request *req, long long limit_ns)
+{
+    long long waited = 0;
+    long ns = 100000;
+    int done = 0;
+    while (waited < limit_ns) {
+        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (done)
+            return 0;
+        nap_for(ns);
+        waited += ns;
+        ns = ns < 4000000 ? 2 * ns : ns;
+    }
+    return 1;
+}
+
 int tool_mpi_finish(tool_mpi *m, int rc)
 {
     MPI_Request req;
@@ -206,8 +231,12 @@ int tool_mpi_finish(tool_mpi *m, int rc)
         fflush(NULL);
         /* MPI_Finalize waits for the last rank polling (about a tenth of a
          * processor, measured); a rank done early naps here instead. */
-        if (m->size > 1 && MPI_Ibarrier(MPI_COMM_WORLD, &req) == MPI_SUCCESS)
-            complete(&req);
+        if (m->size > 1 && MPI_Ibarrier(MPI_COMM_WORLD, &req) == MPI_SUCCESS) {
+            if (rc == 0)
+                complete(&req);
+            else if (complete_within(&req, FAILED_FINISH_WAIT_NS) != 0)
+                MPI_Abort(MPI_COMM_WORLD, rc);
+        }
         MPI_Finalize();
         m->started = 0;
     }

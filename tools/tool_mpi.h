@@ -19,7 +19,7 @@
  * Ending: tool_mpi_finish when every rank reaches it (MPI_Finalize waits
  * for all of them), tool_mpi_abort when some rank may be busy or waiting:
  * it ends the whole job, through the launcher, with the status given.
- * Nothing here calls exit or MPI_Abort on its own.
+ * Nothing here calls exit, or MPI_Abort but as these two say.
  */
 #ifndef PCMUP_TOOL_MPI_H
 #define PCMUP_TOOL_MPI_H
@@ -71,7 +71,9 @@ int tool_mpi_recv(const tool_mpi *m, int source, int tag, void *buf, size_t len)
 /* A short sleep, for a loop that checks other things besides messages. */
 void tool_mpi_nap(void);
 
-/* Every rank ends here together: MPI_Finalize. Returns rc. */
+/* Every rank ends here together: MPI_Finalize. Returns rc. A rank with
+ * rc != 0 waits at most 10 s for the others, then ends the job
+ * (MPI_Abort with rc): they may be waiting for it in a collective. */
 int tool_mpi_finish(tool_mpi *m, int rc);
 
 /* Ends the whole job with status rc (MPI_Abort) after flushing stdio;
