@@ -1207,6 +1207,126 @@ typedef struct pcmup_reducer {
  * algorithm. */
 PCMUP_API pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_reducer *reducer);
 
+/* ---- Layer-parallel predictive coding --------------------------------------
+ *
+ * Under simultaneous inference (PCMUP_PC_SCHEDULE_SIMULTANEOUS) a layer's
+ * state update and weight update need only its neighbours' states and
+ * errors, so the layers can be spread over workers: each owns a
+ * contiguous block of layers first..last of 1..L, and in every inference
+ * iteration exchanges two boundary matrices with the workers that own
+ * the layers next to its block. As for data parallelism, libpcmup does no
+ * communication itself: the caller hands it two callbacks over its own
+ * transport, a point-to-point exchange with the two neighbours
+ * (MPI_Isend/MPI_Irecv to ranks r-1 and r+1, then MPI_Waitall) and a sum
+ * over all the workers (MPI_Allreduce).
+ *
+ *     pcmup_layer_split s = PCMUP_LAYER_SPLIT_INIT(first, last, exchange, sum, &comm);
+ *     pcmup_algo_set_layer_split(algo, &s);
+ *     pcmup_algo_train_epoch(algo, train, 64, &loss);   // the same on every worker
+ *     pcmup_algo_sync_layers(algo);                      // before evaluating or saving
+ *     pcmup_algo_evaluate(algo, test, &test_loss, &acc);
+ *
+ * Every worker holds a whole copy of the network and an algorithm made
+ * from the same seeds with the same settings, and passes the same
+ * arguments to every call (the whole batch, the same dataset and batch
+ * size). A step then
+ *  - runs the forward pass as a pipeline: receives h_{first-1} from the
+ *    previous worker, computes its own layers, sends h_last on;
+ *  - initialises its own states (random states: every worker draws the
+ *    whole stream and keeps its part, so they are the single process's);
+ *  - in each of the T inference iterations sends eps_first W_first back
+ *    and receives eps_{last+1} W_{last+1}, moves its states, then sends
+ *    phi(x_last) forward and receives phi(x_{first-1}) (not under FPA,
+ *    whose predictions are fixed): each a B x M_{first-1} (or B x M_last)
+ *    matrix of floats; and sums the energy over the workers (L doubles),
+ *    so that the trace and a tolerance are the same everywhere;
+ *  - updates its own layers' weights and momentum only;
+ *  - returns the global loss (computed by the owner of layer L) and the
+ *    whole network's energy trace and error norms.
+ * The results equal the single-process simultaneous run: the same
+ * operations on the same numbers (the sums add zeros from the workers
+ * that do not own a value).
+ *
+ * The other layers of a worker's copy are stale after a step. Before
+ * pcmup_algo_evaluate or pcmup_algo_save (which refuse stale copies with
+ * PCMUP_ERR_UNSUPPORTED) or reading weights, call pcmup_algo_sync_layers
+ * on every worker: one sum_fn call over the parameters (and one over the
+ * momentum) brings each layer from its owner to every copy.
+ *
+ * Supported: PC with the simultaneous schedule, any initialisation, FPA
+ * or not, a tolerance, momentum, weight decay, both last-layer
+ * conventions, on dense networks (pcmup_net_create). Refused with
+ * PCMUP_ERR_UNSUPPORTED, before any communication: other rules and
+ * convolutional networks (at pcmup_algo_set_layer_split), a reducer on
+ * the same algorithm (either order), the sequential schedule (inherently
+ * serial; so timing CACHE too), PCMUP_SET_RECORD_UPDATES (the update
+ * record and alignment ratio need the whole network) at the step, and
+ * the trial updates of section 9.
+ *
+ * The callbacks, called only from the thread that called the library:
+ * both are called by every worker in the same order (a sum is collective;
+ * an exchange pairs each worker with its neighbours, and a worker with
+ * nothing to send or receive in a direction gets a count of 0 and NULL
+ * there). A callback returns 0 on success; any other value makes the
+ * call fail with PCMUP_ERR_IO, with the algorithm and network as they
+ * were before the call and no further callback in that call, so a
+ * transport should fail on every worker at once. The first step after
+ * pcmup_algo_set_layer_split sums which layers each worker owns and
+ * refuses (PCMUP_ERR_INVALID, on every worker) blocks that do not cover
+ * 1..L exactly once. A divergence on one worker's layers is
+ * PCMUP_ERR_DIVERGED on all of them (one more sum of a double per step). */
+
+/* `size` must be sizeof(pcmup_layer_split) as the caller's header declares
+ * it (PCMUP_LAYER_SPLIT_INIT sets it): later releases may add members
+ * after `user`. The struct is copied. */
+typedef struct pcmup_layer_split {
+    size_t size;
+    size_t first_layer, last_layer; /* this worker's block, 1 <= first <= last <= L */
+    /* Send to_prev (to_prev_count floats) to the worker owning layer
+     * first_layer - 1 and receive from_prev from it; send to_next to the
+     * worker owning last_layer + 1 and receive from_next from it. A count
+     * of 0 means nothing that way (its pointer is then NULL); the counts a
+     * worker sends are the ones its neighbour receives. Both directions at
+     * once must not deadlock: post nonblocking receives and sends, then
+     * wait for all (MPI_Irecv, MPI_Isend, MPI_Waitall). Required. */
+    int (*exchange_fn)(void *user, const float *to_prev, size_t to_prev_count,
+                       float *from_prev, size_t from_prev_count, const float *to_next,
+                       size_t to_next_count, float *from_next, size_t from_next_count);
+    /* Replace buf (count elements of `type`, PCMUP_REDUCE_*) by its
+     * elementwise sum over all the workers, in place, as pcmup_reducer's
+     * sum_fn. Required. */
+    int (*sum_fn)(void *user, void *buf, size_t count, int type);
+    void *user; /* passed back to both callbacks */
+} pcmup_layer_split;
+
+#define PCMUP_LAYER_SPLIT_INIT(first_layer, last_layer, exchange_fn, sum_fn, user)      \
+    { sizeof(pcmup_layer_split), (first_layer), (last_layer), (exchange_fn), (sum_fn), (user) }
+
+/* Makes the algorithm the worker owning layers first_layer..last_layer of
+ * a layer-parallel group (NULL: back to a single process, exactly as if
+ * never set). PCMUP_ERR_INVALID for a size smaller than this release's
+ * members, a block outside 1..L or with first > last, or a NULL callback;
+ * PCMUP_ERR_UNSUPPORTED for a rule other than PC, a convolutional
+ * network, or an algorithm with a reducer. Allocates what the split
+ * needs beyond the step's buffers (one copy of the parameters, for
+ * pcmup_algo_sync_layers); the step's boundary buffers come with its
+ * other buffers. The worker's copy must equal the others' when this is
+ * called (same seeds, same steps so far). Threads: touches only the
+ * algorithm. */
+PCMUP_API pcmup_status pcmup_algo_set_layer_split(pcmup_algo *algo,
+                                                  const pcmup_layer_split *split);
+
+/* Collective: brings every layer of this worker's copy of the network,
+ * and of its momentum, to its owner's values (each worker contributes its
+ * own layers and zeros elsewhere to one sum_fn call of n_params floats,
+ * and one more for the momentum). Call it on every worker before
+ * evaluating, saving or reading the weights. PCMUP_OK with nothing done
+ * (no callback) without a layer split or when no step succeeded since the
+ * last sync (the same on every worker); PCMUP_ERR_IO (copy unchanged)
+ * when sum_fn fails; PCMUP_ERR_NOMEM if the momentum's buffer cannot be
+ * allocated. */
+PCMUP_API pcmup_status pcmup_algo_sync_layers(pcmup_algo *algo);
+
 /* ======================================================================
  * 6. Predictive coding (PCMUP_RULE_PC)
  *

@@ -91,6 +91,8 @@ void pcmup_algo_free(pcmup_algo *algo)
     pcmup__free(&alloc, algo->batch_labels);
     pcmup__free(&alloc, algo->reduce_buf);
     pcmup__free(&alloc, algo->reduce_counts);
+    pcmup__free(&alloc, algo->split_buf);
+    pcmup__free(&alloc, algo->split_owned);
     pcmup__free(&alloc, algo);
 }
 
@@ -384,6 +386,7 @@ pcmup_status pcmup__algo_reserve_step(pcmup_algo *algo, size_t batch, const char
     if (algo->has_reducer && !algo->rule->data_parallel)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
                            "%s cannot train data-parallel in this release", algo->rule->name);
+    PCMUP_TRY(pcmup__split_check_settings(algo, func));
     /* A worker's share may be empty; its buffers still exist. */
     batch = batch ? batch : 1;
     PCMUP_TRY(pcmup__algo_reserve(algo, batch, func));
@@ -409,12 +412,17 @@ pcmup_status pcmup__algo_step_trusted(pcmup_algo *algo, const float *x, const in
     pcmup__gemm_log_clear(algo->gemm_log);
     pcmup__net_set_gemm_log(algo->net, algo->gemm_log);
     double step_loss = 0.0;
-    pcmup_status s = algo->rule->step(algo, x, labels, batch, &step_loss, func);
+    pcmup_status s = pcmup__split_check_blocks(algo, func);
+    if (s == PCMUP_OK)
+        s = algo->rule->step(algo, x, labels, batch, &step_loss, func);
     /* A failed reduction first: what the step computed after it is wrong. */
     if (algo->reduce_status != PCMUP_OK)
         s = algo->reduce_status;
     if (s == PCMUP_OK)
         s = check_finite(algo, func);
+    /* Layer-parallel workers see their own layers diverge: all agree. */
+    if (s == PCMUP_OK || s == PCMUP_ERR_DIVERGED)
+        s = pcmup__split_agree(algo, s, func);
     if (s == PCMUP_OK && recording)
         record_alignment(algo, x, batch);
     if (s == PCMUP_OK)

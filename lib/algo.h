@@ -93,6 +93,16 @@ struct pcmup_algo {
      * further callback is made until the next step begins. */
     pcmup_status reduce_status;
     const char *reduce_func;   /* the public function that reports it */
+
+    /* Layer parallelism (layer_split.c): the caller's split when has_split.
+     * Reductions and exchanges record their failures in reduce_status too. */
+    int has_split;
+    pcmup_layer_split split;
+    int split_checked;         /* the blocks were found to cover 1..L once */
+    int split_stale;           /* other workers' layers moved since the last sync */
+    float *split_buf;          /* n_params (2 n_params with momentum): the sync's sum */
+    size_t split_buf_cap;
+    double *split_owned;       /* L: the ownership check's sum */
 };
 
 /* ---- settings (settings.c) ----------------------------------------------- */
@@ -194,8 +204,46 @@ size_t pcmup__par_reserve_batch(const pcmup_algo *algo, size_t batch);
  * no reducer); `what` names what needs it. */
 pcmup_status pcmup__par_need_gather(const pcmup_algo *algo, const char *what, const char *func);
 
-/* PCMUP_ERR_UNSUPPORTED when the algorithm has a reducer: for the
- * functions that step on one worker's data alone (trial updates). */
+/* PCMUP_ERR_UNSUPPORTED when the algorithm has a reducer or a layer
+ * split: for the functions that step on one worker's data alone (trial
+ * updates). */
 pcmup_status pcmup__par_refuse(const pcmup_algo *algo, const char *func);
+
+/* Sums buf over the step's workers: the reducer's, or a layer split's
+ * (each worker puts in the values of its own layers, zeros elsewhere). */
+void pcmup__par_sum_step_d(pcmup_algo *algo, double *buf, size_t count);
+
+/* ---- layer parallelism (layer_split.c) -----------------------------------
+ * Without a split a worker owns every layer and every helper is a no-op,
+ * so that a single process computes exactly what it did before. */
+
+/* This worker's layers first..last (without a split: 1..L). */
+void pcmup__split_range(const pcmup_algo *algo, size_t *first, size_t *last);
+
+/* One call of the split's exchange_fn (pcmup.h); a failure is recorded
+ * in algo->reduce_status, and after one no further call is made. */
+void pcmup__split_exchange(pcmup_algo *algo, const float *to_prev, size_t to_prev_count,
+                           float *from_prev, size_t from_prev_count, const float *to_next,
+                           size_t to_next_count, float *from_next, size_t from_next_count);
+
+/* What a step needs before its first callback: PCMUP_ERR_UNSUPPORTED for
+ * the settings a split refuses (the update record); PCMUP_OK without a
+ * split. */
+pcmup_status pcmup__split_check_settings(const pcmup_algo *algo, const char *func);
+
+/* Before the first step after pcmup_algo_set_layer_split: sums the
+ * ownership of every layer over the workers, PCMUP_ERR_INVALID unless
+ * each is owned once. */
+pcmup_status pcmup__split_check_blocks(pcmup_algo *algo, const char *func);
+
+/* After a step: the workers agree on its outcome. s is this worker's
+ * (PCMUP_OK or PCMUP_ERR_DIVERGED, from its own layers); the result is
+ * PCMUP_ERR_DIVERGED on every worker when any diverged. Marks the copy
+ * stale after a step that succeeded. */
+pcmup_status pcmup__split_agree(pcmup_algo *algo, pcmup_status s, const char *func);
+
+/* PCMUP_ERR_UNSUPPORTED when other workers' layers have moved since the
+ * last pcmup_algo_sync_layers: for evaluation and saving. */
+pcmup_status pcmup__split_refuse_stale(const pcmup_algo *algo, const char *func);
 
 #endif

@@ -11,6 +11,7 @@
  */
 #include "algo.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The members a caller's struct must cover: up to `user`. */
@@ -44,6 +45,10 @@ pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_reducer *reduc
     if (!algo->rule->data_parallel)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
                            "%s cannot train data-parallel in this release", algo->rule->name);
+    if (algo->has_split)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, __func__,
+                           "the algorithm trains layer-parallel already (a layer split); "
+                           "remove it first");
     /* New buffers first: a failure leaves the algorithm as it was. */
     const size_t n = algo->net->n_params;
     float *buf = pcmup__alloc(&algo->alloc, n, sizeof *buf);
@@ -72,19 +77,41 @@ void pcmup__par_begin(pcmup_algo *algo, const char *func)
     algo->reduce_func = func;
 }
 
-static void sum(pcmup_algo *algo, void *buf, size_t count, int type)
+/* One sum_fn call, its failure recorded; `whose` names the callback's
+ * owner in the message, `where` the worker. */
+static void call_sum(pcmup_algo *algo, int (*sum_fn)(void *, void *, size_t, int), void *user,
+                     const char *whose, const char *where, void *buf, size_t count, int type)
 {
-    if (!algo->has_reducer || algo->reduce_status != PCMUP_OK || algo->reducer.n_workers == 1)
+    if (algo->reduce_status != PCMUP_OK)
         return;
-    const pcmup_reducer *r = &algo->reducer;
-    int rc = r->sum_fn(r->user, buf, count, type);
+    int rc = sum_fn(user, buf, count, type);
     if (rc != 0)
         algo->reduce_status = pcmup__fail(PCMUP_ERR_IO, algo->reduce_func,
-                                          "the reducer's sum_fn returned %d (sum of %zu %s on "
-                                          "rank %zu of %zu); the call changed nothing",
-                                          rc, count,
+                                          "the %s's sum_fn returned %d (sum of %zu %s%s); the "
+                                          "call changed nothing",
+                                          whose, rc, count,
                                           type == PCMUP_REDUCE_FLOAT64 ? "doubles" : "floats",
-                                          r->rank, r->n_workers);
+                                          where);
+}
+
+static void sum(pcmup_algo *algo, void *buf, size_t count, int type)
+{
+    if (!algo->has_reducer || algo->reducer.n_workers == 1)
+        return;
+    char where[64];
+    snprintf(where, sizeof where, " on rank %zu of %zu", algo->reducer.rank,
+             algo->reducer.n_workers);
+    call_sum(algo, algo->reducer.sum_fn, algo->reducer.user, "reducer", where, buf, count,
+             type);
+}
+
+void pcmup__par_sum_step_d(pcmup_algo *algo, double *buf, size_t count)
+{
+    if (algo->has_split)
+        call_sum(algo, algo->split.sum_fn, algo->split.user, "layer split", "", buf, count,
+                 PCMUP_REDUCE_FLOAT64);
+    else
+        sum(algo, buf, count, PCMUP_REDUCE_FLOAT64);
 }
 
 void pcmup__par_sum_f(pcmup_algo *algo, float *buf, size_t count)
@@ -184,5 +211,9 @@ pcmup_status pcmup__par_refuse(const pcmup_algo *algo, const char *func)
         return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
                            "a trial update steps on one worker's batch alone; remove the "
                            "reducer (pcmup_algo_set_reducer with NULL) first");
+    if (algo->has_split)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "a trial update steps on one worker's layers alone; remove the "
+                           "layer split (pcmup_algo_set_layer_split with NULL) first");
     return PCMUP_OK;
 }

@@ -162,6 +162,7 @@ pcmup_status pcmup_algo_evaluate(pcmup_algo *algo, const pcmup_dataset *dataset,
     PCMUP_CHECK_NULL(dataset);
     size_t n_all, first, n;
     PCMUP_TRY(check_dataset(algo, dataset, &n_all, __func__));
+    PCMUP_TRY(pcmup__split_refuse_stale(algo, __func__));
     /* A data-parallel worker evaluates its share (pcmup.h). */
     pcmup__par_share(algo, n_all, &first, &n);
     size_t chunk = n < EVAL_CHUNK ? n : EVAL_CHUNK;

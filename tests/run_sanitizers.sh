@@ -7,7 +7,8 @@
 #               -DPCMUP_SANITIZE=address,undefined, then the whole ctest
 #               suite there (the real-data test once, not once per BLAS
 #               kernel; ctest lists the repeats as disabled)
-#   build-tsan  the library, test_threads, test_data_parallel and a race canary with
+#   build-tsan  the library, test_threads, test_data_parallel, test_layer_parallel
+#               and a race canary with
 #               -DPCMUP_SANITIZE=thread, then the tests labelled `threads`
 #
 # Every report stops its program with exit status 86 and fails the test
@@ -34,5 +35,6 @@ step "asan ctest" ctest --test-dir build-asan --output-on-failure -j"$jobs"
 step "tsan configure" cmake -S . -B build-tsan -DPCMUP_SANITIZE=thread \
     -DPCMUP_BUILD_TOOLS=OFF -DPCMUP_BUILD_EXAMPLES=OFF -DPCMUP_BUILD_BENCH=OFF
 step "tsan build" cmake --build build-tsan -j"$jobs" --target test_threads test_data_parallel \
+    test_layer_parallel \
     sanitizer_canary
 step "tsan ctest" ctest --test-dir build-tsan --output-on-failure -L threads

@@ -17,6 +17,12 @@
  * and sums through train_mpi.c's reducer, so every rank ends with the
  * weights of the single-process run (to float rounding). Rank 0 alone
  * prints and writes --save's checkpoints.
+ *
+ * With --layer-parallel (PC, simultaneous schedule) each rank owns a block
+ * of the layers instead (train_mpi.c's layer split): every rank passes the
+ * whole batch, the library exchanges the blocks' boundaries between
+ * neighbouring ranks, and train_loop.c brings every rank's copy of the
+ * other blocks up to date before each evaluation (and so before --save).
  */
 #include <stdio.h>
 
@@ -36,11 +42,17 @@
 
 /* ---- data-parallel ------------------------------------------------------- */
 
-/* A data-parallel run's communication: the ranks, and the bytes the
- * reducer moved per training step (evaluation excluded). ranks 1: none. */
+/* A data-parallel or layer-parallel run's communication: the ranks, and
+ * the bytes moved per training step (evaluation and the syncs before it
+ * excluded). ranks 1: none, unless layer-parallel. Layer-parallel: the
+ * bytes all the ranks sent to their neighbours (exchanged) and the bytes
+ * of the sums one rank made (summed); bytes_per_step is their total. */
 typedef struct {
     int ranks;
     double bytes_per_step;
+    int layer_parallel;
+    double exchanged_per_step, summed_per_step;
+    size_t first, last; /* rank 0's block */
 } train_comm;
 
 /* ---- reporting ----------------------------------------------------------- */
@@ -58,9 +70,14 @@ static void print_json(const train_options *o, const train_model *m, const train
     }
     train_put_results(&w, o, r);
     /* Only under MPI: a single process's keys stay as they were. */
-    if (c->ranks > 1) {
+    if (c->ranks > 1 || c->layer_parallel) {
         jsonl_put_size(&w, "ranks", (size_t)c->ranks);
         jsonl_put_number(&w, "comm_bytes_per_step", c->bytes_per_step);
+    }
+    if (c->layer_parallel) {
+        jsonl_put_bool(&w, "layer_parallel", 1);
+        jsonl_put_number(&w, "exchange_bytes_per_step", c->exchanged_per_step);
+        jsonl_put_number(&w, "sum_bytes_per_step", c->summed_per_step);
     }
     jsonl_end(&w);
 }
@@ -124,7 +141,11 @@ static void print_summary(const train_options *o, const train_model *m, const tr
         printf("mean energy after inference %.6f\n", r->final_energy);
     printf("trained in %.2f s, %.0f samples/s\n", r->seconds,
            train_samples_per_second(o, r));
-    if (c->ranks > 1)
+    if (c->layer_parallel)
+        printf("layer-parallel over %d MPI ranks (rank 0: layers %zu..%zu), %.0f bytes "
+               "exchanged and %.0f summed per step\n",
+               c->ranks, c->first, c->last, c->exchanged_per_step, c->summed_per_step);
+    else if (c->ranks > 1)
         printf("data-parallel over %d MPI ranks, %.0f bytes communicated per step\n",
                c->ranks, c->bytes_per_step);
 }
@@ -140,23 +161,52 @@ static int build_model(train_model *m, const pcmup_checkpoint *ck, const train_o
     return train_model_build(m, o, d->dim, d->n_classes, o->width, e);
 }
 
-/* The model on every rank, and under MPI the reducer that makes the ranks
- * one data-parallel group. 0, or -1 with *e filled (on the ranks that
- * failed; rank 0 says it if it did). */
-static int build_run(train_model *m, const pcmup_checkpoint *ck, const train_options *o,
-                     const train_data *d, const tool_mpi *mpi, void *stats, train_error *e)
+/* --layer-parallel needs ranks to split the layers over: a launcher, and
+ * no more ranks than layers. 0, or -1 with *e filled. */
+static int check_layer_parallel(const train_options *o, const tool_mpi *mpi, train_error *e)
 {
+    if (!o->layer_parallel)
+        return 0;
+    e->status = PCMUP_ERR_UNSUPPORTED;
+    snprintf(e->what, sizeof e->what, "--layer-parallel");
+    if (!mpi->started) {
+        snprintf(e->detail, sizeof e->detail,
+                 "needs MPI: run it under mpirun -n R, 1 <= R <= %zu%s", o->depth,
+                 tool_mpi_available() ? "" : " (this build has no MPI)");
+        return -1;
+    }
+    if ((size_t)mpi->size > o->depth) {
+        snprintf(e->detail, sizeof e->detail,
+                 "%d ranks for %zu layers: each rank needs a layer of its own", mpi->size,
+                 o->depth);
+        return -1;
+    }
+    return 0;
+}
+
+/* The model on every rank, and under MPI the reducer that makes the ranks
+ * one data-parallel group, or the layer split of --layer-parallel. 0, or
+ * -1 with *e filled (on the ranks that failed; rank 0 says it if it did). */
+static int build_run(train_model *m, const pcmup_checkpoint *ck, const train_options *o,
+                     const train_data *d, const tool_mpi *mpi, void *stats, train_comm *c,
+                     train_error *e)
+{
+    if (check_layer_parallel(o, mpi, e) != 0)
+        return -1;
     int rc = build_model(m, ck, o, d, e);
 #ifdef PCMUP_WITH_MPI
-    pcmup_status st;
-    if (rc == 0 && mpi->size > 1
-        && (st = train_mpi_set_reducer(mpi, m->algo, stats)) != PCMUP_OK) {
+    pcmup_status st = PCMUP_OK;
+    if (rc == 0 && o->layer_parallel)
+        st = train_mpi_set_layer_split(mpi, m->algo, m->net, stats, &c->first, &c->last);
+    else if (rc == 0 && mpi->size > 1)
+        st = train_mpi_set_reducer(mpi, m->algo, stats);
+    if (st != PCMUP_OK) {
         e->status = st;
         snprintf(e->what, sizeof e->what, "training over %d MPI ranks", mpi->size);
         rc = -1;
     }
 #else
-    (void)mpi, (void)stats;
+    (void)mpi, (void)stats, (void)c;
 #endif
     return rc;
 }
@@ -173,6 +223,23 @@ static int measure_comm(train_comm *c, const train_model *m, const train_options
     const size_t steps = o->epochs * ((d->train_samples + batch - 1) / batch);
     const uint64_t total = s->bytes;
     double loss, acc;
+
+    if (c->layer_parallel) {
+        /* The evaluations sum nothing; the sync before each (one per
+         * epoch) sums the parameters, and the momentum when there is one. */
+        size_t n_params = 0;
+        if (pcmup_net_param_count(m->net, &n_params) != PCMUP_OK)
+            return -1;
+        const int momentum = train_value(o, PCMUP_SET_MOMENTUM) != 0.0
+                             || train_value(o, PCMUP_SET_WEIGHT_DECAY) != 0.0;
+        const uint64_t sync = (uint64_t)n_params * sizeof(float) * (momentum ? 2 : 1);
+        const uint64_t sent = train_mpi_total(s->sent);
+        c->summed_per_step = steps == 0 ? 0.0
+                             : (double)(total - o->epochs * sync) / (double)steps;
+        c->exchanged_per_step = steps == 0 ? 0.0 : (double)sent / (double)steps;
+        c->bytes_per_step = c->summed_per_step + c->exchanged_per_step;
+        return 0;
+    }
 
     s->bytes = 0;
     if (pcmup_algo_evaluate(m->algo, d->test, &loss, &acc) != PCMUP_OK)
@@ -193,10 +260,10 @@ static int run(const train_options *o, const pcmup_checkpoint *ck, const tool_mp
     train_model m = {0};
     train_results r = {0};
     train_error e = {0};
-    train_comm c = {mpi->size, 0.0};
+    train_comm c = {mpi->size, 0.0, o->layer_parallel, 0.0, 0.0, 0, 0};
     train_options mine = *o;
 #ifdef PCMUP_WITH_MPI
-    train_mpi_stats stats_store = {0, 0};
+    train_mpi_stats stats_store = {0};
     void *stats = &stats_store;
 #else
     void *stats = NULL;
@@ -215,11 +282,12 @@ static int run(const train_options *o, const pcmup_checkpoint *ck, const tool_mp
     }
     if (tool_mpi_agree(mpi, rc) != 0 || tool_mpi_load_data(mpi, o, &d, PROG) != 0)
         return 1;
-    rc = build_run(&m, ck, o, &d, mpi, stats, &e);
+    rc = build_run(&m, ck, o, &d, mpi, stats, &c, &e);
     /* Every rank trains, or none: the steps are collective. */
     if (tool_mpi_agree(mpi, rc) == 0) {
         rc = train_loop_run(&m, &d, &mine, 1, &r, &e);
-        if (rc == 0 && mpi->size > 1 && measure_comm(&c, &m, o, &d, stats) != 0) {
+        if (rc == 0 && (mpi->size > 1 || c.layer_parallel)
+            && measure_comm(&c, &m, o, &d, stats) != 0) {
             e.status = PCMUP_ERR_IO;
             snprintf(e.what, sizeof e.what, "measuring the communication per step");
             rc = -1;

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # test_mpi_common.sh -- what the tools' MPI tests share (test_sweep_mpi.sh,
-# test_train_mpi.sh). Sourced after test_common.sh, with $launcher set.
+# test_train_mpi.sh, test_layer_parallel_mpi.sh). Sourced after
+# test_common.sh, with $launcher set.
 
 # mpi_setup: the environment every launch needs, then a probe: a launcher
 # that cannot start 2 ranks here skips every MPI check (and finishes).
@@ -24,4 +25,14 @@ mpi_setup() {
         skip "every MPI check" "$launcher -n 2 true failed: $(head -c 300 "$tmp/probe")"
         finish
     }
+}
+
+# mpi_run N ARGS...: test_common.sh's run, the program on N ranks (two
+# minutes at most).
+mpi_run() {
+    local n=$1
+    shift
+    run_with=(timeout 120 "$launcher" -n "$n")
+    run "$@"
+    run_with=()
 }

@@ -25,15 +25,6 @@ source "$(dirname "$0")/test_common.sh"
 source "$(dirname "$0")/test_mpi_common.sh"
 mpi_setup
 
-# mpi_run N ARGS...: pcmup-train on N ranks (two minutes at most).
-mpi_run() {
-    local n=$1
-    shift
-    run_with=(timeout 120 "$launcher" -n "$n")
-    run "$@"
-    run_with=()
-}
-
 # 2 epochs of 8 global batches of 32 (split 16/16 and 11/11/10), a modest
 # rate: enough steps for a missed or doubled sum to move the losses far
 # beyond rounding.

@@ -57,7 +57,11 @@ static int run_epoch(train_model *m, const train_data *d, const train_options *o
     }
     if (!report && epoch < o->epochs)
         return 0;
-    st = pcmup_algo_evaluate(m->algo, d->test, &r->test_loss, &r->test_acc);
+    /* A layer-parallel rank's copy of the other ranks' layers first (a
+     * no-op for any other run). */
+    st = pcmup_algo_sync_layers(m->algo);
+    if (st == PCMUP_OK)
+        st = pcmup_algo_evaluate(m->algo, d->test, &r->test_loss, &r->test_acc);
     if (st != PCMUP_OK) {
         e->status = st;
         snprintf(e->what, sizeof e->what, "epoch %zu: evaluating on the test set%s",

@@ -35,7 +35,8 @@ void train_options_set_program(const char *name)
 }
 
 /* Whether --save, --resume and --checkpoint-every are flags: pcmup-train's
- * only (a sweep point or a coordinate check has no state worth keeping). */
+ * only (a sweep point or a coordinate check has no state worth keeping);
+ * --layer-parallel too (a sweep spreads its points over the ranks). */
 static int checkpoints_offered;
 
 void train_options_offer_checkpoints(void)
@@ -715,6 +716,16 @@ static void print_help(void)
 "                       the data and --batch are FILE's; a flag that says\n"
 "                       otherwise is a usage error, one that agrees is\n"
 "                       accepted; --data may say where the data are now\n"
+"\n"
+"MPI (mpirun -n R pcmup-train ...; docs/transfer.md):\n"
+"  (no flag)            data-parallel: each rank takes its share of every\n"
+"                       --batch, the same result as one process\n"
+"  --layer-parallel     layer-parallel predictive coding (--algo pc\n"
+"                       --schedule sim): each rank owns a contiguous block\n"
+"                       of the L layers (blocks balanced by parameter\n"
+"                       count, 1 <= R <= L) and exchanges boundary states\n"
+"                       and errors with its neighbours every inference\n"
+"                       iteration; the same result as one process\n"
 "\n", stdout);
     fputs(
 "Output:\n"
@@ -904,7 +915,7 @@ typedef enum {
     OPT_BIAS, OPT_EPOCHS, OPT_BATCH, OPT_SEED, OPT_DATA, OPT_TRAIN_LIMIT, OPT_TEST_LIMIT,
     OPT_STANDARDIZE, OPT_SYNTHETIC, OPT_JSON, OPT_THREADS, OPT_HELP, OPT_VERSION,
     OPT_GAMMA_BAR, OPT_MAX_DATA_BYTES, OPT_NET, OPT_INPUT_SHAPE,
-    OPT_DATASET, OPT_SAVE, OPT_RESUME, OPT_CHECKPOINT_EVERY,
+    OPT_DATASET, OPT_SAVE, OPT_RESUME, OPT_CHECKPOINT_EVERY, OPT_LAYER_PARALLEL,
     OPT_SETTING /* a setting of the library: not in option_table */
 } option_id;
 
@@ -933,6 +944,7 @@ static const option_spec option_table[] = {
     /* pcmup-train's only (train_options_offer_checkpoints). */
     {"--save", OPT_SAVE, 1},             {"--resume", OPT_RESUME, 1},
     {"--checkpoint-every", OPT_CHECKPOINT_EVERY, 1},
+    {"--layer-parallel", OPT_LAYER_PARALLEL, 0},
 };
 
 /* train_options.flags_given has a bit per entry. */
@@ -940,7 +952,8 @@ _Static_assert(COUNT(option_table) <= 64, "flags_given has 64 bits");
 
 static int checkpoint_option(option_id id)
 {
-    return id == OPT_SAVE || id == OPT_RESUME || id == OPT_CHECKPOINT_EVERY;
+    return id == OPT_SAVE || id == OPT_RESUME || id == OPT_CHECKPOINT_EVERY
+           || id == OPT_LAYER_PARALLEL;
 }
 
 int train_flag_given(const train_options *o, const char *flag)
@@ -1088,6 +1101,7 @@ static int apply_flag(train_options *o, option_id id)
     case OPT_STANDARDIZE: o->standardize = 1; return 0;
     case OPT_SYNTHETIC: o->synthetic = 1; return 0;
     case OPT_JSON: o->json = 1; return 0;
+    case OPT_LAYER_PARALLEL: o->layer_parallel = 1; return 0;
     case OPT_HELP: print_help(); return 1;
     case OPT_VERSION: print_version(); return 1;
     default: return 0;
@@ -1185,6 +1199,26 @@ static int check_pc_timing(const train_options *o)
     return 0;
 }
 
+/* The library trains layer-parallel only PC with the simultaneous
+ * schedule on a dense network; anything else is a contradiction on the
+ * command line. (The MPI side -- a launcher, at most L ranks -- is
+ * checked when the ranks are known: pcmup-train.c.) */
+static int check_layer_parallel(const train_options *o)
+{
+    if (!o->layer_parallel)
+        return 0;
+    if (o->algo != PCMUP_RULE_PC
+        || train_value(o, PCMUP_SET_PC_SCHEDULE) != PCMUP_PC_SCHEDULE_SIMULTANEOUS) {
+        usage_error("--layer-parallel needs --algo pc --schedule sim");
+        return -1;
+    }
+    if (o->net != NULL) {
+        usage_error("--layer-parallel takes the dense network of --depth, not --net");
+        return -1;
+    }
+    return 0;
+}
+
 /* --net: the description must parse and exist at --input-shape and
  * --width (a bad one is the user's mistake: exit 2); its layers set the
  * depth. */
@@ -1253,6 +1287,8 @@ static int check_settings(train_options *o)
         if (o->given[i] != NULL && check_value(o, i) != 0)
             return -1;
     if ((o->algo == PCMUP_RULE_PC && check_gamma_bar(o) != 0) || check_pc_timing(o) != 0)
+        return -1;
+    if (check_layer_parallel(o) != 0)
         return -1;
     if (check_net(o) != 0)
         return -1;

@@ -82,6 +82,10 @@ typedef struct {
     const char *resume;
     size_t epochs_done;
 
+    /* pcmup-train's --layer-parallel (offered with the checkpoints): under
+     * mpirun, each rank trains a block of the layers (pc, simultaneous). */
+    int layer_parallel;
+
     /* Which of the run's own flags were given (train_flag_given). */
     uint64_t flags_given;
 } train_options;

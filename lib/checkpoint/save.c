@@ -395,6 +395,7 @@ pcmup_status pcmup_algo_save(const pcmup_algo *algo, const char *path,
 {
     PCMUP_CHECK_NULL(algo);
     PCMUP_TRY(check_save_args(path, metadata, n_metadata, __func__));
+    PCMUP_TRY(pcmup__split_refuse_stale(algo, __func__));
     const pcmup_net *net = algo->net;
     const size_t n_entries =
         algo->rule->list_persistent ? algo->rule->list_persistent(algo, NULL, 0) : 0;

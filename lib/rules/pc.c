@@ -20,6 +20,17 @@
  * are recomputed only when stale (run.fresh), which makes an iteration one
  * prediction and one input-VJP per hidden layer: a step costs about
  * (2T + 2) / 3 BP steps (forward, T iterations, the update).
+ *
+ * Layer parallelism (pcmup_algo_set_layer_split). A worker owns layers
+ * lo..hi: their states, errors and weights. Its neighbours' boundary
+ * values land in the buffers the single process would hold them in (the
+ * layout is the whole network's): phi(x_{lo-1}) in post[lo-2], h_{lo-1}
+ * in acts[lo-2]. The one value that has no such home is layer hi+1's
+ * input-VJP eps_{hi+1} W_{hi+1}, which the next worker computes and sends
+ * (from_next); the worker sends its own eps_lo W_lo back (to_prev). Every
+ * other number is computed as the single process computes it, so the
+ * results are the same bits. Without a split lo..hi is 1..L and the
+ * exchanges are no-ops.
  */
 #include "algo.h"
 
@@ -59,6 +70,9 @@ typedef struct {
     double *error_norms;  /* L values */
     double *sums;         /* L: the energy's batch sums, reduced together */
     unsigned char *fresh; /* L + 1 flags used during a step */
+    float *boundary;      /* layer split: to_prev and from_next, each
+                             (B, max width); boundary_cap floats */
+    size_t boundary_cap;
 } pc_state;
 
 static pc_state *pc_of(const pcmup_algo *algo)
@@ -146,6 +160,9 @@ typedef struct {
     int fpa;
     double loss_sum;   /* this worker's loss sum at the current output prediction */
     unsigned char *fresh; /* fresh[l]: eps_l matches the current states */
+    size_t lo, hi;     /* the layers this worker owns: 1..L without a split */
+    float *to_prev;    /* layer split: eps_lo W_lo, for the previous worker */
+    float *from_next;  /* layer split: eps_{hi+1} W_{hi+1}, from the next one */
 } pc_run;
 
 static float *state(const pc_run *r, size_t l) { return r->b.state[l - 1]; }
@@ -218,22 +235,36 @@ static void ensure_error(pc_run *r, size_t l)
     }
 }
 
+/* Whether layer l is this worker's (always, without a split). */
+static int owns(const pc_run *r, size_t l)
+{
+    return l >= r->lo && l <= r->hi;
+}
+
+/* The worker's own hidden states: lo..top (top < lo when it owns only
+ * the output layer). */
+static size_t top_state(const pc_run *r)
+{
+    return r->hi < r->n_layers ? r->hi : r->n_layers - 1;
+}
+
 static void ensure_all_errors(pc_run *r)
 {
-    for (size_t l = 1; l <= r->n_layers; l++)
+    for (size_t l = r->lo; l <= r->hi; l++)
         ensure_error(r, l);
 }
 
 /* F / B from the current errors (all of them up to date); under a
- * reducer the global batch's, so that every worker sees the same energy
+ * reducer the global batch's, under a layer split every layer's (each
+ * worker puts in its own), so that every worker sees the same energy
  * and a tolerance stops them all at the same iteration. */
 static double energy(const pc_run *r)
 {
     double *sums = pc_of(r->algo)->sums;
-    sums[0] = r->loss_sum;
+    sums[0] = r->hi == r->n_layers ? r->loss_sum : 0.0;
     for (size_t l = 1; l < r->n_layers; l++)
-        sums[l] = pcmup__k_sum_sq(err(r, l), r->batch * width(r, l));
-    pcmup__par_sum_d(r->algo, sums, r->n_layers);
+        sums[l] = owns(r, l) ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) : 0.0;
+    pcmup__par_sum_step_d(r->algo, sums, r->n_layers);
     const double b = (double)r->algo->global_batch;
     double e = r->gamma_out * (sums[0] / b);
     for (size_t l = 1; l < r->n_layers; l++)
@@ -309,22 +340,33 @@ static void fused_move(pcmup_activation act, float kappa, const float *g, float 
         move_loop(PCMUP_ACT_IDENTITY, kappa, g, x, a, eps, n);
 }
 
+/* eps_{l+1} W_{l+1}, layer l+1's input-VJP, into dst; or, for the top of
+ * a worker's block, what the next worker sent. */
+static const float *vjp_above(const pc_run *r, size_t l, float *dst)
+{
+    if (l == r->hi)
+        return r->from_next;
+    const pcmup_layer *above = &r->net->layers[l];
+    above->ops->input_vjp(above, err(r, l + 1), r->batch, dst);
+    return dst;
+}
+
 /* g_l into `g` from the current eps_l and eps_{l+1}. */
 static void state_gradient(const pc_run *r, size_t l, float *g)
 {
-    const pcmup_layer *here = &r->net->layers[l - 1], *above = &r->net->layers[l];
+    const pcmup_layer *here = &r->net->layers[l - 1];
     const size_t n = r->batch * width(r, l);
     const float gl = (float)gamma_of(r, l), gup = (float)gamma_of(r, l + 1);
     /* g'(x_l), read off phi(x_l); FPA keeps g'(u_l). */
     const float *a = r->fpa ? r->algo->phis[l - 1] : r->b.phix[l - 1];
     if (!pcmup__layer_pools(here)) {
-        above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.vjp);
-        fused_gradient(here->activation, gl, err(r, l), gup, a, r->b.vjp, g, n);
+        const float *vjp = vjp_above(r, l, r->b.vjp);
+        fused_gradient(here->activation, gl, err(r, l), gup, a, vjp, g, n);
         return;
     }
     /* Pooling: the VJP of g_l = P o phi first, then the same combination. */
-    above->ops->input_vjp(above, err(r, l + 1), r->batch, r->b.dh);
-    pcmup__layer_post_vjp(here, a, r->b.dh, r->batch, r->b.vjp);
+    const float *dh = vjp_above(r, l, r->b.dh);
+    pcmup__layer_post_vjp(here, a, dh, r->batch, r->b.vjp);
     fused_gradient(PCMUP_ACT_IDENTITY, gl, err(r, l), gup, a, r->b.vjp, g, n);
 }
 
@@ -373,7 +415,8 @@ static void fill_state(pc_run *r, size_t l, int init)
     } else {
         /* Layer by layer, sample by sample over the global batch: this
          * worker's samples take the normals the single process gives them,
-         * the others' are stepped over (drawn and dropped). */
+         * the others' are stepped over (drawn and dropped). A layer-parallel
+         * worker steps over the layers it does not own (init_states). */
         const double std = r->algo->settings[PCMUP_SET_PC_INIT_STD];
         pcmup_rng *rng = &r->algo->rng;
         const size_t w = width(r, l), global = r->algo->global_batch;
@@ -394,14 +437,58 @@ static void init_states(pc_run *r)
     const int init = (int)r->algo->settings[PCMUP_SET_PC_INIT];
     const int forward = init == PCMUP_PC_INIT_FORWARD;
     for (size_t l = 1; l < r->n_layers; l++) {
+        if (!owns(r, l)) {
+            /* Another worker's layer: its random draws, stepped over. */
+            if (init == PCMUP_PC_INIT_RANDOM)
+                pcmup__rng_skip_normals_fast(&r->algo->rng,
+                                             (uint64_t)r->algo->global_batch * width(r, l));
+            continue;
+        }
         fill_state(r, l, init);
         r->fresh[l] = forward;
         if (forward)
             memset(err(r, l), 0, r->batch * width(r, l) * sizeof(float));
     }
     r->fresh[r->n_layers] = forward || r->fpa;
-    if (r->fresh[r->n_layers])
+    if (r->fresh[r->n_layers] && r->hi == r->n_layers)
         output_error(r, pre_ff(r, r->n_layers));
+}
+
+/* ---- the boundary of a worker's block (layer split) -----------------------
+ * No-ops without a split: pcmup__split_exchange then returns at once, and
+ * lo = 1, hi = L leave nothing to send. */
+
+/* Floats across the block's lower boundary (B x M_{lo-1}) and upper one
+ * (B x M_hi); 0 where the block ends the network. */
+static void boundaries(const pc_run *r, size_t *bottom, size_t *top)
+{
+    *bottom = r->lo > 1 ? r->batch * post_size(r->net, r->lo - 1) : 0;
+    *top = r->hi < r->n_layers ? r->batch * post_size(r->net, r->hi) : 0;
+}
+
+/* Sends phi(x_hi) to the next worker and receives phi(x_{lo-1}) into its
+ * place. Not under FPA, whose predictions never read the states below. */
+static void exchange_states(pc_run *r)
+{
+    if (r->fpa)
+        return;
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
+    pcmup__split_exchange(r->algo, NULL, 0, bottom ? r->b.post[r->lo - 2] : NULL, bottom,
+                          top ? r->b.post[r->hi - 1] : NULL, top, NULL, 0);
+}
+
+/* Sends eps_lo W_lo (layer lo's input-VJP) to the previous worker and
+ * receives eps_{hi+1} W_{hi+1} from the next. */
+static void exchange_vjps(pc_run *r)
+{
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
+    if (bottom) {
+        const pcmup_layer *ly = &r->net->layers[r->lo - 1];
+        ly->ops->input_vjp(ly, err(r, r->lo), r->batch, r->to_prev);
+    }
+    pcmup__split_exchange(r->algo, r->to_prev, bottom, NULL, 0, NULL, 0, r->from_next, top);
 }
 
 /* One sweep from layer L-1 down to 1, each layer with the freshest states.
@@ -425,14 +512,20 @@ static void sequential_sweep(pc_run *r, int cache)
     }
 }
 
-/* Every g_l from one snapshot, then every state moves. */
+/* Every g_l from one snapshot, then every state moves. A layer-parallel
+ * worker moves its own states, and then receives the previous worker's
+ * moved one, which makes eps_lo stale (as move_state(lo - 1) would). */
 static void simultaneous_step(pc_run *r)
 {
     ensure_all_errors(r);
-    for (size_t l = 1; l < r->n_layers; l++)
+    exchange_vjps(r);
+    for (size_t l = r->lo; l <= top_state(r); l++)
         state_gradient(r, l, r->b.err2[l - 1]);
-    for (size_t l = 1; l < r->n_layers; l++)
+    for (size_t l = r->lo; l <= top_state(r); l++)
         move_state(r, l, r->b.err2[l - 1]);
+    if (r->lo > 1 && !r->fpa)
+        r->fresh[r->lo] = 0;
+    exchange_states(r);
 }
 
 /* Runs up to T iterations, recording the energy; leaves every error
@@ -445,10 +538,15 @@ static void infer(pc_run *r)
     const double tol = algo->settings[PCMUP_SET_PC_TOLERANCE];
     const int sequential = algo->settings[PCMUP_SET_PC_SCHEDULE] == PCMUP_PC_SCHEDULE_SEQUENTIAL;
     const int cache = algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE;
+    /* Forward init leaves the errors at the block's bottom fresh, and the
+     * first iteration sends the states before anything reads them. */
+    if (algo->settings[PCMUP_SET_PC_INIT] != PCMUP_PC_INIT_FORWARD)
+        exchange_states(r);
     ensure_all_errors(r);
     st->energy[0] = energy(r);
     size_t t = 0;
-    while (t < t_max) {
+    /* After a failed callback no worker can go on: stop where it failed. */
+    while (t < t_max && algo->reduce_status == PCMUP_OK) {
         t++;
         if (sequential)
             sequential_sweep(r, cache);
@@ -481,8 +579,8 @@ static double gamma_out_of(const pcmup_algo *algo)
  * and FPA need them all. */
 static void forward_pass(pc_run *r)
 {
-    const float *in = r->x;
-    for (size_t l = 1; l <= r->n_layers; l++) {
+    const float *in = r->lo > 1 ? r->algo->acts[r->lo - 2] : r->x;
+    for (size_t l = r->lo; l <= r->hi; l++) {
         const pcmup_layer *ly = &r->net->layers[l - 1];
         const size_t n = r->batch * width(r, l);
         ly->ops->forward(ly, in, r->batch, pre_ff(r, l));
@@ -495,12 +593,28 @@ static void forward_pass(pc_run *r)
     }
 }
 
+/* The forward pass of a worker's block, as a pipeline: h_{lo-1} from the
+ * previous worker into acts[lo-2], the block's layers, h_hi to the next
+ * worker. (A whole network's pass is the same with nothing exchanged.) */
+static void forward_block(pc_run *r)
+{
+    size_t bottom, top;
+    boundaries(r, &bottom, &top);
+    if (bottom)
+        pcmup__split_exchange(r->algo, NULL, 0, r->algo->acts[r->lo - 2], bottom, NULL, 0,
+                              NULL, 0);
+    forward_pass(r);
+    if (top)
+        pcmup__split_exchange(r->algo, NULL, 0, NULL, 0, r->algo->acts[r->hi - 1], top, NULL,
+                              0);
+}
+
 static void record_error_norms(const pc_run *r)
 {
     double *norms = pc_of(r->algo)->error_norms;
     for (size_t l = 1; l <= r->n_layers; l++)
-        norms[l - 1] = pcmup__k_sum_sq(err(r, l), r->batch * width(r, l));
-    pcmup__par_sum_d(r->algo, norms, r->n_layers);
+        norms[l - 1] = owns(r, l) ? pcmup__k_sum_sq(err(r, l), r->batch * width(r, l)) : 0.0;
+    pcmup__par_sum_step_d(r->algo, norms, r->n_layers);
     for (size_t l = 1; l <= r->n_layers; l++)
         norms[l - 1] = sqrt(norms[l - 1] / (double)r->algo->global_batch);
 }
@@ -512,7 +626,7 @@ static void update_weights(pc_run *r)
     pcmup_algo *algo = r->algo;
     const int cache = algo->settings[PCMUP_SET_PC_TIMING] == PCMUP_PC_TIMING_CACHE;
     const int conv_b = algo->settings[PCMUP_SET_PC_LAST_LAYER] == PCMUP_PC_LAST_LAYER_B;
-    for (size_t l = 1; l <= r->n_layers; l++) {
+    for (size_t l = r->lo; l <= r->hi; l++) {
         double scale = l < r->n_layers ? gamma_of(r, l) : (conv_b ? r->gamma_out : 1.0);
         const size_t n = r->batch * width(r, l);
         pcmup__k_sscal(n, (float)-scale, err(r, l));
@@ -530,15 +644,21 @@ static void update_weights(pc_run *r)
 static pcmup_status pc_step(pcmup_algo *algo, const float *x, const int32_t *labels,
                             size_t batch, double *loss_out, const char *func)
 {
+    pc_state *st = pc_of(algo);
+    const size_t wide = batch * pcmup__net_max_width(algo->net);
     pc_run r = {algo, algo->net, carve(algo, batch), x, labels, batch,
                 algo->net->n_layers, gamma_out_of(algo),
-                algo->settings[PCMUP_SET_PC_FPA] != 0.0, 0.0, pc_of(algo)->fresh};
-    forward_pass(&r);
-    double loss = pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
-                                  algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
-                                  pre_ff(&r, r.n_layers), labels, batch,
-                                  width(&r, r.n_layers), NULL);
-    pcmup__par_sum_d(algo, &loss, 1);
+                algo->settings[PCMUP_SET_PC_FPA] != 0.0, 0.0, st->fresh, 0, 0,
+                st->boundary, st->boundary ? st->boundary + wide : NULL};
+    pcmup__split_range(algo, &r.lo, &r.hi);
+    forward_block(&r);
+    /* The loss is the output layer's owner's (the others add 0). */
+    double loss = r.hi < r.n_layers ? 0.0
+                  : pcmup__loss_sum((pcmup_loss)algo->settings[PCMUP_SET_LOSS],
+                                    algo->settings[PCMUP_SET_MSE_CENTRED] != 0.0,
+                                    pre_ff(&r, r.n_layers), labels, batch,
+                                    width(&r, r.n_layers), NULL);
+    pcmup__par_sum_step_d(algo, &loss, 1);
     loss /= (double)algo->global_batch;
     if (!isfinite(loss))
         return pcmup__fail(PCMUP_ERR_DIVERGED, func,
@@ -561,6 +681,7 @@ static void pc_free(pcmup_algo *algo, void *state)
     pcmup__free(&algo->alloc, st->error_norms);
     pcmup__free(&algo->alloc, st->sums);
     pcmup__free(&algo->alloc, st->fresh);
+    pcmup__free(&algo->alloc, st->boundary);
     pcmup__free(&algo->alloc, st);
 }
 
@@ -594,6 +715,11 @@ static pcmup_status pc_reserve(pcmup_algo *algo, size_t batch, const char *func)
         algo->settings[PCMUP_SET_PC_SCHEDULE] != PCMUP_PC_SCHEDULE_SEQUENTIAL)
         return pcmup__fail(PCMUP_ERR_INVALID, func,
                            "timing cache needs the sequential schedule");
+    if (algo->has_split &&
+        algo->settings[PCMUP_SET_PC_SCHEDULE] != PCMUP_PC_SCHEDULE_SIMULTANEOUS)
+        return pcmup__fail(PCMUP_ERR_UNSUPPORTED, func,
+                           "layer-parallel inference needs the simultaneous schedule (a "
+                           "sequential sweep is serial)");
     const size_t need = (size_t)algo->settings[PCMUP_SET_PC_ITERATIONS] + 1;
     if (need > st->energy_cap) {
         PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->energy, &st->energy_cap, need,
@@ -605,6 +731,13 @@ static pcmup_status pc_reserve(pcmup_algo *algo, size_t batch, const char *func)
     if (overflow)
         return pcmup__fail(PCMUP_ERR_NOMEM, func, "buffers for batch %zu do not fit in memory",
                            batch);
+    if (algo->has_split) {
+        /* Two (B, max width) boundary buffers; n did not overflow, and
+         * holds more than one (B, max width) block, so 2 of them fit. */
+        const size_t wide = 2 * batch * pcmup__net_max_width(algo->net);
+        PCMUP_TRY(pcmup__grow(&algo->alloc, (void **)&st->boundary, &st->boundary_cap, wide,
+                              sizeof(float), "the layer split's boundary buffers", func));
+    }
     return pcmup__grow(&algo->alloc, (void **)&st->scratch, &st->scratch_cap, n, sizeof(float),
                        "predictive coding's buffers", func);
 }
@@ -673,6 +806,7 @@ const pcmup_rule_ops pcmup__rule_pc = {
     .id = PCMUP_RULE_PC,
     .name = "pc",
     .data_parallel = 1,
+    .layer_parallel = 1,
     .create_state = pc_create,
     .free_state = pc_free,
     .reserve = pc_reserve,

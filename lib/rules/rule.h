@@ -85,6 +85,12 @@ typedef struct pcmup_rule_ops {
      * PCMUP_ERR_UNSUPPORTED. docs/architecture.md, section 9. */
     int data_parallel;
 
+    /* 1: the rule trains layer-parallel (pcmup_algo_set_layer_split): its
+     * step works on the layers pcmup__split_range gives, exchanges the
+     * boundary through pcmup__split_exchange and sums its diagnostics with
+     * pcmup__par_sum_step_d. 0: a split is PCMUP_ERR_UNSUPPORTED. */
+    int layer_parallel;
+
     /* The rule's own settings: n_settings rows (settings.h), defined in
      * the rule's file, keys in the rule's group of pcmup.h. The rule
      * accepts these and the common rows of settings.c, nothing else.

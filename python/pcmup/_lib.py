@@ -257,6 +257,9 @@ _SIGNATURES = {
     "pcmup_algo_alignment_ratio": (S, [c_void_p, c_double_p]),
     # a pcmup_reducer* (its callbacks are the caller's transport: MPI, ...)
     "pcmup_algo_set_reducer": (S, [c_void_p, c_void_p]),
+    # a pcmup_layer_split* (exchange_fn and sum_fn: the caller's transport)
+    "pcmup_algo_set_layer_split": (S, [c_void_p, c_void_p]),
+    "pcmup_algo_sync_layers": (S, [c_void_p]),
     # 6. Predictive coding
     "pcmup_pc_gamma_out": (S, [c_void_p, c_double_p]),
     "pcmup_pc_energy_trace": (S, [c_void_p, c_double_p, c_size_t, c_size_p]),

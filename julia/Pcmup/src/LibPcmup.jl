@@ -234,6 +234,15 @@ struct pcmup_reducer
     user::Ptr{Cvoid}
 end
 
+struct pcmup_layer_split
+    size::Csize_t
+    first_layer::Csize_t
+    last_layer::Csize_t
+    exchange_fn::Ptr{Cvoid}
+    sum_fn::Ptr{Cvoid}
+    user::Ptr{Cvoid}
+end
+
 # ---- Constants (#define) ----------------------------------------------------
 
 const PCMUP_VERSION_MAJOR = Cint(0)
@@ -687,6 +696,16 @@ end
 # pcmup_status pcmup_algo_set_reducer(pcmup_algo *algo, const pcmup_reducer *reducer)
 function pcmup_algo_set_reducer(algo, reducer)
     @ccall libpcmup.pcmup_algo_set_reducer(algo::Ptr{pcmup_algo}, reducer::Ptr{pcmup_reducer})::pcmup_status
+end
+
+# pcmup_status pcmup_algo_set_layer_split(pcmup_algo *algo, const pcmup_layer_split *split)
+function pcmup_algo_set_layer_split(algo, split)
+    @ccall libpcmup.pcmup_algo_set_layer_split(algo::Ptr{pcmup_algo}, split::Ptr{pcmup_layer_split})::pcmup_status
+end
+
+# pcmup_status pcmup_algo_sync_layers(pcmup_algo *algo)
+function pcmup_algo_sync_layers(algo)
+    @ccall libpcmup.pcmup_algo_sync_layers(algo::Ptr{pcmup_algo})::pcmup_status
 end
 
 # pcmup_status pcmup_pc_gamma_out(const pcmup_algo *pc, double *gamma_out)

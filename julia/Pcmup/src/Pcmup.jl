@@ -63,7 +63,8 @@ export apply_preset!, n_layers, set_layer!, get_layer, layer_bounds, param_bound
 export add_conv!, add_dense!, set_activation!, add_pool!, parse!, check_builder
 export info, truncate!, standardize!, get_batch, one_hot
 export settings, setting, set!, layer_values, step!, reserve!, train_epoch!, train!, evaluate,
-       counters, rule, last_update, alignment_ratio, set_reducer!
+       counters, rule, last_update, alignment_ratio, set_reducer!,
+       set_layer_split!, sync_layers!
 export pc_gamma_out, pc_energy_trace, pc_epoch_energy, pc_error_norms,
        pc_linear_equilibrium, gnt_damping, gnt_system_size, tp_target_distances,
        tp_feedback_loss, tp_feedback, set_tp_feedback!

@@ -211,3 +211,37 @@ function set_reducer!(algo::Algo, ::Nothing)
     check(L.pcmup_algo_set_reducer(algo, C_NULL))
     return algo
 end
+
+"""
+    set_layer_split!(algo, first_layer, last_layer, exchange_fn, sum_fn; user=C_NULL)
+    set_layer_split!(algo, nothing)
+
+Makes `algo` (predictive coding, simultaneous schedule) the worker owning
+layers `first_layer:last_layer` of a layer-parallel group (pcmup.h section
+5, pcmup_algo_set_layer_split): `exchange_fn` and `sum_fn` are C function
+pointers (`@cfunction`) with the signatures of pcmup_layer_split's
+callbacks (MPI.jl's Isend/Irecv!/Waitall and Allreduce!, say), `user` the
+pointer they are passed first; they must stay valid while the algorithm
+trains. `nothing` makes it a single process again. Call
+[`sync_layers!`](@ref) on every worker before evaluating or saving.
+"""
+function set_layer_split!(algo::Algo, first_layer::Integer, last_layer::Integer,
+                          exchange_fn::Ptr{Cvoid}, sum_fn::Ptr{Cvoid}; user::Ptr{Cvoid}=C_NULL)
+    s = Ref(L.pcmup_layer_split(sizeof(L.pcmup_layer_split), first_layer, last_layer,
+                                exchange_fn, sum_fn, user))
+    check(L.pcmup_algo_set_layer_split(algo, s))
+    return algo
+end
+
+function set_layer_split!(algo::Algo, ::Nothing)
+    check(L.pcmup_algo_set_layer_split(algo, C_NULL))
+    return algo
+end
+
+"""
+    sync_layers!(algo)
+
+Collective over a layer-parallel group: brings every layer of this worker's
+network copy (and momentum) to its owner's values (pcmup_algo_sync_layers).
+"""
+sync_layers!(algo::Algo) = (check(L.pcmup_algo_sync_layers(algo)); algo)
