@@ -103,5 +103,13 @@ lp=$(cat "$tmp/out")
 run --resume "$tmp/one.ckpt" --epochs 1 --json
 [ "$(close "$(cat "$tmp/out")" "$lp")" = true ] \
     || fail "the layer-parallel checkpoint resumes to another run: $lp vs $(cat "$tmp/out")"
+# ... and 3 layer-parallel ranks resume from the single process's
+# checkpoint (momentum included: each rank takes its own layers') as the
+# single process does.
+one=$(cat "$tmp/out")
+mpi_run 3 --resume "$tmp/one.ckpt" --epochs 1 --layer-parallel --json
+[ "$status" -eq 0 ] || fail "--resume, layer-parallel: exit $status: $(cat "$tmp/err")"
+[ "$(close "$one" "$(cat "$tmp/out")")" = true ] \
+    || fail "--resume on 3 layer-parallel ranks differs from one process: $one vs $(cat "$tmp/out")"
 
 finish
