@@ -5,11 +5,11 @@
  * batch, to float rounding.
  *
  * The workers are threads of this process, each with its own network and
- * algorithm built from the same seeds. Their reducer meets at a barrier:
- * rank 0 adds the workers' buffers in rank order into a shared sum, which
- * every worker then copies back -- what MPI_Allreduce does between
- * processes. Every run (R = 2 and R = 3 workers, and the single process,
- * which is the independent truth here) takes the same sequence: steps on
+ * algorithm built from the same seeds. Their reducer is workers.h's: a
+ * barrier, then every worker adds all the buffers in rank order -- what
+ * MPI_Allreduce does between processes -- and a gather in rank order
+ * (MPI_Allgatherv). Every run (R = 2 and R = 3 workers, and the single
+ * process, which is the independent truth here) takes the same sequence: steps on
  * global batches of 7 (split 4 + 3 and 3 + 2 + 2) and of 2 (a worker with
  * an empty share on 3), one epoch over 23 samples in batches of 7 (last
  * batch 2), and an evaluation. The workers must end with the single
@@ -30,10 +30,9 @@
  * they record statuses, the main thread asserts.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "workers.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,109 +129,7 @@ static int32_t data_labels[N_SAMPLES];
 
 static void make_data(void)
 {
-    tu_fill_uniform(data_x, TU_COUNT(data_x), 11);
-    for (size_t i = 0; i < N_SAMPLES; i++)
-        data_labels[i] = (int32_t)((i * 7 + 3) % N_CLASSES);
-}
-
-/* ---- the reducer: threads meeting at a barrier ---------------------------- */
-
-typedef struct {
-    pthread_barrier_t barrier;
-    size_t n_workers;
-    void *bufs[MAX_WORKERS];
-    size_t counts[MAX_WORKERS];
-    double *sum; /* rank 0's sum, read back by every worker */
-    size_t sum_cap;
-} group;
-
-typedef struct {
-    group *g;
-    size_t rank;
-    size_t calls;   /* sum_fn calls so far */
-    size_t fail_at; /* 1-based call that returns an error; 0: none */
-} worker_ctx;
-
-static void group_init(group *g, size_t n_workers)
-{
-    memset(g, 0, sizeof *g);
-    g->n_workers = n_workers;
-    pthread_barrier_init(&g->barrier, NULL, (unsigned)n_workers);
-}
-
-static void group_destroy(group *g)
-{
-    pthread_barrier_destroy(&g->barrier);
-    free(g->sum);
-}
-
-/* Rank 0 adds the buffers in rank order in the buffers' own precision. */
-static void add_in_rank_order(group *g, size_t count, int type)
-{
-    if (count > g->sum_cap) {
-        free(g->sum);
-        g->sum = malloc(count * sizeof *g->sum);
-        g->sum_cap = count;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (type == PCMUP_REDUCE_FLOAT64) {
-            double acc = ((double *)g->bufs[0])[i];
-            for (size_t r = 1; r < g->n_workers; r++)
-                acc += ((double *)g->bufs[r])[i];
-            g->sum[i] = acc;
-        } else {
-            float acc = ((float *)g->bufs[0])[i];
-            for (size_t r = 1; r < g->n_workers; r++)
-                acc += ((float *)g->bufs[r])[i];
-            g->sum[i] = acc;
-        }
-    }
-}
-
-static int barrier_sum(void *user, void *buf, size_t count, int type)
-{
-    worker_ctx *w = user;
-    group *g = w->g;
-    if (++w->calls == w->fail_at)
-        return 42;
-    if (type != PCMUP_REDUCE_FLOAT32 && type != PCMUP_REDUCE_FLOAT64)
-        return 7;
-    g->bufs[w->rank] = buf;
-    pthread_barrier_wait(&g->barrier);
-    if (w->rank == 0)
-        add_in_rank_order(g, count, type);
-    pthread_barrier_wait(&g->barrier);
-    for (size_t i = 0; i < count; i++) {
-        if (type == PCMUP_REDUCE_FLOAT64)
-            ((double *)buf)[i] = g->sum[i];
-        else
-            ((float *)buf)[i] = (float)g->sum[i];
-    }
-    /* Nobody reuses the sum before everyone has read it. */
-    pthread_barrier_wait(&g->barrier);
-    return 0;
-}
-
-/* Every worker copies every worker's floats, in rank order. */
-static int barrier_gather(void *user, const float *mine, size_t count_mine, float *all,
-                          size_t all_count)
-{
-    worker_ctx *w = user;
-    group *g = w->g;
-    if (++w->calls == w->fail_at)
-        return 43;
-    g->bufs[w->rank] = (void *)mine;
-    g->counts[w->rank] = count_mine;
-    pthread_barrier_wait(&g->barrier);
-    size_t at = 0;
-    for (size_t r = 0; r < g->n_workers; r++) {
-        if (at + g->counts[r] <= all_count)
-            memcpy(all + at, g->bufs[r], g->counts[r] * sizeof *all);
-        at += g->counts[r];
-    }
-    /* Every `mine` stays valid until all have copied it. */
-    pthread_barrier_wait(&g->barrier);
-    return at == all_count ? 0 : 8;
+    tw_make_data(data_x, data_labels, N_SAMPLES, D_IN, N_CLASSES);
 }
 
 /* ---- one run: the single process or one worker ---------------------------- */
@@ -243,7 +140,7 @@ typedef struct {
     pcmup_net *net;
     pcmup_algo *algo;
     pcmup_dataset *data;
-    worker_ctx ctx;
+    tw_worker ctx;
     size_t rank, n_workers; /* 0, 1 for the single process */
     /* What the run reports. */
     pcmup_status status;
@@ -255,7 +152,7 @@ typedef struct {
     double alignment;
 } run;
 
-static void run_make(run *r, const config *cfg, size_t rank, size_t n_workers, group *g)
+static void run_make(run *r, const config *cfg, size_t rank, size_t n_workers, tw_group *g)
 {
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
@@ -270,9 +167,8 @@ static void run_make(run *r, const config *cfg, size_t rank, size_t n_workers, g
     TU_OK(pcmup_dataset_from_arrays(&r->data, N_SAMPLES, D_IN, N_CLASSES, data_x,
                                     TU_COUNT(data_x), data_labels, NULL));
     if (g) {
-        r->ctx = (worker_ctx){g, rank, 0, 0};
-        pcmup_reducer red =
-            PCMUP_REDUCER_INIT(rank, n_workers, barrier_sum, barrier_gather, &r->ctx);
+        r->ctx = (tw_worker){g, rank, 0, 0};
+        pcmup_reducer red = PCMUP_REDUCER_INIT(rank, n_workers, tw_sum, tw_gather, &r->ctx);
         TU_OK(pcmup_algo_set_reducer(r->algo, &red));
     }
 }
@@ -339,14 +235,10 @@ static void *run_all(void *arg)
     return NULL;
 }
 
-/* Runs the workers, each in its own thread, and asserts they all succeeded. */
+/* The whole sequence on every worker, each in its own thread. */
 static void run_group(run *w, size_t n_workers)
 {
-    pthread_t threads[MAX_WORKERS];
-    for (size_t k = 0; k < n_workers; k++)
-        ck_assert_int_eq(pthread_create(&threads[k], NULL, run_all, &w[k]), 0);
-    for (size_t k = 0; k < n_workers; k++)
-        pthread_join(threads[k], NULL);
+    tw_in_threads(run_all, w, sizeof *w, n_workers);
 }
 
 /* ---- comparing ------------------------------------------------------------ */
@@ -431,8 +323,8 @@ START_TEST(test_matches_single_process)
     if (cfg->rule == PCMUP_RULE_PC && cfg->keys[2] == PCMUP_SET_PC_TOLERANCE)
         ck_assert_uint_lt(single.energy_count, 41); /* the tolerance did stop it */
     for (size_t n_workers = 2; n_workers <= MAX_WORKERS; n_workers++) {
-        group g;
-        group_init(&g, n_workers);
+        tw_group g;
+        tw_group_init(&g, n_workers);
         run w[MAX_WORKERS];
         for (size_t k = 0; k < n_workers; k++)
             run_make(&w[k], cfg, k, n_workers, &g);
@@ -441,7 +333,7 @@ START_TEST(test_matches_single_process)
             assert_matches(&w[k], &single, &w[0]);
         for (size_t k = 0; k < n_workers; k++)
             run_free(&w[k]);
-        group_destroy(&g);
+        tw_group_destroy(&g);
     }
     run_free(&single);
 }
@@ -487,12 +379,11 @@ START_TEST(test_failing_callback)
     const size_t fail_at[] = {1, 2, 5, 9, 13};
     for (int what = 0; what < 3; what++) {
         for (size_t f = 0; f < TU_COUNT(fail_at); f++) {
-            group g;
-            group_init(&g, 2);
+            tw_group g;
+            tw_group_init(&g, 2);
             run w[2];
             failing_job jobs[2];
-            pthread_t threads[2];
-            float *before[2][N_LAYERS];
+            float **before[2];
             for (size_t k = 0; k < 2; k++)
                 run_make(&w[k], cfg, k, 2, &g);
             run_group(w, 2); /* momentum and counters that a failure must keep */
@@ -500,18 +391,12 @@ START_TEST(test_failing_callback)
                 ck_assert_msg(w[k].status == PCMUP_OK, "%s", w[k].message);
                 w[k].ctx.calls = 0;
                 w[k].ctx.fail_at = fail_at[f];
-                for (size_t l = 1; l <= N_LAYERS; l++) {
-                    size_t n;
-                    before[k][l - 1] = read_array(&w[k], 0, l, &n);
-                }
+                before[k] = tw_weights_copy(w[k].net, N_LAYERS);
                 jobs[k] = (failing_job){&w[k], what, PCMUP_OK, ""};
             }
             uint64_t epochs0, steps0, epochs, steps;
             TU_OK(pcmup_algo_counters(w[0].algo, &epochs0, &steps0));
-            for (size_t k = 0; k < 2; k++)
-                ck_assert_int_eq(pthread_create(&threads[k], NULL, failing_call, &jobs[k]), 0);
-            for (size_t k = 0; k < 2; k++)
-                pthread_join(threads[k], NULL);
+            tw_in_threads(failing_call, jobs, sizeof *jobs, 2);
             for (size_t k = 0; k < 2; k++) {
                 /* The evaluation makes one sum: later failures never happen. */
                 int expect_fail = what != 2 || fail_at[f] == 1;
@@ -524,19 +409,13 @@ START_TEST(test_failing_callback)
                 if (what < 2) {
                     ck_assert_uint_eq(epochs, epochs0);
                     ck_assert_uint_eq(steps, steps0);
-                    for (size_t l = 1; l <= N_LAYERS; l++) {
-                        size_t n;
-                        float *now = read_array(&w[k], 0, l, &n);
-                        ck_assert(memcmp(now, before[k][l - 1], n * sizeof *now) == 0);
-                        free(now);
-                    }
+                    ck_assert_uint_eq(tw_weights_changed(w[k].net, before[k], N_LAYERS), 0);
                 }
-                for (size_t l = 1; l <= N_LAYERS; l++)
-                    free(before[k][l - 1]);
+                tw_weights_free(before[k], N_LAYERS);
             }
             for (size_t k = 0; k < 2; k++)
                 run_free(&w[k]);
-            group_destroy(&g);
+            tw_group_destroy(&g);
         }
     }
 }
@@ -548,8 +427,8 @@ START_TEST(test_null_reducer_restores)
 {
     make_data();
     for (size_t c = 0; c < TU_COUNT(configs); c++) {
-        group g;
-        group_init(&g, 2);
+        tw_group g;
+        tw_group_init(&g, 2);
         run plain, undone;
         run_make(&plain, &configs[c], 0, 1, NULL);
         run_make(&undone, &configs[c], 0, 2, &g);
@@ -570,7 +449,7 @@ START_TEST(test_null_reducer_restores)
         }
         run_free(&plain);
         run_free(&undone);
-        group_destroy(&g);
+        tw_group_destroy(&g);
     }
 }
 END_TEST

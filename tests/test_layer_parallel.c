@@ -6,14 +6,12 @@
  *
  * The workers are threads of this process, each with its own network and
  * algorithm built from the same seeds, each owning a block of the L = 4
- * layers. Their exchange_fn is a set of mailboxes, one per direction of
- * each link between neighbours: a send copies its floats into the
- * receiver's queue and never waits, a receive waits for its message and
- * checks its length -- MPI's Isend/Irecv/Waitall, buffered. Their sum_fn
- * meets at a barrier, and every worker adds all the buffers in worker
- * order (MPI_Allreduce). A failing callback breaks the whole group: every
- * callback after it, and every wait in progress, fails too, as an
- * aborting MPI job would.
+ * layers. Their callbacks are workers.h's: the exchange_fn is a set of
+ * mailboxes, one per direction of each link between neighbours (MPI's
+ * Isend/Irecv/Waitall, buffered), the sum_fn a barrier at which every
+ * worker adds all the buffers in worker order (MPI_Allreduce). A failing
+ * callback breaks the whole group: every callback after it, and every
+ * wait in progress, fails too, as an aborting MPI job would.
  *
  * Every run -- the single process (the independent truth: no split, the
  * same library's plain simultaneous inference) and each split -- takes the
@@ -39,10 +37,9 @@
  * thread asserts.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "workers.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,197 +122,7 @@ static int32_t data_labels[N_SAMPLES];
 
 static void make_data(void)
 {
-    tu_fill_uniform(data_x, TU_COUNT(data_x), 11);
-    for (size_t i = 0; i < N_SAMPLES; i++)
-        data_labels[i] = (int32_t)((i * 7 + 3) % N_CLASSES);
-}
-
-/* ---- the transport: mailboxes and a barrier, one lock ---------------------- */
-
-typedef struct message {
-    struct message *next;
-    size_t count;
-    float data[];
-} message;
-
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    size_t n_workers;
-    /* box[k][0]: messages to worker k from k - 1; box[k][1]: from k + 1. */
-    message *box[MAX_WORKERS][2];
-    /* The sum: every worker's buffer, a generation count for the barrier. */
-    void *bufs[MAX_WORKERS];
-    size_t arrived;
-    unsigned long generation;
-    int broken; /* a callback failed: every later one fails too */
-} group;
-
-typedef struct {
-    group *g;
-    size_t rank;
-    size_t calls;   /* callback calls so far (both kinds) */
-    size_t fail_at; /* 1-based call that returns 42; 0: none */
-} worker_ctx;
-
-static void group_init(group *g, size_t n_workers)
-{
-    memset(g, 0, sizeof *g);
-    g->n_workers = n_workers;
-    pthread_mutex_init(&g->lock, NULL);
-    pthread_cond_init(&g->changed, NULL);
-}
-
-static void group_destroy(group *g)
-{
-    for (size_t k = 0; k < MAX_WORKERS; k++)
-        for (int d = 0; d < 2; d++)
-            while (g->box[k][d]) {
-                message *m = g->box[k][d];
-                g->box[k][d] = m->next;
-                free(m);
-            }
-    pthread_cond_destroy(&g->changed);
-    pthread_mutex_destroy(&g->lock);
-}
-
-/* A failure of the calling worker: the group breaks. */
-static int break_group(group *g, int rc)
-{
-    pthread_mutex_lock(&g->lock);
-    g->broken = 1;
-    pthread_cond_broadcast(&g->changed);
-    pthread_mutex_unlock(&g->lock);
-    return rc;
-}
-
-/* Starts a callback: its failure, injected or the group's. */
-static int begin_call(worker_ctx *w)
-{
-    if (++w->calls == w->fail_at)
-        return break_group(w->g, 42);
-    pthread_mutex_lock(&w->g->lock);
-    int broken = w->g->broken;
-    pthread_mutex_unlock(&w->g->lock);
-    return broken ? 99 : 0;
-}
-
-static void post(group *g, size_t to, int from_above, const float *data, size_t count)
-{
-    message *m = malloc(sizeof *m + count * sizeof(float));
-    m->next = NULL;
-    m->count = count;
-    memcpy(m->data, data, count * sizeof(float));
-    pthread_mutex_lock(&g->lock);
-    message **tail = &g->box[to][from_above];
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = m;
-    pthread_cond_broadcast(&g->changed);
-    pthread_mutex_unlock(&g->lock);
-}
-
-/* Waits for the next message of a mailbox; 0, or 9 for a message of the
- * wrong length, 99 when the group broke meanwhile. */
-static int take(group *g, size_t at, int from_above, float *dst, size_t count)
-{
-    pthread_mutex_lock(&g->lock);
-    while (!g->box[at][from_above] && !g->broken)
-        pthread_cond_wait(&g->changed, &g->lock);
-    message *m = g->box[at][from_above];
-    if (!m) {
-        pthread_mutex_unlock(&g->lock);
-        return 99;
-    }
-    g->box[at][from_above] = m->next;
-    pthread_mutex_unlock(&g->lock);
-    int rc = m->count == count ? 0 : 9;
-    if (rc == 0)
-        memcpy(dst, m->data, count * sizeof *dst);
-    free(m);
-    return rc ? break_group(g, rc) : 0;
-}
-
-static int mailbox_exchange(void *user, const float *to_prev, size_t to_prev_count,
-                            float *from_prev, size_t from_prev_count, const float *to_next,
-                            size_t to_next_count, float *from_next, size_t from_next_count)
-{
-    worker_ctx *w = user;
-    group *g = w->g;
-    int rc = begin_call(w);
-    if (rc)
-        return rc;
-    /* A count with no neighbour that way, or a pointer pcmup.h says is
-     * NULL that is not, is a library bug. */
-    const int first = w->rank == 0, last = w->rank + 1 == g->n_workers;
-    if ((first && (to_prev_count || from_prev_count)) ||
-        (last && (to_next_count || from_next_count)) || (!to_prev != !to_prev_count) ||
-        (!from_prev != !from_prev_count) || (!to_next != !to_next_count) ||
-        (!from_next != !from_next_count))
-        return break_group(g, 8);
-    if (to_prev_count)
-        post(g, w->rank - 1, 1, to_prev, to_prev_count);
-    if (to_next_count)
-        post(g, w->rank + 1, 0, to_next, to_next_count);
-    if (from_prev_count && (rc = take(g, w->rank, 0, from_prev, from_prev_count)) != 0)
-        return rc;
-    if (from_next_count && (rc = take(g, w->rank, 1, from_next, from_next_count)) != 0)
-        return rc;
-    return 0;
-}
-
-/* Waits until every worker has arrived (or the group broke: 99). */
-static int barrier(group *g)
-{
-    pthread_mutex_lock(&g->lock);
-    unsigned long gen = g->generation;
-    if (++g->arrived == g->n_workers) {
-        g->arrived = 0;
-        g->generation++;
-        pthread_cond_broadcast(&g->changed);
-    }
-    while (gen == g->generation && !g->broken)
-        pthread_cond_wait(&g->changed, &g->lock);
-    int rc = gen == g->generation ? 99 : 0;
-    pthread_mutex_unlock(&g->lock);
-    return rc;
-}
-
-/* Every worker adds all the buffers in worker order into a copy of its
- * own, and writes it back once all have read: the same bits everywhere. */
-static int barrier_sum(void *user, void *buf, size_t count, int type)
-{
-    worker_ctx *w = user;
-    group *g = w->g;
-    int rc = begin_call(w);
-    if (rc)
-        return rc;
-    const size_t size = type == PCMUP_REDUCE_FLOAT64 ? sizeof(double) : sizeof(float);
-    if (type != PCMUP_REDUCE_FLOAT32 && type != PCMUP_REDUCE_FLOAT64)
-        return break_group(g, 7);
-    g->bufs[w->rank] = buf;
-    if ((rc = barrier(g)) != 0)
-        return rc;
-    char *sum = malloc(count * size + 1);
-    for (size_t i = 0; i < count; i++) {
-        if (type == PCMUP_REDUCE_FLOAT64) {
-            double acc = ((double *)g->bufs[0])[i];
-            for (size_t r = 1; r < g->n_workers; r++)
-                acc += ((double *)g->bufs[r])[i];
-            ((double *)sum)[i] = acc;
-        } else {
-            float acc = ((float *)g->bufs[0])[i];
-            for (size_t r = 1; r < g->n_workers; r++)
-                acc += ((float *)g->bufs[r])[i];
-            ((float *)sum)[i] = acc;
-        }
-    }
-    rc = barrier(g);
-    if (rc == 0)
-        memcpy(buf, sum, count * size);
-    free(sum);
-    /* Nobody changes a buffer before everyone has written theirs. */
-    return rc ? rc : barrier(g);
+    tw_make_data(data_x, data_labels, N_SAMPLES, D_IN, N_CLASSES);
 }
 
 /* ---- one run: the single process or one worker ---------------------------- */
@@ -326,7 +133,7 @@ typedef struct {
     pcmup_net *net;
     pcmup_algo *algo;
     pcmup_dataset *data;
-    worker_ctx ctx;
+    tw_worker ctx;
     size_t first, last; /* the block; 1, N_LAYERS for the single process */
     /* What the run reports. */
     pcmup_status status;
@@ -339,7 +146,7 @@ typedef struct {
     pcmup_status stale_eval; /* evaluate before the sync */
 } run;
 
-static void run_make(run *r, const config *cfg, group *g, size_t rank, size_t first,
+static void run_make(run *r, const config *cfg, tw_group *g, size_t rank, size_t first,
                      size_t last)
 {
     memset(r, 0, sizeof *r);
@@ -356,9 +163,8 @@ static void run_make(run *r, const config *cfg, group *g, size_t rank, size_t fi
     TU_OK(pcmup_dataset_from_arrays(&r->data, N_SAMPLES, D_IN, N_CLASSES, data_x,
                                     TU_COUNT(data_x), data_labels, NULL));
     if (g) {
-        r->ctx = (worker_ctx){g, rank, 0, 0};
-        pcmup_layer_split s =
-            PCMUP_LAYER_SPLIT_INIT(first, last, mailbox_exchange, barrier_sum, &r->ctx);
+        r->ctx = (tw_worker){g, rank, 0, 0};
+        pcmup_layer_split s = PCMUP_LAYER_SPLIT_INIT(first, last, tw_exchange, tw_sum, &r->ctx);
         TU_OK(pcmup_algo_set_layer_split(r->algo, &s));
     }
 }
@@ -409,19 +215,10 @@ static void *run_all(void *arg)
     return NULL;
 }
 
-/* fn(&w[k]) for every worker k, each in its own thread, joined. */
-static void in_threads(void *(*fn)(void *), run *w, size_t n_workers)
-{
-    pthread_t threads[MAX_WORKERS];
-    for (size_t k = 0; k < n_workers; k++)
-        ck_assert_int_eq(pthread_create(&threads[k], NULL, fn, &w[k]), 0);
-    for (size_t k = 0; k < n_workers; k++)
-        pthread_join(threads[k], NULL);
-}
-
+/* The whole sequence on every worker, each in its own thread. */
 static void run_group(run *w, size_t n_workers)
 {
-    in_threads(run_all, w, n_workers);
+    tw_in_threads(run_all, w, sizeof *w, n_workers);
 }
 
 /* ---- comparing ------------------------------------------------------------ */
@@ -506,8 +303,8 @@ START_TEST(test_matches_single_process)
         ck_assert_uint_lt(single.trace_count, 41); /* the tolerance did stop it */
     for (size_t d = 0; d < TU_COUNT(splits); d++) {
         const split_def *def = &splits[d];
-        group g;
-        group_init(&g, def->n_workers);
+        tw_group g;
+        tw_group_init(&g, def->n_workers);
         run w[MAX_WORKERS];
         for (size_t k = 0; k < def->n_workers; k++) {
             size_t first, last;
@@ -519,7 +316,7 @@ START_TEST(test_matches_single_process)
             assert_matches(&w[k], &single);
         for (size_t k = 0; k < def->n_workers; k++)
             run_free(&w[k]);
-        group_destroy(&g);
+        tw_group_destroy(&g);
     }
     run_free(&single);
     fprintf(stderr, "layer_parallel %s: largest relative difference %g\n", cfg->name, worst);
@@ -540,7 +337,7 @@ static void *step_once(void *arg)
 /* One step on every worker, each in its thread. */
 static void steps_all(run *w, size_t n_workers)
 {
-    in_threads(step_once, w, n_workers);
+    tw_in_threads(step_once, w, sizeof *w, n_workers);
 }
 
 typedef struct {
@@ -581,12 +378,11 @@ START_TEST(test_failing_callback)
     const size_t fail_at[] = {1, 2, 4, 7, 11, 20, 25};
     for (int what = 0; what < 3; what++) {
         for (size_t f = 0; f < TU_COUNT(fail_at); f++) {
-            group g;
-            group_init(&g, def->n_workers);
+            tw_group g;
+            tw_group_init(&g, def->n_workers);
             run w[MAX_WORKERS];
             failing_job jobs[MAX_WORKERS];
-            pthread_t threads[MAX_WORKERS];
-            float *before[MAX_WORKERS][N_LAYERS];
+            float **before[MAX_WORKERS];
             for (size_t k = 0; k < def->n_workers; k++) {
                 size_t first, last;
                 block_of(def, k, &first, &last);
@@ -599,18 +395,12 @@ START_TEST(test_failing_callback)
                 ck_assert_msg(w[k].status == PCMUP_OK, "%s", w[k].message);
                 w[k].ctx.calls = 0;
                 w[k].ctx.fail_at = k == 1 ? fail_at[f] : 0;
-                for (size_t l = 1; l <= N_LAYERS; l++) {
-                    size_t n;
-                    before[k][l - 1] = read_array(&w[k], 0, l, &n);
-                }
+                before[k] = tw_weights_copy(w[k].net, N_LAYERS);
                 jobs[k] = (failing_job){&w[k], what, PCMUP_OK, ""};
             }
             uint64_t epochs0, steps0, epochs, steps;
             TU_OK(pcmup_algo_counters(w[0].algo, &epochs0, &steps0));
-            for (size_t k = 0; k < def->n_workers; k++)
-                ck_assert_int_eq(pthread_create(&threads[k], NULL, failing_call, &jobs[k]), 0);
-            for (size_t k = 0; k < def->n_workers; k++)
-                pthread_join(threads[k], NULL);
+            tw_in_threads(failing_call, jobs, sizeof *jobs, def->n_workers);
             for (size_t k = 0; k < def->n_workers; k++) {
                 /* A sync makes two sums (weights, momentum): later failures never happen. */
                 int expect_fail = what != 2 || fail_at[f] <= 2;
@@ -624,21 +414,15 @@ START_TEST(test_failing_callback)
                 if (what < 2 || expect_fail) {
                     ck_assert_uint_eq(epochs, epochs0);
                     ck_assert_uint_eq(steps, steps0);
-                    for (size_t l = 1; l <= N_LAYERS; l++) {
-                        size_t n;
-                        float *now = read_array(&w[k], 0, l, &n);
-                        ck_assert_msg(memcmp(now, before[k][l - 1], n * sizeof *now) == 0,
-                                      "job %d, fail at %zu: worker %zu's layer %zu changed",
-                                      what, fail_at[f], k, l);
-                        free(now);
-                    }
+                    size_t l = tw_weights_changed(w[k].net, before[k], N_LAYERS);
+                    ck_assert_msg(l == 0, "job %d, fail at %zu: worker %zu's layer %zu changed",
+                                  what, fail_at[f], k, l);
                 }
-                for (size_t l = 1; l <= N_LAYERS; l++)
-                    free(before[k][l - 1]);
+                tw_weights_free(before[k], N_LAYERS);
             }
             for (size_t k = 0; k < def->n_workers; k++)
                 run_free(&w[k]);
-            group_destroy(&g);
+            tw_group_destroy(&g);
         }
     }
 }
@@ -648,8 +432,8 @@ END_TEST
 START_TEST(test_null_split_restores)
 {
     make_data();
-    group g;
-    group_init(&g, 2);
+    tw_group g;
+    tw_group_init(&g, 2);
     run plain, undone;
     run_make(&plain, &configs[3], NULL, 0, 1, N_LAYERS);
     run_make(&undone, &configs[3], &g, 0, 1, 2);
@@ -672,7 +456,7 @@ START_TEST(test_null_split_restores)
     }
     run_free(&plain);
     run_free(&undone);
-    group_destroy(&g);
+    tw_group_destroy(&g);
 }
 END_TEST
 
@@ -792,8 +576,8 @@ START_TEST(test_blocks_checked)
     /* 1..2 and 2..4 (layer 2 twice), then 1..2 and 4..4 (layer 3 never). */
     const size_t blocks[2][2][2] = {{{1, 2}, {2, 4}}, {{1, 2}, {4, 4}}};
     for (int c = 0; c < 2; c++) {
-        group g;
-        group_init(&g, 2);
+        tw_group g;
+        tw_group_init(&g, 2);
         run w[2];
         for (size_t k = 0; k < 2; k++)
             run_make(&w[k], &configs[0], &g, k, blocks[c][k][0], blocks[c][k][1]);
@@ -805,11 +589,11 @@ START_TEST(test_blocks_checked)
                           "%s", w[k].message);
             run_free(&w[k]);
         }
-        group_destroy(&g);
+        tw_group_destroy(&g);
     }
     /* A good split's copy is stale after a step until the sync. */
-    group g;
-    group_init(&g, 2);
+    tw_group g;
+    tw_group_init(&g, 2);
     run w[2];
     for (size_t k = 0; k < 2; k++)
         run_make(&w[k], &configs[0], &g, k, k ? 3 : 1, k ? 4 : 2);
@@ -824,7 +608,7 @@ START_TEST(test_blocks_checked)
         run_free(&w[k]);
     }
     remove(path);
-    group_destroy(&g);
+    tw_group_destroy(&g);
 }
 END_TEST
 
@@ -858,33 +642,25 @@ START_TEST(test_divergence_agreed)
     ck_assert_msg(single.status == PCMUP_ERR_DIVERGED && strstr(single.message, "layer 4"),
                   "%s", single.message);
     run_free(&single);
-    group g;
-    group_init(&g, 2);
+    tw_group g;
+    tw_group_init(&g, 2);
     run w[2];
-    float *before[2][N_LAYERS];
+    float **before[2];
     for (size_t k = 0; k < 2; k++) {
         run_make(&w[k], cfg, &g, k, k ? 4 : 1, k ? 4 : 3);
         huge_output_bias(&w[k]);
-        for (size_t l = 1; l <= N_LAYERS; l++) {
-            size_t n;
-            before[k][l - 1] = read_array(&w[k], 0, l, &n);
-        }
+        before[k] = tw_weights_copy(w[k].net, N_LAYERS);
     }
     steps_all(w, 2);
     for (size_t k = 0; k < 2; k++) {
         ck_assert_msg(w[k].status == PCMUP_ERR_DIVERGED, "worker %zu: %s", k, w[k].message);
         if (k == 0)
             ck_assert_msg(strstr(w[k].message, "another worker") != NULL, "%s", w[k].message);
-        for (size_t l = 1; l <= N_LAYERS; l++) {
-            size_t n;
-            float *now = read_array(&w[k], 0, l, &n);
-            ck_assert(memcmp(now, before[k][l - 1], n * sizeof *now) == 0);
-            free(now);
-            free(before[k][l - 1]);
-        }
+        ck_assert_uint_eq(tw_weights_changed(w[k].net, before[k], N_LAYERS), 0);
+        tw_weights_free(before[k], N_LAYERS);
         run_free(&w[k]);
     }
-    group_destroy(&g);
+    tw_group_destroy(&g);
 }
 END_TEST
 
