@@ -31,7 +31,9 @@ void pcmup__algo_warm_blas(pcmup_algo *algo, size_t batch)
     /* Zeros, not leftover bytes: a denormal would make the product slow. */
     memset(w, 0, net->n_params * sizeof *w);
     memset(in_first, 0, batch * dim * sizeof *in_first);
-    memset(in_hidden, 0, 2 * batch * wide * sizeof *in_hidden); /* delta[0], delta[1] */
+    memset(in_hidden, 0, batch * wide * sizeof *in_hidden);
+    /* `out` needs none: each first product writes it (beta 0) before the
+     * other two read it. */
     for (size_t l = 1; l <= net->n_layers; l++) {
         const pcmup_layer *ly = &net->layers[l - 1];
         if (ly->conv.k || pcmup__layer_pools(ly))

@@ -41,8 +41,8 @@ static pcmup_status grow(pcmup_algo *algo, void **buf, size_t n, size_t size, co
     return PCMUP_OK;
 }
 
-/* Everything an epoch in batches of `batch` uses but the order of the
- * samples: the gathered batch, the step's buffers and the snapshot. A
+/* What an epoch in batches of `batch` uses besides the order of the
+ * samples and the snapshot: the gathered batch and the step's buffers. A
  * data-parallel worker takes its share of every global batch (the largest
  * share, *share, is the first rank's of a full batch). Leaves global_batch
  * and batch_offset set for the first batch. */
@@ -61,8 +61,7 @@ static pcmup_status reserve_batches(pcmup_algo *algo, size_t batch, size_t *shar
         PCMUP_TRY(grow(algo, (void **)&algo->batch_labels, share, sizeof(int32_t), func));
         algo->batch_x_cap = share;
     }
-    PCMUP_TRY(pcmup__algo_reserve_step(algo, share, func));
-    return pcmup__snapshot_reserve(algo, &algo->snapshot, func);
+    return pcmup__algo_reserve_step(algo, share, func);
 }
 
 pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
@@ -76,6 +75,9 @@ pcmup_status pcmup_algo_reserve(pcmup_algo *algo, size_t batch)
     const size_t global_batch = algo->global_batch, batch_offset = algo->batch_offset;
     size_t share;
     pcmup_status s = reserve_batches(algo, batch, &share, __func__);
+    /* The snapshot too, which a step or an epoch grows as it saves. */
+    if (s == PCMUP_OK)
+        s = pcmup__snapshot_reserve(algo, &algo->snapshot, __func__);
     if (s == PCMUP_OK)
         pcmup__algo_warm_blas(algo, share);
     algo->global_batch = global_batch;

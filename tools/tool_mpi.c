@@ -100,13 +100,15 @@ int tool_mpi_start(tool_mpi *m, int *argc, char ***argv, char *err, size_t err_s
     return 0;
 }
 
-/* Waits for a non-blocking call, napping: a blocking collective would
- * poll at full speed while rank 0 loads the data, say. */
-static int complete(MPI_Request *req)
+/* Waits for a non-blocking call, napping, for at most `limit_ns`: 0 done,
+ * 1 timed out, -1 error. A blocking collective would poll at full speed
+ * while rank 0 loads the data, say. */
+static int complete_within(MPI_Request *req, long long limit_ns)
 {
+    long long waited = 0;
     long ns = 100000;
     int done = 0;
-    for (;;) {
+    while (waited < limit_ns) {
         if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return -1;
         if (done)
@@ -115,8 +117,16 @@ static int complete(MPI_Request *req)
          * whole load, or the last rank's last point, and what they wait
          * for is one message. */
         nap_for(ns);
+        waited += ns;
         ns = ns < 4000000 ? 2 * ns : ns;
     }
+    return 1;
+}
+
+/* complete_within, without a limit: 0 done, -1 error. */
+static int complete(MPI_Request *req)
+{
+    return complete_within(req, LLONG_MAX) == 0 ? 0 : -1;
 }
 
 int tool_mpi_agree(const tool_mpi *m, int rc)
@@ -205,24 +215,6 @@ int tool_mpi_recv(const tool_mpi *m, int source, int tag, void *buf, size_t len)
  * checkpoint, say) leaves the others waiting inside a collective of the
  * next step, for good: then the wait runs out and the job is ended. */
 #define FAILED_FINISH_WAIT_NS 10000000000LL
-
-/* complete(), giving up after `limit_ns`: 0 done, 1 timed out, -1 error. */
-static int complete_within(MPI_Request *req, long long limit_ns)
-{
-    long long waited = 0;
-    long ns = 100000;
-    int done = 0;
-    while (waited < limit_ns) {
-        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-            return -1;
-        if (done)
-            return 0;
-        nap_for(ns);
-        waited += ns;
-        ns = ns < 4000000 ? 2 * ns : ns;
-    }
-    return 1;
-}
 
 int tool_mpi_finish(tool_mpi *m, int rc)
 {
